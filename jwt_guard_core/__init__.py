@@ -1,0 +1,76 @@
+"""jwt-guard core: framework-neutral JSON Web Token verification.
+
+No Django or Flask import, ever: the adapters build on these names.
+"""
+
+from .config import GuardConfig, IssuerPolicy, RevocationCheck
+from .errors import (
+    AlgorithmNotAllowed,
+    BadAudience,
+    BadIssuer,
+    BadSignature,
+    BadType,
+    ConfigurationError,
+    InsufficientScope,
+    InvalidClaim,
+    InvalidRequest,
+    IssuedInFuture,
+    KeySourceUnavailable,
+    MalformedToken,
+    MissingClaim,
+    NotYetValid,
+    TokenError,
+    TokenExpired,
+    TokenRevoked,
+    TokenTooLarge,
+    TokenTooOld,
+    UnknownKid,
+)
+from .events import SecurityEvent, subscribe, unsubscribe
+from .keys import KeySource, StaticKeySet, VerificationKey
+from .token import VerifiedToken
+from .verifier import EmbeddedKey, UnknownCrit, Verifier
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlgorithmNotAllowed",
+    "BadAudience",
+    "BadIssuer",
+    "BadSignature",
+    "BadType",
+    "ConfigurationError",
+    "EmbeddedKey",
+    "GuardConfig",
+    "InsufficientScope",
+    "InvalidClaim",
+    "InvalidRequest",
+    "IssuedInFuture",
+    "IssuerPolicy",
+    "KeySource",
+    "KeySourceUnavailable",
+    "MalformedToken",
+    "MissingClaim",
+    "NotYetValid",
+    "RevocationCheck",
+    "SecurityEvent",
+    "StaticKeySet",
+    "TokenError",
+    "TokenExpired",
+    "TokenRevoked",
+    "TokenTooLarge",
+    "TokenTooOld",
+    "UnknownCrit",
+    "UnknownKid",
+    "VerificationKey",
+    "VerifiedToken",
+    "Verifier",
+    "__version__",
+    "subscribe",
+    "unsubscribe",
+]
+
+import logging as _logging
+
+# A library never configures logging; the application decides where events go.
+_logging.getLogger("jwt_guard").addHandler(_logging.NullHandler())

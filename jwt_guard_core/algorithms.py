@@ -1,0 +1,132 @@
+"""The JWS algorithms jwt-guard knows, and signature verification for each.
+
+Signatures are checked with ``cryptography`` directly against key objects
+parsed once when a key set is built, so the per-request cost is the
+cryptographic operation and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+__all__ = [
+    "ALGORITHMS",
+    "ASYMMETRIC_ALGORITHMS",
+    "HMAC_ALGORITHMS",
+    "AlgorithmSpec",
+    "verify_signature",
+]
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """What an algorithm needs from a key.
+
+    ``kty`` is the JWK key type, ``crv`` the curve for EC/OKP keys (``None``
+    when any curve the family supports will do), ``hash_bytes`` the digest
+    size (the minimum HMAC secret length, RFC 7518 section 3.2).
+    """
+
+    name: str
+    kty: str
+    crv: str | None = None
+    hash_bytes: int = 0
+
+
+ALGORITHMS: dict[str, AlgorithmSpec] = {
+    "HS256": AlgorithmSpec("HS256", "oct", hash_bytes=32),
+    "HS384": AlgorithmSpec("HS384", "oct", hash_bytes=48),
+    "HS512": AlgorithmSpec("HS512", "oct", hash_bytes=64),
+    "RS256": AlgorithmSpec("RS256", "RSA", hash_bytes=32),
+    "RS384": AlgorithmSpec("RS384", "RSA", hash_bytes=48),
+    "RS512": AlgorithmSpec("RS512", "RSA", hash_bytes=64),
+    "PS256": AlgorithmSpec("PS256", "RSA", hash_bytes=32),
+    "PS384": AlgorithmSpec("PS384", "RSA", hash_bytes=48),
+    "PS512": AlgorithmSpec("PS512", "RSA", hash_bytes=64),
+    "ES256": AlgorithmSpec("ES256", "EC", "P-256", 32),
+    "ES384": AlgorithmSpec("ES384", "EC", "P-384", 48),
+    "ES512": AlgorithmSpec("ES512", "EC", "P-521", 64),
+    # RFC 8037: EdDSA with the curve named by the key (Ed25519 or Ed448).
+    "EdDSA": AlgorithmSpec("EdDSA", "OKP", None),
+    # RFC 9864: the fully specified name, which pins the curve.
+    "Ed25519": AlgorithmSpec("Ed25519", "OKP", "Ed25519"),
+}
+
+HMAC_ALGORITHMS = frozenset(a for a, s in ALGORITHMS.items() if s.kty == "oct")
+ASYMMETRIC_ALGORITHMS = frozenset(ALGORITHMS) - HMAC_ALGORITHMS
+
+_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "256": hashes.SHA256,
+    "384": hashes.SHA384,
+    "512": hashes.SHA512,
+}
+_HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+_EC_COORD_BYTES = {"ES256": 32, "ES384": 48, "ES512": 66}
+
+# Prepared once: cryptography's padding and hash objects are immutable.
+_PKCS1 = padding.PKCS1v15()
+_RSA_HASH = {alg: _HASHES[alg[2:]]() for alg in ALGORITHMS if alg[:2] in ("RS", "PS", "ES")}
+_PSS = {
+    alg: padding.PSS(mgf=padding.MGF1(_HASHES[alg[2:]]()), salt_length=_HASHES[alg[2:]]().digest_size)
+    for alg in ("PS256", "PS384", "PS512")
+}
+_ECDSA = {alg: ec.ECDSA(_RSA_HASH[alg]) for alg in _EC_COORD_BYTES}
+
+PublicKey = (
+    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+)
+
+
+def verify_signature(alg: str, key: PublicKey | bytes, signing_input: bytes, sig: bytes) -> bool:
+    """Return whether ``sig`` is a valid ``alg`` signature over ``signing_input``.
+
+    The caller guarantees that ``key`` was bound to ``alg`` when the key set
+    was built; this function never chooses an algorithm from the key.
+    """
+    family = alg[:2]
+    try:
+        if family == "HS":
+            if not isinstance(key, bytes):
+                return False
+            expected = hmac.new(key, signing_input, _HMAC_DIGESTS[alg]).digest()
+            return hmac.compare_digest(expected, sig)
+        if family == "RS":
+            if not isinstance(key, rsa.RSAPublicKey):
+                return False
+            key.verify(sig, signing_input, _PKCS1, _RSA_HASH[alg])
+            return True
+        if family == "PS":
+            if not isinstance(key, rsa.RSAPublicKey):
+                return False
+            key.verify(sig, signing_input, _PSS[alg], _RSA_HASH[alg])
+            return True
+        if family == "ES":
+            if not isinstance(key, ec.EllipticCurvePublicKey):
+                return False
+            size = _EC_COORD_BYTES[alg]
+            # RFC 7518 section 3.4: exactly R || S, each the curve's size.
+            if len(sig) != 2 * size:
+                return False
+            r = int.from_bytes(sig[:size], "big")
+            s = int.from_bytes(sig[size:], "big")
+            # Psychic signatures (CVE-2022-21449): r and s must be in [1, n-1];
+            # OpenSSL checks this too, the explicit test costs nothing.
+            if r == 0 or s == 0:
+                return False
+            key.verify(encode_dss_signature(r, s), signing_input, _ECDSA[alg])
+            return True
+        if alg in ("EdDSA", "Ed25519"):
+            if not isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+                return False
+            key.verify(sig, signing_input)
+            return True
+    except InvalidSignature:
+        return False
+    return False

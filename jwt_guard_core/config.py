@@ -1,0 +1,318 @@
+"""``GuardConfig``: everything the verifier checks, validated once.
+
+Every field is checked in ``__post_init__``; a bad value raises
+:class:`~jwt_guard_core.errors.ConfigurationError` naming the setting, the
+value given and what is accepted. Derived, per-request data (allowlists,
+required-claim sets, the issuer table) is prepared here so that verification
+does no set-up work.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
+from .errors import ConfigurationError
+from .keys import KeySource
+
+__all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
+
+DEFAULT_LEEWAY = 10.0
+DEFAULT_MAX_TOKEN_BYTES = 8192
+MAX_LEEWAY = 300.0
+
+
+@runtime_checkable
+class RevocationCheck(Protocol):
+    """Answers whether a verified token has been revoked.
+
+    Called after the signature and claims are checked. Raise
+    :class:`~jwt_guard_core.errors.KeySourceUnavailable` (503) when the
+    revocation state cannot be read and the check must fail closed.
+    """
+
+    def is_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool: ...
+
+    async def ais_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuerPolicy:
+    """What one issuer's tokens are verified with, in a multi-issuer config.
+
+    ``audience`` and ``algorithms`` fall back to the ``GuardConfig`` values
+    when left ``None``.
+    """
+
+    keys: KeySource
+    audience: str | Sequence[str] | None = None
+    algorithms: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """The prepared per-issuer view the verifier uses."""
+
+    issuer: str | None
+    keys: KeySource
+    audiences: frozenset[str]
+    algorithms: frozenset[str]
+
+
+def _strings(setting: str, value: str | Sequence[str], what: str) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise ConfigurationError(setting, f"{value!r} is not accepted; give {what}")
+    return items
+
+
+def _algorithms(setting: str, value: Sequence[str] | None) -> frozenset[str]:
+    if value is None or isinstance(value, str):
+        raise ConfigurationError(
+            setting,
+            f"{value!r} is not accepted; give the allowlist as a list, e.g. ['RS256'] "
+            f"(known: {', '.join(ALGORITHMS)})",
+        )
+    algs = tuple(value)
+    if not algs:
+        raise ConfigurationError(setting, "the allowlist is empty; give at least one algorithm")
+    for alg in algs:
+        if not isinstance(alg, str) or alg.lower() == "none":
+            raise ConfigurationError(
+                setting, f"{alg!r} can never be allowed: unsigned tokens are forgeries"
+            )
+        if alg not in ALGORITHMS:
+            raise ConfigurationError(
+                setting, f"unknown algorithm {alg!r}; accepted: {', '.join(ALGORITHMS)}"
+            )
+    return frozenset(algs)
+
+
+def _seconds(
+    setting: str, value: float | None, *, allow_none: bool, maximum: float | None = None
+) -> None:
+    if value is None:
+        if allow_none:
+            return
+        raise ConfigurationError(setting, "a number of seconds is required")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigurationError(setting, f"{value!r} is not a number of seconds")
+    if value < 0:
+        raise ConfigurationError(setting, f"{value!r} is negative; give 0 or more seconds")
+    if maximum is not None and value > maximum:
+        raise ConfigurationError(setting, f"{value!r} is over the maximum of {maximum:g} seconds")
+
+
+def normalize_type(value: str) -> str:
+    """``typ`` comparison form: RFC 7515 section 4.1.9 lets ``application/`` be omitted."""
+    lowered = value.lower()
+    if lowered.startswith("application/"):
+        return lowered[len("application/") :]
+    return lowered
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardConfig:
+    """What a :class:`~jwt_guard_core.Verifier` accepts.
+
+    Args:
+        algorithms: the allowlist (required; ``none`` can never be allowed;
+            HMAC algorithms only with a key source that holds an HMAC secret).
+        keys: the key source: a :class:`~jwt_guard_core.StaticKeySet` or a
+            remote key set. Not used when ``issuers`` is given.
+        issuer: the accepted ``iss`` value, or several sharing ``keys``.
+            Required unless ``verify_issuer=False``.
+        audience: this API's identifier(s); a token is accepted when its
+            ``aud`` contains one of them. Required unless
+            ``verify_audience=False``.
+        issuers: several issuers, each with its own :class:`IssuerPolicy`;
+            the token's ``iss`` selects the entry before any key lookup.
+        leeway: clock skew allowed on ``exp``/``nbf``/``iat`` (default 10 s,
+            at most 300 s).
+        required_claims: claims that must be present. Default: ``exp``,
+            ``iat``, ``sub``, plus ``iss`` and ``aud`` when they are verified.
+        max_token_age: reject tokens whose ``iat`` is older than this.
+        max_lifetime: reject tokens whose ``exp - iat`` is longer than this.
+        expected_type: the required ``typ`` header, e.g. ``"at+jwt"``
+            (RFC 9068); compared case-insensitively with or without
+            ``application/``.
+        max_token_bytes: tokens longer than this are refused before any
+            decoding (default 8192).
+        revocation: an optional :class:`RevocationCheck`.
+        clock: returns the current Unix time; inject a fake one in tests.
+    """
+
+    algorithms: Sequence[str] | None = None
+    keys: KeySource | None = None
+    issuer: str | Sequence[str] | None = None
+    audience: str | Sequence[str] | None = None
+    issuers: Mapping[str, IssuerPolicy] | None = None
+    verify_issuer: bool = True
+    verify_audience: bool = True
+    leeway: float = DEFAULT_LEEWAY
+    required_claims: Sequence[str] | None = None
+    max_token_age: float | None = None
+    max_lifetime: float | None = None
+    expected_type: str | None = None
+    max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    revocation: RevocationCheck | None = None
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    # Prepared in __post_init__.
+    policies: Mapping[str | None, _Policy] = field(init=False, repr=False, compare=False)
+    all_algorithms: frozenset[str] = field(init=False, repr=False, compare=False)
+    required: frozenset[str] = field(init=False, repr=False, compare=False)
+    normalized_type: str | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _seconds("leeway", self.leeway, allow_none=False, maximum=MAX_LEEWAY)
+        _seconds("max_token_age", self.max_token_age, allow_none=True)
+        _seconds("max_lifetime", self.max_lifetime, allow_none=True)
+        if (
+            isinstance(self.max_token_bytes, bool)
+            or not isinstance(self.max_token_bytes, int)
+            or not 256 <= self.max_token_bytes <= 1024 * 1024
+        ):
+            raise ConfigurationError(
+                "max_token_bytes", f"{self.max_token_bytes!r} is not an integer from 256 to 1048576"
+            )
+        if not callable(self.clock):
+            raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        if self.revocation is not None and not isinstance(self.revocation, RevocationCheck):
+            raise ConfigurationError(
+                "revocation", "must provide is_revoked(claims, issuer) and ais_revoked(...)"
+            )
+        if self.expected_type is not None and (
+            not isinstance(self.expected_type, str) or not self.expected_type
+        ):
+            raise ConfigurationError("expected_type", f"{self.expected_type!r} is not a media type")
+
+        default_algs = (
+            _algorithms("algorithms", self.algorithms)
+            if self.algorithms is not None or not self.issuers
+            else None
+        )
+        default_aud = (
+            frozenset(_strings("audience", self.audience, "a non-empty string or list of strings"))
+            if self.audience is not None
+            else frozenset()
+        )
+        if (
+            self.verify_audience
+            and self.audience is None
+            and not (self.issuers and all(p.audience is not None for p in self.issuers.values()))
+        ):
+            raise ConfigurationError(
+                "audience",
+                "required: give this API's identifier, or set verify_audience=False to accept "
+                "tokens minted for any audience (RFC 8725 section 3.9 advises against it)",
+            )
+
+        policies: dict[str | None, _Policy] = {}
+        if self.issuers is not None:
+            if self.keys is not None or self.issuer is not None:
+                raise ConfigurationError(
+                    "issuers", "give either issuers=... or issuer/keys, not both"
+                )
+            if not isinstance(self.issuers, Mapping) or not self.issuers:
+                raise ConfigurationError(
+                    "issuers", "must be a non-empty mapping of issuer to IssuerPolicy"
+                )
+            if not self.verify_issuer:
+                raise ConfigurationError("verify_issuer", "cannot be False with several issuers")
+            for iss, policy in self.issuers.items():
+                setting = f"issuers[{iss!r}]"
+                if not isinstance(iss, str) or not iss:
+                    raise ConfigurationError("issuers", f"issuer {iss!r} is not a non-empty string")
+                if not isinstance(policy, IssuerPolicy):
+                    raise ConfigurationError(setting, "must be an IssuerPolicy")
+                algs = (
+                    _algorithms(f"{setting}.algorithms", policy.algorithms)
+                    if policy.algorithms is not None
+                    else default_algs
+                )
+                if algs is None:
+                    raise ConfigurationError(f"{setting}.algorithms", "required (no default given)")
+                aud = (
+                    frozenset(_strings(f"{setting}.audience", policy.audience, "a string or list"))
+                    if policy.audience is not None
+                    else default_aud
+                )
+                policies[iss] = self._policy(f"{setting}.keys", iss, policy.keys, aud, algs)
+        else:
+            if self.keys is None:
+                raise ConfigurationError(
+                    "keys", "required: give a StaticKeySet or a remote key set"
+                )
+            assert default_algs is not None
+            if self.verify_issuer:
+                if self.issuer is None:
+                    raise ConfigurationError(
+                        "issuer",
+                        "required: give the expected iss value(s), or set verify_issuer=False "
+                        "when the key set belongs to exactly one issuer",
+                    )
+                for iss in _strings("issuer", self.issuer, "a non-empty string or list of strings"):
+                    policies[iss] = self._policy("keys", iss, self.keys, default_aud, default_algs)
+            else:
+                if self.issuer is not None:
+                    raise ConfigurationError("issuer", "given while verify_issuer=False")
+                policies[None] = self._policy("keys", None, self.keys, default_aud, default_algs)
+
+        required: set[str]
+        if self.required_claims is None:
+            required = {"exp", "iat", "sub"}
+        else:
+            if isinstance(self.required_claims, str):
+                raise ConfigurationError(
+                    "required_claims", "give a list of claim names, not a string"
+                )
+            required = (
+                set(_strings("required_claims", self.required_claims, "claim names"))
+                if self.required_claims
+                else set()
+            )
+        if self.verify_issuer:
+            required.add("iss")
+        if self.verify_audience:
+            required.add("aud")
+        if self.max_token_age is not None:
+            required.add("iat")
+        if self.max_lifetime is not None:
+            required.update(("iat", "exp"))
+
+        object.__setattr__(self, "policies", policies)
+        object.__setattr__(
+            self, "all_algorithms", frozenset().union(*(p.algorithms for p in policies.values()))
+        )
+        object.__setattr__(self, "required", frozenset(required))
+        object.__setattr__(
+            self,
+            "normalized_type",
+            normalize_type(self.expected_type) if self.expected_type is not None else None,
+        )
+
+    def _policy(
+        self,
+        setting: str,
+        issuer: str | None,
+        keys: Any,
+        audiences: frozenset[str],
+        algorithms: frozenset[str],
+    ) -> _Policy:
+        if not isinstance(keys, KeySource):
+            raise ConfigurationError(
+                setting, f"{type(keys).__name__} is not a key source (StaticKeySet, RemoteJWKS)"
+            )
+        hmac_algs = algorithms & HMAC_ALGORITHMS
+        if hmac_algs and not keys.allows_hmac:
+            raise ConfigurationError(
+                "algorithms",
+                f"{', '.join(sorted(hmac_algs))} allowed but the key source holds no HMAC secret; "
+                "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
+            )
+        return _Policy(issuer=issuer, keys=keys, audiences=audiences, algorithms=algorithms)

@@ -1,0 +1,131 @@
+"""Strict base64url and JSON decoding for untrusted token parts.
+
+Lenient decoders are how parser-differential attacks work: two components
+read the same bytes differently (CVE-2022-39227's compact/JSON polyglot,
+duplicate header keys that one parser takes first and another last). Here a
+segment is accepted only in its one canonical form:
+
+* base64url: RFC 7515 section 2 / RFC 4648 section 5, no padding, no
+  whitespace, and no non-zero trailing bits, so each value has exactly one
+  encoding;
+* JSON: UTF-8 only (RFC 8259 section 8.1, no BOM, no UTF-16/32), an object
+  at the top level, no duplicate member names at any depth, no NaN or
+  Infinity, bounded nesting.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+__all__ = ["DecodeError", "b64url_decode", "b64url_encode", "parse_json_object"]
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+# The value of the last character must leave no unused bits set:
+# with 2 leftover chars only the top 2 bits of the last one carry data (AQgw),
+# with 3 leftover chars the top 4 bits do.
+_LAST_2 = frozenset("AQgw")
+_LAST_3 = frozenset("AEIMQUYcgkosw048")
+
+MAX_JSON_DEPTH = 16
+
+
+class DecodeError(ValueError):
+    """A token segment is not in canonical form. The message is safe to log."""
+
+
+def b64url_decode(segment: str) -> bytes:
+    """Decode unpadded, canonical base64url, or raise :class:`DecodeError`."""
+    if _B64URL.fullmatch(segment) is None:
+        raise DecodeError("segment is not base64url (RFC 7515 section 2)")
+    rem = len(segment) % 4
+    if rem == 1:
+        raise DecodeError("segment has an impossible base64url length")
+    if rem == 2:
+        if segment[-1] not in _LAST_2:
+            raise DecodeError("segment is not canonical base64url")
+        segment += "=="
+    elif rem == 3:
+        if segment[-1] not in _LAST_3:
+            raise DecodeError("segment is not canonical base64url")
+        segment += "="
+    try:
+        return base64.urlsafe_b64decode(segment)
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - regex makes this unreachable
+        raise DecodeError("segment is not base64url") from exc
+
+
+def b64url_encode(data: bytes) -> str:
+    """Encode bytes as unpadded base64url."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise DecodeError("JSON object has duplicate member names")
+    return result
+
+
+def _no_constants(name: str) -> Any:
+    raise DecodeError(f"JSON contains the non-standard constant {name}")
+
+
+def _depth_ok(text: str) -> bool:
+    # A cheap upper bound on nesting before the parser recurses: count the
+    # opening brackets outside strings only when there are many of them.
+    if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+        return True
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif ch in "}]":
+            depth -= 1
+    return True
+
+
+_decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Parse UTF-8 JSON that must be an object, or raise :class:`DecodeError`."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError("JSON is not valid UTF-8") from exc
+    if not text.startswith("{"):
+        # Also refuses a BOM, leading whitespace tricks and UTF-16/32 text,
+        # whose first decoded character is never "{".
+        raise DecodeError("JSON is not an object")
+    if not _depth_ok(text):
+        raise DecodeError("JSON is nested too deeply")
+    try:
+        value, end = _decoder.raw_decode(text)
+    except DecodeError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and CPython's limit on the digits
+        # of huge integers.
+        raise DecodeError("JSON is not valid") from exc
+    if text[end:].strip(" \t\r\n"):
+        raise DecodeError("JSON has trailing data")
+    if not isinstance(value, dict):  # pragma: no cover - guarded by the "{" check
+        raise DecodeError("JSON is not an object")
+    return value

@@ -1,0 +1,193 @@
+"""Errors are data: every rejection carries a stable machine ``reason``.
+
+A :class:`TokenError` is what the verifier raises for a token it will not
+accept. Adapters turn it into a response in one place, using ``status`` and
+``error`` (the RFC 6750 section 3.1 error code) and never the ``reason``,
+which goes to logs and security events only.
+
+``str()`` of an error is built from a fixed message and never contains the
+token, a claim value chosen by the sender, or key material.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlgorithmNotAllowed",
+    "BadAudience",
+    "BadIssuer",
+    "BadSignature",
+    "BadType",
+    "ConfigurationError",
+    "InsufficientScope",
+    "InvalidClaim",
+    "InvalidRequest",
+    "IssuedInFuture",
+    "KeySourceUnavailable",
+    "MalformedToken",
+    "MissingClaim",
+    "NotYetValid",
+    "TokenError",
+    "TokenExpired",
+    "TokenRevoked",
+    "TokenTooLarge",
+    "TokenTooOld",
+    "UnknownKid",
+]
+
+
+class ConfigurationError(ValueError):
+    """A setting is invalid. Raised at start-up, never per request.
+
+    The message names the setting, the value given (never secret material)
+    and what would be accepted.
+    """
+
+    def __init__(self, setting: str, message: str) -> None:
+        self.setting = setting
+        super().__init__(f"{setting}: {message}")
+
+
+class TokenError(Exception):
+    """A token was rejected.
+
+    Attributes:
+        reason: stable machine code for logs, metrics and events
+            (``token_expired``, ``bad_signature``, ...).
+        error: the RFC 6750 error code an adapter puts in
+            ``WWW-Authenticate`` (``invalid_token``, ``invalid_request``,
+            ``insufficient_scope``).
+        status: the HTTP status an adapter answers with.
+        detail: a short human explanation, safe to log; never contains the
+            token or key material.
+    """
+
+    reason: str = "invalid_token"
+    error: str = "invalid_token"
+    status: int = 401
+    default_detail: str = "the token is not valid"
+
+    def __init__(self, detail: str | None = None, *, reason: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        if reason is not None:
+            self.reason = reason
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reason={self.reason!r}, detail={self.detail!r})"
+
+
+class InvalidRequest(TokenError):
+    """The request carrying the token is malformed (RFC 6750 ``invalid_request``)."""
+
+    reason = "invalid_request"
+    error = "invalid_request"
+    status = 400
+    default_detail = "the request is malformed"
+
+
+class MalformedToken(TokenError):
+    reason = "malformed"
+    default_detail = "the token is not a well-formed compact JWS"
+
+
+class TokenTooLarge(TokenError):
+    reason = "token_too_large"
+    default_detail = "the token is larger than the configured limit"
+
+
+class AlgorithmNotAllowed(TokenError):
+    reason = "alg_not_allowed"
+    default_detail = "the token's algorithm is not allowed"
+
+
+class BadType(TokenError):
+    reason = "bad_type"
+    default_detail = "the token's typ header is not the expected type"
+
+
+class UnknownKid(TokenError):
+    reason = "unknown_kid"
+    default_detail = "no key matches the token's kid"
+
+
+class BadSignature(TokenError):
+    reason = "bad_signature"
+    default_detail = "the signature does not verify"
+
+
+class TokenExpired(TokenError):
+    reason = "token_expired"
+    default_detail = "the token has expired"
+
+
+class NotYetValid(TokenError):
+    reason = "not_yet_valid"
+    default_detail = "the token is not valid yet (nbf)"
+
+
+class IssuedInFuture(TokenError):
+    reason = "issued_in_future"
+    default_detail = "the token's iat is in the future"
+
+
+class TokenTooOld(TokenError):
+    reason = "token_too_old"
+    default_detail = "the token is older than the configured maximum age"
+
+
+class BadIssuer(TokenError):
+    reason = "bad_issuer"
+    default_detail = "the token's issuer is not accepted"
+
+
+class BadAudience(TokenError):
+    reason = "bad_audience"
+    default_detail = "the token is not meant for this audience"
+
+
+class MissingClaim(TokenError):
+    reason = "missing_claim"
+    default_detail = "a required claim is missing"
+
+
+class InvalidClaim(TokenError):
+    reason = "invalid_claim"
+    default_detail = "a claim has an invalid value"
+
+
+class TokenRevoked(TokenError):
+    reason = "revoked"
+    default_detail = "the token has been revoked"
+
+
+class InsufficientScope(TokenError):
+    """The token is valid but lacks a scope the resource needs (RFC 6750 3.1)."""
+
+    reason = "insufficient_scope"
+    error = "insufficient_scope"
+    status = 403
+    default_detail = "the token lacks a required scope"
+
+    def __init__(self, required: tuple[str, ...] = (), detail: str | None = None) -> None:
+        self.required = tuple(required)
+        super().__init__(detail)
+
+
+class KeySourceUnavailable(TokenError):
+    """The keys needed to verify the token cannot be obtained right now.
+
+    This is an outage, not an invalid token: adapters answer 503 with a
+    ``Retry-After`` of :attr:`retry_after` seconds.
+    """
+
+    reason = "key_source_unavailable"
+    error = "temporarily_unavailable"
+    status = 503
+    default_detail = "the key source is unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(detail)

@@ -1,0 +1,188 @@
+"""HTTP decisions both adapters share, as plain functions over plain data.
+
+The Django and Flask adapters never parse an ``Authorization`` header, build a
+``WWW-Authenticate`` value, decide whether CSRF applies or shape an error body
+themselves: they call these functions with headers, cookies and the method,
+and apply the result to their framework's request and response objects.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import InsufficientScope, InvalidRequest, KeySourceUnavailable, TokenError
+from .token import VerifiedToken
+
+__all__ = [
+    "SAFE_METHODS",
+    "ErrorResponse",
+    "ExtractedToken",
+    "check_scopes",
+    "constant_time_equals",
+    "csrf_required",
+    "error_response",
+    "extract_token",
+    "new_csrf_token",
+    "www_authenticate",
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+TOKEN_LOCATIONS = frozenset({"header", "cookie"})
+
+# RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+_DESCRIPTIONS = {
+    "invalid_token": "The access token is invalid or expired.",
+    "invalid_request": "The request is malformed.",
+    "insufficient_scope": "The access token does not grant the required scope.",
+    "temporarily_unavailable": "Token verification is temporarily unavailable.",
+}
+
+
+@dataclass(frozen=True)
+class ExtractedToken:
+    """A token found in a request, and where (``header`` or ``cookie``)."""
+
+    token: str = field(repr=False)
+    location: str
+
+
+def extract_token(
+    *,
+    authorization: str | None,
+    cookies: Mapping[str, str],
+    locations: Sequence[str] = ("header",),
+    header_types: Sequence[str] = ("Bearer",),
+    cookie_name: str = "access_token",
+) -> ExtractedToken | None:
+    """Find the token in the configured ``locations``, in order.
+
+    Returns ``None`` when the request carries no credentials we handle (the
+    request goes on as anonymous, or another authentication scheme takes
+    it). An ``Authorization`` header that uses one of ``header_types`` but
+    is malformed raises :class:`InvalidRequest` (400), RFC 6750 section 3.1.
+    """
+    for location in locations:
+        if location == "header":
+            if authorization is None:
+                continue
+            found = _from_authorization(authorization, header_types)
+            if found is not None:
+                return ExtractedToken(found, "header")
+        elif location == "cookie":
+            value = cookies.get(cookie_name)
+            if value:
+                return ExtractedToken(value, "cookie")
+        else:
+            raise ValueError(f"unknown token location {location!r}; use 'header' or 'cookie'")
+    return None
+
+
+def _from_authorization(value: str, header_types: Sequence[str]) -> str | None:
+    scheme, sep, rest = value.strip().partition(" ")
+    if not any(scheme.lower() == t.lower() for t in header_types):
+        return None  # Basic, Digest, ...: not ours.
+    credentials = rest.strip(" ")
+    if not sep or not credentials:
+        raise InvalidRequest("the Authorization header has no token")
+    if _B64TOKEN.fullmatch(credentials) is None:
+        raise InvalidRequest("the Authorization header's token has invalid characters")
+    return credentials
+
+
+def csrf_required(method: str, location: str) -> bool:
+    """A cookie-borne token on an unsafe method needs CSRF proof; a header token never does.
+
+    A browser attaches cookies to cross-site requests on its own, but never
+    an ``Authorization`` header, so only the cookie path can be forged.
+    """
+    return location == "cookie" and method.upper() not in SAFE_METHODS
+
+
+def new_csrf_token() -> str:
+    """A fresh random value for a double-submit CSRF cookie (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def constant_time_equals(a: str | None, b: str | None) -> bool:
+    """Compare two secrets without leaking where they differ; ``None`` never matches."""
+    if not a or not b:
+        return False
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def check_scopes(token: VerifiedToken, required: Iterable[str], *, any_of: bool = False) -> None:
+    """Raise :class:`InsufficientScope` unless ``token`` has every scope in ``required``.
+
+    With ``any_of=True`` one of them is enough.
+    """
+    needed = tuple(required)
+    if not needed:
+        return
+    ok = (not token.scopes.isdisjoint(needed)) if any_of else token.scopes.issuperset(needed)
+    if not ok:
+        raise InsufficientScope(needed)
+
+
+def _quote(value: str) -> str:
+    # RFC 7230 quoted-string: escape backslash and quote, drop control chars.
+    cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
+    return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def www_authenticate(
+    error: TokenError | None, *, realm: str = "api", scope: Iterable[str] = ()
+) -> str:
+    """The RFC 6750 section 3 ``WWW-Authenticate`` value for a 401 or 403.
+
+    With no ``error`` (the request had no credentials) only the realm is
+    given, as section 3.1 asks. The reason is never included.
+    """
+    params = [f"realm={_quote(realm)}"]
+    if error is not None:
+        params.append(f"error={_quote(error.error)}")
+        scopes = tuple(scope) or (error.required if isinstance(error, InsufficientScope) else ())
+        if scopes:
+            params.append(f"scope={_quote(' '.join(scopes))}")
+    return "Bearer " + ", ".join(params)
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    """What an adapter sends for a rejection: status, headers and a JSON body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Mapping[str, Any]
+
+
+def error_response(error: TokenError | None, *, realm: str = "api") -> ErrorResponse:
+    """Map a rejection (or missing credentials, ``None``) to a response.
+
+    The body carries the RFC 6750 error code and a fixed description, never
+    the reason or anything from the token.
+    """
+    if error is None:
+        return ErrorResponse(
+            status=401,
+            headers={"WWW-Authenticate": www_authenticate(None, realm=realm)},
+            body={"error": "unauthorized", "error_description": "Authentication is required."},
+        )
+    headers: dict[str, str] = {}
+    if isinstance(error, KeySourceUnavailable):
+        headers["Retry-After"] = str(error.retry_after)
+    elif error.status in (400, 401, 403):
+        headers["WWW-Authenticate"] = www_authenticate(error, realm=realm)
+    retry_after = getattr(error, "retry_after", None)
+    if error.status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    body = {
+        "error": error.error,
+        "error_description": _DESCRIPTIONS.get(error.error, "The request was refused."),
+    }
+    return ErrorResponse(status=error.status, headers=headers, body=body)

@@ -1,0 +1,559 @@
+"""Verification keys, their hygiene checks, and the static key set.
+
+Every key is parsed into a ``cryptography`` object once, checked, and bound
+to the algorithms it may verify. A token can only ever be verified with a key
+under an algorithm that key was bound to, which is what makes algorithm
+confusion (RFC 8725 section 2.1, "HS256 signed with the RSA public key")
+impossible rather than merely unlikely.
+
+Hygiene rules, applied to every key whatever its source:
+
+* RSA: modulus of at least 2048 bits, public exponent odd and at least 3,
+  no ROCA fingerprint (CVE-2017-15361);
+* EC: P-256, P-384 or P-521 with full-length coordinates of a point on the
+  curve; the curve must match the JWK's ``alg``;
+* OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys);
+* HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2);
+* ``use`` must be ``sig``; ``key_ops``, when present, must include ``verify``;
+  a JWK ``alg`` must be a signature algorithm that fits the key;
+* a set may not hold two keys with the same ``kid``, nor mix HMAC secrets
+  with asymmetric keys.
+
+Private members (``d``, ``p``, ``q``, ...) in a set meant for verification
+are **refused** by default: a private key in a verifier's configuration is
+a leaked key. ``private_members="strip"`` drops them instead, with a WARNING,
+for the case where a deliberately shared private JWKS is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+from . import events
+from ._roca import is_roca_weak
+from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, PublicKey
+from .encoding import DecodeError, b64url_decode, b64url_encode
+from .errors import AlgorithmNotAllowed, ConfigurationError, UnknownKid
+
+__all__ = [
+    "KeyRejected",
+    "KeySource",
+    "StaticKeySet",
+    "VerificationKey",
+    "build_key_index",
+    "key_from_jwk",
+    "key_from_pem",
+    "key_from_secret",
+]
+
+MIN_RSA_BITS = 2048
+PrivateMembers = Literal["refuse", "strip"]
+
+_EC_CURVES: dict[str, tuple[type[ec.EllipticCurve], int, str]] = {
+    "P-256": (ec.SECP256R1, 32, "ES256"),
+    "P-384": (ec.SECP384R1, 48, "ES384"),
+    "P-521": (ec.SECP521R1, 66, "ES512"),
+}
+_CURVE_BY_NAME = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+_OKP_CURVES = {"Ed25519": 32, "Ed448": 57}
+_PRIVATE_MEMBERS = {
+    "RSA": ("d", "p", "q", "dp", "dq", "qi", "oth"),
+    "EC": ("d",),
+    "OKP": ("d",),
+}
+_RSA_ALGS = frozenset(a for a, s in ALGORITHMS.items() if s.kty == "RSA")
+
+
+class KeyRejected(ValueError):
+    """A key failed a hygiene check. The message names the problem, never the material."""
+
+
+@dataclass(frozen=True, eq=False)
+class VerificationKey:
+    """A parsed public key (or HMAC secret) bound to the algorithms it may verify.
+
+    ``key`` is the ``cryptography`` object (bytes for HMAC) and is kept out of
+    ``repr``; ``public_jwk`` is the public JWK (``None`` for HMAC secrets).
+    """
+
+    kid: str | None
+    kty: str
+    algorithms: frozenset[str]
+    key: PublicKey | bytes = field(repr=False)
+    crv: str | None = None
+    public_jwk: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def symmetric(self) -> bool:
+        return self.kty == "oct"
+
+
+@runtime_checkable
+class KeySource(Protocol):
+    """Where the verifier finds the key for a token.
+
+    ``get_key``/``aget_key`` return the key for ``kid`` that is bound to
+    ``alg``, or raise :class:`~jwt_guard_core.errors.UnknownKid`,
+    :class:`~jwt_guard_core.errors.AlgorithmNotAllowed` or
+    :class:`~jwt_guard_core.errors.KeySourceUnavailable`.
+    ``allows_hmac`` says whether the source can hold HMAC secrets; remote
+    key sets never do.
+    """
+
+    @property
+    def allows_hmac(self) -> bool: ...
+
+    def get_key(self, kid: str | None, alg: str) -> VerificationKey: ...
+
+    async def aget_key(self, kid: str | None, alg: str) -> VerificationKey: ...
+
+
+# --- parsing -------------------------------------------------------------------
+
+
+def _b64_int(jwk: Mapping[str, Any], name: str) -> int:
+    raw = _b64_member(jwk, name)
+    if not raw:
+        raise KeyRejected(f"member {name!r} is empty")
+    return int.from_bytes(raw, "big")
+
+
+def _b64_member(jwk: Mapping[str, Any], name: str) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str):
+        raise KeyRejected(f"member {name!r} is missing or not a string")
+    try:
+        return b64url_decode(value)
+    except DecodeError as exc:
+        raise KeyRejected(f"member {name!r} is not base64url") from exc
+
+
+def _check_rsa(key: rsa.RSAPublicKey) -> None:
+    numbers = key.public_numbers()
+    if key.key_size < MIN_RSA_BITS:
+        raise KeyRejected(f"RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are required")
+    if numbers.e < 3 or numbers.e % 2 == 0:
+        raise KeyRejected("RSA public exponent must be odd and at least 3")
+    if is_roca_weak(numbers.n):
+        raise KeyRejected("RSA key has the ROCA fingerprint (CVE-2017-15361) and is factorable")
+
+
+def _algorithms_for(
+    kty: str, crv: str | None, declared: str | None, secret_len: int = 0
+) -> frozenset[str]:
+    """The algorithms a key of this type may verify, narrowed to ``declared``."""
+    if kty == "RSA":
+        possible = set(_RSA_ALGS)
+    elif kty == "EC":
+        possible = {_EC_CURVES[crv][2]} if crv in _EC_CURVES else set()
+    elif kty == "OKP":
+        possible = {"EdDSA", "Ed25519"} if crv == "Ed25519" else {"EdDSA"}
+    elif kty == "oct":
+        possible = {a for a in HMAC_ALGORITHMS if ALGORITHMS[a].hash_bytes <= secret_len}
+    else:  # pragma: no cover - callers only pass known types
+        possible = set()
+    if declared is not None:
+        if declared not in ALGORITHMS:
+            raise KeyRejected(
+                f"alg {declared!r} is not a JWS signature algorithm jwt-guard accepts"
+            )
+        if declared not in possible:
+            if kty == "oct" and ALGORITHMS[declared].kty == "oct":
+                raise KeyRejected(
+                    f"HMAC secret of {secret_len} bytes is shorter than {declared} requires "
+                    f"({ALGORITHMS[declared].hash_bytes} bytes)"
+                )
+            raise KeyRejected(
+                f"alg {declared!r} does not fit a {kty} key" + (f" on {crv}" if crv else "")
+            )
+        return frozenset({declared})
+    if not possible:
+        if kty == "oct":
+            raise KeyRejected(f"HMAC secret of {secret_len} bytes is shorter than 32 bytes (HS256)")
+        raise KeyRejected(f"no algorithm fits this {kty} key")
+    return frozenset(possible)
+
+
+def key_from_jwk(
+    jwk: Mapping[str, Any],
+    *,
+    private_members: PrivateMembers = "refuse",
+    allow_hmac: bool = True,
+) -> VerificationKey:
+    """Parse and check one JWK (RFC 7517/7518/8037). Raises :class:`KeyRejected`."""
+    if not isinstance(jwk, Mapping):
+        raise KeyRejected("a JWK must be a JSON object")
+    kty = jwk.get("kty")
+    kid = jwk.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise KeyRejected("kid must be a string")
+    declared = jwk.get("alg")
+    if declared is not None and not isinstance(declared, str):
+        raise KeyRejected("alg must be a string")
+    use = jwk.get("use")
+    if use is not None and use != "sig":
+        raise KeyRejected(f"use is {use!r}; only 'sig' keys may verify signatures")
+    key_ops = jwk.get("key_ops")
+    if key_ops is not None:
+        if not isinstance(key_ops, list) or not all(isinstance(op, str) for op in key_ops):
+            raise KeyRejected("key_ops must be a list of strings")
+        if "verify" not in key_ops:
+            raise KeyRejected("key_ops does not include 'verify'")
+        if not set(key_ops) <= {"sign", "verify"}:
+            raise KeyRejected("key_ops mixes signature and encryption operations")
+
+    if kty in _PRIVATE_MEMBERS:
+        present = [m for m in _PRIVATE_MEMBERS[kty] if m in jwk]
+        if present:
+            if private_members == "refuse":
+                raise KeyRejected(
+                    f"the JWK holds private members {', '.join(present)}; a verifier needs only "
+                    "the public key (pass private_members='strip' to drop them)"
+                )
+            events.emit(
+                "private_key_members_stripped",
+                level=logging.WARNING,
+                message="private members were stripped from a JWK given for verification",
+                kid=kid,
+                members=",".join(present),
+            )
+
+    crv: str | None = None
+    key: PublicKey | bytes
+    public: dict[str, Any]
+    if kty == "RSA":
+        n = _b64_int(jwk, "n")
+        e = _b64_int(jwk, "e")
+        if e < 3 or e % 2 == 0:
+            raise KeyRejected("RSA public exponent must be odd and at least 3")
+        try:
+            key = rsa.RSAPublicNumbers(e, n).public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyRejected("RSA public key is invalid") from exc
+        _check_rsa(key)
+        public = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
+        algs = _algorithms_for("RSA", None, declared)
+    elif kty == "EC":
+        crv = jwk.get("crv")
+        if crv not in _EC_CURVES:
+            raise KeyRejected(f"EC curve {crv!r} is not one of P-256, P-384, P-521")
+        curve_cls, size, _ = _EC_CURVES[crv]
+        x_raw = _b64_member(jwk, "x")
+        y_raw = _b64_member(jwk, "y")
+        if len(x_raw) != size or len(y_raw) != size:
+            # RFC 7518 section 6.2.1.2: coordinates are the full curve size.
+            raise KeyRejected(f"EC coordinates for {crv} must be {size} bytes")
+        try:
+            key = ec.EllipticCurvePublicNumbers(
+                int.from_bytes(x_raw, "big"), int.from_bytes(y_raw, "big"), curve_cls()
+            ).public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyRejected(f"EC point is not on {crv}") from exc
+        public = {"kty": "EC", "crv": crv, "x": jwk["x"], "y": jwk["y"]}
+        algs = _algorithms_for("EC", crv, declared)
+    elif kty == "OKP":
+        crv = jwk.get("crv")
+        if crv not in _OKP_CURVES:
+            raise KeyRejected(f"OKP curve {crv!r} is not a signature curve (Ed25519, Ed448)")
+        x_raw = _b64_member(jwk, "x")
+        if len(x_raw) != _OKP_CURVES[crv]:
+            raise KeyRejected(f"{crv} public key must be {_OKP_CURVES[crv]} bytes")
+        try:
+            if crv == "Ed25519":
+                key = ed25519.Ed25519PublicKey.from_public_bytes(x_raw)
+            else:
+                key = ed448.Ed448PublicKey.from_public_bytes(x_raw)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyRejected(f"{crv} public key is invalid") from exc
+        public = {"kty": "OKP", "crv": crv, "x": jwk["x"]}
+        algs = _algorithms_for("OKP", crv, declared)
+    elif kty == "oct":
+        if not allow_hmac:
+            raise KeyRejected("symmetric (oct) keys are not accepted from this source")
+        secret = _b64_member(jwk, "k") if jwk.get("k") != "" else b""
+        if not secret:
+            raise KeyRejected("HMAC secret is empty")
+        algs = _algorithms_for("oct", None, declared, len(secret))
+        return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=secret)
+    else:
+        raise KeyRejected(f"kty {kty!r} is not a signature key type (RSA, EC, OKP, oct)")
+
+    if kid is not None:
+        public["kid"] = kid
+    if declared is not None:
+        public["alg"] = declared
+    public["use"] = "sig"
+    return VerificationKey(kid=kid, kty=kty, algorithms=algs, key=key, crv=crv, public_jwk=public)
+
+
+def key_from_public_key(
+    key: object, *, kid: str | None = None, algorithms: Iterable[str] | None = None
+) -> VerificationKey:
+    """Wrap a ``cryptography`` public key object, checking it like a JWK."""
+    if isinstance(key, rsa.RSAPublicKey):
+        _check_rsa(key)
+        nums = key.public_numbers()
+        jwk: dict[str, Any] = {
+            "kty": "RSA",
+            "n": b64url_encode(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big")),
+            "e": b64url_encode(nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")),
+        }
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        crv = _CURVE_BY_NAME.get(key.curve.name)
+        if crv is None:
+            raise KeyRejected(f"EC curve {key.curve.name} is not one of P-256, P-384, P-521")
+        size = _EC_CURVES[crv][1]
+        nums_ec = key.public_numbers()
+        jwk = {
+            "kty": "EC",
+            "crv": crv,
+            "x": b64url_encode(nums_ec.x.to_bytes(size, "big")),
+            "y": b64url_encode(nums_ec.y.to_bytes(size, "big")),
+        }
+    elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        crv = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "Ed448"
+        jwk = {"kty": "OKP", "crv": crv, "x": b64url_encode(raw)}
+    elif isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) or hasattr(
+        key, "private_bytes"
+    ):
+        raise KeyRejected("a private key was given where a public key is expected")
+    else:
+        raise KeyRejected(f"unsupported public key type {type(key).__name__}")
+    if kid is not None:
+        jwk["kid"] = kid
+    base = key_from_jwk(jwk)
+    if algorithms is None:
+        return base
+    wanted = frozenset(algorithms)
+    if not wanted:
+        raise KeyRejected("algorithms is empty")
+    unfit = sorted(wanted - base.algorithms)
+    if unfit:
+        raise KeyRejected(f"algorithm(s) {', '.join(unfit)} do not fit a {base.kty} key")
+    return VerificationKey(kid, base.kty, wanted, base.key, base.crv, base.public_jwk)
+
+
+def key_from_pem(
+    pem: str | bytes, *, kid: str | None = None, algorithms: Iterable[str] | None = None
+) -> VerificationKey:
+    """Load a PEM public key (SPKI or PKCS#1) or X.509 certificate.
+
+    A PEM private key is refused: a verifier must not hold signing material.
+    """
+    data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
+    if b"PRIVATE KEY-----" in data:
+        raise KeyRejected("a PEM private key was given where a public key is expected")
+    public: object
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            public = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            public = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise KeyRejected("the PEM data is not a public key or certificate") from exc
+    return key_from_public_key(public, kid=kid, algorithms=algorithms)
+
+
+def key_from_secret(
+    secret: str | bytes, *, algorithm: str = "HS256", kid: str | None = None
+) -> VerificationKey:
+    """Wrap an HMAC secret, bound to exactly ``algorithm``.
+
+    The secret must be at least as long as the hash output (32 bytes for
+    HS256): RFC 7518 section 3.2. Use ``secrets.token_bytes(32)`` or longer.
+    """
+    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    if algorithm not in HMAC_ALGORITHMS:
+        raise KeyRejected(f"algorithm {algorithm!r} is not an HMAC algorithm (HS256, HS384, HS512)")
+    if not raw:
+        raise KeyRejected("HMAC secret is empty")
+    algs = _algorithms_for("oct", None, algorithm, len(raw))
+    return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=raw)
+
+
+def build_key_index(keys: Iterable[VerificationKey]) -> tuple[VerificationKey, ...]:
+    """Apply the set-level rules: no duplicate kid, no HMAC mixed with asymmetric keys."""
+    result = tuple(keys)
+    seen: set[str] = set()
+    for k in result:
+        if k.kid is not None:
+            if k.kid in seen:
+                raise KeyRejected(f"duplicate kid {_short(k.kid)!r} in the key set")
+            seen.add(k.kid)
+    kinds = {k.symmetric for k in result}
+    if len(kinds) > 1:
+        raise KeyRejected(
+            "the key set mixes HMAC secrets with asymmetric keys, which invites algorithm "
+            "confusion; use separate sets"
+        )
+    return result
+
+
+def _short(text: str, limit: int = 64) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def select_key(
+    keys: Iterable[VerificationKey],
+    by_kid: Mapping[str, VerificationKey],
+    kid: str | None,
+    alg: str,
+) -> VerificationKey | None:
+    """Pick the key for ``kid`` bound to ``alg`` from an index.
+
+    Returns ``None`` when no key has that kid (the caller decides whether to
+    refetch); raises :class:`AlgorithmNotAllowed` when the key exists but is
+    not bound to ``alg``, and :class:`UnknownKid` when a token without kid
+    could match several keys.
+    """
+    if kid is not None:
+        key = by_kid.get(kid)
+        if key is None:
+            return None
+        if alg not in key.algorithms:
+            raise AlgorithmNotAllowed(f"key {_short(kid)!r} may not verify {alg}")
+        return key
+    candidates = [k for k in keys if alg in k.algorithms]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        return None
+    raise UnknownKid("the token has no kid and several keys could verify it")
+
+
+# --- the static set ------------------------------------------------------------
+
+
+class StaticKeySet:
+    """A fixed set of verification keys, checked when it is built.
+
+    Build it with :meth:`from_jwks`, :meth:`from_pem` or :meth:`from_secret`,
+    or combine sets with ``StaticKeySet([*a.keys, *b.keys])``. Any bad key is
+    a :class:`~jwt_guard_core.errors.ConfigurationError` raised here, at
+    start-up, never during a request.
+    """
+
+    def __init__(self, keys: Iterable[VerificationKey], *, setting: str = "keys") -> None:
+        try:
+            self._keys = build_key_index(keys)
+        except KeyRejected as exc:
+            raise ConfigurationError(setting, str(exc)) from None
+        if not self._keys:
+            raise ConfigurationError(setting, "the key set is empty; give at least one key")
+        self._by_kid = {k.kid: k for k in self._keys if k.kid is not None}
+        self._allows_hmac = any(k.symmetric for k in self._keys)
+
+    # -- constructors
+
+    @classmethod
+    def from_jwks(
+        cls,
+        jwks: Mapping[str, Any] | str | bytes | PathLike[str],
+        *,
+        private_members: PrivateMembers = "refuse",
+    ) -> StaticKeySet:
+        """Build from a JWKS document: a dict, JSON text, or a path to a JSON file."""
+        doc: Any
+        if isinstance(jwks, Mapping):
+            doc = jwks
+        else:
+            if isinstance(jwks, PathLike):
+                try:
+                    text: str | bytes = Path(jwks).read_bytes()
+                except OSError as exc:
+                    raise ConfigurationError(
+                        "keys", f"cannot read JWKS file {jwks}: {exc.strerror}"
+                    ) from None
+            else:
+                text = jwks
+            try:
+                doc = json.loads(text)
+            except (ValueError, RecursionError):
+                raise ConfigurationError("keys", "the JWKS is not valid JSON") from None
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
+            raise ConfigurationError("keys", 'a JWKS must be a JSON object with a "keys" list')
+        parsed = []
+        for index, jwk in enumerate(doc["keys"]):
+            try:
+                parsed.append(key_from_jwk(jwk, private_members=private_members))
+            except KeyRejected as exc:
+                label = jwk.get("kid") if isinstance(jwk, Mapping) else None
+                where = f"key {_short(label)!r}" if isinstance(label, str) else f"key #{index}"
+                raise ConfigurationError("keys", f"{where}: {exc}") from None
+        return cls(parsed)
+
+    @classmethod
+    def from_pem(
+        cls,
+        pem: str | bytes | Mapping[str, str | bytes],
+        *,
+        kid: str | None = None,
+        algorithms: Iterable[str] | None = None,
+    ) -> StaticKeySet:
+        """Build from one PEM public key or certificate, or a mapping of kid to PEM."""
+        items: list[tuple[str | None, str | bytes]] = (
+            list(pem.items()) if isinstance(pem, Mapping) else [(kid, pem)]
+        )
+        algs = tuple(algorithms) if algorithms is not None else None
+        parsed = []
+        for k, data in items:
+            try:
+                parsed.append(key_from_pem(data, kid=k, algorithms=algs))
+            except KeyRejected as exc:
+                where = f"key {_short(k)!r}: " if k else ""
+                raise ConfigurationError("keys", f"{where}{exc}") from None
+        return cls(parsed)
+
+    @classmethod
+    def from_secret(
+        cls, secret: str | bytes, *, algorithm: str = "HS256", kid: str | None = None
+    ) -> StaticKeySet:
+        """Build from one HMAC secret bound to ``algorithm``."""
+        try:
+            return cls([key_from_secret(secret, algorithm=algorithm, kid=kid)])
+        except KeyRejected as exc:
+            raise ConfigurationError("keys", str(exc)) from None
+
+    # -- KeySource
+
+    @property
+    def keys(self) -> tuple[VerificationKey, ...]:
+        return self._keys
+
+    @property
+    def allows_hmac(self) -> bool:
+        return self._allows_hmac
+
+    @property
+    def algorithms(self) -> frozenset[str]:
+        """Every algorithm some key in the set may verify."""
+        return frozenset().union(*(k.algorithms for k in self._keys))
+
+    def get_key(self, kid: str | None, alg: str) -> VerificationKey:
+        key = select_key(self._keys, self._by_kid, kid, alg)
+        if key is None:
+            raise UnknownKid()
+        return key
+
+    async def aget_key(self, kid: str | None, alg: str) -> VerificationKey:
+        return self.get_key(kid, alg)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS document for the asymmetric keys of this set."""
+        return {"keys": [dict(k.public_jwk) for k in self._keys if k.public_jwk is not None]}
+
+    def __repr__(self) -> str:
+        kids = ", ".join(repr(k.kid) for k in self._keys)
+        return f"StaticKeySet([{kids}])"

@@ -1,0 +1,383 @@
+"""The verification pipeline (see DESIGN.md, "The verification pipeline").
+
+Cheapest checks first, so garbage costs nothing and never reaches a key
+source: size and shape, header, payload and issuer, expiry, then the key
+lookup (which may go to the network), the signature, the remaining claims
+and revocation. ``verify`` and ``averify`` share every step except the two
+that may do I/O (key lookup and revocation).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import Any
+
+from . import events
+from .algorithms import HMAC_ALGORITHMS, verify_signature
+from .config import GuardConfig, _Policy, normalize_type
+from .encoding import DecodeError, b64url_decode, parse_json_object
+from .errors import (
+    AlgorithmNotAllowed,
+    BadAudience,
+    BadIssuer,
+    BadSignature,
+    BadType,
+    InvalidClaim,
+    IssuedInFuture,
+    MalformedToken,
+    MissingClaim,
+    NotYetValid,
+    TokenError,
+    TokenExpired,
+    TokenRevoked,
+    TokenTooLarge,
+    TokenTooOld,
+)
+from .keys import VerificationKey
+from .token import VerifiedToken, scopes_from_claims
+
+__all__ = ["Verifier"]
+
+logger = logging.getLogger("jwt_guard.verifier")
+
+# Header parameters that carry or point to a key. RFC 8725 section 3.10: a
+# verifier must never let the token choose its own key, and one that sends
+# them is either misconfigured or attacking.
+_KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
+# Rejections that point at an attacker rather than a stale client.
+_ATTACK_REASONS = frozenset(
+    {"alg_not_allowed", "embedded_key", "bad_signature", "unknown_crit", "malformed"}
+)
+_MAX_KID_LENGTH = 256
+# Unix time bounds for NumericDate claims: 0 to the end of year 9999.
+_MAX_NUMERIC_DATE = 253402300799
+_HEADER_CACHE_SIZE = 512
+
+
+class EmbeddedKey(TokenError):
+    reason = "embedded_key"
+    default_detail = "the token names or embeds its own key (jwk/jku/x5u/x5c); never used"
+
+
+class UnknownCrit(TokenError):
+    reason = "unknown_crit"
+    default_detail = "the token requires header extensions this verifier does not implement"
+
+
+@dataclass(frozen=True)
+class _Header:
+    alg: str
+    kid: str | None
+    raw: Mapping[str, Any]
+
+
+@dataclass
+class _Parsed:
+    header: _Header
+    claims: dict[str, Any]
+    policy: _Policy
+    signing_input: bytes
+    signature_segment: str
+
+
+def _safe(value: Any, limit: int = 128) -> Any:
+    """A value fit for a log field: short, printable, never a container."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = value if isinstance(value, str) else type(value).__name__
+    text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
+    """A NumericDate claim (RFC 7519 section 2) as float, or InvalidClaim."""
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidClaim(f"{name} is not a NumericDate")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidClaim(f"{name} is not a finite NumericDate")
+    if not 0 <= value <= _MAX_NUMERIC_DATE:
+        raise InvalidClaim(f"{name} is out of range")
+    return float(value)
+
+
+class Verifier:
+    """Verifies compact JWS tokens against a :class:`GuardConfig`.
+
+    A verifier is immutable and safe to share between threads and tasks;
+    build one at start-up and reuse it.
+    """
+
+    def __init__(self, config: GuardConfig) -> None:
+        if not isinstance(config, GuardConfig):
+            raise TypeError("Verifier needs a GuardConfig")
+        self.config = config
+        self._header_cache: dict[str, _Header] = {}
+        self._policies = config.policies
+        self._any_issuer = None in config.policies
+        self._leeway = float(config.leeway)
+
+    # -- public API
+
+    def verify(self, token: str) -> VerifiedToken:
+        """Verify ``token`` and return the result, or raise a :class:`TokenError`."""
+        ctx: dict[str, Any] = {}
+        try:
+            parsed = self._parse(token, ctx)
+            key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
+            result = self._finish(parsed, key, ctx)
+            revocation = self.config.revocation
+            if revocation is not None and revocation.is_revoked(result.claims, result.issuer):
+                raise TokenRevoked()
+            return result
+        except TokenError as exc:
+            self._rejected(exc, ctx)
+            raise
+        except Exception as exc:
+            raise self._internal_error(exc, ctx) from None
+
+    async def averify(self, token: str) -> VerifiedToken:
+        """Like :meth:`verify`; key lookup and revocation never block the event loop."""
+        ctx: dict[str, Any] = {}
+        try:
+            parsed = self._parse(token, ctx)
+            key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
+            result = self._finish(parsed, key, ctx)
+            revocation = self.config.revocation
+            if revocation is not None and await revocation.ais_revoked(
+                result.claims, result.issuer
+            ):
+                raise TokenRevoked()
+            return result
+        except TokenError as exc:
+            self._rejected(exc, ctx)
+            raise
+        except Exception as exc:
+            raise self._internal_error(exc, ctx) from None
+
+    # -- steps 1 to 3: shape, header, payload, issuer, expiry
+
+    def _parse(self, token: str, ctx: dict[str, Any]) -> _Parsed:
+        config = self.config
+        if not isinstance(token, str):
+            raise MalformedToken("the token is not a string")
+        if len(token) > config.max_token_bytes:
+            raise TokenTooLarge()
+        parts = token.split(".")
+        if len(parts) != 3:
+            if len(parts) == 5:
+                raise MalformedToken("JWE (five-segment) tokens are not accepted")
+            raise MalformedToken("a compact JWS has exactly three segments")
+        header_seg, payload_seg, sig_seg = parts
+        if not sig_seg:
+            raise MalformedToken("the token has no signature")
+
+        header = self._header_cache.get(header_seg)
+        if header is None:
+            header = self._parse_header(header_seg, ctx)
+            if len(self._header_cache) >= _HEADER_CACHE_SIZE:
+                self._header_cache.clear()
+            self._header_cache[header_seg] = header
+        ctx["alg"] = header.alg
+        ctx["kid"] = header.kid
+
+        try:
+            claims = parse_json_object(b64url_decode(payload_seg))
+        except DecodeError as exc:
+            raise MalformedToken(f"payload: {exc}") from None
+        ctx["iss"] = claims.get("iss")
+        ctx["jti"] = claims.get("jti")
+
+        policy = self._select_policy(claims)
+        if header.alg not in policy.algorithms:
+            raise AlgorithmNotAllowed(f"{header.alg} is not allowed for this issuer")
+
+        # An expired token is refused before any key lookup or signature work.
+        exp = _numeric_date(claims, "exp")
+        if exp is not None and config.clock() > exp + self._leeway:
+            raise TokenExpired()
+
+        return _Parsed(
+            header=header,
+            claims=claims,
+            policy=policy,
+            signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
+            signature_segment=sig_seg,
+        )
+
+    def _parse_header(self, segment: str, ctx: dict[str, Any]) -> _Header:
+        try:
+            header = parse_json_object(b64url_decode(segment))
+        except DecodeError as exc:
+            raise MalformedToken(f"header: {exc}") from None
+        alg = header.get("alg")
+        ctx["alg"] = alg
+        if not isinstance(alg, str):
+            raise MalformedToken("the header has no alg string")
+        if alg.lower() == "none":
+            raise AlgorithmNotAllowed("unsigned tokens (alg none) are never accepted")
+        if alg not in self.config.all_algorithms:
+            raise AlgorithmNotAllowed(f"{_safe(alg, 16)} is not in the allowlist")
+        for name in _KEY_HEADERS:
+            if name in header:
+                raise EmbeddedKey(f"the header carries {name}; keys come only from configuration")
+        if "crit" in header:
+            # RFC 7515 section 4.1.11: extensions listed in crit must be
+            # understood; this verifier implements none.
+            raise UnknownCrit()
+        if "b64" in header:
+            raise UnknownCrit("b64 (RFC 7797 unencoded payload) is not supported")
+        kid = header.get("kid")
+        if kid is not None:
+            if not isinstance(kid, str):
+                raise MalformedToken("kid is not a string")
+            if len(kid) > _MAX_KID_LENGTH:
+                raise MalformedToken("kid is too long")
+        ctx["kid"] = kid
+        expected = self.config.normalized_type
+        if expected is not None:
+            typ = header.get("typ")
+            if not isinstance(typ, str) or normalize_type(typ) != expected:
+                raise BadType()
+        return _Header(alg=alg, kid=kid, raw=MappingProxyType(header))
+
+    def _select_policy(self, claims: Mapping[str, Any]) -> _Policy:
+        if self._any_issuer:
+            iss = claims.get("iss")
+            if iss is not None and not isinstance(iss, str):
+                raise InvalidClaim("iss is not a string")
+            return self._policies[None]
+        if "iss" not in claims:
+            raise MissingClaim("the token has no iss claim")
+        iss = claims["iss"]
+        # Exact, case-sensitive match (RFC 7519 section 4.1.1): no prefix,
+        # trailing-slash or case folding tricks.
+        policy = self._policies.get(iss) if isinstance(iss, str) else None
+        if policy is None:
+            raise BadIssuer()
+        return policy
+
+    # -- steps 5 to 8: signature, claims, result
+
+    def _finish(self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]) -> VerifiedToken:
+        header = parsed.header
+        ctx["kid"] = key.kid if key.kid is not None else header.kid
+        try:
+            signature = b64url_decode(parsed.signature_segment)
+        except DecodeError as exc:
+            raise MalformedToken(f"signature: {exc}") from None
+        if not verify_signature(header.alg, key.key, parsed.signing_input, signature):
+            raise BadSignature()
+
+        claims = parsed.claims
+        config = self.config
+        missing = config.required - claims.keys()
+        if missing:
+            raise MissingClaim(f"required claim {sorted(missing)[0]} is missing")
+
+        now = config.clock()
+        leeway = self._leeway
+        exp = _numeric_date(claims, "exp")
+        if exp is not None and now > exp + leeway:
+            raise TokenExpired()
+        nbf = _numeric_date(claims, "nbf")
+        if nbf is not None and now + leeway < nbf:
+            raise NotYetValid()
+        iat = _numeric_date(claims, "iat")
+        if iat is not None:
+            if iat > now + leeway:
+                raise IssuedInFuture()
+            if config.max_token_age is not None and now - iat > config.max_token_age + leeway:
+                raise TokenTooOld()
+            if (
+                config.max_lifetime is not None
+                and exp is not None
+                and exp - iat > config.max_lifetime
+            ):
+                raise InvalidClaim(
+                    "the token's lifetime is over the maximum", reason="lifetime_too_long"
+                )
+
+        if config.verify_audience:
+            self._check_audience(claims, parsed.policy.audiences)
+
+        sub = claims.get("sub")
+        if sub is not None and (not isinstance(sub, str) or not sub):
+            raise InvalidClaim("sub is not a non-empty string")
+        jti = claims.get("jti")
+        if jti is not None and not isinstance(jti, str):
+            raise InvalidClaim("jti is not a string")
+        scope = claims.get("scope")
+        if scope is not None and not isinstance(scope, str):
+            raise InvalidClaim("scope is not a space-separated string")
+        scp = claims.get("scp")
+        if scp is not None and not (
+            isinstance(scp, str) or (isinstance(scp, list) and all(isinstance(s, str) for s in scp))
+        ):
+            raise InvalidClaim("scp is not a string or a list of strings")
+
+        issuer = parsed.policy.issuer
+        if issuer is None:
+            iss = claims.get("iss")
+            issuer = iss if isinstance(iss, str) else None
+        return VerifiedToken(
+            claims=MappingProxyType(claims),
+            header=header.raw,
+            kid=ctx["kid"],
+            issuer=issuer,
+            subject=sub,
+            scopes=scopes_from_claims(claims),
+            expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
+            algorithm=header.alg,
+        )
+
+    @staticmethod
+    def _check_audience(claims: Mapping[str, Any], audiences: frozenset[str]) -> None:
+        aud = claims.get("aud")
+        if isinstance(aud, str):
+            values: list[Any] = [aud]
+        elif isinstance(aud, list) and aud:
+            values = aud
+        else:
+            raise InvalidClaim("aud is not a string or a non-empty list of strings")
+        if not all(isinstance(a, str) for a in values):
+            raise InvalidClaim("aud holds a value that is not a string")
+        if audiences.isdisjoint(values):
+            raise BadAudience()
+
+    # -- reporting
+
+    def _rejected(self, exc: TokenError, ctx: dict[str, Any]) -> None:
+        reason = exc.reason
+        level = logging.INFO
+        if reason in _ATTACK_REASONS:
+            level = logging.WARNING
+        alg = ctx.get("alg")
+        if reason == "alg_not_allowed" and isinstance(alg, str) and alg in HMAC_ALGORITHMS:
+            exc.detail = exc.detail + " (HMAC against a public-key configuration)"
+        events.emit(
+            "token_rejected",
+            level=level,
+            reason=reason,
+            message=f"token rejected: {exc.detail}",
+            alg=_safe(alg),
+            kid=_safe(ctx.get("kid")),
+            iss=_safe(ctx.get("iss")),
+            jti=_safe(ctx.get("jti")),
+            status=exc.status,
+        )
+
+    def _internal_error(self, exc: Exception, ctx: dict[str, Any]) -> TokenError:
+        # A bug or an unexpected key-source failure must not become a 500 nor
+        # an accepted token: refuse, and log the traceback for the operator.
+        logger.error("unexpected error while verifying a token", exc_info=exc)
+        error = TokenError("the token could not be verified", reason="verification_error")
+        self._rejected(error, ctx)
+        return error

@@ -1,0 +1,1 @@
+"""Django and DRF adapter for jwt-guard (see the Django adapter issue)."""

@@ -1,0 +1,1 @@
+"""Flask adapter for jwt-guard (see the Flask adapter issue)."""
