@@ -73,8 +73,9 @@ _EC_COORD_BYTES = {"ES256": 32, "ES384": 48, "ES512": 66}
 # Prepared once: cryptography's padding and hash objects are immutable.
 _PKCS1 = padding.PKCS1v15()
 _RSA_HASH = {alg: _HASHES[alg[2:]]() for alg in ALGORITHMS if alg[:2] in ("RS", "PS", "ES")}
+# RFC 7518 section 3.5: MGF1 with the same hash, salt as long as the hash output.
 _PSS = {
-    alg: padding.PSS(mgf=padding.MGF1(_HASHES[alg[2:]]()), salt_length=_HASHES[alg[2:]]().digest_size)
+    alg: padding.PSS(mgf=padding.MGF1(_RSA_HASH[alg]), salt_length=_RSA_HASH[alg].digest_size)
     for alg in ("PS256", "PS384", "PS512")
 }
 _ECDSA = {alg: ec.ECDSA(_RSA_HASH[alg]) for alg in _EC_COORD_BYTES}

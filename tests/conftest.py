@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
+from tests.factories import AUDIENCE, ISSUER, FakeClock, KeyRing, public_pem
+
+
+@pytest.fixture(scope="session")
+def keyring() -> KeyRing:
+    return KeyRing()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def rsa_keys(keyring: KeyRing) -> StaticKeySet:
+    """The session RSA key as a static set with kid ``rsa-1``."""
+    return StaticKeySet.from_pem(public_pem(keyring.rsa), kid="rsa-1")
+
+
+@pytest.fixture
+def make_verifier(clock: FakeClock, rsa_keys: StaticKeySet) -> Callable[..., Verifier]:
+    """``make_verifier(**overrides)``: an RS256 verifier for ISSUER/AUDIENCE at the fake clock."""
+
+    def _make(**overrides: Any) -> Verifier:
+        options: dict[str, Any] = {
+            "algorithms": ["RS256"],
+            "keys": rsa_keys,
+            "issuer": ISSUER,
+            "audience": AUDIENCE,
+            "clock": clock,
+        }
+        options.update(overrides)
+        return Verifier(GuardConfig(**options))
+
+    return _make
