@@ -64,24 +64,40 @@ class _Policy:
 
 
 def _strings(setting: str, value: str | Sequence[str], what: str) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else tuple(value)
+    if isinstance(value, str):
+        items: tuple[Any, ...] = (value,)
+    elif isinstance(value, (bytes, bytearray, Mapping)):
+        # bytes would iterate as integers and a mapping as its keys.
+        items = ()
+    else:
+        try:
+            items = tuple(value)
+        except TypeError:
+            items = ()
     if not items or not all(isinstance(v, str) and v for v in items):
         raise ConfigurationError(setting, f"{value!r} is not accepted; give {what}")
     return items
 
 
 def _algorithms(setting: str, value: Sequence[str] | None) -> frozenset[str]:
-    if value is None or isinstance(value, str):
+    try:
+        if value is None or isinstance(value, (str, bytes, Mapping)):
+            raise TypeError
+        algs = tuple(value)
+    except TypeError:
         raise ConfigurationError(
             setting,
             f"{value!r} is not accepted; give the allowlist as a list, e.g. ['RS256'] "
             f"(known: {', '.join(ALGORITHMS)})",
-        )
-    algs = tuple(value)
+        ) from None
     if not algs:
         raise ConfigurationError(setting, "the allowlist is empty; give at least one algorithm")
     for alg in algs:
-        if not isinstance(alg, str) or alg.lower() == "none":
+        if not isinstance(alg, str):
+            raise ConfigurationError(
+                setting, f"{alg!r} is not an algorithm name; accepted: {', '.join(ALGORITHMS)}"
+            )
+        if alg.strip().lower() == "none":
             raise ConfigurationError(
                 setting, f"{alg!r} can never be allowed: unsigned tokens are forgeries"
             )
@@ -93,7 +109,12 @@ def _algorithms(setting: str, value: Sequence[str] | None) -> frozenset[str]:
 
 
 def _seconds(
-    setting: str, value: float | None, *, allow_none: bool, maximum: float | None = None
+    setting: str,
+    value: float | None,
+    *,
+    allow_none: bool,
+    allow_zero: bool = True,
+    maximum: float | None = None,
 ) -> None:
     if value is None:
         if allow_none:
@@ -103,6 +124,9 @@ def _seconds(
         raise ConfigurationError(setting, f"{value!r} is not a number of seconds")
     if value < 0:
         raise ConfigurationError(setting, f"{value!r} is negative; give 0 or more seconds")
+    if value == 0 and not allow_zero:
+        # A zero maximum age or lifetime rejects every token: a typo, not a policy.
+        raise ConfigurationError(setting, f"{value!r} is not accepted; give a positive number")
     if maximum is not None and value > maximum:
         raise ConfigurationError(setting, f"{value!r} is over the maximum of {maximum:g} seconds")
 
@@ -170,8 +194,12 @@ class GuardConfig:
 
     def __post_init__(self) -> None:
         _seconds("leeway", self.leeway, allow_none=False, maximum=MAX_LEEWAY)
-        _seconds("max_token_age", self.max_token_age, allow_none=True)
-        _seconds("max_lifetime", self.max_lifetime, allow_none=True)
+        _seconds("max_token_age", self.max_token_age, allow_none=True, allow_zero=False)
+        _seconds("max_lifetime", self.max_lifetime, allow_none=True, allow_zero=False)
+        for flag in ("verify_issuer", "verify_audience"):
+            if not isinstance(getattr(self, flag), bool):
+                # "False" from an environment variable is truthy: refuse, never guess.
+                raise ConfigurationError(flag, f"{getattr(self, flag)!r} is not True or False")
         if (
             isinstance(self.max_token_bytes, bool)
             or not isinstance(self.max_token_bytes, int)
@@ -190,6 +218,22 @@ class GuardConfig:
             not isinstance(self.expected_type, str) or not self.expected_type
         ):
             raise ConfigurationError("expected_type", f"{self.expected_type!r} is not a media type")
+
+        if self.issuers is not None:
+            if not isinstance(self.issuers, Mapping) or not self.issuers:
+                raise ConfigurationError(
+                    "issuers",
+                    f"{self.issuers!r} is not accepted; give a non-empty mapping of issuer "
+                    "to IssuerPolicy",
+                )
+            for iss, policy in self.issuers.items():
+                if not isinstance(iss, str) or not iss:
+                    raise ConfigurationError("issuers", f"issuer {iss!r} is not a non-empty string")
+                if not isinstance(policy, IssuerPolicy):
+                    raise ConfigurationError(
+                        f"issuers[{iss!r}]",
+                        f"{type(policy).__name__} is not accepted; give an IssuerPolicy",
+                    )
 
         default_algs = (
             _algorithms("algorithms", self.algorithms)
@@ -211,6 +255,14 @@ class GuardConfig:
                 "required: give this API's identifier, or set verify_audience=False to accept "
                 "tokens minted for any audience (RFC 8725 section 3.9 advises against it)",
             )
+        if not self.verify_audience and (
+            self.audience is not None
+            or (self.issuers and any(p.audience is not None for p in self.issuers.values()))
+        ):
+            # Silently ignoring a configured audience would look like a check that is not made.
+            raise ConfigurationError(
+                "audience", "given while verify_audience=False; remove one of the two"
+            )
 
         policies: dict[str | None, _Policy] = {}
         if self.issuers is not None:
@@ -218,31 +270,31 @@ class GuardConfig:
                 raise ConfigurationError(
                     "issuers", "give either issuers=... or issuer/keys, not both"
                 )
-            if not isinstance(self.issuers, Mapping) or not self.issuers:
-                raise ConfigurationError(
-                    "issuers", "must be a non-empty mapping of issuer to IssuerPolicy"
-                )
             if not self.verify_issuer:
                 raise ConfigurationError("verify_issuer", "cannot be False with several issuers")
             for iss, policy in self.issuers.items():
                 setting = f"issuers[{iss!r}]"
-                if not isinstance(iss, str) or not iss:
-                    raise ConfigurationError("issuers", f"issuer {iss!r} is not a non-empty string")
-                if not isinstance(policy, IssuerPolicy):
-                    raise ConfigurationError(setting, "must be an IssuerPolicy")
                 algs = (
                     _algorithms(f"{setting}.algorithms", policy.algorithms)
                     if policy.algorithms is not None
                     else default_algs
                 )
                 if algs is None:
-                    raise ConfigurationError(f"{setting}.algorithms", "required (no default given)")
+                    raise ConfigurationError(
+                        f"{setting}.algorithms",
+                        "required: give the allowlist here or as GuardConfig(algorithms=[...])",
+                    )
                 aud = (
                     frozenset(_strings(f"{setting}.audience", policy.audience, "a string or list"))
                     if policy.audience is not None
                     else default_aud
                 )
-                policies[iss] = self._policy(f"{setting}.keys", iss, policy.keys, aud, algs)
+                alg_setting = (
+                    f"{setting}.algorithms" if policy.algorithms is not None else "algorithms"
+                )
+                policies[iss] = self._policy(
+                    f"{setting}.keys", iss, policy.keys, aud, algs, alg_setting
+                )
         else:
             if self.keys is None:
                 raise ConfigurationError(
@@ -257,11 +309,15 @@ class GuardConfig:
                         "when the key set belongs to exactly one issuer",
                     )
                 for iss in _strings("issuer", self.issuer, "a non-empty string or list of strings"):
-                    policies[iss] = self._policy("keys", iss, self.keys, default_aud, default_algs)
+                    policies[iss] = self._policy(
+                        "keys", iss, self.keys, default_aud, default_algs, "algorithms"
+                    )
             else:
                 if self.issuer is not None:
                     raise ConfigurationError("issuer", "given while verify_issuer=False")
-                policies[None] = self._policy("keys", None, self.keys, default_aud, default_algs)
+                policies[None] = self._policy(
+                    "keys", None, self.keys, default_aud, default_algs, "algorithms"
+                )
 
         required: set[str]
         if self.required_claims is None:
@@ -272,9 +328,10 @@ class GuardConfig:
                     "required_claims", "give a list of claim names, not a string"
                 )
             required = (
-                set(_strings("required_claims", self.required_claims, "claim names"))
-                if self.required_claims
-                else set()
+                set()
+                if isinstance(self.required_claims, (list, tuple, set, frozenset))
+                and not self.required_claims
+                else set(_strings("required_claims", self.required_claims, "a list of claim names"))
             )
         if self.verify_issuer:
             required.add("iss")
@@ -303,6 +360,7 @@ class GuardConfig:
         keys: Any,
         audiences: frozenset[str],
         algorithms: frozenset[str],
+        alg_setting: str,
     ) -> _Policy:
         if not isinstance(keys, KeySource):
             raise ConfigurationError(
@@ -311,7 +369,7 @@ class GuardConfig:
         hmac_algs = algorithms & HMAC_ALGORITHMS
         if hmac_algs and not keys.allows_hmac:
             raise ConfigurationError(
-                "algorithms",
+                alg_setting,
                 f"{', '.join(sorted(hmac_algs))} allowed but the key source holds no HMAC secret; "
                 "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
             )

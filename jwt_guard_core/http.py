@@ -24,6 +24,7 @@ __all__ = [
     "ExtractedToken",
     "check_scopes",
     "constant_time_equals",
+    "csrf_failure_response",
     "csrf_required",
     "error_response",
     "extract_token",
@@ -186,3 +187,17 @@ def error_response(error: TokenError | None, *, realm: str = "api") -> ErrorResp
         "error_description": _DESCRIPTIONS.get(error.error, "The request was refused."),
     }
     return ErrorResponse(status=error.status, headers=headers, body=body)
+
+
+def csrf_failure_response() -> ErrorResponse:
+    """403 for a cookie-borne token on an unsafe method without valid CSRF proof.
+
+    No ``WWW-Authenticate``: the credentials may be fine, it is the request's
+    origin that is unproven (a cross-site forgery), so a new token would not
+    help. The body says so with a fixed text, never the framework's reason.
+    """
+    return ErrorResponse(
+        status=403,
+        headers={},
+        body={"error": "csrf_failed", "error_description": "CSRF verification failed."},
+    )

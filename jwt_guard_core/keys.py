@@ -13,7 +13,9 @@ Hygiene rules, applied to every key whatever its source:
 * EC: P-256, P-384 or P-521 with full-length coordinates of a point on the
   curve; the curve must match the JWK's ``alg``;
 * OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys);
-* HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2);
+* HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2),
+  not blank, never a public key in any encoding, and (for secrets given as
+  configuration text, not JWK material) not one byte repeated;
 * ``use`` must be ``sig``; ``key_ops``, when present, must include ``verify``;
   a JWK ``alg`` must be a signature algorithm that fits the key;
 * a set may not hold two keys with the same ``kid``, nor mix HMAC secrets
@@ -38,7 +40,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x448, x25519
 
 from . import events
 from ._roca import is_roca_weak
@@ -73,6 +75,20 @@ _PRIVATE_MEMBERS = {
     "OKP": ("d",),
 }
 _RSA_ALGS = frozenset(a for a, s in ALGORITHMS.items() if s.kty == "RSA")
+# RFC 7518 sections 4 and 5: key-management and content-encryption algorithms,
+# named in the error when an encryption key is given for verification.
+_ENCRYPTION_ALGS = frozenset(
+    {
+        "RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512",
+        "A128KW", "A192KW", "A256KW", "dir",
+        "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW",
+        "A128GCMKW", "A192GCMKW", "A256GCMKW",
+        "PBES2-HS256+A128KW", "PBES2-HS384+A192KW", "PBES2-HS512+A256KW",
+        "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512", "A128GCM", "A192GCM", "A256GCM",
+    }
+)  # fmt: skip
+# A frequent misspelling: P-521 pairs with SHA-512, hence ES512.
+_MISNAMED_ALGS = {"ES521": "ES512"}
 
 
 class KeyRejected(ValueError):
@@ -165,8 +181,15 @@ def _algorithms_for(
         possible = set()
     if declared is not None:
         if declared not in ALGORITHMS:
+            hint = ""
+            if declared in _ENCRYPTION_ALGS:
+                kind = "AES " if declared.startswith("A") else ""
+                hint = f" (it is a JWE {kind}encryption algorithm, RFC 7518 sections 4-5)"
+            elif declared in _MISNAMED_ALGS:
+                hint = f" (did you mean {_MISNAMED_ALGS[declared]}?)"
             raise KeyRejected(
-                f"alg {declared!r} is not a JWS signature algorithm jwt-guard accepts"
+                f"alg {_safe_repr(declared)} is not a JWS signature algorithm jwt-guard "
+                f"accepts{hint}"
             )
         if declared not in possible:
             if kty == "oct" and ALGORITHMS[declared].kty == "oct":
@@ -175,7 +198,7 @@ def _algorithms_for(
                     f"({ALGORITHMS[declared].hash_bytes} bytes)"
                 )
             raise KeyRejected(
-                f"alg {declared!r} does not fit a {kty} key" + (f" on {crv}" if crv else "")
+                f"alg {declared!r} does not fit this {kty} key" + (f" on {crv}" if crv else "")
             )
         return frozenset({declared})
     if not possible:
@@ -195,6 +218,8 @@ def key_from_jwk(
     if not isinstance(jwk, Mapping):
         raise KeyRejected("a JWK must be a JSON object")
     kty = jwk.get("kty")
+    if not isinstance(kty, str):
+        raise KeyRejected("kty is missing or not a string")
     kid = jwk.get("kid")
     if kid is not None and not isinstance(kid, str):
         raise KeyRejected("kid must be a string")
@@ -233,6 +258,7 @@ def key_from_jwk(
     key: PublicKey | bytes
     public: dict[str, Any]
     if kty == "RSA":
+        algs = _algorithms_for("RSA", None, declared)
         n = _b64_int(jwk, "n")
         e = _b64_int(jwk, "e")
         if e < 3 or e % 2 == 0:
@@ -243,11 +269,13 @@ def key_from_jwk(
             raise KeyRejected("RSA public key is invalid") from exc
         _check_rsa(key)
         public = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
-        algs = _algorithms_for("RSA", None, declared)
     elif kty == "EC":
         crv = jwk.get("crv")
-        if crv not in _EC_CURVES:
-            raise KeyRejected(f"EC curve {crv!r} is not one of P-256, P-384, P-521")
+        if not isinstance(crv, str) or crv not in _EC_CURVES:
+            raise KeyRejected(f"EC curve {_safe_repr(crv)} is not one of P-256, P-384, P-521")
+        # The curve must fit the declared alg (RFC 7518 section 3.4) before
+        # the coordinates are even looked at.
+        algs = _algorithms_for("EC", crv, declared)
         curve_cls, size, _ = _EC_CURVES[crv]
         x_raw = _b64_member(jwk, "x")
         y_raw = _b64_member(jwk, "y")
@@ -261,11 +289,13 @@ def key_from_jwk(
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyRejected(f"EC point is not on {crv}") from exc
         public = {"kty": "EC", "crv": crv, "x": jwk["x"], "y": jwk["y"]}
-        algs = _algorithms_for("EC", crv, declared)
     elif kty == "OKP":
         crv = jwk.get("crv")
-        if crv not in _OKP_CURVES:
-            raise KeyRejected(f"OKP curve {crv!r} is not a signature curve (Ed25519, Ed448)")
+        if not isinstance(crv, str) or crv not in _OKP_CURVES:
+            raise KeyRejected(
+                f"OKP curve {_safe_repr(crv)} is not a signature curve (Ed25519, Ed448)"
+            )
+        algs = _algorithms_for("OKP", crv, declared)
         x_raw = _b64_member(jwk, "x")
         if len(x_raw) != _OKP_CURVES[crv]:
             raise KeyRejected(f"{crv} public key must be {_OKP_CURVES[crv]} bytes")
@@ -277,17 +307,15 @@ def key_from_jwk(
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyRejected(f"{crv} public key is invalid") from exc
         public = {"kty": "OKP", "crv": crv, "x": jwk["x"]}
-        algs = _algorithms_for("OKP", crv, declared)
     elif kty == "oct":
         if not allow_hmac:
             raise KeyRejected("symmetric (oct) keys are not accepted from this source")
         secret = _b64_member(jwk, "k") if jwk.get("k") != "" else b""
-        if not secret:
-            raise KeyRejected("HMAC secret is empty")
+        _check_secret(secret, refuse_trivial=False)
         algs = _algorithms_for("oct", None, declared, len(secret))
         return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=secret)
     else:
-        raise KeyRejected(f"kty {kty!r} is not a signature key type (RSA, EC, OKP, oct)")
+        raise KeyRejected(f"kty {_safe_repr(kty)} is not a signature key type (RSA, EC, OKP, oct)")
 
     if kid is not None:
         public["kid"] = kid
@@ -325,6 +353,11 @@ def key_from_public_key(
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         crv = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "Ed448"
         jwk = {"kty": "OKP", "crv": crv, "x": b64url_encode(raw)}
+    elif isinstance(key, (x25519.X25519PublicKey, x448.X448PublicKey)):
+        raise KeyRejected(
+            f"{type(key).__name__[:-9]} is a key-agreement key, not a signature key "
+            "(use Ed25519 or Ed448)"
+        )
     elif isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) or hasattr(
         key, "private_bytes"
     ):
@@ -341,7 +374,7 @@ def key_from_public_key(
         raise KeyRejected("algorithms is empty")
     unfit = sorted(wanted - base.algorithms)
     if unfit:
-        raise KeyRejected(f"algorithm(s) {', '.join(unfit)} do not fit a {base.kty} key")
+        raise KeyRejected(f"algorithm(s) {', '.join(unfit)} do not fit this {base.kty} key")
     return VerificationKey(kid, base.kty, wanted, base.key, base.crv, base.public_jwk)
 
 
@@ -352,7 +385,12 @@ def key_from_pem(
 
     A PEM private key is refused: a verifier must not hold signing material.
     """
-    data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
+    if isinstance(pem, str):
+        data = pem.encode("ascii", "replace")
+    elif isinstance(pem, (bytes, bytearray)):
+        data = bytes(pem)
+    else:
+        raise KeyRejected(f"PEM data must be str or bytes, not {type(pem).__name__}")
     if b"PRIVATE KEY-----" in data:
         raise KeyRejected("a PEM private key was given where a public key is expected")
     public: object
@@ -374,13 +412,79 @@ def key_from_secret(
     The secret must be at least as long as the hash output (32 bytes for
     HS256): RFC 7518 section 3.2. Use ``secrets.token_bytes(32)`` or longer.
     """
-    raw = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    if isinstance(secret, str):
+        raw = secret.encode("utf-8")
+    elif isinstance(secret, (bytes, bytearray, memoryview)):
+        raw = bytes(secret)
+    else:
+        # bytes(32) would quietly be 32 zero bytes: refuse anything else.
+        raise KeyRejected(f"an HMAC secret must be str or bytes, not {type(secret).__name__}")
     if algorithm not in HMAC_ALGORITHMS:
         raise KeyRejected(f"algorithm {algorithm!r} is not an HMAC algorithm (HS256, HS384, HS512)")
-    if not raw:
-        raise KeyRejected("HMAC secret is empty")
+    _check_secret(raw)
     algs = _algorithms_for("oct", None, algorithm, len(raw))
     return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=raw)
+
+
+_ASYMMETRIC_MARKERS = (
+    b"-----BEGIN",  # PEM: SPKI, PKCS#1, certificates, private keys
+    b"ssh-rsa ",
+    b"ssh-ed25519 ",
+    b"ssh-ed448 ",
+    b"ecdsa-sha2-",
+    b"ssh-dss ",
+)
+
+
+def _looks_like_jwk(raw: bytes) -> bool:
+    if not raw.lstrip().startswith(b"{"):
+        return False
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and ("kty" in doc or "keys" in doc)
+
+
+def _is_der_key(raw: bytes) -> bool:
+    # DER is a SEQUENCE (0x30); only then is trying the parsers worth it.
+    if not raw.startswith(b"\x30"):
+        return False
+    for load in (serialization.load_der_public_key, x509.load_der_x509_certificate):
+        try:
+            load(raw)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            continue
+        return True
+    return False
+
+
+def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
+    """Refuse HMAC secrets that are empty, blank, trivial or a public key.
+
+    ``refuse_trivial`` (one byte repeated) applies to secrets given as
+    configuration text, where placeholders such as ``"xxxx..."`` are typed by
+    people. A JWK's ``k`` is generated material, and interoperability suites
+    (Wycheproof's JWS base64 group uses 32 zero bytes) treat such keys as
+    valid, so JWK parsing checks everything but this.
+
+    A public key used as the HMAC secret is the algorithm-confusion attack of
+    RFC 8725 section 2.1 turned into configuration: anyone holding the public
+    key (everyone) can then mint valid HS256 tokens. PyJWT refuses the same
+    inputs. Messages never echo the material.
+    """
+    if not raw:
+        raise KeyRejected("HMAC secret is empty")
+    if not raw.strip():
+        raise KeyRejected("HMAC secret is blank (only whitespace)")
+    if refuse_trivial and len(set(raw)) == 1:
+        raise KeyRejected("HMAC secret is one byte repeated; use secrets.token_bytes(32)")
+    stripped = raw.lstrip()
+    if stripped.startswith(_ASYMMETRIC_MARKERS) or _looks_like_jwk(raw) or _is_der_key(raw):
+        raise KeyRejected(
+            "HMAC secret is an asymmetric key, certificate or JWK; a public key used as an "
+            "HMAC secret lets anyone forge tokens (RFC 8725 section 2.1)"
+        )
 
 
 def build_key_index(keys: Iterable[VerificationKey]) -> tuple[VerificationKey, ...]:
@@ -403,6 +507,13 @@ def build_key_index(keys: Iterable[VerificationKey]) -> tuple[VerificationKey, .
 
 def _short(text: str, limit: int = 64) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _safe_repr(value: object) -> str:
+    """A short repr of a metadata value for an error message (never key material)."""
+    if isinstance(value, str):
+        return repr(_short(value, 32))
+    return repr(value) if value is None else type(value).__name__
 
 
 def select_key(
@@ -481,9 +592,15 @@ class StaticKeySet:
             try:
                 doc = json.loads(text)
             except (ValueError, RecursionError):
-                raise ConfigurationError("keys", "the JWKS is not valid JSON") from None
+                hint = " (to read a file, pass a pathlib.Path)" if isinstance(jwks, str) else ""
+                raise ConfigurationError("keys", f"the JWKS is not valid JSON{hint}") from None
         if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
             raise ConfigurationError("keys", 'a JWKS must be a JSON object with a "keys" list')
+        # A duplicate kid makes the whole set ambiguous (RFC 7517 section 4.5),
+        # whatever its keys hold: report it before any key is parsed.
+        kids = [k.get("kid") for k in doc["keys"] if isinstance(k, Mapping)]
+        for kid in {k for k in kids if isinstance(k, str) and kids.count(k) > 1}:
+            raise ConfigurationError("keys", f"duplicate kid {_short(kid)!r} in the key set")
         parsed = []
         for index, jwk in enumerate(doc["keys"]):
             try:
@@ -506,6 +623,10 @@ class StaticKeySet:
         items: list[tuple[str | None, str | bytes]] = (
             list(pem.items()) if isinstance(pem, Mapping) else [(kid, pem)]
         )
+        if isinstance(algorithms, str):
+            raise ConfigurationError(
+                "keys", f"algorithms must be a list such as [{algorithms!r}], not a string"
+            )
         algs = tuple(algorithms) if algorithms is not None else None
         parsed = []
         for k, data in items:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 __all__ = ["VerifiedToken", "scopes_from_claims"]
@@ -28,13 +29,36 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(scopes)
 
 
+def _frozen(value: Any) -> Any:
+    """A read-only copy of a JSON value: objects become mappingproxies, arrays tuples."""
+    if isinstance(value, (dict, MappingProxyType)):
+        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
+def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    # Most claim sets are flat: wrap them without copying when nothing nested
+    # could be mutated through the view.
+    if isinstance(value, MappingProxyType) and not any(
+        isinstance(v, (dict, list, MappingProxyType)) for v in value.values()
+    ):
+        return value
+    return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+
+
 @dataclass(frozen=True)
 class VerifiedToken:
     """A token whose signature, claims and revocation state have been checked.
 
-    ``claims`` and ``header`` are read-only mappings. Nothing in this object
-    is trusted unless the verifier checked it: ``issuer`` is the issuer the
-    token was matched to, ``kid`` the key that verified it.
+    ``claims`` and ``header`` are read-only all the way down: nested JSON
+    objects are read-only mappings and arrays are tuples, so nothing that
+    was verified can change afterwards (a handler appending to ``aud`` or a
+    group list would otherwise alter what later code trusts). Nothing in
+    this object is trusted unless the verifier checked it: ``issuer`` is the
+    issuer the token was matched to, ``kid`` the key that verified it,
+    ``algorithm`` the ``alg`` it was verified with.
     """
 
     claims: Mapping[str, Any] = field(repr=False)
@@ -46,13 +70,20 @@ class VerifiedToken:
     expires_at: datetime | None
     algorithm: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "claims", _frozen_mapping(self.claims))
+        object.__setattr__(self, "header", _frozen_mapping(self.header))
+        object.__setattr__(self, "scopes", frozenset(self.scopes))
+
     @property
     def jti(self) -> str | None:
+        """The token's ``jti`` (RFC 7519 section 4.1.7), or ``None``."""
         jti = self.claims.get("jti")
         return jti if isinstance(jti, str) else None
 
     @property
     def audience(self) -> tuple[str, ...]:
+        """The token's ``aud`` as a tuple, whether it was a string or a list."""
         aud = self.claims.get("aud")
         if isinstance(aud, str):
             return (aud,)
@@ -61,11 +92,5 @@ class VerifiedToken:
         return ()
 
     def has_scopes(self, *required: str) -> bool:
-        """True when the token carries every scope in ``required``."""
+        """True when the token carries every scope in ``required`` (all of them)."""
         return self.scopes.issuperset(required)
-
-    @staticmethod
-    def _timestamp(value: float | None) -> datetime | None:
-        if value is None:
-            return None
-        return datetime.fromtimestamp(value, tz=timezone.utc)

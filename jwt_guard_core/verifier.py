@@ -27,6 +27,7 @@ from .errors import (
     BadIssuer,
     BadSignature,
     BadType,
+    ConfigurationError,
     InvalidClaim,
     IssuedInFuture,
     MalformedToken,
@@ -123,6 +124,10 @@ class Verifier:
         self._policies = config.policies
         self._any_issuer = None in config.policies
         self._leeway = float(config.leeway)
+        # verify_signature_only has no claims to pick an issuer by, so it
+        # needs every issuer to share one key source and one allowlist.
+        shared = {(id(p.keys), p.algorithms) for p in self._policies.values()}
+        self._signature_policy = next(iter(self._policies.values())) if len(shared) == 1 else None
 
     # -- public API
 
@@ -162,22 +167,93 @@ class Verifier:
         except Exception as exc:
             raise self._internal_error(exc, ctx) from None
 
+    def verify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
+        """Check a compact JWS up to its signature; return ``(header, payload bytes)``.
+
+        For JWS whose payload is not a JWT claim set (signed documents, test
+        vectors). Runs the pipeline's steps 1, 2, 4 and 5 exactly as
+        :meth:`verify` does (size and shape, strict base64url, header checks
+        and allowlist, key selection and binding, signature) and none of the
+        claim checks: the payload is returned undecoded and unvalidated, so
+        never treat it as an access token. Rejections raise the same
+        :class:`TokenError` reasons and security events as :meth:`verify`.
+
+        Needs a configuration with a single key source and allowlist (one
+        ``keys``, or ``issuers`` that all share them): there are no claims to
+        select an issuer by. Otherwise raises ``ConfigurationError``.
+        """
+        ctx: dict[str, Any] = {}
+        try:
+            policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
+            key = policy.keys.get_key(header.kid, header.alg)
+            self._check_signature(header, key, signing_input, sig_seg, ctx)
+            return header.raw, payload
+        except TokenError as exc:
+            self._rejected(exc, ctx)
+            raise
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise self._internal_error(exc, ctx) from None
+
+    async def averify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
+        """Like :meth:`verify_signature_only`; the key lookup never blocks the event loop."""
+        ctx: dict[str, Any] = {}
+        try:
+            policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
+            key = await policy.keys.aget_key(header.kid, header.alg)
+            self._check_signature(header, key, signing_input, sig_seg, ctx)
+            return header.raw, payload
+        except TokenError as exc:
+            self._rejected(exc, ctx)
+            raise
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise self._internal_error(exc, ctx) from None
+
     # -- steps 1 to 3: shape, header, payload, issuer, expiry
 
-    def _parse(self, token: str, ctx: dict[str, Any]) -> _Parsed:
+    def _parse_raw(
+        self, token: str, ctx: dict[str, Any]
+    ) -> tuple[_Policy, _Header, bytes, bytes, str]:
+        """Steps 1 and 2 plus a strict base64url payload, for verify_signature_only."""
+        policy = self._signature_policy
+        if policy is None:
+            raise ConfigurationError(
+                "issuers",
+                "verify_signature_only needs one key source and allowlist shared by every issuer",
+            )
+        header, header_seg, payload_seg, sig_seg = self._parse_shape_and_header(token, ctx)
+        try:
+            payload = b64url_decode(payload_seg)
+        except DecodeError as exc:
+            raise MalformedToken(f"payload: {exc}") from None
+        if header.alg not in policy.algorithms:
+            raise AlgorithmNotAllowed(f"{header.alg} is not allowed for this issuer")
+        return policy, header, payload, f"{header_seg}.{payload_seg}".encode("ascii"), sig_seg
+
+    def _parse_shape_and_header(
+        self, token: str, ctx: dict[str, Any]
+    ) -> tuple[_Header, str, str, str]:
+        """Steps 1 and 2: size, compact shape and the (cached) header checks."""
         config = self.config
         if not isinstance(token, str):
             raise MalformedToken("the token is not a string")
         if len(token) > config.max_token_bytes:
             raise TokenTooLarge()
+        if not token.isascii():
+            # The limit is in bytes: a compact JWS is ASCII, and multi-byte
+            # text under the character count can still be over the byte limit.
+            if len(token.encode("utf-8", "surrogatepass")) > config.max_token_bytes:
+                raise TokenTooLarge()
+            raise MalformedToken("a compact JWS is ASCII only (RFC 7515 section 7.1)")
         parts = token.split(".")
         if len(parts) != 3:
             if len(parts) == 5:
                 raise MalformedToken("JWE (five-segment) tokens are not accepted")
             raise MalformedToken("a compact JWS has exactly three segments")
         header_seg, payload_seg, sig_seg = parts
-        if not sig_seg:
-            raise MalformedToken("the token has no signature")
 
         header = self._header_cache.get(header_seg)
         if header is None:
@@ -187,7 +263,16 @@ class Verifier:
             self._header_cache[header_seg] = header
         ctx["alg"] = header.alg
         ctx["kid"] = header.kid
+        # Checked after the header so that the classic unsecured JWT
+        # ("alg": "none" with an empty signature) is reported and logged as
+        # the disallowed algorithm it is, not as a generic shape error.
+        if not sig_seg:
+            raise MalformedToken("the token has no signature")
+        return header, header_seg, payload_seg, sig_seg
 
+    def _parse(self, token: str, ctx: dict[str, Any]) -> _Parsed:
+        config = self.config
+        header, header_seg, payload_seg, sig_seg = self._parse_shape_and_header(token, ctx)
         try:
             claims = parse_json_object(b64url_decode(payload_seg))
         except DecodeError as exc:
@@ -201,7 +286,8 @@ class Verifier:
 
         # An expired token is refused before any key lookup or signature work.
         exp = _numeric_date(claims, "exp")
-        if exp is not None and config.clock() > exp + self._leeway:
+        # RFC 7519 section 4.1.4: the token MUST NOT be accepted on or after exp.
+        if exp is not None and config.clock() >= exp + self._leeway:
             raise TokenExpired()
 
         return _Parsed(
@@ -219,6 +305,8 @@ class Verifier:
             raise MalformedToken(f"header: {exc}") from None
         alg = header.get("alg")
         ctx["alg"] = alg
+        # Known before any check can fail, so an attack's event names its kid.
+        ctx["kid"] = header.get("kid")
         if not isinstance(alg, str):
             raise MalformedToken("the header has no alg string")
         if alg.lower() == "none":
@@ -266,15 +354,26 @@ class Verifier:
 
     # -- steps 5 to 8: signature, claims, result
 
-    def _finish(self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]) -> VerifiedToken:
-        header = parsed.header
+    @staticmethod
+    def _check_signature(
+        header: _Header,
+        key: VerificationKey,
+        signing_input: bytes,
+        signature_segment: str,
+        ctx: dict[str, Any],
+    ) -> None:
+        """Step 5, shared by verify and verify_signature_only."""
         ctx["kid"] = key.kid if key.kid is not None else header.kid
         try:
-            signature = b64url_decode(parsed.signature_segment)
+            signature = b64url_decode(signature_segment)
         except DecodeError as exc:
             raise MalformedToken(f"signature: {exc}") from None
-        if not verify_signature(header.alg, key.key, parsed.signing_input, signature):
+        if not verify_signature(header.alg, key.key, signing_input, signature):
             raise BadSignature()
+
+    def _finish(self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]) -> VerifiedToken:
+        header = parsed.header
+        self._check_signature(header, key, parsed.signing_input, parsed.signature_segment, ctx)
 
         claims = parsed.claims
         config = self.config
@@ -285,7 +384,7 @@ class Verifier:
         now = config.clock()
         leeway = self._leeway
         exp = _numeric_date(claims, "exp")
-        if exp is not None and now > exp + leeway:
+        if exp is not None and now >= exp + leeway:
             raise TokenExpired()
         nbf = _numeric_date(claims, "nbf")
         if nbf is not None and now + leeway < nbf:
@@ -308,17 +407,19 @@ class Verifier:
         if config.verify_audience:
             self._check_audience(claims, parsed.policy.audiences)
 
+        # A JSON null is present but not a value: "sub": null must not pass
+        # as a token without a subject (RFC 7519 section 4.1.2: a string).
         sub = claims.get("sub")
-        if sub is not None and (not isinstance(sub, str) or not sub):
+        if "sub" in claims and (not isinstance(sub, str) or not sub):
             raise InvalidClaim("sub is not a non-empty string")
         jti = claims.get("jti")
-        if jti is not None and not isinstance(jti, str):
+        if "jti" in claims and not isinstance(jti, str):
             raise InvalidClaim("jti is not a string")
         scope = claims.get("scope")
-        if scope is not None and not isinstance(scope, str):
+        if "scope" in claims and not isinstance(scope, str):
             raise InvalidClaim("scope is not a space-separated string")
         scp = claims.get("scp")
-        if scp is not None and not (
+        if "scp" in claims and not (
             isinstance(scp, str) or (isinstance(scp, list) and all(isinstance(s, str) for s in scp))
         ):
             raise InvalidClaim("scp is not a string or a list of strings")

@@ -1,1 +1,69 @@
-"""Django and DRF adapter for jwt-guard (see the Django adapter issue)."""
+"""Django and DRF adapter for jwt-guard.
+
+Add ``"jwt_guard_django"`` to ``INSTALLED_APPS``, set ``JWT_GUARD``, then either
+``"jwt_guard_django.middleware.JWTGuardMiddleware"`` in ``MIDDLEWARE`` or
+``"jwt_guard_django.authentication.JWTGuardAuthentication"`` in DRF's
+``DEFAULT_AUTHENTICATION_CLASSES``. See docs/django.md.
+
+The names below are imported on first use, so importing this package never
+touches settings or imports DRF before Django is set up.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .authentication import JWTGuardAuthentication
+    from .conf import conf
+    from .cookies import delete_auth_cookie, set_auth_cookie
+    from .decorators import jwt_optional, jwt_required, require_scopes
+    from .middleware import JWTGuardMiddleware
+    from .permissions import HasAnyScope, HasScopes
+    from .signals import token_rejected, token_verified
+    from .user import TokenUser
+    from .verifier import get_verifier, key_set_health
+
+__all__ = [
+    "HasAnyScope",
+    "HasScopes",
+    "JWTGuardAuthentication",
+    "JWTGuardMiddleware",
+    "TokenUser",
+    "conf",
+    "delete_auth_cookie",
+    "get_verifier",
+    "jwt_optional",
+    "jwt_required",
+    "key_set_health",
+    "require_scopes",
+    "set_auth_cookie",
+    "token_rejected",
+    "token_verified",
+]
+
+_MODULES = {
+    "HasAnyScope": "permissions",
+    "HasScopes": "permissions",
+    "JWTGuardAuthentication": "authentication",
+    "JWTGuardMiddleware": "middleware",
+    "TokenUser": "user",
+    "conf": "conf",
+    "delete_auth_cookie": "cookies",
+    "get_verifier": "verifier",
+    "jwt_optional": "decorators",
+    "jwt_required": "decorators",
+    "key_set_health": "verifier",
+    "require_scopes": "decorators",
+    "set_auth_cookie": "cookies",
+    "token_rejected": "signals",
+    "token_verified": "signals",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -1,1 +1,55 @@
-"""Flask adapter for jwt-guard (see the Flask adapter issue)."""
+"""Flask adapter for jwt-guard.
+
+    from jwt_guard_flask import JWTGuard, current_token, jwt_required
+
+    app.config["JWT_GUARD_ALGORITHMS"] = ["RS256"]
+    app.config["JWT_GUARD_OIDC_ISSUER"] = "https://login.example.com/"
+    app.config["JWT_GUARD_AUDIENCE"] = "https://api.example.com"
+    guard = JWTGuard(app)
+
+    @app.get("/me")
+    @jwt_required(scopes=["profile"])
+    def me():
+        return dict(current_token.claims)
+
+Every key is listed with its default in docs/flask.md.
+"""
+
+from .config import DEFAULTS
+from .cookies import set_access_cookies, unset_access_cookies
+from .csrf import set_csrf_cookie
+from .decorators import jwt_required, require_scopes
+from .errors import (
+    CSRFError,
+    JWTGuardHTTPException,
+    KeySourceOutage,
+    ScopeForbidden,
+    TokenBadRequest,
+    TokenUnauthorized,
+)
+from .extension import JWTGuard
+from .globals import current_token, current_user, get_current_user, get_jwt, get_jwt_header
+from .signals import token_rejected, token_verified
+
+__all__ = [
+    "DEFAULTS",
+    "CSRFError",
+    "JWTGuard",
+    "JWTGuardHTTPException",
+    "KeySourceOutage",
+    "ScopeForbidden",
+    "TokenBadRequest",
+    "TokenUnauthorized",
+    "current_token",
+    "current_user",
+    "get_current_user",
+    "get_jwt",
+    "get_jwt_header",
+    "jwt_required",
+    "require_scopes",
+    "set_access_cookies",
+    "set_csrf_cookie",
+    "token_rejected",
+    "token_verified",
+    "unset_access_cookies",
+]

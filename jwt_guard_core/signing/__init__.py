@@ -1,0 +1,49 @@
+"""The signing side: key storage, rotation, the JWKS and access-token issuing.
+
+::
+
+    store = FileKeyStore("/var/lib/myapp/jwt-keys")      # passphrase from JWT_GUARD_KEY_PASSPHRASE
+    keys = KeyManager(store)                             # ES256, rotated every 30 days
+    issuer = TokenIssuer(keys, issuer="https://auth.example", audience="https://api.example")
+    token = issuer.issue_access_token("user-42", scopes=["orders:read"])
+    document, cache_control = keys.jwks(), keys.jwks_cache_control()
+
+:class:`RedisKeyStore` (needs the ``redis`` extra) is imported on first use,
+so this package works without redis-py installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import IssuanceError, KeyStoreError
+from .issuer import REGISTERED_CLAIMS, TokenIssuer
+from .keystore import FileKeyStore, KeyInfo, KeyRing, KeyState, KeyStore, StoredKey
+from .manager import KeyManager, RotationOutcome
+
+if TYPE_CHECKING:
+    from .redis_store import RedisKeyStore
+
+__all__ = [
+    "REGISTERED_CLAIMS",
+    "FileKeyStore",
+    "IssuanceError",
+    "KeyInfo",
+    "KeyManager",
+    "KeyRing",
+    "KeyState",
+    "KeyStore",
+    "KeyStoreError",
+    "RedisKeyStore",
+    "RotationOutcome",
+    "StoredKey",
+    "TokenIssuer",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisKeyStore":
+        from .redis_store import RedisKeyStore
+
+        return RedisKeyStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

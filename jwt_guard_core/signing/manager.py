@@ -1,0 +1,581 @@
+"""``KeyManager``: one active signing key, its successor and its retired predecessors.
+
+Lifecycle of a key (times from the injected clock)::
+
+    next ──(due, and published for jwks_max_age)──> active ──(rotation)──> retired
+                                                                │
+                                  dropped at retired_at + max_token_lifetime + grace_period
+
+* A scheduled rotation first **publishes** the successor ``publish_ahead``
+  before it is due, so a verifier that cached the JWKS for ``jwks_max_age``
+  seconds already knows the new kid when the first token signed with it
+  arrives.
+* A retired key stays in the JWKS for the longest access-token lifetime plus
+  a grace period: every token it signed can still be verified until it
+  expires, and no longer.
+* :meth:`KeyManager.emergency_rotate` is for a leaked key: every other key
+  leaves the JWKS at once and an epoch is recorded; tokens with ``iat``
+  before it are to be treated as revoked.
+
+Every change happens under the store's lock after re-reading the store, so
+several instances sharing a store never rotate twice for one schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from .. import events
+from ..errors import ConfigurationError, KeySourceUnavailable, UnknownKid
+from ..keys import KeyRejected, VerificationKey, key_from_jwk, key_from_secret, select_key
+from ._crypto import (
+    HMAC_SIGNING_ALGORITHMS,
+    SIGNING_ALGORITHMS,
+    generate_material,
+    new_kid,
+    public_jwk,
+)
+from .errors import KeyStoreError
+from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
+
+__all__ = ["KeyManager", "RotationOutcome"]
+
+logger = logging.getLogger("jwt_guard.signing")
+
+DAY = 86400.0
+DEFAULT_ROTATION_INTERVAL = 30 * DAY
+DEFAULT_MAX_TOKEN_LIFETIME = 3600.0
+DEFAULT_GRACE_PERIOD = 3600.0
+DEFAULT_JWKS_MAX_AGE = 600
+
+
+def _duration(setting: str, value: float | timedelta, *, minimum: float = 0.0) -> float:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ConfigurationError(setting, f"{value!r} is not a number of seconds or a timedelta")
+    if value < minimum or value == float("inf"):
+        raise ConfigurationError(setting, f"{value!r} must be a finite {minimum:g} seconds or more")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class RotationOutcome:
+    """What one :meth:`KeyManager.maybe_rotate` call changed (kids only).
+
+    Falsy when nothing was due, or when another instance held the lock.
+    """
+
+    created: str | None = None
+    published: str | None = None
+    activated: str | None = None
+    retired: str | None = None
+    dropped: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.published or self.activated or self.dropped)
+
+
+@dataclass(frozen=True)
+class _View:
+    """A loaded ring with its public forms prepared once per revision."""
+
+    ring: KeyRing
+    jwks: Mapping[str, Mapping[str, Any]]
+    verification: Mapping[str, VerificationKey]
+
+
+class KeyManager:
+    """Generates, rotates and publishes signing keys kept in a :class:`KeyStore`.
+
+    Args:
+        store: a :class:`~jwt_guard_core.signing.FileKeyStore`,
+            :class:`~jwt_guard_core.signing.RedisKeyStore` or your own
+            :class:`~jwt_guard_core.signing.KeyStore`.
+        algorithm: the algorithm of new keys: ``ES256`` (default), ``ES384``,
+            ``ES512``, ``RS256`` and ``PS256`` (3072-bit RSA) or ``EdDSA``
+            (Ed25519). Changing it takes effect at the next rotation.
+        allow_hmac: must be ``True`` to choose ``HS256``/``HS384``/``HS512``.
+            HMAC keys are never published, so only this service (through the
+            manager as a key source) can verify its tokens: a single-service
+            deployment only.
+        rotation_interval: age of the active key at which a scheduled
+            rotation is due (default 30 days).
+        max_token_lifetime: the longest access-token lifetime any issuer
+            using this manager may mint (default 1 hour).
+        grace_period: how long, beyond ``max_token_lifetime``, a retired key
+            stays published (default 1 hour; covers clock skew and leeway).
+        jwks_max_age: the ``Cache-Control: max-age`` recommended for the
+            JWKS (default 600 s).
+        publish_ahead: how long before it signs a successor key is published
+            (default twice ``jwks_max_age``; at least ``jwks_max_age``).
+        auto_rotate: run the scheduled maintenance from the signing path
+            (without waiting when another instance holds the lock). Turn it
+            off to rotate only from a scheduler via :meth:`maybe_rotate`.
+        clock: returns Unix time; inject a fake one in tests.
+    """
+
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        algorithm: str = "ES256",
+        allow_hmac: bool = False,
+        rotation_interval: float | timedelta = DEFAULT_ROTATION_INTERVAL,
+        max_token_lifetime: float | timedelta = DEFAULT_MAX_TOKEN_LIFETIME,
+        grace_period: float | timedelta = DEFAULT_GRACE_PERIOD,
+        jwks_max_age: int = DEFAULT_JWKS_MAX_AGE,
+        publish_ahead: float | timedelta | None = None,
+        auto_rotate: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(store, KeyStore):
+            raise ConfigurationError(
+                "store", f"{type(store).__name__} is not a KeyStore (FileKeyStore, RedisKeyStore)"
+            )
+        if algorithm not in SIGNING_ALGORITHMS:
+            raise ConfigurationError(
+                "algorithm",
+                f"{algorithm!r} cannot sign; choose one of {', '.join(sorted(SIGNING_ALGORITHMS))}",
+            )
+        if algorithm in HMAC_SIGNING_ALGORITHMS and allow_hmac is not True:
+            raise ConfigurationError(
+                "algorithm",
+                f"{algorithm} is a shared-secret algorithm: only the holder of the secret can "
+                "verify, so no other service can check these tokens; pass allow_hmac=True for a "
+                "single-service deployment, or use ES256",
+            )
+        if not callable(clock):
+            raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        if isinstance(jwks_max_age, bool) or not isinstance(jwks_max_age, int) or jwks_max_age < 0:
+            raise ConfigurationError("jwks_max_age", f"{jwks_max_age!r} is not a whole number >= 0")
+        self._store = store
+        self._algorithm = algorithm
+        self._interval = _duration("rotation_interval", rotation_interval, minimum=60.0)
+        self._max_lifetime = _duration("max_token_lifetime", max_token_lifetime, minimum=1.0)
+        self._grace = _duration("grace_period", grace_period)
+        self._max_age = jwks_max_age
+        self._ahead = (
+            _duration("publish_ahead", publish_ahead)
+            if publish_ahead is not None
+            else 2.0 * jwks_max_age
+        )
+        if self._ahead < self._max_age:
+            raise ConfigurationError(
+                "publish_ahead",
+                f"{self._ahead:g} s is shorter than jwks_max_age ({self._max_age} s): verifiers "
+                "with a cached JWKS would meet the new kid before they can know it",
+            )
+        if self._ahead >= self._interval:
+            raise ConfigurationError(
+                "publish_ahead",
+                f"{self._ahead:g} s is not shorter than rotation_interval ({self._interval:g} s)",
+            )
+        self._auto = bool(auto_rotate)
+        self._clock = clock
+        self._view: _View | None = None
+        self._mutex = threading.Lock()
+
+    # -- settings
+
+    @property
+    def algorithm(self) -> str:
+        """The algorithm new keys are generated for."""
+        return self._algorithm
+
+    @property
+    def allows_hmac(self) -> bool:
+        """Whether this manager's keys are HMAC secrets (part of the ``KeySource`` protocol)."""
+        return self._algorithm in HMAC_SIGNING_ALGORITHMS
+
+    @property
+    def max_token_lifetime(self) -> float:
+        return self._max_lifetime
+
+    @property
+    def retention(self) -> float:
+        """Seconds a retired key stays published: ``max_token_lifetime + grace_period``."""
+        return self._max_lifetime + self._grace
+
+    @property
+    def rotation_interval(self) -> float:
+        return self._interval
+
+    @property
+    def jwks_max_age(self) -> int:
+        return self._max_age
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
+
+    def __repr__(self) -> str:
+        return (
+            f"KeyManager({self._store!r}, algorithm={self._algorithm!r}, "
+            f"rotation_interval={self._interval:g})"
+        )
+
+    # -- reading
+
+    def _load_view(self) -> _View:
+        """The current ring, re-read only when the store's revision moved."""
+        revision = self._store.revision()
+        with self._mutex:
+            view = self._view
+            if view is not None and view.ring.revision == revision:
+                return view
+        ring = self._store.load()
+        return self._set_view(ring)
+
+    def _set_view(self, ring: KeyRing) -> _View:
+        jwks: dict[str, Mapping[str, Any]] = {}
+        verification: dict[str, VerificationKey] = {}
+        for key in ring.keys:
+            try:
+                jwk = public_jwk(key.material, key.kid)
+                if jwk is None:
+                    secret = key.material.reveal()
+                    assert isinstance(secret, bytes)
+                    verification[key.kid] = key_from_secret(
+                        secret, algorithm=key.info.algorithm, kid=key.kid
+                    )
+                else:
+                    jwks[key.kid] = jwk
+                    verification[key.kid] = key_from_jwk(jwk)
+            except KeyRejected as exc:
+                raise KeyStoreError(f"stored key {key.kid} fails the key checks: {exc}") from None
+        view = _View(ring=ring, jwks=jwks, verification=verification)
+        with self._mutex:
+            current = self._view
+            if current is None or current.ring.revision <= ring.revision:
+                self._view = view
+        return view
+
+    def _published(self, ring: KeyRing, now: float) -> list[StoredKey]:
+        """Keys verifiers need now: active, next, and retired ones still within retention."""
+        order = {"active": 0, "next": 1, "retired": 2}
+        keys = [
+            k
+            for k in ring.keys
+            if k.state != "retired"
+            or (k.info.retired_at is not None and now < k.info.retired_at + self.retention)
+        ]
+        return sorted(keys, key=lambda k: (order[k.state], -(k.info.retired_at or 0.0)))
+
+    def refresh(self) -> None:
+        """Forget the cached ring; the next use reads the store again."""
+        with self._mutex:
+            self._view = None
+
+    def keys(self) -> tuple[KeyInfo, ...]:
+        """Every stored key's kid, algorithm, state and times (never key material)."""
+        return tuple(k.info for k in self._load_view().ring.keys)
+
+    def active_key(self) -> KeyInfo:
+        """The key that signs now, created on first use of an empty store."""
+        return self._signing_key().info
+
+    @property
+    def emergency_epoch(self) -> int | None:
+        """Unix time of the last :meth:`emergency_rotate`, or ``None``.
+
+        Tokens whose ``iat`` is before it were issued before the emergency
+        and must be treated as revoked by every verifier sharing this state.
+        """
+        return self._load_view().ring.emergency_epoch
+
+    @property
+    def revoked_before(self) -> int | None:
+        """Alias of :attr:`emergency_epoch`, in the vocabulary of revocation checks."""
+        return self.emergency_epoch
+
+    # -- publishing
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS document: ``kid``, ``kty``, ``alg``, ``use: sig`` and key members.
+
+        Holds the active key, a successor published ahead of a rotation and
+        retired keys within their retention. HMAC secrets are never
+        published (their JWKS is empty). Serve it with
+        :meth:`jwks_cache_control` as the ``Cache-Control`` header.
+        """
+        view = self._load_view()
+        now = self._clock()
+        return {
+            "keys": [
+                dict(view.jwks[k.kid])
+                for k in self._published(view.ring, now)
+                if k.kid in view.jwks
+            ]
+        }
+
+    def jwks_cache_control(self) -> str:
+        """``Cache-Control`` for the JWKS response.
+
+        ``max-age`` is ``jwks_max_age``: successor keys are published
+        ``publish_ahead`` (at least that long) before they sign, so a cache
+        honouring it never meets an unknown kid at a scheduled rotation.
+        """
+        return f"public, max-age={self._max_age}"
+
+    # -- KeySource: in-process verification of this manager's own tokens
+
+    def get_key(self, kid: str | None, alg: str) -> VerificationKey:
+        """The published verification key for ``kid`` (the manager is a ``KeySource``).
+
+        Lets a single service verify its own tokens, HMAC ones included,
+        without a JWKS round trip; a store outage is
+        :class:`~jwt_guard_core.KeySourceUnavailable`.
+        """
+        try:
+            view = self._load_view()
+        except KeyStoreError as exc:
+            raise KeySourceUnavailable(str(exc)) from None
+        published = [view.verification[k.kid] for k in self._published(view.ring, self._clock())]
+        key = select_key(published, {k.kid: k for k in published if k.kid}, kid, alg)
+        if key is None:
+            raise UnknownKid()
+        return key
+
+    async def aget_key(self, kid: str | None, alg: str) -> VerificationKey:
+        # The store read may be a file or a Redis round trip: off the loop.
+        return await asyncio.to_thread(self.get_key, kid, alg)
+
+    # -- signing
+
+    def _signing_key(self) -> StoredKey:
+        """The active key, running due maintenance first when ``auto_rotate`` is on."""
+        view = self._load_view()
+        if view.ring.active is None:
+            self.maybe_rotate()
+            view = self._load_view()
+        elif self._auto and self._due(view.ring, self._clock()):
+            # Never wait here: if another instance holds the lock it is
+            # doing this very work, and the current key is still valid.
+            self.maybe_rotate(blocking=False)
+            view = self._load_view()
+        active = view.ring.active
+        if active is None:  # pragma: no cover - maybe_rotate always leaves an active key
+            raise KeyStoreError("the key store has no active signing key")
+        return active
+
+    # -- rotation
+
+    def _due(self, ring: KeyRing, now: float) -> bool:
+        active = ring.active
+        if active is None:
+            return True
+        due_at = (active.info.activated_at or active.info.created_at) + self._interval
+        nxt = ring.next
+        if nxt is None and now >= due_at - self._ahead:
+            return True
+        if nxt is not None and now >= due_at and now >= nxt.info.created_at + self._max_age:
+            return True
+        return any(
+            k.state == "retired"
+            and k.info.retired_at is not None
+            and now >= k.info.retired_at + self.retention
+            for k in ring.keys
+        )
+
+    def _new_key(self, state: str, now: float) -> StoredKey:
+        material = generate_material(self._algorithm)
+        info = KeyInfo(
+            kid=new_kid(material),
+            algorithm=self._algorithm,
+            state="active" if state == "active" else "next",
+            created_at=now,
+            activated_at=now if state == "active" else None,
+        )
+        return StoredKey(info=info, material=material)
+
+    def _drop_expired(
+        self, keys: list[StoredKey], now: float
+    ) -> tuple[list[StoredKey], list[StoredKey]]:
+        kept: list[StoredKey] = []
+        dropped: list[StoredKey] = []
+        for k in keys:
+            expired = (
+                k.state == "retired"
+                and k.info.retired_at is not None
+                and now >= k.info.retired_at + self.retention
+            )
+            (dropped if expired else kept).append(k)
+        return kept, dropped
+
+    def _commit(self, old: KeyRing, keys: list[StoredKey], epoch: int | None) -> KeyRing:
+        ring = KeyRing(keys=tuple(keys), revision=old.revision, emergency_epoch=epoch)
+        saved = self._store.save(ring, expected_revision=old.revision)
+        self._set_view(saved)
+        return saved
+
+    def _emit_dropped(self, dropped: list[StoredKey]) -> None:
+        for k in dropped:
+            events.emit(
+                "key_retired_dropped",
+                message="a retired signing key left the JWKS",
+                kid=k.kid,
+                alg=k.info.algorithm,
+                retired_at=k.info.retired_at,
+            )
+
+    def maybe_rotate(self, *, blocking: bool = True) -> RotationOutcome:
+        """Do whatever the schedule says is due, once across all instances.
+
+        Creates the first key of an empty store, publishes the successor
+        ``publish_ahead`` before the active key is ``rotation_interval``
+        old, activates it when due (and published for ``jwks_max_age``),
+        and drops retired keys past their retention. Runs under the store
+        lock on a freshly read ring, so when several instances call it at
+        once exactly one does the work and the others find nothing due.
+        With ``blocking=False`` it returns at once when the lock is held.
+        Call it from a scheduler every few minutes when ``auto_rotate`` is
+        off.
+        """
+        with self._store.lock(blocking=blocking) as acquired:
+            if not acquired:
+                return RotationOutcome()
+            ring = self._store.load()
+            now = self._clock()
+            keys, dropped = self._drop_expired(list(ring.keys), now)
+            created = published = activated = retired = None
+            active = next((k for k in keys if k.state == "active"), None)
+            if active is None:
+                new = self._new_key("active", now)
+                keys.append(new)
+                created = new.kid
+            else:
+                due_at = (active.info.activated_at or active.info.created_at) + self._interval
+                nxt = next((k for k in keys if k.state == "next"), None)
+                if nxt is None and now >= due_at - self._ahead:
+                    nxt = self._new_key("next", now)
+                    keys.append(nxt)
+                    published = nxt.kid
+                if nxt is not None and now >= due_at and now >= nxt.info.created_at + self._max_age:
+                    keys = self._promote(keys, active, nxt, now)
+                    activated, retired = nxt.kid, active.kid
+            outcome = RotationOutcome(
+                created=created,
+                published=published,
+                activated=activated,
+                retired=retired,
+                dropped=tuple(k.kid for k in dropped),
+            )
+            if not outcome:
+                return outcome
+            self._commit(ring, keys, ring.emergency_epoch)
+        self._emit_dropped(dropped)
+        if created:
+            events.emit(
+                "key_created",
+                message="the first signing key was created",
+                kid=created,
+                alg=self._algorithm,
+            )
+        if published:
+            events.emit(
+                "key_published",
+                message="the next signing key was published ahead of rotation",
+                kid=published,
+                alg=self._algorithm,
+            )
+        if activated:
+            events.emit(
+                "key_rotated",
+                message="the signing key was rotated on schedule",
+                kid=activated,
+                previous_kid=retired,
+                scheduled=True,
+            )
+        return outcome
+
+    @staticmethod
+    def _promote(
+        keys: list[StoredKey], active: StoredKey, new: StoredKey, now: float
+    ) -> list[StoredKey]:
+        result = []
+        for k in keys:
+            if k is active:
+                k = replace(k, info=replace(k.info, state="retired", retired_at=now))
+            elif k is new:
+                k = replace(k, info=replace(k.info, state="active", activated_at=now))
+            result.append(k)
+        if not any(k is new for k in keys):
+            result.append(replace(new, info=replace(new.info, state="active", activated_at=now)))
+        return result
+
+    def rotate(self) -> KeyInfo:
+        """Make a new key active now; the old one is retired and stays published.
+
+        A successor already published by the schedule is activated;
+        otherwise a new key is generated (verifiers meet its kid at once and
+        fetch the JWKS again, as ``RemoteJWKS`` does on an unknown kid).
+        Retired keys past their retention are dropped. Emits
+        ``key_rotated``.
+        """
+        with self._store.lock():
+            ring = self._store.load()
+            now = self._clock()
+            keys, dropped = self._drop_expired(list(ring.keys), now)
+            active = next((k for k in keys if k.state == "active"), None)
+            new = next((k for k in keys if k.state == "next"), None) or self._new_key("next", now)
+            if active is None:
+                keys = [*(k for k in keys if k is not new), new]
+                keys = [
+                    replace(k, info=replace(k.info, state="active", activated_at=now))
+                    if k is new
+                    else k
+                    for k in keys
+                ]
+            else:
+                keys = self._promote(keys, active, new, now)
+            saved = self._commit(ring, keys, ring.emergency_epoch)
+        self._emit_dropped(dropped)
+        events.emit(
+            "key_rotated",
+            message="the signing key was rotated",
+            kid=new.kid,
+            previous_kid=active.kid if active else None,
+            scheduled=False,
+        )
+        result = saved.active
+        assert result is not None
+        return result.info
+
+    def emergency_rotate(self, *, reason: str | None = None) -> KeyInfo:
+        """Replace every key at once, for a key that leaked or may have.
+
+        The new key becomes active; every other key (active, successor and
+        retired) leaves the store and the JWKS immediately, so tokens they
+        signed fail with ``unknown_kid`` at every verifier that refetches.
+        The emergency epoch (:attr:`emergency_epoch`) is set to now: tokens
+        issued before it are to be rejected by verifiers that read the
+        revocation state, even while an old JWKS is still cached. Emits
+        ``key_emergency_rotated`` at CRITICAL level.
+        """
+        with self._store.lock():
+            ring = self._store.load()
+            now = self._clock()
+            new = self._new_key("active", now)
+            # Integer seconds, like iat: "iat < epoch" is revoked. A token
+            # signed by an old key within the same second keeps iat == epoch
+            # but its key is gone from the JWKS.
+            epoch = max(int(now), ring.emergency_epoch or 0)
+            self._commit(ring, [new], epoch)
+        events.emit(
+            "key_emergency_rotated",
+            level=logging.CRITICAL,
+            reason=reason,
+            message="emergency key rotation: every previous signing key was removed",
+            kid=new.kid,
+            removed_kids=",".join(k.kid for k in ring.keys) or None,
+            emergency_epoch=epoch,
+        )
+        return new.info

@@ -1,0 +1,224 @@
+"""One request, authenticated once: the decisions the middleware, the DRF class
+and the decorators share.
+
+``authenticate`` and ``aauthenticate`` differ only in calling ``verify`` or
+``averify`` (and in how signals and user lookups are dispatched); extraction,
+the CSRF decision and the outcome are the same code. The outcome is stored on
+the request, so a request that passes the middleware and then a DRF view is
+verified once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+
+from jwt_guard_core import InvalidRequest, TokenError, VerifiedToken, events
+from jwt_guard_core.http import (
+    ErrorResponse,
+    ExtractedToken,
+    csrf_failure_response,
+    csrf_required,
+    error_response,
+    extract_token,
+)
+
+from . import signals
+from .conf import conf
+from .user import aresolve_user, resolve_user
+from .verifier import get_verifier
+
+_OUTCOME = "_jwt_guard_outcome"
+_USER = "_jwt_guard_user"
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request's credentials came to.
+
+    Exactly one of: a verified ``token``; an ``error`` (invalid, malformed
+    request, key source down); ``csrf_failed``; or none of them (no token:
+    anonymous).
+    """
+
+    token: VerifiedToken | None = None
+    error: TokenError | None = None
+    csrf_failed: bool = False
+    location: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        if self.csrf_failed:
+            return "csrf_failed"
+        return self.error.reason if self.error is not None else None
+
+    def refusal(self) -> ErrorResponse | None:
+        """The response this outcome demands, or ``None`` when the request may go on."""
+        if self.csrf_failed:
+            return csrf_failure_response()
+        if self.error is not None:
+            return error_response(self.error, realm=conf.REALM)
+        return None
+
+
+class _CsrfCheck(CsrfViewMiddleware):
+    # DRF's SessionAuthentication.enforce_csrf does the same: reuse Django's
+    # whole CSRF check (Origin, Referer, token) and take the reason back
+    # instead of the HTML 403 page.
+    def _reject(self, request: HttpRequest, reason: str) -> Any:
+        return reason
+
+
+def _get_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    return HttpResponse()
+
+
+def _csrf_failure(request: HttpRequest) -> str | None:
+    check = _CsrfCheck(_get_response)
+    check.process_request(request)
+    result = check.process_view(request, _get_response, (), {})
+    return result if isinstance(result, str) else None
+
+
+def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
+    """Everything before verification: find the token, apply CSRF."""
+    try:
+        found = extract_token(
+            authorization=request.META.get("HTTP_AUTHORIZATION"),
+            cookies=request.COOKIES,
+            locations=conf.TOKEN_LOCATIONS,
+            header_types=conf.AUTH_HEADER_TYPES,
+            cookie_name=conf.AUTH_COOKIE,
+        )
+    except InvalidRequest as exc:
+        events.emit("token_rejected", reason=exc.reason, status=exc.status)
+        return Outcome(error=exc, location="header")
+    if found is None:
+        return Outcome()
+    # A browser sends cookies with cross-site requests on its own; an
+    # unsafe request authenticated by one must prove it came from our pages.
+    if conf.AUTH_COOKIE_CSRF and csrf_required(request.method or "GET", found.location):
+        failure = _csrf_failure(request)
+        if failure is not None:
+            events.emit(
+                "token_rejected",
+                level=logging.WARNING,
+                reason="csrf_failed",
+                message=f"cookie token refused: {failure}",
+                status=403,
+            )
+            return Outcome(csrf_failed=True, location=found.location)
+    return found
+
+
+def authenticate(request: HttpRequest) -> Outcome:
+    """Authenticate ``request`` once (sync); later calls return the same outcome."""
+    outcome: Outcome | None = getattr(request, _OUTCOME, None)
+    if outcome is not None:
+        return outcome
+    step = _begin(request)
+    if isinstance(step, ExtractedToken):
+        try:
+            step = Outcome(token=get_verifier().verify(step.token), location=step.location)
+        except TokenError as exc:
+            step = Outcome(error=exc, location=step.location)
+    setattr(request, _OUTCOME, step)
+    _send(request, step)
+    return step
+
+
+async def aauthenticate(request: HttpRequest) -> Outcome:
+    """Like :func:`authenticate`; key fetches never block the event loop."""
+    outcome: Outcome | None = getattr(request, _OUTCOME, None)
+    if outcome is not None:
+        return outcome
+    step = _begin(request)
+    if isinstance(step, ExtractedToken):
+        try:
+            step = Outcome(token=await get_verifier().averify(step.token), location=step.location)
+        except TokenError as exc:
+            step = Outcome(error=exc, location=step.location)
+    setattr(request, _OUTCOME, step)
+    await _asend(request, step)
+    return step
+
+
+def _signal(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:
+    if outcome.token is not None:
+        return signals.token_verified, {"token": outcome.token}
+    if outcome.reason is not None:
+        return signals.token_rejected, {"reason": outcome.reason, "error": outcome.error}
+    return None
+
+
+def _send(request: HttpRequest, outcome: Outcome) -> None:
+    found = _signal(outcome)
+    if found is not None:
+        signal, kwargs = found
+        signal.send(sender=None, request=request, **kwargs)
+
+
+async def _asend(request: HttpRequest, outcome: Outcome) -> None:
+    found = _signal(outcome)
+    if found is not None:
+        signal, kwargs = found
+        if hasattr(signal, "asend"):  # Django 5.0+
+            await signal.asend(sender=None, request=request, **kwargs)
+        else:  # pragma: no cover - Django 4.2
+            signal.send(sender=None, request=request, **kwargs)
+
+
+def _user_missing(request: HttpRequest) -> None:
+    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
+    _send(request, Outcome(error=user_not_found()))
+
+
+async def _auser_missing(request: HttpRequest) -> None:
+    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
+    await _asend(request, Outcome(error=user_not_found()))
+
+
+def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
+    """The user for the request's token (resolved once per request), or ``None``."""
+    user = getattr(request, _USER, _UNSET)
+    if user is _UNSET:
+        user = resolve_user(token)
+        setattr(request, _USER, user)
+        if user is None:
+            _user_missing(request)
+    return user
+
+
+async def aget_user(request: HttpRequest, token: VerifiedToken) -> Any:
+    """Like :func:`get_user`; database lookups run in a thread."""
+    user = getattr(request, _USER, _UNSET)
+    if user is _UNSET:
+        user = await aresolve_user(token)
+        setattr(request, _USER, user)
+        if user is None:
+            await _auser_missing(request)
+    return user
+
+
+def user_not_found() -> TokenError:
+    """The rejection for a valid token whose user does not exist or is inactive."""
+    return TokenError("no active user matches the token", reason="user_not_found")
+
+
+def to_response(spec: ErrorResponse) -> JsonResponse:
+    """A core :class:`~jwt_guard_core.http.ErrorResponse` as a Django response."""
+    response = JsonResponse(dict(spec.body), status=spec.status)
+    for name, value in spec.headers.items():
+        response[name] = value
+    return response
+
+
+def anonymous_user() -> Any:
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()

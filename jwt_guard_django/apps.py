@@ -1,0 +1,39 @@
+"""The Django app: registers the system checks and warms the key sets."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+
+from django.apps import AppConfig
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger("jwt_guard.django")
+
+
+class JWTGuardConfig(AppConfig):
+    """``"jwt_guard_django"`` in ``INSTALLED_APPS``."""
+
+    name = "jwt_guard_django"
+    label = "jwt_guard"
+    verbose_name = "jwt-guard"
+
+    def ready(self) -> None:
+        from .checks import check_settings
+        from .conf import conf
+        from .verifier import get_verifier, warm
+
+        checks.register(check_settings, checks.Tags.security)
+        if importlib.util.find_spec("drf_spectacular") is not None:
+            # Importing registers the OpenAPI extension with drf-spectacular.
+            from . import spectacular  # noqa: F401
+
+        if conf.WARM_ON_STARTUP:
+            try:
+                verifier = get_verifier()
+            except ImproperlyConfigured as exc:
+                # The system checks report it; start-up goes on so they can.
+                logger.error("jwt-guard is misconfigured, key sets not warmed: %s", exc)
+                return
+            warm(verifier)

@@ -1,0 +1,147 @@
+"""View decorators for plain Django views, sync or async.
+
+.. code-block:: python
+
+    @jwt_required
+    def me(request): ...
+
+    @require_scopes("orders:write")
+    async def create_order(request): ...
+
+They work with or without the middleware (with it, the token is verified
+once). On success ``request.auth`` is the
+:class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the resolved user.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from asgiref.sync import iscoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from jwt_guard_core import InsufficientScope, TokenError
+from jwt_guard_core.http import check_scopes, error_response
+
+from ._auth import (
+    Outcome,
+    aauthenticate,
+    aget_user,
+    authenticate,
+    get_user,
+    to_response,
+    user_not_found,
+)
+from .conf import conf
+
+__all__ = ["jwt_optional", "jwt_required", "require_scopes"]
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def _decide(
+    request: HttpRequest,
+    outcome: Outcome,
+    *,
+    optional: bool,
+    scopes: tuple[str, ...],
+    any_of: bool,
+) -> HttpResponseBase | None:
+    """Every decision the sync and async wrappers share, bar the user lookup."""
+    spec = outcome.refusal()
+    if spec is not None:
+        return to_response(spec)
+    token = outcome.token
+    request.auth = token  # type: ignore[attr-defined]
+    if token is None:
+        if optional:
+            return None
+        return to_response(error_response(None, realm=conf.REALM))
+    try:
+        check_scopes(token, scopes, any_of=any_of)
+    except InsufficientScope as exc:
+        return to_response(error_response(exc, realm=conf.REALM))
+    return None
+
+
+def _user_refusal(request: HttpRequest, user: Any) -> HttpResponseBase | None:
+    if user is None:
+        error: TokenError = user_not_found()
+        return to_response(error_response(error, realm=conf.REALM))
+    request.user = user
+    return None
+
+
+def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool) -> View:
+    if iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            outcome = await aauthenticate(request)
+            refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+            if refused is None and outcome.token is not None:
+                refused = _user_refusal(request, await aget_user(request, outcome.token))
+            if refused is not None:
+                return refused
+            return await view(request, *args, **kwargs)
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        outcome = authenticate(request)
+        refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+        if refused is None and outcome.token is not None:
+            refused = _user_refusal(request, get_user(request, outcome.token))
+        if refused is not None:
+            return refused
+        return view(request, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@overload
+def jwt_required(view: View) -> View: ...
+@overload
+def jwt_required(view: None = None) -> Callable[[View], View]: ...
+
+
+def jwt_required(view: View | None = None) -> View | Callable[[View], View]:
+    """The view needs a valid token: 401 without one, 401/400/503 for a bad one."""
+    if view is None:
+        return lambda v: _guard(v, optional=False, scopes=(), any_of=False)
+    return _guard(view, optional=False, scopes=(), any_of=False)
+
+
+@overload
+def jwt_optional(view: View) -> View: ...
+@overload
+def jwt_optional(view: None = None) -> Callable[[View], View]: ...
+
+
+def jwt_optional(view: View | None = None) -> View | Callable[[View], View]:
+    """A token is optional, but one that is sent must be valid.
+
+    Without a token the view runs with ``request.auth = None``.
+    """
+    if view is None:
+        return lambda v: _guard(v, optional=True, scopes=(), any_of=False)
+    return _guard(view, optional=True, scopes=(), any_of=False)
+
+
+def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
+    """The view needs a valid token with every scope in ``scopes`` (one, with ``any_of``).
+
+    Too few scopes is 403 with ``error="insufficient_scope"`` and the
+    ``scope`` parameter listing what is needed (RFC 6750 section 3.1).
+    """
+    if not scopes or not all(isinstance(s, str) and s for s in scopes):
+        raise TypeError("require_scopes needs one or more scope names")
+    wanted = tuple(scopes)
+
+    def decorator(view: View) -> View:
+        return _guard(view, optional=False, scopes=wanted, any_of=any_of)
+
+    return decorator

@@ -1,0 +1,97 @@
+"""``JWTGuardMiddleware``: authenticate every request by its token.
+
+Add ``"jwt_guard_django.middleware.JWTGuardMiddleware"`` to ``MIDDLEWARE``
+after ``AuthenticationMiddleware`` (when you use it). Then:
+
+* no token: the request goes on unchanged (anonymous, or the session user),
+  with ``request.auth = None``;
+* a valid token: ``request.auth`` is the
+  :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the user,
+  resolved lazily on first access (``await request.auser()`` in async views);
+* an invalid token: 401 with ``WWW-Authenticate: Bearer realm="...",
+  error="invalid_token"``; a malformed ``Authorization`` header: 400
+  ``invalid_request``; the key source down: 503 with ``Retry-After``; a
+  cookie token on an unsafe method without CSRF proof: 403 ``csrf_failed``.
+
+It is sync and async capable: under ASGI the async path uses ``averify`` and
+never blocks the event loop on a key fetch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import SimpleLazyObject
+
+from ._auth import (
+    Outcome,
+    aauthenticate,
+    aget_user,
+    anonymous_user,
+    authenticate,
+    get_user,
+    to_response,
+)
+
+__all__ = ["JWTGuardMiddleware"]
+
+
+class JWTGuardMiddleware:
+    """Verifies the request's bearer token; see the module docstring."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase]
+        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        refused = self._apply(request, authenticate(request))
+        if refused is not None:
+            return refused
+        return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        refused = self._apply(request, await aauthenticate(request))
+        if refused is not None:
+            return refused
+        response = self.get_response(request)
+        assert not isinstance(response, HttpResponseBase)
+        return await response
+
+    @staticmethod
+    def _apply(request: HttpRequest, outcome: Outcome) -> HttpResponseBase | None:
+        """Refuse the request, or set ``request.auth`` and ``request.user``."""
+        spec = outcome.refusal()
+        if spec is not None:
+            return to_response(spec)
+        token = outcome.token
+        request.auth = token  # type: ignore[attr-defined]
+        if token is None:
+            if not hasattr(request, "user"):
+                request.user = SimpleLazyObject(anonymous_user)  # type: ignore[assignment]
+            return None
+
+        def user() -> Any:
+            found = get_user(request, token)
+            return found if found is not None else anonymous_user()
+
+        async def auser() -> Any:
+            found = await aget_user(request, token)
+            return found if found is not None else anonymous_user()
+
+        request.user = SimpleLazyObject(user)  # type: ignore[assignment]
+        request.auser = auser
+        return None

@@ -1,0 +1,196 @@
+"""``request.user`` for a verified token.
+
+By default a stateless :class:`TokenUser` built from the claims: no database
+read per request. With ``USER_ID_FIELD`` the Django user whose field equals
+the ``USER_ID_CLAIM`` claim; with ``USER_RESOLVER`` whatever a function of the
+token returns. A token whose user does not exist or is inactive gets no user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from typing import Any
+
+from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.utils.module_loading import import_string
+
+from jwt_guard_core import VerifiedToken
+
+from .conf import conf
+
+__all__ = ["TokenUser", "aresolve_user", "resolve_user"]
+
+
+def _names(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, (list, tuple)):
+        return frozenset(v for v in value if isinstance(v, str))
+    return frozenset()
+
+
+def _claim(claims: Any, path: str) -> Any:
+    # Dotted paths reach nested claims such as Keycloak's realm_access.roles.
+    value = claims
+    for part in path.split("."):
+        if not hasattr(value, "get"):
+            return None
+        value = value.get(part)
+    return value
+
+
+class TokenUser:
+    """A user that exists only in the token: built from claims, never saved.
+
+    ``pk``, ``id`` and ``username`` come from the ``USER_ID_CLAIM`` claim
+    (default ``sub``); ``scopes`` from ``scope``/``scp``; ``roles`` from
+    ``ROLES_CLAIM`` (default ``roles``; a dotted path such as
+    ``realm_access.roles`` reaches nested claims). It has no Django
+    permissions: authorize with scopes or roles.
+    """
+
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+    is_authenticated = True
+
+    def __init__(
+        self, token: VerifiedToken, *, id_claim: str = "sub", roles_claim: str = "roles"
+    ) -> None:
+        self.token = token
+        self._id_claim = id_claim
+        self._roles_claim = roles_claim
+
+    @cached_property
+    def pk(self) -> Any:
+        return self.token.claims.get(self._id_claim)
+
+    @property
+    def id(self) -> Any:
+        return self.pk
+
+    @property
+    def username(self) -> str:
+        return "" if self.pk is None else str(self.pk)
+
+    @property
+    def claims(self) -> Any:
+        """The verified claims (a read-only mapping)."""
+        return self.token.claims
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.token.scopes
+
+    @cached_property
+    def roles(self) -> frozenset[str]:
+        return _names(_claim(self.token.claims, self._roles_claim))
+
+    def get_username(self) -> str:
+        return self.username
+
+    def has_scopes(self, *required: str) -> bool:
+        return self.token.has_scopes(*required)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        return False
+
+    def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
+        return False
+
+    def has_module_perms(self, module: str) -> bool:
+        return False
+
+    def get_all_permissions(self, obj: object = None) -> set[str]:
+        return set()
+
+    def get_user_permissions(self, obj: object = None) -> set[str]:
+        return set()
+
+    def get_group_permissions(self, obj: object = None) -> set[str]:
+        return set()
+
+    def save(self) -> None:
+        raise NotImplementedError("a TokenUser is stateless and cannot be saved")
+
+    def delete(self) -> None:
+        raise NotImplementedError("a TokenUser is stateless and cannot be deleted")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TokenUser):
+            return NotImplemented
+        return (self.pk, self.token.issuer) == (other.pk, other.token.issuer)
+
+    def __hash__(self) -> int:
+        return hash((self.pk, self.token.issuer))
+
+    def __str__(self) -> str:
+        return f"TokenUser {self.username}"
+
+    def __repr__(self) -> str:
+        return f"<TokenUser {self.username!r} iss={self.token.issuer!r}>"
+
+
+def _resolver() -> Callable[[VerifiedToken], Any] | None:
+    resolver = conf.USER_RESOLVER
+    if resolver is None:
+        return None
+    if isinstance(resolver, str):
+        try:
+            resolver = import_string(resolver)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"JWT_GUARD['USER_RESOLVER']: {exc}") from exc
+    if not callable(resolver):
+        raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
+    return resolver
+
+
+def _lookup(token: VerifiedToken, field: str) -> Any:
+    value = token.claims.get(conf.USER_ID_CLAIM)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    model = get_user_model()
+    try:
+        user = model._default_manager.get(**{field: value})
+    except (model.DoesNotExist, ValueError, TypeError, ValidationError):
+        # A claim of the wrong shape for the field ("abc" for an integer
+        # id) is the same as no such user, never a 500.
+        return None
+    # An account disabled after the token was issued must stop working now,
+    # not when the token expires.
+    if not getattr(user, "is_active", True):
+        return None
+    return user
+
+
+def resolve_user(token: VerifiedToken) -> Any:
+    """The user for ``token``, or ``None`` when no usable user matches."""
+    resolver = _resolver()
+    if resolver is not None:
+        if iscoroutinefunction(resolver):
+            return async_to_sync(resolver)(token)
+        return resolver(token)
+    field = conf.USER_ID_FIELD
+    if field:
+        return _lookup(token, field)
+    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)
+
+
+async def aresolve_user(token: VerifiedToken) -> Any:
+    """Like :func:`resolve_user`; database lookups run in a thread."""
+    resolver = _resolver()
+    if resolver is not None:
+        if iscoroutinefunction(resolver):
+            return await resolver(token)
+        return await sync_to_async(resolver)(token)
+    field = conf.USER_ID_FIELD
+    if field:
+        return await sync_to_async(_lookup)(token, field)
+    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)

@@ -1,0 +1,247 @@
+"""One request's authentication: find the token, CSRF, verify, scopes, user.
+
+The sync and async paths share every decision; they differ only in the two
+calls that may do I/O (``verify``/``averify`` and the user loader). The
+outcome is kept on ``flask.g`` so that a blueprint guard and a view
+decorator on the same request verify the token once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app, g, request
+
+from jwt_guard_core import TokenError, VerifiedToken, Verifier, events
+from jwt_guard_core.http import ExtractedToken, check_scopes, extract_token
+
+from .config import LOCATION_ALIASES, FlaskSettings
+from .csrf import check_csrf
+from .errors import JWTGuardHTTPException, http_error
+from .signals import token_rejected, token_verified
+
+if TYPE_CHECKING:
+    from .extension import JWTGuard
+
+__all__ = ["AppState", "aauthenticate", "authenticate", "enforce_scopes", "normalize_locations"]
+
+logger = logging.getLogger("jwt_guard.flask")
+
+_TOKEN_ATTR = "_jwt_guard_token"  # noqa: S105 - a flask.g attribute name, not a secret
+_USER = "_jwt_guard_user"
+_OUTCOMES = "_jwt_guard_outcomes"
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What one application's guard was configured with at ``init_app``."""
+
+    guard: JWTGuard
+    verifier: Verifier
+    settings: FlaskSettings
+
+
+def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """Validate a decorator's ``locations`` at decoration time (a typo fails at import)."""
+    if locations is None:
+        return None
+    items = (locations,) if isinstance(locations, str) else tuple(locations)
+    result: list[str] = []
+    for item in items:
+        location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
+        if location is None:
+            raise ValueError(f"unknown token location {item!r}; use 'header' and/or 'cookie'")
+        if location not in result:
+            result.append(location)
+    if not result:
+        raise ValueError("locations is empty; give 'header' and/or 'cookie'")
+    return tuple(result)
+
+
+def current_state() -> AppState:
+    """The guard state of the current app; a RuntimeError when none was registered."""
+    state = current_app.extensions.get("jwt_guard")
+    if state is None:
+        raise RuntimeError(
+            "jwt-guard is not registered on this app: call JWTGuard(app) or guard.init_app(app)"
+        )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return state._state_for(app)  # type: ignore[no-any-return]
+
+
+def _send(signal: Any, **kwargs: Any) -> None:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for receiver in signal.receivers_for(app):
+        try:
+            receiver(app, **kwargs)
+        except Exception:
+            logger.exception("jwt-guard signal receiver %r failed", receiver)
+
+
+def _reject(
+    state: AppState, error: TokenError | None, *, emit: bool, level: int = logging.INFO
+) -> JWTGuardHTTPException:
+    exc = http_error(error, realm=state.settings.realm)
+    if emit and error is not None:
+        events.emit("token_rejected", level=level, reason=error.reason, status=error.status)
+    _send(token_rejected, reason=exc.reason, error=error)
+    return exc
+
+
+def _begin(state: AppState, locations: tuple[str, ...]) -> ExtractedToken | None:
+    """Find the token and apply CSRF: everything before verification."""
+    settings = state.settings
+    try:
+        found = extract_token(
+            authorization=request.headers.get("Authorization"),
+            cookies=request.cookies,
+            locations=locations,
+            header_types=settings.header_types,
+            cookie_name=settings.cookie_name,
+        )
+    except TokenError as exc:
+        raise _reject(state, exc, emit=True) from None
+    if found is None:
+        return None
+    refusal = check_csrf(request, found.location, settings)
+    if refusal is not None:
+        _send(token_rejected, reason="csrf_failed", error=None)
+        raise refusal
+    return found
+
+
+def _cached(locations: tuple[str, ...]) -> tuple[bool, Any]:
+    outcomes: dict[tuple[str, ...], Any] = g.setdefault(_OUTCOMES, {})
+    if locations in outcomes:
+        return True, outcomes[locations]
+    return False, None
+
+
+def _store(locations: tuple[str, ...], outcome: Any) -> None:
+    g.setdefault(_OUTCOMES, {})[locations] = outcome
+
+
+def _finish(
+    state: AppState, token: VerifiedToken | None, optional: bool, locations: tuple[str, ...]
+) -> VerifiedToken | None:
+    _store(locations, token)
+    if token is None:
+        if optional:
+            return None
+        raise _reject(state, None, emit=False)
+    setattr(g, _TOKEN_ATTR, token)
+    return token
+
+
+def _replay(outcome: Any, optional: bool, state: AppState) -> VerifiedToken | None:
+    if isinstance(outcome, JWTGuardHTTPException):
+        raise outcome
+    if outcome is None and not optional:
+        raise http_error(None, realm=state.settings.realm)
+    return outcome  # type: ignore[no-any-return]
+
+
+def _user_missing(state: AppState) -> JWTGuardHTTPException:
+    error = TokenError("no user matches the token", reason="user_not_found")
+    return _reject(state, error, emit=True, level=logging.WARNING)
+
+
+def authenticate(
+    *, optional: bool = False, locations: tuple[str, ...] | None = None
+) -> VerifiedToken | None:
+    """Authenticate the current request (sync). Raises a :class:`JWTGuardHTTPException`."""
+    state = current_state()
+    where = locations or state.settings.locations
+    hit, outcome = _cached(where)
+    if hit:
+        return _replay(outcome, optional, state)
+    try:
+        found = _begin(state, where)
+        token = None
+        if found is not None:
+            try:
+                token = state.verifier.verify(found.token)
+            except TokenError as exc:
+                # The verifier has already emitted the security event.
+                raise _reject(state, exc, emit=False) from None
+            _load_user(state, token)
+            _send(token_verified, token=token)
+    except JWTGuardHTTPException as exc:
+        _store(where, exc)
+        raise
+    return _finish(state, token, optional, where)
+
+
+async def aauthenticate(
+    *, optional: bool = False, locations: tuple[str, ...] | None = None
+) -> VerifiedToken | None:
+    """Like :func:`authenticate`; key fetches and an async user loader are awaited."""
+    state = current_state()
+    where = locations or state.settings.locations
+    hit, outcome = _cached(where)
+    if hit:
+        return _replay(outcome, optional, state)
+    try:
+        found = _begin(state, where)
+        token = None
+        if found is not None:
+            try:
+                token = await state.verifier.averify(found.token)
+            except TokenError as exc:
+                raise _reject(state, exc, emit=False) from None
+            await _aload_user(state, token)
+            _send(token_verified, token=token)
+    except JWTGuardHTTPException as exc:
+        _store(where, exc)
+        raise
+    return _finish(state, token, optional, where)
+
+
+def _load_user(state: AppState, token: VerifiedToken) -> None:
+    loader = state.guard._user_loader
+    if loader is None:
+        return
+    user = current_app.ensure_sync(loader)(token)
+    if user is None:
+        raise _user_missing(state)
+    setattr(g, _USER, user)
+
+
+async def _aload_user(state: AppState, token: VerifiedToken) -> None:
+    loader: Callable[[VerifiedToken], Any] | None = state.guard._user_loader
+    if loader is None:
+        return
+    user = loader(token)
+    if inspect.isawaitable(user):
+        user = await user
+    if user is None:
+        raise _user_missing(state)
+    setattr(g, _USER, user)
+
+
+def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: bool) -> None:
+    """403 ``insufficient_scope`` (with the ``scope`` parameter) unless ``token`` has them."""
+    try:
+        check_scopes(token, scopes, any_of=any_of)
+    except TokenError as exc:
+        raise _reject(current_state(), exc, emit=True) from None
+
+
+def current_token() -> VerifiedToken | None:
+    """The token verified for this request, or ``None``."""
+    return g.get(_TOKEN_ATTR) if _has_g() else None
+
+
+def current_user() -> Any:
+    """The user the loader returned for this request's token, or ``None``."""
+    return g.get(_USER) if _has_g() else None
+
+
+def _has_g() -> bool:
+    from flask import has_app_context
+
+    return has_app_context()

@@ -1,0 +1,79 @@
+"""Double-submit CSRF protection for tokens read from a cookie.
+
+A browser attaches cookies to cross-site requests on its own. So an unsafe
+request (POST, PUT, PATCH, DELETE, ...) authenticated by the token cookie
+must also carry the value of a second, script-readable CSRF cookie in the
+``X-CSRF-Token`` header (``JWT_GUARD_CSRF_HEADER_NAME``): only a page of our
+own origin can read that cookie. The two are compared in constant time.
+
+Nothing is bound to the token, unlike flask-jwt-extended's ``csrf`` claim,
+so this works for tokens minted by any issuer (an identity provider, a
+gateway), not only by this app. Header tokens never need it: a browser
+never adds an ``Authorization`` header by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Request, Response
+
+from jwt_guard_core import events
+from jwt_guard_core.http import constant_time_equals, csrf_required, new_csrf_token
+
+from .config import FlaskSettings
+from .errors import CSRFError, csrf_error
+
+__all__ = ["check_csrf", "set_csrf_cookie"]
+
+
+def check_csrf(request: Request, location: str, settings: FlaskSettings) -> CSRFError | None:
+    """The refusal to raise when ``request`` lacks CSRF proof it needs, else ``None``.
+
+    Proof is needed only for a token found at ``location == "cookie"`` on
+    an unsafe method, and only while ``JWT_GUARD_COOKIE_CSRF_PROTECT`` is on.
+    """
+    if not settings.csrf_protect or not csrf_required(request.method, location):
+        return None
+    cookie = request.cookies.get(settings.csrf_cookie_name)
+    header = request.headers.get(settings.csrf_header_name)
+    if constant_time_equals(cookie, header):
+        return None
+    events.emit(
+        "token_rejected",
+        level=logging.WARNING,
+        reason="csrf_failed",
+        message="cookie token refused: CSRF header missing or not equal to the CSRF cookie",
+        status=403,
+    )
+    return csrf_error()
+
+
+def set_csrf_cookie(
+    response: Response,
+    settings: FlaskSettings | None = None,
+    *,
+    value: str | None = None,
+    max_age: int | None = None,
+) -> str:
+    """Set the readable CSRF cookie (a fresh random value unless given); returns the value.
+
+    Not HttpOnly on purpose: the page's script reads it and echoes it in
+    the CSRF header. It carries no authority on its own.
+    """
+    if settings is None:
+        from ._request import current_state
+
+        settings = current_state().settings
+    token = value or new_csrf_token()
+    response.set_cookie(
+        settings.csrf_cookie_name,
+        token,
+        max_age=max_age,
+        path=settings.cookie_path,
+        domain=settings.cookie_domain,
+        secure=settings.cookie_secure,
+        httponly=False,
+        samesite=settings.cookie_samesite,
+    )
+    return token

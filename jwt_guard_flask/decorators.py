@@ -1,0 +1,127 @@
+"""``@jwt_required`` and ``@require_scopes`` for sync and async views.
+
+Both work on plain view functions, ``async def`` views, the methods of a
+``MethodView`` and in its ``decorators`` list. A whole blueprint is
+protected with :meth:`JWTGuard.protect <jwt_guard_flask.JWTGuard.protect>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
+
+from ._request import aauthenticate, authenticate, enforce_scopes, normalize_locations
+
+__all__ = ["jwt_required", "normalize_scopes", "require_scopes"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+    """Scopes as a tuple; a string is split on spaces like the ``scope`` claim (RFC 6749 3.3)."""
+    items = scopes.split() if isinstance(scopes, str) else tuple(scopes)
+    for scope in items:
+        if not isinstance(scope, str) or not scope or any(ch.isspace() for ch in scope):
+            raise ValueError(f"{scope!r} is not a scope name")
+    return tuple(items)
+
+
+def _wrap(
+    view: F,
+    *,
+    optional: bool,
+    scopes: tuple[str, ...],
+    any_of: bool,
+    locations: tuple[str, ...] | None,
+) -> F:
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = await aauthenticate(optional=optional, locations=locations)
+            if token is not None and scopes:
+                enforce_scopes(token, scopes, any_of=any_of)
+            return await view(*args, **kwargs)
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        token = authenticate(optional=optional, locations=locations)
+        if token is not None and scopes:
+            enforce_scopes(token, scopes, any_of=any_of)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@overload
+def jwt_required(view: F, /) -> F: ...
+
+
+@overload
+def jwt_required(
+    view: None = None,
+    /,
+    *,
+    optional: bool = False,
+    scopes: Iterable[str] | str = (),
+    any_scope: bool = False,
+    locations: Iterable[str] | str | None = None,
+) -> Callable[[F], F]: ...
+
+
+def jwt_required(
+    view: F | None = None,
+    /,
+    *,
+    optional: bool = False,
+    scopes: Iterable[str] | str = (),
+    any_scope: bool = False,
+    locations: Iterable[str] | str | None = None,
+) -> F | Callable[[F], F]:
+    """Require a valid token for the view (``@jwt_required`` or ``@jwt_required(...)``).
+
+    Args:
+        optional: let requests *without* a token through (``current_token``
+            is then ``None``); a token that is present but invalid is still
+            refused.
+        scopes: scopes the token must carry (all of them, or one with
+            ``any_scope=True``); otherwise 403 ``insufficient_scope``.
+        locations: override ``JWT_GUARD_TOKEN_LOCATION`` for this view, e.g.
+            ``["cookie"]``.
+
+    Refusals: 401 ``invalid_token`` (or no token), 400 ``invalid_request``,
+    403 ``insufficient_scope`` or CSRF failure, 503 with ``Retry-After``
+    when the key source is down.
+    """
+    needed = normalize_scopes(scopes)
+    where = normalize_locations(locations)
+
+    def decorate(fn: F) -> F:
+        return _wrap(fn, optional=optional, scopes=needed, any_of=any_scope, locations=where)
+
+    if view is not None:
+        if not callable(view):
+            raise TypeError("jwt_required takes keyword arguments: @jwt_required(optional=True)")
+        return decorate(view)
+    return decorate
+
+
+def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[F], F]:
+    """Require a valid token carrying ``scopes`` (all, or one with ``any_of=True``).
+
+    ``@require_scopes("orders:write")`` alone is enough: it authenticates
+    the request if nothing did before (the result is shared, the token is
+    verified once).
+    """
+    needed = normalize_scopes(scopes)
+    if not needed:
+        raise ValueError("require_scopes needs at least one scope")
+
+    def decorate(fn: F) -> F:
+        return _wrap(fn, optional=False, scopes=needed, any_of=any_of, locations=None)
+
+    return decorate

@@ -1,0 +1,113 @@
+"""Rejections as werkzeug HTTP exceptions.
+
+Each failure is raised as a :class:`JWTGuardHTTPException` subclass that is
+also the matching werkzeug class (``Unauthorized``, ``BadRequest``,
+``Forbidden``, ``ServiceUnavailable``), so Flask, Flask-RESTX and any
+``errorhandler(401)`` treat it as the HTTP error it is, never as a 500.
+
+Status, ``WWW-Authenticate`` (RFC 6750 section 3), ``Retry-After`` and the
+JSON body all come from :func:`jwt_guard_core.http.error_response`; the body
+never carries the machine reason, which goes to logs and events only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from werkzeug import exceptions as wz
+
+from jwt_guard_core import TokenError
+from jwt_guard_core.http import ErrorResponse, csrf_failure_response, error_response
+
+__all__ = [
+    "CSRFError",
+    "JWTGuardHTTPException",
+    "KeySourceOutage",
+    "ScopeForbidden",
+    "TokenBadRequest",
+    "TokenUnauthorized",
+    "http_error",
+]
+
+
+class JWTGuardHTTPException(wz.HTTPException):
+    """A request refused by jwt-guard.
+
+    Attributes:
+        token_error: the core :class:`~jwt_guard_core.TokenError` (with its
+            machine ``reason``), or ``None`` when the request had no token.
+        reason: the machine reason (``token_expired``, ``missing_token``,
+            ``csrf_failed``, ...), for logs and custom handlers only.
+        headers: the response headers (``WWW-Authenticate``, ``Retry-After``).
+        data: the JSON body; Flask-RESTX sends this attribute as the body.
+    """
+
+    def __init__(
+        self, response: ErrorResponse, token_error: TokenError | None, reason: str
+    ) -> None:
+        self.code = response.status
+        self.token_error = token_error
+        self.reason = reason
+        self.headers: Mapping[str, str] = dict(response.headers)
+        self.data: dict[str, Any] = dict(response.body)
+        super().__init__(description=str(response.body.get("error_description", "")))
+
+    def get_headers(
+        self, environ: Any = None, scope: dict[str, Any] | None = None
+    ) -> list[tuple[str, str]]:
+        # Responses to credentials must never be cached by an intermediary
+        # (RFC 6750 section 5.3 on token confidentiality).
+        return [
+            ("Content-Type", "application/json"),
+            ("Cache-Control", "no-store"),
+            *self.headers.items(),
+        ]
+
+    def get_body(self, environ: Any = None, scope: dict[str, Any] | None = None) -> str:
+        return json.dumps(self.data)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.code}, reason={self.reason!r})"
+
+
+class TokenUnauthorized(JWTGuardHTTPException, wz.Unauthorized):
+    """401: no token, or an invalid one (``invalid_token``)."""
+
+
+class TokenBadRequest(JWTGuardHTTPException, wz.BadRequest):
+    """400: a malformed ``Authorization`` header (``invalid_request``)."""
+
+
+class ScopeForbidden(JWTGuardHTTPException, wz.Forbidden):
+    """403: a valid token without a required scope (``insufficient_scope``)."""
+
+
+class CSRFError(JWTGuardHTTPException, wz.Forbidden):
+    """403: a cookie token on an unsafe method without matching CSRF proof."""
+
+
+class KeySourceOutage(JWTGuardHTTPException, wz.ServiceUnavailable):
+    """503 with ``Retry-After``: the keys cannot be fetched; not the client's fault."""
+
+
+_BY_STATUS: dict[int, type[JWTGuardHTTPException]] = {
+    400: TokenBadRequest,
+    401: TokenUnauthorized,
+    403: ScopeForbidden,
+    503: KeySourceOutage,
+}
+
+
+def http_error(error: TokenError | None, *, realm: str = "api") -> JWTGuardHTTPException:
+    """The exception to raise for ``error`` (``None``: the request carried no token)."""
+    response = error_response(error, realm=realm)
+    cls = _BY_STATUS.get(response.status, JWTGuardHTTPException)
+    reason = error.reason if error is not None else "missing_token"
+    return cls(response, error, reason)
+
+
+def csrf_error() -> CSRFError:
+    """The exception for failed double-submit CSRF proof."""
+    return CSRFError(csrf_failure_response(), None, "csrf_failed")

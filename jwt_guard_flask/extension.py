@@ -1,0 +1,210 @@
+"""The Flask extension: ``JWTGuard(app)`` or ``guard.init_app(app)``."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask
+from flask.typing import ResponseReturnValue
+
+from jwt_guard_core import KeySource, StaticKeySet, TokenError, VerifiedToken, Verifier
+
+from ._request import AppState, authenticate, enforce_scopes, normalize_locations
+from .config import DEFAULTS, load
+from .decorators import normalize_scopes
+from .errors import JWTGuardHTTPException
+
+__all__ = ["JWTGuard"]
+
+logger = logging.getLogger("jwt_guard.flask")
+
+UserLoader = Callable[[VerifiedToken], Any]
+ErrorHandler = Callable[[JWTGuardHTTPException], ResponseReturnValue]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class JWTGuard:
+    """Protects a Flask app's views with JSON Web Tokens.
+
+    ``JWTGuard(app)``, or ``guard = JWTGuard()`` and later
+    ``guard.init_app(app)`` (one guard can serve several apps). ``init_app``
+    sets every ``JWT_GUARD_*`` key with ``app.config.setdefault`` (see
+    :data:`jwt_guard_flask.config.DEFAULTS` and docs/flask.md for the
+    table), validates them and builds the verifier once: a bad value raises
+    :class:`~jwt_guard_core.ConfigurationError` naming the key, and a risky
+    one is logged as a warning on the ``jwt_guard.flask`` logger. Settings
+    changed after ``init_app`` are not seen.
+
+    The guard is stored in ``app.extensions["jwt_guard"]``; registering a
+    second guard on the same app raises :class:`RuntimeError`.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self._states: weakref.WeakKeyDictionary[Flask, AppState] = weakref.WeakKeyDictionary()
+        self._user_loader: UserLoader | None = None
+        self._error_handler: ErrorHandler | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Configure ``app``: config defaults, validation, verifier, error handler."""
+        if "jwt_guard" in app.extensions:
+            raise RuntimeError(
+                f"jwt-guard is already registered on app {app.name!r}; call init_app once per app"
+            )
+        for key, default in DEFAULTS.items():
+            app.config.setdefault(key, copy.copy(default))
+        loaded = load(app.config)
+        for text in loaded.warnings:
+            logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
+        state = AppState(guard=self, verifier=Verifier(loaded.config), settings=loaded.settings)
+        self._states[app] = state
+        app.extensions["jwt_guard"] = self
+        app.register_error_handler(JWTGuardHTTPException, self._handle_error)
+        if loaded.settings.warm_on_startup:
+            self.warm(app)
+
+    def _state_for(self, app: Flask) -> AppState:
+        try:
+            return self._states[app]
+        except KeyError:
+            raise RuntimeError(
+                f"this JWTGuard was not initialised for app {app.name!r}; call init_app(app)"
+            ) from None
+
+    # -- customisation
+
+    def user_loader(self, loader: F) -> F:
+        """Register ``loader(token) -> user``; its result is :data:`current_user`.
+
+        Called once per request after the token is verified (an ``async def``
+        loader is awaited in async views). Returning ``None`` refuses the
+        request with 401 ``invalid_token`` (reason ``user_not_found``).
+        """
+        self._user_loader = loader
+        return loader
+
+    def error_handler(self, handler: F) -> F:
+        """Register ``handler(exc) -> response`` for every jwt-guard rejection.
+
+        ``exc`` is a :class:`~jwt_guard_flask.errors.JWTGuardHTTPException`
+        with ``code``, ``headers`` (keep ``WWW-Authenticate`` and
+        ``Retry-After``), ``data`` (the default JSON body) and ``reason``.
+        Flask-RESTX routes use the API's own error handling instead; there
+        the exception's ``data`` becomes the body.
+        """
+        self._error_handler = handler
+        return handler
+
+    def _handle_error(self, exc: JWTGuardHTTPException) -> ResponseReturnValue:
+        if self._error_handler is not None:
+            return self._error_handler(exc)
+        return exc.get_response()
+
+    # -- protecting a blueprint
+
+    def protect(
+        self,
+        blueprint: Blueprint,
+        *,
+        optional: bool = False,
+        scopes: Iterable[str] | str = (),
+        any_scope: bool = False,
+        locations: Iterable[str] | str | None = None,
+    ) -> Blueprint:
+        """Require a valid token (and ``scopes``) on every view of ``blueprint``.
+
+        Call before the blueprint is registered on the app. Works for sync
+        and async views alike: the check runs as a ``before_request``
+        function.
+        """
+        needed = normalize_scopes(scopes)
+        where = normalize_locations(locations)
+
+        def _guard_blueprint() -> None:
+            token = authenticate(optional=optional, locations=where)
+            if token is not None and needed:
+                enforce_scopes(token, needed, any_of=any_scope)
+
+        blueprint.before_request(_guard_blueprint)
+        return blueprint
+
+    # -- key sources
+
+    def verifier(self, app: Flask | None = None) -> Verifier:
+        """The app's :class:`~jwt_guard_core.Verifier` (default: the current app)."""
+        return self._state_for(_app(app)).verifier
+
+    def key_sources(self, app: Flask | None = None) -> dict[str | None, KeySource]:
+        """The key source of each configured issuer (``None``: any issuer)."""
+        policies = self.verifier(app).config.policies
+        return {iss: policy.keys for iss, policy in policies.items()}
+
+    def _remotes(self, app: Flask | None) -> list[Any]:
+        seen: list[Any] = []
+        for source in self.key_sources(app).values():
+            if hasattr(source, "warm") and not any(source is s for s in seen):
+                seen.append(source)
+        return seen
+
+    def warm(self, app: Flask | None = None) -> None:
+        """Fetch every remote key set now so the first request does not wait.
+
+        A failure is logged, not raised: requests get 503 until a fetch
+        succeeds, and the service can start while the provider is down.
+        """
+        for source in self._remotes(app):
+            try:
+                source.warm()
+            except (TokenError, OSError) as exc:
+                _warm_failed(source, exc)
+
+    async def awarm(self, app: Flask | None = None) -> None:
+        """Like :meth:`warm`, without blocking the event loop."""
+        for source in self._remotes(app):
+            try:
+                await source.awarm()
+            except (TokenError, OSError) as exc:
+                _warm_failed(source, exc)
+
+    def health(self, app: Flask | None = None) -> dict[str, Any]:
+        """Health of every key source, for a health-check endpoint.
+
+        ``{"ok": bool, "key_sets": {issuer or "*": {...}}}``: a remote key
+        set reports its own ``health()``, a static one
+        ``{"type": "static", "keys": n}``.
+        """
+        report: dict[str, Any] = {}
+        ok = True
+        for iss, source in self.key_sources(app).items():
+            health = getattr(source, "health", None)
+            if callable(health):
+                entry = dict(health())
+                ok = ok and bool(entry.get("ok", entry.get("healthy", True)))
+            elif isinstance(source, StaticKeySet):
+                entry = {"type": "static", "keys": len(source.keys)}
+            else:
+                entry = {"type": type(source).__name__}
+            report[iss if iss is not None else "*"] = entry
+        return {"ok": ok, "key_sets": report}
+
+
+def _app(app: Flask | None) -> Flask:
+    if app is not None:
+        return app
+    from flask import current_app
+
+    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+
+
+def _warm_failed(source: Any, exc: Exception) -> None:
+    logger.warning(
+        "jwt-guard could not warm the key set %r at start-up: %s",
+        source,
+        exc,
+        extra={"jwt_guard_event": "warm_failed"},
+    )
