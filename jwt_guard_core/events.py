@@ -49,10 +49,18 @@ class SecurityEvent:
 
 
 def subscribe(hook: EventHook) -> Callable[[], None]:
-    """Call ``hook(event)`` for every security event; returns an unsubscribe function."""
+    """Call ``hook(event)`` for every security event; returns an unsubscribe function.
+
+    Subscribing a hook that is already subscribed does nothing, so an
+    application set-up that runs twice (Django's ``ready()``, an app factory
+    in tests) does not deliver every event twice.
+    """
     global _hooks
     with _hooks_lock:
-        _hooks = (*_hooks, hook)
+        # == rather than "is": each access to obj.method makes a new bound
+        # method object, and those compare equal, not identical.
+        if hook not in _hooks:
+            _hooks = (*_hooks, hook)
 
     def _unsubscribe() -> None:
         unsubscribe(hook)
@@ -64,18 +72,25 @@ def unsubscribe(hook: EventHook) -> None:
     """Stop calling ``hook``. Unknown hooks are ignored."""
     global _hooks
     with _hooks_lock:
-        _hooks = tuple(h for h in _hooks if h is not hook)
+        _hooks = tuple(h for h in _hooks if h != hook)
 
 
 def emit(
     name: str,
+    /,
     *,
     level: int = logging.INFO,
     reason: str | None = None,
     message: str | None = None,
     **fields: Any,
 ) -> SecurityEvent:
-    """Log an event on ``jwt_guard.security`` and pass it to every hook."""
+    """Log an event on ``jwt_guard.security`` and pass it to every hook.
+
+    ``fields`` become the event's fields and the log record's ``extra``
+    (``None`` values are dropped; names that clash with ``LogRecord``
+    attributes, such as ``name`` or ``module``, get a ``jwt_`` prefix in the
+    record only). Never pass a token or key material as a field.
+    """
     clean = {k: v for k, v in fields.items() if v is not None}
     event = SecurityEvent(name=name, level=level, reason=reason, fields=MappingProxyType(clean))
     if logger.isEnabledFor(level):

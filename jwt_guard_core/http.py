@@ -15,7 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InsufficientScope, InvalidRequest, KeySourceUnavailable, TokenError
+from .errors import (
+    ConfigurationError,
+    InsufficientScope,
+    InvalidRequest,
+    KeySourceUnavailable,
+    TokenError,
+)
 from .token import VerifiedToken
 
 __all__ = [
@@ -37,6 +43,9 @@ TOKEN_LOCATIONS = frozenset({"header", "cookie"})
 
 # RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+# RFC 7235 section 2.1: credentials = auth-scheme [ 1*SP token68 ]; the
+# scheme is a token, so it ends at the first whitespace of any kind.
+_SCHEME = re.compile(r"\s*(\S+)(.*)\Z", re.DOTALL)
 _DESCRIPTIONS = {
     "invalid_token": "The access token is invalid or expired.",
     "invalid_request": "The request is malformed.",
@@ -80,17 +89,25 @@ def extract_token(
             if value:
                 return ExtractedToken(value, "cookie")
         else:
-            raise ValueError(f"unknown token location {location!r}; use 'header' or 'cookie'")
+            raise ConfigurationError(
+                "locations", f"unknown token location {location!r}; use 'header' or 'cookie'"
+            )
     return None
 
 
 def _from_authorization(value: str, header_types: Sequence[str]) -> str | None:
-    scheme, sep, rest = value.strip().partition(" ")
+    match = _SCHEME.match(value)
+    if match is None:
+        return None  # an empty header carries no credentials
+    scheme, rest = match.groups()
     if not any(scheme.lower() == t.lower() for t in header_types):
         return None  # Basic, Digest, ...: not ours.
     credentials = rest.strip(" ")
-    if not sep or not credentials:
+    if not credentials.strip():
         raise InvalidRequest("the Authorization header has no token")
+    if not rest.startswith(" "):
+        # "Bearer\ttoken": RFC 6750 section 2.1 separates with spaces only.
+        raise InvalidRequest("the Authorization header's scheme and token are not space-separated")
     if _B64TOKEN.fullmatch(credentials) is None:
         raise InvalidRequest("the Authorization header's token has invalid characters")
     return credentials
@@ -117,12 +134,24 @@ def constant_time_equals(a: str | None, b: str | None) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def check_scopes(token: VerifiedToken, required: Iterable[str], *, any_of: bool = False) -> None:
+def _scope_names(scopes: str | Iterable[str]) -> tuple[str, ...]:
+    # A string is a space-separated scope list (RFC 6749 section 3.3), never
+    # an iterable of one-letter scopes.
+    if isinstance(scopes, str):
+        return tuple(scopes.split())
+    return tuple(scopes)
+
+
+def check_scopes(
+    token: VerifiedToken, required: str | Iterable[str], *, any_of: bool = False
+) -> None:
     """Raise :class:`InsufficientScope` unless ``token`` has every scope in ``required``.
 
-    With ``any_of=True`` one of them is enough.
+    ``required`` is a list of scope names or one space-separated string.
+    With ``any_of=True`` one of them is enough. Scopes match exactly and
+    case-sensitively.
     """
-    needed = tuple(required)
+    needed = _scope_names(required)
     if not needed:
         return
     ok = (not token.scopes.isdisjoint(needed)) if any_of else token.scopes.issuperset(needed)
@@ -137,7 +166,7 @@ def _quote(value: str) -> str:
 
 
 def www_authenticate(
-    error: TokenError | None, *, realm: str = "api", scope: Iterable[str] = ()
+    error: TokenError | None, *, realm: str = "api", scope: str | Iterable[str] = ()
 ) -> str:
     """The RFC 6750 section 3 ``WWW-Authenticate`` value for a 401 or 403.
 
@@ -147,7 +176,9 @@ def www_authenticate(
     params = [f"realm={_quote(realm)}"]
     if error is not None:
         params.append(f"error={_quote(error.error)}")
-        scopes = tuple(scope) or (error.required if isinstance(error, InsufficientScope) else ())
+        scopes = _scope_names(scope) or (
+            error.required if isinstance(error, InsufficientScope) else ()
+        )
         if scopes:
             params.append(f"scope={_quote(' '.join(scopes))}")
     return "Bearer " + ", ".join(params)

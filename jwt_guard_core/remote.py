@@ -789,6 +789,7 @@ class RemoteJWKS:
             reason=exc.reason,
             message=f"JWKS fetch failed: {exc.message}",
             url=exc.url or self.url or self._discovery_url,
+            error=exc.message,
             failures=failures,
             retry_in=round(delay, 3),
             serving_cached=st.keys is not None and now < st.stale_until,

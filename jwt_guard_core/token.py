@@ -41,11 +41,17 @@ def _frozen(value: Any) -> Any:
 def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     # Most claim sets are flat: wrap them without copying when nothing nested
     # could be mutated through the view.
-    if isinstance(value, MappingProxyType) and not any(
-        isinstance(v, (dict, list, MappingProxyType)) for v in value.values()
-    ):
-        return value
+    if type(value) is MappingProxyType:
+        for v in value.values():
+            if type(v) not in _SCALARS:
+                break
+        else:
+            return value
     return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+
+
+# The types json.loads produces for scalars; anything else gets the slow path.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True)

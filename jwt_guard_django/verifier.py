@@ -74,10 +74,18 @@ def get_verifier() -> Verifier:
 
 
 def reset_verifier() -> None:
-    """Drop the shared verifier; the next request builds a new one from settings."""
+    """Drop the shared verifier; the next request builds a new one from settings.
+
+    The old verifier's remote key sets close their HTTP clients.
+    """
     global _verifier
     with _lock:
-        _verifier = None
+        old, _verifier = _verifier, None
+    if old is not None:
+        for source in _each_remote(old):
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
 
 
 @receiver(setting_changed)
@@ -148,12 +156,16 @@ def _hmac_keys(setting: str, secret: Any, algorithms: Any) -> StaticKeySet:
     return StaticKeySet(keys, setting=setting)
 
 
-def _key_source(setting: str, entry: Mapping[str, Any], algorithms: Any) -> KeySource:
+def _key_source(
+    setting: str, entry: Mapping[str, Any], algorithms: Any, clock: Any = None
+) -> KeySource:
     """One issuer's key source from JWKS_URL, OIDC_ISSUER, VERIFYING_KEY or SIGNING_KEY."""
     given = [k for k in ("JWKS_URL", "OIDC_ISSUER", "VERIFYING_KEY") if entry.get(k) is not None]
     if len(given) > 1:
         raise ConfigurationError(setting, f"give one key source, not {' and '.join(given)}")
-    options = entry.get("JWKS_OPTIONS") or {}
+    options = dict(entry.get("JWKS_OPTIONS") or {})
+    if clock is not None:
+        options.setdefault("clock", clock)
     if given == ["JWKS_URL"]:
         return _remote(f"{setting}.JWKS_URL", entry["JWKS_URL"], discovery=False, options=options)
     if given == ["OIDC_ISSUER"]:
@@ -216,7 +228,7 @@ def build_config(settings: Settings = conf) -> GuardConfig:
                 raise ConfigurationError(setting, "give a dict with JWKS_URL, VERIFYING_KEY, ...")
             algorithms = entry.get("ALGORITHMS", settings.ALGORITHMS)
             policies[iss] = IssuerPolicy(
-                keys=_key_source(setting, entry, algorithms),
+                keys=_key_source(setting, entry, algorithms, clock),
                 audience=entry.get("AUDIENCE"),
                 algorithms=entry.get("ALGORITHMS"),
             )
@@ -229,7 +241,7 @@ def build_config(settings: Settings = conf) -> GuardConfig:
         "SIGNING_KEY": settings.SIGNING_KEY,
         "JWKS_OPTIONS": settings.JWKS_OPTIONS,
     }
-    keys = _key_source("JWT_GUARD", entry, settings.ALGORITHMS)
+    keys = _key_source("JWT_GUARD", entry, settings.ALGORITHMS, clock)
     issuer = settings.ISSUER if settings.VERIFY_ISSUER else None
     return GuardConfig(keys=keys, issuer=issuer, **options)
 
@@ -294,8 +306,10 @@ def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:
     for iss, source in key_sources(verifier).items():
         health = getattr(source, "health", None)
         if callable(health):
-            entry = dict(health())
-            ok = ok and bool(entry.get("ok", entry.get("healthy", True)))
+            entry = {"type": "remote", **health()}
+            # "cold" (not fetched yet) and "stale" (served past expiry
+            # while the provider is down) still verify; "unavailable" is 503.
+            ok = ok and entry.get("state") != "unavailable"
         elif isinstance(source, StaticKeySet):
             entry = {"type": "static", "keys": len(source.keys)}
         else:

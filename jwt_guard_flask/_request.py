@@ -1,8 +1,8 @@
 """One request's authentication: find the token, CSRF, verify, scopes, user.
 
-The sync and async paths share every decision; they differ only in the two
-calls that may do I/O (``verify``/``averify`` and the user loader). The
-outcome is kept on ``flask.g`` so that a blueprint guard and a view
+The sync and async paths share every decision; they differ only in how
+the user loader is called (an ``async def`` loader is awaited in async
+views). The outcome is kept on ``flask.g`` so that a blueprint guard and a view
 decorator on the same request verify the token once.
 """
 
@@ -150,24 +150,33 @@ def _user_missing(state: AppState) -> JWTGuardHTTPException:
     return _reject(state, error, emit=True, level=logging.WARNING)
 
 
+def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
+    found = _begin(state, where)
+    if found is None:
+        return None
+    # Async views use this sync path too: Flask runs an async view in an
+    # event loop of its own that ends with the request, on the request's
+    # thread. Blocking it blocks nothing else, while an async HTTP client or
+    # a background key refresh bound to that loop would outlive it.
+    try:
+        return state.verifier.verify(found.token)
+    except TokenError as exc:
+        # The verifier has already emitted the security event.
+        raise _reject(state, exc, emit=False) from None
+
+
 def authenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None
 ) -> VerifiedToken | None:
-    """Authenticate the current request (sync). Raises a :class:`JWTGuardHTTPException`."""
+    """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`."""
     state = current_state()
     where = locations or state.settings.locations
     hit, outcome = _cached(where)
     if hit:
         return _replay(outcome, optional, state)
     try:
-        found = _begin(state, where)
-        token = None
-        if found is not None:
-            try:
-                token = state.verifier.verify(found.token)
-            except TokenError as exc:
-                # The verifier has already emitted the security event.
-                raise _reject(state, exc, emit=False) from None
+        token = _verify(state, where)
+        if token is not None:
             _load_user(state, token)
             _send(token_verified, token=token)
     except JWTGuardHTTPException as exc:
@@ -179,20 +188,15 @@ def authenticate(
 async def aauthenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None
 ) -> VerifiedToken | None:
-    """Like :func:`authenticate`; key fetches and an async user loader are awaited."""
+    """Like :func:`authenticate`, for async views: an ``async def`` user loader is awaited."""
     state = current_state()
     where = locations or state.settings.locations
     hit, outcome = _cached(where)
     if hit:
         return _replay(outcome, optional, state)
     try:
-        found = _begin(state, where)
-        token = None
-        if found is not None:
-            try:
-                token = await state.verifier.averify(found.token)
-            except TokenError as exc:
-                raise _reject(state, exc, emit=False) from None
+        token = _verify(state, where)
+        if token is not None:
             await _aload_user(state, token)
             _send(token_verified, token=token)
     except JWTGuardHTTPException as exc:

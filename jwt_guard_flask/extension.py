@@ -159,17 +159,23 @@ class JWTGuard:
         """
         for source in self._remotes(app):
             try:
-                source.warm()
+                usable = source.warm()
             except (TokenError, OSError) as exc:
                 _warm_failed(source, exc)
+            else:
+                if usable is False:
+                    _warm_failed(source, None)
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
         for source in self._remotes(app):
             try:
-                await source.awarm()
+                usable = await source.awarm()
             except (TokenError, OSError) as exc:
                 _warm_failed(source, exc)
+            else:
+                if usable is False:
+                    _warm_failed(source, None)
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """Health of every key source, for a health-check endpoint.
@@ -184,7 +190,9 @@ class JWTGuard:
             health = getattr(source, "health", None)
             if callable(health):
                 entry = dict(health())
-                ok = ok and bool(entry.get("ok", entry.get("healthy", True)))
+                # "cold" (not fetched yet) and "stale" (serving cached keys
+                # during an outage) still verify; only "unavailable" gives 503s.
+                ok = ok and entry.get("state") != "unavailable"
             elif isinstance(source, StaticKeySet):
                 entry = {"type": "static", "keys": len(source.keys)}
             else:
@@ -201,10 +209,10 @@ def _app(app: Flask | None) -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def _warm_failed(source: Any, exc: Exception) -> None:
+def _warm_failed(source: Any, exc: Exception | None) -> None:
     logger.warning(
         "jwt-guard could not warm the key set %r at start-up: %s",
         source,
-        exc,
+        exc or "no usable keys (see the jwks_fetch_failed event)",
         extra={"jwt_guard_event": "warm_failed"},
     )

@@ -307,6 +307,11 @@ class KeyManager:
         :meth:`jwks_cache_control` as the ``Cache-Control`` header.
         """
         view = self._load_view()
+        if view.ring.active is None:
+            # Publish before the first token: a verifier's first fetch then
+            # already holds the key that will sign.
+            self.maybe_rotate()
+            view = self._load_view()
         now = self._clock()
         return {
             "keys": [

@@ -117,8 +117,10 @@ class Gate:
         self.respond = respond
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.calls = 0
 
     def __call__(self, request: Request) -> Response:
+        self.calls += 1
         self.entered.set()
         self.release.wait(WAIT)
         return self.respond(request)

@@ -14,6 +14,7 @@ from jwt_guard_core import (
     GuardConfig,
     IssuerPolicy,
     StaticKeySet,
+    TokenError,
     Verifier,
 )
 from jwt_guard_core.algorithms import ALGORITHMS
@@ -506,13 +507,13 @@ def test_the_tokens_iss_selects_the_issuers_keys_audience_and_algorithms(keyring
     b_with_a_audience = sign(
         {"alg": "ES256", "kid": "ec-1"}, claims(iss="https://b.example"), keyring.p256
     )
-    with pytest.raises(Exception) as info:
+    with pytest.raises(TokenError) as info:
         verifier.verify(b_with_a_audience)
     assert info.value.reason == "bad_audience"
     a_with_es256 = sign(
         {"alg": "ES256", "kid": "ec-1"}, claims(iss="https://a.example"), keyring.p256
     )
-    with pytest.raises(Exception) as info:
+    with pytest.raises(TokenError) as info:
         verifier.verify(a_with_es256)
     assert info.value.reason == "alg_not_allowed"
 

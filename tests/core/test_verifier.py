@@ -9,6 +9,7 @@ tokens whose signature and claims have been verified.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,6 +28,7 @@ from jwt_guard_core import (
     VerifiedToken,
     Verifier,
 )
+from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_core.http import error_response
 from tests.factories import AUDIENCE, ISSUER, NOW, claims, public_pem, sign
 
@@ -182,10 +184,6 @@ def test_disallowed_alg_is_rejected_without_calling_the_key_source(
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE"])
 def test_alg_none_is_rejected_without_calling_the_key_source(run, verifier_with, source, alg):
-    from jwt_guard_core.encoding import b64url_encode
-
-    import json
-
     header = b64url_encode(json.dumps({"alg": alg}).encode())
     payload = b64url_encode(json.dumps(claims()).encode())
     rejected(run, verifier_with(source), f"{header}.{payload}.", "alg_not_allowed")

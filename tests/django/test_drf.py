@@ -113,7 +113,10 @@ def test_drf_cookie_post_without_csrf_is_403_without_middleware(configure, make_
     client.cookies["access_token"] = make_token()
     response = client.post("/drf/me/")
     assert response.status_code == 403
-    assert response.json() == {"error": "csrf_failed", "error_description": "CSRF verification failed."}
+    assert response.json() == {
+        "error": "csrf_failed",
+        "error_description": "CSRF verification failed.",
+    }
     assert "WWW-Authenticate" not in response
     assert client.get("/drf/me/").status_code == 200
 

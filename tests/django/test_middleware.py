@@ -58,7 +58,7 @@ def test_expired_token_is_rejected_with_401_invalid_token_and_no_details(client,
 
 def test_tampered_token_is_rejected_with_401(client, make_token):
     token = make_token()
-    head, payload, sig = token.split(".")
+    head, _payload, sig = token.split(".")
     forged = sign({"alg": "RS256", "kid": "rsa-1"}, {"sub": "admin"}, b"x" * 32, alg="HS256")
     response = client.get(
         "/plain/", headers={"Authorization": f"Bearer {head}.{forged.split('.')[1]}.{sig}"}

@@ -118,9 +118,10 @@ def test_several_issuers_each_with_their_keys(client, configure, keyring):
         {"alg": "ES256", "kid": "e"}, claims(iss="https://ec.example", aud="ec-api"), keyring.p256
     )
     crossed = sign({"alg": "RS256", "kid": "r"}, claims(iss="https://ec.example"), keyring.rsa)
-    assert client.get("/plain/", headers={"Authorization": f"Bearer {rsa_token}"}).json()[
-        "sub"
-    ] == "user-1"
+    assert (
+        client.get("/plain/", headers={"Authorization": f"Bearer {rsa_token}"}).json()["sub"]
+        == "user-1"
+    )
     assert client.get("/plain/", headers={"Authorization": f"Bearer {ec_token}"}).status_code == 200
     assert client.get("/plain/", headers={"Authorization": f"Bearer {crossed}"}).status_code == 401
 

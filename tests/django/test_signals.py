@@ -54,7 +54,9 @@ def test_no_signal_for_a_request_without_token(client, received):
 
 async def test_signals_are_sent_on_the_async_path(async_client, bearer, received):
     assert (await async_client.get("/plain-async/", headers=bearer())).status_code == 200
-    assert (await async_client.get("/plain-async/", headers={"Authorization": "Bearer x"})).status_code == 401
+    assert (
+        await async_client.get("/plain-async/", headers={"Authorization": "Bearer x"})
+    ).status_code == 401
     assert [(k, kw.get("reason")) for k, kw in received] == [
         ("verified", None),
         ("rejected", "malformed"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.http import HttpRequest, JsonResponse
 from rest_framework.permissions import AllowAny
@@ -80,15 +80,15 @@ class DrfMe(APIView):
 
 
 class DrfOpen(APIView):
-    permission_classes = [AllowAny]
+    permission_classes = (AllowAny,)
 
     def get(self, request: Request) -> Response:
         return Response(_describe(request))
 
 
 class DrfOrders(APIView):
-    permission_classes = [HasScopes]
-    required_scopes = {"GET": ["orders:read"], "POST": ["orders:write"]}
+    permission_classes = (HasScopes,)
+    required_scopes: ClassVar = {"GET": ("orders:read",), "POST": ("orders:write",)}
 
     def get(self, request: Request) -> Response:
         return Response(_describe(request))
@@ -101,15 +101,15 @@ class DrfOrders(APIView):
 
 
 class DrfAnyScope(APIView):
-    permission_classes = [HasAnyScope]
-    required_scopes = ["orders:write", "admin"]
+    permission_classes = (HasAnyScope,)
+    required_scopes = ("orders:write", "admin")
 
     def get(self, request: Request) -> Response:
         return Response(_describe(request))
 
 
 class DrfNoScopes(APIView):
-    permission_classes = [HasScopes]
+    permission_classes = (HasScopes,)
 
     def get(self, request: Request) -> Response:  # pragma: no cover - never reached
         return Response({})

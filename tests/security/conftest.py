@@ -12,9 +12,3 @@ def rejects(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture) ->
     """Runs a token through ``verify`` or ``averify`` and checks the rejection."""
     caplog.set_level(logging.DEBUG, logger=SECURITY_LOGGER)
     return Rejects(request.param, caplog)
-
-
-@pytest.fixture(scope="session")
-def httpserver_listen_address() -> tuple[str, int]:
-    """pytest-httpserver on loopback only, on a free port."""
-    return ("127.0.0.1", 0)

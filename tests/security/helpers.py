@@ -9,7 +9,10 @@ async path:
 * exactly one ``token_rejected`` security event on ``jwt_guard.security``
   with the same reason (and, where asked, the level, alg and kid);
 * neither ``str()``/``repr()`` of the error nor the log record contains the
-  token, one of its segments, or any key material the test names.
+  token, one of its segments, or any key material the test names;
+* the response an adapter builds from it (``jwt_guard_core.http``) has the
+  status, an RFC 6750 ``WWW-Authenticate`` with the error code, and never
+  the reason, the token or the key material.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any
 import pytest
 
 from jwt_guard_core import TokenError, VerifiedToken, Verifier
+from jwt_guard_core.http import error_response
 
 SECURITY_LOGGER = "jwt_guard.security"
 _STANDARD_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
@@ -122,10 +126,17 @@ class Rejects:
         if kid is not ...:
             assert getattr(record, "kid", None) == kid
 
+        response = error_response(raised)
+        assert response.status == status
+        assert response.headers["WWW-Authenticate"] == f'Bearer realm="api", error="{error}"'
+        response_text = repr(response.headers) + repr(response.body)
+        assert reason not in response_text, "the response leaks the reason to the client"
+
         texts = {
             "str(error)": str(raised),
             "repr(error)": repr(raised),
             "log record": _record_text(record),
+            "response": response_text,
         }
         for needle in _needles(token, material):
             for where, text in texts.items():

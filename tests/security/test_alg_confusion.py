@@ -85,7 +85,9 @@ def ec_keys(keyring) -> StaticKeySet:
 @pytest.fixture
 def mixed_public_verifier(keyring, clock) -> Verifier:
     """RS256 and ES256 allowed, an RSA and an EC key: a typical IdP set-up."""
-    keys = StaticKeySet.from_pem({"rsa-1": public_pem(keyring.rsa), "ec-1": public_pem(keyring.p256)})
+    keys = StaticKeySet.from_pem(
+        {"rsa-1": public_pem(keyring.rsa), "ec-1": public_pem(keyring.p256)}
+    )
     return Verifier(
         GuardConfig(
             algorithms=["RS256", "ES256"],

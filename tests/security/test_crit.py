@@ -65,7 +65,9 @@ def test_any_crit_is_rejected_with_unknown_crit(make_verifier, keyring, rejects,
 
 
 @pytest.mark.parametrize("b64", [False, True])
-def test_b64_header_without_crit_is_rejected_with_unknown_crit(make_verifier, keyring, rejects, b64):
+def test_b64_header_without_crit_is_rejected_with_unknown_crit(
+    make_verifier, keyring, rejects, b64
+):
     # RFC 7797 unencoded payloads change what the signature covers; refusing
     # b64 even without crit closes the "crit forgotten" variant.
     token = sign({"alg": "RS256", "kid": "rsa-1", "b64": b64}, claims(), keyring.rsa)

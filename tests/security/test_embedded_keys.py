@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from pytest_httpserver import HTTPServer
 
 from jwt_guard_core import TokenError, subscribe
 from jwt_guard_core.keys import key_from_pem
@@ -55,13 +57,24 @@ def attacker_cert(attacker_key) -> x509.Certificate:
 
 
 @pytest.fixture
-def attacker_server(httpserver, attacker_jwk, attacker_cert):
-    """A real key server offering the attacker's JWKS and certificate."""
-    httpserver.expect_request("/jwks.json").respond_with_json({"keys": [attacker_jwk]})
-    httpserver.expect_request("/cert.pem").respond_with_data(
-        attacker_cert.public_bytes(serialization.Encoding.PEM), content_type="application/x-pem-file"
+def attacker_server(attacker_jwk, attacker_cert) -> Iterator[HTTPServer]:
+    """A real key server on 127.0.0.1 offering the attacker's JWKS and certificate.
+
+    Its own instance, not the shared ``httpserver``, so its request log holds
+    only what these tests (and the verifier, if it ever fetched) sent.
+    """
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    server.expect_request("/jwks.json").respond_with_json({"keys": [attacker_jwk]})
+    server.expect_request("/cert.pem").respond_with_data(
+        attacker_cert.public_bytes(serialization.Encoding.PEM),
+        content_type="application/x-pem-file",
     )
-    return httpserver
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
 
 
 def _x5c(cert: x509.Certificate) -> list[str]:
@@ -105,9 +118,7 @@ def test_embedded_jwk_using_the_trusted_kid_is_rejected_with_embedded_key(
     make_verifier, attacker_key, attacker_jwk, rejects
 ):
     token = sign({"alg": "RS256", "kid": "rsa-1", "jwk": attacker_jwk}, claims(), attacker_key)
-    rejects(
-        make_verifier(), token, EmbeddedKey, "embedded_key", level=logging.WARNING, kid="rsa-1"
-    )
+    rejects(make_verifier(), token, EmbeddedKey, "embedded_key", level=logging.WARNING, kid="rsa-1")
 
 
 def test_embedded_jwk_is_refused_even_when_it_is_the_trusted_key(make_verifier, keyring, rejects):
@@ -204,13 +215,13 @@ def test_key_header_with_any_value_is_rejected_with_embedded_key(
     rejects(make_verifier(), token, EmbeddedKey, "embedded_key", level=logging.WARNING)
 
 
-def test_embedded_key_rejection_reaches_subscribed_hooks(
-    make_verifier, attacker_key, attacker_jwk
-):
+def test_embedded_key_rejection_reaches_subscribed_hooks(make_verifier, attacker_key, attacker_jwk):
     seen = []
     unsubscribe = subscribe(seen.append)
     try:
-        token = sign({"alg": "RS256", "kid": "attacker", "jwk": attacker_jwk}, claims(), attacker_key)
+        token = sign(
+            {"alg": "RS256", "kid": "attacker", "jwk": attacker_jwk}, claims(), attacker_key
+        )
         with pytest.raises(TokenError):
             make_verifier().verify(token)
     finally:

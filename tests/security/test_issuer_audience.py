@@ -125,7 +125,16 @@ def test_missing_audience_is_rejected_with_missing_claim(make_verifier, keyring,
 @pytest.mark.parametrize(
     "aud",
     [[], [AUDIENCE, 1], [AUDIENCE, None], [[AUDIENCE]], {"aud": AUDIENCE}, 1, True, None],
-    ids=["empty-list", "list-with-int", "list-with-null", "nested-list", "object", "int", "bool", "null"],
+    ids=[
+        "empty-list",
+        "list-with-int",
+        "list-with-null",
+        "nested-list",
+        "object",
+        "int",
+        "bool",
+        "null",
+    ],
 )
 def test_audience_of_the_wrong_shape_is_rejected_with_invalid_claim(
     make_verifier, keyring, rejects, aud

@@ -52,7 +52,9 @@ ENCODINGS = {
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))
-def test_header_not_in_bare_utf8_is_rejected_as_malformed(make_verifier, keyring, rejects, encoding):
+def test_header_not_in_bare_utf8_is_rejected_as_malformed(
+    make_verifier, keyring, rejects, encoding
+):
     token = _with_header(ENCODINGS[encoding](HEADER_TEXT), keyring)
     rejects(make_verifier(), token, MalformedToken, "malformed", level=logging.WARNING)
 
@@ -134,7 +136,9 @@ NOT_AN_OBJECT = [b"[]", b'[{"alg":"RS256"}]', b'"RS256"', b"1", b"null", b"true"
 
 
 @pytest.mark.parametrize("raw", NOT_AN_OBJECT)
-def test_header_that_is_not_an_object_is_rejected_as_malformed(make_verifier, keyring, rejects, raw):
+def test_header_that_is_not_an_object_is_rejected_as_malformed(
+    make_verifier, keyring, rejects, raw
+):
     rejects(make_verifier(), _with_header(raw, keyring), MalformedToken, "malformed")
 
 

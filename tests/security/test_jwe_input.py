@@ -61,7 +61,7 @@ def test_five_segments_built_from_a_valid_jws_are_rejected_as_malformed(
 ):
     token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(), keyring.rsa)
     assert rejects.accepts(make_verifier(), token)
-    rejects(make_verifier(), token + ".." , MalformedToken, "malformed")
+    rejects(make_verifier(), token + "..", MalformedToken, "malformed")
     rejects(make_verifier(), "." + token + ".", MalformedToken, "malformed")
 
 

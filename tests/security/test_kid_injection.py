@@ -71,9 +71,7 @@ def test_hostile_kid_signed_with_an_empty_or_guessed_hmac_key_is_rejected(
     # The classic payload: kid points at an empty file and the token is
     # HS256-signed with the empty string.
     token = sign({"alg": "HS256", "kid": kid}, claims(sub="admin"), b"")
-    rejects(
-        make_verifier(), token, AlgorithmNotAllowed, "alg_not_allowed", level=logging.WARNING
-    )
+    rejects(make_verifier(), token, AlgorithmNotAllowed, "alg_not_allowed", level=logging.WARNING)
 
 
 def test_newline_in_kid_cannot_forge_a_log_line(make_verifier, keyring, rejects):

@@ -39,8 +39,17 @@ def _cve_poc(token: str) -> str:
     header, payload, signature = token.split(".")
     fake = _forged_payload(payload)
     return (
-        '{"  ' + header + "." + fake + '.":"","protected":"' + header + '", "payload":"'
-        + payload + '","signature":"' + signature + '"}'
+        '{"  '
+        + header
+        + "."
+        + fake
+        + '.":"","protected":"'
+        + header
+        + '", "payload":"'
+        + payload
+        + '","signature":"'
+        + signature
+        + '"}'
     )
 
 

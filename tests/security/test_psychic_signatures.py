@@ -155,7 +155,7 @@ def test_der_encoded_signature_is_rejected_with_bad_signature(ec_verifier, keyri
 def test_signature_one_byte_off_the_curve_size_is_rejected_with_bad_signature(
     ec_verifier, keyring, rejects, alg, delta
 ):
-    token, r, s = _genuine(keyring, alg)
+    token, _, _ = _genuine(keyring, alg)
     raw = b64url_decode(token.rsplit(".", 1)[1])
     sig = raw[:delta] if delta < 0 else raw + b"\x00"
     forged = token.rsplit(".", 1)[0] + "." + b64url_encode(sig)

@@ -27,14 +27,18 @@ def test_default_required_claims(make_verifier):
 
 
 @pytest.mark.parametrize("name", ["exp", "iat", "sub", "iss", "aud"])
-def test_missing_default_claim_is_rejected_with_missing_claim(make_verifier, keyring, rejects, name):
+def test_missing_default_claim_is_rejected_with_missing_claim(
+    make_verifier, keyring, rejects, name
+):
     result = rejects(
         make_verifier(), _token(keyring, **{name: None}), MissingClaim, "missing_claim"
     )
     assert name in result.error.detail
 
 
-def test_token_with_no_claims_at_all_is_rejected_with_missing_claim(make_verifier, keyring, rejects):
+def test_token_with_no_claims_at_all_is_rejected_with_missing_claim(
+    make_verifier, keyring, rejects
+):
     token = sign({"alg": "RS256", "kid": "rsa-1"}, {}, keyring.rsa)
     rejects(make_verifier(), token, MissingClaim, "missing_claim")
 
@@ -55,7 +59,11 @@ def test_empty_required_claims_still_require_iss_and_aud(make_verifier, keyring,
 
 @pytest.mark.parametrize(
     ("options", "name"),
-    [({"max_token_age": 300}, "iat"), ({"max_lifetime": 3600}, "iat"), ({"max_lifetime": 3600}, "exp")],
+    [
+        ({"max_token_age": 300}, "iat"),
+        ({"max_lifetime": 3600}, "iat"),
+        ({"max_lifetime": 3600}, "exp"),
+    ],
 )
 def test_age_and_lifetime_limits_make_their_claims_required(
     make_verifier, keyring, rejects, options, name
@@ -80,7 +88,14 @@ def test_sub_that_is_not_a_non_empty_string_is_rejected_with_invalid_claim(
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("jti", 1), ("jti", ["a"]), ("scope", ["orders:read"]), ("scope", 1), ("scp", [1]), ("scp", 1)],
+    [
+        ("jti", 1),
+        ("jti", ["a"]),
+        ("scope", ["orders:read"]),
+        ("scope", 1),
+        ("scp", [1]),
+        ("scp", 1),
+    ],
 )
 def test_claims_the_result_exposes_must_have_their_type(
     make_verifier, keyring, rejects, name, value

@@ -94,7 +94,10 @@ def test_signature_with_one_flipped_bit_is_rejected_with_bad_signature(
     sig = bytearray(_sig(token))
     sig[position] ^= 0x01
     rejects(
-        make_verifier(), _with_signature(token, b64url_encode(bytes(sig))), BadSignature, "bad_signature"
+        make_verifier(),
+        _with_signature(token, b64url_encode(bytes(sig))),
+        BadSignature,
+        "bad_signature",
     )
 
 
@@ -103,7 +106,10 @@ def test_all_zero_or_all_one_signature_is_rejected_with_bad_signature(
     make_verifier, token, rejects, filler
 ):
     rejects(
-        make_verifier(), _with_signature(token, b64url_encode(filler)), BadSignature, "bad_signature"
+        make_verifier(),
+        _with_signature(token, b64url_encode(filler)),
+        BadSignature,
+        "bad_signature",
     )
 
 
@@ -131,7 +137,9 @@ def test_payload_swapped_under_a_valid_signature_is_rejected_with_bad_signature(
     "mangle",
     [
         pytest.param(lambda s: s + "==", id="padding"),
-        pytest.param(lambda s: s.replace("-", "+").replace("_", "/") + "+/", id="standard-alphabet"),
+        pytest.param(
+            lambda s: s.replace("-", "+").replace("_", "/") + "+/", id="standard-alphabet"
+        ),
         pytest.param(lambda s: s[:100] + "\n" + s[100:], id="newline"),
         pytest.param(lambda s: s[:100] + " " + s[100:], id="space"),
         pytest.param(lambda s: s + "%3D", id="percent-encoded"),

@@ -20,7 +20,9 @@ def at_verifier(make_verifier):
     return make_verifier(expected_type="at+jwt")
 
 
-@pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "At+Jwt", "application/at+jwt", "Application/AT+JWT"])
+@pytest.mark.parametrize(
+    "typ", ["at+jwt", "AT+JWT", "At+Jwt", "application/at+jwt", "Application/AT+JWT"]
+)
 def test_expected_type_in_any_allowed_spelling_is_accepted(at_verifier, keyring, rejects, typ):
     token = sign({"alg": "RS256", "kid": "rsa-1", "typ": typ}, claims(), keyring.rsa)
     assert rejects.accepts(at_verifier, token).header["typ"] == typ

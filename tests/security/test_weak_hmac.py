@@ -127,7 +127,9 @@ def test_secret_too_short_for_hs512_cannot_verify_hs512_tokens(clock, rejects):
     # A 48-byte oct JWK without "alg" may verify HS256 and HS384, not HS512:
     # the allowlist cannot stretch a key beyond what its length supports.
     secret = secrets.token_bytes(48)
-    keys = StaticKeySet.from_jwks({"keys": [{"kty": "oct", "kid": "hs-1", "k": b64url_encode(secret)}]})
+    keys = StaticKeySet.from_jwks(
+        {"keys": [{"kty": "oct", "kid": "hs-1", "k": b64url_encode(secret)}]}
+    )
     verifier = _hmac_verifier(keys, ["HS384", "HS512"], clock)
     assert rejects.accepts(verifier, sign({"alg": "HS384", "kid": "hs-1"}, claims(), secret))
     token = sign({"alg": "HS512", "kid": "hs-1"}, claims(), secret)

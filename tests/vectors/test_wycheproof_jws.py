@@ -43,6 +43,18 @@ EXPECTED_DISAGREEMENTS = {
 }
 
 
+# A rejection must come from the check the test targets, not from an
+# unrelated step that happens to refuse the token first.
+FLAG_REASONS = {
+    "AlgIsNone": {"alg_not_allowed"},
+    "JsonSerialization": {"malformed"},
+    "ModifiedSignature": {"bad_signature"},
+    "ModifiedPadding": {"bad_signature"},
+    # A token whose alg the key is not bound to, or signed with another primitive.
+    "WrongPrimitive": {"alg_not_allowed", "bad_signature"},
+}
+
+
 @cache
 def _verifier(group_index: int) -> Verifier | ConfigurationError:
     """The group's verifier, or the ConfigurationError its key set raised."""
@@ -92,6 +104,8 @@ def test_jws_vector_matches_its_verdict(case: Case) -> None:
         # Rejected cleanly, for a stated reason, never as an internal error.
         assert error.reason != "verification_error"
         assert error.status == 401
+        for flag in case.test.get("flags") or ():
+            assert error.reason in FLAG_REASONS[flag], (flag, error)
 
 
 def _case(tc_id: int) -> Case:

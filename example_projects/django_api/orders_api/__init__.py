@@ -1,0 +1,1 @@
+"""An example Django + DRF API protected by jwt-guard."""

@@ -1,0 +1,252 @@
+"""The Django example project under real servers: gunicorn (WSGI) and uvicorn (ASGI).
+
+A real JWKS endpoint (pytest-httpserver) serves the public key; the example
+is configured only through its environment variables, as its README says,
+and is called over real HTTP on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from jwt_guard_core import StaticKeySet
+from tests.factories import KeyRing, public_pem, sign
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = ROOT / "example_projects" / "django_api"
+ISSUER = "https://issuer.e2e.example"
+AUDIENCE = "orders-api"
+STARTUP_BUDGET = 30.0  # seconds a server may take to answer its first request
+
+SERVERS = {
+    "gunicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "orders_api.wsgi:application",
+    ],
+    "uvicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+        "orders_api.asgi:application",
+    ],
+}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def jwks_server(keyring: KeyRing) -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    jwks = StaticKeySet.from_pem(public_pem(keyring.rsa), kid="e2e-1").jwks()
+    server.expect_request("/jwks.json").respond_with_json(
+        jwks, headers={"Cache-Control": "max-age=300"}
+    )
+    yield server
+    server.clear()
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=sorted(SERVERS))
+def base_url(
+    request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
+) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "orders_api.settings",
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]),
+        "JWT_GUARD_ISSUER": ISSUER,
+        "JWT_GUARD_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_JWKS_URL": jwks_server.url_for("/jwks.json"),
+        "JWT_GUARD_ALGORITHMS": "RS256,ES256",
+        "JWT_GUARD_TOKEN_LOCATIONS": "header",
+    }
+    log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            SERVERS[request.param](port), cwd=PROJECT, env=env, stdout=log, stderr=log
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(process, url, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_BUDGET
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            httpx.get(f"{url}/healthz", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.02)
+    pytest.fail(f"server did not answer within {STARTUP_BUDGET}s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def token(keyring: KeyRing) -> Any:
+    """``token(scope=..., **claims)``: a real-time RS256 token for the example."""
+
+    def _token(scope: str = "", key: Any = None, **overrides: Any) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": "customer-42",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "scope": scope,
+            **overrides,
+        }
+        return sign({"alg": "RS256", "kid": "e2e-1", "typ": "JWT"}, claims, key or keyring.rsa)
+
+    return _token
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_healthz_reports_the_warmed_key_set(base_url: str, jwks_server: HTTPServer) -> None:
+    response = httpx.get(f"{base_url}/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["ok"] is True
+    key_set = body["key_sets"][ISSUER]
+    assert key_set["type"] == "remote"
+    assert key_set["state"] == "ok"
+    assert key_set["url"] == jwks_server.url_for("/jwks.json")
+    assert key_set["kids"] == ["e2e-1"]
+
+
+def test_me_returns_the_verified_claims(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(scope="profile")))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["subject"] == "customer-42"
+    assert body["issuer"] == ISSUER
+    assert body["scopes"] == ["profile"]
+    assert body["claims"]["aud"] == AUDIENCE
+    assert body["claims"]["sub"] == "customer-42"
+
+
+def test_me_without_token_is_401_with_the_bearer_challenge(base_url: str) -> None:
+    response = httpx.get(f"{base_url}/api/me")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
+    now = int(time.time())
+    expired = token(iat=now - 3600, nbf=now - 3600, exp=now - 1800)
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(expired))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    assert response.json() == {
+        "error": "invalid_token",
+        "error_description": "The access token is invalid or expired.",
+    }
+
+
+def test_token_signed_by_another_key_is_401(base_url: str, token: Any) -> None:
+    other = KeyRing().rsa
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(key=other)))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+
+
+def test_token_for_another_audience_is_401(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(aud="billing-api")))
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+
+
+def test_malformed_authorization_header_is_400_invalid_request(base_url: str) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers={"Authorization": "Bearer a b c"})
+    assert response.status_code == 400
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_request"'
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": "The request is malformed.",
+    }
+
+
+def test_orders_need_orders_read(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/orders", headers=_auth(token(scope="orders:read")))
+    assert response.status_code == 200
+    assert isinstance(response.json()["orders"], list)
+    response = httpx.get(f"{base_url}/api/orders", headers=_auth(token(scope="profile")))
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="orders:read"'
+    )
+    assert response.json() == {
+        "error": "insufficient_scope",
+        "error_description": "The access token does not grant the required scope.",
+    }
+
+
+def test_creating_an_order_needs_orders_write(base_url: str, token: Any) -> None:
+    order = {"item": "teapot", "quantity": 2}
+    reader = _auth(token(scope="orders:read"))
+    response = httpx.post(f"{base_url}/api/orders", json=order, headers=reader)
+    assert response.status_code == 403
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="api", error="insufficient_scope", scope="orders:write"'
+    )
+    writer = _auth(token(scope="orders:read orders:write", sub="writer-7"))
+    response = httpx.post(f"{base_url}/api/orders", json=order, headers=writer)
+    assert response.status_code == 201
+    created = response.json()
+    assert created["item"] == "teapot"
+    assert created["quantity"] == 2
+    assert created["owner"] == "writer-7"
+
+
+def test_invalid_order_body_is_400_from_validation(base_url: str, token: Any) -> None:
+    writer = _auth(token(scope="orders:write"))
+    response = httpx.post(
+        f"{base_url}/api/orders", json={"item": "", "quantity": 0}, headers=writer
+    )
+    assert response.status_code == 400
+    assert set(response.json()) == {"item", "quantity"}
