@@ -261,7 +261,8 @@ class GuardConfig:
         ):
             # Silently ignoring a configured audience would look like a check that is not made.
             raise ConfigurationError(
-                "audience", "given while verify_audience=False; remove one of the two"
+                "audience",
+                f"{self.audience!r} given while verify_audience=False; remove one of the two",
             )
 
         policies: dict[str | None, _Policy] = {}
@@ -314,7 +315,10 @@ class GuardConfig:
                     )
             else:
                 if self.issuer is not None:
-                    raise ConfigurationError("issuer", "given while verify_issuer=False")
+                    raise ConfigurationError(
+                        "issuer",
+                        f"{self.issuer!r} given while verify_issuer=False; remove one of the two",
+                    )
                 policies[None] = self._policy(
                     "keys", None, self.keys, default_aud, default_algs, "algorithms"
                 )

@@ -26,6 +26,8 @@ __all__ = [
     "MalformedToken",
     "MissingClaim",
     "NotYetValid",
+    "RateLimited",
+    "StateUnavailable",
     "TokenError",
     "TokenExpired",
     "TokenRevoked",
@@ -189,5 +191,42 @@ class KeySourceUnavailable(TokenError):
     default_detail = "the key source is unavailable"
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 30) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(detail)
+
+
+class StateUnavailable(KeySourceUnavailable):
+    """Revocation or session state cannot be read right now (its store is down).
+
+    A subclass of :class:`KeySourceUnavailable` so adapters answer it the
+    same way: 503 with ``Retry-After``. Failing closed means no token that
+    might have been revoked is accepted while the denylist is unreachable.
+    """
+
+    reason = "revocation_unavailable"
+    default_detail = "the revocation state is unavailable"
+
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int = 5, reason: str | None = None
+    ) -> None:
+        super().__init__(detail, retry_after=retry_after)
+        if reason is not None:
+            self.reason = reason
+
+
+class RateLimited(TokenError):
+    """Too many failed verifications from one client in the sliding window.
+
+    429 with ``Retry-After`` of :attr:`retry_after` seconds (RFC 6585
+    section 4). RFC 6750 has no error code for it, so ``error`` is
+    ``too_many_requests`` and adapters send no ``WWW-Authenticate``.
+    """
+
+    reason = "rate_limited"
+    error = "too_many_requests"
+    status = 429
+    default_detail = "too many failed attempts from this client"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(detail)

@@ -720,13 +720,10 @@ class RemoteJWKS:
             skipped = previous.skipped
             etag = response.headers.get("etag") or previous.etag
         else:
+            # Skipped keys are reported once per URL, not on every refresh.
+            reported = previous.skipped if previous.last_url == response.url else frozenset()
             parsed = parse_jwks(
-                response.body,
-                url=response.url,
-                max_keys=self._max_keys,
-                already_skipped=previous.skipped
-                if previous.etag_url == response.url
-                else frozenset(),
+                response.body, url=response.url, max_keys=self._max_keys, already_skipped=reported
             )
             keys = parsed.keys
             skipped = parsed.skipped

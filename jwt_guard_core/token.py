@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["VerifiedToken", "scopes_from_claims"]
+__all__ = ["ReadOnlyDict", "VerifiedToken", "scopes_from_claims"]
 
 
 def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
@@ -29,25 +28,54 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(scopes)
 
 
+class ReadOnlyDict(dict[str, Any]):
+    """A ``dict`` that refuses every change.
+
+    Unlike a ``mappingproxy`` it is still a ``dict``, so ``json.dumps``,
+    ``JsonResponse`` and ``jsonify`` accept verified claims as they are.
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("verified claims and headers are read-only; copy them with dict(...)")
+
+    __setitem__ = _refuse
+    __delitem__ = _refuse
+    __ior__ = _refuse
+    clear = _refuse
+    pop = _refuse
+    popitem = _refuse
+    setdefault = _refuse
+    update = _refuse
+
+    def copy(self) -> dict[str, Any]:
+        """A plain, mutable, shallow copy."""
+        return dict(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # copy, deepcopy and pickle rebuild through __init__, not __setitem__.
+        return (ReadOnlyDict, (dict(self),))
+
+
 def _frozen(value: Any) -> Any:
-    """A read-only copy of a JSON value: objects become mappingproxies, arrays tuples."""
-    if isinstance(value, (dict, MappingProxyType)):
-        return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+    """A read-only copy of a JSON value: objects become ReadOnlyDicts, arrays tuples."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    if isinstance(value, Mapping):
+        return ReadOnlyDict({k: _frozen(v) for k, v in value.items()})
     if isinstance(value, (list, tuple)):
         return tuple(_frozen(v) for v in value)
     return value
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    # Most claim sets are flat: wrap them without copying when nothing nested
-    # could be mutated through the view.
-    if type(value) is MappingProxyType:
-        for v in value.values():
-            if type(v) not in _SCALARS:
-                break
-        else:
-            return value
-    return MappingProxyType({k: _frozen(v) for k, v in value.items()})
+def _frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
+    # Most claim sets are flat: one shallow copy, no recursion.
+    for v in value.values():
+        if type(v) not in _SCALARS:
+            return ReadOnlyDict({k: _frozen(v) for k, v in value.items()})
+    return ReadOnlyDict(value)
 
 
 # The types json.loads produces for scalars; anything else gets the slow path.
@@ -58,8 +86,9 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 class VerifiedToken:
     """A token whose signature, claims and revocation state have been checked.
 
-    ``claims`` and ``header`` are read-only all the way down: nested JSON
-    objects are read-only mappings and arrays are tuples, so nothing that
+    ``claims`` and ``header`` are read-only all the way down: JSON objects
+    are :class:`ReadOnlyDict` (a ``dict`` that refuses changes, so it still
+    serialises as JSON) and arrays are tuples, so nothing that
     was verified can change afterwards (a handler appending to ``aud`` or a
     group list would otherwise alter what later code trusts). Nothing in
     this object is trusted unless the verifier checked it: ``issuer`` is the

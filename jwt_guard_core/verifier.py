@@ -461,7 +461,14 @@ class Verifier:
         if reason in _ATTACK_REASONS:
             level = logging.WARNING
         alg = ctx.get("alg")
-        if reason == "alg_not_allowed" and isinstance(alg, str) and alg in HMAC_ALGORITHMS:
+        if (
+            reason == "alg_not_allowed"
+            and isinstance(alg, str)
+            and alg in HMAC_ALGORITHMS
+            # Only then is it the confusion attack; an HMAC set asked for
+            # another HS size is a client misconfiguration.
+            and not self.config.all_algorithms & HMAC_ALGORITHMS
+        ):
             exc.detail = exc.detail + " (HMAC against a public-key configuration)"
         events.emit(
             "token_rejected",

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
@@ -82,6 +82,10 @@ class JWTGuardMiddleware:
         if token is None:
             if not hasattr(request, "user"):
                 request.user = SimpleLazyObject(anonymous_user)  # type: ignore[assignment]
+            if not hasattr(request, "auser"):
+                # Django 4.2's AuthenticationMiddleware has no auser(); give
+                # async views the same accessor on every supported version.
+                request.auser = _auser_of(request)
             return None
 
         def user() -> Any:
@@ -95,3 +99,17 @@ class JWTGuardMiddleware:
         request.user = SimpleLazyObject(user)  # type: ignore[assignment]
         request.auser = auser
         return None
+
+
+def _auser_of(request: HttpRequest) -> Callable[[], Awaitable[Any]]:
+    def evaluate() -> Any:
+        user = request.user
+        # Touching an attribute resolves a lazy (possibly session) user here,
+        # in a thread, where a database query is allowed.
+        getattr(user, "is_authenticated", None)
+        return user
+
+    async def auser() -> Any:
+        return await sync_to_async(evaluate)()
+
+    return auser

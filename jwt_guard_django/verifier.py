@@ -12,7 +12,7 @@ import importlib
 import ipaddress
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -267,30 +267,32 @@ def warm(verifier: Verifier | None = None) -> None:
     demand, and requests get 503 until it succeeds.
     """
     for source in _each_remote(verifier):
-        _warm_one(source, source.warm)
+        try:
+            usable = source.warm()
+        except (TokenError, OSError) as exc:
+            _warm_failed(source, exc)
+        else:
+            if usable is False:
+                _warm_failed(source, None)
 
 
 async def awarm(verifier: Verifier | None = None) -> None:
     """Like :func:`warm`, without blocking the event loop."""
     for source in _each_remote(verifier):
         try:
-            await source.awarm()
+            usable = await source.awarm()
         except (TokenError, OSError) as exc:
             _warm_failed(source, exc)
+        else:
+            if usable is False:
+                _warm_failed(source, None)
 
 
-def _warm_one(source: Any, call: Callable[[], Any]) -> None:
-    try:
-        call()
-    except (TokenError, OSError) as exc:
-        _warm_failed(source, exc)
-
-
-def _warm_failed(source: Any, exc: Exception) -> None:
+def _warm_failed(source: Any, exc: Exception | None) -> None:
     logger.warning(
-        "jwt-guard could not warm the key set %r at start-up: %s",
+        "jwt-guard could not warm the key set %r at start-up%s",
         source,
-        exc,
+        f": {exc}" if exc is not None else "; requests get 503 until it can be fetched",
         extra={"jwt_guard_event": "warm_failed"},
     )
 

@@ -181,15 +181,16 @@ class JWTGuard:
         """Health of every key source, for a health-check endpoint.
 
         ``{"ok": bool, "key_sets": {issuer or "*": {...}}}``: a remote key
-        set reports its own ``health()``, a static one
-        ``{"type": "static", "keys": n}``.
+        set reports ``{"type": "remote", **its health()}``, a static one
+        ``{"type": "static", "keys": n}``. ``ok`` is false while a key set
+        is ``unavailable`` (requests it serves get 503).
         """
         report: dict[str, Any] = {}
         ok = True
         for iss, source in self.key_sources(app).items():
             health = getattr(source, "health", None)
             if callable(health):
-                entry = dict(health())
+                entry = {"type": "remote", **health()}
                 # "cold" (not fetched yet) and "stale" (serving cached keys
                 # during an outage) still verify; only "unavailable" gives 503s.
                 ok = ok and entry.get("state") != "unavailable"

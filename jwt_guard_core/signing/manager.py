@@ -274,7 +274,7 @@ class KeyManager:
         with self._mutex:
             self._view = None
 
-    def keys(self) -> tuple[KeyInfo, ...]:
+    def list_keys(self) -> tuple[KeyInfo, ...]:
         """Every stored key's kid, algorithm, state and times (never key material)."""
         return tuple(k.info for k in self._load_view().ring.keys)
 
@@ -364,7 +364,14 @@ class KeyManager:
         elif self._auto and self._due(view.ring, self._clock()):
             # Never wait here: if another instance holds the lock it is
             # doing this very work, and the current key is still valid.
-            self.maybe_rotate(blocking=False)
+            try:
+                self.maybe_rotate(blocking=False)
+            except KeyStoreError as exc:
+                # A failed maintenance must not stop issuing: the current
+                # key stays valid until the schedule is retried.
+                logger.warning(
+                    "scheduled key maintenance failed, signing with the current key: %s", exc
+                )
             view = self._load_view()
         active = view.ring.active
         if active is None:  # pragma: no cover - maybe_rotate always leaves an active key

@@ -171,6 +171,7 @@ def test_issuer_is_required_unless_verify_issuer_is_false(base):
 def test_issuer_given_with_verify_issuer_false_is_refused(base):
     error = config_error(base, verify_issuer=False)
     assert error.setting == "issuer"
+    assert repr(ISSUER) in str(error)
     assert "verify_issuer=False" in str(error)
 
 
@@ -185,6 +186,7 @@ def test_audience_is_required_unless_verify_audience_is_false(base):
 def test_audience_given_with_verify_audience_false_is_refused(base):
     error = config_error(base, verify_audience=False)
     assert error.setting == "audience"
+    assert repr(AUDIENCE) in str(error)
     assert "verify_audience=False" in str(error)
 
 
@@ -548,3 +550,14 @@ def test_error_messages_never_contain_hmac_secret_material(keyring):
     assert keyring.secret.decode() not in repr(
         GuardConfig(algorithms=["HS256"], keys=keys, issuer=ISSUER, audience=AUDIENCE)
     )
+
+
+def test_per_issuer_audience_with_verify_audience_false_is_refused(rsa_keys):
+    with pytest.raises(ConfigurationError) as info:
+        GuardConfig(
+            algorithms=["RS256"],
+            verify_audience=False,
+            issuers={"https://a.example": IssuerPolicy(keys=rsa_keys, audience="api-a")},
+        )
+    assert info.value.setting == "audience"
+    assert "verify_audience=False" in str(info.value)

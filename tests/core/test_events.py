@@ -390,3 +390,15 @@ def test_key_source_events_reach_hooks(received, keyring):
     assert event.level == logging.WARNING
     assert event.fields["kid"] == "ec-1"
     assert jwk["d"] not in repr(event)
+
+
+def test_hmac_size_mismatch_in_an_hmac_configuration_is_not_called_confusion(
+    security_log, make_verifier, keyring
+):
+    keys = StaticKeySet.from_secret(keyring.secret, algorithm="HS256", kid="h1")
+    verifier = make_verifier(keys=keys, algorithms=["HS256", "HS384"])
+    with pytest.raises(TokenError) as info:
+        verifier.verify(sign({"alg": "HS384", "kid": "h1"}, claims(), keyring.secret))
+    assert info.value.reason == "alg_not_allowed"
+    (record,) = security_records(security_log)
+    assert "public-key configuration" not in record.getMessage()

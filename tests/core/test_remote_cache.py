@@ -8,14 +8,9 @@ from email.utils import formatdate
 import pytest
 
 from jwt_guard_core import UnknownKid
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    jwk_a,
-    jwk_b,
-    jwks_server,
-    make_jwks,
-    public_jwk,
-    seen,
-)
+from tests.core.remote_servers import public_jwk
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def test_first_lookup_fetches_and_later_ones_are_served_from_the_cache(

@@ -7,15 +7,9 @@ import json
 import pytest
 from werkzeug import Request, Response
 
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    JSON,
-    jwk_a,
-    jwk_b,
-    jwks_server,
-    make_jwks,
-    named,
-    seen,
-)
+from tests.core.remote_servers import JSON, named
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def etag_handler(doc_by_etag: dict[str, dict], current: list[str], max_age: int = 300):

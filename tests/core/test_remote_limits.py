@@ -11,23 +11,27 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from werkzeug import Response
 
 from jwt_guard_core import ConfigurationError, KeySourceUnavailable, UnknownKid
+from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_core.remote import RemoteJWKS
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
+from tests.core.remote_servers import (
     JSON,
     Gate,
     garbage,
-    jwk_a,
-    jwk_b,
     jwks_response,
-    jwks_server,
-    make_jwks,
     named,
     public_jwk,
-    raw_server,
     reset,
-    seen,
     truncated,
 )
+
+pytest_plugins = ["tests.core.remote_fixtures"]
+
+
+def rsa_jwk(private_key, kid):
+    """A public RSA JWK built by hand, for keys our own helpers would refuse."""
+    numbers = private_key.public_key().public_numbers()
+    as_b64 = lambda n: b64url_encode(n.to_bytes((n.bit_length() + 7) // 8, "big"))  # noqa: E731
+    return {"kty": "RSA", "kid": kid, "n": as_b64(numbers.n), "e": as_b64(numbers.e)}
 
 
 def failure(seen):
@@ -48,9 +52,7 @@ def test_a_body_over_the_size_cap_is_refused_by_its_content_length(
     assert failure(seen).reason == "too_large"
 
 
-def test_a_streamed_body_without_length_is_cut_off_at_the_cap(
-    jwks_server, make_jwks, jwk_a, seen
-):
+def test_a_streamed_body_without_length_is_cut_off_at_the_cap(jwks_server, make_jwks, jwk_a, seen):
     produced = []
 
     def endless():
@@ -91,9 +93,7 @@ def test_a_body_just_under_the_cap_is_accepted(jwks_server, make_jwks, jwk_a):
 # --- time ------------------------------------------------------------------------
 
 
-def test_a_server_that_does_not_answer_in_time_is_a_timeout(
-    jwks_server, make_jwks, jwk_a, seen
-):
+def test_a_server_that_does_not_answer_in_time_is_a_timeout(jwks_server, make_jwks, jwk_a, seen):
     gate = Gate(jwks_response(jwk_a))
     jwks_server.handle(gate)
     jwks = make_jwks(jwks_server.url(), timeout=0.05)
@@ -219,8 +219,13 @@ def test_plain_http_to_another_host_needs_the_explicit_opt_in():
 
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json", "application/jwk-set+json", "application/json; charset=utf-8",
-     "Application/JSON", "application/vnd.provider+json"],
+    [
+        "application/json",
+        "application/jwk-set+json",
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.provider+json",
+    ],
 )
 def test_json_content_types_are_accepted(jwks_server, make_jwks, jwk_a, content_type):
     jwks_server.serve_keys(jwk_a, content_type=content_type)
@@ -300,7 +305,7 @@ def test_bad_keys_are_skipped_with_an_event_and_the_good_ones_serve(
     weak = rsa.generate_private_key(65537, 1024)
     bad = [
         dict(public_jwk(keyring.p256, "enc"), use="enc"),
-        public_jwk(weak, "weak"),
+        rsa_jwk(weak, "weak"),
         {"kty": "oct", "kid": "hmac", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"},
         dict(jwk_a, kid="private", d="AQAB"),
         {"kty": "RSA", "kid": "junk", "n": "!!", "e": "AQAB"},
@@ -316,7 +321,14 @@ def test_bad_keys_are_skipped_with_an_event_and_the_good_ones_serve(
             jwks.get_key(kid, "RS256")
     skipped = named(seen, "jwks_key_skipped")
     assert [e.fields.get("kid") for e in skipped] == [
-        "enc", "weak", "hmac", "private", "junk", "unknown", "mismatch", None
+        "enc",
+        "weak",
+        "hmac",
+        "private",
+        "junk",
+        "unknown",
+        "mismatch",
+        None,
     ]
     assert all(e.fields["problem"] for e in skipped)
     assert "bits" in skipped[1].fields["problem"]
@@ -330,7 +342,9 @@ def test_bad_keys_are_skipped_with_an_event_and_the_good_ones_serve(
 
 def test_two_keys_with_the_same_kid_are_both_dropped(jwks_server, make_jwks, keyring, seen):
     jwks_server.serve_keys(
-        public_jwk(keyring.rsa, "dup"), public_jwk(keyring.p256, "dup"), public_jwk(keyring.ed25519, "c")
+        public_jwk(keyring.rsa, "dup"),
+        public_jwk(keyring.p256, "dup"),
+        public_jwk(keyring.ed25519, "c"),
     )
     jwks = make_jwks(jwks_server.url())
     with pytest.raises(UnknownKid):

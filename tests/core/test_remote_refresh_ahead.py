@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    WAIT,
-    Gate,
-    jwk_a,
-    jwk_b,
-    jwks_response,
-    jwks_server,
-    make_jwks,
-    seen,
-)
+from tests.core.remote_servers import WAIT, Gate, jwks_response
 
 MAX_AGE = {"Cache-Control": "max-age=300"}
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def test_no_refresh_before_the_refresh_ahead_window(jwks_server, make_jwks, clock, jwk_a):

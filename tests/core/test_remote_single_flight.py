@@ -10,19 +10,12 @@ import pytest
 from werkzeug import Request, Response
 
 from jwt_guard_core import KeySourceUnavailable, UnknownKid
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    WAIT,
-    Gate,
-    jwk_a,
-    jwk_b,
-    jwks_response,
-    jwks_server,
-    make_jwks,
-    seen,
-)
+from tests.core.remote_servers import WAIT, Gate, jwks_response
 
 THREADS = 200
 TASKS = 500
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def run_threads(count, target):
@@ -146,9 +139,7 @@ async def test_500_tasks_on_a_cold_cache_cause_exactly_one_request(jwks_server, 
     assert jwks_server.count() == 1
 
 
-async def test_a_task_joins_a_fetch_a_thread_already_has_in_flight(
-    jwks_server, make_jwks, jwk_a
-):
+async def test_a_task_joins_a_fetch_a_thread_already_has_in_flight(jwks_server, make_jwks, jwk_a):
     gate = Gate(jwks_response(jwk_a))
     jwks_server.handle(gate)
     jwks = make_jwks(jwks_server.url())

@@ -6,15 +6,11 @@ import pytest
 
 from jwt_guard_core import KeySourceUnavailable
 from jwt_guard_core._remote_policy import BACKOFF_MAX, backoff_delay
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    jwk_a,
-    jwks_server,
-    make_jwks,
-    named,
-    seen,
-)
+from tests.core.remote_servers import named
 
 MAX_AGE = {"Cache-Control": "max-age=300"}
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def fail(server, status=500):

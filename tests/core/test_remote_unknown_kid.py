@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jwt_guard_core import AlgorithmNotAllowed, KeySourceUnavailable, UnknownKid
-from tests.core.remote_fixtures import (  # noqa: F401 - fixtures
-    jwk_a,
-    jwk_b,
-    jwks_server,
-    make_jwks,
-    named,
-    seen,
-)
+from tests.core.remote_servers import named
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 def test_an_unknown_kid_refetches_once_then_fails_fast_during_the_cooldown(
@@ -37,9 +32,7 @@ def test_an_unknown_kid_refetches_once_then_fails_fast_during_the_cooldown(
     assert cooldowns[0].fields["retry_in"] == pytest.approx(30)
 
 
-def test_after_the_cooldown_an_unknown_kid_may_refetch_again(
-    jwks_server, make_jwks, clock, jwk_a
-):
+def test_after_the_cooldown_an_unknown_kid_may_refetch_again(jwks_server, make_jwks, clock, jwk_a):
     jwks_server.serve_keys(jwk_a)
     jwks = make_jwks(jwks_server.url())
     jwks.warm()
@@ -63,9 +56,7 @@ def test_the_cooldown_is_configurable(jwks_server, make_jwks, clock, jwk_a):
     assert jwks_server.count() == 1
 
 
-def test_a_very_long_kid_is_truncated_in_the_cooldown_event(
-    jwks_server, make_jwks, jwk_a, seen
-):
+def test_a_very_long_kid_is_truncated_in_the_cooldown_event(jwks_server, make_jwks, jwk_a, seen):
     jwks_server.serve_keys(jwk_a)
     jwks = make_jwks(jwks_server.url())
     jwks.warm()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwt_guard_core import StaticKeySet
-from jwt_guard_django.verifier import get_verifier, key_set_health, warm
+from jwt_guard_django.verifier import awarm, get_verifier, key_set_health, warm
 from tests.factories import claims, public_pem, sign
 
 UNAVAILABLE_BODY = {
@@ -93,13 +93,25 @@ def test_warm_fetches_the_key_set_before_the_first_request(client, remote, beare
     assert _jwks_requests(remote) == 1
 
 
-def test_health_reports_an_unavailable_key_set(configure, httpserver):
+def test_failed_warm_is_logged_and_health_reports_unavailable(configure, httpserver, caplog):
     httpserver.expect_request("/down.json").respond_with_data("boom", status=500)
     configure(VERIFYING_KEY=None, JWKS_URL=httpserver.url_for("/down.json"))
-    warm()
+    with caplog.at_level("WARNING", logger="jwt_guard.django"):
+        warm()
+    assert [r.jwt_guard_event for r in caplog.records if r.name == "jwt_guard.django"] == [
+        "warm_failed"
+    ]
     health = key_set_health()
     assert health["ok"] is False
     assert health["key_sets"]["https://issuer.example"]["state"] == "unavailable"
+
+
+async def test_awarm_fetches_without_blocking_the_loop(remote, bearer, async_client):
+    await awarm()
+    assert _jwks_requests(remote) == 1
+    assert key_set_health()["key_sets"]["https://issuer.example"]["state"] == "ok"
+    assert (await async_client.get("/plain-async/", headers=bearer())).status_code == 200
+    assert _jwks_requests(remote) == 1
 
 
 def test_oidc_issuer_discovers_the_jwks_and_is_the_expected_issuer(
@@ -118,3 +130,28 @@ def test_oidc_issuer_discovers_the_jwks_and_is_the_expected_issuer(
     other = sign({"alg": "RS256", "kid": "rsa-1"}, claims(), keyring.rsa)
     response = client.get("/plain/", headers={"Authorization": f"Bearer {other}"})
     assert response.status_code == 401
+
+
+def test_app_ready_warms_the_key_sets_when_configured(configure, remote):
+    from django.apps import apps
+
+    configure(WARM_ON_STARTUP=True)
+    apps.get_app_config("jwt_guard").ready()
+    assert _jwks_requests(remote) == 1
+    assert key_set_health()["key_sets"]["https://issuer.example"]["state"] == "ok"
+
+
+def test_app_ready_does_not_fetch_unless_configured(configure, remote):
+    from django.apps import apps
+
+    apps.get_app_config("jwt_guard").ready()
+    assert _jwks_requests(remote) == 0
+
+
+def test_app_ready_with_bad_settings_logs_and_leaves_it_to_the_checks(configure, caplog):
+    from django.apps import apps
+
+    configure(WARM_ON_STARTUP=True, AUDIENCE=None)
+    with caplog.at_level("ERROR", logger="jwt_guard.django"):
+        apps.get_app_config("jwt_guard").ready()
+    assert "jwt-guard is misconfigured" in caplog.text

@@ -29,7 +29,7 @@ ISSUER = "https://issuer.e2e.example"
 AUDIENCE = "orders-api"
 STARTUP_BUDGET = 30.0  # seconds a server may take to answer its first request
 
-SERVERS = {
+SERVERS: dict[str, Any] = {
     "gunicorn": lambda port: [
         sys.executable,
         "-m",
@@ -69,35 +69,45 @@ def jwks_server(keyring: KeyRing) -> Iterator[HTTPServer]:
     server.expect_request("/jwks.json").respond_with_json(
         jwks, headers={"Cache-Control": "max-age=300"}
     )
+    # An OpenID provider for the discovery variant: its issuer is this URL.
+    server.expect_request("/idp/.well-known/openid-configuration").respond_with_json(
+        {"issuer": server.url_for("/idp"), "jwks_uri": server.url_for("/jwks.json")}
+    )
     yield server
     server.clear()
     server.stop()
 
 
-@pytest.fixture(scope="module", params=sorted(SERVERS))
-def base_url(
+@pytest.fixture(scope="module", params=["gunicorn-jwks", "uvicorn-jwks", "uvicorn-discovery"])
+def served(
     request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
-) -> Iterator[str]:
+) -> Iterator[tuple[str, str]]:
+    """``(base_url, issuer)`` of the example running under a real server."""
+    server, keys = request.param.split("-")
     port = _free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "orders_api.settings",
         "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]),
-        "JWT_GUARD_ISSUER": ISSUER,
         "JWT_GUARD_AUDIENCE": AUDIENCE,
-        "JWT_GUARD_JWKS_URL": jwks_server.url_for("/jwks.json"),
         "JWT_GUARD_ALGORITHMS": "RS256,ES256",
         "JWT_GUARD_TOKEN_LOCATIONS": "header",
     }
+    if keys == "jwks":
+        issuer = ISSUER
+        env.update(JWT_GUARD_ISSUER=issuer, JWT_GUARD_JWKS_URL=jwks_server.url_for("/jwks.json"))
+    else:
+        issuer = jwks_server.url_for("/idp")
+        env["JWT_GUARD_DISCOVERY_URL"] = f"{issuer}/.well-known/openid-configuration"
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            SERVERS[request.param](port), cwd=PROJECT, env=env, stdout=log, stderr=log
+            SERVERS[server](port), cwd=PROJECT, env=env, stdout=log, stderr=log
         )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(process, url, log_path)
-        yield url
+        yield url, issuer
     finally:
         process.terminate()
         try:
@@ -120,14 +130,20 @@ def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log_path: Pa
     pytest.fail(f"server did not answer within {STARTUP_BUDGET}s:\n{log_path.read_text()}")
 
 
-@pytest.fixture(scope="module")
-def token(keyring: KeyRing) -> Any:
-    """``token(scope=..., **claims)``: a real-time RS256 token for the example."""
+@pytest.fixture
+def base_url(served: tuple[str, str]) -> str:
+    return served[0]
+
+
+@pytest.fixture
+def token(keyring: KeyRing, served: tuple[str, str]) -> Any:
+    """``token(scope=..., **claims)``: a real-time RS256 token for the served example."""
+    issuer = served[1]
 
     def _token(scope: str = "", key: Any = None, **overrides: Any) -> str:
         now = int(time.time())
         claims = {
-            "iss": ISSUER,
+            "iss": issuer,
             "aud": AUDIENCE,
             "sub": "customer-42",
             "iat": now,
@@ -145,25 +161,29 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_healthz_reports_the_warmed_key_set(base_url: str, jwks_server: HTTPServer) -> None:
+def test_healthz_reports_the_warmed_key_set(
+    served: tuple[str, str], jwks_server: HTTPServer
+) -> None:
+    base_url, issuer = served
     response = httpx.get(f"{base_url}/healthz")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
     assert body["ok"] is True
-    key_set = body["key_sets"][ISSUER]
+    key_set = body["key_sets"][issuer]
     assert key_set["type"] == "remote"
     assert key_set["state"] == "ok"
     assert key_set["url"] == jwks_server.url_for("/jwks.json")
     assert key_set["kids"] == ["e2e-1"]
 
 
-def test_me_returns_the_verified_claims(base_url: str, token: Any) -> None:
+def test_me_returns_the_verified_claims(served: tuple[str, str], token: Any) -> None:
+    base_url, issuer = served
     response = httpx.get(f"{base_url}/api/me", headers=_auth(token(scope="profile")))
     assert response.status_code == 200
     body = response.json()
     assert body["subject"] == "customer-42"
-    assert body["issuer"] == ISSUER
+    assert body["issuer"] == issuer
     assert body["scopes"] == ["profile"]
     assert body["claims"]["aud"] == AUDIENCE
     assert body["claims"]["sub"] == "customer-42"
@@ -191,6 +211,12 @@ def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
 def test_token_signed_by_another_key_is_401(base_url: str, token: Any) -> None:
     other = KeyRing().rsa
     response = httpx.get(f"{base_url}/api/me", headers=_auth(token(key=other)))
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+
+
+def test_token_from_another_issuer_is_401(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(iss="https://evil.example")))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 

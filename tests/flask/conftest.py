@@ -49,10 +49,13 @@ def make_app(base_config: dict[str, Any]) -> MakeApp:
 
 @pytest.fixture
 def mint(keyring: KeyRing) -> Mint:
-    """``mint(**claim_overrides)``: an RS256 token with kid ``rsa-1``, valid at the fake NOW."""
+    """``mint(**claim_overrides)``: an RS256 token with kid ``rsa-1`` (``kid=None``: none)."""
 
-    def _mint(*, kid: str = "rsa-1", **overrides: Any) -> str:
-        return sign({"alg": "RS256", "typ": "JWT", "kid": kid}, claims(**overrides), keyring.rsa)
+    def _mint(*, kid: str | None = "rsa-1", **overrides: Any) -> str:
+        header = {"alg": "RS256", "typ": "JWT", "kid": kid}
+        return sign(
+            {k: v for k, v in header.items() if v is not None}, claims(**overrides), keyring.rsa
+        )
 
     return _mint
 

@@ -56,8 +56,8 @@ def attacker_cert(attacker_key) -> x509.Certificate:
     )
 
 
-@pytest.fixture
-def attacker_server(attacker_jwk, attacker_cert) -> Iterator[HTTPServer]:
+@pytest.fixture(scope="module")
+def key_server(attacker_jwk, attacker_cert) -> Iterator[HTTPServer]:
     """A real key server on 127.0.0.1 offering the attacker's JWKS and certificate.
 
     Its own instance, not the shared ``httpserver``, so its request log holds
@@ -75,6 +75,12 @@ def attacker_server(attacker_jwk, attacker_cert) -> Iterator[HTTPServer]:
     finally:
         server.clear()
         server.stop()
+
+
+@pytest.fixture
+def attacker_server(key_server: HTTPServer) -> HTTPServer:
+    key_server.clear_log()
+    return key_server
 
 
 def _x5c(cert: x509.Certificate) -> list[str]:

@@ -91,7 +91,13 @@ def verifier_from_jwks(
 def secret_forms(key: Any) -> list[bytes]:
     """Encodings of a private key or secret that must never appear anywhere public."""
     if isinstance(key, bytes):
-        return [key, key.hex().encode(), b64url_encode(key).encode(), base64.b64encode(key)]
+        return [
+            key,
+            key.hex().encode(),
+            b64url_encode(key).encode(),
+            base64.b64encode(key),
+            repr(key)[2:-1].encode(),
+        ]
     der = key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

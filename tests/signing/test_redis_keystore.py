@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import pytest
@@ -9,7 +10,13 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from jwt_guard_core import ConfigurationError, GuardConfig, KeySourceUnavailable, Verifier
+from jwt_guard_core import (
+    ConfigurationError,
+    GuardConfig,
+    KeySourceUnavailable,
+    UnknownKid,
+    Verifier,
+)
 from jwt_guard_core.signing import KeyManager, KeyStore, KeyStoreError, RedisKeyStore, TokenIssuer
 from tests.signing.conftest import (
     AUDIENCE,
@@ -124,7 +131,7 @@ def test_an_emergency_rotation_by_one_instance_stops_the_other_signing_with_old_
     new_token = issuer.issue_access_token("user-1")
     verifier = verifier_from_jwks(second, clock)
     assert verifier.verify(new_token).kid == first.active_key().kid
-    with pytest.raises(Exception) as info:
+    with pytest.raises(UnknownKid) as info:
         verifier.verify(old_token)
     assert info.value.reason == "unknown_kid"
 
@@ -164,12 +171,12 @@ def test_non_blocking_maybe_rotate_skips_while_another_instance_holds_the_lock(
 ):
     first, _ = pair
     first.active_key()
-    before = first.keys()
+    before = first.list_keys()
     clock.advance(first.rotation_interval)
     with make_redis_store().lock() as held:
         assert held is True
         assert not first.maybe_rotate(blocking=False)
-    assert first.keys() == before
+    assert first.list_keys() == before
     assert first.maybe_rotate(blocking=False).published is not None
 
 
@@ -246,3 +253,29 @@ def test_bad_redis_store_options_are_refused(redis_client, option, value):
     with pytest.raises(ConfigurationError) as info:
         RedisKeyStore(redis_client, passphrase=PASSPHRASE, **{option: value})
     assert info.value.setting == option
+
+
+def test_failed_scheduled_maintenance_does_not_stop_issuing(
+    redis_server, redis_client, make_redis_store, make_manager, clock, caplog
+):
+    writer = make_manager(store=make_redis_store())
+    kid = writer.active_key().kid
+    # A real read-only Redis user: the instance can read the ring but can
+    # neither take the lock nor write, as with a replica's credentials.
+    redis_client.execute_command(
+        "ACL", "SETUSER", "reader", "on", ">reader-password-123", "~*", "+@read", "+ping"
+    )
+    reader_client = redis_server.client(username="reader", password="reader-password-123")
+    try:
+        reader = make_manager(store=RedisKeyStore(reader_client, passphrase=PASSPHRASE))
+        issuer = TokenIssuer(reader, issuer=ISSUER, audience=AUDIENCE)
+        clock.advance(reader.rotation_interval)
+        caplog.set_level(logging.WARNING, logger="jwt_guard.signing")
+        token = issuer.issue_access_token("user-1")
+        assert verifier_from_jwks(writer, clock).verify(token).kid == kid
+        assert any("maintenance failed" in r.getMessage() for r in caplog.records)
+        with pytest.raises(KeyStoreError, match="unavailable"):
+            reader.rotate()
+    finally:
+        reader_client.close()
+        redis_client.execute_command("ACL", "DELUSER", "reader")

@@ -79,6 +79,11 @@ if _jwks_url:
 elif _discovery:
     if _discovery.endswith(_DISCOVERY_SUFFIX):
         _discovery = _discovery[: -len(_DISCOVERY_SUFFIX)]
+    # Discovery checks the document's issuer exactly, trailing slash included
+    # (Auth0 has one): prefer the issuer as given when it names the same URL.
+    _issuer = JWT_GUARD["ISSUER"]
+    if _issuer and _issuer.rstrip("/") == _discovery.rstrip("/"):
+        _discovery = _issuer
     JWT_GUARD["OIDC_ISSUER"] = _discovery
 else:
     raise ImproperlyConfigured("set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL")

@@ -1,0 +1,288 @@
+"""Revocation of access tokens before they expire (pipeline step 7).
+
+Three rules, checked on every verification with one store read:
+
+* ``jti`` denylist (a logout): the entry lives until the token would have
+  expired anyway, so the list never grows beyond the tokens still alive.
+* per-subject "revoked before" (log out everywhere): every token of that
+  subject with ``iat`` before the time is refused.
+* the global emergency epoch (a leaked signing key): every token with
+  ``iat`` before it is refused, whoever it belongs to. It is read from the
+  shared store and, when given, from the signing side's
+  :class:`~jwt_guard_core.signing.KeyManager` (``emergency_epoch_source``).
+
+Times are whole seconds compared with ``iat < time``, the convention of
+:meth:`KeyManager.emergency_rotate`: a token minted in the very second of a
+logout, *after* it (the user logging straight back in), stays valid. A token
+without ``iat`` is refused as soon as a time rule applies to it, since it
+cannot prove it is newer.
+
+A :class:`RevocationService` is a :class:`~jwt_guard_core.RevocationCheck`:
+give it to ``GuardConfig(revocation=...)``. When its store is down it fails
+closed (503, :class:`~jwt_guard_core.errors.StateUnavailable`) unless
+``fail_open=True``, which accepts the token and emits
+``revocation_unavailable`` at ERROR level.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from .. import events
+from ..errors import ConfigurationError, StateUnavailable
+from .errors import StoreUnavailable
+
+__all__ = ["RevocationService", "RevocationState", "RevocationStore"]
+
+logger = logging.getLogger("jwt_guard.sessions")
+
+# A revoked jti stays listed this long past its exp, so a verifier with the
+# maximum leeway (300 s) still refuses it.
+_DENYLIST_MARGIN = 300.0
+# A token with no exp cannot say when its entry may go: keep it a year.
+_NO_EXP_RETENTION = 365 * 86400.0
+
+
+@dataclass(frozen=True)
+class RevocationState:
+    """What the store knows about one token, read in one round trip."""
+
+    jti_denied: bool = False
+    subject_revoked_before: float | None = None
+    emergency_epoch: float | None = None
+
+
+@runtime_checkable
+class RevocationStore(Protocol):
+    """Storage for the denylist, per-subject times and the emergency epoch.
+
+    Every method raises :class:`~jwt_guard_core.sessions.StoreUnavailable`
+    when the storage cannot be reached. Setting a time never lowers a time
+    already stored (the later revocation wins).
+    """
+
+    def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
+        """List ``jti`` until ``expires_at``."""
+
+    def revoke_subject_before(self, subject: str, before: float) -> None:
+        """Refuse tokens of ``subject`` with ``iat < before``."""
+
+    def set_emergency_epoch(self, epoch: float) -> None:
+        """Refuse every token with ``iat < epoch``."""
+
+    def revocation_state(self, jti: str | None, subject: str | None, *, now: float) -> RevocationState:
+        """The three rules for one token."""
+
+
+class RevocationService:
+    """The revocation check a :class:`~jwt_guard_core.Verifier` runs, and the calls that feed it.
+
+    Args:
+        store: a :class:`RevocationStore` (memory, SQLite or Redis); share it
+            between the signing service and every API so a logout is seen
+            everywhere at once.
+        emergency_epoch_source: where else to read the emergency epoch: a
+            :class:`~jwt_guard_core.signing.KeyManager` (its
+            ``emergency_epoch``) or a callable returning a Unix time or
+            ``None``. The later of it and the store's epoch applies.
+        fail_open: when the store (or the epoch source) cannot be read,
+            accept the token and emit ``revocation_unavailable`` instead of
+            refusing with 503. Off by default: a revoked token must not get
+            through because Redis restarted.
+        retry_after: the ``Retry-After`` of the 503 (seconds).
+        clock: returns Unix time; inject a fake one in tests.
+    """
+
+    def __init__(
+        self,
+        store: RevocationStore,
+        *,
+        emergency_epoch_source: Any = None,
+        fail_open: bool = False,
+        retry_after: int = 5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not isinstance(store, RevocationStore):
+            raise ConfigurationError("store", f"{type(store).__name__} is not a RevocationStore")
+        if emergency_epoch_source is None:
+            self._epoch_source: Callable[[], float | None] | None = None
+        elif hasattr(emergency_epoch_source, "emergency_epoch"):
+            source = emergency_epoch_source
+
+            def _read() -> float | None:
+                value = source.emergency_epoch
+                return None if value is None else float(value)
+
+            self._epoch_source = _read
+        elif callable(emergency_epoch_source):
+            self._epoch_source = emergency_epoch_source
+        else:
+            raise ConfigurationError(
+                "emergency_epoch_source",
+                "give a KeyManager (or anything with .emergency_epoch) or a callable",
+            )
+        if not isinstance(fail_open, bool):
+            raise ConfigurationError("fail_open", f"{fail_open!r} is not True or False")
+        if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 1:
+            raise ConfigurationError("retry_after", f"{retry_after!r} is not a whole number >= 1")
+        if not callable(clock):
+            raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        self._store = store
+        self._fail_open = fail_open
+        self._retry_after = retry_after
+        self._clock = clock
+        # In-process stores answer without I/O: no thread hop for averify.
+        self._blocking = not getattr(store, "in_process", False)
+
+    @property
+    def store(self) -> RevocationStore:
+        return self._store
+
+    def __repr__(self) -> str:
+        return f"RevocationService({self._store!r}, fail_open={self._fail_open})"
+
+    # -- writing
+
+    def revoke_jti(self, jti: str, *, expires_at: float | None) -> None:
+        """Deny the token with this ``jti`` until ``expires_at`` (its ``exp``).
+
+        Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
+        store is down: a logout that did not happen must not look like one.
+        """
+        if not isinstance(jti, str) or not jti:
+            raise ConfigurationError("jti", "must be a non-empty string")
+        now = self._clock()
+        until = (
+            now + _NO_EXP_RETENTION
+            if expires_at is None
+            else float(expires_at) + _DENYLIST_MARGIN
+        )
+        self._write(lambda: self._store.deny_jti(jti, expires_at=until, now=now))
+        events.emit("token_revoked", jti=jti)
+
+    def revoke_token(self, claims: Mapping[str, Any]) -> None:
+        """Log out one access token, given its verified claims (uses ``jti`` and ``exp``)."""
+        jti = claims.get("jti")
+        if not isinstance(jti, str) or not jti:
+            raise ConfigurationError(
+                "claims", "the token has no jti, so it cannot be revoked on its own"
+            )
+        exp = claims.get("exp")
+        valid_exp = isinstance(exp, (int, float)) and not isinstance(exp, bool)
+        self.revoke_jti(jti, expires_at=float(exp) if valid_exp else None)
+
+    def revoke_subject(self, subject: str, *, at: float | None = None) -> float:
+        """Log ``subject`` out everywhere: refuse its tokens issued before ``at`` (default now).
+
+        Returns the whole-second time recorded. Refresh-token sessions are
+        separate: also call
+        :meth:`~jwt_guard_core.sessions.RefreshTokenService.revoke_subject`.
+        """
+        if not isinstance(subject, str) or not subject:
+            raise ConfigurationError("subject", "must be a non-empty string")
+        before = float(math.floor(self._clock() if at is None else at))
+        self._write(lambda: self._store.revoke_subject_before(subject, before))
+        events.emit("subject_revoked", subject=subject, revoked_before=before)
+        return before
+
+    def set_emergency_epoch(self, epoch: float | None = None) -> float:
+        """Refuse every token issued before ``epoch`` (default now), at every verifier.
+
+        After :meth:`KeyManager.emergency_rotate` call it with
+        ``keys.emergency_epoch`` so that verifiers that only share this
+        store, not the key store, see the emergency too.
+        """
+        value = float(math.floor(self._clock() if epoch is None else epoch))
+        self._write(lambda: self._store.set_emergency_epoch(value))
+        events.emit(
+            "emergency_epoch_set",
+            level=logging.CRITICAL,
+            message="every token issued before the emergency epoch is now refused",
+            emergency_epoch=value,
+        )
+        return value
+
+    def _write(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except StoreUnavailable as exc:
+            # Writes always fail loudly, even with fail_open: the caller
+            # must know the revocation did not happen.
+            raise StateUnavailable(
+                f"revocation not recorded: {exc}", retry_after=self._retry_after
+            ) from None
+
+    # -- reading
+
+    def check(self, claims: Mapping[str, Any]) -> str | None:
+        """Which rule revokes this token (``jti``, ``subject``, ``emergency_epoch``), or ``None``.
+
+        Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
+        state cannot be read and the service fails closed.
+        """
+        jti = claims.get("jti")
+        sub = claims.get("sub")
+        try:
+            state = self._store.revocation_state(
+                jti if isinstance(jti, str) and jti else None,
+                sub if isinstance(sub, str) and sub else None,
+                now=self._clock(),
+            )
+            source_epoch = self._epoch_source() if self._epoch_source is not None else None
+        except Exception as exc:  # noqa: BLE001 - any failure to read is an outage here
+            return self._unavailable(exc, claims)
+        if state.jti_denied:
+            return "jti"
+        iat = claims.get("iat")
+        issued = float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None
+        if _before(issued, state.subject_revoked_before):
+            return "subject"
+        epochs = [e for e in (state.emergency_epoch, source_epoch) if e is not None]
+        if epochs and _before(issued, max(epochs)):
+            return "emergency_epoch"
+        return None
+
+    def is_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool:
+        """The :class:`~jwt_guard_core.RevocationCheck` hook the verifier calls."""
+        rule = self.check(claims)
+        if rule is not None:
+            logger.debug("token revoked by the %s rule", rule, extra={"jwt_guard_rule": rule})
+        return rule is not None
+
+    async def ais_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool:
+        """Like :meth:`is_revoked`; a store that does I/O is read off the event loop."""
+        if not self._blocking:
+            return self.is_revoked(claims, issuer)
+        return await asyncio.to_thread(self.is_revoked, claims, issuer)
+
+    def _unavailable(self, exc: Exception, claims: Mapping[str, Any]) -> None:
+        jti = claims.get("jti")
+        if self._fail_open:
+            events.emit(
+                "revocation_unavailable",
+                level=logging.ERROR,
+                reason="revocation_unavailable",
+                message="revocation state unreadable; token accepted (fail_open=True)",
+                error=type(exc).__name__,
+                jti=jti if isinstance(jti, str) else None,
+                fail_open=True,
+            )
+            return None
+        if not isinstance(exc, StoreUnavailable):
+            logger.error("reading the revocation state failed", exc_info=exc)
+        raise StateUnavailable(
+            "the revocation state cannot be read", retry_after=self._retry_after
+        ) from None
+
+
+def _before(issued: float | None, limit: float | None) -> bool:
+    if limit is None:
+        return False
+    # No iat: the token cannot show it is newer than the revocation.
+    return issued is None or issued < limit

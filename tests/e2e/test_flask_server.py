@@ -1,0 +1,301 @@
+"""The Flask example project under a real gunicorn, called over real HTTP.
+
+A real JWKS endpoint (pytest-httpserver) serves the public key; the example
+is configured only through its environment variables, as its README says,
+and served with the README's command on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+
+from jwt_guard_core import StaticKeySet
+from tests.factories import KeyRing, public_pem, sign
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = ROOT / "example_projects" / "flask_api"
+ISSUER = "https://issuer.e2e.example"
+AUDIENCE = "orders-api"
+STARTUP_BUDGET = 30.0  # seconds a server may take to answer its first request
+CSRF = "e2e-csrf-value-0123456789abcdefghijklmnop"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def jwks_server(keyring: KeyRing) -> Iterator[HTTPServer]:
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    jwks = StaticKeySet.from_pem(public_pem(keyring.rsa), kid="e2e-1").jwks()
+    server.expect_request("/jwks.json").respond_with_json(
+        jwks, headers={"Cache-Control": "max-age=300"}
+    )
+    # An OpenID provider for the discovery variant: its issuer is this URL.
+    server.expect_request("/idp/.well-known/openid-configuration").respond_with_json(
+        {"issuer": server.url_for("/idp"), "jwks_uri": server.url_for("/jwks.json")}
+    )
+    server.expect_request("/down/jwks.json").respond_with_data("down", status=500)
+    yield server
+    server.clear()
+    server.stop()
+
+
+@contextmanager
+def _gunicorn(env_vars: dict[str, str], log_path: Path) -> Iterator[str]:
+    """The README's command, ``gunicorn --bind 127.0.0.1:PORT 'app:create_app()'``."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]),
+        "JWT_GUARD_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_ALGORITHMS": "RS256,ES256",
+        **env_vars,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "app:create_app()",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(process, url, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_BUDGET
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            httpx.get(f"{url}/healthz", timeout=1.0)
+            return
+        except httpx.TransportError:
+            time.sleep(0.02)
+    pytest.fail(f"server did not answer within {STARTUP_BUDGET}s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module", params=["jwks", "discovery"])
+def served(
+    request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
+) -> Iterator[tuple[str, str]]:
+    """``(base_url, issuer)`` of the example running under gunicorn."""
+    env = {"JWT_GUARD_TOKEN_LOCATIONS": "header,cookie"}
+    if request.param == "jwks":
+        issuer = ISSUER
+        env.update(JWT_GUARD_ISSUER=issuer, JWT_GUARD_JWKS_URL=jwks_server.url_for("/jwks.json"))
+    else:
+        issuer = jwks_server.url_for("/idp")
+        env["JWT_GUARD_DISCOVERY_URL"] = f"{issuer}/.well-known/openid-configuration"
+    log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
+    with _gunicorn(env, log_path) as url:
+        yield url, issuer
+
+
+@pytest.fixture
+def base_url(served: tuple[str, str]) -> str:
+    return served[0]
+
+
+@pytest.fixture
+def token(keyring: KeyRing, served: tuple[str, str]) -> Any:
+    """``token(scope=..., **claims)``: a real-time RS256 token for the served example."""
+    issuer = served[1]
+
+    def _token(scope: str = "", key: Any = None, **overrides: Any) -> str:
+        now = int(time.time())
+        claims = {
+            "iss": issuer,
+            "aud": AUDIENCE,
+            "sub": "customer-42",
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "scope": scope,
+            **overrides,
+        }
+        return sign({"alg": "RS256", "kid": "e2e-1", "typ": "JWT"}, claims, key or keyring.rsa)
+
+    return _token
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _refusal(response: httpx.Response, status: int, error: str, challenge: str | None) -> None:
+    descriptions = {
+        "unauthorized": "Authentication is required.",
+        "invalid_token": "The access token is invalid or expired.",
+        "invalid_request": "The request is malformed.",
+        "insufficient_scope": "The access token does not grant the required scope.",
+        "temporarily_unavailable": "Token verification is temporarily unavailable.",
+        "csrf_failed": "CSRF verification failed.",
+    }
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json() == {"error": error, "error_description": descriptions[error]}
+    assert response.headers.get("WWW-Authenticate") == challenge
+
+
+def test_healthz_reports_the_warmed_key_set(
+    served: tuple[str, str], jwks_server: HTTPServer
+) -> None:
+    base_url, issuer = served
+    response = httpx.get(f"{base_url}/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["ok"] is True
+    key_set = body["key_sets"][issuer]
+    assert key_set["type"] == "remote"
+    assert key_set["state"] == "ok"
+    assert key_set["url"] == jwks_server.url_for("/jwks.json")
+    assert key_set["kids"] == ["e2e-1"]
+
+
+def test_me_returns_the_verified_claims(served: tuple[str, str], token: Any) -> None:
+    base_url, issuer = served
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(scope="profile")))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["subject"] == "customer-42"
+    assert body["issuer"] == issuer
+    assert body["scopes"] == ["profile"]
+    assert body["claims"]["aud"] == AUDIENCE
+    assert body["claims"]["sub"] == "customer-42"
+
+
+def test_me_without_token_is_401_with_the_bearer_challenge(base_url: str) -> None:
+    response = httpx.get(f"{base_url}/api/me")
+    _refusal(response, 401, "unauthorized", 'Bearer realm="api"')
+
+
+def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
+    now = int(time.time())
+    expired = token(iat=now - 3600, nbf=now - 3600, exp=now - 1800)
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(expired))
+    _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
+
+
+def test_token_signed_by_another_key_is_401(base_url: str, token: Any) -> None:
+    other = KeyRing().rsa
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(key=other)))
+    _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
+
+
+def test_token_from_another_issuer_is_401(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(iss="https://evil.example")))
+    _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
+
+
+def test_token_for_another_audience_is_401(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(aud="billing-api")))
+    _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
+
+
+def test_malformed_authorization_header_is_400_invalid_request(base_url: str) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers={"Authorization": "Bearer a b c"})
+    _refusal(response, 400, "invalid_request", 'Bearer realm="api", error="invalid_request"')
+
+
+def test_orders_need_orders_read(base_url: str, token: Any) -> None:
+    response = httpx.get(f"{base_url}/api/orders", headers=_auth(token(scope="orders:read")))
+    assert response.status_code == 200
+    assert isinstance(response.json()["orders"], list)
+    response = httpx.get(f"{base_url}/api/orders", headers=_auth(token(scope="profile")))
+    _refusal(
+        response,
+        403,
+        "insufficient_scope",
+        'Bearer realm="api", error="insufficient_scope", scope="orders:read"',
+    )
+
+
+def test_creating_an_order_needs_orders_write(base_url: str, token: Any) -> None:
+    order = {"item": "teapot", "quantity": 2}
+    reader = _auth(token(scope="orders:read"))
+    response = httpx.post(f"{base_url}/api/orders", json=order, headers=reader)
+    _refusal(
+        response,
+        403,
+        "insufficient_scope",
+        'Bearer realm="api", error="insufficient_scope", scope="orders:write"',
+    )
+    writer = _auth(token(scope="orders:read orders:write", sub="writer-7"))
+    response = httpx.post(f"{base_url}/api/orders", json=order, headers=writer)
+    assert response.status_code == 201
+    assert response.json() == {"id": response.json()["id"], "owner": "writer-7", **order}
+
+
+def test_invalid_order_body_is_400(base_url: str, token: Any) -> None:
+    writer = _auth(token(scope="orders:write"))
+    response = httpx.post(
+        f"{base_url}/api/orders", json={"item": "", "quantity": 0}, headers=writer
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_body",
+        "error_description": "item: a string of 1 to 100 characters",
+    }
+
+
+def test_cookie_token_post_needs_the_csrf_header(base_url: str, token: Any) -> None:
+    cookies = {"access_token": token(scope="orders:write"), "csrf_token": CSRF}
+    order = {"item": "kettle", "quantity": 1}
+    with httpx.Client(base_url=base_url, cookies=cookies) as client:
+        _refusal(client.post("/api/orders", json=order), 403, "csrf_failed", None)
+        wrong = client.post("/api/orders", json=order, headers={"X-CSRF-Token": "guess"})
+        _refusal(wrong, 403, "csrf_failed", None)
+        ok = client.post("/api/orders", json=order, headers={"X-CSRF-Token": CSRF})
+        assert ok.status_code == 201
+        # Reading needs no CSRF proof.
+        assert client.get("/api/me").status_code == 200
+
+
+def test_key_source_outage_is_503_with_retry_after(
+    jwks_server: HTTPServer, keyring: KeyRing, tmp_path: Path
+) -> None:
+    env = {"JWT_GUARD_ISSUER": ISSUER, "JWT_GUARD_JWKS_URL": jwks_server.url_for("/down/jwks.json")}
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "s", "iat": now, "exp": now + 300}
+    token = sign({"alg": "RS256", "kid": "e2e-1"}, claims, keyring.rsa)
+    with _gunicorn(env, tmp_path / "outage.log") as base_url:
+        health = httpx.get(f"{base_url}/healthz")
+        assert health.status_code == 503
+        assert health.json()["status"] == "unavailable"
+        assert health.json()["key_sets"][ISSUER]["state"] == "unavailable"
+        response = httpx.get(f"{base_url}/api/me", headers=_auth(token))
+        _refusal(response, 503, "temporarily_unavailable", None)
+        assert int(response.headers["Retry-After"]) >= 1
