@@ -131,6 +131,7 @@ class _Flight:
     """One fetch in progress, awaited by threads (an Event) and by tasks on any loop."""
 
     def __init__(self) -> None:
+        self.started = time.monotonic()
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -568,7 +569,9 @@ class RemoteJWKS:
             if key is not None:
                 if now >= st.expires_at and st.failures and not st.stale_reported:
                     self._report_stale(now)
-                refresh = now >= st.refresh_at and now >= st.next_attempt and self._flight is None
+                refresh = (
+                    now >= st.refresh_at and now >= st.next_attempt and not self._flight_active()
+                )
                 return key, refresh
             if now < st.cooldown_until:
                 events.emit(
@@ -630,12 +633,20 @@ class RemoteJWKS:
         miss (the race a plain "is anyone fetching?" check loses).
         """
         with self._lock:
-            if self._flight is not None:
+            if self._flight_active():
+                assert self._flight is not None
                 return self._flight, False
             if generation is not None and generation != self._generation:
                 return self._last_flight, False
             flight = self._flight = _Flight()
             return flight, True
+
+    def _flight_active(self) -> bool:
+        # A fetch is bounded by its timeouts, so one running far longer than
+        # that lost its leader (a loop stopped without being closed, say) and
+        # is abandoned rather than making every later caller wait on it.
+        flight = self._flight
+        return flight is not None and time.monotonic() - flight.started < 2 * self._wait_bound
 
     def _end_flight(self, flight: _Flight, ok: bool) -> None:
         with self._lock:

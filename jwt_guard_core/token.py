@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 __all__ = ["ReadOnlyDict", "VerifiedToken", "scopes_from_claims"]
@@ -71,11 +72,11 @@ def _frozen(value: Any) -> Any:
 
 
 def _frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
-    # Most claim sets are flat: one shallow copy, no recursion.
-    for v in value.values():
-        if type(v) not in _SCALARS:
-            return ReadOnlyDict({k: _frozen(v) for k, v in value.items()})
-    return ReadOnlyDict(value)
+    # Most claim sets are flat: then it is one shallow copy, no recursion.
+    plain = value.copy() if isinstance(value, (dict, MappingProxyType)) else dict(value)
+    if _SCALARS.issuperset(map(type, plain.values())):
+        return ReadOnlyDict(plain)
+    return ReadOnlyDict({k: _frozen(v) for k, v in plain.items()})
 
 
 # The types json.loads produces for scalars; anything else gets the slow path.

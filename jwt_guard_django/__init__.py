@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .authentication import JWTGuardAuthentication
-    from .conf import conf
     from .cookies import delete_auth_cookie, set_auth_cookie
     from .decorators import jwt_optional, jwt_required, require_scopes
     from .middleware import JWTGuardMiddleware
@@ -31,7 +30,6 @@ __all__ = [
     "JWTGuardAuthentication",
     "JWTGuardMiddleware",
     "TokenUser",
-    "conf",
     "delete_auth_cookie",
     "get_verifier",
     "jwt_optional",
@@ -49,7 +47,6 @@ _MODULES = {
     "JWTGuardAuthentication": "authentication",
     "JWTGuardMiddleware": "middleware",
     "TokenUser": "user",
-    "conf": "conf",
     "delete_auth_cookie": "cookies",
     "get_verifier": "verifier",
     "jwt_optional": "decorators",

@@ -8,7 +8,6 @@ once and shared by every thread and task. It is rebuilt only when the
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import logging
 import threading
@@ -68,7 +67,8 @@ def get_verifier() -> Verifier:
                 try:
                     _verifier = Verifier(build_config())
                 except ConfigurationError as exc:
-                    raise ImproperlyConfigured(f"JWT_GUARD: {exc}") from exc
+                    named = exc.setting.startswith("JWT_GUARD")
+                    raise ImproperlyConfigured(str(exc) if named else f"JWT_GUARD: {exc}") from exc
             verifier = _verifier
     return verifier
 
@@ -105,18 +105,42 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+def _renamed(exc: ConfigurationError, setting: str) -> ConfigurationError:
+    """The core names its own parameter (``url``, ``keys``); name the Django setting."""
+    if exc.setting.startswith("JWT_GUARD"):
+        return exc
+    message = str(exc).removeprefix(f"{exc.setting}: ")
+    if exc.setting in ("url", "issuer", "keys"):
+        return ConfigurationError(setting, message)
+    return ConfigurationError(f"{setting} (JWKS_OPTIONS[{exc.setting!r}])", message)
+
+
 def _remote(setting: str, url: Any, *, discovery: bool, options: Mapping[str, Any]) -> KeySource:
     if not isinstance(url, str) or not url:
         raise ConfigurationError(setting, f"{url!r} is not a URL")
-    # Imported here so that a static-key configuration never needs the
-    # remote machinery (and its HTTP client) loaded.
-    remote_jwks: Any = importlib.import_module("jwt_guard_core.remote").RemoteJWKS
-    source = remote_jwks.from_issuer(url, **options) if discovery else remote_jwks(url, **options)
-    return source  # type: ignore[no-any-return]
+    # Imported here so that a static-key configuration never loads the
+    # remote machinery.
+    from jwt_guard_core.remote import RemoteJWKS
+
+    try:
+        if discovery:
+            return RemoteJWKS.from_issuer(url, **options)
+        return RemoteJWKS(url, **options)
+    except ConfigurationError as exc:
+        raise _renamed(exc, setting) from None
+    except TypeError as exc:
+        raise ConfigurationError(f"{setting} (JWKS_OPTIONS)", str(exc)) from None
 
 
 def _load_verifying_key(setting: str, value: Any) -> StaticKeySet:
     """A PEM text, a mapping of kid to PEM, a JWKS dict or JSON text, or a file path."""
+    try:
+        return _static_keys(setting, value)
+    except ConfigurationError as exc:
+        raise _renamed(exc, setting) from None
+
+
+def _static_keys(setting: str, value: Any) -> StaticKeySet:
     if isinstance(value, PathLike) or (
         isinstance(value, str) and not value.lstrip().startswith(("-----", "{"))
     ):
@@ -167,15 +191,17 @@ def _key_source(
     if clock is not None:
         options.setdefault("clock", clock)
     if given == ["JWKS_URL"]:
-        return _remote(f"{setting}.JWKS_URL", entry["JWKS_URL"], discovery=False, options=options)
+        return _remote(
+            f"{setting}['JWKS_URL']", entry["JWKS_URL"], discovery=False, options=options
+        )
     if given == ["OIDC_ISSUER"]:
         return _remote(
-            f"{setting}.OIDC_ISSUER", entry["OIDC_ISSUER"], discovery=True, options=options
+            f"{setting}['OIDC_ISSUER']", entry["OIDC_ISSUER"], discovery=True, options=options
         )
     if given == ["VERIFYING_KEY"]:
-        return _load_verifying_key(f"{setting}.VERIFYING_KEY", entry["VERIFYING_KEY"])
+        return _load_verifying_key(f"{setting}['VERIFYING_KEY']", entry["VERIFYING_KEY"])
     if entry.get("SIGNING_KEY") is not None:
-        return _hmac_keys(f"{setting}.SIGNING_KEY", entry["SIGNING_KEY"], algorithms)
+        return _hmac_keys(f"{setting}['SIGNING_KEY']", entry["SIGNING_KEY"], algorithms)
     raise ConfigurationError(
         setting, "no key source: set JWKS_URL, OIDC_ISSUER, VERIFYING_KEY or SIGNING_KEY"
     )
@@ -223,7 +249,7 @@ def build_config(settings: Settings = conf) -> GuardConfig:
             raise ConfigurationError("ISSUERS", "give a dict of issuer to its settings dict")
         policies: dict[str, IssuerPolicy] = {}
         for iss, entry in issuers.items():
-            setting = f"ISSUERS[{iss!r}]"
+            setting = f"JWT_GUARD['ISSUERS'][{iss!r}]"
             if not isinstance(entry, Mapping):
                 raise ConfigurationError(setting, "give a dict with JWKS_URL, VERIFYING_KEY, ...")
             algorithms = entry.get("ALGORITHMS", settings.ALGORITHMS)

@@ -2,8 +2,8 @@
 
 The sync and async paths share every decision; they differ only in how
 the user loader is called (an ``async def`` loader is awaited in async
-views). The outcome is kept on ``flask.g`` so that a blueprint guard and a view
-decorator on the same request verify the token once.
+views). The outcome is kept on ``flask.g`` so that a blueprint guard and a
+view decorator on the same request verify the token once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, request
+from flask import current_app, g, has_app_context, request
 
 from jwt_guard_core import TokenError, VerifiedToken, Verifier, events
 from jwt_guard_core.http import ExtractedToken, check_scopes, extract_token
@@ -64,13 +64,13 @@ def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...
 
 def current_state() -> AppState:
     """The guard state of the current app; a RuntimeError when none was registered."""
-    state = current_app.extensions.get("jwt_guard")
-    if state is None:
+    guard = current_app.extensions.get("jwt_guard")
+    if guard is None:
         raise RuntimeError(
             "jwt-guard is not registered on this app: call JWTGuard(app) or guard.init_app(app)"
         )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return state._state_for(app)  # type: ignore[no-any-return]
+    return guard._state_for(app)  # type: ignore[no-any-return]
 
 
 def _send(signal: Any, **kwargs: Any) -> None:
@@ -237,15 +237,9 @@ def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: boo
 
 def current_token() -> VerifiedToken | None:
     """The token verified for this request, or ``None``."""
-    return g.get(_TOKEN_ATTR) if _has_g() else None
+    return g.get(_TOKEN_ATTR) if has_app_context() else None
 
 
 def current_user() -> Any:
     """The user the loader returned for this request's token, or ``None``."""
-    return g.get(_USER) if _has_g() else None
-
-
-def _has_g() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
+    return g.get(_USER) if has_app_context() else None

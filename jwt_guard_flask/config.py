@@ -106,9 +106,10 @@ LOCATION_ALIASES = {
     "cookies": "cookie",
 }
 _SAMESITE = ("Strict", "Lax", "None")
-# RFC 7230 token: what a header name and an auth-scheme may contain.
+# RFC 7230 token: what a header name, an auth-scheme and (RFC 6265 section
+# 4.1.1) a cookie name may contain.
 _HTTP_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-# Cookie names are tokens too (RFC 6265 section 4.1.1).
+# Core parameters whose JWT_GUARD_* key is not simply the upper-cased name.
 _CORE_NAMES = {"max_lifetime": "JWT_GUARD_MAX_TOKEN_LIFETIME"}
 
 
@@ -157,13 +158,12 @@ def load(config: Mapping[str, Any]) -> Loaded:
     """
     get = _Getter(config)
     settings = _settings(get)
-    warnings: list[str] = []
     key_setting: list[str] = []
     try:
-        guard_config = _guard_config(get, key_setting, warnings)
+        guard_config = _guard_config(get, key_setting)
     except ConfigurationError as exc:
         raise _renamed(exc, key_setting) from None
-    warnings += _risky(get, settings, guard_config, config)
+    warnings = _risky(get, settings, guard_config, config)
     return Loaded(config=guard_config, settings=settings, warnings=tuple(warnings))
 
 
@@ -283,7 +283,7 @@ def _algorithms(value: Any) -> Any:
     return value
 
 
-def _guard_config(get: _Getter, key_setting: list[str], warnings: list[str]) -> GuardConfig:
+def _guard_config(get: _Getter, key_setting: list[str]) -> GuardConfig:
     options: dict[str, Any] = {
         "algorithms": _algorithms(get("JWT_GUARD_ALGORITHMS")),
         "audience": get("JWT_GUARD_AUDIENCE"),

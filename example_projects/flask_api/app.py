@@ -63,22 +63,23 @@ def list_orders() -> ResponseReturnValue:
 @require_scopes("orders:write")
 def create_order() -> ResponseReturnValue:
     """A new order from ``{"item": str, "quantity": int}``; needs ``orders:write``."""
-    body = request.get_json(silent=True)
-    problem = _invalid_order(body)
-    if problem is not None:
-        return jsonify(error="invalid_body", error_description=problem), 400
+    fields = _order_fields(request.get_json(silent=True))
+    if isinstance(fields, str):
+        return jsonify(error="invalid_body", error_description=fields), 400
+    item, quantity = fields
     with _lock:
         order = {
             "id": next(_ids),
             "owner": current_token.subject,
-            "item": body["item"],
-            "quantity": body["quantity"],
+            "item": item,
+            "quantity": quantity,
         }
         _orders.append(order)
     return jsonify(order), 201
 
 
-def _invalid_order(body: Any) -> str | None:
+def _order_fields(body: Any) -> tuple[str, int] | str:
+    """``(item, quantity)`` from the request body, or what is wrong with it."""
     if not isinstance(body, dict):
         return "send a JSON object"
     item, quantity = body.get("item"), body.get("quantity")
@@ -86,7 +87,7 @@ def _invalid_order(body: Any) -> str | None:
         return "item: a string of 1 to 100 characters"
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= 1000:
         return "quantity: an integer from 1 to 1000"
-    return None
+    return item, quantity
 
 
 def healthz() -> ResponseReturnValue:

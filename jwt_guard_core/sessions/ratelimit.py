@@ -92,7 +92,9 @@ class FailureRateLimiter:
             or not math.isfinite(window)
             or not 1 <= window <= 86400
         ):
-            raise ConfigurationError("window", f"{window!r} is not a number of seconds from 1 to 86400")
+            raise ConfigurationError(
+                "window", f"{window!r} is not a number of seconds from 1 to 86400"
+            )
         if not isinstance(fail_open, bool):
             raise ConfigurationError("fail_open", f"{fail_open!r} is not True or False")
         if not callable(clock):

@@ -244,9 +244,7 @@ class RefreshTokenService:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(store, RefreshTokenStore):
-            raise ConfigurationError(
-                "store", f"{type(store).__name__} is not a RefreshTokenStore"
-            )
+            raise ConfigurationError("store", f"{type(store).__name__} is not a RefreshTokenStore")
         if isinstance(access_tokens, AccessTokenIssuer):
             self._issue_access: Callable[..., str] = access_tokens.issue_access_token
         elif callable(access_tokens):
@@ -255,8 +253,9 @@ class RefreshTokenService:
             raise ConfigurationError(
                 "access_tokens", "give a TokenIssuer or a callable(subject, *, scopes, claims)"
             )
-        self._lifetime = _duration("lifetime", lifetime, allow_none=False)
-        assert self._lifetime is not None
+        life = _duration("lifetime", lifetime, allow_none=False)
+        assert life is not None
+        self._lifetime: float = life
         idle = _duration("idle_timeout", idle_timeout, allow_none=True)
         self._idle = idle if idle is not None else self._lifetime
         if self._idle > self._lifetime:

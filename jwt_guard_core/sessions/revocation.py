@@ -76,7 +76,9 @@ class RevocationStore(Protocol):
     def set_emergency_epoch(self, epoch: float) -> None:
         """Refuse every token with ``iat < epoch``."""
 
-    def revocation_state(self, jti: str | None, subject: str | None, *, now: float) -> RevocationState:
+    def revocation_state(
+        self, jti: str | None, subject: str | None, *, now: float
+    ) -> RevocationState:
         """The three rules for one token."""
 
 
@@ -159,9 +161,7 @@ class RevocationService:
             raise ConfigurationError("jti", "must be a non-empty string")
         now = self._clock()
         until = (
-            now + _NO_EXP_RETENTION
-            if expires_at is None
-            else float(expires_at) + _DENYLIST_MARGIN
+            now + _NO_EXP_RETENTION if expires_at is None else float(expires_at) + _DENYLIST_MARGIN
         )
         self._write(lambda: self._store.deny_jti(jti, expires_at=until, now=now))
         events.emit("token_revoked", jti=jti)
@@ -174,8 +174,8 @@ class RevocationService:
                 "claims", "the token has no jti, so it cannot be revoked on its own"
             )
         exp = claims.get("exp")
-        valid_exp = isinstance(exp, (int, float)) and not isinstance(exp, bool)
-        self.revoke_jti(jti, expires_at=float(exp) if valid_exp else None)
+        until = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+        self.revoke_jti(jti, expires_at=until)
 
     def revoke_subject(self, subject: str, *, at: float | None = None) -> float:
         """Log ``subject`` out everywhere: refuse its tokens issued before ``at`` (default now).
@@ -235,8 +235,10 @@ class RevocationService:
                 now=self._clock(),
             )
             source_epoch = self._epoch_source() if self._epoch_source is not None else None
-        except Exception as exc:  # noqa: BLE001 - any failure to read is an outage here
-            return self._unavailable(exc, claims)
+        except Exception as exc:
+            # Any failure to read (store or epoch source) is an outage here.
+            self._unavailable(exc, claims)
+            return None
         if state.jti_denied:
             return "jti"
         iat = claims.get("iat")

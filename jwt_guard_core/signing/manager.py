@@ -102,6 +102,9 @@ class KeyManager:
         algorithm: the algorithm of new keys: ``ES256`` (default), ``ES384``,
             ``ES512``, ``RS256`` and ``PS256`` (3072-bit RSA) or ``EdDSA``
             (Ed25519). Changing it takes effect at the next rotation.
+            ``None`` keeps the algorithm of the keys already in the store
+            (ES256 for an empty one): for tools that rotate a store they
+            did not configure, such as ``jwt-guard rotate``.
         allow_hmac: must be ``True`` to choose ``HS256``/``HS384``/``HS512``.
             HMAC keys are never published, so only this service (through the
             manager as a key source) can verify its tokens: a single-service
@@ -126,7 +129,7 @@ class KeyManager:
         self,
         store: KeyStore,
         *,
-        algorithm: str = "ES256",
+        algorithm: str | None = "ES256",
         allow_hmac: bool = False,
         rotation_interval: float | timedelta = DEFAULT_ROTATION_INTERVAL,
         max_token_lifetime: float | timedelta = DEFAULT_MAX_TOKEN_LIFETIME,
@@ -140,7 +143,7 @@ class KeyManager:
             raise ConfigurationError(
                 "store", f"{type(store).__name__} is not a KeyStore (FileKeyStore, RedisKeyStore)"
             )
-        if algorithm not in SIGNING_ALGORITHMS:
+        if algorithm is not None and algorithm not in SIGNING_ALGORITHMS:
             raise ConfigurationError(
                 "algorithm",
                 f"{algorithm!r} cannot sign; choose one of {', '.join(sorted(SIGNING_ALGORITHMS))}",
@@ -158,6 +161,7 @@ class KeyManager:
             raise ConfigurationError("jwks_max_age", f"{jwks_max_age!r} is not a whole number >= 0")
         self._store = store
         self._algorithm = algorithm
+        self._allow_hmac = allow_hmac is True
         self._interval = _duration("rotation_interval", rotation_interval, minimum=60.0)
         self._max_lifetime = _duration("max_token_lifetime", max_token_lifetime, minimum=1.0)
         self._grace = _duration("grace_period", grace_period)
@@ -187,13 +191,34 @@ class KeyManager:
 
     @property
     def algorithm(self) -> str:
-        """The algorithm new keys are generated for."""
-        return self._algorithm
+        """The algorithm new keys are generated for.
+
+        With ``algorithm=None`` this is the active key's algorithm (read
+        from the store), ES256 for an empty store.
+        """
+        if self._algorithm is not None:
+            return self._algorithm
+        ring = self._load_view().ring
+        current = ring.active or ring.next
+        return current.info.algorithm if current is not None else "ES256"
 
     @property
     def allows_hmac(self) -> bool:
         """Whether this manager's keys are HMAC secrets (part of the ``KeySource`` protocol)."""
-        return self._algorithm in HMAC_SIGNING_ALGORITHMS
+        return self.algorithm in HMAC_SIGNING_ALGORITHMS
+
+    def _algorithm_for_new_key(self, ring: KeyRing) -> str:
+        if self._algorithm is not None:
+            return self._algorithm
+        current = ring.active or ring.next
+        algorithm = current.info.algorithm if current is not None else "ES256"
+        if algorithm in HMAC_SIGNING_ALGORITHMS and not self._allow_hmac:
+            raise ConfigurationError(
+                "algorithm",
+                f"the key store holds {algorithm} keys; pass allow_hmac=True to keep rotating "
+                "HMAC secrets, or choose an algorithm",
+            )
+        return algorithm
 
     @property
     def max_token_lifetime(self) -> float:
@@ -397,11 +422,11 @@ class KeyManager:
             for k in ring.keys
         )
 
-    def _new_key(self, state: str, now: float) -> StoredKey:
-        material = generate_material(self._algorithm)
+    def _new_key(self, state: str, now: float, algorithm: str) -> StoredKey:
+        material = generate_material(algorithm)
         info = KeyInfo(
             kid=new_kid(material),
-            algorithm=self._algorithm,
+            algorithm=algorithm,
             state="active" if state == "active" else "next",
             created_at=now,
             activated_at=now if state == "active" else None,
@@ -458,18 +483,19 @@ class KeyManager:
             now = self._clock()
             keys, dropped = self._drop_expired(list(ring.keys), now)
             created = published = activated = retired = None
+            algorithm: str | None = None
             active = next((k for k in keys if k.state == "active"), None)
             if active is None:
-                new = self._new_key("active", now)
+                new = self._new_key("active", now, self._algorithm_for_new_key(ring))
                 keys.append(new)
-                created = new.kid
+                created, algorithm = new.kid, new.info.algorithm
             else:
                 due_at = (active.info.activated_at or active.info.created_at) + self._interval
                 nxt = next((k for k in keys if k.state == "next"), None)
                 if nxt is None and now >= due_at - self._ahead:
-                    nxt = self._new_key("next", now)
+                    nxt = self._new_key("next", now, self._algorithm_for_new_key(ring))
                     keys.append(nxt)
-                    published = nxt.kid
+                    published, algorithm = nxt.kid, nxt.info.algorithm
                 if nxt is not None and now >= due_at and now >= nxt.info.created_at + self._max_age:
                     keys = self._promote(keys, active, nxt, now)
                     activated, retired = nxt.kid, active.kid
@@ -489,14 +515,14 @@ class KeyManager:
                 "key_created",
                 message="the first signing key was created",
                 kid=created,
-                alg=self._algorithm,
+                alg=algorithm,
             )
         if published:
             events.emit(
                 "key_published",
                 message="the next signing key was published ahead of rotation",
                 kid=published,
-                alg=self._algorithm,
+                alg=algorithm,
             )
         if activated:
             events.emit(
@@ -537,7 +563,9 @@ class KeyManager:
             now = self._clock()
             keys, dropped = self._drop_expired(list(ring.keys), now)
             active = next((k for k in keys if k.state == "active"), None)
-            new = next((k for k in keys if k.state == "next"), None) or self._new_key("next", now)
+            new = next((k for k in keys if k.state == "next"), None) or self._new_key(
+                "next", now, self._algorithm_for_new_key(ring)
+            )
             if active is None:
                 keys = [*(k for k in keys if k is not new), new]
                 keys = [
@@ -575,7 +603,7 @@ class KeyManager:
         with self._store.lock():
             ring = self._store.load()
             now = self._clock()
-            new = self._new_key("active", now)
+            new = self._new_key("active", now, self._algorithm_for_new_key(ring))
             # Integer seconds, like iat: "iat < epoch" is revoked. A token
             # signed by an old key within the same second keeps iat == epoch
             # but its key is gone from the JWKS.

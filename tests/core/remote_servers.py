@@ -191,3 +191,28 @@ def truncated(conn: socket.socket) -> None:
         b'{"keys": ['
     )
     reset(conn)
+
+
+class KeepAlive:
+    """An HTTP/1.1 server behaviour that keeps the connection open between requests.
+
+    Counts requests, so a test can show that several fetches went over one
+    pooled connection (``RawServer.connections``).
+    """
+
+    def __init__(self, *jwks: dict[str, Any]) -> None:
+        body = json.dumps({"keys": list(jwks)}).encode()
+        self.response = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        self.requests = 0
+
+    def __call__(self, conn: socket.socket) -> None:
+        conn.settimeout(WAIT)
+        while True:
+            self.requests += 1
+            conn.sendall(self.response)
+            if not conn.recv(65536):
+                return

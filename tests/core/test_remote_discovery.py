@@ -1,4 +1,4 @@
-"""OIDC discovery: issuer -> .well-known/openid-configuration -> jwks_uri, issuer checked exactly."""
+"""OIDC discovery: issuer -> openid-configuration -> jwks_uri, with the issuer checked exactly."""
 
 from __future__ import annotations
 

@@ -27,9 +27,7 @@ def test_a_successful_fetch_emits_jwks_fetch_ok_with_latency(jwks_server, make_j
     assert ok.fields["latency_ms"] > 0
 
 
-def test_a_failed_fetch_emits_jwks_fetch_failed_with_reason_and_retry(
-    jwks_server, make_jwks, seen
-):
+def test_a_failed_fetch_emits_jwks_fetch_failed_with_reason_and_retry(jwks_server, make_jwks, seen):
     jwks_server.serve("no", status=500, content_type="text/plain")
     jwks = make_jwks(jwks_server.url())
     jwks.warm()

@@ -191,3 +191,18 @@ async def test_a_cancelled_caller_does_not_cancel_the_fetch_others_wait_for(
     assert (await follower).kid == "a"
     await jwks.aclose()
     assert jwks_server.count() == 1
+
+
+def test_a_fetch_whose_leader_vanished_is_abandoned_after_twice_its_time_budget(
+    jwks_server, make_jwks, jwk_a
+):
+    # A leader that never finishes (its event loop was stopped, not closed)
+    # must not make every later caller wait on it forever.
+    jwks_server.serve_keys(jwk_a)
+    jwks = make_jwks(jwks_server.url())
+    stuck, leader = jwks._join_flight()
+    assert leader
+    stuck.started -= 2 * jwks._wait_bound + 1
+    assert jwks.get_key("a", "RS256").kid == "a"
+    assert jwks_server.count() == 1
+    assert not stuck.done

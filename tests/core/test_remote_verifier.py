@@ -127,14 +127,26 @@ async def test_an_unreachable_key_source_is_a_503_async(jwks_server, make_jwks, 
             TokenExpired,
             "token_expired",
         ),
-        (lambda k: sign({"alg": "PS256", "kid": "x"}, claims(), k.rsa), AlgorithmNotAllowed,
-         "alg_not_allowed"),
-        (lambda k: sign({"alg": "HS256", "kid": "x"}, claims(), k.secret), AlgorithmNotAllowed,
-         "alg_not_allowed"),
-        (lambda k: sign({"alg": "none", "kid": "x"}, claims(), k.secret, "HS256"),
-         AlgorithmNotAllowed, "alg_not_allowed"),
-        (lambda k: sign({"alg": "RS256", "kid": "x"}, claims(iss="https://evil.example"), k.rsa),
-         BadIssuer, "bad_issuer"),
+        (
+            lambda k: sign({"alg": "PS256", "kid": "x"}, claims(), k.rsa),
+            AlgorithmNotAllowed,
+            "alg_not_allowed",
+        ),
+        (
+            lambda k: sign({"alg": "HS256", "kid": "x"}, claims(), k.secret),
+            AlgorithmNotAllowed,
+            "alg_not_allowed",
+        ),
+        (
+            lambda k: sign({"alg": "none", "kid": "x"}, claims(), k.secret, "HS256"),
+            AlgorithmNotAllowed,
+            "alg_not_allowed",
+        ),
+        (
+            lambda k: sign({"alg": "RS256", "kid": "x"}, claims(iss="https://evil.example"), k.rsa),
+            BadIssuer,
+            "bad_issuer",
+        ),
         (lambda k: "x" * 10_000, TokenTooLarge, "token_too_large"),
         (lambda k: "not.a.jwt", MalformedToken, "malformed"),
     ],
@@ -180,7 +192,10 @@ def test_a_token_signed_by_a_rotated_in_key_verifies_after_one_refetch(
     remote = make_jwks(jwks_server.url())
     verifier = Verifier(
         GuardConfig(
-            algorithms=["RS256", "EdDSA"], keys=remote, issuer=ISSUER, audience=AUDIENCE,
+            algorithms=["RS256", "EdDSA"],
+            keys=remote,
+            issuer=ISSUER,
+            audience=AUDIENCE,
             clock=clock,
         )
     )

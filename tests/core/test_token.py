@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import json
+import pickle
 from datetime import datetime, timezone
-from types import MappingProxyType
 
 import pytest
 
 from jwt_guard_core import VerifiedToken
-from jwt_guard_core.token import scopes_from_claims
+from jwt_guard_core.token import ReadOnlyDict, scopes_from_claims
 from tests.factories import AUDIENCE, ISSUER, NOW, claims, sign
 
 T = int(NOW)
@@ -68,14 +70,42 @@ def test_token_is_frozen(verified):
             setattr(token, name, None)
 
 
-def test_claims_and_header_are_read_only(verified):
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda m: m.__setitem__("sub", "admin"),
+        lambda m: m.__delitem__("sub"),
+        lambda m: m.update(sub="admin"),
+        lambda m: m.setdefault("admin", True),
+        lambda m: m.pop("sub"),
+        lambda m: m.popitem(),
+        lambda m: m.clear(),
+        lambda m: m.__ior__({"sub": "admin"}),
+    ],
+)
+def test_claims_and_header_are_read_only(verified, change):
     token = verified()
-    with pytest.raises(TypeError):
-        token.claims["sub"] = "admin"  # type: ignore[index]
-    with pytest.raises(TypeError):
-        del token.claims["exp"]  # type: ignore[attr-defined]
-    with pytest.raises(TypeError):
-        token.header["alg"] = "none"  # type: ignore[index]
+    with pytest.raises(TypeError, match="read-only"):
+        change(token.claims)
+    with pytest.raises(TypeError, match="read-only"):
+        change(token.header)
+    assert token.claims["sub"] == "user-1"
+    assert token.header["alg"] == "RS256"
+
+
+def test_claims_serialise_as_json_and_copy_into_plain_dicts(verified):
+    token = verified(groups=["staff"], realm_access={"roles": ["admin"]})
+    assert json.loads(json.dumps(token.claims)) == claims(
+        groups=["staff"], realm_access={"roles": ["admin"]}
+    )
+    mutable = token.claims.copy()
+    mutable["sub"] = "other"
+    assert type(mutable) is dict
+    assert token.claims["sub"] == "user-1"
+    for clone in (copy.copy(token.claims), copy.deepcopy(token.claims)):
+        assert clone == token.claims
+        assert isinstance(clone, ReadOnlyDict)
+    assert pickle.loads(pickle.dumps(token.claims)) == token.claims
 
 
 def test_nested_claims_are_read_only_all_the_way_down(verified):
@@ -86,7 +116,7 @@ def test_nested_claims_are_read_only_all_the_way_down(verified):
     )
     assert token.claims["aud"] == (AUDIENCE, "https://other.example")
     assert token.claims["groups"] == ("staff",)
-    assert isinstance(token.claims["realm_access"], MappingProxyType)
+    assert isinstance(token.claims["realm_access"], ReadOnlyDict)
     with pytest.raises(AttributeError):
         token.claims["groups"].append("admin")
     with pytest.raises(TypeError):
@@ -117,8 +147,8 @@ def test_a_token_built_from_plain_dicts_is_frozen_too():
         expires_at=None,
         algorithm="ES256",
     )
-    assert isinstance(token.claims, MappingProxyType)
-    assert isinstance(token.header, MappingProxyType)
+    assert isinstance(token.claims, ReadOnlyDict)
+    assert isinstance(token.header, ReadOnlyDict)
     assert token.claims["aud"] == ("a",)
     assert isinstance(token.scopes, frozenset)
 

@@ -18,6 +18,7 @@ import pytest
 
 from jwt_guard_core import (
     GuardConfig,
+    IssuerPolicy,
     KeySource,
     KeySourceUnavailable,
     RevocationCheck,
@@ -392,3 +393,55 @@ def test_key_source_unavailable_is_a_503_not_an_invalid_token(
     error = rejected(run, verifier_with(source), rsa_token(keyring), "key_source_unavailable")
     assert (error.status, error.error) == (503, "temporarily_unavailable")
     assert error_response(error).headers == {"Retry-After": "30"}
+
+
+# -- several issuers: the token's iss picks the key source
+
+
+@pytest.fixture
+def two_issuers(keyring, rsa_keys, clock):
+    a = RecordingKeySource(rsa_keys)
+    b = RecordingKeySource(StaticKeySet.from_pem(public_pem(keyring.p256), kid="ec-1"))
+    verifier = Verifier(
+        GuardConfig(
+            algorithms=["RS256", "ES256"],
+            audience=AUDIENCE,
+            clock=clock,
+            issuers={
+                "https://a.example": IssuerPolicy(keys=a, algorithms=["RS256"]),
+                "https://b.example": IssuerPolicy(keys=b, algorithms=["ES256"]),
+            },
+        )
+    )
+    return verifier, a, b
+
+
+def test_the_tokens_iss_selects_which_key_source_is_asked(run, two_issuers, keyring):
+    verifier, a, b = two_issuers
+    token = sign({"alg": "ES256", "kid": "ec-1"}, claims(iss="https://b.example"), keyring.p256)
+    assert run(verifier, token).issuer == "https://b.example"
+    assert (a.calls, b.calls) == ([], [("ec-1", "ES256")])
+
+
+def test_unknown_iss_asks_no_issuers_key_source(run, two_issuers, keyring):
+    verifier, a, b = two_issuers
+    token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(iss="https://c.example"), keyring.rsa)
+    rejected(run, verifier, token, "bad_issuer")
+    assert (a.calls, b.calls) == ([], [])
+
+
+def test_another_issuers_algorithm_asks_no_key_source(run, two_issuers, keyring):
+    verifier, a, b = two_issuers
+    token = sign({"alg": "ES256", "kid": "ec-1"}, claims(iss="https://a.example"), keyring.p256)
+    rejected(run, verifier, token, "alg_not_allowed")
+    assert (a.calls, b.calls) == ([], [])
+
+
+def test_a_list_of_issuers_sharing_keys_reports_the_matched_issuer(run, verifier_with, keyring):
+    keys = StaticKeySet.from_pem(public_pem(keyring.rsa), kid="rsa-1")
+    verifier = verifier_with(keys, issuer=["https://a.example", "https://b.example"])
+    for iss in ("https://a.example", "https://b.example"):
+        token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(iss=iss), keyring.rsa)
+        assert run(verifier, token).issuer == iss
+    token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(iss=ISSUER), keyring.rsa)
+    rejected(run, verifier, token, "bad_issuer")

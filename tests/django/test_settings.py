@@ -181,3 +181,32 @@ def _rsa_numbers(keyring):
         "n": b64url_encode(numbers.n.to_bytes((numbers.n.bit_length() + 7) // 8, "big")),
         "e": b64url_encode(numbers.e.to_bytes(3, "big")),
     }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"JWKS_URL": "https://idp.example/jwks", "JWKS_OPTIONS": {"min_ttl": -1}},
+            "JWT_GUARD['JWKS_URL'] (JWKS_OPTIONS['min_ttl']): -1 is not accepted",
+        ),
+        (
+            {"JWKS_URL": "https://idp.example/jwks", "JWKS_OPTIONS": {"bogus": 1}},
+            "JWT_GUARD['JWKS_URL'] (JWKS_OPTIONS): ",
+        ),
+        (
+            {"ISSUER": None, "ISSUERS": {"https://x.example": {"JWKS_URL": "ftp://x.example"}}},
+            "JWT_GUARD['ISSUERS']['https://x.example']['JWKS_URL']: 'ftp://x.example' must be",
+        ),
+        (
+            {"VERIFYING_KEY": {"keys": [{"kty": "oct", "k": "AAAA"}]}},
+            "JWT_GUARD['VERIFYING_KEY']: key #0: HMAC secret of 3 bytes is shorter",
+        ),
+    ],
+)
+def test_key_source_errors_name_the_django_setting(configure, changes, message):
+    configure(VERIFYING_KEY=None)
+    configure(**changes)
+    with pytest.raises(ImproperlyConfigured) as info:
+        get_verifier()
+    assert str(info.value).startswith(message)

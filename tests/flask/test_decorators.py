@@ -226,3 +226,17 @@ def test_locations_override_reads_only_the_cookie(make_app: MakeApp, mint: Mint)
     client.set_cookie("access_token", mint())
     response = client.get("/cookie-only")
     assert response.status_code == 200
+
+
+def test_require_scopes_any_of_accepts_one_of_them(make_app: MakeApp, mint: Mint) -> None:
+    app = make_app()
+
+    @app.get("/either")
+    @require_scopes("admin", "orders:read", any_of=True)
+    def either() -> str:
+        return "ok"
+
+    client = app.test_client()
+    assert client.get("/either", headers=bearer(mint())).status_code == 200
+    response = client.get("/either", headers=bearer(mint(scope="profile")))
+    expect_error(response, 403, "insufficient_scope", scope="admin orders:read")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask_restx import Api, Resource
+from pytest_httpserver import HTTPServer
 
 from jwt_guard_flask import current_token, jwt_required, require_scopes
 from tests.flask.conftest import MakeApp, Mint, bearer, expect_error
@@ -79,3 +80,21 @@ def test_restx_with_error_message_off_still_sends_our_body(make_app: MakeApp) ->
             return "ok"
 
     expect_error(app.test_client().get("/x"), 401, "unauthorized")
+
+
+def test_key_source_outage_is_503_with_retry_after(
+    make_app: MakeApp, httpserver: HTTPServer, mint: Mint
+) -> None:
+    httpserver.expect_request("/jwks").respond_with_data("down", status=500)
+    app = make_app(JWT_GUARD_PUBLIC_KEY=None, JWT_GUARD_JWKS_URL=httpserver.url_for("/jwks"))
+    api = Api(app)
+
+    @api.route("/x")
+    class X(Resource):  # type: ignore[misc]
+        @jwt_required
+        def get(self) -> str:
+            return "ok"
+
+    response = app.test_client().get("/x", headers=bearer(mint()))
+    expect_error(response, 503, "temporarily_unavailable")
+    assert int(response.headers["Retry-After"]) >= 1

@@ -366,3 +366,27 @@ def test_a_store_that_is_not_a_key_store_is_refused(clock):
     with pytest.raises(ConfigurationError) as info:
         KeyManager(object(), clock=clock)  # type: ignore[arg-type]
     assert info.value.setting == "store"
+
+
+def test_algorithm_none_keeps_the_algorithm_of_the_stored_keys(make_manager):
+    configured = make_manager(algorithm="EdDSA")
+    configured.active_key()
+    tool = make_manager(algorithm=None)  # e.g. `jwt-guard rotate --store DIR`
+    assert tool.algorithm == "EdDSA"
+    assert tool.rotate().algorithm == "EdDSA"
+    assert tool.emergency_rotate().algorithm == "EdDSA"
+
+
+def test_algorithm_none_on_an_empty_store_is_es256(make_manager):
+    assert make_manager(algorithm=None).active_key().algorithm == "ES256"
+
+
+def test_algorithm_none_rotates_hmac_keys_only_with_allow_hmac(make_manager):
+    make_manager(algorithm="HS256", allow_hmac=True).active_key()
+    tool = make_manager(algorithm=None)
+    assert tool.jwks() == {"keys": []}
+    with pytest.raises(ConfigurationError) as info:
+        tool.rotate()
+    assert info.value.setting == "algorithm"
+    assert "allow_hmac=True" in str(info.value)
+    assert make_manager(algorithm=None, allow_hmac=True).rotate().algorithm == "HS256"

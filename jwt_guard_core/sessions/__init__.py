@@ -1,0 +1,76 @@
+"""Sessions: refresh tokens with reuse detection, revocation, failure rate limiting, cookies.
+
+::
+
+    store = SQLiteSessionStore("/var/lib/myapp/sessions.db")   # or RedisSessionStore(url)
+    sessions = RefreshTokenService(store, access_tokens=token_issuer)
+    revocation = RevocationService(store, emergency_epoch_source=key_manager)
+    verifier = Verifier(GuardConfig(..., revocation=revocation))
+    limiter = FailureRateLimiter(store)
+
+    tokens = sessions.issue("user-42", scopes=["orders:read"])     # login
+    tokens = sessions.refresh(tokens.refresh_token)                 # rotation
+    revocation.revoke_token(verified.claims)                        # logout
+    revocation.revoke_subject("user-42"); sessions.revoke_subject("user-42")  # everywhere
+
+:class:`RedisSessionStore` needs the ``redis`` extra and is imported on
+first use, so this package works without redis-py installed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .cookies import CSRF_HEADER, CookiePolicy, CookieSpec
+from .errors import InvalidRefreshToken, StoreUnavailable
+from .memory import MemorySessionStore
+from .ratelimit import FailureRateLimiter, RateLimitStore
+from .refresh import (
+    AccessTokenIssuer,
+    FamilyRecord,
+    RefreshRecord,
+    RefreshTokenService,
+    RefreshTokenStore,
+    SessionTokens,
+    SpendResult,
+    hash_refresh_token,
+    refresh_error_response,
+)
+from .revocation import RevocationService, RevocationState, RevocationStore
+from .sqlite import SQLiteSessionStore
+
+if TYPE_CHECKING:
+    from .redis import RedisSessionStore
+
+__all__ = [
+    "CSRF_HEADER",
+    "AccessTokenIssuer",
+    "CookiePolicy",
+    "CookieSpec",
+    "FailureRateLimiter",
+    "FamilyRecord",
+    "InvalidRefreshToken",
+    "MemorySessionStore",
+    "RateLimitStore",
+    "RedisSessionStore",
+    "RefreshRecord",
+    "RefreshTokenService",
+    "RefreshTokenStore",
+    "RevocationService",
+    "RevocationState",
+    "RevocationStore",
+    "SQLiteSessionStore",
+    "SessionTokens",
+    "SpendResult",
+    "StoreUnavailable",
+    "hash_refresh_token",
+    "refresh_error_response",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisSessionStore":
+        from .redis import RedisSessionStore
+
+        return RedisSessionStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

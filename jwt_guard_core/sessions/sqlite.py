@@ -1,0 +1,388 @@
+"""Session state in an SQLite file: the embedded default.
+
+Standard library only. Survives restarts, and several processes on one
+machine (gunicorn workers, a management command) can share the file:
+
+* WAL journal mode, so readers never block the writer and the other way
+  round, and a busy timeout so concurrent writers queue instead of failing;
+* one connection per thread and per process (a connection is never carried
+  across ``fork``);
+* spending a refresh token is a single ``UPDATE ... WHERE spent_at IS NULL``
+  whose row count says who won, atomic across processes.
+
+Put the file on a local disk: SQLite's locking is not reliable over NFS.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError
+from .errors import StoreUnavailable
+from .refresh import FamilyRecord, RefreshRecord, SpendResult
+from .revocation import RevocationState
+
+__all__ = ["SQLiteSessionStore"]
+
+_T = TypeVar("_T")
+
+# Purge expired rows every this many writes (per connection): bounded size
+# without a background job.
+_SWEEP_EVERY = 512
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jwt_guard_refresh_families (
+    family_id TEXT PRIMARY KEY,
+    subject TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS jwt_guard_refresh_families_subject
+    ON jwt_guard_refresh_families (subject);
+CREATE TABLE IF NOT EXISTS jwt_guard_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    issued_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    spent_at REAL
+);
+CREATE INDEX IF NOT EXISTS jwt_guard_refresh_tokens_expires
+    ON jwt_guard_refresh_tokens (expires_at);
+CREATE TABLE IF NOT EXISTS jwt_guard_denied_jti (
+    jti TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jwt_guard_subject_revocations (
+    subject TEXT PRIMARY KEY,
+    revoked_before REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jwt_guard_revocation_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jwt_guard_failures (
+    client TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jwt_guard_failures_client_at ON jwt_guard_failures (client, at);
+"""
+
+
+class SQLiteSessionStore:
+    """Refresh tokens, revocation state and failure counts in one SQLite file.
+
+    Args:
+        path: the database file (created with mode 0600 when missing; its
+            directory must exist). ``":memory:"`` is refused: it would not be
+            shared even between threads.
+        timeout: seconds a write waits for another process's write lock.
+
+    Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
+    :class:`~jwt_guard_core.sessions.RevocationStore` and
+    :class:`~jwt_guard_core.sessions.RateLimitStore`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
+        text = os.fspath(path)
+        if not text or text == ":memory:" or text.startswith("file:"):
+            raise ConfigurationError(
+                "path", f"{text!r} is not accepted; give the path of a database file"
+            )
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise ConfigurationError("timeout", f"{timeout!r} is not a positive number of seconds")
+        self._path = Path(text)
+        if not self._path.parent.is_dir():
+            raise ConfigurationError(
+                "path", f"the directory {str(self._path.parent)!r} does not exist"
+            )
+        self._timeout = float(timeout)
+        self._local = threading.local()
+        self._init_lock = threading.Lock()
+        self._ready = False
+        self._connections: list[sqlite3.Connection] = []
+
+    def __repr__(self) -> str:
+        return f"SQLiteSessionStore({str(self._path)!r})"
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # -- connections
+
+    def _connect(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        pid: int | None = getattr(self._local, "pid", None)
+        if conn is not None and pid == os.getpid():
+            return conn
+        if not self._path.exists():
+            # Session state is sensitive (who is logged in, token hashes):
+            # never world-readable.
+            fd = os.open(self._path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE),
+        # so the write lock is taken before reading, never upgraded later.
+        # check_same_thread=False only so close() can close every thread's
+        # connection; each connection is still used by its own thread only.
+        conn = sqlite3.connect(
+            self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        with self._init_lock:
+            self._connections.append(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        with self._init_lock:
+            if not self._ready:
+                conn.executescript(_SCHEMA)
+                self._ready = True
+        self._local.conn = conn
+        self._local.pid = os.getpid()
+        self._local.writes = 0
+        return conn
+
+    def _run(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
+        try:
+            return action(self._connect())
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(
+                f"the SQLite session store failed ({type(exc).__name__})"
+            ) from None
+
+    @contextmanager
+    def _write(self, conn: sqlite3.Connection, now: float | None = None) -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if now is not None:
+            self._local.writes = getattr(self._local, "writes", 0) + 1
+            if self._local.writes % _SWEEP_EVERY == 0:
+                self._purge(conn, now)
+
+    def close(self) -> None:
+        """Close every connection this store opened (call it at shutdown, from any thread)."""
+        with self._init_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
+
+    def purge(self, *, now: float) -> None:
+        """Delete expired tokens, families, denylist entries and stale failures."""
+        self._run(lambda conn: self._purge(conn, now))
+
+    @staticmethod
+    def _purge(conn: sqlite3.Connection, now: float) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM jwt_guard_refresh_tokens WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM jwt_guard_refresh_families WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM jwt_guard_denied_jti WHERE expires_at <= ?", (now,))
+        # No window is longer than a day (FailureRateLimiter's maximum).
+        conn.execute("DELETE FROM jwt_guard_failures WHERE at <= ?", (now - 86400.0,))
+        conn.execute("COMMIT")
+
+    # -- RefreshTokenStore
+
+    def create_family(self, family: FamilyRecord) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, family.created_at):
+                conn.execute(
+                    "INSERT INTO jwt_guard_refresh_families "
+                    "(family_id, subject, created_at, expires_at, revoked_at) VALUES (?,?,?,?,?)",
+                    (
+                        family.family_id,
+                        family.subject,
+                        family.created_at,
+                        family.expires_at,
+                        family.revoked_at,
+                    ),
+                )
+
+        self._run(action)
+
+    def add_token(self, record: RefreshRecord, *, now: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, now):
+                conn.execute(
+                    "INSERT INTO jwt_guard_refresh_tokens (token_hash, family_id, subject, "
+                    "scopes, issued_at, expires_at, spent_at) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        record.token_hash,
+                        record.family_id,
+                        record.subject,
+                        " ".join(record.scopes),
+                        record.issued_at,
+                        record.expires_at,
+                        record.spent_at,
+                    ),
+                )
+
+        self._run(action)
+
+    def spend(self, token_hash: str, *, now: float) -> SpendResult | None:
+        def action(conn: sqlite3.Connection) -> SpendResult | None:
+            with self._write(conn):
+                row = conn.execute(
+                    "SELECT token_hash, family_id, subject, scopes, issued_at, expires_at, "
+                    "spent_at FROM jwt_guard_refresh_tokens WHERE token_hash = ?",
+                    (token_hash,),
+                ).fetchone()
+                if row is None:
+                    return None
+                # The row count decides the winner: of concurrent spends,
+                # exactly one finds spent_at still NULL.
+                won = (
+                    conn.execute(
+                        "UPDATE jwt_guard_refresh_tokens SET spent_at = ? "
+                        "WHERE token_hash = ? AND spent_at IS NULL",
+                        (now, token_hash),
+                    ).rowcount
+                    == 1
+                )
+                fam = conn.execute(
+                    "SELECT family_id, subject, created_at, expires_at, revoked_at "
+                    "FROM jwt_guard_refresh_families WHERE family_id = ?",
+                    (row[1],),
+                ).fetchone()
+            return SpendResult(
+                record=_token(row),
+                family=FamilyRecord(*fam) if fam is not None else None,
+                won=won,
+            )
+
+        return self._run(action)
+
+    def revoke_family(self, family_id: str, *, now: float) -> bool:
+        def action(conn: sqlite3.Connection) -> bool:
+            with self._write(conn):
+                cursor = conn.execute(
+                    "UPDATE jwt_guard_refresh_families SET revoked_at = ? "
+                    "WHERE family_id = ? AND revoked_at IS NULL",
+                    (now, family_id),
+                )
+            return cursor.rowcount == 1
+
+        return self._run(action)
+
+    def revoke_subject(self, subject: str, *, now: float) -> int:
+        def action(conn: sqlite3.Connection) -> int:
+            with self._write(conn):
+                cursor = conn.execute(
+                    "UPDATE jwt_guard_refresh_families SET revoked_at = ? "
+                    "WHERE subject = ? AND revoked_at IS NULL",
+                    (now, subject),
+                )
+            return int(cursor.rowcount)
+
+        return self._run(action)
+
+    # -- RevocationStore
+
+    def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, now):
+                conn.execute(
+                    "INSERT INTO jwt_guard_denied_jti (jti, expires_at) VALUES (?, ?) "
+                    "ON CONFLICT (jti) DO UPDATE SET expires_at = "
+                    "max(expires_at, excluded.expires_at)",
+                    (jti, expires_at),
+                )
+
+        self._run(action)
+
+    def revoke_subject_before(self, subject: str, before: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "INSERT INTO jwt_guard_subject_revocations (subject, revoked_before) "
+                    "VALUES (?, ?) ON CONFLICT (subject) DO UPDATE SET revoked_before = "
+                    "max(revoked_before, excluded.revoked_before)",
+                    (subject, before),
+                )
+
+        self._run(action)
+
+    def set_emergency_epoch(self, epoch: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "INSERT INTO jwt_guard_revocation_epoch (id, epoch) VALUES (1, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET epoch = max(epoch, excluded.epoch)",
+                    (epoch,),
+                )
+
+        self._run(action)
+
+    def revocation_state(
+        self, jti: str | None, subject: str | None, *, now: float
+    ) -> RevocationState:
+        def action(conn: sqlite3.Connection) -> RevocationState:
+            # One statement, one consistent snapshot, one round trip.
+            row = conn.execute(
+                "SELECT "
+                "(SELECT expires_at FROM jwt_guard_denied_jti WHERE jti = ?), "
+                "(SELECT revoked_before FROM jwt_guard_subject_revocations WHERE subject = ?), "
+                "(SELECT epoch FROM jwt_guard_revocation_epoch WHERE id = 1)",
+                (jti, subject),
+            ).fetchone()
+            denied_until, before, epoch = row
+            return RevocationState(
+                jti_denied=denied_until is not None and denied_until > now,
+                subject_revoked_before=before,
+                emergency_epoch=epoch,
+            )
+
+        return self._run(action)
+
+    # -- RateLimitStore
+
+    def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, now):
+                conn.execute(
+                    "INSERT INTO jwt_guard_failures (client, at) VALUES (?, ?)", (client, now)
+                )
+                # Only the newest `keep` failures in the window matter.
+                conn.execute(
+                    "DELETE FROM jwt_guard_failures WHERE client = ? AND (at <= ? OR rowid NOT IN "
+                    "(SELECT rowid FROM jwt_guard_failures WHERE client = ? "
+                    "ORDER BY at DESC LIMIT ?))",
+                    (client, now - window, client, keep),
+                )
+
+        self._run(action)
+
+    def recent_failures(self, client: str, *, now: float, window: float) -> Sequence[float]:
+        def action(conn: sqlite3.Connection) -> Sequence[float]:
+            rows = conn.execute(
+                "SELECT at FROM jwt_guard_failures WHERE client = ? AND at > ? ORDER BY at",
+                (client, now - window),
+            ).fetchall()
+            return tuple(float(r[0]) for r in rows)
+
+        return self._run(action)
+
+
+def _token(row: Any) -> RefreshRecord:
+    token_hash, family_id, subject, scopes, issued_at, expires_at, spent_at = row
+    return RefreshRecord(
+        token_hash=token_hash,
+        family_id=family_id,
+        subject=subject,
+        scopes=tuple(scopes.split()) if scopes else (),
+        issued_at=issued_at,
+        expires_at=expires_at,
+        spent_at=spent_at,
+    )
