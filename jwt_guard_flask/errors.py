@@ -57,13 +57,7 @@ class JWTGuardHTTPException(wz.HTTPException):
     def get_headers(
         self, environ: Any = None, scope: dict[str, Any] | None = None
     ) -> list[tuple[str, str]]:
-        # Responses to credentials must never be cached by an intermediary
-        # (RFC 6750 section 5.3 on token confidentiality).
-        return [
-            ("Content-Type", "application/json"),
-            ("Cache-Control", "no-store"),
-            *self.headers.items(),
-        ]
+        return [("Content-Type", "application/json"), *self.headers.items()]
 
     def get_body(self, environ: Any = None, scope: dict[str, Any] | None = None) -> str:
         return json.dumps(self.data)

@@ -28,7 +28,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
@@ -104,9 +106,12 @@ class RedisSessionStore:
 
     Args:
         client: a ``redis.Redis`` client (``decode_responses`` off) or a
-            ``redis://`` / ``rediss://`` URL. Give the client a
-            ``socket_timeout`` so an unresponsive server fails fast (the
-            services then answer 503 or fail open, as configured).
+            ``redis://`` / ``rediss://`` URL. A client you build yourself
+            should have a ``socket_timeout`` and few retries
+            (``retry=Retry(NoBackoff(), 1)``): redis-py's defaults keep a
+            request waiting for seconds while Redis is down, before the
+            services answer 503 or fail open. A client made from a URL
+            gets 2-second timeouts and one retry.
         prefix: the key prefix; give each application its own.
 
     Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
@@ -117,8 +122,14 @@ class RedisSessionStore:
     def __init__(self, client: redis.Redis | str, *, prefix: str = "jwt_guard:sessions") -> None:
         if isinstance(client, str):
             try:
+                # redis-py's default retries with backoff block a request for
+                # seconds while Redis is down; one quick retry, then the
+                # services' outage policy (503 or fail open) decides.
                 client = redis.Redis.from_url(
-                    client, socket_timeout=2.0, socket_connect_timeout=2.0
+                    client,
+                    socket_timeout=2.0,
+                    socket_connect_timeout=2.0,
+                    retry=Retry(NoBackoff(), 1),
                 )
             except ValueError:
                 raise ConfigurationError(

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from ..errors import ConfigurationError
 from ._crypto import (
@@ -96,12 +96,15 @@ class KeyRing:
 
     ``revision`` is 0 for an empty store and grows by one with every save;
     stores use it for compare-and-set, managers to notice another instance's
-    rotation.
+    rotation. ``retention`` is the longest retired-key retention any manager
+    writing the ring was configured with: a tool run with default settings
+    never drops a key that the application still needs published.
     """
 
     keys: tuple[StoredKey, ...] = ()
     revision: int = 0
     emergency_epoch: int | None = None
+    retention: float | None = None
 
     def _one(self, state: KeyState) -> StoredKey | None:
         return next((k for k in self.keys if k.state == state), None)
@@ -198,12 +201,20 @@ def ring_document(ring: KeyRing, revision: int) -> dict[str, Any]:
         "format": RING_FORMAT,
         "revision": revision,
         "emergency_epoch": ring.emergency_epoch,
+        "retention": ring.retention,
         "keys": [key_metadata(k) for k in ring.keys],
     }
 
 
-def parse_ring_document(doc: Any) -> tuple[int, int | None, list[Any]]:
-    """``(revision, emergency_epoch, key entries)`` of a stored ring document."""
+class RingHeader(NamedTuple):
+    revision: int
+    emergency_epoch: int | None
+    retention: float | None
+    entries: list[Any]
+
+
+def parse_ring_document(doc: Any) -> RingHeader:
+    """The ring-level fields and the (unparsed) key entries of a stored ring document."""
     if not isinstance(doc, Mapping) or doc.get("format") != RING_FORMAT:
         raise KeyStoreError("the key ring is corrupt or of an unknown format")
     revision = doc.get("revision")
@@ -215,7 +226,8 @@ def parse_ring_document(doc: Any) -> tuple[int, int | None, list[Any]]:
         raise KeyStoreError("the key ring is corrupt: bad emergency_epoch")
     if not isinstance(keys, list):
         raise KeyStoreError("the key ring is corrupt: keys is not a list")
-    return revision, epoch, keys
+    retention = _number(doc.get("retention"), "retention", optional=True)
+    return RingHeader(revision, epoch, retention, keys)
 
 
 def check_ring(ring: KeyRing) -> None:
@@ -445,11 +457,11 @@ class FileKeyStore:
         self._seen = (stamp, revision)
         return revision
 
-    def _read_ring_doc(self) -> tuple[int, int | None, list[Any]]:
+    def _read_ring_doc(self) -> RingHeader:
         path = self._dir / "keyring.json"
         raw = self._read(path)
         if raw is None:
-            return 0, None, []
+            return RingHeader(0, None, None, [])
         try:
             doc = json.loads(raw)
         except ValueError:
@@ -457,15 +469,20 @@ class FileKeyStore:
         return parse_ring_document(doc)
 
     def load(self) -> KeyRing:
-        revision, epoch, entries = self._read_ring_doc()
+        header = self._read_ring_doc()
         keys = []
-        for entry in entries:
+        for entry in header.entries:
             info = parse_key_metadata(entry)
             blob = self._read(self._dir / f"{info.kid}.key")
             if blob is None:
                 raise KeyStoreError(f"the key file for kid {info.kid} is missing")
             keys.append(open_key(self._sealer, info, blob))
-        ring = KeyRing(keys=tuple(keys), revision=revision, emergency_epoch=epoch)
+        ring = KeyRing(
+            keys=tuple(keys),
+            revision=header.revision,
+            emergency_epoch=header.emergency_epoch,
+            retention=header.retention,
+        )
         check_ring(ring)
         return ring
 

@@ -226,7 +226,11 @@ class KeyManager:
 
     @property
     def retention(self) -> float:
-        """Seconds a retired key stays published: ``max_token_lifetime + grace_period``."""
+        """Seconds a retired key stays published: ``max_token_lifetime + grace_period``.
+
+        When another manager sharing the store was configured with a longer
+        retention (recorded in the ring), that one applies.
+        """
         return self._max_lifetime + self._grace
 
     @property
@@ -283,15 +287,23 @@ class KeyManager:
                 self._view = view
         return view
 
+    def _retention_for(self, ring: KeyRing) -> float:
+        # The longest retention any manager sharing the store was given: a
+        # tool run with default settings must not unpublish a key early.
+        return max(self.retention, ring.retention or 0.0)
+
+    def _expired(self, ring: KeyRing, key: StoredKey, now: float) -> bool:
+        retired_at = key.info.retired_at
+        return (
+            key.state == "retired"
+            and retired_at is not None
+            and now >= retired_at + self._retention_for(ring)
+        )
+
     def _published(self, ring: KeyRing, now: float) -> list[StoredKey]:
         """Keys verifiers need now: active, next, and retired ones still within retention."""
         order = {"active": 0, "next": 1, "retired": 2}
-        keys = [
-            k
-            for k in ring.keys
-            if k.state != "retired"
-            or (k.info.retired_at is not None and now < k.info.retired_at + self.retention)
-        ]
+        keys = [k for k in ring.keys if not self._expired(ring, k, now)]
         return sorted(keys, key=lambda k: (order[k.state], -(k.info.retired_at or 0.0)))
 
     def refresh(self) -> None:
@@ -415,12 +427,7 @@ class KeyManager:
             return True
         if nxt is not None and now >= due_at and now >= nxt.info.created_at + self._max_age:
             return True
-        return any(
-            k.state == "retired"
-            and k.info.retired_at is not None
-            and now >= k.info.retired_at + self.retention
-            for k in ring.keys
-        )
+        return any(self._expired(ring, k, now) for k in ring.keys)
 
     def _new_key(self, state: str, now: float, algorithm: str) -> StoredKey:
         material = generate_material(algorithm)
@@ -433,22 +440,20 @@ class KeyManager:
         )
         return StoredKey(info=info, material=material)
 
-    def _drop_expired(
-        self, keys: list[StoredKey], now: float
-    ) -> tuple[list[StoredKey], list[StoredKey]]:
+    def _drop_expired(self, ring: KeyRing, now: float) -> tuple[list[StoredKey], list[StoredKey]]:
         kept: list[StoredKey] = []
         dropped: list[StoredKey] = []
-        for k in keys:
-            expired = (
-                k.state == "retired"
-                and k.info.retired_at is not None
-                and now >= k.info.retired_at + self.retention
-            )
-            (dropped if expired else kept).append(k)
+        for k in ring.keys:
+            (dropped if self._expired(ring, k, now) else kept).append(k)
         return kept, dropped
 
     def _commit(self, old: KeyRing, keys: list[StoredKey], epoch: int | None) -> KeyRing:
-        ring = KeyRing(keys=tuple(keys), revision=old.revision, emergency_epoch=epoch)
+        ring = KeyRing(
+            keys=tuple(keys),
+            revision=old.revision,
+            emergency_epoch=epoch,
+            retention=self._retention_for(old),
+        )
         saved = self._store.save(ring, expected_revision=old.revision)
         self._set_view(saved)
         return saved
@@ -481,7 +486,7 @@ class KeyManager:
                 return RotationOutcome()
             ring = self._store.load()
             now = self._clock()
-            keys, dropped = self._drop_expired(list(ring.keys), now)
+            keys, dropped = self._drop_expired(ring, now)
             created = published = activated = retired = None
             algorithm: str | None = None
             active = next((k for k in keys if k.state == "active"), None)
@@ -561,7 +566,7 @@ class KeyManager:
         with self._store.lock():
             ring = self._store.load()
             now = self._clock()
-            keys, dropped = self._drop_expired(list(ring.keys), now)
+            keys, dropped = self._drop_expired(ring, now)
             active = next((k for k in keys if k.state == "active"), None)
             new = next((k for k in keys if k.state == "next"), None) or self._new_key(
                 "next", now, self._algorithm_for_new_key(ring)

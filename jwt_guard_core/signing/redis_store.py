@@ -20,6 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -212,9 +213,9 @@ class RedisKeyStore:
             doc = json.loads(raw)
         except ValueError:
             raise KeyStoreError("the key ring in Redis is not valid JSON") from None
-        revision, epoch, entries = parse_ring_document(doc)
+        header = parse_ring_document(doc)
         keys = []
-        for entry in entries:
+        for entry in header.entries:
             info = parse_key_metadata(entry)
             sealed = entry.get("sealed")
             try:
@@ -224,7 +225,12 @@ class RedisKeyStore:
             if not blob:
                 raise KeyStoreError(f"the sealed key for kid {info.kid} is missing or corrupt")
             keys.append(open_key(sealer, info, blob))
-        ring = KeyRing(keys=tuple(keys), revision=revision, emergency_epoch=epoch)
+        ring = KeyRing(
+            keys=tuple(keys),
+            revision=header.revision,
+            emergency_epoch=header.emergency_epoch,
+            retention=header.retention,
+        )
         check_ring(ring)
         return ring
 
@@ -254,7 +260,7 @@ class RedisKeyStore:
             raise KeyStoreError("the key ring changed while it was being updated") from None
         except RedisError as exc:
             raise _unavailable(exc) from None
-        return KeyRing(keys=ring.keys, revision=revision, emergency_epoch=ring.emergency_epoch)
+        return replace(ring, revision=revision)
 
 
 def _revision(raw: Any) -> int:

@@ -164,7 +164,6 @@ def _refusal(response: httpx.Response, status: int, error: str, challenge: str |
     }
     assert response.status_code == status
     assert response.headers["Content-Type"] == "application/json"
-    assert response.headers["Cache-Control"] == "no-store"
     assert response.json() == {"error": error, "error_description": descriptions[error]}
     assert response.headers.get("WWW-Authenticate") == challenge
 

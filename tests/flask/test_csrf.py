@@ -194,3 +194,28 @@ def test_set_access_cookies_sets_an_httponly_token_and_a_readable_csrf_cookie(
         "csrf_token": ("", {"Max-Age=0", "Secure", "Path=/", "SameSite=Lax"}),
     }
     expect_error(client.post("/orders", headers={"X-CSRF-Token": csrf_value}), 401, "unauthorized")
+
+
+def test_cookie_attributes_come_from_config(make_app: MakeApp, mint: Mint) -> None:
+    app = make_app(
+        JWT_GUARD_TOKEN_LOCATION="cookie",
+        JWT_GUARD_COOKIE_SECURE=False,
+        JWT_GUARD_COOKIE_SAMESITE="Strict",
+        JWT_GUARD_COOKIE_DOMAIN="api.example",
+        JWT_GUARD_COOKIE_PATH="/api",
+        JWT_GUARD_CSRF_COOKIE_NAME="xsrf",
+    )
+    token = mint()
+
+    @app.post("/login")
+    def login() -> Response:
+        response = Response("logged in")
+        response.headers["X-Issued-CSRF"] = set_access_cookies(response, token)
+        return response
+
+    response = app.test_client().post("/login")
+    csrf_value = response.headers["X-Issued-CSRF"]
+    assert _cookies(response) == {
+        "access_token": (token, {"Domain=api.example", "HttpOnly", "Path=/api", "SameSite=Strict"}),
+        "xsrf": (csrf_value, {"Domain=api.example", "Path=/api", "SameSite=Strict"}),
+    }

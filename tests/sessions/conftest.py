@@ -132,4 +132,3 @@ def recorded_events() -> Iterator[list[SecurityEvent]]:
 
 def named(events: list[SecurityEvent], name: str) -> list[SecurityEvent]:
     return [e for e in events if e.name == name]
-

@@ -103,7 +103,9 @@ def test_family_ends_at_its_absolute_lifetime_however_often_it_is_refreshed(
     assert reason == "refresh_family_expired"
 
 
-def test_refresh_may_narrow_scopes_but_never_widen_them(backend_store, make_sessions, access_issuer):
+def test_refresh_may_narrow_scopes_but_never_widen_them(
+    backend_store, make_sessions, access_issuer
+):
     sessions = make_sessions(backend_store)
     tokens = sessions.issue("user-1", scopes=["orders:read", "orders:write"])
     narrowed = sessions.refresh(tokens.refresh_token, scopes=["orders:read"])

@@ -390,3 +390,19 @@ def test_algorithm_none_rotates_hmac_keys_only_with_allow_hmac(make_manager):
     assert info.value.setting == "algorithm"
     assert "allow_hmac=True" in str(info.value)
     assert make_manager(algorithm=None, allow_hmac=True).rotate().algorithm == "HS256"
+
+
+def test_a_manager_with_a_shorter_retention_never_unpublishes_a_key_early(make_manager, clock):
+    app = make_manager(max_token_lifetime=4 * 3600, grace_period=3600)
+    first = app.active_key().kid
+    second = app.rotate().kid
+    tool = make_manager(algorithm=None)  # defaults: retention 2 hours
+    assert tool.retention == 2 * 3600
+    clock.advance(3 * 3600)
+    third = tool.rotate().kid
+    assert _kids(tool) == [third, second, first]
+    clock.advance(2 * 3600 - 1)
+    assert first in _kids(tool)
+    clock.advance(1)
+    assert tool.maybe_rotate().dropped == (first,)
+    assert _kids(app) == [third, second]
