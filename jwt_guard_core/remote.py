@@ -608,7 +608,10 @@ class RemoteJWKS:
     def _report_stale(self, now: float) -> None:
         with self._lock:
             st = self._state
-            if st.stale_reported:
+            # Re-checked under the lock: a refresh may have succeeded since
+            # the caller looked, and marking a fresh state would silence the
+            # next outage's event.
+            if st.stale_reported or not st.failures or now < st.expires_at:
                 return
             self._state = replace(st, stale_reported=True)
         events.emit(

@@ -271,7 +271,9 @@ class RevocationService:
                 level=logging.ERROR,
                 reason="revocation_unavailable",
                 message="revocation state unreadable; token accepted (fail_open=True)",
-                error=type(exc).__name__,
+                # StoreUnavailable messages name the backend and the cause's
+                # class, never a host or password.
+                error=str(exc) if isinstance(exc, StoreUnavailable) else type(exc).__name__,
                 jti=jti if isinstance(jti, str) else None,
                 fail_open=True,
             )
