@@ -41,9 +41,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from os import PathLike, fspath
@@ -236,6 +238,24 @@ def _classify(exc: httpx.HTTPError) -> FetchError:
     return FetchError("http_error", f"{type(exc).__name__}: {exc}")
 
 
+# --- fork safety ---------------------------------------------------------------
+
+# Servers that load the app and then fork workers (gunicorn --preload, uWSGI)
+# would otherwise hand every worker the parent's pooled connections, so two
+# processes write into one TLS stream; and a lock held by a parent thread at
+# fork time would stay held forever in the child.
+_instances: weakref.WeakSet[RemoteJWKS] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for jwks in list(_instances):
+        jwks._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 # --- the key source ------------------------------------------------------------
 
 
@@ -392,6 +412,18 @@ class RemoteJWKS:
         self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        _instances.add(self)
+
+    def _reset_after_fork(self) -> None:
+        # The cached keys stay; everything tied to the parent's threads,
+        # sockets and event loops is dropped (not closed: the parent still
+        # uses those sockets).
+        self._lock = threading.Lock()
+        self._flight = None
+        self._client = None
+        self._async_clients = {}
+        self._thread = None
+        self._tasks = set()
 
     # -- KeySource
 
@@ -707,9 +739,7 @@ class RemoteJWKS:
             ok = True
         except FetchError as exc:
             self._record_failure(exc)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # CancelledError is not an Exception: it propagates
             logger.exception("unexpected error while fetching the JWKS")
             self._record_failure(FetchError("internal_error", type(exc).__name__))
         finally:

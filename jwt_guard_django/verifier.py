@@ -8,31 +8,29 @@ once and shared by every thread and task. It is rebuilt only when the
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 from collections.abc import Mapping
-from os import PathLike
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
-from jwt_guard_core import (
-    ConfigurationError,
-    GuardConfig,
-    IssuerPolicy,
-    KeySource,
-    StaticKeySet,
-    TokenError,
-    Verifier,
+from jwt_guard_core import ConfigurationError, GuardConfig, IssuerPolicy, KeySource, Verifier
+from jwt_guard_core.sources import (
+    WarmFailure,
+    awarm_key_sources,
+    config_key_sources,
+    hmac_key_set,
+    is_loopback_url,
+    remote_key_set,
+    static_key_set,
+    warm_key_sources,
+    warmable_key_sources,
 )
-from jwt_guard_core.algorithms import HMAC_ALGORITHMS
-from jwt_guard_core.keys import key_from_secret
+from jwt_guard_core.sources import key_set_health as core_key_set_health
 
 from .conf import Settings, conf
 
@@ -82,7 +80,7 @@ def reset_verifier() -> None:
     with _lock:
         old, _verifier = _verifier, None
     if old is not None:
-        for source in _each_remote(old):
+        for source in warmable_key_sources(key_sources(old).values()):
             close = getattr(source, "close", None)
             if callable(close):
                 close()
@@ -92,92 +90,6 @@ def reset_verifier() -> None:
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
     if setting == "JWT_GUARD":
         reset_verifier()
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost`` or a loopback address."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _renamed(exc: ConfigurationError, setting: str) -> ConfigurationError:
-    """The core names its own parameter (``url``, ``keys``); name the Django setting."""
-    if exc.setting.startswith("JWT_GUARD"):
-        return exc
-    message = str(exc).removeprefix(f"{exc.setting}: ")
-    if exc.setting in ("url", "issuer", "keys"):
-        return ConfigurationError(setting, message)
-    return ConfigurationError(f"{setting} (JWKS_OPTIONS[{exc.setting!r}])", message)
-
-
-def _remote(setting: str, url: Any, *, discovery: bool, options: Mapping[str, Any]) -> KeySource:
-    if not isinstance(url, str) or not url:
-        raise ConfigurationError(setting, f"{url!r} is not a URL")
-    # Imported here so that a static-key configuration never loads the
-    # remote machinery.
-    from jwt_guard_core.remote import RemoteJWKS
-
-    try:
-        if discovery:
-            return RemoteJWKS.from_issuer(url, **options)
-        return RemoteJWKS(url, **options)
-    except ConfigurationError as exc:
-        raise _renamed(exc, setting) from None
-    except TypeError as exc:
-        raise ConfigurationError(f"{setting} (JWKS_OPTIONS)", str(exc)) from None
-
-
-def _load_verifying_key(setting: str, value: Any) -> StaticKeySet:
-    """A PEM text, a mapping of kid to PEM, a JWKS dict or JSON text, or a file path."""
-    try:
-        return _static_keys(setting, value)
-    except ConfigurationError as exc:
-        raise _renamed(exc, setting) from None
-
-
-def _static_keys(setting: str, value: Any) -> StaticKeySet:
-    if isinstance(value, PathLike) or (
-        isinstance(value, str) and not value.lstrip().startswith(("-----", "{"))
-    ):
-        path = Path(value)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(
-                setting, f"cannot read key file {path}: {exc.strerror}"
-            ) from None
-        value = data.decode("utf-8", "replace")
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, Mapping):
-        if "keys" in value:
-            return StaticKeySet.from_jwks(value)
-        return StaticKeySet.from_pem(value)
-    if isinstance(value, str):
-        if value.lstrip().startswith("{"):
-            return StaticKeySet.from_jwks(value)
-        return StaticKeySet.from_pem(value)
-    raise ConfigurationError(
-        setting, f"a {type(value).__name__} is not a PEM key, a JWKS or a path to either"
-    )
-
-
-def _hmac_keys(setting: str, secret: Any, algorithms: Any) -> StaticKeySet:
-    if not isinstance(secret, (str, bytes)) or not secret:
-        raise ConfigurationError(setting, "give the HMAC secret as a non-empty str or bytes")
-    wanted = [a for a in (algorithms or ()) if a in HMAC_ALGORITHMS] or ["HS256"]
-    keys = []
-    for alg in wanted:
-        try:
-            keys.append(key_from_secret(secret, algorithm=alg))
-        except ValueError as exc:
-            raise ConfigurationError(setting, str(exc)) from None
-    return StaticKeySet(keys, setting=setting)
 
 
 def _key_source(
@@ -191,17 +103,16 @@ def _key_source(
     if clock is not None:
         options.setdefault("clock", clock)
     if given == ["JWKS_URL"]:
-        return _remote(
-            f"{setting}['JWKS_URL']", entry["JWKS_URL"], discovery=False, options=options
-        )
+        return remote_key_set(f"{setting}['JWKS_URL']", entry["JWKS_URL"], options=options)
     if given == ["OIDC_ISSUER"]:
-        return _remote(
+        return remote_key_set(
             f"{setting}['OIDC_ISSUER']", entry["OIDC_ISSUER"], discovery=True, options=options
         )
     if given == ["VERIFYING_KEY"]:
-        return _load_verifying_key(f"{setting}['VERIFYING_KEY']", entry["VERIFYING_KEY"])
+        # One setting for PEM, a kid -> PEM dict, a JWKS or a path: told apart by shape.
+        return static_key_set(f"{setting}['VERIFYING_KEY']", entry["VERIFYING_KEY"])
     if entry.get("SIGNING_KEY") is not None:
-        return _hmac_keys(f"{setting}['SIGNING_KEY']", entry["SIGNING_KEY"], algorithms)
+        return hmac_key_set(f"{setting}['SIGNING_KEY']", entry["SIGNING_KEY"], algorithms)
     raise ConfigurationError(
         setting, "no key source: set JWKS_URL, OIDC_ISSUER, VERIFYING_KEY or SIGNING_KEY"
     )
@@ -274,16 +185,7 @@ def build_config(settings: Settings = conf) -> GuardConfig:
 
 def key_sources(verifier: Verifier | None = None) -> dict[str | None, KeySource]:
     """The key source of each configured issuer (``None``: any issuer)."""
-    verifier = verifier or get_verifier()
-    return {iss: policy.keys for iss, policy in verifier.config.policies.items()}
-
-
-def _each_remote(verifier: Verifier | None) -> list[Any]:
-    seen: list[Any] = []
-    for source in key_sources(verifier).values():
-        if hasattr(source, "warm") and not any(source is s for s in seen):
-            seen.append(source)
-    return seen
+    return config_key_sources((verifier or get_verifier()).config)
 
 
 def warm(verifier: Verifier | None = None) -> None:
@@ -292,55 +194,32 @@ def warm(verifier: Verifier | None = None) -> None:
     A failure is logged and not raised: the key set keeps retrying on
     demand, and requests get 503 until it succeeds.
     """
-    for source in _each_remote(verifier):
-        try:
-            usable = source.warm()
-        except (TokenError, OSError) as exc:
-            _warm_failed(source, exc)
-        else:
-            if usable is False:
-                _warm_failed(source, None)
+    _warm_failed(warm_key_sources(key_sources(verifier).values()))
 
 
 async def awarm(verifier: Verifier | None = None) -> None:
     """Like :func:`warm`, without blocking the event loop."""
-    for source in _each_remote(verifier):
-        try:
-            usable = await source.awarm()
-        except (TokenError, OSError) as exc:
-            _warm_failed(source, exc)
-        else:
-            if usable is False:
-                _warm_failed(source, None)
+    _warm_failed(await awarm_key_sources(key_sources(verifier).values()))
 
 
-def _warm_failed(source: Any, exc: Exception | None) -> None:
-    logger.warning(
-        "jwt-guard could not warm the key set %r at start-up%s",
-        source,
-        f": {exc}" if exc is not None else "; requests get 503 until it can be fetched",
-        extra={"jwt_guard_event": "warm_failed"},
-    )
+def _warm_failed(failures: list[WarmFailure]) -> None:
+    for failure in failures:
+        logger.warning(
+            "jwt-guard could not warm the key set %r at start-up%s",
+            failure.source,
+            f": {failure.error}"
+            if failure.error is not None
+            else "; requests get 503 until it can be fetched",
+            extra={"jwt_guard_event": "warm_failed"},
+        )
 
 
 def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:
     """Health of every key source, for a health-check endpoint.
 
     ``{"ok": bool, "key_sets": {issuer or "*": {...}}}``; a remote key set
-    reports its own ``health()``, a static one ``{"type": "static", "keys": n}``.
+    reports ``{"type": "remote", **its health()}``, a static one
+    ``{"type": "static", "keys": n}``. ``ok`` is false while a key set is
+    ``unavailable`` (requests it serves get 503).
     """
-    report: dict[str, Any] = {}
-    ok = True
-    for iss, source in key_sources(verifier).items():
-        health = getattr(source, "health", None)
-        if callable(health):
-            entry = {"type": "remote", **health()}
-            # "cold" (not fetched yet) and "stale" (served past expiry
-            # while the provider is down) still verify; "unavailable" is 503.
-            ok = ok and entry.get("state") != "unavailable"
-        elif isinstance(source, StaticKeySet):
-            entry = {"type": "static", "keys": len(source.keys)}
-        else:
-            entry = {"type": type(source).__name__}
-        report[iss if iss is not None else "*"] = entry
-    return {"ok": ok, "key_sets": report}
+    return core_key_set_health(key_sources(verifier))

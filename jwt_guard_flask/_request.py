@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from flask import current_app, g, has_app_context, request
 
@@ -125,18 +126,6 @@ def _store(locations: tuple[str, ...], outcome: Any) -> None:
     g.setdefault(_OUTCOMES, {})[locations] = outcome
 
 
-def _finish(
-    state: AppState, token: VerifiedToken | None, optional: bool, locations: tuple[str, ...]
-) -> VerifiedToken | None:
-    _store(locations, token)
-    if token is None:
-        if optional:
-            return None
-        raise _reject(state, None, emit=False)
-    setattr(g, _TOKEN_ATTR, token)
-    return token
-
-
 def _replay(outcome: Any, optional: bool, state: AppState) -> VerifiedToken | None:
     if isinstance(outcome, JWTGuardHTTPException):
         raise outcome
@@ -165,66 +154,88 @@ def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
         raise _reject(state, exc, emit=False) from None
 
 
+class _UserStep(NamedTuple):
+    loader: Callable[[VerifiedToken], Any]
+    token: VerifiedToken
+
+
+class _Attempt:
+    """One authentication of the request, shared by the sync and async entry points.
+
+    Construction replays the outcome already reached for these locations
+    (a blueprint guard and a view decorator verify once) or verifies the
+    token; only calling the user loader differs between the two paths.
+    Every refusal is remembered, so a second check on the request replays it.
+    """
+
+    def __init__(self, optional: bool, locations: tuple[str, ...] | None) -> None:
+        self.state = current_state()
+        self.optional = optional
+        self.where = locations or self.state.settings.locations
+        self.token: VerifiedToken | None = None
+        self.hit, self.outcome = _cached(self.where)
+        if not self.hit:
+            with self.recording():
+                self.token = _verify(self.state, self.where)
+
+    def user_step(self) -> _UserStep | None:
+        """The user loader call still to make, or ``None``: no fresh token or no loader."""
+        loader = self.state.guard._user_loader
+        if self.hit or self.token is None or loader is None:
+            return None
+        return _UserStep(loader, self.token)
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        try:
+            yield
+        except JWTGuardHTTPException as exc:
+            _store(self.where, exc)
+            raise
+
+    def set_user(self, user: Any) -> None:
+        if user is None:
+            raise _user_missing(self.state)
+        setattr(g, _USER, user)
+
+    def finish(self) -> VerifiedToken | None:
+        if self.hit:
+            return _replay(self.outcome, self.optional, self.state)
+        token = self.token
+        if token is not None:
+            _send(token_verified, token=token)
+        _store(self.where, token)
+        if token is None:
+            if self.optional:
+                return None
+            raise _reject(self.state, None, emit=False)
+        setattr(g, _TOKEN_ATTR, token)
+        return token
+
+
 def authenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None
 ) -> VerifiedToken | None:
     """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`."""
-    state = current_state()
-    where = locations or state.settings.locations
-    hit, outcome = _cached(where)
-    if hit:
-        return _replay(outcome, optional, state)
-    try:
-        token = _verify(state, where)
-        if token is not None:
-            _load_user(state, token)
-            _send(token_verified, token=token)
-    except JWTGuardHTTPException as exc:
-        _store(where, exc)
-        raise
-    return _finish(state, token, optional, where)
+    attempt = _Attempt(optional, locations)
+    step = attempt.user_step()
+    if step is not None:
+        with attempt.recording():
+            attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
+    return attempt.finish()
 
 
 async def aauthenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None
 ) -> VerifiedToken | None:
     """Like :func:`authenticate`, for async views: an ``async def`` user loader is awaited."""
-    state = current_state()
-    where = locations or state.settings.locations
-    hit, outcome = _cached(where)
-    if hit:
-        return _replay(outcome, optional, state)
-    try:
-        token = _verify(state, where)
-        if token is not None:
-            await _aload_user(state, token)
-            _send(token_verified, token=token)
-    except JWTGuardHTTPException as exc:
-        _store(where, exc)
-        raise
-    return _finish(state, token, optional, where)
-
-
-def _load_user(state: AppState, token: VerifiedToken) -> None:
-    loader = state.guard._user_loader
-    if loader is None:
-        return
-    user = current_app.ensure_sync(loader)(token)
-    if user is None:
-        raise _user_missing(state)
-    setattr(g, _USER, user)
-
-
-async def _aload_user(state: AppState, token: VerifiedToken) -> None:
-    loader: Callable[[VerifiedToken], Any] | None = state.guard._user_loader
-    if loader is None:
-        return
-    user = loader(token)
-    if inspect.isawaitable(user):
-        user = await user
-    if user is None:
-        raise _user_missing(state)
-    setattr(g, _USER, user)
+    attempt = _Attempt(optional, locations)
+    step = attempt.user_step()
+    if step is not None:
+        with attempt.recording():
+            user = step.loader(step.token)
+            attempt.set_user(await user if inspect.isawaitable(user) else user)
+    return attempt.finish()
 
 
 def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: bool) -> None:

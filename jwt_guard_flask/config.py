@@ -12,26 +12,21 @@ texts for the extension to log.
 
 from __future__ import annotations
 
-import importlib
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from os import PathLike
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from jwt_guard_core import (
-    ConfigurationError,
-    GuardConfig,
-    IssuerPolicy,
-    KeySource,
-    StaticKeySet,
-)
+from jwt_guard_core import ConfigurationError, GuardConfig, IssuerPolicy, KeySource
 from jwt_guard_core.algorithms import HMAC_ALGORITHMS
-from jwt_guard_core.keys import key_from_secret
+from jwt_guard_core.sources import (
+    RemoteOptionError,
+    hmac_key_set,
+    is_loopback_url,
+    remote_key_set,
+    static_key_set,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -130,6 +125,20 @@ class FlaskSettings:
     realm: str
     warm_on_startup: bool
 
+    @property
+    def cookie_attributes(self) -> dict[str, Any]:
+        """``path``, ``domain``, ``secure``, ``samesite`` for ``set_cookie``/``delete_cookie``.
+
+        The token and CSRF cookies share them, so what the start-up warnings
+        inspect is what every cookie carries.
+        """
+        return {
+            "path": self.cookie_path,
+            "domain": self.cookie_domain,
+            "secure": self.cookie_secure,
+            "samesite": self.cookie_samesite,
+        }
+
 
 @dataclass(frozen=True)
 class Loaded:
@@ -138,17 +147,6 @@ class Loaded:
     config: GuardConfig
     settings: FlaskSettings
     warnings: tuple[str, ...]
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url``'s host is ``localhost`` or a loopback address."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load(config: Mapping[str, Any]) -> Loaded:
@@ -394,91 +392,26 @@ def _key_source(
         raise ConfigurationError(where("JWKS_OPTIONS"), "give a dict of RemoteJWKS options")
     try:
         if name == "JWKS_URL":
-            return _remote(where(name), value, discovery=False, options=options)
+            return remote_key_set(where(name), value, options=options)
         if name == "OIDC_ISSUER":
-            return _remote(where(name), value, discovery=True, options=options)
+            return remote_key_set(where(name), value, discovery=True, options=options)
         if name == "PUBLIC_KEY":
-            return _public_keys(where(name), value)
+            return static_key_set(where(name), value, form="pem")
         if name == "JWKS":
-            return _static_jwks(where(name), value)
+            return static_key_set(where(name), value, form="jwks")
         if name == "SECRET":
-            return _hmac_keys(where(name), value, algorithms)
-        if not isinstance(value, KeySource):
-            raise ConfigurationError(
-                where(name), f"{type(value).__name__} is not a key source (StaticKeySet, ...)"
-            )
-        return value
-    except ConfigurationError as exc:
-        if exc.setting.startswith(PREFIX):
-            raise
-        raise ConfigurationError(where(name), str(exc)[len(exc.setting) + 2 :]) from None
-
-
-def _remote(setting: str, url: Any, *, discovery: bool, options: Mapping[str, Any]) -> KeySource:
-    if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-        raise ConfigurationError(setting, f"{url!r} is not an http(s) URL")
-    # Imported here so that a static-key configuration never loads the
-    # remote machinery and its HTTP client.
-    remote_jwks: Any = importlib.import_module("jwt_guard_core.remote").RemoteJWKS
-    try:
-        source = (
-            remote_jwks.from_issuer(url, **options) if discovery else remote_jwks(url, **options)
-        )
-    except TypeError as exc:
+            return hmac_key_set(where(name), value, algorithms)
+    except RemoteOptionError as exc:
+        # Flask names a bad option value by the URL key it configures and
+        # an unknown option by the options key itself.
+        if exc.option is None:
+            raise ConfigurationError(where("JWKS_OPTIONS"), exc.detail) from None
+        raise ConfigurationError(where(name), f"{exc.option}: {exc.detail}") from None
+    if not isinstance(value, KeySource):
         raise ConfigurationError(
-            f"{PREFIX}JWKS_OPTIONS", f"not accepted by RemoteJWKS: {exc}"
-        ) from None
-    except ValueError as exc:
-        # ConfigurationError included: the core names its parameter, we name the key.
-        raise ConfigurationError(setting, str(exc)) from None
-    return source  # type: ignore[no-any-return]
-
-
-def _read_text(setting: str, value: Any) -> Any:
-    """A path (``PathLike`` or a string that is not PEM or JSON) is read from disk."""
-    if isinstance(value, PathLike) or (
-        isinstance(value, str) and not value.lstrip().startswith(("-----", "{"))
-    ):
-        path = Path(value)
-        try:
-            return path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(setting, f"cannot read key file {path}: {exc}") from None
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
+            where(name), f"{type(value).__name__} is not a key source (StaticKeySet, ...)"
+        )
     return value
-
-
-def _public_keys(setting: str, value: Any) -> StaticKeySet:
-    value = _read_text(setting, value)
-    if isinstance(value, (Mapping, str)):
-        return StaticKeySet.from_pem(value)
-    raise ConfigurationError(
-        setting, f"a {type(value).__name__} is not a PEM key, a dict of kid to PEM, or a path"
-    )
-
-
-def _static_jwks(setting: str, value: Any) -> StaticKeySet:
-    value = _read_text(setting, value)
-    if isinstance(value, (Mapping, str)):
-        return StaticKeySet.from_jwks(value)
-    raise ConfigurationError(
-        setting, f"a {type(value).__name__} is not a JWKS dict, JSON text or a path"
-    )
-
-
-def _hmac_keys(setting: str, secret: Any, algorithms: Any) -> StaticKeySet:
-    if not isinstance(secret, (str, bytes)) or not secret:
-        raise ConfigurationError(setting, "give the HMAC secret as a non-empty str or bytes")
-    algs = algorithms if isinstance(algorithms, (list, tuple)) else ()
-    wanted = [a for a in algs if a in HMAC_ALGORITHMS] or ["HS256"]
-    keys = []
-    for alg in wanted:
-        try:
-            keys.append(key_from_secret(secret, algorithm=alg))
-        except ValueError as exc:
-            raise ConfigurationError(setting, str(exc)) from None
-    return StaticKeySet(keys, setting=setting)
 
 
 # -- risky but legal -----------------------------------------------------------

@@ -27,16 +27,9 @@ def set_access_cookies(response: Response, token: str, *, max_age: int | None = 
     unsafe requests.
     """
     settings = current_state().settings
+    # Script never needs the token itself; HttpOnly keeps an XSS from stealing it.
     response.set_cookie(
-        settings.cookie_name,
-        token,
-        max_age=max_age,
-        path=settings.cookie_path,
-        domain=settings.cookie_domain,
-        secure=settings.cookie_secure,
-        # Script never needs the token itself; HttpOnly keeps an XSS from stealing it.
-        httponly=True,
-        samesite=settings.cookie_samesite,
+        settings.cookie_name, token, max_age=max_age, httponly=True, **settings.cookie_attributes
     )
     return set_csrf_cookie(response, settings, max_age=max_age)
 
@@ -45,10 +38,4 @@ def unset_access_cookies(response: Response) -> None:
     """Expire the token cookie and the CSRF cookie (log-out)."""
     settings = current_state().settings
     for name in (settings.cookie_name, settings.csrf_cookie_name):
-        response.delete_cookie(
-            name,
-            path=settings.cookie_path,
-            domain=settings.cookie_domain,
-            secure=settings.cookie_secure,
-            samesite=settings.cookie_samesite,
-        )
+        response.delete_cookie(name, **settings.cookie_attributes)

@@ -70,10 +70,7 @@ def set_csrf_cookie(
         settings.csrf_cookie_name,
         token,
         max_age=max_age,
-        path=settings.cookie_path,
-        domain=settings.cookie_domain,
-        secure=settings.cookie_secure,
         httponly=False,
-        samesite=settings.cookie_samesite,
+        **settings.cookie_attributes,
     )
     return token

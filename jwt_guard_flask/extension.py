@@ -11,7 +11,14 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask
 from flask.typing import ResponseReturnValue
 
-from jwt_guard_core import KeySource, StaticKeySet, TokenError, VerifiedToken, Verifier
+from jwt_guard_core import KeySource, VerifiedToken, Verifier
+from jwt_guard_core.sources import (
+    WarmFailure,
+    awarm_key_sources,
+    config_key_sources,
+    key_set_health,
+    warm_key_sources,
+)
 
 from ._request import AppState, authenticate, enforce_scopes, normalize_locations
 from .config import DEFAULTS, load
@@ -141,15 +148,7 @@ class JWTGuard:
 
     def key_sources(self, app: Flask | None = None) -> dict[str | None, KeySource]:
         """The key source of each configured issuer (``None``: any issuer)."""
-        policies = self.verifier(app).config.policies
-        return {iss: policy.keys for iss, policy in policies.items()}
-
-    def _remotes(self, app: Flask | None) -> list[Any]:
-        seen: list[Any] = []
-        for source in self.key_sources(app).values():
-            if hasattr(source, "warm") and not any(source is s for s in seen):
-                seen.append(source)
-        return seen
+        return config_key_sources(self.verifier(app).config)
 
     def warm(self, app: Flask | None = None) -> None:
         """Fetch every remote key set now so the first request does not wait.
@@ -157,25 +156,11 @@ class JWTGuard:
         A failure is logged, not raised: requests get 503 until a fetch
         succeeds, and the service can start while the provider is down.
         """
-        for source in self._remotes(app):
-            try:
-                usable = source.warm()
-            except (TokenError, OSError) as exc:
-                _warm_failed(source, exc)
-            else:
-                if usable is False:
-                    _warm_failed(source, None)
+        _warm_failed(warm_key_sources(self.key_sources(app).values()))
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
-        for source in self._remotes(app):
-            try:
-                usable = await source.awarm()
-            except (TokenError, OSError) as exc:
-                _warm_failed(source, exc)
-            else:
-                if usable is False:
-                    _warm_failed(source, None)
+        _warm_failed(await awarm_key_sources(self.key_sources(app).values()))
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """Health of every key source, for a health-check endpoint.
@@ -185,21 +170,7 @@ class JWTGuard:
         ``{"type": "static", "keys": n}``. ``ok`` is false while a key set
         is ``unavailable`` (requests it serves get 503).
         """
-        report: dict[str, Any] = {}
-        ok = True
-        for iss, source in self.key_sources(app).items():
-            health = getattr(source, "health", None)
-            if callable(health):
-                entry = {"type": "remote", **health()}
-                # "cold" (not fetched yet) and "stale" (serving cached keys
-                # during an outage) still verify; only "unavailable" gives 503s.
-                ok = ok and entry.get("state") != "unavailable"
-            elif isinstance(source, StaticKeySet):
-                entry = {"type": "static", "keys": len(source.keys)}
-            else:
-                entry = {"type": type(source).__name__}
-            report[iss if iss is not None else "*"] = entry
-        return {"ok": ok, "key_sets": report}
+        return key_set_health(self.key_sources(app))
 
 
 def _app(app: Flask | None) -> Flask:
@@ -210,10 +181,11 @@ def _app(app: Flask | None) -> Flask:
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
 
 
-def _warm_failed(source: Any, exc: Exception | None) -> None:
-    logger.warning(
-        "jwt-guard could not warm the key set %r at start-up: %s",
-        source,
-        exc or "no usable keys (see the jwks_fetch_failed event)",
-        extra={"jwt_guard_event": "warm_failed"},
-    )
+def _warm_failed(failures: list[WarmFailure]) -> None:
+    for failure in failures:
+        logger.warning(
+            "jwt-guard could not warm the key set %r at start-up: %s",
+            failure.source,
+            failure.error or "no usable keys (see the jwks_fetch_failed event)",
+            extra={"jwt_guard_event": "warm_failed"},
+        )

@@ -41,6 +41,7 @@ class MemorySessionStore:
         self._families: dict[str, FamilyRecord] = {}
         self._by_subject: dict[str, set[str]] = {}
         self._denied: dict[str, float] = {}
+        self._denied_sessions: dict[str, float] = {}
         self._subjects: dict[str, float] = {}
         self._epoch: float | None = None
         self._failures: dict[str, deque[float]] = {}
@@ -70,6 +71,7 @@ class MemorySessionStore:
                 if not members:
                     del self._by_subject[record.subject]
         self._denied = {j: t for j, t in self._denied.items() if t > now}
+        self._denied_sessions = {s: t for s, t in self._denied_sessions.items() if t > now}
 
     # -- RefreshTokenStore
 
@@ -93,6 +95,12 @@ class MemorySessionStore:
             if won:
                 self._tokens[token_hash] = replace(record, spent_at=now)
             return SpendResult(record=record, family=self._families.get(record.family_id), won=won)
+
+    def unspend(self, token_hash: str, *, spent_at: float) -> None:
+        with self._lock:
+            record = self._tokens.get(token_hash)
+            if record is not None and record.spent_at == spent_at:
+                self._tokens[token_hash] = replace(record, spent_at=None)
 
     def revoke_family(self, family_id: str, *, now: float) -> bool:
         with self._lock:
@@ -119,6 +127,12 @@ class MemorySessionStore:
             self._denied[jti] = max(expires_at, self._denied.get(jti, expires_at))
             self._wrote(now)
 
+    def deny_session(self, session_id: str, *, expires_at: float, now: float) -> None:
+        with self._lock:
+            current = self._denied_sessions.get(session_id, expires_at)
+            self._denied_sessions[session_id] = max(expires_at, current)
+            self._wrote(now)
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         with self._lock:
             self._subjects[subject] = max(before, self._subjects.get(subject, before))
@@ -128,12 +142,14 @@ class MemorySessionStore:
             self._epoch = epoch if self._epoch is None else max(epoch, self._epoch)
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float
+        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
     ) -> RevocationState:
         # Plain dict reads are atomic under the GIL; no lock on the hot path.
         denied_until = self._denied.get(jti) if jti is not None else None
+        session_until = self._denied_sessions.get(session) if session is not None else None
         return RevocationState(
             jti_denied=denied_until is not None and denied_until > now,
+            session_denied=session_until is not None and session_until > now,
             subject_revoked_before=self._subjects.get(subject) if subject is not None else None,
             emergency_epoch=self._epoch,
         )

@@ -12,6 +12,7 @@ Keys, under ``prefix`` (default ``jwt_guard:sessions``)::
     {prefix}:fam:{family}       hash: one session
     {prefix}:subfam:{subject}   set: a subject's sessions
     {prefix}:deny:{jti}         denied access token, until its exp
+    {prefix}:denysid:{session}  denied session (sid claim)
     {prefix}:sub:{subject}      "revoked before" time of a subject
     {prefix}:epoch              the emergency epoch
     {prefix}:fail:{client}      sorted set: recent failure times
@@ -47,6 +48,13 @@ local won = redis.call('HSETNX', KEYS[1], 'spent_at', ARGV[1])
 local record = redis.call('HGETALL', KEYS[1])
 local family = redis.call('HGETALL', ARGV[2] .. redis.call('HGET', KEYS[1], 'family_id'))
 return {won, record, family}
+"""
+
+_UNSPEND = """
+if redis.call('HGET', KEYS[1], 'spent_at') == ARGV[1] then
+    redis.call('HDEL', KEYS[1], 'spent_at')
+end
+return 1
 """
 
 _REVOKE_FAMILY = """
@@ -146,6 +154,7 @@ class RedisSessionStore:
         self._client = client
         self._prefix = prefix
         self._spend = client.register_script(_SPEND)
+        self._unspend = client.register_script(_UNSPEND)
         self._revoke_family = client.register_script(_REVOKE_FAMILY)
         self._revoke_subject = client.register_script(_REVOKE_SUBJECT)
         self._set_max = client.register_script(_SET_MAX)
@@ -245,6 +254,9 @@ class RedisSessionStore:
             )
         return SpendResult(record=record, family=family, won=won == 1)
 
+    def unspend(self, token_hash: str, *, spent_at: float) -> None:
+        self._run(lambda: self._unspend(keys=[self._key("rt", token_hash)], args=[repr(spent_at)]))
+
     def revoke_family(self, family_id: str, *, now: float) -> bool:
         def action() -> Any:
             return self._revoke_family(keys=[self._key("fam", family_id)], args=[repr(now)])
@@ -268,6 +280,14 @@ class RedisSessionStore:
             )
         )
 
+    def deny_session(self, session_id: str, *, expires_at: float, now: float) -> None:
+        self._run(
+            lambda: self._set_max(
+                keys=[self._key("denysid", session_id)],
+                args=[repr(expires_at), _ttl(expires_at, now)],
+            )
+        )
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         self._run(lambda: self._set_max(keys=[self._key("sub", subject)], args=[repr(before), 0]))
 
@@ -275,19 +295,22 @@ class RedisSessionStore:
         self._run(lambda: self._set_max(keys=[self._key("epoch")], args=[repr(epoch), 0]))
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float
+        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
     ) -> RevocationState:
         # One MGET: one round trip per verification. A missing name reads a
         # key with an empty name, which is never written.
         keys = [
             f"{self._prefix}:deny:{jti or ''}",
+            f"{self._prefix}:denysid:{session or ''}",
             f"{self._prefix}:sub:{subject or ''}",
             self._key("epoch"),
         ]
-        denied, before, epoch = self._run(lambda: self._client.mget(keys))
+        denied, session_denied, before, epoch = self._run(lambda: self._client.mget(keys))
         denied_until = _num(denied)
+        session_until = _num(session_denied)
         return RevocationState(
             jti_denied=denied_until is not None and denied_until > now,
+            session_denied=session_until is not None and session_until > now,
             subject_revoked_before=_num(before),
             emergency_epoch=_num(epoch),
         )

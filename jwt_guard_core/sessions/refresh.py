@@ -38,6 +38,7 @@ from .. import events
 from ..errors import ConfigurationError, StateUnavailable, TokenError
 from ..http import ErrorResponse, error_response
 from .errors import InvalidRefreshToken, StoreUnavailable
+from .revocation import RevocationService
 
 __all__ = [
     "AccessTokenIssuer",
@@ -137,6 +138,13 @@ class RefreshTokenStore(Protocol):
         ``won=True``. ``None`` for an unknown hash.
         """
 
+    def unspend(self, token_hash: str, *, spent_at: float) -> None:
+        """Undo a spend made at ``spent_at`` (only if it is still that spend).
+
+        Called when the replacement tokens could not be issued (key store or
+        session store down), so the client's retry is not taken for theft.
+        """
+
     def revoke_family(self, family_id: str, *, now: float) -> bool:
         """Mark the family revoked; ``True`` when it existed and was not revoked yet."""
 
@@ -228,6 +236,12 @@ class RefreshTokenService:
         session_claim: the claim that carries the family id in access
             tokens (default ``sid``), so that a logout holding only an access
             token can revoke its session; ``None`` to leave it out.
+        revocation: a :class:`~jwt_guard_core.sessions.RevocationService`.
+            When given, revoking a family (logout, detected reuse) also
+            denylists its session id, so the session's access tokens still
+            in flight are refused at once, and :meth:`revoke_subject` also
+            refuses the subject's access tokens (log out everywhere in one
+            call).
         clock: returns Unix time; inject a fake one in tests.
     """
 
@@ -241,6 +255,7 @@ class RefreshTokenService:
         family_lifetime: float | timedelta = DEFAULT_FAMILY_LIFETIME,
         reuse_interval: float = 0.0,
         session_claim: str | None = "sid",
+        revocation: RevocationService | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(store, RefreshTokenStore):
@@ -279,6 +294,9 @@ class RefreshTokenService:
         if session_claim is not None and (not isinstance(session_claim, str) or not session_claim):
             raise ConfigurationError("session_claim", "must be a claim name or None")
         self._session_claim = session_claim
+        if revocation is not None and not isinstance(revocation, RevocationService):
+            raise ConfigurationError("revocation", "must be a RevocationService")
+        self._revocation = revocation
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         self._store = store
@@ -394,6 +412,7 @@ class RefreshTokenService:
                 family_id=record.family_id,
                 spent_at=spent_at,
             )
+            self._end_access_tokens(record.family_id)
             raise InvalidRefreshToken(
                 "the refresh token was already used", reason="refresh_token_reused"
             )
@@ -416,7 +435,14 @@ class RefreshTokenService:
                 # RFC 6749 section 6: a refresh never widens the grant.
                 raise self._rejected("invalid_scope", "scope not granted to the session", record)
             access_scopes = wanted
-        return self._new_tokens(family, record.scopes, access_scopes, now)
+        try:
+            return self._new_tokens(family, record.scopes, access_scopes, now)
+        except BaseException:
+            # The client got nothing: give the token back, or its retry
+            # would look like reuse and end the session.
+            with contextlib.suppress(StoreUnavailable):
+                self._store.unspend(token_hash, spent_at=now)
+            raise
 
     # -- revoking
 
@@ -435,7 +461,11 @@ class RefreshTokenService:
             result = self._store.spend(token_hash, now=now)
             if result is None:
                 return False
-            return self._store.revoke_family(result.record.family_id, now=now)
+            revoked = self._store.revoke_family(result.record.family_id, now=now)
+        if revoked:
+            events.emit("refresh_family_revoked", family_id=result.record.family_id)
+        self._end_access_tokens(result.record.family_id)
+        return revoked
 
     def revoke_family(self, family_id: str) -> bool:
         """Revoke one session by family id (the ``sid`` claim of its access tokens)."""
@@ -443,6 +473,7 @@ class RefreshTokenService:
             return False
         with _unavailable_as_503():
             revoked = self._store.revoke_family(family_id, now=self._clock())
+        self._end_access_tokens(family_id)
         if revoked:
             events.emit("refresh_family_revoked", family_id=family_id)
         return revoked
@@ -453,10 +484,18 @@ class RefreshTokenService:
             raise ConfigurationError("subject", "must be a non-empty string")
         with _unavailable_as_503():
             count = self._store.revoke_subject(subject, now=self._clock())
+        if self._revocation is not None:
+            self._revocation.revoke_subject(subject)
         events.emit("refresh_subject_revoked", subject=subject, families=count)
         return count
 
     # -- helpers
+
+    def _end_access_tokens(self, family_id: str) -> None:
+        # A revoked session's access tokens are still in flight for up to
+        # their lifetime; the session denylist ends them now.
+        if self._revocation is not None and self._session_claim is not None:
+            self._revocation.revoke_session(family_id)
 
     @staticmethod
     def _hash(token: Any) -> str:

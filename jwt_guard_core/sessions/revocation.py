@@ -1,9 +1,13 @@
 """Revocation of access tokens before they expire (pipeline step 7).
 
-Three rules, checked on every verification with one store read:
+Four rules, checked on every verification with one store read:
 
 * ``jti`` denylist (a logout): the entry lives until the token would have
   expired anyway, so the list never grows beyond the tokens still alive.
+* session denylist: every access token carrying a revoked session id (the
+  ``sid`` claim :class:`~jwt_guard_core.sessions.RefreshTokenService` puts
+  in them), so a logout or a detected refresh-token theft also ends the
+  access tokens of that session that are still in flight.
 * per-subject "revoked before" (log out everywhere): every token of that
   subject with ``iat`` before the time is refused.
 * the global emergency epoch (a leaked signing key): every token with
@@ -54,6 +58,7 @@ class RevocationState:
     """What the store knows about one token, read in one round trip."""
 
     jti_denied: bool = False
+    session_denied: bool = False
     subject_revoked_before: float | None = None
     emergency_epoch: float | None = None
 
@@ -70,6 +75,9 @@ class RevocationStore(Protocol):
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
         """List ``jti`` until ``expires_at``."""
 
+    def deny_session(self, session_id: str, *, expires_at: float, now: float) -> None:
+        """List a session id (the ``sid`` claim) until ``expires_at``."""
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         """Refuse tokens of ``subject`` with ``iat < before``."""
 
@@ -77,9 +85,9 @@ class RevocationStore(Protocol):
         """Refuse every token with ``iat < epoch``."""
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float
+        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
     ) -> RevocationState:
-        """The three rules for one token."""
+        """Every rule's data for one token, in one read."""
 
 
 class RevocationService:
@@ -98,6 +106,12 @@ class RevocationService:
             refusing with 503. Off by default: a revoked token must not get
             through because Redis restarted.
         retry_after: the ``Retry-After`` of the 503 (seconds).
+        session_claim: the claim holding the session id (default ``sid``,
+            as the refresh service issues it); ``None`` turns the session
+            rule off.
+        session_retention: how long a revoked session id stays listed
+            (default one day); must exceed the longest access-token
+            lifetime, after which every token of the session is expired.
         clock: returns Unix time; inject a fake one in tests.
     """
 
@@ -108,6 +122,8 @@ class RevocationService:
         emergency_epoch_source: Any = None,
         fail_open: bool = False,
         retry_after: int = 5,
+        session_claim: str | None = "sid",
+        session_retention: float = 86400.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(store, RevocationStore):
@@ -133,8 +149,21 @@ class RevocationService:
             raise ConfigurationError("fail_open", f"{fail_open!r} is not True or False")
         if isinstance(retry_after, bool) or not isinstance(retry_after, int) or retry_after < 1:
             raise ConfigurationError("retry_after", f"{retry_after!r} is not a whole number >= 1")
+        if session_claim is not None and (not isinstance(session_claim, str) or not session_claim):
+            raise ConfigurationError("session_claim", "must be a claim name or None")
+        if (
+            isinstance(session_retention, bool)
+            or not isinstance(session_retention, (int, float))
+            or not 60 <= session_retention <= 30 * 86400
+        ):
+            raise ConfigurationError(
+                "session_retention",
+                f"{session_retention!r} is not a number of seconds (60 to 30 days)",
+            )
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        self._session_claim = session_claim
+        self._session_retention = float(session_retention)
         self._store = store
         self._fail_open = fail_open
         self._retry_after = retry_after
@@ -176,6 +205,19 @@ class RevocationService:
         exp = claims.get("exp")
         until = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
         self.revoke_jti(jti, expires_at=until)
+
+    def revoke_session(self, session_id: str) -> None:
+        """Refuse every access token whose session claim (``sid``) is ``session_id``.
+
+        :class:`~jwt_guard_core.sessions.RefreshTokenService` calls it
+        whenever it revokes a family when given ``revocation=``.
+        """
+        if not isinstance(session_id, str) or not session_id:
+            raise ConfigurationError("session_id", "must be a non-empty string")
+        now = self._clock()
+        until = now + self._session_retention
+        self._write(lambda: self._store.deny_session(session_id, expires_at=until, now=now))
+        events.emit("session_revoked", family_id=session_id)
 
     def revoke_subject(self, subject: str, *, at: float | None = None) -> float:
         """Log ``subject`` out everywhere: refuse its tokens issued before ``at`` (default now).
@@ -221,18 +263,22 @@ class RevocationService:
     # -- reading
 
     def check(self, claims: Mapping[str, Any]) -> str | None:
-        """Which rule revokes this token (``jti``, ``subject``, ``emergency_epoch``), or ``None``.
+        """The rule that revokes this token, or ``None``.
+
+        One of ``jti``, ``session``, ``subject`` or ``emergency_epoch``.
 
         Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
         state cannot be read and the service fails closed.
         """
         jti = claims.get("jti")
         sub = claims.get("sub")
+        sid = claims.get(self._session_claim) if self._session_claim else None
         try:
             state = self._store.revocation_state(
                 jti if isinstance(jti, str) and jti else None,
                 sub if isinstance(sub, str) and sub else None,
                 now=self._clock(),
+                session=sid if isinstance(sid, str) and sid else None,
             )
             source_epoch = self._epoch_source() if self._epoch_source is not None else None
         except Exception as exc:
@@ -241,8 +287,15 @@ class RevocationService:
             return None
         if state.jti_denied:
             return "jti"
+        if state.session_denied:
+            return "session"
         iat = claims.get("iat")
-        issued = float(iat) if isinstance(iat, (int, float)) and not isinstance(iat, bool) else None
+        # NaN compares false with everything: it must count as "no iat".
+        issued = (
+            float(iat)
+            if isinstance(iat, (int, float)) and not isinstance(iat, bool) and math.isfinite(iat)
+            else None
+        )
         if _before(issued, state.subject_revoked_before):
             return "subject"
         epochs = [e for e in (state.emergency_epoch, source_epoch) if e is not None]

@@ -32,9 +32,12 @@ __all__ = ["SQLiteSessionStore"]
 
 _T = TypeVar("_T")
 
-# Purge expired rows every this many writes (per connection): bounded size
+# Purge expired rows every this many writes: bounded size
 # without a background job.
 _SWEEP_EVERY = 512
+# Idle connections kept for reuse; more concurrent callers open (and then
+# close) their own.
+_MAX_IDLE = 8
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jwt_guard_refresh_families (
@@ -59,6 +62,10 @@ CREATE INDEX IF NOT EXISTS jwt_guard_refresh_tokens_expires
     ON jwt_guard_refresh_tokens (expires_at);
 CREATE TABLE IF NOT EXISTS jwt_guard_denied_jti (
     jti TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jwt_guard_denied_sessions (
+    session_id TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS jwt_guard_subject_revocations (
@@ -105,10 +112,14 @@ class SQLiteSessionStore:
                 "path", f"the directory {str(self._path.parent)!r} does not exist"
             )
         self._timeout = float(timeout)
-        self._local = threading.local()
-        self._init_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._ready = False
-        self._connections: list[sqlite3.Connection] = []
+        # A pool of idle connections rather than one per thread: servers
+        # that start a thread per request (Django's runserver) would
+        # otherwise open a connection, and a file descriptor, per request.
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._writes = 0
 
     def __repr__(self) -> str:
         return f"SQLiteSessionStore({str(self._path)!r})"
@@ -119,11 +130,7 @@ class SQLiteSessionStore:
 
     # -- connections
 
-    def _connect(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        pid: int | None = getattr(self._local, "pid", None)
-        if conn is not None and pid == os.getpid():
-            return conn
+    def _open(self) -> sqlite3.Connection:
         if not self._path.exists():
             # Session state is sensitive (who is logged in, token hashes):
             # never world-readable.
@@ -131,31 +138,61 @@ class SQLiteSessionStore:
             os.close(fd)
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE),
         # so the write lock is taken before reading, never upgraded later.
-        # check_same_thread=False only so close() can close every thread's
-        # connection; each connection is still used by its own thread only.
+        # check_same_thread=False: a pooled connection moves between threads,
+        # but only one thread uses it at a time.
         conn = sqlite3.connect(
             self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
-        with self._init_lock:
-            self._connections.append(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        with self._init_lock:
-            if not self._ready:
-                conn.executescript(_SCHEMA)
-                self._ready = True
-        self._local.conn = conn
-        self._local.pid = os.getpid()
-        self._local.writes = 0
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            with self._lock:
+                if not self._ready:
+                    conn.executescript(_SCHEMA)
+                    self._ready = True
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child must never use the parent's connections
+                # (SQLite's locks are per process); drop them unclosed, as
+                # closing could disturb the parent's transactions.
+                self._idle = []
+                self._pid = os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._open()
+
+    def _release(self, conn: sqlite3.Connection, healthy: bool) -> None:
+        if healthy and not conn.in_transaction:
+            with self._lock:
+                if len(self._idle) < _MAX_IDLE and self._pid == os.getpid():
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def _run(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
         try:
-            return action(self._connect())
+            conn = self._acquire()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(
                 f"the SQLite session store failed ({type(exc).__name__})"
             ) from None
+        healthy = False
+        try:
+            result = action(conn)
+            healthy = True
+            return result
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(
+                f"the SQLite session store failed ({type(exc).__name__})"
+            ) from None
+        finally:
+            self._release(conn, healthy)
 
     @contextmanager
     def _write(self, conn: sqlite3.Connection, now: float | None = None) -> Iterator[None]:
@@ -163,21 +200,23 @@ class SQLiteSessionStore:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
         if now is not None:
-            self._local.writes = getattr(self._local, "writes", 0) + 1
-            if self._local.writes % _SWEEP_EVERY == 0:
+            with self._lock:
+                self._writes += 1
+                sweep = self._writes % _SWEEP_EVERY == 0
+            if sweep:
                 self._purge(conn, now)
 
     def close(self) -> None:
-        """Close every connection this store opened (call it at shutdown, from any thread)."""
-        with self._init_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+        """Close the idle connections (call it at shutdown); later calls reconnect."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
-        self._local = threading.local()
 
     def purge(self, *, now: float) -> None:
         """Delete expired tokens, families, denylist entries and stale failures."""
@@ -189,6 +228,7 @@ class SQLiteSessionStore:
         conn.execute("DELETE FROM jwt_guard_refresh_tokens WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_refresh_families WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_denied_jti WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM jwt_guard_denied_sessions WHERE expires_at <= ?", (now,))
         # No window is longer than a day (FailureRateLimiter's maximum).
         conn.execute("DELETE FROM jwt_guard_failures WHERE at <= ?", (now - 86400.0,))
         conn.execute("COMMIT")
@@ -264,6 +304,17 @@ class SQLiteSessionStore:
 
         return self._run(action)
 
+    def unspend(self, token_hash: str, *, spent_at: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "UPDATE jwt_guard_refresh_tokens SET spent_at = NULL "
+                    "WHERE token_hash = ? AND spent_at = ?",
+                    (token_hash, spent_at),
+                )
+
+        self._run(action)
+
     def revoke_family(self, family_id: str, *, now: float) -> bool:
         def action(conn: sqlite3.Connection) -> bool:
             with self._write(conn):
@@ -302,6 +353,18 @@ class SQLiteSessionStore:
 
         self._run(action)
 
+    def deny_session(self, session_id: str, *, expires_at: float, now: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, now):
+                conn.execute(
+                    "INSERT INTO jwt_guard_denied_sessions (session_id, expires_at) VALUES (?, ?) "
+                    "ON CONFLICT (session_id) DO UPDATE SET expires_at = "
+                    "max(expires_at, excluded.expires_at)",
+                    (session_id, expires_at),
+                )
+
+        self._run(action)
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         def action(conn: sqlite3.Connection) -> None:
             with self._write(conn):
@@ -326,20 +389,22 @@ class SQLiteSessionStore:
         self._run(action)
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float
+        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
     ) -> RevocationState:
         def action(conn: sqlite3.Connection) -> RevocationState:
             # One statement, one consistent snapshot, one round trip.
             row = conn.execute(
                 "SELECT "
                 "(SELECT expires_at FROM jwt_guard_denied_jti WHERE jti = ?), "
+                "(SELECT expires_at FROM jwt_guard_denied_sessions WHERE session_id = ?), "
                 "(SELECT revoked_before FROM jwt_guard_subject_revocations WHERE subject = ?), "
                 "(SELECT epoch FROM jwt_guard_revocation_epoch WHERE id = 1)",
-                (jti, subject),
+                (jti, session, subject),
             ).fetchone()
-            denied_until, before, epoch = row
+            denied_until, session_until, before, epoch = row
             return RevocationState(
                 jti_denied=denied_until is not None and denied_until > now,
+                session_denied=session_until is not None and session_until > now,
                 subject_revoked_before=before,
                 emergency_epoch=epoch,
             )

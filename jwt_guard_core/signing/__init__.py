@@ -19,15 +19,17 @@ from typing import TYPE_CHECKING, Any
 from .errors import IssuanceError, KeyStoreError
 from .issuer import REGISTERED_CLAIMS, TokenIssuer
 from .keystore import FileKeyStore, KeyInfo, KeyRing, KeyState, KeyStore, StoredKey
-from .manager import KeyManager, RotationOutcome
+from .manager import JWKS_MEDIA_TYPE, JWKSResponse, KeyManager, RotationOutcome
 
 if TYPE_CHECKING:
     from .redis_store import RedisKeyStore
 
 __all__ = [
+    "JWKS_MEDIA_TYPE",
     "REGISTERED_CLAIMS",
     "FileKeyStore",
     "IssuanceError",
+    "JWKSResponse",
     "KeyInfo",
     "KeyManager",
     "KeyRing",

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -194,6 +195,18 @@ class TokenIssuer:
 
     def __repr__(self) -> str:
         return f"TokenIssuer(issuer={self._issuer!r}, algorithm={self._keys.algorithm!r})"
+
+    def openid_configuration(self, jwks_uri: str) -> dict[str, Any]:
+        """A minimal ``/.well-known/openid-configuration`` document: ``issuer`` and ``jwks_uri``.
+
+        Enough for verifiers that find keys by discovery (``RemoteJWKS.from_issuer``),
+        which check that ``issuer`` equals the ``iss`` of the tokens exactly.
+        Serve it at ``<issuer>/.well-known/openid-configuration``.
+        """
+        parsed = urlsplit(jwks_uri) if isinstance(jwks_uri, str) else None
+        if parsed is None or parsed.scheme not in ("https", "http") or not parsed.netloc:
+            raise ConfigurationError("jwks_uri", "must be an absolute https:// URL")
+        return {"issuer": self._issuer, "jwks_uri": jwks_uri}
 
     def issue_access_token(
         self,

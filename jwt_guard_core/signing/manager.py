@@ -24,12 +24,14 @@ several instances sharing a store never rotate twice for one schedule.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 from .. import events
@@ -45,7 +47,7 @@ from ._crypto import (
 from .errors import KeyStoreError
 from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
 
-__all__ = ["KeyManager", "RotationOutcome"]
+__all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "RotationOutcome"]
 
 logger = logging.getLogger("jwt_guard.signing")
 
@@ -54,6 +56,7 @@ DEFAULT_ROTATION_INTERVAL = 30 * DAY
 DEFAULT_MAX_TOKEN_LIFETIME = 3600.0
 DEFAULT_GRACE_PERIOD = 3600.0
 DEFAULT_JWKS_MAX_AGE = 600
+JWKS_MEDIA_TYPE = "application/jwk-set+json"
 
 
 def _duration(setting: str, value: float | timedelta, *, minimum: float = 0.0) -> float:
@@ -81,6 +84,20 @@ class RotationOutcome:
 
     def __bool__(self) -> bool:
         return bool(self.created or self.published or self.activated or self.dropped)
+
+
+@dataclass(frozen=True)
+class JWKSResponse:
+    """Everything an HTTP route needs to serve the JWKS: status, headers, body.
+
+    The adapters' JWKS views return this as is, so the document, its media
+    type (RFC 7517 section 8.5.1) and the cache lifetime are decided once,
+    here.
+    """
+
+    body: bytes
+    headers: Mapping[str, str]
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -366,6 +383,21 @@ class KeyManager:
         honouring it never meets an unknown kid at a scheduled rotation.
         """
         return f"public, max-age={self._max_age}"
+
+    def jwks_response(self) -> JWKSResponse:
+        """The JWKS as an HTTP response: compact JSON, ``application/jwk-set+json``,
+        ``Cache-Control`` from :meth:`jwks_cache_control`."""
+        body = json.dumps(self.jwks(), separators=(",", ":")).encode("utf-8")
+        return JWKSResponse(
+            body=body,
+            headers=MappingProxyType(
+                {
+                    "Content-Type": JWKS_MEDIA_TYPE,
+                    "Cache-Control": self.jwks_cache_control(),
+                    "X-Content-Type-Options": "nosniff",
+                }
+            ),
+        )
 
     # -- KeySource: in-process verification of this manager's own tokens
 

@@ -159,13 +159,16 @@ class RawServer:
             except OSError:
                 return
             self.connections += 1
-            try:
-                conn.recv(65536)
-                self.behaviour(conn)
-            except OSError:
-                pass
-            finally:
-                conn.close()
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        try:
+            conn.recv(65536)
+            self.behaviour(conn)
+        except OSError:
+            pass
+        finally:
+            conn.close()
 
     def close(self) -> None:
         # shutdown() wakes the thread blocked in accept(); close() alone does not.

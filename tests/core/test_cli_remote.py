@@ -58,6 +58,7 @@ def test_verify_with_jwks_url_reads_the_token_from_stdin(run, jwks_server, jwk_a
         "--issuer", ISSUER, "--audience", AUDIENCE, stdin=token + "\n",
     )  # fmt: skip
     assert code == 0, err
+    assert json.loads(out)["aud"] == AUDIENCE
 
 
 def test_verify_with_jwks_url_rejects_an_unknown_kid_with_exit_1(
@@ -81,6 +82,7 @@ def test_an_unreachable_jwks_url_is_key_source_unavailable_exit_1(run, jwks_serv
         "--issuer", ISSUER, "--audience", AUDIENCE,
     )  # fmt: skip
     assert code == 1
+    assert out == ""
     assert "key_source_unavailable" in err
     assert "HTTP 503" in err
 
@@ -91,6 +93,7 @@ def test_a_plain_http_jwks_url_to_a_remote_host_is_a_configuration_error_exit_2(
         "--issuer", ISSUER, "--audience", AUDIENCE,
     )  # fmt: skip
     assert code == 2
+    assert out == ""
     assert "configuration error: url:" in err
     assert "https" in err
 
@@ -100,6 +103,7 @@ def test_kid_does_not_apply_to_a_remote_key_set(run, jwks_server, token):
         "verify", token, "--jwks-url", jwks_server.url(), "--kid", "a", "--alg", "RS256",
     )  # fmt: skip
     assert code == 2
+    assert out == ""
     assert "--kid" in err
     assert jwks_server.count() == 0
 
@@ -110,12 +114,14 @@ def test_jwks_url_and_a_jwks_file_cannot_be_combined(run, jwks_server, token, tm
         "--alg", "RS256",
     )  # fmt: skip
     assert code == 2
+    assert out == ""
     assert "not allowed with argument" in err
 
 
 def test_hmac_is_refused_with_a_remote_key_set(run, jwks_server, token):
     code, out, err = run("verify", token, "--jwks-url", jwks_server.url(), "--alg", "HS256")
     assert code == 2
+    assert out == ""
     assert "configuration error: algorithms:" in err
     assert jwks_server.count() == 0
 
@@ -139,6 +145,7 @@ def test_verify_with_discover_finds_the_keys_and_checks_the_issuer(
         "verify", other, "--discover", issuer, "--alg", "RS256", "--audience", AUDIENCE
     )
     assert code == 1
+    assert out == ""
     assert "bad_issuer" in err
 
 
@@ -153,6 +160,7 @@ def test_discover_with_a_mismatched_issuer_document_exits_1_and_fetches_no_keys(
         "verify", token, "--discover", issuer, "--alg", "RS256", "--audience", AUDIENCE
     )
     assert code == 1
+    assert out == ""
     assert "key_source_unavailable" in err
     assert "issuer_mismatch" in err
     assert jwks_server.count("/keys") == 0
@@ -161,4 +169,5 @@ def test_discover_with_a_mismatched_issuer_document_exits_1_and_fetches_no_keys(
 def test_an_unusable_discover_issuer_is_a_configuration_error(run, token):
     code, out, err = run("verify", token, "--discover", "http://idp.example", "--alg", "RS256")
     assert code == 2
+    assert out == ""
     assert "configuration error: issuer:" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -157,6 +158,7 @@ def test_health_moves_from_cold_to_ok_to_stale_to_unavailable(
     assert down["state"] == "unavailable"
     assert down["failures"] == 2
     assert down["age"] == 1601
+    assert json.loads(json.dumps(down)) == down  # ready for a health endpoint
 
 
 def test_health_is_unavailable_when_the_first_fetch_fails(jwks_server, make_jwks):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import threading
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -177,7 +178,6 @@ def test_a_redirect_without_location_is_a_failed_fetch(jwks_server, make_jwks, s
     [
         "http://idp.example/jwks",
         "http://10.0.0.1/jwks",
-        "http://[::ffff:127.0.0.1]:1/jwks",
         "ftp://idp.example/jwks",
         "file:///etc/jwks.json",
         "https://user:pw@idp.example/jwks",
@@ -414,3 +414,40 @@ def test_error_statuses_are_a_failed_fetch(jwks_server, make_jwks, jwk_a, seen, 
     event = failure(seen)
     assert event.reason == "http_status"
     assert event.fields["error"] == f"HTTP {status}"
+
+
+def trickle(jwk):
+    """A body sent 1 byte every 5 ms: each read is quick, the whole is slow."""
+    body = json.dumps({"keys": [jwk]}).encode()
+    done = threading.Event()
+
+    def chunks():
+        for i in range(len(body)):
+            if done.wait(0.005):
+                return
+            yield body[i : i + 1]
+
+    return chunks, done
+
+
+def test_a_body_that_trickles_in_is_cut_off_by_the_total_time_budget(
+    jwks_server, make_jwks, jwk_a, seen
+):
+    chunks, done = trickle(jwk_a)
+    jwks_server.handle(lambda request: Response(chunks(), content_type=JSON))
+    jwks = make_jwks(jwks_server.url(), timeout=0.1)
+    assert jwks.warm() is False
+    done.set()
+    assert failure(seen).reason == "timeout"
+
+
+async def test_async_a_body_that_trickles_in_is_cut_off_by_the_total_time_budget(
+    jwks_server, make_jwks, jwk_a, seen
+):
+    chunks, done = trickle(jwk_a)
+    jwks_server.handle(lambda request: Response(chunks(), content_type=JSON))
+    jwks = make_jwks(jwks_server.url(), timeout=0.1)
+    assert await jwks.awarm() is False
+    done.set()
+    await jwks.aclose()
+    assert failure(seen).reason == "timeout"

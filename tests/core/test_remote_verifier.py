@@ -205,3 +205,18 @@ def test_a_token_signed_by_a_rotated_in_key_verifies_after_one_refetch(
     token = sign({"alg": "EdDSA", "kid": "new"}, claims(), keyring.ed25519)
     assert verifier.verify(token).kid == "new"
     assert jwks_server.count() == 2
+
+
+def test_a_kid_used_with_an_algorithm_its_key_does_not_fit_is_alg_not_allowed(
+    verifier, keyring, jwks_server
+):
+    # kid "a" is the RSA key; an ES256 token naming it is algorithm confusion.
+    token = sign({"alg": "ES256", "kid": "a"}, claims(), keyring.p256)
+    with pytest.raises(AlgorithmNotAllowed) as info:
+        verifier.verify(token)
+    assert info.value.reason == "alg_not_allowed"
+    assert info.value.status == 401
+    response = error_response(info.value)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert jwks_server.count() == 1

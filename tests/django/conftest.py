@@ -23,6 +23,16 @@ def guard_settings(settings: Any, keyring: KeyRing, clock: FakeClock) -> Any:
     return settings
 
 
+@pytest.fixture(params=["middleware", "no-middleware"])
+def middleware_mode(request: pytest.FixtureRequest, settings: Any) -> str:
+    """Decorators and the DRF class work behind the middleware (verifying once) and on their own."""
+    if request.param == "no-middleware":
+        settings.MIDDLEWARE = [
+            m for m in settings.MIDDLEWARE if m != "jwt_guard_django.middleware.JWTGuardMiddleware"
+        ]
+    return str(request.param)
+
+
 @pytest.fixture
 def configure(settings: Any) -> Callable[..., None]:
     """``configure(KEY=value, ...)``: change JWT_GUARD keys (``None`` removes one)."""

@@ -5,26 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwt_guard_django.decorators import require_scopes
-
-NO_CREDENTIALS_BODY = {"error": "unauthorized", "error_description": "Authentication is required."}
-INVALID_TOKEN_BODY = {
-    "error": "invalid_token",
-    "error_description": "The access token is invalid or expired.",
-}
-SCOPE_BODY = {
-    "error": "insufficient_scope",
-    "error_description": "The access token does not grant the required scope.",
-}
-
-
-@pytest.fixture(params=["middleware", "no-middleware"])
-def middleware_mode(request, settings):
-    """The decorators work with the middleware installed and without it."""
-    if request.param == "no-middleware":
-        settings.MIDDLEWARE = [
-            m for m in settings.MIDDLEWARE if m != "jwt_guard_django.middleware.JWTGuardMiddleware"
-        ]
-    return request.param
+from tests.django.bodies import INVALID_TOKEN_BODY, NO_CREDENTIALS_BODY, SCOPE_BODY
 
 
 @pytest.mark.parametrize("url", ["/required/", "/required-async/"])

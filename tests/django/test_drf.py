@@ -6,25 +6,7 @@ import pytest
 from rest_framework.test import APIRequestFactory
 
 from jwt_guard_django.authentication import JWTGuardAuthentication
-
-INVALID_TOKEN_BODY = {
-    "error": "invalid_token",
-    "error_description": "The access token is invalid or expired.",
-}
-SCOPE_BODY = {
-    "error": "insufficient_scope",
-    "error_description": "The access token does not grant the required scope.",
-}
-
-
-@pytest.fixture(params=["middleware", "no-middleware"])
-def middleware_mode(request, settings):
-    """The DRF class works behind the middleware (verifying once) and on its own."""
-    if request.param == "no-middleware":
-        settings.MIDDLEWARE = [
-            m for m in settings.MIDDLEWARE if m != "jwt_guard_django.middleware.JWTGuardMiddleware"
-        ]
-    return request.param
+from tests.django.bodies import INVALID_TOKEN_BODY, SCOPE_BODY, USER_1_ME
 
 
 def test_authenticate_returns_none_without_credentials():
@@ -54,13 +36,7 @@ def test_authenticate_header_is_the_bearer_challenge():
 def test_drf_view_with_valid_token_gets_user_and_auth(client, middleware_mode, bearer):
     response = client.get("/drf/me/", headers=bearer())
     assert response.status_code == 200
-    assert response.json() == {
-        "sub": "user-1",
-        "scopes": ["orders:read", "profile"],
-        "authenticated": True,
-        "user": "TokenUser",
-        "username": "user-1",
-    }
+    assert response.json() == USER_1_ME
 
 
 def test_drf_view_without_token_is_401_with_challenge(client, middleware_mode):

@@ -6,25 +6,16 @@ import json
 
 import pytest
 
+from tests.django.bodies import INVALID_TOKEN_BODY, USER_1_ME
 from tests.factories import sign
 
 CHALLENGE = 'Bearer realm="api", error="invalid_token"'
-INVALID_TOKEN_BODY = {
-    "error": "invalid_token",
-    "error_description": "The access token is invalid or expired.",
-}
 
 
 def test_valid_bearer_token_sets_request_auth_and_a_token_user(client, bearer):
     response = client.get("/plain/", headers=bearer())
     assert response.status_code == 200
-    assert response.json() == {
-        "sub": "user-1",
-        "scopes": ["orders:read", "profile"],
-        "authenticated": True,
-        "user": "TokenUser",
-        "username": "user-1",
-    }
+    assert response.json() == USER_1_ME
     assert "WWW-Authenticate" not in response
 
 

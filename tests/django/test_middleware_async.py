@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 
 from jwt_guard_core import Verifier
+from tests.django.bodies import INVALID_TOKEN_BODY, USER_1_ME
 
 CHALLENGE = 'Bearer realm="api", error="invalid_token"'
-INVALID_TOKEN_BODY = {
-    "error": "invalid_token",
-    "error_description": "The access token is invalid or expired.",
-}
 
 
 @pytest.fixture
@@ -35,13 +32,7 @@ def verify_calls(monkeypatch):
 async def test_valid_token_over_asgi_is_verified_with_averify(async_client, bearer, verify_calls):
     response = await async_client.get("/plain-async/", headers=bearer())
     assert response.status_code == 200
-    assert response.json() == {
-        "sub": "user-1",
-        "scopes": ["orders:read", "profile"],
-        "authenticated": True,
-        "user": "TokenUser",
-        "username": "user-1",
-    }
+    assert response.json() == USER_1_ME
     assert verify_calls == ["averify"]
 
 

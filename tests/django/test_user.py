@@ -6,11 +6,7 @@ import pytest
 
 from jwt_guard_django.user import TokenUser, resolve_user
 from jwt_guard_django.verifier import get_verifier
-
-INVALID_TOKEN_BODY = {
-    "error": "invalid_token",
-    "error_description": "The access token is invalid or expired.",
-}
+from tests.django.bodies import INVALID_TOKEN_BODY
 
 
 def _verified(make_token, **claims):

@@ -7,27 +7,27 @@ and is called over real HTTP on a free loopback port.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
-from jwt_guard_core import StaticKeySet
-from tests.factories import KeyRing, public_pem, sign
+from tests.factories import KeyRing
 
-ROOT = Path(__file__).resolve().parents[2]
+from .servers import ISSUER, ROOT, serving
+from .servers import bearer as _auth
+from .shared_tests import (
+    test_healthz_reports_the_warmed_key_set as test_healthz_reports_the_warmed_key_set,
+)
+from .shared_tests import (
+    test_me_returns_the_verified_claims as test_me_returns_the_verified_claims,
+)
+
 PROJECT = ROOT / "example_projects" / "django_api"
-ISSUER = "https://issuer.e2e.example"
-AUDIENCE = "orders-api"
-STARTUP_BUDGET = 30.0  # seconds a server may take to answer its first request
 
 SERVERS: dict[str, Any] = {
     "gunicorn": lambda port: [
@@ -55,44 +55,13 @@ SERVERS: dict[str, Any] = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def jwks_server(keyring: KeyRing) -> Iterator[HTTPServer]:
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    jwks = StaticKeySet.from_pem(public_pem(keyring.rsa), kid="e2e-1").jwks()
-    server.expect_request("/jwks.json").respond_with_json(
-        jwks, headers={"Cache-Control": "max-age=300"}
-    )
-    # An OpenID provider for the discovery variant: its issuer is this URL.
-    server.expect_request("/idp/.well-known/openid-configuration").respond_with_json(
-        {"issuer": server.url_for("/idp"), "jwks_uri": server.url_for("/jwks.json")}
-    )
-    yield server
-    server.clear()
-    server.stop()
-
-
 @pytest.fixture(scope="module", params=["gunicorn-jwks", "uvicorn-jwks", "uvicorn-discovery"])
 def served(
     request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
 ) -> Iterator[tuple[str, str]]:
     """``(base_url, issuer)`` of the example running under a real server."""
     server, keys = request.param.split("-")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "orders_api.settings",
-        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)]),
-        "JWT_GUARD_AUDIENCE": AUDIENCE,
-        "JWT_GUARD_ALGORITHMS": "RS256,ES256",
-        "JWT_GUARD_TOKEN_LOCATIONS": "header",
-    }
+    env = {"DJANGO_SETTINGS_MODULE": "orders_api.settings", "JWT_GUARD_TOKEN_LOCATIONS": "header"}
     if keys == "jwks":
         issuer = ISSUER
         env.update(JWT_GUARD_ISSUER=issuer, JWT_GUARD_JWKS_URL=jwks_server.url_for("/jwks.json"))
@@ -100,93 +69,8 @@ def served(
         issuer = jwks_server.url_for("/idp")
         env["JWT_GUARD_DISCOVERY_URL"] = f"{issuer}/.well-known/openid-configuration"
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            SERVERS[server](port), cwd=PROJECT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(process, url, log_path)
+    with serving(SERVERS[server], PROJECT, env, log_path) as url:
         yield url, issuer
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_BUDGET
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            httpx.get(f"{url}/healthz", timeout=1.0)
-            return
-        except httpx.TransportError:
-            time.sleep(0.02)
-    pytest.fail(f"server did not answer within {STARTUP_BUDGET}s:\n{log_path.read_text()}")
-
-
-@pytest.fixture
-def base_url(served: tuple[str, str]) -> str:
-    return served[0]
-
-
-@pytest.fixture
-def token(keyring: KeyRing, served: tuple[str, str]) -> Any:
-    """``token(scope=..., **claims)``: a real-time RS256 token for the served example."""
-    issuer = served[1]
-
-    def _token(scope: str = "", key: Any = None, **overrides: Any) -> str:
-        now = int(time.time())
-        claims = {
-            "iss": issuer,
-            "aud": AUDIENCE,
-            "sub": "customer-42",
-            "iat": now,
-            "nbf": now,
-            "exp": now + 300,
-            "scope": scope,
-            **overrides,
-        }
-        return sign({"alg": "RS256", "kid": "e2e-1", "typ": "JWT"}, claims, key or keyring.rsa)
-
-    return _token
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def test_healthz_reports_the_warmed_key_set(
-    served: tuple[str, str], jwks_server: HTTPServer
-) -> None:
-    base_url, issuer = served
-    response = httpx.get(f"{base_url}/healthz")
-    assert response.status_code == 200
-    body = response.json()
-    assert body["status"] == "ok"
-    assert body["ok"] is True
-    key_set = body["key_sets"][issuer]
-    assert key_set["type"] == "remote"
-    assert key_set["state"] == "ok"
-    assert key_set["url"] == jwks_server.url_for("/jwks.json")
-    assert key_set["kids"] == ["e2e-1"]
-
-
-def test_me_returns_the_verified_claims(served: tuple[str, str], token: Any) -> None:
-    base_url, issuer = served
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(scope="profile")))
-    assert response.status_code == 200
-    body = response.json()
-    assert body["subject"] == "customer-42"
-    assert body["issuer"] == issuer
-    assert body["scopes"] == ["profile"]
-    assert body["claims"]["aud"] == AUDIENCE
-    assert body["claims"]["sub"] == "customer-42"
 
 
 def test_me_without_token_is_401_with_the_bearer_challenge(base_url: str) -> None:

@@ -21,7 +21,7 @@ from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
 from tests.sessions import _workers
 from tests.sessions.conftest import named
 
-ROUNDS = 15
+ROUNDS = 30
 
 
 def _race(sessions, token, contenders):

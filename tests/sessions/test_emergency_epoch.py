@@ -77,7 +77,7 @@ def test_emergency_rotation_revokes_old_tokens_at_a_verifier_reading_the_key_man
     assert fresh.verify(new).subject == "user-1"
 
 
-def test_emergency_epoch_recorded_in_the_shared_store_reaches_another_process_view(
+def test_emergency_epoch_recorded_in_the_shared_store_reaches_a_verifier_sharing_only_it(
     manager, issuer, clock, tmp_path
 ):
     # The signing service and an API share only the SQLite file.
@@ -95,7 +95,7 @@ def test_emergency_epoch_recorded_in_the_shared_store_reaches_another_process_vi
     assert signing_side.set_emergency_epoch(manager.emergency_epoch) == manager.emergency_epoch
     with pytest.raises(TokenRevoked):
         api_verifier.verify(old)
-    signing_side.store.close()  # type: ignore[attr-defined]
+    signing_side.store.close()
     api_store.close()
 
 

@@ -18,6 +18,7 @@ from jwt_guard_core.sessions import (
     hash_refresh_token,
     refresh_error_response,
 )
+from jwt_guard_core.signing import KeyStoreError
 from tests.sessions.conftest import named
 
 DAY = 86400
@@ -284,3 +285,25 @@ def test_unreadable_sqlite_store_makes_refresh_a_503(tmp_path, make_sessions, re
     assert caught.value.reason == "session_store_unavailable"
     assert named(recorded_events, "session_store_unavailable")
     store.close()
+
+
+def test_a_refresh_that_cannot_issue_gives_the_token_back_for_a_retry(
+    backend_store, access_issuer, clock, recorded_events
+):
+    outage = {"on": False}
+
+    def flaky(subject, *, scopes, claims):
+        if outage["on"]:
+            raise KeyStoreError("the key store is unavailable")
+        return access_issuer.issue_access_token(subject, scopes=scopes, claims=claims)
+
+    sessions = RefreshTokenService(backend_store, access_tokens=flaky, clock=clock)
+    tokens = sessions.issue("user-1")
+    outage["on"] = True
+    with pytest.raises(KeyStoreError):
+        sessions.refresh(tokens.refresh_token)
+    outage["on"] = False
+    clock.advance(1)
+    # The retry is not mistaken for theft: the session goes on.
+    assert sessions.refresh(tokens.refresh_token).family_id == tokens.family_id
+    assert not named(recorded_events, "refresh_token_reuse")

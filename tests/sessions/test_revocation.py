@@ -219,3 +219,22 @@ async def test_async_check_fails_closed_too(tmp_path, guarded_verifier, token_fo
     with pytest.raises(StateUnavailable):
         await verifier.averify(token_for())
     store.close()
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {},
+        {"jti": 5, "sub": ["u"], "iat": "yesterday", "sid": {}},
+        {"jti": "", "sub": "", "iat": True, "sid": None},
+        {"jti": None, "sub": None, "iat": float("nan")},
+        {"jti": "x" * 100_000, "sub": "\x00", "iat": -1},
+    ],
+)
+def test_odd_claim_shapes_give_an_answer_never_an_exception(backend_store, odd, clock):
+    revocation = RevocationService(backend_store, clock=clock)
+    assert revocation.check(odd) is None
+    revocation.revoke_subject("u")
+    revocation.revoke_subject("\x00")
+    revocation.set_emergency_epoch()
+    assert revocation.check(odd) in ("subject", "emergency_epoch")
