@@ -11,6 +11,7 @@ verified once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,36 +117,57 @@ def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
     return found
 
 
+def _verified(found: ExtractedToken, verify: Callable[[str], VerifiedToken]) -> Outcome:
+    try:
+        return Outcome(token=verify(found.token), location=found.location)
+    except TokenError as exc:
+        return Outcome(error=exc, location=found.location)
+
+
+async def _averified(
+    found: ExtractedToken, averify: Callable[[str], Awaitable[VerifiedToken]]
+) -> Outcome:
+    try:
+        return Outcome(token=await averify(found.token), location=found.location)
+    except TokenError as exc:
+        return Outcome(error=exc, location=found.location)
+
+
+def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
+    setattr(request, _OUTCOME, outcome)
+    return outcome
+
+
 def authenticate(request: HttpRequest) -> Outcome:
     """Authenticate ``request`` once (sync); later calls return the same outcome."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
-    if outcome is not None:
-        return outcome
-    step = _begin(request)
-    if isinstance(step, ExtractedToken):
-        try:
-            step = Outcome(token=get_verifier().verify(step.token), location=step.location)
-        except TokenError as exc:
-            step = Outcome(error=exc, location=step.location)
-    setattr(request, _OUTCOME, step)
-    _send(request, step)
-    return step
+    if outcome is None:
+        step = _begin(request)
+        outcome = step if isinstance(step, Outcome) else _verified(step, get_verifier().verify)
+        _send(request, _remember(request, outcome))
+    return outcome
 
 
 async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
-    if outcome is not None:
-        return outcome
-    step = _begin(request)
-    if isinstance(step, ExtractedToken):
-        try:
-            step = Outcome(token=await get_verifier().averify(step.token), location=step.location)
-        except TokenError as exc:
-            step = Outcome(error=exc, location=step.location)
-    setattr(request, _OUTCOME, step)
-    await _asend(request, step)
-    return step
+    if outcome is None:
+        step = _begin(request)
+        if isinstance(step, Outcome):
+            outcome = step
+        else:
+            outcome = await _averified(step, get_verifier().averify)
+        await _asend(request, _remember(request, outcome))
+    return outcome
+
+
+def admit(request: HttpRequest, outcome: Outcome) -> JsonResponse | None:
+    """The refusal ``outcome`` demands; else ``None``, with ``request.auth`` set (token or None)."""
+    spec = outcome.refusal()
+    if spec is not None:
+        return to_response(spec)
+    request.auth = outcome.token  # type: ignore[attr-defined]
+    return None
 
 
 def _signal(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:

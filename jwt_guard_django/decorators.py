@@ -28,6 +28,7 @@ from jwt_guard_core.http import check_scopes, error_response
 from ._auth import (
     Outcome,
     aauthenticate,
+    admit,
     aget_user,
     authenticate,
     get_user,
@@ -50,11 +51,10 @@ def _decide(
     any_of: bool,
 ) -> HttpResponseBase | None:
     """Every decision the sync and async wrappers share, bar the user lookup."""
-    spec = outcome.refusal()
-    if spec is not None:
-        return to_response(spec)
+    refused = admit(request, outcome)
+    if refused is not None:
+        return refused
     token = outcome.token
-    request.auth = token  # type: ignore[attr-defined]
     if token is None:
         if optional:
             return None

@@ -29,11 +29,11 @@ from django.utils.functional import SimpleLazyObject
 from ._auth import (
     Outcome,
     aauthenticate,
+    admit,
     aget_user,
     anonymous_user,
     authenticate,
     get_user,
-    to_response,
 )
 
 __all__ = ["JWTGuardMiddleware"]
@@ -74,11 +74,10 @@ class JWTGuardMiddleware:
     @staticmethod
     def _apply(request: HttpRequest, outcome: Outcome) -> HttpResponseBase | None:
         """Refuse the request, or set ``request.auth`` and ``request.user``."""
-        spec = outcome.refusal()
-        if spec is not None:
-            return to_response(spec)
+        refused = admit(request, outcome)
+        if refused is not None:
+            return refused
         token = outcome.token
-        request.auth = token  # type: ignore[attr-defined]
         if token is None:
             if not hasattr(request, "user"):
                 request.user = SimpleLazyObject(anonymous_user)  # type: ignore[assignment]

@@ -392,6 +392,11 @@ class RefreshTokenService:
         record, family = result.record, result.family
 
         if not result.won:
+            if family is None or family.revoked_at is not None:
+                # Already logged out (or already caught): nothing left to
+                # protect, and a second tab presenting its old token after a
+                # logout is no theft alarm.
+                raise self._rejected("refresh_family_revoked", "the session was revoked", record)
             spent_at = record.spent_at if record.spent_at is not None else now
             if self._reuse_interval and now - spent_at < self._reuse_interval:
                 raise self._rejected(
@@ -416,6 +421,24 @@ class RefreshTokenService:
             raise InvalidRefreshToken(
                 "the refresh token was already used", reason="refresh_token_reused"
             )
+        try:
+            return self._rotate(record, family, scopes, now)
+        except BaseException:
+            # Only a completed rotation leaves the token spent. A refused or
+            # failed one gives it back, so the client's next attempt is
+            # answered for what it is (expired, revoked, a retry after an
+            # outage) and never taken for theft.
+            with contextlib.suppress(StoreUnavailable):
+                self._store.unspend(token_hash, spent_at=now)
+            raise
+
+    def _rotate(
+        self,
+        record: RefreshRecord,
+        family: FamilyRecord | None,
+        scopes: Iterable[str] | None,
+        now: float,
+    ) -> SessionTokens:
         if family is None or family.revoked_at is not None:
             raise self._rejected("refresh_family_revoked", "the session was revoked", record)
         if now >= family.expires_at:
@@ -435,14 +458,7 @@ class RefreshTokenService:
                 # RFC 6749 section 6: a refresh never widens the grant.
                 raise self._rejected("invalid_scope", "scope not granted to the session", record)
             access_scopes = wanted
-        try:
-            return self._new_tokens(family, record.scopes, access_scopes, now)
-        except BaseException:
-            # The client got nothing: give the token back, or its retry
-            # would look like reuse and end the session.
-            with contextlib.suppress(StoreUnavailable):
-                self._store.unspend(token_hash, spent_at=now)
-            raise
+        return self._new_tokens(family, record.scopes, access_scopes, now)
 
     # -- revoking
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,16 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def gunicorn(app: str) -> Callable[[int], list[str]]:
+    """The command that serves the WSGI ``app`` with two gunicorn workers on ``port``."""
+
+    def command(port: int) -> list[str]:
+        bind = f"127.0.0.1:{port}"
+        return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2", app]
+
+    return command
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -30,16 +30,7 @@ from .shared_tests import (
 PROJECT = ROOT / "example_projects" / "django_api"
 
 SERVERS: dict[str, Any] = {
-    "gunicorn": lambda port: [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "orders_api.wsgi:application",
-    ],
+    "gunicorn": gunicorn("orders_api.wsgi:application"),
     "uvicorn": lambda port: [
         sys.executable,
         "-m",

@@ -7,7 +7,6 @@ and served with the README's command on a free loopback port.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -20,7 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.factories import KeyRing, sign
 
-from .servers import AUDIENCE, ISSUER, ROOT, serving
+from .servers import AUDIENCE, ISSUER, ROOT, gunicorn, serving
 from .servers import bearer as _auth
 from .shared_tests import (
     test_healthz_reports_the_warmed_key_set as test_healthz_reports_the_warmed_key_set,
@@ -33,22 +32,9 @@ PROJECT = ROOT / "example_projects" / "flask_api"
 CSRF = "e2e-csrf-value-0123456789abcdefghijklmnop"
 
 
-# The README's command, ``gunicorn --bind 127.0.0.1:PORT 'app:create_app()'``.
-def _gunicorn_command(port: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "app:create_app()",
-    ]
-
-
 def _gunicorn(env_vars: dict[str, str], log_path: Path) -> AbstractContextManager[str]:
-    return serving(_gunicorn_command, PROJECT, env_vars, log_path)
+    # The README's command, ``gunicorn --bind 127.0.0.1:PORT 'app:create_app()'``.
+    return serving(gunicorn("app:create_app()"), PROJECT, env_vars, log_path)
 
 
 @pytest.fixture(scope="module", params=["jwks", "discovery"])

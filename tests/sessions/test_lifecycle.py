@@ -66,7 +66,8 @@ def test_full_session_life_cycle_on_each_backend(
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
     with pytest.raises(InvalidRefreshToken) as after_logout:
         sessions.refresh(session.refresh_token)
-    assert after_logout.value.reason == "refresh_token_reused"
+    assert after_logout.value.reason == "refresh_family_revoked"
+    assert len(named(recorded_events, "refresh_token_reuse")) == 1
 
     # Logout everywhere: every token of the subject issued before now.
     phone = sessions.issue("user-1")

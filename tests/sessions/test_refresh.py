@@ -307,3 +307,17 @@ def test_a_refresh_that_cannot_issue_gives_the_token_back_for_a_retry(
     # The retry is not mistaken for theft: the session goes on.
     assert sessions.refresh(tokens.refresh_token).family_id == tokens.family_id
     assert not named(recorded_events, "refresh_token_reuse")
+
+
+def test_a_refused_refresh_leaves_the_token_unspent_so_retries_are_no_theft_alarm(
+    backend_store, make_sessions, clock, recorded_events
+):
+    sessions = make_sessions(backend_store)
+    tokens = sessions.issue("user-1", scopes=["a"])
+    assert _reason(sessions, tokens.refresh_token, scopes=["admin"]) == "invalid_scope"
+    assert sessions.refresh(tokens.refresh_token, scopes=["a"]).subject == "user-1"
+    stale = sessions.issue("user-2")
+    clock.advance(15 * DAY)
+    for _ in range(2):
+        assert _reason(sessions, stale.refresh_token) == "refresh_token_expired"
+    assert not named(recorded_events, "refresh_token_reuse")
