@@ -11,6 +11,7 @@ from .errors import (
     BadSignature,
     BadType,
     ConfigurationError,
+    EmbeddedKey,
     InsufficientScope,
     InvalidClaim,
     InvalidRequest,
@@ -19,17 +20,20 @@ from .errors import (
     MalformedToken,
     MissingClaim,
     NotYetValid,
+    RateLimited,
+    StateUnavailable,
     TokenError,
     TokenExpired,
     TokenRevoked,
     TokenTooLarge,
     TokenTooOld,
+    UnknownCrit,
     UnknownKid,
 )
 from .events import SecurityEvent, subscribe, unsubscribe
 from .keys import KeySource, StaticKeySet, VerificationKey
 from .token import VerifiedToken
-from .verifier import EmbeddedKey, UnknownCrit, Verifier
+from .verifier import Verifier
 
 __version__ = "0.1.0"
 
@@ -52,8 +56,10 @@ __all__ = [
     "MalformedToken",
     "MissingClaim",
     "NotYetValid",
+    "RateLimited",
     "RevocationCheck",
     "SecurityEvent",
+    "StateUnavailable",
     "StaticKeySet",
     "TokenError",
     "TokenExpired",

@@ -18,6 +18,7 @@ __all__ = [
     "BadSignature",
     "BadType",
     "ConfigurationError",
+    "EmbeddedKey",
     "InsufficientScope",
     "InvalidClaim",
     "InvalidRequest",
@@ -33,6 +34,7 @@ __all__ = [
     "TokenRevoked",
     "TokenTooLarge",
     "TokenTooOld",
+    "UnknownCrit",
     "UnknownKid",
 ]
 
@@ -103,6 +105,24 @@ class TokenTooLarge(TokenError):
 class AlgorithmNotAllowed(TokenError):
     reason = "alg_not_allowed"
     default_detail = "the token's algorithm is not allowed"
+
+
+class EmbeddedKey(TokenError):
+    """The header carries or points to a key (``jwk``, ``jku``, ``x5u``, ``x5c``).
+
+    RFC 8725 section 3.10: a verifier never lets a token choose its own key;
+    such headers are refused outright and never fetched.
+    """
+
+    reason = "embedded_key"
+    default_detail = "the token names or embeds its own key (jwk/jku/x5u/x5c); never used"
+
+
+class UnknownCrit(TokenError):
+    """RFC 7515 section 4.1.11: ``crit`` names extensions this verifier does not implement."""
+
+    reason = "unknown_crit"
+    default_detail = "the token requires header extensions this verifier does not implement"
 
 
 class BadType(TokenError):

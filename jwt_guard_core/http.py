@@ -51,6 +51,8 @@ _DESCRIPTIONS = {
     "invalid_request": "The request is malformed.",
     "insufficient_scope": "The access token does not grant the required scope.",
     "temporarily_unavailable": "Token verification is temporarily unavailable.",
+    "too_many_requests": "Too many failed attempts; retry later.",
+    "invalid_grant": "The refresh token is invalid, expired or revoked.",
 }
 
 

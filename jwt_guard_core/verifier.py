@@ -22,6 +22,8 @@ from .algorithms import HMAC_ALGORITHMS, verify_signature
 from .config import GuardConfig, _Policy, normalize_type
 from .encoding import DecodeError, b64url_decode, parse_json_object
 from .errors import (
+    EmbeddedKey,
+    UnknownCrit,
     AlgorithmNotAllowed,
     BadAudience,
     BadIssuer,
@@ -58,16 +60,6 @@ _MAX_KID_LENGTH = 256
 # Unix time bounds for NumericDate claims: 0 to the end of year 9999.
 _MAX_NUMERIC_DATE = 253402300799
 _HEADER_CACHE_SIZE = 512
-
-
-class EmbeddedKey(TokenError):
-    reason = "embedded_key"
-    default_detail = "the token names or embeds its own key (jwk/jku/x5u/x5c); never used"
-
-
-class UnknownCrit(TokenError):
-    reason = "unknown_crit"
-    default_detail = "the token requires header extensions this verifier does not implement"
 
 
 @dataclass(frozen=True)

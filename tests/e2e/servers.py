@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pytest_httpserver import HTTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ISSUER = "https://issuer.e2e.example"
@@ -40,6 +41,17 @@ def gunicorn(app: str) -> Callable[[int], list[str]]:
         return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2", app]
 
     return command
+
+
+def key_source(jwks_server: HTTPServer, keys: str) -> tuple[str, dict[str, str]]:
+    """``(issuer, env)`` for an example taking its keys by JWKS URL or by OIDC discovery."""
+    if keys == "jwks":
+        return ISSUER, {
+            "JWT_GUARD_ISSUER": ISSUER,
+            "JWT_GUARD_JWKS_URL": jwks_server.url_for("/jwks.json"),
+        }
+    issuer = jwks_server.url_for("/idp")
+    return issuer, {"JWT_GUARD_DISCOVERY_URL": f"{issuer}/.well-known/openid-configuration"}
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.factories import KeyRing
 
-from .servers import ISSUER, ROOT, serving
+from .servers import ROOT, gunicorn, key_source, serving
 from .servers import bearer as _auth
 from .shared_tests import (
     test_healthz_reports_the_warmed_key_set as test_healthz_reports_the_warmed_key_set,
@@ -52,13 +52,8 @@ def served(
 ) -> Iterator[tuple[str, str]]:
     """``(base_url, issuer)`` of the example running under a real server."""
     server, keys = request.param.split("-")
-    env = {"DJANGO_SETTINGS_MODULE": "orders_api.settings", "JWT_GUARD_TOKEN_LOCATIONS": "header"}
-    if keys == "jwks":
-        issuer = ISSUER
-        env.update(JWT_GUARD_ISSUER=issuer, JWT_GUARD_JWKS_URL=jwks_server.url_for("/jwks.json"))
-    else:
-        issuer = jwks_server.url_for("/idp")
-        env["JWT_GUARD_DISCOVERY_URL"] = f"{issuer}/.well-known/openid-configuration"
+    issuer, env = key_source(jwks_server, keys)
+    env.update(DJANGO_SETTINGS_MODULE="orders_api.settings", JWT_GUARD_TOKEN_LOCATIONS="header")
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
     with serving(SERVERS[server], PROJECT, env, log_path) as url:
         yield url, issuer

@@ -19,7 +19,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.factories import KeyRing, sign
 
-from .servers import AUDIENCE, ISSUER, ROOT, gunicorn, serving
+from .servers import AUDIENCE, ISSUER, ROOT, gunicorn, key_source, serving
 from .servers import bearer as _auth
 from .shared_tests import (
     test_healthz_reports_the_warmed_key_set as test_healthz_reports_the_warmed_key_set,
@@ -42,13 +42,8 @@ def served(
     request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
 ) -> Iterator[tuple[str, str]]:
     """``(base_url, issuer)`` of the example running under gunicorn."""
-    env = {"JWT_GUARD_TOKEN_LOCATIONS": "header,cookie"}
-    if request.param == "jwks":
-        issuer = ISSUER
-        env.update(JWT_GUARD_ISSUER=issuer, JWT_GUARD_JWKS_URL=jwks_server.url_for("/jwks.json"))
-    else:
-        issuer = jwks_server.url_for("/idp")
-        env["JWT_GUARD_DISCOVERY_URL"] = f"{issuer}/.well-known/openid-configuration"
+    issuer, env = key_source(jwks_server, request.param)
+    env["JWT_GUARD_TOKEN_LOCATIONS"] = "header,cookie"
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
     with _gunicorn(env, log_path) as url:
         yield url, issuer

@@ -26,7 +26,7 @@ from pytest_httpserver import HTTPServer
 
 from jwt_guard_core import TokenError, subscribe
 from jwt_guard_core.keys import key_from_pem
-from jwt_guard_core.verifier import EmbeddedKey
+from jwt_guard_core import EmbeddedKey
 from tests.factories import claims, public_pem, sign
 
 
