@@ -22,14 +22,13 @@ from .algorithms import HMAC_ALGORITHMS, verify_signature
 from .config import GuardConfig, _Policy, normalize_type
 from .encoding import DecodeError, b64url_decode, parse_json_object
 from .errors import (
-    EmbeddedKey,
-    UnknownCrit,
     AlgorithmNotAllowed,
     BadAudience,
     BadIssuer,
     BadSignature,
     BadType,
     ConfigurationError,
+    EmbeddedKey,
     InvalidClaim,
     IssuedInFuture,
     MalformedToken,
@@ -40,6 +39,7 @@ from .errors import (
     TokenRevoked,
     TokenTooLarge,
     TokenTooOld,
+    UnknownCrit,
 )
 from .keys import VerificationKey
 from .token import VerifiedToken, scopes_from_claims
