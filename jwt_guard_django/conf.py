@@ -41,6 +41,8 @@ DEFAULTS: Mapping[str, Any] = {
     "VERIFYING_KEY": None,
     "SIGNING_KEY": None,
     "WARM_ON_STARTUP": False,
+    # The issuing side (jwt_guard_django.issuing reads and validates it).
+    "ISSUING": None,
     # Where the token is found.
     "TOKEN_LOCATIONS": ("header",),
     "AUTH_HEADER_TYPES": ("Bearer",),

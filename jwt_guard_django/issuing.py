@@ -146,7 +146,9 @@ def _clock(settings: Settings) -> Callable[[], float] | None:
         try:
             clock = import_string(clock)
         except ImportError as exc:
-            raise ConfigurationError("JWT_GUARD['CLOCK']", f"cannot import {clock!r}: {exc}") from None
+            raise ConfigurationError(
+                "JWT_GUARD['CLOCK']", f"cannot import {clock!r}: {exc}"
+            ) from None
     if clock is not None and not callable(clock):
         raise ConfigurationError("JWT_GUARD['CLOCK']", "must be a callable returning Unix time")
     return clock
@@ -205,9 +207,7 @@ def build_issuing(settings: Settings = conf) -> Issuing:
     except ConfigurationError as exc:
         raise _renamed(exc, _MANAGER_OPTIONS) from None
     try:
-        issuer = TokenIssuer(
-            keys, **{param: get(key) for key, param in _ISSUER_OPTIONS.items()}
-        )
+        issuer = TokenIssuer(keys, **{param: get(key) for key, param in _ISSUER_OPTIONS.items()})
     except ConfigurationError as exc:
         raise _renamed(exc, _ISSUER_OPTIONS) from None
     return Issuing(keys=keys, issuer=issuer, jwks_uri=jwks_uri)

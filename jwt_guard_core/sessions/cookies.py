@@ -23,13 +23,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import ConfigurationError
-from ..http import constant_time_equals, new_csrf_token
+from ..http import ErrorResponse, ExtractedToken, constant_time_equals, new_csrf_token
 from .refresh import SessionTokens
 
-__all__ = ["CSRF_HEADER", "CookiePolicy", "CookieSpec"]
+__all__ = [
+    "CSRF_HEADER",
+    "DELIVERY_MODES",
+    "CookiePolicy",
+    "CookieSpec",
+    "SessionReply",
+    "credentials_error_response",
+    "find_refresh_token",
+    "logout_reply",
+    "request_error_response",
+    "session_reply",
+]
 
 SameSite = Literal["Strict", "Lax", "None"]
 CSRF_HEADER = "X-CSRF-Token"
@@ -225,3 +236,125 @@ class CookiePolicy:
             wanted = self.csrf_header.lower()
             sent = next((v for k, v in headers.items() if k.lower() == wanted), None)
         return constant_time_equals(cookies.get(self.csrf_cookie), sent)
+
+
+# -- what a session endpoint answers (shared by the Django and Flask views)
+
+#: How a session endpoint hands tokens over: in the JSON body (API clients),
+#: in cookies (browsers), or both.
+DELIVERY_MODES = ("json", "cookie", "both")
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in DELIVERY_MODES:
+        raise ConfigurationError(
+            "mode", f"{mode!r} is not accepted; use 'json', 'cookie' or 'both'"
+        )
+
+
+@dataclass(frozen=True)
+class SessionReply:
+    """What a login, refresh or logout endpoint sends: status, headers, body, cookies.
+
+    ``body`` is ``None`` for an empty response (204). Adapters copy the
+    headers, serialise the body as JSON and apply each :class:`CookieSpec`.
+    """
+
+    status: int
+    headers: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    cookies: tuple[CookieSpec, ...] = ()
+
+
+def session_reply(
+    policy: CookiePolicy,
+    tokens: SessionTokens,
+    *,
+    mode: str,
+    now: float,
+    access_max_age: int | None,
+    csrf_cookie: bool = True,
+) -> SessionReply:
+    """The answer to a successful login or refresh.
+
+    The body follows RFC 6749 section 5.1 (``token_type``, ``expires_in``,
+    ``scope``); it carries ``access_token`` and ``refresh_token`` only in
+    ``json`` and ``both`` modes. In ``cookie`` mode the tokens travel only
+    in HttpOnly cookies, so no script on the page (an XSS) ever holds them.
+    ``csrf_cookie=False`` leaves out the double-submit cookie, for a
+    framework whose own CSRF machinery protects cookie requests (Django).
+    Always ``Cache-Control: no-store`` (RFC 6749 section 5.1).
+    """
+    _check_mode(mode)
+    body: dict[str, Any] = {"token_type": "Bearer"}
+    if access_max_age is not None:
+        body["expires_in"] = access_max_age
+    if mode != "cookie":
+        body["access_token"] = tokens.access_token
+        body["refresh_token"] = tokens.refresh_token
+        body["refresh_expires_in"] = tokens.refresh_max_age(now)
+    if tokens.scopes:
+        body["scope"] = " ".join(tokens.scopes)
+    cookies: tuple[CookieSpec, ...] = ()
+    if mode != "json":
+        access, refresh, csrf = policy.session_cookies(
+            tokens, now=now, access_max_age=access_max_age
+        )
+        cookies = (access, refresh, csrf) if csrf_cookie else (access, refresh)
+    return SessionReply(status=200, headers=dict(_NO_STORE), body=body, cookies=cookies)
+
+
+def logout_reply(policy: CookiePolicy, *, mode: str, csrf_cookie: bool = True) -> SessionReply:
+    """The answer to a logout: 204, and in cookie modes the deletion of the session cookies."""
+    _check_mode(mode)
+    cookies: tuple[CookieSpec, ...] = ()
+    if mode != "json":
+        access, refresh, csrf = policy.clear_cookies()
+        cookies = (access, refresh, csrf) if csrf_cookie else (access, refresh)
+    return SessionReply(status=204, headers=dict(_NO_STORE), body=None, cookies=cookies)
+
+
+def find_refresh_token(
+    policy: CookiePolicy, *, mode: str, body_token: Any, cookies: Mapping[str, str]
+) -> ExtractedToken | None:
+    """The refresh token a refresh or logout request presents, and where from.
+
+    ``json`` mode reads only the body's ``refresh_token``, ``cookie`` mode
+    only the refresh cookie, ``both`` the body first. A token from the
+    cookie (``location == "cookie"``) was attached by the browser on its
+    own, so the request needs CSRF proof
+    (:func:`jwt_guard_core.http.csrf_required`). A body value that is not a
+    string is passed on as given and refused by the refresh service as
+    ``malformed``.
+    """
+    _check_mode(mode)
+    if mode != "cookie" and body_token is not None:
+        return ExtractedToken(body_token, "body")
+    if mode != "json":
+        value = cookies.get(policy.refresh_cookie)
+        if value:
+            return ExtractedToken(value, "cookie")
+    return None
+
+
+def credentials_error_response() -> ErrorResponse:
+    """400 ``invalid_grant`` for a login with wrong credentials (RFC 6749 section 5.2).
+
+    The same answer whether the user does not exist, is inactive or gave a
+    wrong password, so the endpoint cannot be used to find accounts.
+    """
+    return ErrorResponse(
+        status=400,
+        headers=dict(_NO_STORE),
+        body={"error": "invalid_grant", "error_description": "The credentials are invalid."},
+    )
+
+
+def request_error_response(description: str) -> ErrorResponse:
+    """400 ``invalid_request`` for a session request without the fields it needs."""
+    return ErrorResponse(
+        status=400,
+        headers=dict(_NO_STORE),
+        body={"error": "invalid_request", "error_description": description},
+    )
