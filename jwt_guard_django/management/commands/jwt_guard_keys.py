@@ -36,6 +36,7 @@ class Command(IssuingCommand):
         ]
         widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
         for row in rows:
-            self.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+            self.stdout.write("  ".join(cells).rstrip())
         if epoch is not None:
             self.stdout.write(f"last emergency rotation: {iso(epoch)}")
