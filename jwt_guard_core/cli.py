@@ -39,9 +39,19 @@ from .config import GuardConfig
 from .encoding import DecodeError, b64url_decode, b64url_encode, parse_json_object
 from .errors import ConfigurationError, TokenError
 from .keys import KeySource, StaticKeySet, key_from_jwk, key_from_public_key
+from .signing import FileKeyStore, KeyInfo, KeyManager, KeyStoreError
 from .verifier import Verifier
 
-__all__ = ["GeneratedKey", "generate_key", "jwk_thumbprint", "main", "token_warnings", "write_key"]
+__all__ = [
+    "GeneratedKey",
+    "generate_key",
+    "jwk_thumbprint",
+    "key_rows",
+    "key_table",
+    "main",
+    "token_warnings",
+    "write_key",
+]
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -536,6 +546,111 @@ def _cmd_verify(args: argparse.Namespace, io: _IO) -> int:
     return EXIT_OK
 
 
+# --- the key store commands -------------------------------------------------------
+
+
+def key_rows(infos: Sequence[KeyInfo]) -> list[dict[str, Any]]:
+    """Each key's public facts (kid, algorithm, state, Unix times) for JSON output.
+
+    Shared by ``jwt-guard keys --json`` and the adapters' key-listing commands.
+    A :class:`KeyInfo` holds no key material, so none can be printed.
+    """
+    return [
+        {
+            "kid": i.kid,
+            "algorithm": i.algorithm,
+            "state": i.state,
+            "created_at": i.created_at,
+            "activated_at": i.activated_at,
+            "retired_at": i.retired_at,
+        }
+        for i in infos
+    ]
+
+
+def key_table(infos: Sequence[KeyInfo], emergency_epoch: int | None = None) -> list[str]:
+    """Lines of an aligned table of keys (UTC times), then the last emergency, if any."""
+    rows = [("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED")]
+    rows += [
+        (i.kid, i.algorithm, i.state, _utc(i.created_at), _utc(i.activated_at), _utc(i.retired_at))
+        for i in infos
+    ]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    if emergency_epoch is not None:
+        lines.append(f"last emergency rotation: {_utc(emergency_epoch)}")
+    return lines
+
+
+def _utc(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _store_manager(args: argparse.Namespace, io: _IO) -> KeyManager:
+    """The manager of the file store in ``--store``, imposing none of its own defaults.
+
+    ``algorithm=None`` keeps the stored keys' algorithm, and the retention
+    the application recorded in the ring protects its retired keys from
+    this tool's shorter default.
+    """
+    if not Path(args.store).is_dir():
+        # FileKeyStore would create it: a typo must not start an empty store.
+        raise ConfigurationError(
+            "--store",
+            f"{args.store} is not a directory (the application creates it, or mkdir -m 700)",
+        )
+    store = FileKeyStore(args.store, passphrase_env=args.passphrase_env)
+    return KeyManager(store, algorithm=None, allow_hmac=args.allow_hmac, clock=io.clock)
+
+
+def _cmd_rotate(args: argparse.Namespace, io: _IO) -> int:
+    if args.reason is not None and not args.emergency:
+        raise ConfigurationError("--reason", "only used with --emergency")
+    keys = _store_manager(args, io)
+    if args.emergency:
+        info = keys.emergency_rotate(reason=args.reason)
+        io.say(
+            f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every token "
+            f"issued before {_utc(keys.emergency_epoch)} is invalid"
+        )
+        return EXIT_OK
+    previous = keys.active_key() if keys.list_keys() else None
+    info = keys.rotate()
+    line = f"rotated: {info.kid} ({info.algorithm}) signs from now on"
+    if previous is not None:
+        line += f"; {previous.kid} is retired and stays published for its tokens"
+    io.say(line)
+    return EXIT_OK
+
+
+def _cmd_jwks(args: argparse.Namespace, io: _IO) -> int:
+    keys = _store_manager(args, io)
+    if not keys.list_keys():
+        # jwks() would create the first key: a read command must not.
+        raise _Refused(f"{args.store} holds no keys yet; create one with jwt-guard rotate")
+    io.say_json(keys.jwks())
+    return EXIT_OK
+
+
+def _cmd_keys(args: argparse.Namespace, io: _IO) -> int:
+    keys = _store_manager(args, io)
+    infos = keys.list_keys()
+    if args.json:
+        io.say_json({"keys": key_rows(infos), "emergency_epoch": keys.emergency_epoch})
+        return EXIT_OK
+    if not infos:
+        io.say("no keys yet; create one with jwt-guard rotate")
+        return EXIT_OK
+    for line in key_table(infos, keys.emergency_epoch):
+        io.say(line)
+    return EXIT_OK
+
+
 def _cmd_demo(args: argparse.Namespace, io: _IO) -> int:
     import jwt  # PyJWT plays the issuer, as an identity provider would.
 
@@ -636,6 +751,19 @@ def _alg_list() -> str:
     return ", ".join(ALGORITHMS)
 
 
+def _add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", required=True, metavar="DIR", help="the FileKeyStore directory")
+    parser.add_argument(
+        "--passphrase-env",
+        default="JWT_GUARD_KEY_PASSPHRASE",
+        metavar="VAR",
+        help="the variable holding the store passphrase (default JWT_GUARD_KEY_PASSPHRASE)",
+    )
+    parser.add_argument(
+        "--allow-hmac", action="store_true", help="the store holds HMAC secrets (HS256/384/512)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jwt-guard",
@@ -709,6 +837,38 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="generate a key, mint, verify and reject tokens in a temporary directory"
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    rotate = commands.add_parser(
+        "rotate",
+        help="rotate the signing key of a key store directory",
+        description="Make a new key active in the FileKeyStore in DIR (the first key of an "
+        "empty store); the old one stays published until its tokens expire. --emergency, for "
+        "a leaked key, removes every other key at once: every token issued before now stops "
+        "verifying. The passphrase is read from $JWT_GUARD_KEY_PASSPHRASE (--passphrase-env).",
+    )
+    _add_store_arguments(rotate)
+    rotate.add_argument(
+        "--emergency", action="store_true", help="drop every previous key now (a leaked key)"
+    )
+    rotate.add_argument("--reason", help="why, for the emergency rotation's security event")
+    rotate.set_defaults(handler=_cmd_rotate)
+
+    jwks = commands.add_parser(
+        "jwks",
+        help="print the public JWKS of a key store directory",
+        description="Print the JWKS (public keys only) the application serves from the "
+        "FileKeyStore in DIR.",
+    )
+    _add_store_arguments(jwks)
+    jwks.set_defaults(handler=_cmd_jwks)
+
+    keys = commands.add_parser(
+        "keys",
+        help="list the keys of a key store directory (kids and states, no key material)",
+    )
+    _add_store_arguments(keys)
+    keys.add_argument("--json", action="store_true", help="print JSON (times as Unix time)")
+    keys.set_defaults(handler=_cmd_keys)
     return parser
 
 
@@ -743,6 +903,9 @@ def main(
         return EXIT_CONFIG
     except _Refused as exc:
         io.warn(f"refused: {exc}")
+        return EXIT_REJECTED
+    except KeyStoreError as exc:
+        io.warn(f"key store error: {exc}")
         return EXIT_REJECTED
     except OSError as exc:
         io.warn(f"error: {exc.filename or ''}: {exc.strerror}")

@@ -30,6 +30,7 @@ from jwt_guard_core.http import (
 
 from . import signals
 from .conf import conf
+from .sessions import averify_function, verify_function
 from .user import aresolve_user, resolve_user
 from .verifier import get_verifier
 
@@ -143,7 +144,10 @@ def authenticate(request: HttpRequest) -> Outcome:
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
         step = _begin(request)
-        outcome = step if isinstance(step, Outcome) else _verified(step, get_verifier().verify)
+        if isinstance(step, Outcome):
+            outcome = step
+        else:
+            outcome = _verified(step, verify_function(request, get_verifier().verify))
         _send(request, _remember(request, outcome))
     return outcome
 
@@ -156,7 +160,7 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = await _averified(step, get_verifier().averify)
+            outcome = await _averified(step, averify_function(request, get_verifier().averify))
         await _asend(request, _remember(request, outcome))
     return outcome
 

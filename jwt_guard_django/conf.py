@@ -43,6 +43,8 @@ DEFAULTS: Mapping[str, Any] = {
     "WARM_ON_STARTUP": False,
     # The issuing side (jwt_guard_django.issuing reads and validates it).
     "ISSUING": None,
+    # Login sessions (jwt_guard_django.sessions reads and validates it).
+    "SESSIONS": None,
     # Where the token is found.
     "TOKEN_LOCATIONS": ("header",),
     "AUTH_HEADER_TYPES": ("Bearer",),

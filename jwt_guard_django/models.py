@@ -8,6 +8,8 @@ stored only as its SHA-256 hash.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 
 __all__ = ["FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
@@ -16,11 +18,11 @@ __all__ = ["FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
 class RefreshFamily(models.Model):
     """One login session: every refresh token rotated from one first token."""
 
-    family_id = models.CharField(max_length=64, primary_key=True)
-    subject = models.CharField(max_length=255, db_index=True)
-    created_at = models.FloatField()
-    expires_at = models.FloatField(db_index=True)
-    revoked_at = models.FloatField(null=True)
+    family_id: models.CharField[str, str] = models.CharField(max_length=64, primary_key=True)
+    subject: models.CharField[str, str] = models.CharField(max_length=255, db_index=True)
+    created_at: models.FloatField[float, float] = models.FloatField()
+    expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
+    revoked_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
 
     class Meta:
         db_table = "jwt_guard_refresh_family"
@@ -32,13 +34,13 @@ class RefreshFamily(models.Model):
 class RefreshToken(models.Model):
     """One refresh token, by hash; ``spent_at`` is set exactly once by an atomic UPDATE."""
 
-    token_hash = models.CharField(max_length=64, primary_key=True)
-    family_id = models.CharField(max_length=64, db_index=True)
-    subject = models.CharField(max_length=255)
-    scopes = models.TextField(blank=True)
-    issued_at = models.FloatField()
-    expires_at = models.FloatField(db_index=True)
-    spent_at = models.FloatField(null=True)
+    token_hash: models.CharField[str, str] = models.CharField(max_length=64, primary_key=True)
+    family_id: models.CharField[str, str] = models.CharField(max_length=64, db_index=True)
+    subject: models.CharField[str, str] = models.CharField(max_length=255)
+    scopes: models.TextField[str, str] = models.TextField(blank=True)
+    issued_at: models.FloatField[float, float] = models.FloatField()
+    expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
+    spent_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
 
     class Meta:
         db_table = "jwt_guard_refresh_token"
@@ -56,13 +58,13 @@ class RevocationEntry(models.Model):
     query.
     """
 
-    kind = models.CharField(max_length=8)
-    key = models.CharField(max_length=255)
-    value = models.FloatField()
+    kind: models.CharField[str, str] = models.CharField(max_length=8)
+    key: models.CharField[str, str] = models.CharField(max_length=255)
+    value: models.FloatField[float, float] = models.FloatField()
 
     class Meta:
         db_table = "jwt_guard_revocation"
-        constraints = [
+        constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["kind", "key"], name="jwt_guard_revocation_kind_key")
         ]
 
@@ -73,8 +75,8 @@ class RevocationEntry(models.Model):
 class FailedAttempt(models.Model):
     """One failed verification of a client, for the sliding-window rate limit."""
 
-    client = models.CharField(max_length=256, db_index=True)
-    at = models.FloatField()
+    client: models.CharField[str, str] = models.CharField(max_length=256, db_index=True)
+    at: models.FloatField[float, float] = models.FloatField()
 
     class Meta:
         db_table = "jwt_guard_failed_attempt"

@@ -148,6 +148,11 @@ def build_config(settings: Settings = conf) -> GuardConfig:
     revocation = _dotted("REVOCATION", settings.REVOCATION)
     if isinstance(revocation, type):
         revocation = revocation()
+    if revocation is None and settings.raw.get("SESSIONS") is not None:
+        # Logouts recorded by the session views are seen by this verifier.
+        from .sessions import get_sessions
+
+        revocation = get_sessions().revocation
     if revocation is not None:
         options["revocation"] = revocation
     clock = _dotted("CLOCK", settings.CLOCK)

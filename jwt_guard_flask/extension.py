@@ -21,6 +21,7 @@ from jwt_guard_core.sources import (
 )
 
 from ._request import AppState, authenticate, enforce_scopes, normalize_locations
+from .cli import register_cli
 from .config import DEFAULTS, load
 from .decorators import normalize_scopes
 from .errors import JWTGuardHTTPException
@@ -72,6 +73,7 @@ class JWTGuard:
         self._states[app] = state
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
+        register_cli(app)
         if loaded.settings.warm_on_startup:
             self.warm(app)
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from jwt_guard_core import ConfigurationError
-from jwt_guard_core.signing import KeyInfo, KeyStoreError
+from jwt_guard_core.signing import KeyStoreError
 
 from ...issuing import Issuing, get_issuing
 
@@ -27,18 +27,6 @@ def iso(value: float | None) -> str:
     if value is None:
         return "-"
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def key_row(info: KeyInfo) -> dict[str, Any]:
-    """A key's public facts for output: kid, algorithm, state and times (no key material)."""
-    return {
-        "kid": info.kid,
-        "algorithm": info.algorithm,
-        "state": info.state,
-        "created_at": info.created_at,
-        "activated_at": info.activated_at,
-        "retired_at": info.retired_at,
-    }
 
 
 class IssuingCommand(BaseCommand):

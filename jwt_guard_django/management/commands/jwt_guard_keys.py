@@ -6,7 +6,9 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from ._base import IssuingCommand, iso, issuing_or_error, key_row
+from jwt_guard_core.cli import key_rows, key_table
+
+from ._base import IssuingCommand, issuing_or_error
 
 
 class Command(IssuingCommand):
@@ -23,20 +25,11 @@ class Command(IssuingCommand):
         infos = keys.list_keys()
         epoch = keys.emergency_epoch
         if options["json"]:
-            document = {"keys": [key_row(i) for i in infos], "emergency_epoch": epoch}
+            document = {"keys": key_rows(infos), "emergency_epoch": epoch}
             self.stdout.write(json.dumps(document, indent=2))
             return
         if not infos:
             self.stdout.write("no keys yet; run manage.py jwt_guard_keygen")
             return
-        rows = [("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED")]
-        rows += [
-            (i.kid, i.algorithm, i.state, iso(i.created_at), iso(i.activated_at), iso(i.retired_at))
-            for i in infos
-        ]
-        widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
-        for row in rows:
-            cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-            self.stdout.write("  ".join(cells).rstrip())
-        if epoch is not None:
-            self.stdout.write(f"last emergency rotation: {iso(epoch)}")
+        for line in key_table(infos, epoch):
+            self.stdout.write(line)

@@ -1,0 +1,86 @@
+"""The issuing side's public routes as a blueprint: the JWKS and a minimal discovery document.
+
+::
+
+    from jwt_guard_flask.blueprint import issuing_blueprint
+
+    app.register_blueprint(issuing_blueprint)
+
+serves ``/.well-known/jwks.json`` and ``/.well-known/openid-configuration``
+from the ``JWT_GUARD_ISSUING_*`` config (give ``url_prefix=`` when the
+issuer URL has a path). Registering it also adds the ``flask jwt-guard``
+commands when ``JWTGuard`` has not already. The answers are the core's
+(:meth:`KeyManager.jwks_response`, :meth:`TokenIssuer.openid_configuration`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, Flask, Response
+from flask.blueprints import BlueprintSetupState
+
+from jwt_guard_core import KeySourceUnavailable
+from jwt_guard_core.http import error_response
+from jwt_guard_core.signing import KeyStoreError
+
+from .cli import register_cli
+from .issuing import get_issuing
+
+__all__ = ["issuing_blueprint"]
+
+logger = logging.getLogger("jwt_guard.flask")
+
+issuing_blueprint = Blueprint("jwt_guard_issuing", __name__)
+
+
+@issuing_blueprint.record_once
+def _add_cli(state: BlueprintSetupState) -> None:
+    app = state.app
+    assert isinstance(app, Flask)
+    register_cli(app)
+
+
+def _unavailable(exc: KeyStoreError) -> Response:
+    # A store outage is the service's problem, not the caller's: 503 with
+    # Retry-After, so verifiers keep their cached keys and retry later.
+    logger.warning(
+        "jwt-guard could not read the key store for the JWKS: %s",
+        exc,
+        extra={"jwt_guard_event": "key_store_unavailable"},
+    )
+    reply = error_response(KeySourceUnavailable("the key store is unavailable"))
+    response = Response(json.dumps(reply.body), status=reply.status, mimetype="application/json")
+    response.headers.update(reply.headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@issuing_blueprint.route("/.well-known/jwks.json", methods=["GET"])
+def jwks() -> Response:
+    """The public keys, with the key manager's ``Cache-Control`` and media type."""
+    try:
+        reply = get_issuing().keys.jwks_response()
+    except KeyStoreError as exc:
+        return _unavailable(exc)
+    # Response would add "; charset=utf-8" to a content type given as
+    # mimetype; the JWK Set media type (RFC 7517 section 8.5.1) has none.
+    response = Response(reply.body, status=reply.status)
+    response.headers.update(reply.headers)
+    return response
+
+
+@issuing_blueprint.route("/.well-known/openid-configuration", methods=["GET"])
+def openid_configuration() -> Response:
+    """``issuer`` and ``jwks_uri``: enough for ``RemoteJWKS.from_issuer``.
+
+    ``jwks_uri`` is ``JWT_GUARD_ISSUING_JWKS_URI`` or derived from the
+    issuer, never from the request's ``Host`` header.
+    """
+    issuing = get_issuing()
+    document = issuing.issuer.openid_configuration(issuing.jwks_uri)
+    response = Response(json.dumps(document, separators=(",", ":")), mimetype="application/json")
+    response.headers["Cache-Control"] = issuing.keys.jwks_cache_control()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
