@@ -23,6 +23,7 @@ from jwt_guard_core.http import ExtractedToken, check_scopes, extract_token
 from .config import LOCATION_ALIASES, FlaskSettings
 from .csrf import check_csrf
 from .errors import JWTGuardHTTPException, http_error
+from .session_routes import verify_limited
 from .signals import token_rejected, token_verified
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
     try:
-        return state.verifier.verify(found.token)
+        return verify_limited(state.verifier, found.token)
     except TokenError as exc:
         # The verifier has already emitted the security event.
         raise _reject(state, exc, emit=False) from None

@@ -147,3 +147,49 @@ def list_keys(as_json: bool) -> None:
         return
     for line in key_table(infos, epoch):
         click.echo(line)
+
+
+@jwt_guard_cli.command("revoke")
+@click.option("--jti", help="The jti claim of one access token.")
+@click.option("--session", help="A session id (the sid claim; a refresh-token family).")
+@click.option("--subject", help="A subject (sub): all of its sessions and tokens.")
+@click.option(
+    "--expires-at",
+    type=float,
+    help="With --jti: the token's exp (Unix time), so the entry expires with it.",
+)
+@_errors_as_click
+def revoke(
+    jti: str | None, session: str | None, subject: str | None, expires_at: float | None
+) -> None:
+    """Revoke one access token, one session or every token of a subject (log out everywhere)."""
+    from jwt_guard_core import StateUnavailable
+
+    from .session_routes import get_sessions
+
+    given = [
+        name
+        for name, value in (("--jti", jti), ("--session", session), ("--subject", subject))
+        if value
+    ]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --jti, --session, --subject")
+    if expires_at is not None and jti is None:
+        raise click.UsageError("--expires-at goes with --jti")
+    try:
+        sessions = get_sessions()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        if jti is not None:
+            sessions.revocation.revoke_jti(jti, expires_at=expires_at)
+            click.echo(f"revoked token {jti}")
+        elif session is not None:
+            sessions.refresh_tokens.revoke_family(session)
+            click.echo(f"revoked session {session}")
+        else:
+            assert subject is not None
+            count = sessions.refresh_tokens.revoke_subject(subject)
+            click.echo(f"revoked every token of {subject} ({count} session(s) ended)")
+    except StateUnavailable as exc:
+        raise click.ClickException(f"the session store is unavailable: {exc}") from None

@@ -25,6 +25,7 @@ from .cli import register_cli
 from .config import DEFAULTS, load
 from .decorators import normalize_scopes
 from .errors import JWTGuardHTTPException
+from .session_routes import SessionsMixin, init_sessions
 
 __all__ = ["JWTGuard"]
 
@@ -35,7 +36,7 @@ ErrorHandler = Callable[[JWTGuardHTTPException], ResponseReturnValue]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class JWTGuard:
+class JWTGuard(SessionsMixin):
     """Protects a Flask app's views with JSON Web Tokens.
 
     ``JWTGuard(app)``, or ``guard = JWTGuard()`` and later
@@ -66,6 +67,8 @@ class JWTGuard:
             )
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, copy.copy(default))
+        # Sessions first: their revocation service becomes the verifier's.
+        init_sessions(app)
         loaded = load(app.config)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})

@@ -1,0 +1,579 @@
+"""Login, refresh and logout routes over the core's session services.
+
+::
+
+    guard = JWTGuard(app)            # with JWT_GUARD_SESSIONS_BACKEND set
+
+    @guard.credentials_loader
+    def check_credentials(username: str, password: str):
+        user = User.query.filter_by(name=username).first()
+        if user is None or not user.check_password(password):
+            return None
+        return str(user.id), ["orders:read"]     # subject, scopes (or just the subject)
+
+    app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")
+
+serves ``POST /auth/token`` (obtain), ``POST /auth/refresh`` (rotate),
+``POST /auth/refresh/logout`` (under the refresh path, so the browser sends
+the path-scoped refresh cookie along) and ``POST /auth/logout-everywhere``.
+Tokens travel in the JSON body, in cookies, or both
+(``JWT_GUARD_SESSIONS_MODE``); the bodies, cookie attributes, the choice
+of refresh token and every error shape are the core's
+(:mod:`jwt_guard_core.sessions.cookies`). A cookie credential on these
+routes needs the double-submit CSRF proof: the readable CSRF cookie set at
+login, copied by the page into the ``X-CSRF-Token`` header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+
+from jwt_guard_core import (
+    ConfigurationError,
+    StateUnavailable,
+    TokenError,
+    VerifiedToken,
+    Verifier,
+    events,
+)
+from jwt_guard_core.http import ErrorResponse, csrf_failure_response, error_response
+from jwt_guard_core.sessions import (
+    CookiePolicy,
+    FailureRateLimiter,
+    MemorySessionStore,
+    RefreshTokenService,
+    RevocationService,
+    SQLiteSessionStore,
+    refresh_error_response,
+)
+from jwt_guard_core.sessions.cookies import (
+    DELIVERY_MODES,
+    SessionReply,
+    credentials_error_response,
+    find_refresh_token,
+    logout_reply,
+    request_error_response,
+    session_reply,
+)
+
+from .config import DEFAULTS
+
+__all__ = [
+    "SESSIONS_DEFAULTS",
+    "CredentialsLoader",
+    "SessionsMixin",
+    "SessionsState",
+    "get_sessions",
+    "init_sessions",
+    "sessions_blueprint",
+    "verify_limited",
+]
+
+logger = logging.getLogger("jwt_guard.flask")
+
+PREFIX = "JWT_GUARD_SESSIONS_"
+EXTENSION = "jwt_guard_sessions"
+
+#: Every ``JWT_GUARD_SESSIONS_*`` key with its default (docs/flask.md lists them).
+SESSIONS_DEFAULTS: Mapping[str, Any] = {k: v for k, v in DEFAULTS.items() if k.startswith(PREFIX)}
+_BACKENDS = ("sqlite", "memory", "redis")
+_NOT_JSON = "Send a JSON object (Content-Type: application/json)."
+
+#: ``loader(username, password)`` -> ``None`` (refused), a subject, or ``(subject, scopes)``.
+CredentialsLoader = Callable[[str, str], Any]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _seconds(value: Any) -> Any:
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+def _renamed(exc: ConfigurationError, names: Mapping[str, str]) -> ConfigurationError:
+    """The core names its parameters; the user needs the config key to fix."""
+    for suffix, parameter in names.items():
+        if exc.setting == parameter:
+            return ConfigurationError(PREFIX + suffix, str(exc)[len(exc.setting) + 2 :])
+    return exc
+
+
+def _remote_addr(req: Any) -> str:
+    # remote_addr, not X-Forwarded-For: a client sets that header to whatever
+    # it likes and would get a fresh budget per request. Behind a proxy use
+    # werkzeug's ProxyFix or JWT_GUARD_SESSIONS_RATE_LIMIT_KEY.
+    return str(req.remote_addr or "unknown")
+
+
+@dataclass
+class SessionsState:
+    """One app's session services, built by :func:`init_sessions`."""
+
+    store: Any
+    revocation: RevocationService
+    refresh_tokens: RefreshTokenService
+    limiter: FailureRateLimiter | None
+    client_key: Callable[[Any], str]
+    mode: str
+    clock: Callable[[], float]
+    cookie_options: dict[str, Any]
+    access_max_age: int | None
+    policy: CookiePolicy | None = None
+
+    def cookie_policy(self) -> CookiePolicy:
+        """The cookie policy; the refresh path is where the blueprint was registered."""
+        if self.policy is None:
+            raise RuntimeError(
+                "the session routes are not registered: "
+                "app.register_blueprint(guard.sessions_blueprint(), url_prefix='/auth')"
+            )
+        return self.policy
+
+
+def _store(get: Callable[[str], Any]) -> Any:
+    backend = get("BACKEND")
+    if backend not in _BACKENDS:
+        raise ConfigurationError(
+            PREFIX + "BACKEND", f"{backend!r} is not one of {', '.join(_BACKENDS)}"
+        )
+    if backend == "memory":
+        return MemorySessionStore()
+    if backend == "redis":
+        url = get("REDIS_URL")
+        if not isinstance(url, str) or not url:
+            raise ConfigurationError(PREFIX + "REDIS_URL", "required: a redis:// URL")
+        from jwt_guard_core.sessions import RedisSessionStore
+
+        return RedisSessionStore(url, prefix=str(get("REDIS_PREFIX")))
+    path = get("SQLITE_PATH")
+    if path is None:
+        raise ConfigurationError(
+            PREFIX + "SQLITE_PATH", "required with the sqlite backend: a file on a local disk"
+        )
+    if not isinstance(path, str) and not hasattr(path, "__fspath__"):
+        raise ConfigurationError(PREFIX + "SQLITE_PATH", f"{path!r} is not a path")
+    return SQLiteSessionStore(path)
+
+
+def _flag(get: Callable[[str], Any], suffix: str) -> bool:
+    value = get(suffix)
+    if not isinstance(value, bool):
+        # "False" read from an environment variable is truthy: refuse, never guess.
+        raise ConfigurationError(PREFIX + suffix, f"{value!r} is not True or False")
+    return value
+
+
+def build_sessions(app: Flask) -> SessionsState:
+    """Translate the ``JWT_GUARD_SESSIONS_*`` keys of ``app.config`` into core services.
+
+    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    """
+    config = app.config
+
+    def get(suffix: str) -> Any:
+        return config.get(PREFIX + suffix, SESSIONS_DEFAULTS[PREFIX + suffix])
+
+    clock = config.get("JWT_GUARD_CLOCK")
+    if clock is not None and not callable(clock):
+        raise ConfigurationError("JWT_GUARD_CLOCK", "must be a callable returning Unix time")
+    timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    mode = get("MODE")
+    if mode not in DELIVERY_MODES:
+        raise ConfigurationError(PREFIX + "MODE", f"{mode!r} is not 'json', 'cookie' or 'both'")
+    store = _store(get)
+
+    def emergency_epoch() -> float | None:
+        # Read on every check: `flask jwt-guard rotate --emergency` in another
+        # process applies at once.
+        if config.get("JWT_GUARD_ISSUING_ISSUER") is None:
+            return None
+        from .issuing import get_key_manager
+
+        epoch = get_key_manager(app).emergency_epoch
+        return None if epoch is None else float(epoch)
+
+    revocation = RevocationService(
+        store,
+        emergency_epoch_source=emergency_epoch,
+        fail_open=_flag(get, "REVOCATION_FAIL_OPEN"),
+        **timing,
+    )
+    names = {
+        "REFRESH_TOKEN_LIFETIME": "lifetime",
+        "IDLE_TIMEOUT": "idle_timeout",
+        "SESSION_LIFETIME": "family_lifetime",
+        "REUSE_INTERVAL": "reuse_interval",
+    }
+
+    def issue_access_token(
+        subject: str, *, scopes: Iterable[str] = (), claims: Mapping[str, Any] | None = None
+    ) -> str:
+        from .issuing import get_token_issuer
+
+        return get_token_issuer(app).issue_access_token(subject, scopes=scopes, claims=claims)
+
+    try:
+        refresh_tokens = RefreshTokenService(
+            store,
+            access_tokens=issue_access_token,
+            revocation=revocation,
+            **{param: _seconds(get(suffix)) for suffix, param in names.items()},
+            **timing,
+        )
+    except ConfigurationError as exc:
+        raise _renamed(exc, names) from None
+    limiter = None
+    if get("RATE_LIMIT") is not None:
+        try:
+            limiter = FailureRateLimiter(
+                store, limit=get("RATE_LIMIT"), window=_seconds(get("RATE_LIMIT_WINDOW")), **timing
+            )
+        except ConfigurationError as exc:
+            raise _renamed(exc, {"RATE_LIMIT": "limit", "RATE_LIMIT_WINDOW": "window"}) from None
+    key = get("RATE_LIMIT_KEY")
+    if key is not None and not callable(key):
+        raise ConfigurationError(PREFIX + "RATE_LIMIT_KEY", "give a function(request) -> str")
+    cookie_options = {
+        "access_cookie": config.get("JWT_GUARD_COOKIE_NAME", "access_token"),
+        "access_path": config.get("JWT_GUARD_COOKIE_PATH", "/"),
+        "refresh_cookie": get("REFRESH_COOKIE"),
+        "csrf_cookie": config.get("JWT_GUARD_CSRF_COOKIE_NAME", "csrf_token"),
+        "csrf_header": config.get("JWT_GUARD_CSRF_HEADER_NAME", "X-CSRF-Token"),
+        "secure": get("COOKIE_SECURE"),
+        "same_site": get("COOKIE_SAMESITE"),
+        "domain": get("COOKIE_DOMAIN"),
+    }
+    try:
+        CookiePolicy(refresh_path="/", **cookie_options)
+    except ConfigurationError as exc:
+        raise _renamed(
+            exc,
+            {
+                "REFRESH_COOKIE": "refresh_cookie",
+                "COOKIE_SECURE": "secure",
+                "COOKIE_SAMESITE": "same_site",
+                "COOKIE_DOMAIN": "domain",
+            },
+        ) from None
+    lifetime = _seconds(config.get("JWT_GUARD_ISSUING_ACCESS_TOKEN_LIFETIME", 900))
+    return SessionsState(
+        store=store,
+        revocation=revocation,
+        refresh_tokens=refresh_tokens,
+        limiter=limiter,
+        client_key=key or _remote_addr,
+        mode=mode,
+        clock=clock or _now,
+        cookie_options=cookie_options,
+        access_max_age=int(lifetime) if isinstance(lifetime, (int, float)) else None,
+    )
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def init_sessions(app: Flask) -> SessionsState | None:
+    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set.
+
+    Called by ``JWTGuard.init_app`` before the verifier is built: unless
+    ``JWT_GUARD_REVOCATION`` is set, the sessions' revocation service
+    becomes the verifier's revocation check, so a logout is seen at once.
+    """
+    if app.config.get("JWT_GUARD_SESSIONS_BACKEND") is None:
+        return None
+    state = build_sessions(app)
+    app.extensions[EXTENSION] = state
+    if app.config.get("JWT_GUARD_REVOCATION") is None:
+        app.config["JWT_GUARD_REVOCATION"] = state.revocation
+    return state
+
+
+def get_sessions(app: Flask | None = None) -> SessionsState:
+    """The session services of ``app`` (default: the current app)."""
+    target = app if app is not None else current_app
+    state = target.extensions.get(EXTENSION)
+    if state is None:
+        raise RuntimeError(
+            "sessions are not configured: set JWT_GUARD_SESSIONS_BACKEND before JWTGuard(app)"
+        )
+    assert isinstance(state, SessionsState)
+    return state
+
+
+def verify_limited(verifier: Verifier, token: str) -> VerifiedToken:
+    """``verifier.verify(token)`` behind the app's failed-verification rate limit, if any."""
+    state = current_app.extensions.get(EXTENSION)
+    limiter = state.limiter if isinstance(state, SessionsState) else None
+    if limiter is None or state is None:
+        return verifier.verify(token)
+    return limiter.verify(verifier, token, client=state.client_key(request))
+
+
+# -- responses
+
+
+def _error(spec: ErrorResponse) -> Response:
+    response = Response(
+        json.dumps(dict(spec.body)), status=spec.status, mimetype="application/json"
+    )
+    response.headers.update(spec.headers)
+    return response
+
+
+def _reply(reply: SessionReply) -> Response:
+    if reply.body is None:
+        response = Response(status=reply.status)
+    else:
+        response = Response(
+            json.dumps(dict(reply.body)), status=reply.status, mimetype="application/json"
+        )
+    response.headers.update(reply.headers)
+    for spec in reply.cookies:
+        response.set_cookie(
+            spec.name,
+            spec.value,
+            max_age=spec.max_age,
+            expires=0 if spec.deletes else None,
+            path=spec.path,
+            domain=spec.domain,
+            secure=spec.secure,
+            httponly=spec.http_only,
+            samesite=spec.same_site,
+        )
+    return response
+
+
+def _json_body(*, required: bool) -> dict[str, Any] | None:
+    """The JSON object sent; ``{}`` for an absent optional body; ``None`` when unusable.
+
+    JSON only: a cross-site HTML form cannot send it without a CORS
+    preflight, which closes login CSRF for the obtain route.
+    """
+    if request.mimetype != "application/json":
+        return None if required else {}
+    raw = request.get_data(cache=True)
+    if not raw:
+        return None if required else {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _session_response(state: SessionsState, tokens: Any) -> Response:
+    return _reply(
+        session_reply(
+            state.cookie_policy(),
+            tokens,
+            mode=state.mode,
+            now=state.clock(),
+            access_max_age=state.access_max_age,
+        )
+    )
+
+
+def _subject_and_scopes(found: Any) -> tuple[str, tuple[str, ...]] | None:
+    if found is None:
+        return None
+    if isinstance(found, str):
+        return found, ()
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], str):
+        scopes = found[1]
+        if isinstance(scopes, str) or not isinstance(scopes, Iterable):
+            raise TypeError("the credentials loader's scopes must be a list of scope names")
+        return found[0], tuple(scopes)
+    raise TypeError(
+        "the credentials loader must return None, a subject string or (subject, scopes)"
+    )
+
+
+def _csrf_refused(state: SessionsState) -> Response | None:
+    if state.cookie_policy().csrf_valid(request.cookies, dict(request.headers)):
+        return None
+    events.emit(
+        "token_rejected",
+        level=logging.WARNING,
+        reason="csrf_failed",
+        message="cookie refresh token refused: CSRF header missing or not equal to the cookie",
+        status=403,
+    )
+    return _error(csrf_failure_response())
+
+
+def _authenticated() -> VerifiedToken | None:
+    from ._request import authenticate
+
+    return authenticate(optional=True)
+
+
+def _realm() -> str:
+    return str(current_app.config.get("JWT_GUARD_REALM", "api"))
+
+
+def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Blueprint:
+    """A new blueprint with the four session routes; ``loader()`` returns the credentials check."""
+    blueprint = Blueprint("jwt_guard_sessions", __name__)
+
+    @blueprint.record
+    def _bind(setup: BlueprintSetupState) -> None:
+        app = setup.app
+        state = app.extensions.get(EXTENSION)
+        if not isinstance(state, SessionsState):
+            raise RuntimeError(
+                "set JWT_GUARD_SESSIONS_BACKEND before JWTGuard(app) to serve the session routes"
+            )
+        refresh_path = (setup.url_prefix or "").rstrip("/") + "/refresh"
+        try:
+            state.policy = CookiePolicy(refresh_path=refresh_path, **state.cookie_options)
+        except ConfigurationError as exc:
+            raise ConfigurationError("url_prefix", str(exc)) from None
+
+    @blueprint.post("/token")
+    def obtain() -> Response:
+        """``{"username", "password"}`` checked by the app's credentials loader."""
+        state = get_sessions()
+        check = loader()
+        if check is None:
+            raise RuntimeError(
+                "register a credentials loader: @guard.credentials_loader "
+                "def check(username, password): ..."
+            )
+        data = _json_body(required=True)
+        if data is None:
+            return _error(request_error_response(_NOT_JSON))
+        username, password = data.get("username"), data.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            return _error(request_error_response("Give username and password as strings."))
+        client = state.client_key(request)
+        try:
+            # Password guessing is a stream of failures too: the same limit.
+            if state.limiter is not None:
+                state.limiter.check(client)
+            found = _subject_and_scopes(current_app.ensure_sync(check)(username, password))
+            if found is None:
+                if state.limiter is not None:
+                    state.limiter.record_failure(client)
+                events.emit(
+                    "login_failed",
+                    level=logging.WARNING,
+                    reason="invalid_credentials",
+                    message="login refused: invalid credentials",
+                    client=client,
+                )
+                return _error(credentials_error_response())
+            tokens = state.refresh_tokens.issue(found[0], scopes=found[1])
+        except TokenError as exc:
+            return _error(refresh_error_response(exc))
+        events.emit("login_succeeded", subject=found[0], family_id=tokens.family_id)
+        return _session_response(state, tokens)
+
+    @blueprint.post("/refresh")
+    def refresh() -> Response:
+        """Spend the refresh token (body or cookie), answer a new pair."""
+        state = get_sessions()
+        data = _json_body(required=False)
+        if data is None:
+            return _error(request_error_response(_NOT_JSON))
+        found = find_refresh_token(
+            state.cookie_policy(),
+            mode=state.mode,
+            body_token=data.get("refresh_token"),
+            cookies=request.cookies,
+        )
+        if found is None:
+            return _error(request_error_response("No refresh token was presented."))
+        if found.location == "cookie":
+            refused = _csrf_refused(state)
+            if refused is not None:
+                return refused
+        scope = data.get("scope")
+        if scope is not None and not isinstance(scope, str):
+            return _error(request_error_response("scope is a space-separated string."))
+        try:
+            tokens = state.refresh_tokens.refresh(
+                found.token, scopes=scope.split() if scope is not None else None
+            )
+        except TokenError as exc:
+            return _error(refresh_error_response(exc))
+        return _session_response(state, tokens)
+
+    @blueprint.post("/refresh/logout")
+    def logout() -> Response:
+        """Revoke the access token's jti and session, and the refresh token's session."""
+        state = get_sessions()
+        data = _json_body(required=False)
+        if data is None:
+            return _error(request_error_response(_NOT_JSON))
+        token = _authenticated()
+        found = find_refresh_token(
+            state.cookie_policy(),
+            mode=state.mode,
+            body_token=data.get("refresh_token"),
+            cookies=request.cookies,
+        )
+        if token is None and found is None:
+            return _error(error_response(None, realm=_realm()))
+        if found is not None and found.location == "cookie":
+            refused = _csrf_refused(state)
+            if refused is not None:
+                return refused
+        try:
+            if token is not None:
+                state.revocation.revoke_token(token.claims)
+                sid = token.claims.get("sid")
+                if isinstance(sid, str):
+                    state.refresh_tokens.revoke_family(sid)
+            if found is not None:
+                state.refresh_tokens.revoke(found.token)
+        except StateUnavailable as exc:
+            return _error(error_response(exc, realm=_realm()))
+        return _reply(logout_reply(state.cookie_policy(), mode=state.mode))
+
+    @blueprint.post("/logout-everywhere")
+    def logout_everywhere() -> Response:
+        """Revoke every session and access token of the access token's subject."""
+        state = get_sessions()
+        token = _authenticated()
+        if token is None or not token.subject:
+            return _error(error_response(None, realm=_realm()))
+        try:
+            state.refresh_tokens.revoke_subject(token.subject)
+        except StateUnavailable as exc:
+            return _error(error_response(exc, realm=_realm()))
+        return _reply(logout_reply(state.cookie_policy(), mode=state.mode))
+
+    return blueprint
+
+
+class SessionsMixin:
+    """What :class:`~jwt_guard_flask.JWTGuard` adds for sessions."""
+
+    _credentials_loader: CredentialsLoader | None = None
+
+    def credentials_loader(self, loader: F) -> F:
+        """Register ``loader(username, password)`` for the login route.
+
+        Return ``None`` for wrong credentials (or an inactive user), the
+        subject (a string, the ``sub`` of the tokens), or ``(subject,
+        scopes)``. An ``async def`` loader is run to completion.
+        """
+        self._credentials_loader = loader
+        return loader
+
+    def sessions_blueprint(self) -> Blueprint:
+        """A blueprint with the session routes; register it with a ``url_prefix``.
+
+        The refresh cookie's ``Path`` is ``<url_prefix>/refresh``, where the
+        blueprint was registered.
+        """
+        return sessions_blueprint(lambda: self._credentials_loader)
