@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
+from jwt_guard_core import GuardConfig, SecurityEvent, StaticKeySet, Verifier, subscribe
 from tests.factories import AUDIENCE, ISSUER, FakeClock, KeyRing, public_pem
 
 
@@ -41,3 +41,14 @@ def make_verifier(clock: FakeClock, rsa_keys: StaticKeySet) -> Callable[..., Ver
         return Verifier(GuardConfig(**options))
 
     return _make
+
+
+@pytest.fixture
+def recorded_events() -> Iterator[list[SecurityEvent]]:
+    """Every security event emitted during the test, in order."""
+    seen: list[SecurityEvent] = []
+    unsubscribe = subscribe(seen.append)
+    try:
+        yield seen
+    finally:
+        unsubscribe()

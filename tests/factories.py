@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from jwt_guard_core import SecurityEvent
 from jwt_guard_core.encoding import b64url_encode
 
 ISSUER = "https://issuer.example"
@@ -133,3 +134,8 @@ class KeyRing:
             "EdDSA": self.ed25519,
             "Ed25519": self.ed25519,
         }[alg]
+
+
+def named(events: list[SecurityEvent], name: str) -> list[SecurityEvent]:
+    """The events called ``name``, in order."""
+    return [e for e in events if e.name == name]

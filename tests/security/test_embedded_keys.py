@@ -24,9 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
 
-from jwt_guard_core import TokenError, subscribe
+from jwt_guard_core import EmbeddedKey, TokenError, subscribe
 from jwt_guard_core.keys import key_from_pem
-from jwt_guard_core import EmbeddedKey
 from tests.factories import claims, public_pem, sign
 
 

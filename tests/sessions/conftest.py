@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jwt_guard_core import SecurityEvent, Verifier, subscribe
+from jwt_guard_core import Verifier
 from jwt_guard_core.sessions import (
     MemorySessionStore,
     RedisSessionStore,
@@ -117,18 +117,3 @@ def guarded_verifier(
         return make_verifier(revocation=revocation)
 
     return _make
-
-
-@pytest.fixture
-def recorded_events() -> Iterator[list[SecurityEvent]]:
-    """Every security event emitted during the test, in order."""
-    seen: list[SecurityEvent] = []
-    unsubscribe = subscribe(seen.append)
-    try:
-        yield seen
-    finally:
-        unsubscribe()
-
-
-def named(events: list[SecurityEvent], name: str) -> list[SecurityEvent]:
-    return [e for e in events if e.name == name]

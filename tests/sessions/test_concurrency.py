@@ -18,8 +18,8 @@ from jwt_guard_core.sessions import (
     SQLiteSessionStore,
 )
 from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
+from tests.factories import named
 from tests.sessions import _workers
-from tests.sessions.conftest import named
 
 ROUNDS = 30
 

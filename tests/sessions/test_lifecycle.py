@@ -12,7 +12,7 @@ import pytest
 from jwt_guard_core import TokenRevoked
 from jwt_guard_core.http import error_response
 from jwt_guard_core.sessions import InvalidRefreshToken, RevocationService
-from tests.sessions.conftest import named
+from tests.factories import named
 
 
 def test_full_session_life_cycle_on_each_backend(

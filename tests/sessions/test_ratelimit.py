@@ -16,8 +16,7 @@ from jwt_guard_core.sessions import (
     RevocationService,
     SQLiteSessionStore,
 )
-from tests.factories import claims, sign
-from tests.sessions.conftest import named
+from tests.factories import claims, named, sign
 
 
 @pytest.fixture

@@ -21,9 +21,8 @@ from jwt_guard_core.sessions import (
     RedisSessionStore,
     RevocationService,
 )
-from tests.factories import NOW, claims, sign
+from tests.factories import NOW, claims, named, sign
 from tests.redis_server import start_redis_server
-from tests.sessions.conftest import named
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from jwt_guard_core.sessions import (
     refresh_error_response,
 )
 from jwt_guard_core.signing import KeyStoreError
-from tests.sessions.conftest import named
+from tests.factories import named
 
 DAY = 86400
 

@@ -10,8 +10,7 @@ from jwt_guard_core import ConfigurationError, RevocationCheck, TokenRevoked
 from jwt_guard_core.errors import StateUnavailable
 from jwt_guard_core.http import error_response
 from jwt_guard_core.sessions import MemorySessionStore, RevocationService, SQLiteSessionStore
-from tests.factories import NOW, claims, sign
-from tests.sessions.conftest import named
+from tests.factories import NOW, claims, named, sign
 
 HEADER = {"alg": "RS256", "kid": "rsa-1"}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from jwt_guard_core import GuardConfig, SecurityEvent, StaticKeySet, Verifier, subscribe
+from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
 from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
 from jwt_guard_core.signing.keystore import KeyStore
@@ -55,21 +55,6 @@ def manager(make_manager: Callable[..., KeyManager]) -> KeyManager:
 @pytest.fixture
 def issuer(manager: KeyManager) -> TokenIssuer:
     return TokenIssuer(manager, issuer=ISSUER, audience=AUDIENCE)
-
-
-@pytest.fixture
-def recorded_events() -> Iterator[list[SecurityEvent]]:
-    """Every security event emitted during the test, in order."""
-    seen: list[SecurityEvent] = []
-    unsubscribe = subscribe(seen.append)
-    try:
-        yield seen
-    finally:
-        unsubscribe()
-
-
-def named(events: list[SecurityEvent], name: str) -> list[SecurityEvent]:
-    return [e for e in events if e.name == name]
 
 
 def verifier_from_jwks(

@@ -12,7 +12,8 @@ import pytest
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import FileKeyStore, KeyManager, KeyRing, KeyStore, KeyStoreError
-from tests.signing.conftest import PASSPHRASE, assert_no_secret, named, verifier_from_jwks
+from tests.factories import named
+from tests.signing.conftest import PASSPHRASE, assert_no_secret, verifier_from_jwks
 
 
 def _mode(path: Path) -> int:

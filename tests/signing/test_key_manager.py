@@ -10,7 +10,8 @@ import pytest
 from jwt_guard_core import ConfigurationError, GuardConfig, KeySource, UnknownKid, Verifier
 from jwt_guard_core.encoding import b64url_decode
 from jwt_guard_core.signing import KeyManager, TokenIssuer
-from tests.signing.conftest import AUDIENCE, ISSUER, named
+from tests.factories import named
+from tests.signing.conftest import AUDIENCE, ISSUER
 
 
 def _kids(manager: KeyManager) -> list[str]:

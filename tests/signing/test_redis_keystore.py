@@ -18,12 +18,12 @@ from jwt_guard_core import (
     Verifier,
 )
 from jwt_guard_core.signing import KeyManager, KeyStore, KeyStoreError, RedisKeyStore, TokenIssuer
+from tests.factories import named
 from tests.signing.conftest import (
     AUDIENCE,
     ISSUER,
     PASSPHRASE,
     assert_no_secret,
-    named,
     verifier_from_jwks,
 )
 
