@@ -101,6 +101,36 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
+class _Reporting:
+    """Reports every rejection once, whichever entry point raised it.
+
+    A :class:`TokenError` becomes a security event and propagates; a
+    :class:`ConfigurationError` propagates untouched; anything else is a bug
+    or an unexpected key-source failure and becomes a logged
+    ``verification_error`` rejection, never a 500 nor an accepted token.
+    (A class rather than ``@contextmanager``: it runs on every verification.)
+    """
+
+    __slots__ = ("ctx", "verifier")
+
+    def __init__(self, verifier: Verifier, ctx: dict[str, Any]) -> None:
+        self.verifier = verifier
+        self.ctx = ctx
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> None:
+        if exc is None or not isinstance(exc, Exception) or isinstance(exc, ConfigurationError):
+            return
+        if isinstance(exc, TokenError):
+            self.verifier._rejected(exc, self.ctx)
+            return
+        raise self.verifier._internal_error(exc, self.ctx) from None
+
+
 class Verifier:
     """Verifies compact JWS tokens against a :class:`GuardConfig`.
 
@@ -126,7 +156,7 @@ class Verifier:
     def verify(self, token: str) -> VerifiedToken:
         """Verify ``token`` and return the result, or raise a :class:`TokenError`."""
         ctx: dict[str, Any] = {}
-        try:
+        with _Reporting(self, ctx):
             parsed = self._parse(token, ctx)
             key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)
@@ -134,16 +164,11 @@ class Verifier:
             if revocation is not None and revocation.is_revoked(result.claims, result.issuer):
                 raise TokenRevoked()
             return result
-        except TokenError as exc:
-            self._rejected(exc, ctx)
-            raise
-        except Exception as exc:
-            raise self._internal_error(exc, ctx) from None
 
     async def averify(self, token: str) -> VerifiedToken:
         """Like :meth:`verify`; key lookup and revocation never block the event loop."""
         ctx: dict[str, Any] = {}
-        try:
+        with _Reporting(self, ctx):
             parsed = self._parse(token, ctx)
             key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)
@@ -153,11 +178,6 @@ class Verifier:
             ):
                 raise TokenRevoked()
             return result
-        except TokenError as exc:
-            self._rejected(exc, ctx)
-            raise
-        except Exception as exc:
-            raise self._internal_error(exc, ctx) from None
 
     def verify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
         """Check a compact JWS up to its signature; return ``(header, payload bytes)``.
@@ -175,34 +195,20 @@ class Verifier:
         select an issuer by. Otherwise raises ``ConfigurationError``.
         """
         ctx: dict[str, Any] = {}
-        try:
+        with _Reporting(self, ctx):
             policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
             key = policy.keys.get_key(header.kid, header.alg)
             self._check_signature(header, key, signing_input, sig_seg, ctx)
             return header.raw, payload
-        except TokenError as exc:
-            self._rejected(exc, ctx)
-            raise
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            raise self._internal_error(exc, ctx) from None
 
     async def averify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
         """Like :meth:`verify_signature_only`; the key lookup never blocks the event loop."""
         ctx: dict[str, Any] = {}
-        try:
+        with _Reporting(self, ctx):
             policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
             key = await policy.keys.aget_key(header.kid, header.alg)
             self._check_signature(header, key, signing_input, sig_seg, ctx)
             return header.raw, payload
-        except TokenError as exc:
-            self._rejected(exc, ctx)
-            raise
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            raise self._internal_error(exc, ctx) from None
 
     # -- steps 1 to 3: shape, header, payload, issuer, expiry
 

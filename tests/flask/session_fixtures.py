@@ -36,9 +36,7 @@ def key_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def sessions_app(
-    key_dir: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
-) -> SessionsApp:
+def sessions_app(key_dir: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> SessionsApp:
     monkeypatch.setenv("JWT_GUARD_KEY_PASSPHRASE", PASSPHRASE)
 
     def _make(*, config: dict[str, Any] | None = None, **suffixes: Any) -> Flask:

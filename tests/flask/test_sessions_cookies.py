@@ -43,7 +43,11 @@ def test_login_sets_httponly_secure_strict_cookies_and_a_readable_csrf_cookie(
     }
     cookies = set_cookies(response)
     assert set(cookies) == {"access_token", "refresh_token", "csrf_token"}
-    access, refresh, token = cookies["access_token"], cookies["refresh_token"], cookies["csrf_token"]
+    access, refresh, token = (
+        cookies["access_token"],
+        cookies["refresh_token"],
+        cookies["csrf_token"],
+    )
     assert access["path"] == "/"
     assert access["max-age"] == "900"
     assert refresh["path"] == "/auth/refresh"

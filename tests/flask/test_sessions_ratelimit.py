@@ -73,16 +73,17 @@ def test_rate_limit_none_turns_it_off(sessions_app: SessionsApp) -> None:
         assert client.get("/api/me", headers=bearer("a.b.c")).status_code == 401
 
 
-def test_apps_without_sessions_are_not_limited(make_app: Any) -> None:
+def test_apps_without_sessions_are_not_limited(make_app: Any, mint: Any) -> None:
+    from jwt_guard_flask import jwt_required
+
     app = make_app()
 
     @app.get("/p")
+    @jwt_required()
     def p() -> str:
-        from jwt_guard_flask import jwt_required
-
-        return "x"
+        return "ok"
 
     client = app.test_client()
-    from jwt_guard_flask.session_routes import EXTENSION
-
-    assert EXTENSION not in app.extensions
+    for _ in range(25):
+        assert client.get("/p", headers=bearer("a.b.c")).status_code == 401
+    assert client.get("/p", headers=bearer(mint())).status_code == 200
