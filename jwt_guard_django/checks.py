@@ -16,6 +16,7 @@ from jwt_guard_core import ConfigurationError
 from jwt_guard_core.algorithms import ALGORITHMS, HMAC_ALGORITHMS
 
 from .conf import DEFAULTS, conf
+from .issuing import check_issuing
 from .verifier import build_config, is_loopback_url
 
 __all__ = ["check_settings"]
@@ -55,6 +56,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                     id="jwt_guard.E007",
                 )
             )
+    # Last and independent of the verifier's settings: a service may issue
+    # tokens without verifying any.
+    messages += _issuing(raw)
     return messages
 
 
@@ -268,6 +272,25 @@ def _cookie() -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:
+    if raw.get("ISSUING") is None:
+        return []
+    try:
+        # Validates every key without opening the store: no key is read,
+        # no directory created (the store is opened on first use).
+        check_issuing()
+    except ConfigurationError as exc:
+        return [
+            Error(
+                f"JWT_GUARD ISSUING is invalid: {exc}",
+                hint="See the ISSUING table in docs/django.md for every key and its accepted "
+                "values. Left as is, the JWKS and discovery views answer 503.",
+                id="jwt_guard.E011",
+            )
+        ]
+    return []
 
 
 def _middleware_order() -> list[CheckMessage]:

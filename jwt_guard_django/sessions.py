@@ -197,9 +197,8 @@ class Sessions:
             )
         self._scopes = scopes
         # The cookie policy is validated now, with a placeholder refresh path
-        # when the URLconf is not loaded yet; cookie_policy reads the real one.
+        # (the URLconf may not be loaded yet); cookie_policy reads the real one.
         self._policy_options = self._cookie_options()
-        CookiePolicy(refresh_path="/", **self._policy_options)
 
     def get(self, key: str) -> Any:
         return self._raw.get(key, SESSIONS_DEFAULTS[key])

@@ -14,24 +14,28 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from jwt_guard_core import KeySourceUnavailable
+from jwt_guard_core import ConfigurationError, KeySourceUnavailable
 from jwt_guard_core.http import error_response
 from jwt_guard_core.signing import KeyStoreError
 
-from .issuing import get_issuing
+from .issuing import Issuing, get_issuing
 
 __all__ = ["jwks_view", "openid_configuration_view"]
 
 logger = logging.getLogger("jwt_guard.django")
 
 
-def _unavailable(exc: KeyStoreError) -> HttpResponse:
-    # A store outage is the service's problem, not the caller's: 503 with
-    # Retry-After, so verifiers keep their cached keys and retry later.
-    logger.warning(
-        "jwt-guard could not read the key store for the JWKS: %s",
-        exc,
-        extra={"jwt_guard_event": "key_store_unavailable"},
+def _unavailable(exc: ConfigurationError | KeyStoreError) -> HttpResponse:
+    # A misconfigured or unreachable key store is the service's problem, not
+    # the caller's: 503 with Retry-After, so verifiers keep their cached keys
+    # and retry later, and never a 500 page. The system check (jwt_guard.E011)
+    # reports a bad setting at start-up; this covers what only opening the
+    # store can find (a wrong passphrase) and run-time outages.
+    event = (
+        "issuing_misconfigured" if isinstance(exc, ConfigurationError) else "key_store_unavailable"
+    )
+    logger.error(
+        "jwt-guard cannot serve the issuing routes: %s", exc, extra={"jwt_guard_event": event}
     )
     reply = error_response(KeySourceUnavailable("the key store is unavailable"))
     response = HttpResponse(
@@ -41,6 +45,13 @@ def _unavailable(exc: KeyStoreError) -> HttpResponse:
         response[name] = value
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _issuing() -> Issuing | HttpResponse:
+    try:
+        return get_issuing()
+    except (ConfigurationError, KeyStoreError) as exc:
+        return _unavailable(exc)
 
 
 @require_safe
@@ -53,7 +64,7 @@ def jwks_view(request: HttpRequest) -> HttpResponse:
     """
     try:
         reply = get_issuing().keys.jwks_response()
-    except KeyStoreError as exc:
+    except (ConfigurationError, KeyStoreError) as exc:
         return _unavailable(exc)
     response = HttpResponse(reply.body, status=reply.status)
     for name, value in reply.headers.items():
@@ -69,7 +80,9 @@ def openid_configuration_view(request: HttpRequest) -> HttpResponse:
     service's settings). ``jwks_uri`` is ``ISSUING["JWKS_URI"]`` or derived
     from ``ISSUING["ISSUER"]``, never from the request's ``Host`` header.
     """
-    issuing = get_issuing()
+    issuing = _issuing()
+    if isinstance(issuing, HttpResponse):
+        return issuing
     document = issuing.issuer.openid_configuration(issuing.jwks_uri)
     response = HttpResponse(
         json.dumps(document, separators=(",", ":")), content_type="application/json"

@@ -21,12 +21,12 @@ import logging
 from flask import Blueprint, Flask, Response
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import KeySourceUnavailable
+from jwt_guard_core import ConfigurationError, KeySourceUnavailable
 from jwt_guard_core.http import error_response
 from jwt_guard_core.signing import KeyStoreError
 
 from .cli import register_cli
-from .issuing import get_issuing
+from .issuing import Issuing, check_issuing, get_issuing
 
 __all__ = ["issuing_blueprint"]
 
@@ -36,19 +36,24 @@ issuing_blueprint = Blueprint("jwt_guard_issuing", __name__)
 
 
 @issuing_blueprint.record_once
-def _add_cli(state: BlueprintSetupState) -> None:
+def _on_register(state: BlueprintSetupState) -> None:
     app = state.app
     assert isinstance(app, Flask)
+    # A bad JWT_GUARD_ISSUING_* key fails here, at start-up, naming the key,
+    # instead of on the first JWKS request. The store is not opened yet.
+    check_issuing(app.config)
     register_cli(app)
 
 
-def _unavailable(exc: KeyStoreError) -> Response:
-    # A store outage is the service's problem, not the caller's: 503 with
-    # Retry-After, so verifiers keep their cached keys and retry later.
-    logger.warning(
-        "jwt-guard could not read the key store for the JWKS: %s",
-        exc,
-        extra={"jwt_guard_event": "key_store_unavailable"},
+def _unavailable(exc: ConfigurationError | KeyStoreError) -> Response:
+    # A misconfigured or unreachable key store is the service's problem, not
+    # the caller's: 503 with Retry-After, so verifiers keep their cached keys
+    # and retry later, and never a 500 page.
+    event = (
+        "issuing_misconfigured" if isinstance(exc, ConfigurationError) else "key_store_unavailable"
+    )
+    logger.error(
+        "jwt-guard cannot serve the issuing routes: %s", exc, extra={"jwt_guard_event": event}
     )
     reply = error_response(KeySourceUnavailable("the key store is unavailable"))
     response = Response(json.dumps(reply.body), status=reply.status, mimetype="application/json")
@@ -57,12 +62,19 @@ def _unavailable(exc: KeyStoreError) -> Response:
     return response
 
 
+def _issuing() -> Issuing | Response:
+    try:
+        return get_issuing()
+    except (ConfigurationError, KeyStoreError) as exc:
+        return _unavailable(exc)
+
+
 @issuing_blueprint.route("/.well-known/jwks.json", methods=["GET"])
 def jwks() -> Response:
     """The public keys, with the key manager's ``Cache-Control`` and media type."""
     try:
         reply = get_issuing().keys.jwks_response()
-    except KeyStoreError as exc:
+    except (ConfigurationError, KeyStoreError) as exc:
         return _unavailable(exc)
     # Response would add "; charset=utf-8" to a content type given as
     # mimetype; the JWK Set media type (RFC 7517 section 8.5.1) has none.
@@ -78,7 +90,9 @@ def openid_configuration() -> Response:
     ``jwks_uri`` is ``JWT_GUARD_ISSUING_JWKS_URI`` or derived from the
     issuer, never from the request's ``Host`` header.
     """
-    issuing = get_issuing()
+    issuing = _issuing()
+    if isinstance(issuing, Response):
+        return issuing
     document = issuing.issuer.openid_configuration(issuing.jwks_uri)
     response = Response(json.dumps(document, separators=(",", ":")), mimetype="application/json")
     response.headers["Cache-Control"] = issuing.keys.jwks_cache_control()

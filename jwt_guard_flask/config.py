@@ -20,6 +20,7 @@ from typing import Any
 
 from jwt_guard_core import ConfigurationError, GuardConfig, IssuerPolicy, KeySource
 from jwt_guard_core.algorithms import HMAC_ALGORITHMS
+from jwt_guard_core.signing.settings import ISSUING_DEFAULTS
 from jwt_guard_core.sources import (
     RemoteOptionError,
     hmac_key_set,
@@ -80,22 +81,7 @@ DEFAULTS: Mapping[str, Any] = {
     # How refusals look.
     "JWT_GUARD_REALM": "api",
     # The issuing side (read on first use by jwt_guard_flask.issuing).
-    "JWT_GUARD_ISSUING_KEY_DIR": None,
-    "JWT_GUARD_ISSUING_REDIS_URL": None,
-    "JWT_GUARD_ISSUING_REDIS_PREFIX": "jwt_guard:signing",
-    "JWT_GUARD_ISSUING_PASSPHRASE_ENV": "JWT_GUARD_KEY_PASSPHRASE",
-    "JWT_GUARD_ISSUING_ALGORITHM": "ES256",
-    "JWT_GUARD_ISSUING_ALLOW_HMAC": False,
-    "JWT_GUARD_ISSUING_ISSUER": None,
-    "JWT_GUARD_ISSUING_AUDIENCE": None,
-    "JWT_GUARD_ISSUING_ACCESS_TOKEN_LIFETIME": 900,
-    "JWT_GUARD_ISSUING_MAX_TOKEN_LIFETIME": 3600,
-    "JWT_GUARD_ISSUING_ROTATION_INTERVAL": timedelta(days=30),
-    "JWT_GUARD_ISSUING_GRACE_PERIOD": 3600,
-    "JWT_GUARD_ISSUING_JWKS_MAX_AGE": 600,
-    "JWT_GUARD_ISSUING_PUBLISH_AHEAD": None,
-    "JWT_GUARD_ISSUING_AUTO_ROTATE": True,
-    "JWT_GUARD_ISSUING_JWKS_URI": None,
+    **{f"JWT_GUARD_ISSUING_{key}": value for key, value in ISSUING_DEFAULTS.items()},
     # Login sessions (read at init_app by jwt_guard_flask.session_routes).
     "JWT_GUARD_SESSIONS_BACKEND": None,
     "JWT_GUARD_SESSIONS_SQLITE_PATH": None,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core import checks
 
 from jwt_guard_django.checks import check_settings
+
+from .issuing_fixtures import PASSPHRASE, issuing, key_dir
+
+__all__ = ["issuing", "key_dir"]
 
 
 def ids(settings: Any = None) -> list[str]:
@@ -179,3 +184,51 @@ def test_w008_middleware_before_authentication_middleware(settings):
         "django.contrib.auth.middleware.AuthenticationMiddleware",
     ]
     assert ids() == ["jwt_guard.W008"]
+
+
+def test_e011_issuing_with_a_bad_value(issuing):
+    issuing(ROTATION_INTERVAL=10)
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E011"]
+    assert "JWT_GUARD['ISSUING']['ROTATION_INTERVAL']" in messages[0].msg
+
+
+def test_e011_issuing_that_is_not_a_dict(settings):
+    settings.JWT_GUARD = {**settings.JWT_GUARD, "ISSUING": "yes"}
+    assert ids() == ["jwt_guard.E011"]
+
+
+def test_e011_issuing_with_an_unknown_key(issuing):
+    issuing(ROTATE_EVERY=3600)
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E011"]
+    assert "JWT_GUARD['ISSUING']['ROTATE_EVERY']" in messages[0].msg
+
+
+def test_e011_issuing_passphrase_variable_unset(issuing, monkeypatch):
+    monkeypatch.delenv("JWT_GUARD_KEY_PASSPHRASE")
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E011"]
+    assert "JWT_GUARD['ISSUING']['PASSPHRASE_ENV']" in messages[0].msg
+
+
+def test_e011_issuing_key_directory_readable_by_others(issuing, key_dir: Path):
+    key_dir.mkdir(mode=0o700)
+    key_dir.chmod(0o755)
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E011"]
+    assert "chmod 700" in messages[0].msg
+
+
+def test_valid_issuing_passes_without_opening_the_key_store(issuing, key_dir: Path):
+    assert ids() == []
+    # The store creates the directory when opened; the check must not.
+    assert not key_dir.exists()
+
+
+def test_e011_never_shows_the_passphrase(issuing, monkeypatch):
+    monkeypatch.setenv("JWT_GUARD_KEY_PASSPHRASE", PASSPHRASE[:10])
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E011"]
+    assert PASSPHRASE[:10] not in messages[0].msg
+    assert "at least 16" in messages[0].msg

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,10 +13,11 @@ from django.test import Client
 from django.urls import reverse
 
 from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
+from jwt_guard_core.signing import FileKeyStore
 from jwt_guard_django.issuing import get_key_manager, get_token_issuer
 from tests.factories import FakeClock
 
-from .issuing_fixtures import AUDIENCE, ISSUER_URL, issuing, key_dir
+from .issuing_fixtures import AUDIENCE, ISSUER_URL, PASSPHRASE, issuing, key_dir
 
 __all__ = ["issuing", "key_dir"]
 
@@ -101,3 +104,62 @@ def test_discovery_document_names_the_issuer_and_the_jwks_uri(issuing: Any, clie
 def test_urls_are_named_in_the_jwt_guard_namespace() -> None:
     assert reverse("jwt_guard:jwks") == "/.well-known/jwks.json"
     assert reverse("jwt_guard:openid_configuration") == "/.well-known/openid-configuration"
+
+
+def _assert_503(response: Any) -> None:
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": "Token verification is temporarily unavailable.",
+    }
+
+
+def _error_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "jwt_guard.django"
+    ]
+
+
+ROUTES = ["/.well-known/jwks.json", "/.well-known/openid-configuration"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_a_bad_issuing_setting_is_503_with_an_error_logged(
+    issuing: Any, client: Client, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    issuing(ISSUER=None)
+    with caplog.at_level(logging.ERROR, logger="jwt_guard.django"):
+        _assert_503(client.get(path))
+    (record,) = _error_records(caplog)
+    assert record.jwt_guard_event == "issuing_misconfigured"
+    assert "JWT_GUARD['ISSUING']['ISSUER']" in record.getMessage()
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_a_store_sealed_with_another_passphrase_is_503_with_an_error_logged(
+    issuing: Any, client: Client, key_dir: Path, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    # Valid settings (the system check passes) but the store refuses to open.
+    FileKeyStore(key_dir, passphrase="another passphrase 0123456789abcdef")
+    with caplog.at_level(logging.ERROR, logger="jwt_guard.django"):
+        _assert_503(client.get(path))
+    (record,) = _error_records(caplog)
+    assert record.jwt_guard_event == "issuing_misconfigured"
+    assert "JWT_GUARD['ISSUING']['PASSPHRASE_ENV']" in record.getMessage()
+    assert PASSPHRASE not in record.getMessage()
+
+
+def test_a_key_store_outage_is_logged_as_an_error(
+    issuing: Any, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    issuing(KEY_DIR=None, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    with caplog.at_level(logging.ERROR, logger="jwt_guard.django"):
+        _assert_503(client.get("/.well-known/jwks.json"))
+    (record,) = _error_records(caplog)
+    assert record.jwt_guard_event == "key_store_unavailable"

@@ -23,7 +23,15 @@ from jwt_guard_flask.issuing import (
 from tests.factories import NOW, FakeClock
 from tests.redis_server import RedisServer, redis_client, redis_server
 
-from .issuing_fixtures import AUDIENCE, ISSUER_URL, PASSPHRASE, IssuingApp, issuing_app, key_dir
+from .issuing_fixtures import (
+    AUDIENCE,
+    BAD_SETTINGS,
+    ISSUER_URL,
+    PASSPHRASE,
+    IssuingApp,
+    issuing_app,
+    key_dir,
+)
 
 __all__ = ["issuing_app", "key_dir", "redis_client", "redis_server"]
 
@@ -93,37 +101,12 @@ def test_jwks_uri_defaults_to_the_issuer_well_known_path(issuing_app: IssuingApp
     assert get_issuing(app).jwks_uri == "https://keys.example/jwks.json"
 
 
-@pytest.mark.parametrize(
-    ("suffixes", "key"),
-    [
-        ({"ISSUER": None}, "ISSUER"),
-        ({"ISSUER": 42}, "ISSUER"),
-        ({"KEY_DIR": None}, "KEY_DIR"),
-        ({"KEY_DIR": 42}, "KEY_DIR"),
-        ({"REDIS_URL": "redis://127.0.0.1:1/0"}, "KEY_DIR"),
-        ({"KEY_DIR": None, "REDIS_URL": "ftp://x"}, "REDIS_URL"),
-        ({"ALGORITHM": "none"}, "ALGORITHM"),
-        ({"ALGORITHM": "HS256"}, "ALGORITHM"),
-        ({"ALLOW_HMAC": "False"}, "ALLOW_HMAC"),
-        ({"AUTO_ROTATE": 0}, "AUTO_ROTATE"),
-        ({"ROTATION_INTERVAL": "monthly"}, "ROTATION_INTERVAL"),
-        ({"MAX_TOKEN_LIFETIME": 0}, "MAX_TOKEN_LIFETIME"),
-        ({"GRACE_PERIOD": -1}, "GRACE_PERIOD"),
-        ({"JWKS_MAX_AGE": -1}, "JWKS_MAX_AGE"),
-        ({"PUBLISH_AHEAD": 5}, "PUBLISH_AHEAD"),
-        ({"ACCESS_TOKEN_LIFETIME": 86400}, "ACCESS_TOKEN_LIFETIME"),
-        ({"AUDIENCE": ["a", 2]}, "AUDIENCE"),
-        ({"JWKS_URI": "jwks.json"}, "JWKS_URI"),
-        ({"PASSPHRASE_ENV": 3}, "PASSPHRASE_ENV"),
-        ({"PASSPHRASE_ENV": "JWT_GUARD_TEST_UNSET_VARIABLE"}, "PASSPHRASE_ENV"),
-        ({"ROTATE_EVERY": 60}, "ROTATE_EVERY"),
-    ],
-)
+@pytest.mark.parametrize(("suffixes", "key"), BAD_SETTINGS)
 def test_a_bad_value_is_a_configuration_error_naming_the_key(
     issuing_app: IssuingApp, suffixes: dict[str, Any], key: str
 ) -> None:
     os.environ.pop("JWT_GUARD_TEST_UNSET_VARIABLE", None)
-    app = issuing_app(**suffixes)
+    app = issuing_app(blueprint=False, **suffixes)
     with pytest.raises(ConfigurationError) as info:
         get_issuing(app)
     assert info.value.setting == f"JWT_GUARD_ISSUING_{key}"

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.sessions import MemorySessionStore, SQLiteSessionStore
 from jwt_guard_flask.session_routes import get_sessions

@@ -1,0 +1,350 @@
+"""Issuing settings as plain data: validated once, then opened into a ``KeyManager`` and ``TokenIssuer``.
+
+Both framework adapters read the same sixteen settings (``KEY_DIR``,
+``ISSUER``, ``ROTATION_INTERVAL`` ...) from their own configuration and
+hand them here as a plain mapping, with a ``name_for`` callable that says
+how the user spells a key (``JWT_GUARD['ISSUING']['ISSUER']`` in Django,
+``JWT_GUARD_ISSUING_ISSUER`` in Flask), so every
+:class:`~jwt_guard_core.ConfigurationError` names the setting to fix::
+
+    settings = IssuingSettings.from_mapping(
+        {"KEY_DIR": "/var/lib/app/keys", "ISSUER": "https://auth.example"},
+        name_for=lambda key: f"MYAPP_ISSUING_{key}",
+    )
+    settings.check_store()          # start-up check: no key is read, nothing is created
+    issuing = settings.open()       # opens the store: Issuing(keys, issuer, jwks_uri)
+
+Validation happens in three steps of growing cost, so a start-up check can
+stop before the store is opened:
+
+1. :class:`IssuingSettings` (``__post_init__``): types, and every rule of
+   ``KeyManager`` and ``TokenIssuer`` (algorithm, durations, lifetimes
+   fitting the key retention), without any I/O;
+2. :meth:`IssuingSettings.check_store`: the passphrase variable is set and
+   long enough, an existing key directory is private, a Redis URL parses;
+   no key is read, no file or directory is created, no connection is made;
+3. :meth:`IssuingSettings.open`: opens the store (derives the sealing key,
+   checks the passphrase against the store) and builds the objects.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigurationError
+from ._crypto import DEFAULT_PASSPHRASE_ENV, resolve_passphrase
+from .issuer import TokenIssuer
+from .keystore import FileKeyStore, KeyRing, KeyStore, _mode_error
+from .manager import KeyManager
+
+__all__ = [
+    "ISSUING_DEFAULTS",
+    "Issuing",
+    "IssuingSettings",
+    "issuing_from_settings",
+    "validate_issuing_settings",
+]
+
+#: Every issuing setting (upper-case key, as the adapters spell its suffix) with its default.
+ISSUING_DEFAULTS: Mapping[str, Any] = {
+    "KEY_DIR": None,
+    "REDIS_URL": None,
+    "REDIS_PREFIX": "jwt_guard:signing",
+    "PASSPHRASE_ENV": DEFAULT_PASSPHRASE_ENV,
+    "ALGORITHM": "ES256",
+    "ALLOW_HMAC": False,
+    "ISSUER": None,
+    "AUDIENCE": None,
+    "ACCESS_TOKEN_LIFETIME": 900,
+    "MAX_TOKEN_LIFETIME": 3600,
+    "ROTATION_INTERVAL": timedelta(days=30),
+    "GRACE_PERIOD": 3600,
+    "JWKS_MAX_AGE": 600,
+    "PUBLISH_AHEAD": None,
+    "AUTO_ROTATE": True,
+    "JWKS_URI": None,
+}
+
+# Core parameter names (KeyManager, TokenIssuer, the stores) -> the setting a user changes.
+_PARAMETER_FIELDS = {
+    "default_lifetime": "access_token_lifetime",
+    "max_lifetime": "max_token_lifetime",
+    "prefix": "redis_prefix",
+    "passphrase": "passphrase_env",
+}
+
+NameFor = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """The issuing side built from settings: the key manager, the token issuer, the JWKS URI."""
+
+    keys: KeyManager
+    issuer: TokenIssuer
+    jwks_uri: str
+
+
+class _UnopenedStore:
+    """A key store that refuses every use.
+
+    Settings are validated by constructing the real ``KeyManager`` and
+    ``TokenIssuer`` (their rules are not copied here, so they cannot drift);
+    neither touches its store when constructed, and this one guarantees
+    that validation never reads or writes keys.
+    """
+
+    def _refuse(self) -> Any:
+        raise RuntimeError("settings validation never opens the key store")
+
+    def revision(self) -> int:
+        return self._refuse()  # type: ignore[no-any-return]
+
+    def load(self) -> KeyRing:
+        return self._refuse()  # type: ignore[no-any-return]
+
+    def save(self, ring: KeyRing, *, expected_revision: int) -> KeyRing:
+        return self._refuse()  # type: ignore[no-any-return]
+
+    def lock(self, *, blocking: bool = True) -> AbstractContextManager[bool]:
+        return self._refuse()  # type: ignore[no-any-return]
+
+
+def _flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        # "False" read from an environment variable is truthy: refuse, never guess.
+        raise ConfigurationError(name, f"{value!r} is not True or False")
+
+
+@dataclass(frozen=True)
+class IssuingSettings:
+    """The issuing side's settings, validated when constructed (no I/O).
+
+    Field names are the lower-case :data:`ISSUING_DEFAULTS` keys; durations
+    are seconds or :class:`~datetime.timedelta`. A bad value raises
+    :class:`~jwt_guard_core.ConfigurationError` whose ``setting`` is
+    ``name_for(KEY)`` (the field name when ``name_for`` is ``None``).
+    """
+
+    issuer: str
+    key_dir: str | PathLike[str] | None = None
+    redis_url: str | None = None
+    redis_prefix: str = ISSUING_DEFAULTS["REDIS_PREFIX"]
+    passphrase_env: str = ISSUING_DEFAULTS["PASSPHRASE_ENV"]
+    algorithm: str | None = ISSUING_DEFAULTS["ALGORITHM"]
+    allow_hmac: bool = False
+    audience: str | Sequence[str] | None = None
+    access_token_lifetime: float | timedelta = ISSUING_DEFAULTS["ACCESS_TOKEN_LIFETIME"]
+    max_token_lifetime: float | timedelta = ISSUING_DEFAULTS["MAX_TOKEN_LIFETIME"]
+    rotation_interval: float | timedelta = ISSUING_DEFAULTS["ROTATION_INTERVAL"]
+    grace_period: float | timedelta = ISSUING_DEFAULTS["GRACE_PERIOD"]
+    jwks_max_age: int = ISSUING_DEFAULTS["JWKS_MAX_AGE"]
+    publish_ahead: float | timedelta | None = None
+    auto_rotate: bool = True
+    jwks_uri: str | None = None
+    name_for: NameFor | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        with self._naming():
+            if not isinstance(self.issuer, str) or not self.issuer:
+                raise ConfigurationError(
+                    "issuer", "required: this service's URL, the iss of its tokens"
+                )
+            uri = self.jwks_uri
+            if uri is not None and (
+                not isinstance(uri, str) or not uri.startswith(("https://", "http://"))
+            ):
+                raise ConfigurationError("jwks_uri", f"{uri!r} is not an absolute URL")
+            _flag("auto_rotate", self.auto_rotate)
+            _flag("allow_hmac", self.allow_hmac)
+            self._check_store_choice()
+            if not isinstance(self.passphrase_env, str) or not self.passphrase_env:
+                raise ConfigurationError(
+                    "passphrase_env", f"{self.passphrase_env!r} is not an environment variable name"
+                )
+            if not isinstance(self.redis_prefix, str) or not self.redis_prefix:
+                raise ConfigurationError("redis_prefix", "must be a non-empty string")
+            self._build(_UnopenedStore(), clock=None)  # type: ignore[arg-type]
+
+    def _check_store_choice(self) -> None:
+        directory, url = self.key_dir, self.redis_url
+        if directory is not None and url is not None:
+            raise ConfigurationError(
+                "key_dir",
+                f"give {self._name('key_dir')} (one machine) or {self._name('redis_url')} "
+                "(several), not both",
+            )
+        if url is not None and not isinstance(url, str):
+            raise ConfigurationError("redis_url", "give a redis:// URL")
+        if url is None and directory is None:
+            raise ConfigurationError(
+                "key_dir",
+                f"no key store: set {self._name('key_dir')} (a private directory) or "
+                f"{self._name('redis_url')}",
+            )
+        if directory is not None and not isinstance(directory, (str, PathLike)):
+            raise ConfigurationError("key_dir", f"{directory!r} is not a path")
+
+    @classmethod
+    def from_mapping(
+        cls, values: Mapping[str, Any], *, name_for: NameFor | None = None
+    ) -> IssuingSettings:
+        """Settings from upper-case keys (:data:`ISSUING_DEFAULTS`); a missing key keeps its default.
+
+        An unknown key is refused: a misspelt one would silently keep a
+        default (a 30-day rotation someone meant to shorten).
+        """
+        unknown = sorted(str(k) for k in values if k not in ISSUING_DEFAULTS)
+        if unknown:
+            name = name_for or str
+            raise ConfigurationError(
+                name(unknown[0]),
+                f"unknown key; known: {', '.join(name(k) for k in sorted(ISSUING_DEFAULTS))}",
+            )
+        given = {key.lower(): values.get(key, default) for key, default in ISSUING_DEFAULTS.items()}
+        return cls(**given, name_for=name_for)
+
+    @property
+    def resolved_jwks_uri(self) -> str:
+        """``jwks_uri``, or the issuer's ``/.well-known/jwks.json``."""
+        if self.jwks_uri is not None:
+            return self.jwks_uri
+        # Derived from the issuer, not from a request's Host header: a
+        # forged Host must not change where verifiers are sent for keys.
+        return self.issuer.rstrip("/") + "/.well-known/jwks.json"
+
+    def check_store(self) -> None:
+        """Check what can be checked of the key store without opening it.
+
+        The passphrase variable is set and long enough; an existing
+        ``key_dir`` is a directory no group or other user can access; a
+        ``redis_url`` parses. Reads no key, creates nothing, connects to
+        nothing: meant for start-up checks (``manage.py check``).
+        """
+        with self._naming():
+            resolve_passphrase(None, self.passphrase_env)
+            if self.redis_url is not None:
+                # Parses the URL and reads the passphrase; connects only on first use.
+                self._redis_store()
+                return
+            assert self.key_dir is not None
+            path = Path(self.key_dir)
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                return  # created with mode 0700 when the store is opened
+            except OSError as exc:
+                raise ConfigurationError(
+                    "key_dir", f"cannot read the key directory {path}: {exc.strerror}"
+                ) from None
+            if not stat.S_ISDIR(st.st_mode):
+                raise ConfigurationError("key_dir", f"{path} is not a directory")
+            mode = stat.S_IMODE(st.st_mode)
+            if mode & 0o077:
+                raise _mode_error(path, mode, "directory")
+
+    def open(self, *, clock: Callable[[], float] | None = None) -> Issuing:
+        """Open the key store and build the :class:`Issuing` side.
+
+        A missing or wrong passphrase, or a key directory others can read,
+        raises :class:`~jwt_guard_core.ConfigurationError` here. ``clock``
+        (Unix time) is the key manager's and the issuer's.
+        """
+        with self._naming():
+            store: KeyStore
+            if self.redis_url is not None:
+                store = self._redis_store()
+            else:
+                assert self.key_dir is not None
+                store = FileKeyStore(self.key_dir, passphrase_env=self.passphrase_env)
+            keys, issuer = self._build(store, clock=clock)
+        return Issuing(keys=keys, issuer=issuer, jwks_uri=self.resolved_jwks_uri)
+
+    # -- helpers
+
+    def _redis_store(self) -> Any:
+        from .redis_store import RedisKeyStore
+
+        return RedisKeyStore(
+            self.redis_url or "", prefix=self.redis_prefix, passphrase_env=self.passphrase_env
+        )
+
+    def _build(
+        self, store: KeyStore, *, clock: Callable[[], float] | None
+    ) -> tuple[KeyManager, TokenIssuer]:
+        options: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        keys = KeyManager(
+            store,
+            algorithm=self.algorithm,
+            allow_hmac=self.allow_hmac,
+            rotation_interval=self.rotation_interval,
+            max_token_lifetime=self.max_token_lifetime,
+            grace_period=self.grace_period,
+            jwks_max_age=self.jwks_max_age,
+            publish_ahead=self.publish_ahead,
+            auto_rotate=self.auto_rotate,
+            **options,
+        )
+        issuer = TokenIssuer(
+            keys,
+            issuer=self.issuer,
+            audience=self.audience,
+            default_lifetime=self.access_token_lifetime,
+            max_lifetime=self.max_token_lifetime,
+        )
+        return keys, issuer
+
+    def _name(self, field_name: str) -> str:
+        return self.name_for(field_name.upper()) if self.name_for else field_name
+
+    @contextmanager
+    def _naming(self) -> Iterator[None]:
+        """Re-raise a core error under the name the user wrote the setting with."""
+        try:
+            yield
+        except ConfigurationError as exc:
+            field_name = _PARAMETER_FIELDS.get(exc.setting, exc.setting)
+            if exc.setting == "key_store":
+                field_name = "redis_url" if self.redis_url is not None else "key_dir"
+            if field_name not in _FIELDS:
+                raise
+            message = str(exc)[len(exc.setting) + 2 :]
+            raise ConfigurationError(self._name(field_name), message) from None
+
+
+_FIELDS = frozenset(f.name for f in fields(IssuingSettings)) - {"name_for"}
+
+
+def validate_issuing_settings(
+    values: Mapping[str, Any], *, name_for: NameFor | None = None
+) -> IssuingSettings:
+    """Every check that does not open the key store (for start-up checks); the settings.
+
+    Raises :class:`~jwt_guard_core.ConfigurationError` naming ``name_for(KEY)``.
+    """
+    settings = IssuingSettings.from_mapping(values, name_for=name_for)
+    settings.check_store()
+    return settings
+
+
+def issuing_from_settings(
+    values: Mapping[str, Any],
+    *,
+    name_for: NameFor | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Issuing:
+    """Translate issuing settings (:data:`ISSUING_DEFAULTS` keys) into an opened :class:`Issuing`.
+
+    Opens the key store (a missing passphrase or a world-readable key
+    directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
+    whose ``setting`` is ``name_for(KEY)``.
+    """
+    return IssuingSettings.from_mapping(values, name_for=name_for).open(clock=clock)
