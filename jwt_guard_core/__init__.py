@@ -57,6 +57,7 @@ __all__ = [
     "MissingClaim",
     "NotYetValid",
     "RateLimited",
+    "RemoteJWKS",
     "RevocationCheck",
     "SecurityEvent",
     "StateUnavailable",
@@ -77,6 +78,22 @@ __all__ = [
 ]
 
 import logging as _logging
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+if _TYPE_CHECKING:
+    from .remote import RemoteJWKS
+
+
+def __getattr__(name: str) -> _Any:
+    # Loaded on first use so that an application with static keys never
+    # imports the HTTP client.
+    if name == "RemoteJWKS":
+        from .remote import RemoteJWKS
+
+        return RemoteJWKS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # A library never configures logging; the application decides where events go.
 _logging.getLogger("jwt_guard").addHandler(_logging.NullHandler())
