@@ -1,4 +1,4 @@
-"""Issuing settings as plain data: validated once, then opened into a ``KeyManager`` and ``TokenIssuer``.
+"""Issuing settings as plain data: validated once, then opened into the issuing objects.
 
 Both framework adapters read the same sixteen settings (``KEY_DIR``,
 ``ISSUER``, ``ROTATION_INTERVAL`` ...) from their own configuration and
@@ -172,7 +172,7 @@ class IssuingSettings:
                 )
             if not isinstance(self.redis_prefix, str) or not self.redis_prefix:
                 raise ConfigurationError("redis_prefix", "must be a non-empty string")
-            self._build(_UnopenedStore(), clock=None)  # type: ignore[arg-type]
+            self._build(_UnopenedStore(), clock=None)
 
     def _check_store_choice(self) -> None:
         directory, url = self.key_dir, self.redis_url
@@ -197,7 +197,7 @@ class IssuingSettings:
     def from_mapping(
         cls, values: Mapping[str, Any], *, name_for: NameFor | None = None
     ) -> IssuingSettings:
-        """Settings from upper-case keys (:data:`ISSUING_DEFAULTS`); a missing key keeps its default.
+        """Settings from upper-case keys (:data:`ISSUING_DEFAULTS`); a missing key has its default.
 
         An unknown key is refused: a misspelt one would silently keep a
         default (a 30-day rotation someone meant to shorten).
