@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import Resolver404, resolve
 
 from jwt_guard_core import InvalidRequest, TokenError, VerifiedToken, events
 from jwt_guard_core.http import (
@@ -37,6 +38,8 @@ from .verifier import get_verifier
 _OUTCOME = "_jwt_guard_outcome"
 _USER = "_jwt_guard_user"
 _UNSET = object()
+_EXEMPT = "jwt_exempt"
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,40 @@ def _csrf_failure(request: HttpRequest) -> str | None:
     check.process_request(request)
     result = check.process_view(request, _get_response, (), {})
     return result if isinstance(result, str) else None
+
+
+def jwt_exempt(view: View) -> View:
+    """Let ``view`` run whatever state the access-token *cookie* is in.
+
+    The middleware does not refuse a request to such a view for an access
+    cookie that fails verification (invalid, revoked, expired): the view
+    runs with ``request.auth = None`` and may read the outcome with
+    :func:`authenticate`. A bad ``Authorization`` header is still refused
+    (a client that sends one chose to), and so is a cookie on an unsafe
+    method without CSRF proof (a forged cross-site request must not swap or
+    end the victim's session). The session views need this: after
+    "log out everywhere" on another device, the browser's revoked access
+    cookie must not keep it from logging in again or clearing its cookies.
+    """
+    setattr(view, _EXEMPT, True)
+    return view
+
+
+def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
+    """Whether the refusal ``outcome`` demands is left to the ``jwt_exempt`` view requested.
+
+    The one place that decides whether a request's access token is needed
+    before its view runs. Only a cookie that failed verification is
+    deferred, and the view is resolved only then, so other requests pay
+    nothing.
+    """
+    if outcome.location != "cookie" or outcome.error is None:
+        return False
+    try:
+        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, _EXEMPT, False) is True
 
 
 def _begin(request: HttpRequest) -> Outcome | ExtractedToken:

@@ -4,7 +4,10 @@ Read lazily on first use (a view, a management command, your own login
 view calling :func:`get_token_issuer`), built once per process and shared by
 every thread, and rebuilt when the ``JWT_GUARD`` setting changes
 (``override_settings``, pytest-django's ``settings`` fixture). Keys,
-rotation and the JWKS are the core's: this module only translates settings.
+rotation, the JWKS and the validation of every key are the core's
+(:mod:`jwt_guard_core.signing.settings`): this module only names the keys
+the Django way and reads ``CLOCK``. The system check ``jwt_guard.E011``
+calls :func:`check_issuing` at start-up.
 
 The passphrase that encrypts the keys at rest is read from an environment
 variable (``PASSPHRASE_ENV``), never from the settings file: settings live

@@ -11,7 +11,11 @@ after ``AuthenticationMiddleware`` (when you use it). Then:
 * an invalid token: 401 with ``WWW-Authenticate: Bearer realm="...",
   error="invalid_token"``; a malformed ``Authorization`` header: 400
   ``invalid_request``; the key source down: 503 with ``Retry-After``; a
-  cookie token on an unsafe method without CSRF proof: 403 ``csrf_failed``.
+  cookie token on an unsafe method without CSRF proof: 403 ``csrf_failed``;
+* a token *cookie* that fails verification on a view marked ``jwt_exempt``
+  (the session views: login, refresh, logout): the view runs with
+  ``request.auth = None`` and decides (see
+  :func:`jwt_guard_django._auth.jwt_exempt`).
 
 It is sync and async capable: under ASGI the async path uses ``averify`` and
 never blocks the event loop on a key fetch.
@@ -33,6 +37,7 @@ from ._auth import (
     aget_user,
     anonymous_user,
     authenticate,
+    defers_to_view,
     get_user,
 )
 
@@ -74,6 +79,10 @@ class JWTGuardMiddleware:
     @staticmethod
     def _apply(request: HttpRequest, outcome: Outcome) -> HttpResponseBase | None:
         """Refuse the request, or set ``request.auth`` and ``request.user``."""
+        if defers_to_view(request, outcome):
+            # To the rest of the stack the request is anonymous; the view
+            # still finds the real outcome with authenticate(request).
+            outcome = Outcome()
         refused = admit(request, outcome)
         if refused is not None:
             return refused

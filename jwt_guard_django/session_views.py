@@ -15,16 +15,19 @@ include("jwt_guard_django.session_urls"))``) to serve:
   token's subject.
 
 Tokens travel in the JSON body, in cookies, or both (``SESSIONS["MODE"]``).
-Every decision (bodies, cookie attributes, which refresh token counts,
-error shapes) is the core's; a cookie-borne credential on these ``POST``
-routes needs Django's CSRF proof (the ``csrftoken`` cookie copied into the
-``X-CSRFToken`` header), the same check the middleware applies.
+Every decision (bodies, cookie attributes, which refresh token counts, what
+logout revokes, error shapes) is the core's
+(:class:`jwt_guard_core.sessions.endpoints.SessionEndpoints`); these views
+only describe the request and apply the reply. A cookie-borne credential on
+these ``POST`` routes needs Django's CSRF proof (the ``csrftoken`` cookie
+copied into the ``X-CSRFToken`` header), the same check the middleware
+applies. Login, refresh and logout are ``jwt_exempt``: a revoked or expired
+access-token cookie never blocks them.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, cast
 
 from django.contrib.auth import authenticate as django_authenticate
@@ -33,40 +36,13 @@ from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from jwt_guard_core import StateUnavailable, TokenError, events
-from jwt_guard_core.http import (
-    ErrorResponse,
-    csrf_failure_response,
-    csrf_required,
-    error_response,
-)
-from jwt_guard_core.sessions import refresh_error_response
-from jwt_guard_core.sessions.cookies import (
-    SessionReply,
-    credentials_error_response,
-    find_refresh_token,
-    logout_reply,
-    request_error_response,
-    session_reply,
-)
+from jwt_guard_core.sessions.cookies import SessionReply
+from jwt_guard_core.sessions.endpoints import SessionRequest, error_reply
 
-from ._auth import _csrf_failure, authenticate
-from .conf import conf
-from .sessions import Sessions, get_sessions
+from ._auth import _csrf_failure, authenticate, jwt_exempt
+from .sessions import get_sessions
 
 __all__ = ["logout_everywhere_view", "logout_view", "obtain_view", "refresh_view"]
-
-logger = logging.getLogger("jwt_guard.django")
-_NOT_JSON = "Send a JSON object (Content-Type: application/json)."
-
-
-def _error(spec: ErrorResponse) -> HttpResponse:
-    response = HttpResponse(
-        json.dumps(dict(spec.body)), status=spec.status, content_type="application/json"
-    )
-    for name, value in spec.headers.items():
-        response[name] = value
-    return response
 
 
 def _reply(reply: SessionReply) -> HttpResponse:
@@ -104,62 +80,25 @@ def _reply(reply: SessionReply) -> HttpResponse:
     return response
 
 
-def _json_body(request: HttpRequest, *, required: bool) -> dict[str, Any] | None:
-    """The request's JSON object; ``{}`` for an absent optional body; ``None`` when unusable.
-
-    JSON only: a cross-site HTML form cannot send it without a CORS
-    preflight, which closes login CSRF for the obtain route. Another
-    content type is no body for the routes where one is optional (a cookie
-    refresh); its stream may already be read by the CSRF check.
-    """
-    if request.content_type != "application/json":
-        return None if required else {}
-    if not request.body:
-        return None if required else {}
-    try:
-        data = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+def _session_request(request: HttpRequest) -> SessionRequest:
+    # request.body is read only for a JSON request: another body may already
+    # have been parsed (request.POST) by the CSRF check.
+    return SessionRequest(request.content_type, lambda: request.body, request.COOKIES)
 
 
-def _send_csrf_cookie(request: HttpRequest, response: HttpResponse) -> None:
-    # A new Django CSRF token at login (what django.contrib.auth.login does),
-    # set on this response even where CsrfViewMiddleware is not installed.
-    rotate_token(request)
-    CsrfViewMiddleware(lambda r: response).process_response(request, response)
-
-
-def _csrf_refusal(request: HttpRequest) -> HttpResponse | None:
-    failure = _csrf_failure(request)
-    if failure is None:
-        return None
-    events.emit(
-        "token_rejected",
-        level=logging.WARNING,
-        reason="csrf_failed",
-        message=f"cookie credential refused: {failure}",
-        status=403,
-    )
-    return _error(csrf_failure_response())
-
-
-def _session_response(request: HttpRequest, sessions: Sessions, tokens: Any) -> HttpResponse:
-    reply = session_reply(
-        sessions.cookie_policy,
-        tokens,
-        mode=sessions.mode,
-        now=sessions.clock(),
-        access_max_age=sessions.access_max_age,
-        csrf_cookie=False,
-    )
+def _session_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:
     response = _reply(reply)
-    if sessions.mode != "json":
-        _send_csrf_cookie(request, response)
+    if reply.status == 200 and reply.cookies:
+        # A new Django CSRF token with the session cookies (what
+        # django.contrib.auth.login does), set on this response even where
+        # CsrfViewMiddleware is not installed.
+        rotate_token(request)
+        CsrfViewMiddleware(lambda r: response).process_response(request, response)
     return response
 
 
-@csrf_exempt  # JSON-only body: see _json_body
+@jwt_exempt  # a revoked access cookie must not lock the browser out of a new login
+@csrf_exempt  # JSON-only body: see jwt_guard_core.sessions.endpoints.read_json_body
 @require_POST
 def obtain_view(request: HttpRequest) -> HttpResponse:
     """``POST {"username", "password"}``: check the credentials, start a session.
@@ -171,38 +110,21 @@ def obtain_view(request: HttpRequest) -> HttpResponse:
     failures from the client; 503 when the session store is down.
     """
     sessions = get_sessions()
-    data = _json_body(request, required=True)
-    if data is None:
-        return _error(request_error_response(_NOT_JSON))
-    username, password = data.get("username"), data.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        return _error(request_error_response("Give username and password as strings."))
-    limiter = sessions.limiter
-    client = sessions.client_key(request)
-    try:
-        # Password guessing is a stream of failures too: the same limit.
-        if limiter is not None:
-            limiter.check(client)
+
+    def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
         user = django_authenticate(request, username=username, password=password)
         if user is None or not getattr(user, "is_active", True):
-            if limiter is not None:
-                limiter.record_failure(client)
-            events.emit(
-                "login_failed",
-                level=logging.WARNING,
-                reason="invalid_credentials",
-                message="login refused: invalid credentials",
-                client=client,
-            )
-            return _error(credentials_error_response())
-        tokens = sessions.refresh_tokens.issue(str(user.pk), scopes=sessions.scopes_for(user))
-    except TokenError as exc:
-        return _error(refresh_error_response(exc))
-    events.emit("login_succeeded", subject=str(user.pk), family_id=tokens.family_id)
-    return _session_response(request, sessions, tokens)
+            return None
+        return str(user.pk), sessions.scopes_for(user)
+
+    reply = sessions.endpoints.login(
+        _session_request(request), client=sessions.client_key(request), check=check
+    )
+    return _session_response(request, reply)
 
 
-@csrf_exempt  # CSRF applies when the refresh token came from a cookie; decided below
+@jwt_exempt  # the refresh token is the credential here, not the access token
+@csrf_exempt  # CSRF applies when the refresh token came from a cookie; decided by the core
 @require_POST
 def refresh_view(request: HttpRequest) -> HttpResponse:
     """``POST``: spend the refresh token, answer a new pair.
@@ -214,84 +136,40 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
     403 ``csrf_failed`` for a cookie token without CSRF proof, 503 when the
     store is down.
     """
-    sessions = get_sessions()
-    data = _json_body(request, required=False)
-    if data is None:
-        return _error(request_error_response(_NOT_JSON))
-    found = find_refresh_token(
-        sessions.cookie_policy,
-        mode=sessions.mode,
-        body_token=data.get("refresh_token"),
-        cookies=request.COOKIES,
+    reply = get_sessions().endpoints.refresh(
+        _session_request(request), csrf_failure=lambda: _csrf_failure(request)
     )
-    if found is None:
-        return _error(request_error_response("No refresh token was presented."))
-    if csrf_required(request.method or "POST", found.location):
-        refused = _csrf_refusal(request)
-        if refused is not None:
-            return refused
-    scope = data.get("scope")
-    if scope is not None and not isinstance(scope, str):
-        return _error(request_error_response("scope is a space-separated string."))
-    try:
-        tokens = sessions.refresh_tokens.refresh(
-            found.token, scopes=scope.split() if scope is not None else None
-        )
-    except TokenError as exc:
-        return _error(refresh_error_response(exc))
-    return _session_response(request, sessions, tokens)
+    return _session_response(request, reply)
 
 
-def _authenticated(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
-    """The request's verified access token (``None`` without one), or the refusal."""
-    outcome = authenticate(request)
-    refusal = outcome.refusal()
-    if refusal is not None:
-        return None, _error(refusal)
-    return outcome.token, None
-
-
-@csrf_exempt  # cookie credentials get Django's CSRF check below and in authenticate()
+@jwt_exempt  # a revoked access cookie must not keep the browser from logging out
+@csrf_exempt  # cookie credentials get Django's CSRF check in the core and in authenticate()
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
     """``POST``: end this session.
 
     Revokes the access token's ``jti`` and its session (``sid``), and the
     family of the presented refresh token (body or cookie), whichever the
-    request carries. 204 and, in cookie modes, the deletion of the cookies;
-    401 without either credential; 503 when the store is down (a logout
-    that did not happen must not look like one).
+    request carries. 204 and, in cookie modes, the deletion of the cookies,
+    also when the access cookie is no longer valid (revoked by "log out
+    everywhere", expired); 401 without any credential or with an invalid
+    ``Authorization`` header; 503 when the store is down (a logout that did
+    not happen must not look like one).
     """
-    sessions = get_sessions()
-    data = _json_body(request, required=False)
-    if data is None:
-        return _error(request_error_response(_NOT_JSON))
-    token, refused = _authenticated(request)
-    if refused is not None:
-        return refused
-    found = find_refresh_token(
-        sessions.cookie_policy,
-        mode=sessions.mode,
-        body_token=data.get("refresh_token"),
-        cookies=request.COOKIES,
+    outcome = authenticate(request)
+    # A failed access *cookie* is the core's to weigh; anything else (a bad
+    # header token, a cookie without CSRF proof) is refused as everywhere.
+    cookie_error = outcome.error if outcome.location == "cookie" else None
+    refusal = outcome.refusal() if cookie_error is None else None
+    if refusal is not None:
+        return _reply(error_reply(refusal))
+    reply = get_sessions().endpoints.logout(
+        _session_request(request),
+        access=outcome.token,
+        access_cookie_error=cookie_error,
+        csrf_failure=lambda: _csrf_failure(request),
     )
-    if token is None and found is None:
-        return _error(error_response(None, realm=conf.REALM))
-    if found is not None and csrf_required(request.method or "POST", found.location):
-        refused = _csrf_refusal(request)
-        if refused is not None:
-            return refused
-    try:
-        if token is not None:
-            sessions.revocation.revoke_token(token.claims)
-            sid = token.claims.get("sid")
-            if isinstance(sid, str):
-                sessions.refresh_tokens.revoke_family(sid)
-        if found is not None:
-            sessions.refresh_tokens.revoke(found.token)
-    except StateUnavailable as exc:
-        return _error(error_response(exc, realm=conf.REALM))
-    return _reply(logout_reply(sessions.cookie_policy, mode=sessions.mode, csrf_cookie=False))
+    return _reply(reply)
 
 
 @csrf_exempt  # a cookie access token gets Django's CSRF check in authenticate()
@@ -302,14 +180,8 @@ def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
     204 (cookies deleted in cookie modes); 401 without a valid access
     token; 503 when the store is down.
     """
-    sessions = get_sessions()
-    token, refused = _authenticated(request)
-    if refused is not None:
-        return refused
-    if token is None or not token.subject:
-        return _error(error_response(None, realm=conf.REALM))
-    try:
-        sessions.refresh_tokens.revoke_subject(token.subject)
-    except StateUnavailable as exc:
-        return _error(error_response(exc, realm=conf.REALM))
-    return _reply(logout_reply(sessions.cookie_policy, mode=sessions.mode, csrf_cookie=False))
+    outcome = authenticate(request)
+    refusal = outcome.refusal()
+    if refusal is not None:
+        return _reply(error_reply(refusal))
+    return _reply(get_sessions().endpoints.logout_everywhere(outcome.token))

@@ -32,6 +32,7 @@ from jwt_guard_core.sessions import (
     SQLiteSessionStore,
 )
 from jwt_guard_core.sessions.cookies import DELIVERY_MODES
+from jwt_guard_core.sessions.endpoints import SessionEndpoints
 
 from .conf import Settings, conf
 
@@ -296,6 +297,25 @@ class Sessions:
         """The scopes a login of ``user`` is granted (``SESSIONS["SCOPES"]``)."""
         scopes = self._scopes(user) if callable(self._scopes) else self._scopes
         return tuple(scopes or ())
+
+    @cached_property
+    def endpoints(self) -> SessionEndpoints:
+        """The core's session endpoints over these services.
+
+        Django's own CSRF cookie protects cookie requests, so the core's
+        double-submit cookie is left out of the replies.
+        """
+        return SessionEndpoints(
+            refresh_tokens=self.refresh_tokens,
+            revocation=self.revocation,
+            policy=self.cookie_policy,
+            mode=self.mode,
+            clock=self.clock,
+            access_max_age=self.access_max_age,
+            realm=self._settings.REALM,
+            limiter=self.limiter,
+            csrf_cookie=False,
+        )
 
     @staticmethod
     def _emergency_epoch() -> float | None:

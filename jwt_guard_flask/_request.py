@@ -29,13 +29,24 @@ from .signals import token_rejected, token_verified
 if TYPE_CHECKING:
     from .extension import JWTGuard
 
-__all__ = ["AppState", "aauthenticate", "authenticate", "enforce_scopes", "normalize_locations"]
+__all__ = [
+    "EXEMPT_ATTRIBUTE",
+    "AppState",
+    "aauthenticate",
+    "authenticate",
+    "deferred_cookie_error",
+    "enforce_scopes",
+    "normalize_locations",
+]
 
 logger = logging.getLogger("jwt_guard.flask")
 
 _TOKEN_ATTR = "_jwt_guard_token"  # noqa: S105 - a flask.g attribute name, not a secret
 _USER = "_jwt_guard_user"
 _OUTCOMES = "_jwt_guard_outcomes"
+_COOKIE_ERROR = "_jwt_guard_cookie_error"
+#: Set by :func:`jwt_guard_flask.decorators.jwt_exempt` on a view function.
+EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,30 @@ def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
         return verify_limited(state.verifier, found.token)
     except TokenError as exc:
         # The verifier has already emitted the security event.
-        raise _reject(state, exc, emit=False) from None
+        rejection = _reject(state, exc, emit=False)
+        if found.location == "cookie" and _exempt():
+            g.setdefault(_COOKIE_ERROR, exc)
+            return None
+        raise rejection from None
+
+
+def _exempt() -> bool:
+    """Whether this request's view works whatever state the access cookie is in.
+
+    The one place that decides whether a failed access-token cookie stops
+    the request (see :func:`jwt_guard_flask.decorators.jwt_exempt`): a
+    ``jwt_exempt`` view sees no token and finds the failure with
+    :func:`deferred_cookie_error`. A bad header token, or a cookie without
+    CSRF proof, is refused everywhere.
+    """
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, EXEMPT_ATTRIBUTE, False) is True
+
+
+def deferred_cookie_error() -> TokenError | None:
+    """Why the access cookie failed verification on this ``jwt_exempt`` view, else ``None``."""
+    error = g.get(_COOKIE_ERROR) if has_app_context() else None
+    return error if isinstance(error, TokenError) else None
 
 
 class _UserStep(NamedTuple):

@@ -12,9 +12,15 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from ._request import aauthenticate, authenticate, enforce_scopes, normalize_locations
+from ._request import (
+    EXEMPT_ATTRIBUTE,
+    aauthenticate,
+    authenticate,
+    enforce_scopes,
+    normalize_locations,
+)
 
-__all__ = ["jwt_required", "normalize_scopes", "require_scopes"]
+__all__ = ["jwt_exempt", "jwt_required", "normalize_scopes", "require_scopes"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,3 +131,20 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[F], F]:
         return _wrap(fn, optional=False, scopes=needed, any_of=any_of, locations=None)
 
     return decorate
+
+
+def jwt_exempt(view: F) -> F:
+    """Let ``view`` run whatever state the access-token *cookie* is in.
+
+    Where the view (or a :meth:`JWTGuard.protect
+    <jwt_guard_flask.JWTGuard.protect>` guard) authenticates with
+    ``optional=True``, an access cookie that fails verification (revoked,
+    expired, signed by a retired key) counts as no token instead of a 401;
+    :func:`jwt_guard_flask._request.deferred_cookie_error` tells why. A bad
+    ``Authorization`` header, or a cookie without CSRF proof, is refused as
+    everywhere. The session routes use it: after "log out everywhere" on
+    another device, the browser's revoked access cookie must not keep it
+    from logging out and clearing its cookies.
+    """
+    setattr(view, EXEMPT_ATTRIBUTE, True)
+    return view

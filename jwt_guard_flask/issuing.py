@@ -3,8 +3,10 @@
 Built on first use for each app (the JWKS route, a ``flask jwt-guard``
 command, your login view calling :func:`get_token_issuer`) and kept in
 ``app.extensions["jwt_guard_issuing"]``; keys changed after that are not
-read. Keys, rotation and the JWKS are the core's: this module only
-translates configuration.
+read. Keys, rotation, the JWKS and the validation of every key are the
+core's (:mod:`jwt_guard_core.signing.settings`): this module only names the
+keys ``JWT_GUARD_ISSUING_*``. Registering the issuing blueprint calls
+:func:`check_issuing`, so a bad key stops start-up.
 
 The passphrase that encrypts the keys at rest comes from the environment
 variable named by ``JWT_GUARD_ISSUING_PASSPHRASE_ENV``, never from

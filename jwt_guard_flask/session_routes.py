@@ -36,15 +36,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, Flask, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import (
-    ConfigurationError,
-    StateUnavailable,
-    TokenError,
-    VerifiedToken,
-    Verifier,
-    events,
-)
-from jwt_guard_core.http import ErrorResponse, csrf_failure_response, error_response
+from jwt_guard_core import ConfigurationError, VerifiedToken, Verifier
 from jwt_guard_core.sessions import (
     CookiePolicy,
     FailureRateLimiter,
@@ -52,17 +44,9 @@ from jwt_guard_core.sessions import (
     RefreshTokenService,
     RevocationService,
     SQLiteSessionStore,
-    refresh_error_response,
 )
-from jwt_guard_core.sessions.cookies import (
-    DELIVERY_MODES,
-    SessionReply,
-    credentials_error_response,
-    find_refresh_token,
-    logout_reply,
-    request_error_response,
-    session_reply,
-)
+from jwt_guard_core.sessions.cookies import DELIVERY_MODES, SessionReply
+from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 
 from .config import DEFAULTS
 
@@ -85,7 +69,6 @@ EXTENSION = "jwt_guard_sessions"
 #: Every ``JWT_GUARD_SESSIONS_*`` key with its default (docs/flask.md lists them).
 SESSIONS_DEFAULTS: Mapping[str, Any] = {k: v for k, v in DEFAULTS.items() if k.startswith(PREFIX)}
 _BACKENDS = ("sqlite", "memory", "redis")
-_NOT_JSON = "Send a JSON object (Content-Type: application/json)."
 
 #: ``loader(username, password)`` -> ``None`` (refused), a subject, or ``(subject, scopes)``.
 CredentialsLoader = Callable[[str, str], Any]
@@ -125,15 +108,33 @@ class SessionsState:
     cookie_options: dict[str, Any]
     access_max_age: int | None
     policy: CookiePolicy | None = None
+    endpoints: SessionEndpoints | None = None
 
     def cookie_policy(self) -> CookiePolicy:
         """The cookie policy; the refresh path is where the blueprint was registered."""
-        if self.policy is None:
+        return self._bound().policy
+
+    def _bound(self) -> SessionEndpoints:
+        if self.endpoints is None:
             raise RuntimeError(
                 "the session routes are not registered: "
                 "app.register_blueprint(guard.sessions_blueprint(), url_prefix='/auth')"
             )
-        return self.policy
+        return self.endpoints
+
+    def bind(self, policy: CookiePolicy, *, realm: str) -> None:
+        """Serve the session routes with ``policy`` (set when the blueprint is registered)."""
+        self.policy = policy
+        self.endpoints = SessionEndpoints(
+            refresh_tokens=self.refresh_tokens,
+            revocation=self.revocation,
+            policy=policy,
+            mode=self.mode,
+            clock=self.clock,
+            access_max_age=self.access_max_age,
+            realm=realm,
+            limiter=self.limiter,
+        )
 
 
 def _store(get: Callable[[str], Any]) -> Any:
@@ -321,14 +322,6 @@ def verify_limited(verifier: Verifier, token: str) -> VerifiedToken:
 # -- responses
 
 
-def _error(spec: ErrorResponse) -> Response:
-    response = Response(
-        json.dumps(dict(spec.body)), status=spec.status, mimetype="application/json"
-    )
-    response.headers.update(spec.headers)
-    return response
-
-
 def _reply(reply: SessionReply) -> Response:
     if reply.body is None:
         response = Response(status=reply.status)
@@ -352,34 +345,14 @@ def _reply(reply: SessionReply) -> Response:
     return response
 
 
-def _json_body(*, required: bool) -> dict[str, Any] | None:
-    """The JSON object sent; ``{}`` for an absent optional body; ``None`` when unusable.
+def _session_request() -> SessionRequest:
+    return SessionRequest(request.mimetype, lambda: request.get_data(cache=True), request.cookies)
 
-    JSON only: a cross-site HTML form cannot send it without a CORS
-    preflight, which closes login CSRF for the obtain route.
-    """
-    if request.mimetype != "application/json":
-        return None if required else {}
-    raw = request.get_data(cache=True)
-    if not raw:
-        return None if required else {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+
+def _csrf_failure() -> str | None:
+    if get_sessions().cookie_policy().csrf_valid(request.cookies, dict(request.headers)):
         return None
-    return data if isinstance(data, dict) else None
-
-
-def _session_response(state: SessionsState, tokens: Any) -> Response:
-    return _reply(
-        session_reply(
-            state.cookie_policy(),
-            tokens,
-            mode=state.mode,
-            now=state.clock(),
-            access_max_age=state.access_max_age,
-        )
-    )
+    return "CSRF header missing or not equal to the CSRF cookie"
 
 
 def _subject_and_scopes(found: Any) -> tuple[str, tuple[str, ...]] | None:
@@ -397,31 +370,22 @@ def _subject_and_scopes(found: Any) -> tuple[str, tuple[str, ...]] | None:
     )
 
 
-def _csrf_refused(state: SessionsState) -> Response | None:
-    if state.cookie_policy().csrf_valid(request.cookies, dict(request.headers)):
-        return None
-    events.emit(
-        "token_rejected",
-        level=logging.WARNING,
-        reason="csrf_failed",
-        message="cookie refresh token refused: CSRF header missing or not equal to the cookie",
-        status=403,
-    )
-    return _error(csrf_failure_response())
-
-
-def _authenticated() -> VerifiedToken | None:
+def _access_token() -> VerifiedToken | None:
     from ._request import authenticate
 
     return authenticate(optional=True)
 
 
-def _realm() -> str:
-    return str(current_app.config.get("JWT_GUARD_REALM", "api"))
-
-
 def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Blueprint:
-    """A new blueprint with the four session routes; ``loader()`` returns the credentials check."""
+    """A new blueprint with the four session routes; ``loader()`` returns the credentials check.
+
+    Every decision is the core's (:class:`~jwt_guard_core.sessions.endpoints.SessionEndpoints`);
+    the routes describe the request and apply the reply. Login, refresh and
+    logout are ``jwt_exempt``: a revoked or expired access cookie never
+    blocks them.
+    """
+    from .decorators import jwt_exempt
+
     blueprint = Blueprint("jwt_guard_sessions", __name__)
 
     @blueprint.record
@@ -434,11 +398,13 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
             )
         refresh_path = (setup.url_prefix or "").rstrip("/") + "/refresh"
         try:
-            state.policy = CookiePolicy(refresh_path=refresh_path, **state.cookie_options)
+            policy = CookiePolicy(refresh_path=refresh_path, **state.cookie_options)
         except ConfigurationError as exc:
             raise ConfigurationError("url_prefix", str(exc)) from None
+        state.bind(policy, realm=str(app.config.get("JWT_GUARD_REALM", "api")))
 
     @blueprint.post("/token")
+    @jwt_exempt
     def obtain() -> Response:
         """``{"username", "password"}`` checked by the app's credentials loader."""
         state = get_sessions()
@@ -448,109 +414,49 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
                 "register a credentials loader: @guard.credentials_loader "
                 "def check(username, password): ..."
             )
-        data = _json_body(required=True)
-        if data is None:
-            return _error(request_error_response(_NOT_JSON))
-        username, password = data.get("username"), data.get("password")
-        if not isinstance(username, str) or not isinstance(password, str):
-            return _error(request_error_response("Give username and password as strings."))
-        client = state.client_key(request)
-        try:
-            # Password guessing is a stream of failures too: the same limit.
-            if state.limiter is not None:
-                state.limiter.check(client)
-            found = _subject_and_scopes(current_app.ensure_sync(check)(username, password))
-            if found is None:
-                if state.limiter is not None:
-                    state.limiter.record_failure(client)
-                events.emit(
-                    "login_failed",
-                    level=logging.WARNING,
-                    reason="invalid_credentials",
-                    message="login refused: invalid credentials",
-                    client=client,
-                )
-                return _error(credentials_error_response())
-            tokens = state.refresh_tokens.issue(found[0], scopes=found[1])
-        except TokenError as exc:
-            return _error(refresh_error_response(exc))
-        events.emit("login_succeeded", subject=found[0], family_id=tokens.family_id)
-        return _session_response(state, tokens)
+
+        def credentials(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
+            return _subject_and_scopes(current_app.ensure_sync(check)(username, password))
+
+        return _reply(
+            state._bound().login(
+                _session_request(), client=state.client_key(request), check=credentials
+            )
+        )
 
     @blueprint.post("/refresh")
+    @jwt_exempt
     def refresh() -> Response:
         """Spend the refresh token (body or cookie), answer a new pair."""
-        state = get_sessions()
-        data = _json_body(required=False)
-        if data is None:
-            return _error(request_error_response(_NOT_JSON))
-        found = find_refresh_token(
-            state.cookie_policy(),
-            mode=state.mode,
-            body_token=data.get("refresh_token"),
-            cookies=request.cookies,
-        )
-        if found is None:
-            return _error(request_error_response("No refresh token was presented."))
-        if found.location == "cookie":
-            refused = _csrf_refused(state)
-            if refused is not None:
-                return refused
-        scope = data.get("scope")
-        if scope is not None and not isinstance(scope, str):
-            return _error(request_error_response("scope is a space-separated string."))
-        try:
-            tokens = state.refresh_tokens.refresh(
-                found.token, scopes=scope.split() if scope is not None else None
-            )
-        except TokenError as exc:
-            return _error(refresh_error_response(exc))
-        return _session_response(state, tokens)
+        endpoints = get_sessions()._bound()
+        return _reply(endpoints.refresh(_session_request(), csrf_failure=_csrf_failure))
 
     @blueprint.post("/refresh/logout")
+    @jwt_exempt
     def logout() -> Response:
-        """Revoke the access token's jti and session, and the refresh token's session."""
-        state = get_sessions()
-        data = _json_body(required=False)
-        if data is None:
-            return _error(request_error_response(_NOT_JSON))
-        token = _authenticated()
-        found = find_refresh_token(
-            state.cookie_policy(),
-            mode=state.mode,
-            body_token=data.get("refresh_token"),
-            cookies=request.cookies,
+        """Revoke the access token's jti and session, and the refresh token's session.
+
+        A revoked or expired access cookie does not stop it: the refresh
+        cookie's session is still revoked and the cookies cleared.
+        """
+        from ._request import deferred_cookie_error
+
+        endpoints = get_sessions()._bound()
+        token = _access_token()
+        return _reply(
+            endpoints.logout(
+                _session_request(),
+                access=token,
+                access_cookie_error=deferred_cookie_error(),
+                csrf_failure=_csrf_failure,
+            )
         )
-        if token is None and found is None:
-            return _error(error_response(None, realm=_realm()))
-        if found is not None and found.location == "cookie":
-            refused = _csrf_refused(state)
-            if refused is not None:
-                return refused
-        try:
-            if token is not None:
-                state.revocation.revoke_token(token.claims)
-                sid = token.claims.get("sid")
-                if isinstance(sid, str):
-                    state.refresh_tokens.revoke_family(sid)
-            if found is not None:
-                state.refresh_tokens.revoke(found.token)
-        except StateUnavailable as exc:
-            return _error(error_response(exc, realm=_realm()))
-        return _reply(logout_reply(state.cookie_policy(), mode=state.mode))
 
     @blueprint.post("/logout-everywhere")
     def logout_everywhere() -> Response:
         """Revoke every session and access token of the access token's subject."""
-        state = get_sessions()
-        token = _authenticated()
-        if token is None or not token.subject:
-            return _error(error_response(None, realm=_realm()))
-        try:
-            state.refresh_tokens.revoke_subject(token.subject)
-        except StateUnavailable as exc:
-            return _error(error_response(exc, realm=_realm()))
-        return _reply(logout_reply(state.cookie_policy(), mode=state.mode))
+        endpoints = get_sessions()._bound()
+        return _reply(endpoints.logout_everywhere(_access_token()))
 
     return blueprint
 

@@ -1,0 +1,314 @@
+"""What the login, refresh and logout endpoints decide, for every framework.
+
+The Django views and the Flask routes are thin: they describe the request
+(:class:`SessionRequest`), supply what only the framework knows (the user's
+credentials check, its CSRF check, the verified access token) and apply the
+:class:`~jwt_guard_core.sessions.cookies.SessionReply` they get back. Which
+body is accepted, which refresh token counts, when CSRF proof is needed, what
+logout revokes, which error answers which mistake: all decided here, once.
+
+::
+
+    endpoints = SessionEndpoints(
+        refresh_tokens=sessions, revocation=revocation, policy=CookiePolicy(),
+        mode="cookie", clock=time.time, access_max_age=900, realm="api",
+    )
+    reply = endpoints.refresh(
+        SessionRequest(content_type, lambda: raw_body, cookies),
+        csrf_failure=lambda: None if policy.csrf_valid(cookies, headers) else "no CSRF header",
+    )
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import events
+from ..errors import StateUnavailable, TokenError
+from ..http import ErrorResponse, ExtractedToken, csrf_failure_response, error_response
+from ..token import VerifiedToken
+from .cookies import (
+    CookiePolicy,
+    SessionReply,
+    credentials_error_response,
+    find_refresh_token,
+    logout_reply,
+    request_error_response,
+    session_reply,
+)
+from .ratelimit import FailureRateLimiter
+from .refresh import RefreshTokenService, refresh_error_response
+from .revocation import RevocationService
+
+__all__ = [
+    "CredentialsCheck",
+    "CsrfCheck",
+    "SessionEndpoints",
+    "SessionRequest",
+    "error_reply",
+    "read_json_body",
+]
+
+#: ``check(username, password)`` -> ``None`` (refused) or ``(subject, scopes)``.
+CredentialsCheck = Callable[[str, str], "tuple[str, Iterable[str]] | None"]
+#: ``csrf_failure()`` -> ``None`` when the request proves its origin, else why not.
+CsrfCheck = Callable[[], "str | None"]
+
+_NOT_JSON = "Send a JSON object (Content-Type: application/json)."
+
+
+def read_json_body(
+    content_type: str | None, read: Callable[[], bytes], *, required: bool
+) -> dict[str, Any] | None:
+    """The JSON object a request sent; ``{}`` for an absent optional body; ``None`` when unusable.
+
+    JSON only: a cross-site HTML form cannot send ``application/json``
+    without a CORS preflight, which closes login CSRF for the obtain route.
+    ``content_type`` is the media type without parameters. ``read`` is
+    called only for a JSON request: another content type is no body where
+    one is optional (a cookie refresh), and its stream may already have been
+    consumed by the framework's form parsing.
+    """
+    if content_type != "application/json":
+        return None if required else {}
+    raw = read()
+    if not raw:
+        return None if required else {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def error_reply(spec: ErrorResponse) -> SessionReply:
+    """An error response as a :class:`SessionReply`, so an adapter needs one converter."""
+    return SessionReply(status=spec.status, headers=spec.headers, body=spec.body)
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """The parts of a request a session endpoint reads.
+
+    ``content_type`` is the media type without parameters; ``read_body``
+    returns the raw body (called at most once, and only for JSON).
+    """
+
+    content_type: str | None
+    read_body: Callable[[], bytes] = field(repr=False)
+    cookies: Mapping[str, str] = field(repr=False)
+
+    def json(self, *, required: bool) -> dict[str, Any] | None:
+        """See :func:`read_json_body`."""
+        return read_json_body(self.content_type, self.read_body, required=required)
+
+
+def _csrf_refusal(csrf_failure: CsrfCheck) -> SessionReply | None:
+    failure = csrf_failure()
+    if failure is None:
+        return None
+    events.emit(
+        "token_rejected",
+        level=logging.WARNING,
+        reason="csrf_failed",
+        message=f"cookie credential refused: {failure}",
+        status=403,
+    )
+    return error_reply(csrf_failure_response())
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEndpoints:
+    """The four session endpoints over the core's services.
+
+    Args:
+        refresh_tokens: issues, rotates and revokes sessions.
+        revocation: denies access tokens (logout).
+        policy: the cookie names and attributes.
+        mode: ``json``, ``cookie`` or ``both`` (see
+            :data:`~jwt_guard_core.sessions.cookies.DELIVERY_MODES`).
+        clock: Unix time, for the refresh cookie's ``Max-Age``.
+        access_max_age: the access cookie's ``Max-Age`` and ``expires_in``.
+        realm: the ``WWW-Authenticate`` realm of 401 answers.
+        limiter: counts failed logins per client (``None``: no limit).
+        csrf_cookie: set the core's double-submit CSRF cookie; ``False``
+            for a framework whose own CSRF machinery protects cookie
+            requests (Django sets its ``csrftoken`` itself).
+    """
+
+    refresh_tokens: RefreshTokenService
+    revocation: RevocationService
+    policy: CookiePolicy
+    mode: str
+    clock: Callable[[], float]
+    access_max_age: int | None
+    realm: str = "api"
+    limiter: FailureRateLimiter | None = None
+    csrf_cookie: bool = True
+
+    def _session(self, tokens: Any) -> SessionReply:
+        return session_reply(
+            self.policy,
+            tokens,
+            mode=self.mode,
+            now=self.clock(),
+            access_max_age=self.access_max_age,
+            csrf_cookie=self.csrf_cookie,
+        )
+
+    def _ended(self) -> SessionReply:
+        return logout_reply(self.policy, mode=self.mode, csrf_cookie=self.csrf_cookie)
+
+    def _refresh_token(
+        self, request: SessionRequest, data: Mapping[str, Any]
+    ) -> ExtractedToken | None:
+        return find_refresh_token(
+            self.policy,
+            mode=self.mode,
+            body_token=data.get("refresh_token"),
+            cookies=request.cookies,
+        )
+
+    def login(
+        self, request: SessionRequest, *, client: str, check: CredentialsCheck
+    ) -> SessionReply:
+        """``POST {"username", "password"}``: check the credentials, start a session.
+
+        200 with the tokens (JSON and/or cookies); 400 ``invalid_grant`` for
+        wrong credentials (one answer whatever was wrong, so accounts cannot
+        be discovered); 400 ``invalid_request`` for a body that is not a
+        JSON object with both strings; 429 with ``Retry-After`` after too
+        many failures from ``client``; 503 when the session store is down.
+        The access token the request may carry plays no part.
+        """
+        data = request.json(required=True)
+        if data is None:
+            return error_reply(request_error_response(_NOT_JSON))
+        username, password = data.get("username"), data.get("password")
+        if not isinstance(username, str) or not isinstance(password, str):
+            return error_reply(request_error_response("Give username and password as strings."))
+        try:
+            # Password guessing is a stream of failures too: the same limit.
+            if self.limiter is not None:
+                self.limiter.check(client)
+            found = check(username, password)
+            if found is None:
+                if self.limiter is not None:
+                    self.limiter.record_failure(client)
+                events.emit(
+                    "login_failed",
+                    level=logging.WARNING,
+                    reason="invalid_credentials",
+                    message="login refused: invalid credentials",
+                    client=client,
+                )
+                return error_reply(credentials_error_response())
+            subject, scopes = found
+            tokens = self.refresh_tokens.issue(subject, scopes=scopes)
+        except TokenError as exc:
+            return error_reply(refresh_error_response(exc))
+        events.emit("login_succeeded", subject=subject, family_id=tokens.family_id)
+        return self._session(tokens)
+
+    def refresh(self, request: SessionRequest, *, csrf_failure: CsrfCheck) -> SessionReply:
+        """``POST``: spend the refresh token, answer a new pair.
+
+        The token is the body's ``refresh_token`` or the refresh cookie (by
+        ``mode``); an optional ``scope`` string narrows the new access
+        token. 400 ``invalid_grant`` for any refused token (reuse revokes
+        the session), 400 ``invalid_request`` without a token, 403
+        ``csrf_failed`` for a cookie token without CSRF proof
+        (``csrf_failure``), 503 when the store is down. The access token
+        plays no part: a browser whose access cookie was revoked or expired
+        can still refresh.
+        """
+        data = request.json(required=False)
+        if data is None:
+            return error_reply(request_error_response(_NOT_JSON))
+        found = self._refresh_token(request, data)
+        if found is None:
+            return error_reply(request_error_response("No refresh token was presented."))
+        if found.location == "cookie":
+            # The browser attaches the cookie to cross-site requests too.
+            refused = _csrf_refusal(csrf_failure)
+            if refused is not None:
+                return refused
+        scope = data.get("scope")
+        if scope is not None and not isinstance(scope, str):
+            return error_reply(request_error_response("scope is a space-separated string."))
+        try:
+            tokens = self.refresh_tokens.refresh(
+                found.token, scopes=scope.split() if scope is not None else None
+            )
+        except TokenError as exc:
+            return error_reply(refresh_error_response(exc))
+        return self._session(tokens)
+
+    def logout(
+        self,
+        request: SessionRequest,
+        *,
+        access: VerifiedToken | None,
+        csrf_failure: CsrfCheck,
+        access_cookie_error: TokenError | None = None,
+    ) -> SessionReply:
+        """``POST``: end this session.
+
+        Revokes the access token's ``jti`` and its session (``sid``), and the
+        family of the presented refresh token (body or cookie). 204 and, in
+        cookie modes, the deletion of the cookies.
+
+        ``access`` is the verified access token, if any; the adapter refuses
+        a bad *header* token by the normal rules before calling this.
+        ``access_cookie_error`` is why the access *cookie* failed
+        verification: such a cookie (revoked by "log out everywhere" on
+        another device, expired) must not keep the browser from clearing
+        its session, so the logout goes on without it. A failure that is
+        not about the token (503 key source or store down, 429) is answered
+        as such: a logout that did not happen must not look like one.
+
+        401 when the request carries no credential at all; 403 for a
+        cookie refresh token without CSRF proof; 503 when the store is down.
+        """
+        data = request.json(required=False)
+        if data is None:
+            return error_reply(request_error_response(_NOT_JSON))
+        dead_cookie = access_cookie_error is not None
+        if access_cookie_error is not None and access_cookie_error.status != 401:
+            return error_reply(error_response(access_cookie_error, realm=self.realm))
+        found = self._refresh_token(request, data)
+        if access is None and found is None and not dead_cookie:
+            return error_reply(error_response(None, realm=self.realm))
+        if found is not None and found.location == "cookie":
+            refused = _csrf_refusal(csrf_failure)
+            if refused is not None:
+                return refused
+        try:
+            if access is not None:
+                self.revocation.revoke_token(access.claims)
+                sid = access.claims.get("sid")
+                if isinstance(sid, str):
+                    self.refresh_tokens.revoke_family(sid)
+            if found is not None:
+                self.refresh_tokens.revoke(found.token)
+        except StateUnavailable as exc:
+            return error_reply(error_response(exc, realm=self.realm))
+        return self._ended()
+
+    def logout_everywhere(self, access: VerifiedToken | None) -> SessionReply:
+        """``POST`` with a valid access token: revoke every session and token of its subject.
+
+        204 (cookies deleted in cookie modes); 401 without a valid access
+        token with a subject; 503 when the store is down.
+        """
+        if access is None or not access.subject:
+            return error_reply(error_response(None, realm=self.realm))
+        try:
+            self.refresh_tokens.revoke_subject(access.subject)
+        except StateUnavailable as exc:
+            return error_reply(error_response(exc, realm=self.realm))
+        return self._ended()
