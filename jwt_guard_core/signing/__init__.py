@@ -20,15 +20,25 @@ from .errors import IssuanceError, KeyStoreError
 from .issuer import REGISTERED_CLAIMS, TokenIssuer
 from .keystore import FileKeyStore, KeyInfo, KeyRing, KeyState, KeyStore, StoredKey
 from .manager import JWKS_MEDIA_TYPE, JWKSResponse, KeyManager, RotationOutcome
+from .settings import (
+    ISSUING_DEFAULTS,
+    Issuing,
+    IssuingSettings,
+    issuing_from_settings,
+    validate_issuing_settings,
+)
 
 if TYPE_CHECKING:
     from .redis_store import RedisKeyStore
 
 __all__ = [
+    "ISSUING_DEFAULTS",
     "JWKS_MEDIA_TYPE",
     "REGISTERED_CLAIMS",
     "FileKeyStore",
     "IssuanceError",
+    "Issuing",
+    "IssuingSettings",
     "JWKSResponse",
     "KeyInfo",
     "KeyManager",
@@ -40,6 +50,8 @@ __all__ = [
     "RotationOutcome",
     "StoredKey",
     "TokenIssuer",
+    "issuing_from_settings",
+    "validate_issuing_settings",
 ]
 
 
