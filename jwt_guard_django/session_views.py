@@ -67,16 +67,7 @@ def _reply(reply: SessionReply) -> HttpResponse:
             response.cookies[spec.name]["httponly"] = spec.http_only
             response.cookies[spec.name]["secure"] = spec.secure
         else:
-            response.set_cookie(
-                spec.name,
-                spec.value,
-                max_age=spec.max_age,
-                path=spec.path,
-                domain=spec.domain,
-                secure=spec.secure,
-                httponly=spec.http_only,
-                samesite=cast(Any, spec.same_site),
-            )
+            response.set_cookie(**spec.set_cookie_arguments())
     return response
 
 

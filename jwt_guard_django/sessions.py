@@ -26,11 +26,10 @@ from jwt_guard_core import ConfigurationError, TokenError, VerifiedToken
 from jwt_guard_core.sessions import (
     CookiePolicy,
     FailureRateLimiter,
-    MemorySessionStore,
     RefreshTokenService,
     RevocationService,
-    SQLiteSessionStore,
 )
+from jwt_guard_core.sessions.backends import open_session_store
 from jwt_guard_core.sessions.cookies import DELIVERY_MODES
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
 
@@ -71,7 +70,6 @@ SESSIONS_DEFAULTS: Mapping[str, Any] = {
     "RATE_LIMIT_WINDOW": 60,
     "RATE_LIMIT_KEY": None,
 }
-_BACKENDS = ("sqlite", "memory", "redis", "django")
 
 
 def setting_name(key: str) -> str:
@@ -211,33 +209,19 @@ class Sessions:
         return value
 
     def _store(self) -> Any:
-        backend = self.get("BACKEND")
-        if backend not in _BACKENDS:
-            raise ConfigurationError(
-                setting_name("BACKEND"), f"{backend!r} is not one of {', '.join(_BACKENDS)}"
-            )
-        if backend == "memory":
-            return MemorySessionStore()
-        if backend == "django":
+        def django_store() -> Any:
             from .store import DjangoSessionStore
 
             return DjangoSessionStore(using=str(self.get("DATABASE")))
-        if backend == "redis":
-            url = self.get("REDIS_URL")
-            if not isinstance(url, str) or not url:
-                raise ConfigurationError(setting_name("REDIS_URL"), "required: a redis:// URL")
-            from jwt_guard_core.sessions import RedisSessionStore
 
-            return RedisSessionStore(url, prefix=str(self.get("REDIS_PREFIX")))
-        path = self.get("SQLITE_PATH")
-        if path is None:
-            raise ConfigurationError(
-                setting_name("SQLITE_PATH"),
-                "required with the sqlite backend: a file on a local disk",
-            )
-        if not isinstance(path, str) and not hasattr(path, "__fspath__"):
-            raise ConfigurationError(setting_name("SQLITE_PATH"), f"{path!r} is not a path")
-        return SQLiteSessionStore(path)
+        return open_session_store(
+            self.get("BACKEND"),
+            sqlite_path=self.get("SQLITE_PATH"),
+            redis_url=self.get("REDIS_URL"),
+            redis_prefix=str(self.get("REDIS_PREFIX")),
+            setting=setting_name,
+            more={"django": django_store},
+        )
 
     def _cookie_options(self) -> dict[str, Any]:
         settings = self._settings

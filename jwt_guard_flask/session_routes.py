@@ -18,10 +18,13 @@ serves ``POST /auth/token`` (obtain), ``POST /auth/refresh`` (rotate),
 the path-scoped refresh cookie along) and ``POST /auth/logout-everywhere``.
 Tokens travel in the JSON body, in cookies, or both
 (``JWT_GUARD_SESSIONS_MODE``); the bodies, cookie attributes, the choice
-of refresh token and every error shape are the core's
-(:mod:`jwt_guard_core.sessions.cookies`). A cookie credential on these
-routes needs the double-submit CSRF proof: the readable CSRF cookie set at
-login, copied by the page into the ``X-CSRF-Token`` header.
+of refresh token, what logout revokes and every error shape are the core's
+(:class:`jwt_guard_core.sessions.endpoints.SessionEndpoints`). A cookie
+credential on these routes needs the double-submit CSRF proof: the readable
+CSRF cookie set at login, copied by the page into the ``X-CSRF-Token``
+header. Login, refresh and logout are ``jwt_exempt``: a revoked or expired
+access cookie (after "log out everywhere" on another device) never blocks
+them.
 """
 
 from __future__ import annotations
@@ -40,11 +43,10 @@ from jwt_guard_core import ConfigurationError, VerifiedToken, Verifier
 from jwt_guard_core.sessions import (
     CookiePolicy,
     FailureRateLimiter,
-    MemorySessionStore,
     RefreshTokenService,
     RevocationService,
-    SQLiteSessionStore,
 )
+from jwt_guard_core.sessions.backends import open_session_store
 from jwt_guard_core.sessions.cookies import DELIVERY_MODES, SessionReply
 from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 
@@ -68,7 +70,6 @@ EXTENSION = "jwt_guard_sessions"
 
 #: Every ``JWT_GUARD_SESSIONS_*`` key with its default (docs/flask.md lists them).
 SESSIONS_DEFAULTS: Mapping[str, Any] = {k: v for k, v in DEFAULTS.items() if k.startswith(PREFIX)}
-_BACKENDS = ("sqlite", "memory", "redis")
 
 #: ``loader(username, password)`` -> ``None`` (refused), a subject, or ``(subject, scopes)``.
 CredentialsLoader = Callable[[str, str], Any]
@@ -138,28 +139,13 @@ class SessionsState:
 
 
 def _store(get: Callable[[str], Any]) -> Any:
-    backend = get("BACKEND")
-    if backend not in _BACKENDS:
-        raise ConfigurationError(
-            PREFIX + "BACKEND", f"{backend!r} is not one of {', '.join(_BACKENDS)}"
-        )
-    if backend == "memory":
-        return MemorySessionStore()
-    if backend == "redis":
-        url = get("REDIS_URL")
-        if not isinstance(url, str) or not url:
-            raise ConfigurationError(PREFIX + "REDIS_URL", "required: a redis:// URL")
-        from jwt_guard_core.sessions import RedisSessionStore
-
-        return RedisSessionStore(url, prefix=str(get("REDIS_PREFIX")))
-    path = get("SQLITE_PATH")
-    if path is None:
-        raise ConfigurationError(
-            PREFIX + "SQLITE_PATH", "required with the sqlite backend: a file on a local disk"
-        )
-    if not isinstance(path, str) and not hasattr(path, "__fspath__"):
-        raise ConfigurationError(PREFIX + "SQLITE_PATH", f"{path!r} is not a path")
-    return SQLiteSessionStore(path)
+    return open_session_store(
+        get("BACKEND"),
+        sqlite_path=get("SQLITE_PATH"),
+        redis_url=get("REDIS_URL"),
+        redis_prefix=str(get("REDIS_PREFIX")),
+        setting=lambda suffix: PREFIX + suffix,
+    )
 
 
 def _flag(get: Callable[[str], Any], suffix: str) -> bool:
@@ -331,17 +317,8 @@ def _reply(reply: SessionReply) -> Response:
         )
     response.headers.update(reply.headers)
     for spec in reply.cookies:
-        response.set_cookie(
-            spec.name,
-            spec.value,
-            max_age=spec.max_age,
-            expires=0 if spec.deletes else None,
-            path=spec.path,
-            domain=spec.domain,
-            secure=spec.secure,
-            httponly=spec.http_only,
-            samesite=spec.same_site,
-        )
+        # A past Expires too: older user agents ignore Max-Age=0.
+        response.set_cookie(**spec.set_cookie_arguments(), expires=0 if spec.deletes else None)
     return response
 
 

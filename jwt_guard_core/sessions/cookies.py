@@ -74,6 +74,25 @@ class CookieSpec:
         """True for a deletion (``Max-Age=0``)."""
         return self.max_age == 0
 
+    def set_cookie_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for ``response.set_cookie(**...)``.
+
+        Django's ``HttpResponse.set_cookie`` and Werkzeug's
+        ``Response.set_cookie`` take the same names (``key``, ``value``,
+        ``max_age``, ``path``, ``domain``, ``secure``, ``httponly``,
+        ``samesite``).
+        """
+        return {
+            "key": self.name,
+            "value": self.value,
+            "max_age": self.max_age,
+            "path": self.path,
+            "domain": self.domain,
+            "secure": self.secure,
+            "httponly": self.http_only,
+            "samesite": self.same_site,
+        }
+
     def header(self) -> str:
         """The ``Set-Cookie`` header value (RFC 6265 section 4.1)."""
         parts = [f"{self.name}={self.value}"]

@@ -11,7 +11,10 @@ DOM, which the test reads back:
   cookie);
 * a cookie-authenticated ``POST`` without the CSRF header is refused (403),
   with it it succeeds, and a refresh works the same way;
-* the refresh cookie is path-scoped: the browser does not send it to the API.
+* the refresh cookie is path-scoped: the browser does not send it to the API;
+* after "log out everywhere" from a second client (a real HTTP client on
+  loopback), the browser's revoked access cookie does not lock it out: it
+  logs out (cookies cleared), logs in again and gets fresh, working cookies.
 
 ``http://localhost`` is a secure context, so Chromium keeps ``Secure``
 cookies there without TLS.
@@ -24,7 +27,10 @@ import re
 import shutil
 import subprocess
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,7 @@ from werkzeug.serving import make_server
 
 from jwt_guard_flask import JWTGuard, current_token, jwt_required
 from jwt_guard_flask.issuing import build_issuing
+from tests.factories import FakeClock
 
 # A missing browser is a failure, not a skip: scripts/test installs it.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,7 +48,10 @@ PASSWORD = "browser test password 0123456789"
 ISSUER = "https://issuer.browser.example"
 AUDIENCE = "https://api.browser.example"
 
-PAGE = """<!doctype html>
+
+def page(steps: str) -> str:
+    """A page whose script runs ``steps`` (JavaScript filling ``seen``) and shows ``seen``."""
+    return """<!doctype html>
 <html><body><pre id="result">pending</pre><script>
 async function run() {
   const seen = {};
@@ -54,7 +64,20 @@ async function run() {
     const m = document.cookie.match(/(?:^|; )csrf_token=([^;]*)/);
     return m ? m[1] : "";
   };
-  const login = await post("/auth/token", {username: "alice", password: "__PASSWORD__"});
+  const credentials = {username: "alice", password: "__PASSWORD__"};
+__STEPS__
+  return seen;
+}
+run().then(
+  seen => { document.getElementById("result").textContent = JSON.stringify(seen); },
+  err => { document.getElementById("result").textContent = "error: " + err; },
+);
+</script></body></html>
+""".replace("__STEPS__", steps).replace("__PASSWORD__", PASSWORD)
+
+
+PAGE = page("""
+  const login = await post("/auth/token", credentials);
   seen.login = login.status;
   seen.login_body = await login.json();
   seen.cookie_names = document.cookie.split("; ").map(c => c.split("=")[0]).sort();
@@ -70,21 +93,62 @@ async function run() {
   seen.logout = (await post("/auth/refresh/logout", {}, {"X-CSRF-Token": csrf()})).status;
   seen.cookie_names_after_logout = document.cookie ? document.cookie.split("; ").length : 0;
   seen.me_after_logout = (await fetch("/api/me")).status;
-  return seen;
-}
-run().then(
-  seen => { document.getElementById("result").textContent = JSON.stringify(seen); },
-  err => { document.getElementById("result").textContent = "error: " + err; },
-);
-</script></body></html>
-""".replace("__PASSWORD__", PASSWORD)
+""")
+
+AFTER_EVERYWHERE_PAGE = page("""
+  seen.login = (await post("/auth/token", credentials)).status;
+  seen.me = (await fetch("/api/me")).status;
+  seen.second_device = await (await post("/test/second-device")).json();
+  seen.me_after_everywhere = (await fetch("/api/me")).status;
+  seen.logout = (await post("/auth/refresh/logout", {}, {"X-CSRF-Token": csrf()})).status;
+  seen.cookies_after_logout = document.cookie;
+  seen.login_again = (await post("/auth/token", credentials)).status;
+  seen.cookie_names_after_login_again = document.cookie.split("; ").map(c => c.split("=")[0]);
+  seen.me_after_login_again = (await fetch("/api/me")).status;
+  const again = await post("/auth/refresh", {}, {"X-CSRF-Token": csrf()});
+  seen.refresh_after_login_again = again.status;
+""")
+
+
+def second_device(base: str) -> dict[str, int]:
+    """Another device of alice over real HTTP: log in, then log out everywhere."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    login = urllib.request.Request(
+        base + "auth/token",
+        data=json.dumps({"username": "alice", "password": PASSWORD}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with opener.open(login, timeout=10) as response:
+        login_status = response.status
+        jar: SimpleCookie = SimpleCookie()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            jar.load(header)
+    everywhere = urllib.request.Request(
+        base + "auth/logout-everywhere",
+        data=b"{}",
+        headers={
+            "Content-Type": "application/json",
+            "Cookie": f"access_token={jar['access_token'].value}; "
+            f"csrf_token={jar['csrf_token'].value}",
+            "X-CSRF-Token": jar["csrf_token"].value,
+        },
+        method="POST",
+    )
+    with opener.open(everywhere, timeout=10) as response:
+        return {"login": login_status, "everywhere": response.status}
 
 
 def make_app(key_dir: Path) -> Flask:
+    # Injected time, started at the real time: the second device acts one
+    # (fake) second after the browser's login, since "log out everywhere"
+    # refuses tokens issued before the whole second it happened in.
+    clock = FakeClock(float(int(time.time())))
     issuing = {
         "JWT_GUARD_ISSUING_KEY_DIR": str(key_dir),
         "JWT_GUARD_ISSUING_ISSUER": ISSUER,
         "JWT_GUARD_ISSUING_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_CLOCK": clock,
     }
     keys = build_issuing(issuing).keys
     keys.active_key()
@@ -110,6 +174,17 @@ def make_app(key_dir: Path) -> Flask:
     @app.get("/")
     def page() -> Response:
         return Response(PAGE, mimetype="text/html")
+
+    @app.get("/after-everywhere")
+    def after_everywhere_page() -> Response:
+        return Response(AFTER_EVERYWHERE_PAGE, mimetype="text/html")
+
+    @app.post("/test/second-device")
+    def second_device_route() -> Any:
+        # The page waits on this answer, so the second device acts exactly
+        # between the browser's two steps, without sleeping.
+        clock.advance(1)
+        return jsonify(second_device(f"http://127.0.0.1:{request.environ['SERVER_PORT']}/"))
 
     @app.get("/api/me")
     @jwt_required()
@@ -192,3 +267,21 @@ def test_browser_keeps_tokens_out_of_script_reach_and_needs_csrf(
     assert seen["logout"] == 204
     assert seen["cookie_names_after_logout"] == 0
     assert seen["me_after_logout"] == 401
+
+
+def test_after_logout_everywhere_elsewhere_the_browser_logs_out_and_in_again(
+    served: str, tmp_path: Path
+) -> None:
+    seen = run_page(served + "after-everywhere", tmp_path / "profile")
+    assert seen["login"] == 200
+    assert seen["me"] == 200
+    assert seen["second_device"] == {"login": 200, "everywhere": 204}
+    # The browser's access cookie is revoked now ...
+    assert seen["me_after_everywhere"] == 401
+    # ... yet it does not lock the browser out of its own session routes.
+    assert seen["logout"] == 204
+    assert seen["cookies_after_logout"] == ""
+    assert seen["login_again"] == 200
+    assert seen["cookie_names_after_login_again"] == ["csrf_token"]
+    assert seen["me_after_login_again"] == 200
+    assert seen["refresh_after_login_again"] == 200
