@@ -355,6 +355,17 @@ def _add_key_source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="name of the environment variable holding the HMAC secret (UTF-8 text)",
     )
+    group.add_argument(
+        "--jwks-url",
+        metavar="URL",
+        help="fetch the JWKS from URL (https; http only for localhost/127.0.0.1/::1)",
+    )
+    group.add_argument(
+        "--discover",
+        metavar="ISSUER",
+        help="find the JWKS by OpenID Connect discovery from ISSUER, which becomes the "
+        "required iss unless --issuer is given",
+    )
     parser.add_argument(
         "--kid",
         help="the kid of the --pem or --secret-env key (tokens naming a kid need it)",
@@ -368,12 +379,21 @@ def _key_source(args: argparse.Namespace) -> KeySource:
     and turned into a :class:`KeySource` here, so ``verify`` has exactly one
     place that knows where keys come from.
     """
-    if args.kid is not None and args.jwks is not None:
+    remote = args.jwks_url is not None or args.discover is not None
+    if args.kid is not None and (args.jwks is not None or remote):
         raise ConfigurationError(
             "--kid", "applies to --pem and --secret-env; a JWKS names its kids"
         )
     if args.jwks is not None:
         return StaticKeySet.from_jwks(Path(args.jwks))
+    if remote:
+        # The same RemoteJWKS an application uses: https only, size and time
+        # limits, key hygiene, discovery with the exact issuer check.
+        from .remote import RemoteJWKS
+
+        if args.jwks_url is not None:
+            return RemoteJWKS(args.jwks_url)
+        return RemoteJWKS.from_issuer(args.discover)
     if args.pem is not None:
         try:
             data = Path(args.pem).read_bytes()
@@ -382,7 +402,9 @@ def _key_source(args: argparse.Namespace) -> KeySource:
         return StaticKeySet.from_pem(data, kid=args.kid)
     if args.secret_env is not None:
         return _secret_key_source(args.secret_env, args.alg, args.kid)
-    raise ConfigurationError("keys", "give one of --jwks, --pem or --secret-env")
+    raise ConfigurationError(
+        "keys", "give one of --jwks, --pem, --secret-env, --jwks-url or --discover"
+    )
 
 
 def _secret_key_source(var: str, algorithms: Sequence[str], kid: str | None) -> KeySource:
@@ -516,6 +538,9 @@ def _cmd_inspect(args: argparse.Namespace, io: _IO) -> int:
 
 def _cmd_verify(args: argparse.Namespace, io: _IO) -> int:
     token = _read_token(args.token, io.stdin)
+    if args.discover is not None and args.issuer is None:
+        # Discovery checked that the keys are this issuer's; its tokens carry it in iss.
+        args.issuer = args.discover
     config = GuardConfig(
         algorithms=args.alg,
         keys=_key_source(args),
@@ -542,6 +567,10 @@ def _cmd_verify(args: argparse.Namespace, io: _IO) -> int:
         if exc.reason == "unknown_kid" and single_key and args.kid is None:
             io.warn("hint: the token names a kid; give the key's kid with --kid")
         return EXIT_REJECTED
+    finally:
+        close = getattr(config.keys, "close", None)  # a remote key set's HTTP client
+        if callable(close):
+            close()
     io.say_json(dict(result.claims))
     return EXIT_OK
 
