@@ -15,23 +15,32 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._auth import jwt_exempt
     from .authentication import JWTGuardAuthentication
     from .cookies import delete_auth_cookie, set_auth_cookie
     from .decorators import jwt_optional, jwt_required, require_scopes
+    from .issuing import get_key_manager, get_token_issuer
     from .middleware import JWTGuardMiddleware
     from .permissions import HasAnyScope, HasScopes
+    from .sessions import get_sessions
     from .signals import token_rejected, token_verified
+    from .store import DjangoSessionStore
     from .user import TokenUser
     from .verifier import get_verifier, key_set_health
 
 __all__ = [
+    "DjangoSessionStore",
     "HasAnyScope",
     "HasScopes",
     "JWTGuardAuthentication",
     "JWTGuardMiddleware",
     "TokenUser",
     "delete_auth_cookie",
+    "get_key_manager",
+    "get_sessions",
+    "get_token_issuer",
     "get_verifier",
+    "jwt_exempt",
     "jwt_optional",
     "jwt_required",
     "key_set_health",
@@ -42,13 +51,18 @@ __all__ = [
 ]
 
 _MODULES = {
+    "DjangoSessionStore": "store",
     "HasAnyScope": "permissions",
     "HasScopes": "permissions",
     "JWTGuardAuthentication": "authentication",
     "JWTGuardMiddleware": "middleware",
     "TokenUser": "user",
     "delete_auth_cookie": "cookies",
+    "get_key_manager": "issuing",
+    "get_sessions": "sessions",
+    "get_token_issuer": "issuing",
     "get_verifier": "verifier",
+    "jwt_exempt": "_auth",
     "jwt_optional": "decorators",
     "jwt_required": "decorators",
     "key_set_health": "verifier",

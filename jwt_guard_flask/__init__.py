@@ -15,10 +15,11 @@
 Every key is listed with its default in docs/flask.md.
 """
 
+from .blueprint import issuing_blueprint
 from .config import DEFAULTS
 from .cookies import set_access_cookies, unset_access_cookies
 from .csrf import set_csrf_cookie
-from .decorators import jwt_required, require_scopes
+from .decorators import jwt_exempt, jwt_required, require_scopes
 from .errors import (
     CSRFError,
     JWTGuardHTTPException,
@@ -29,6 +30,8 @@ from .errors import (
 )
 from .extension import JWTGuard
 from .globals import current_token, current_user, get_current_user, get_jwt, get_jwt_header
+from .issuing import get_key_manager, get_token_issuer
+from .session_routes import get_sessions
 from .signals import token_rejected, token_verified
 
 __all__ = [
@@ -45,6 +48,11 @@ __all__ = [
     "get_current_user",
     "get_jwt",
     "get_jwt_header",
+    "get_key_manager",
+    "get_sessions",
+    "get_token_issuer",
+    "issuing_blueprint",
+    "jwt_exempt",
     "jwt_required",
     "require_scopes",
     "set_access_cookies",

@@ -21,7 +21,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .cookies import CSRF_HEADER, CookiePolicy, CookieSpec
+from .backends import open_session_store
+from .cookies import (
+    CSRF_HEADER,
+    DELIVERY_MODES,
+    CookiePolicy,
+    CookieSpec,
+    SessionReply,
+    credentials_error_response,
+    find_refresh_token,
+    logout_reply,
+    request_error_response,
+    session_reply,
+)
+from .endpoints import SessionEndpoints, SessionRequest
 from .errors import InvalidRefreshToken, StoreUnavailable
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter, RateLimitStore
@@ -44,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSRF_HEADER",
+    "DELIVERY_MODES",
     "AccessTokenIssuer",
     "CookiePolicy",
     "CookieSpec",
@@ -60,11 +74,20 @@ __all__ = [
     "RevocationState",
     "RevocationStore",
     "SQLiteSessionStore",
+    "SessionEndpoints",
+    "SessionReply",
+    "SessionRequest",
     "SessionTokens",
     "SpendResult",
     "StoreUnavailable",
+    "credentials_error_response",
+    "find_refresh_token",
     "hash_refresh_token",
+    "logout_reply",
+    "open_session_store",
     "refresh_error_response",
+    "request_error_response",
+    "session_reply",
 ]
 
 
