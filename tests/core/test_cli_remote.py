@@ -61,9 +61,7 @@ def test_verify_with_jwks_url_reads_the_token_from_stdin(run, jwks_server, jwk_a
     assert json.loads(out)["aud"] == AUDIENCE
 
 
-def test_verify_with_jwks_url_rejects_an_unknown_kid_with_exit_1(
-    run, jwks_server, jwk_a, keyring
-):
+def test_verify_with_jwks_url_rejects_an_unknown_kid_with_exit_1(run, jwks_server, jwk_a, keyring):
     jwks_server.serve_keys(jwk_a)
     forged = sign({"alg": "RS256", "kid": "other"}, claims(), keyring.rsa)
     code, out, err = run(
