@@ -23,17 +23,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from jwt_guard_core import ConfigurationError, TokenError, VerifiedToken
-from jwt_guard_core.sessions import (
-    CookiePolicy,
-    FailureRateLimiter,
-    RefreshTokenService,
-    RevocationService,
-)
-from jwt_guard_core.sessions.backends import open_session_store
-from jwt_guard_core.sessions.cookies import DELIVERY_MODES
+from jwt_guard_core.sessions import CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
+from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS as CORE_DEFAULTS
+from jwt_guard_core.sessions.settings import SessionsSettings
 
 from .conf import Settings, conf
+from .issuing import _clock
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -47,46 +43,20 @@ __all__ = [
     "verify_function",
 ]
 
-#: Every ``JWT_GUARD["SESSIONS"]`` key with its default (docs/django.md lists them).
+#: Every ``JWT_GUARD["SESSIONS"]`` key with its default (docs/django.md lists them): the
+#: core's, and the Django-only ones read here.
 SESSIONS_DEFAULTS: Mapping[str, Any] = {
-    "BACKEND": "sqlite",
-    "SQLITE_PATH": None,
-    "REDIS_URL": None,
-    "REDIS_PREFIX": "jwt_guard:sessions",
+    **CORE_DEFAULTS,
     "DATABASE": "default",
-    "MODE": "json",
     "SCOPES": (),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
-    "IDLE_TIMEOUT": None,
-    "SESSION_LIFETIME": timedelta(days=30),
-    "REUSE_INTERVAL": 0,
-    "REFRESH_COOKIE": "refresh_token",
     "REFRESH_COOKIE_PATH": None,
-    "COOKIE_SECURE": True,
-    "COOKIE_SAMESITE": "Strict",
-    "COOKIE_DOMAIN": None,
-    "REVOCATION_FAIL_OPEN": False,
-    "RATE_LIMIT": 20,
-    "RATE_LIMIT_WINDOW": 60,
-    "RATE_LIMIT_KEY": None,
 }
+_DJANGO_KEYS = ("DATABASE", "SCOPES", "REFRESH_COOKIE_PATH")
 
 
 def setting_name(key: str) -> str:
     """How errors name a sessions key: ``JWT_GUARD['SESSIONS']['BACKEND']``."""
     return f"JWT_GUARD['SESSIONS'][{key!r}]"
-
-
-def _seconds(value: Any) -> Any:
-    return value.total_seconds() if isinstance(value, timedelta) else value
-
-
-def _renamed(exc: ConfigurationError, names: Mapping[str, str]) -> ConfigurationError:
-    """The core names its parameters; the user needs the settings key to fix."""
-    for key, parameter in names.items():
-        if exc.setting == parameter:
-            return ConfigurationError(setting_name(key), str(exc)[len(exc.setting) + 2 :])
-    return exc
 
 
 def _dotted(key: str, value: Any) -> Any:
@@ -106,7 +76,12 @@ def _remote_addr(request: HttpRequest) -> str:
 
 
 class Sessions:
-    """The session side built from settings: store, refresh service, revocation, limiter."""
+    """The session side built from settings: store, refresh service, revocation, limiter.
+
+    Validation and the services are the core's
+    (:mod:`jwt_guard_core.sessions.settings`); this class adds the
+    ``django`` backend, ``SCOPES``, ``REFRESH_COOKIE_PATH`` and the names.
+    """
 
     def __init__(self, settings: Settings = conf) -> None:
         raw = settings.raw.get("SESSIONS")
@@ -114,70 +89,36 @@ class Sessions:
             raise ConfigurationError(
                 "JWT_GUARD['SESSIONS']", "give a dict of session settings (BACKEND, MODE, ...)"
             )
-        unknown = sorted(str(k) for k in raw if k not in SESSIONS_DEFAULTS)
-        if unknown:
-            # A misspelt key would silently keep a default: refuse it.
-            raise ConfigurationError(
-                setting_name(unknown[0]),
-                f"unknown key; known: {', '.join(sorted(SESSIONS_DEFAULTS))}",
-            )
         self._raw = raw
         self._settings = settings
-        clock = _dotted("CLOCK", settings.CLOCK) if settings.CLOCK is not None else None
-        if clock is not None and not callable(clock):
-            raise ConfigurationError("JWT_GUARD['CLOCK']", "must be a callable returning Unix time")
-        timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        clock = _clock(settings)
         self.clock: Callable[[], float] = clock if clock is not None else _time
+        core = dict(raw)
+        for key in _DJANGO_KEYS:
+            core.pop(key, None)
+        if "RATE_LIMIT_KEY" in core:
+            core["RATE_LIMIT_KEY"] = _dotted("RATE_LIMIT_KEY", core["RATE_LIMIT_KEY"])
+        self.settings = SessionsSettings.from_mapping(
+            core, name_for=setting_name, adapter_keys=_DJANGO_KEYS
+        )
 
-        self.mode = self.get("MODE")
-        if self.mode not in DELIVERY_MODES:
-            raise ConfigurationError(
-                setting_name("MODE"), f"{self.mode!r} is not 'json', 'cookie' or 'both'"
-            )
-        self.store = self._store()
-        try:
-            self.revocation = RevocationService(
-                self.store,
-                emergency_epoch_source=self._emergency_epoch,
-                fail_open=self._flag("REVOCATION_FAIL_OPEN"),
-                **timing,
-            )
-        except ConfigurationError as exc:
-            raise _renamed(exc, {"REVOCATION_FAIL_OPEN": "fail_open"}) from None
-        names = {
-            "REFRESH_TOKEN_LIFETIME": "lifetime",
-            "IDLE_TIMEOUT": "idle_timeout",
-            "SESSION_LIFETIME": "family_lifetime",
-            "REUSE_INTERVAL": "reuse_interval",
-        }
-        try:
-            self.refresh_tokens = RefreshTokenService(
-                self.store,
-                access_tokens=_issue_access_token,
-                revocation=self.revocation,
-                **{param: _seconds(self.get(key)) for key, param in names.items()},
-                **timing,
-            )
-        except ConfigurationError as exc:
-            raise _renamed(exc, names) from None
-        self.limiter: FailureRateLimiter | None = None
-        limit = self.get("RATE_LIMIT")
-        if limit is not None:
-            try:
-                self.limiter = FailureRateLimiter(
-                    self.store,
-                    limit=limit,
-                    window=_seconds(self.get("RATE_LIMIT_WINDOW")),
-                    **timing,
-                )
-            except ConfigurationError as exc:
-                raise _renamed(
-                    exc, {"RATE_LIMIT": "limit", "RATE_LIMIT_WINDOW": "window"}
-                ) from None
-        key = _dotted("RATE_LIMIT_KEY", self.get("RATE_LIMIT_KEY"))
-        if key is not None and not callable(key):
-            raise ConfigurationError(setting_name("RATE_LIMIT_KEY"), "give a function(request)")
-        self.client_key: Callable[[HttpRequest], str] = key or _remote_addr
+        def django_store() -> Any:
+            from .store import DjangoSessionStore
+
+            return DjangoSessionStore(using=str(self.get("DATABASE")))
+
+        services = self.settings.open(
+            access_tokens=_issue_access_token,
+            emergency_epoch_source=self._emergency_epoch,
+            clock=clock,
+            more={"django": django_store},
+        )
+        self.mode = self.settings.mode
+        self.store = services.store
+        self.revocation = services.revocation
+        self.refresh_tokens = services.refresh_tokens
+        self.limiter: FailureRateLimiter | None = services.limiter
+        self.client_key: Callable[[HttpRequest], str] = self.settings.rate_limit_key or _remote_addr
         scopes = self.get("SCOPES")
         if isinstance(scopes, str):
             try:
@@ -195,58 +136,19 @@ class Sessions:
                 setting_name("SCOPES"), "give a list of scope names or a function(user)"
             )
         self._scopes = scopes
-        # The cookie policy is validated now, with a placeholder refresh path
-        # (the URLconf may not be loaded yet); cookie_policy reads the real one.
-        self._policy_options = self._cookie_options()
+        # Django's own CSRF cookie protects cookie requests; the core's
+        # double-submit cookie is not set, only named (the names differ).
+        # The policy itself is built on first use: the URLconf that gives
+        # the refresh path may not be loaded yet.
+        self._cookie_names = {
+            "access_cookie": settings.AUTH_COOKIE,
+            "access_path": settings.AUTH_COOKIE_PATH,
+            "csrf_cookie": getattr(django_settings, "CSRF_COOKIE_NAME", "csrftoken"),
+        }
+        self.settings.cookie_policy(**self._cookie_names)
 
     def get(self, key: str) -> Any:
         return self._raw.get(key, SESSIONS_DEFAULTS[key])
-
-    def _flag(self, key: str) -> bool:
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise ConfigurationError(setting_name(key), f"{value!r} is not True or False")
-        return value
-
-    def _store(self) -> Any:
-        def django_store() -> Any:
-            from .store import DjangoSessionStore
-
-            return DjangoSessionStore(using=str(self.get("DATABASE")))
-
-        return open_session_store(
-            self.get("BACKEND"),
-            sqlite_path=self.get("SQLITE_PATH"),
-            redis_url=self.get("REDIS_URL"),
-            redis_prefix=str(self.get("REDIS_PREFIX")),
-            setting=setting_name,
-            more={"django": django_store},
-        )
-
-    def _cookie_options(self) -> dict[str, Any]:
-        settings = self._settings
-        options = {
-            "access_cookie": settings.AUTH_COOKIE,
-            "access_path": settings.AUTH_COOKIE_PATH,
-            "refresh_cookie": self.get("REFRESH_COOKIE"),
-            # Django's own CSRF cookie protects cookie requests; the core's
-            # double-submit cookie is not set, only named (the names differ).
-            "csrf_cookie": getattr(django_settings, "CSRF_COOKIE_NAME", "csrftoken"),
-            "secure": self.get("COOKIE_SECURE"),
-            "same_site": self.get("COOKIE_SAMESITE"),
-            "domain": self.get("COOKIE_DOMAIN"),
-        }
-        names = {
-            "REFRESH_COOKIE": "refresh_cookie",
-            "COOKIE_SECURE": "secure",
-            "COOKIE_SAMESITE": "same_site",
-            "COOKIE_DOMAIN": "domain",
-        }
-        try:
-            CookiePolicy(refresh_path="/", **options)
-        except ConfigurationError as exc:
-            raise _renamed(exc, names) from None
-        return options
 
     @cached_property
     def cookie_policy(self) -> CookiePolicy:
@@ -261,9 +163,13 @@ class Sessions:
                     "include jwt_guard_django.session_urls in your URLconf or set the path",
                 ) from None
         try:
-            return CookiePolicy(refresh_path=path, **self._policy_options)
+            return self.settings.cookie_policy(refresh_path=path, **self._cookie_names)
         except ConfigurationError as exc:
-            raise _renamed(exc, {"REFRESH_COOKIE_PATH": "refresh_path"}) from None
+            if exc.setting != "refresh_path":
+                raise
+            raise ConfigurationError(
+                setting_name("REFRESH_COOKIE_PATH"), str(exc)[len(exc.setting) + 2 :]
+            ) from None
 
     @property
     def access_max_age(self) -> int | None:
@@ -274,7 +180,8 @@ class Sessions:
         value = ISSUING_DEFAULTS["ACCESS_TOKEN_LIFETIME"]
         if isinstance(issuing, Mapping):
             value = issuing.get("ACCESS_TOKEN_LIFETIME", value)
-        value = _seconds(value)
+        if isinstance(value, timedelta):
+            value = value.total_seconds()
         return int(value) if isinstance(value, (int, float)) else None
 
     def scopes_for(self, user: Any) -> tuple[str, ...]:

@@ -14,9 +14,9 @@ import logging
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from jwt_guard_core import ConfigurationError, KeySourceUnavailable
-from jwt_guard_core.http import error_response
+from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import KeyStoreError
+from jwt_guard_core.signing.unavailable import issuing_unavailable_response
 
 from .issuing import Issuing, get_issuing
 
@@ -26,24 +26,13 @@ logger = logging.getLogger("jwt_guard.django")
 
 
 def _unavailable(exc: ConfigurationError | KeyStoreError) -> HttpResponse:
-    # A misconfigured or unreachable key store is the service's problem, not
-    # the caller's: 503 with Retry-After, so verifiers keep their cached keys
-    # and retry later, and never a 500 page. The system check (jwt_guard.E011)
-    # reports a bad setting at start-up; this covers what only opening the
-    # store can find (a wrong passphrase) and run-time outages.
-    event = (
-        "issuing_misconfigured" if isinstance(exc, ConfigurationError) else "key_store_unavailable"
-    )
-    logger.error(
-        "jwt-guard cannot serve the issuing routes: %s", exc, extra={"jwt_guard_event": event}
-    )
-    reply = error_response(KeySourceUnavailable("the key store is unavailable"))
+    # The system check (jwt_guard.E011) reports a bad setting at start-up.
+    reply = issuing_unavailable_response(exc, logger=logger)
     response = HttpResponse(
         json.dumps(reply.body), status=reply.status, content_type="application/json"
     )
     for name, value in reply.headers.items():
         response[name] = value
-    response["Cache-Control"] = "no-store"
     return response
 
 

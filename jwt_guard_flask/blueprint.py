@@ -21,9 +21,9 @@ import logging
 from flask import Blueprint, Flask, Response
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import ConfigurationError, KeySourceUnavailable
-from jwt_guard_core.http import error_response
+from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import KeyStoreError
+from jwt_guard_core.signing.unavailable import issuing_unavailable_response
 
 from .cli import register_cli
 from .issuing import Issuing, check_issuing, get_issuing
@@ -46,19 +46,9 @@ def _on_register(state: BlueprintSetupState) -> None:
 
 
 def _unavailable(exc: ConfigurationError | KeyStoreError) -> Response:
-    # A misconfigured or unreachable key store is the service's problem, not
-    # the caller's: 503 with Retry-After, so verifiers keep their cached keys
-    # and retry later, and never a 500 page.
-    event = (
-        "issuing_misconfigured" if isinstance(exc, ConfigurationError) else "key_store_unavailable"
-    )
-    logger.error(
-        "jwt-guard cannot serve the issuing routes: %s", exc, extra={"jwt_guard_event": event}
-    )
-    reply = error_response(KeySourceUnavailable("the key store is unavailable"))
+    reply = issuing_unavailable_response(exc, logger=logger)
     response = Response(json.dumps(reply.body), status=reply.status, mimetype="application/json")
     response.headers.update(reply.headers)
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from jwt_guard_core import ConfigurationError, GuardConfig, IssuerPolicy, KeySource
 from jwt_guard_core.algorithms import HMAC_ALGORITHMS
+from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS
 from jwt_guard_core.signing.settings import ISSUING_DEFAULTS
 from jwt_guard_core.sources import (
     RemoteOptionError,
@@ -82,24 +83,10 @@ DEFAULTS: Mapping[str, Any] = {
     "JWT_GUARD_REALM": "api",
     # The issuing side (read on first use by jwt_guard_flask.issuing).
     **{f"JWT_GUARD_ISSUING_{key}": value for key, value in ISSUING_DEFAULTS.items()},
-    # Login sessions (read at init_app by jwt_guard_flask.session_routes).
+    # Login sessions (read at init_app by jwt_guard_flask.session_routes); no
+    # backend means no sessions, so BACKEND alone has no default here.
+    **{f"JWT_GUARD_SESSIONS_{key}": value for key, value in SESSIONS_DEFAULTS.items()},
     "JWT_GUARD_SESSIONS_BACKEND": None,
-    "JWT_GUARD_SESSIONS_SQLITE_PATH": None,
-    "JWT_GUARD_SESSIONS_REDIS_URL": None,
-    "JWT_GUARD_SESSIONS_REDIS_PREFIX": "jwt_guard:sessions",
-    "JWT_GUARD_SESSIONS_MODE": "json",
-    "JWT_GUARD_SESSIONS_REFRESH_TOKEN_LIFETIME": timedelta(days=14),
-    "JWT_GUARD_SESSIONS_IDLE_TIMEOUT": None,
-    "JWT_GUARD_SESSIONS_SESSION_LIFETIME": timedelta(days=30),
-    "JWT_GUARD_SESSIONS_REUSE_INTERVAL": 0,
-    "JWT_GUARD_SESSIONS_REFRESH_COOKIE": "refresh_token",
-    "JWT_GUARD_SESSIONS_COOKIE_SECURE": True,
-    "JWT_GUARD_SESSIONS_COOKIE_SAMESITE": "Strict",
-    "JWT_GUARD_SESSIONS_COOKIE_DOMAIN": None,
-    "JWT_GUARD_SESSIONS_REVOCATION_FAIL_OPEN": False,
-    "JWT_GUARD_SESSIONS_RATE_LIMIT": 20,
-    "JWT_GUARD_SESSIONS_RATE_LIMIT_WINDOW": 60,
-    "JWT_GUARD_SESSIONS_RATE_LIMIT_KEY": None,
 }
 
 _KEY_SOURCES = (

@@ -46,9 +46,10 @@ from jwt_guard_core.sessions import (
     RefreshTokenService,
     RevocationService,
 )
-from jwt_guard_core.sessions.backends import open_session_store
-from jwt_guard_core.sessions.cookies import DELIVERY_MODES, SessionReply
+from jwt_guard_core.sessions.cookies import SessionReply
 from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
+from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS as SESSIONS_DEFAULTS_CORE
+from jwt_guard_core.sessions.settings import SessionsSettings
 
 from .config import DEFAULTS
 
@@ -76,18 +77,6 @@ CredentialsLoader = Callable[[str, str], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _seconds(value: Any) -> Any:
-    return value.total_seconds() if isinstance(value, timedelta) else value
-
-
-def _renamed(exc: ConfigurationError, names: Mapping[str, str]) -> ConfigurationError:
-    """The core names its parameters; the user needs the config key to fix."""
-    for suffix, parameter in names.items():
-        if exc.setting == parameter:
-            return ConfigurationError(PREFIX + suffix, str(exc)[len(exc.setting) + 2 :])
-    return exc
-
-
 def _remote_addr(req: Any) -> str:
     # remote_addr, not X-Forwarded-For: a client sets that header to whatever
     # it likes and would get a fresh budget per request. Behind a proxy use
@@ -106,7 +95,8 @@ class SessionsState:
     client_key: Callable[[Any], str]
     mode: str
     clock: Callable[[], float]
-    cookie_options: dict[str, Any]
+    settings: SessionsSettings
+    cookie_names: dict[str, Any]
     access_max_age: int | None
     policy: CookiePolicy | None = None
     endpoints: SessionEndpoints | None = None
@@ -138,42 +128,31 @@ class SessionsState:
         )
 
 
-def _store(get: Callable[[str], Any]) -> Any:
-    return open_session_store(
-        get("BACKEND"),
-        sqlite_path=get("SQLITE_PATH"),
-        redis_url=get("REDIS_URL"),
-        redis_prefix=str(get("REDIS_PREFIX")),
-        setting=lambda suffix: PREFIX + suffix,
-    )
+def _values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``JWT_GUARD_SESSIONS_*`` keys of ``config``, by suffix (``init_app`` sets them all).
+
+    Other ``JWT_GUARD_SESSIONS_*`` keys are left out: ``init_app`` warns
+    about every unknown ``JWT_GUARD_*`` key.
+    """
+    return {key: config[PREFIX + key] for key in SESSIONS_DEFAULTS_CORE if PREFIX + key in config}
 
 
-def _flag(get: Callable[[str], Any], suffix: str) -> bool:
-    value = get(suffix)
-    if not isinstance(value, bool):
-        # "False" read from an environment variable is truthy: refuse, never guess.
-        raise ConfigurationError(PREFIX + suffix, f"{value!r} is not True or False")
-    return value
+def _name(suffix: str) -> str:
+    return PREFIX + suffix
 
 
 def build_sessions(app: Flask) -> SessionsState:
     """Translate the ``JWT_GUARD_SESSIONS_*`` keys of ``app.config`` into core services.
 
-    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    Validation and the services are the core's
+    (:mod:`jwt_guard_core.sessions.settings`). Raises
+    :class:`~jwt_guard_core.ConfigurationError` naming the key.
     """
     config = app.config
-
-    def get(suffix: str) -> Any:
-        return config.get(PREFIX + suffix, SESSIONS_DEFAULTS[PREFIX + suffix])
-
     clock = config.get("JWT_GUARD_CLOCK")
     if clock is not None and not callable(clock):
         raise ConfigurationError("JWT_GUARD_CLOCK", "must be a callable returning Unix time")
-    timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
-    mode = get("MODE")
-    if mode not in DELIVERY_MODES:
-        raise ConfigurationError(PREFIX + "MODE", f"{mode!r} is not 'json', 'cookie' or 'both'")
-    store = _store(get)
+    settings = SessionsSettings.from_mapping(_values(config), name_for=_name)
 
     def emergency_epoch() -> float | None:
         # Read on every check: `flask jwt-guard rotate --emergency` in another
@@ -185,19 +164,6 @@ def build_sessions(app: Flask) -> SessionsState:
         epoch = get_key_manager(app).emergency_epoch
         return None if epoch is None else float(epoch)
 
-    revocation = RevocationService(
-        store,
-        emergency_epoch_source=emergency_epoch,
-        fail_open=_flag(get, "REVOCATION_FAIL_OPEN"),
-        **timing,
-    )
-    names = {
-        "REFRESH_TOKEN_LIFETIME": "lifetime",
-        "IDLE_TIMEOUT": "idle_timeout",
-        "SESSION_LIFETIME": "family_lifetime",
-        "REUSE_INTERVAL": "reuse_interval",
-    }
-
     def issue_access_token(
         subject: str, *, scopes: Iterable[str] = (), claims: Mapping[str, Any] | None = None
     ) -> str:
@@ -205,59 +171,29 @@ def build_sessions(app: Flask) -> SessionsState:
 
         return get_token_issuer(app).issue_access_token(subject, scopes=scopes, claims=claims)
 
-    try:
-        refresh_tokens = RefreshTokenService(
-            store,
-            access_tokens=issue_access_token,
-            revocation=revocation,
-            **{param: _seconds(get(suffix)) for suffix, param in names.items()},
-            **timing,
-        )
-    except ConfigurationError as exc:
-        raise _renamed(exc, names) from None
-    limiter = None
-    if get("RATE_LIMIT") is not None:
-        try:
-            limiter = FailureRateLimiter(
-                store, limit=get("RATE_LIMIT"), window=_seconds(get("RATE_LIMIT_WINDOW")), **timing
-            )
-        except ConfigurationError as exc:
-            raise _renamed(exc, {"RATE_LIMIT": "limit", "RATE_LIMIT_WINDOW": "window"}) from None
-    key = get("RATE_LIMIT_KEY")
-    if key is not None and not callable(key):
-        raise ConfigurationError(PREFIX + "RATE_LIMIT_KEY", "give a function(request) -> str")
-    cookie_options = {
+    services = settings.open(
+        access_tokens=issue_access_token, emergency_epoch_source=emergency_epoch, clock=clock
+    )
+    cookie_names = {
         "access_cookie": config.get("JWT_GUARD_COOKIE_NAME", "access_token"),
         "access_path": config.get("JWT_GUARD_COOKIE_PATH", "/"),
-        "refresh_cookie": get("REFRESH_COOKIE"),
         "csrf_cookie": config.get("JWT_GUARD_CSRF_COOKIE_NAME", "csrf_token"),
         "csrf_header": config.get("JWT_GUARD_CSRF_HEADER_NAME", "X-CSRF-Token"),
-        "secure": get("COOKIE_SECURE"),
-        "same_site": get("COOKIE_SAMESITE"),
-        "domain": get("COOKIE_DOMAIN"),
     }
-    try:
-        CookiePolicy(refresh_path="/", **cookie_options)
-    except ConfigurationError as exc:
-        raise _renamed(
-            exc,
-            {
-                "REFRESH_COOKIE": "refresh_cookie",
-                "COOKIE_SECURE": "secure",
-                "COOKIE_SAMESITE": "same_site",
-                "COOKIE_DOMAIN": "domain",
-            },
-        ) from None
-    lifetime = _seconds(config.get("JWT_GUARD_ISSUING_ACCESS_TOKEN_LIFETIME", 900))
+    settings.cookie_policy(**cookie_names)
+    lifetime = config.get("JWT_GUARD_ISSUING_ACCESS_TOKEN_LIFETIME", 900)
+    if isinstance(lifetime, timedelta):
+        lifetime = lifetime.total_seconds()
     return SessionsState(
-        store=store,
-        revocation=revocation,
-        refresh_tokens=refresh_tokens,
-        limiter=limiter,
-        client_key=key or _remote_addr,
-        mode=mode,
+        store=services.store,
+        revocation=services.revocation,
+        refresh_tokens=services.refresh_tokens,
+        limiter=services.limiter,
+        client_key=settings.rate_limit_key or _remote_addr,
+        mode=settings.mode,
         clock=clock or _now,
-        cookie_options=cookie_options,
+        settings=settings,
+        cookie_names=cookie_names,
         access_max_age=int(lifetime) if isinstance(lifetime, (int, float)) else None,
     )
 
@@ -375,7 +311,7 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
             )
         refresh_path = (setup.url_prefix or "").rstrip("/") + "/refresh"
         try:
-            policy = CookiePolicy(refresh_path=refresh_path, **state.cookie_options)
+            policy = state.settings.cookie_policy(refresh_path=refresh_path, **state.cookie_names)
         except ConfigurationError as exc:
             raise ConfigurationError("url_prefix", str(exc)) from None
         state.bind(policy, realm=str(app.config.get("JWT_GUARD_REALM", "api")))

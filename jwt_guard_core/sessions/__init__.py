@@ -8,6 +8,10 @@
     verifier = Verifier(GuardConfig(..., revocation=revocation))
     limiter = FailureRateLimiter(store)
 
+    # or all four from settings, errors naming the setting as the user wrote it:
+    services = sessions_from_settings({"BACKEND": "sqlite", "SQLITE_PATH": path},
+                                      access_tokens=token_issuer)
+
     tokens = sessions.issue("user-42", scopes=["orders:read"])     # login
     tokens = sessions.refresh(tokens.refresh_token)                 # rotation
     revocation.revoke_token(verified.claims)                        # logout
@@ -50,6 +54,7 @@ from .refresh import (
     refresh_error_response,
 )
 from .revocation import RevocationService, RevocationState, RevocationStore
+from .settings import SESSIONS_DEFAULTS, SessionServices, SessionsSettings, sessions_from_settings
 from .sqlite import SQLiteSessionStore
 
 if TYPE_CHECKING:
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CSRF_HEADER",
     "DELIVERY_MODES",
+    "SESSIONS_DEFAULTS",
     "AccessTokenIssuer",
     "CookiePolicy",
     "CookieSpec",
@@ -77,7 +83,9 @@ __all__ = [
     "SessionEndpoints",
     "SessionReply",
     "SessionRequest",
+    "SessionServices",
     "SessionTokens",
+    "SessionsSettings",
     "SpendResult",
     "StoreUnavailable",
     "credentials_error_response",
@@ -88,6 +96,7 @@ __all__ = [
     "refresh_error_response",
     "request_error_response",
     "session_reply",
+    "sessions_from_settings",
 ]
 
 

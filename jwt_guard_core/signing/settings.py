@@ -31,14 +31,15 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
 from ._crypto import DEFAULT_PASSPHRASE_ENV, resolve_passphrase
 from .issuer import TokenIssuer
@@ -80,8 +81,6 @@ _PARAMETER_FIELDS = {
     "prefix": "redis_prefix",
     "passphrase": "passphrase_env",
 }
-
-NameFor = Callable[[str], str]
 
 
 @dataclass(frozen=True)
@@ -202,13 +201,7 @@ class IssuingSettings:
         An unknown key is refused: a misspelt one would silently keep a
         default (a 30-day rotation someone meant to shorten).
         """
-        unknown = sorted(str(k) for k in values if k not in ISSUING_DEFAULTS)
-        if unknown:
-            name = name_for or str
-            raise ConfigurationError(
-                name(unknown[0]),
-                f"unknown key; known: {', '.join(name(k) for k in sorted(ISSUING_DEFAULTS))}",
-            )
+        refuse_unknown_keys(values, ISSUING_DEFAULTS, name_for)
         given = {key.lower(): values.get(key, default) for key, default in ISSUING_DEFAULTS.items()}
         return cls(**given, name_for=name_for)
 
@@ -303,21 +296,12 @@ class IssuingSettings:
         return keys, issuer
 
     def _name(self, field_name: str) -> str:
-        return self.name_for(field_name.upper()) if self.name_for else field_name
+        return setting_name(field_name, self.name_for)
 
-    @contextmanager
-    def _naming(self) -> Iterator[None]:
+    def _naming(self) -> AbstractContextManager[None]:
         """Re-raise a core error under the name the user wrote the setting with."""
-        try:
-            yield
-        except ConfigurationError as exc:
-            field_name = _PARAMETER_FIELDS.get(exc.setting, exc.setting)
-            if exc.setting == "key_store":
-                field_name = "redis_url" if self.redis_url is not None else "key_dir"
-            if field_name not in _FIELDS:
-                raise
-            message = str(exc)[len(exc.setting) + 2 :]
-            raise ConfigurationError(self._name(field_name), message) from None
+        store = "redis_url" if self.redis_url is not None else "key_dir"
+        return renamed(_FIELDS, {**_PARAMETER_FIELDS, "key_store": store}, self.name_for)
 
 
 _FIELDS = frozenset(f.name for f in fields(IssuingSettings)) - {"name_for"}

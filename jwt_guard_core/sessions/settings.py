@@ -1,0 +1,309 @@
+"""Session settings as plain data: validated once, then opened into the session services.
+
+Both framework adapters read the same settings (``BACKEND``, ``MODE``,
+``REFRESH_TOKEN_LIFETIME``, ``RATE_LIMIT`` ...) from their own
+configuration and hand them here as a plain mapping, with a ``name_for``
+callable that says how the user spells a key
+(``JWT_GUARD['SESSIONS']['MODE']`` in Django, ``JWT_GUARD_SESSIONS_MODE``
+in Flask), so every :class:`~jwt_guard_core.ConfigurationError` names the
+setting to fix::
+
+    settings = SessionsSettings.from_mapping(
+        {"BACKEND": "sqlite", "SQLITE_PATH": "/var/lib/app/sessions.db"},
+        name_for=lambda key: f"MYAPP_SESSIONS_{key}",
+    )
+    services = settings.open(access_tokens=token_issuer, emergency_epoch_source=key_manager)
+    policy = settings.cookie_policy(refresh_path="/auth/refresh")
+
+Validation happens in two steps, so a start-up check costs no I/O:
+
+1. :class:`SessionsSettings` (``__post_init__``): the delivery mode, the
+   flags, and every rule of ``RefreshTokenService``, ``FailureRateLimiter``
+   and ``CookiePolicy`` (their rules are not copied here, so they cannot
+   drift), checked by building them over an in-memory store;
+2. :meth:`SessionsSettings.open`: opens the store ``BACKEND`` names (a
+   missing ``SQLITE_PATH`` or ``REDIS_URL`` fails here) and builds the
+   services over it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from os import PathLike
+from typing import Any
+
+from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
+from ..errors import ConfigurationError
+from .backends import open_session_store
+from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
+from .memory import MemorySessionStore
+from .ratelimit import FailureRateLimiter
+from .refresh import AccessTokenIssuer, RefreshTokenService
+from .revocation import RevocationService
+
+__all__ = [
+    "SESSIONS_DEFAULTS",
+    "SessionServices",
+    "SessionsSettings",
+    "sessions_from_settings",
+]
+
+#: Every session setting (upper-case key, as the adapters spell its suffix) with its default.
+SESSIONS_DEFAULTS: Mapping[str, Any] = {
+    "BACKEND": "sqlite",
+    "SQLITE_PATH": None,
+    "REDIS_URL": None,
+    "REDIS_PREFIX": "jwt_guard:sessions",
+    "MODE": "json",
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "IDLE_TIMEOUT": None,
+    "SESSION_LIFETIME": timedelta(days=30),
+    "REUSE_INTERVAL": 0,
+    "REFRESH_COOKIE": "refresh_token",
+    "COOKIE_SECURE": True,
+    "COOKIE_SAMESITE": "Strict",
+    "COOKIE_DOMAIN": None,
+    "REVOCATION_FAIL_OPEN": False,
+    "RATE_LIMIT": 20,
+    "RATE_LIMIT_WINDOW": 60,
+    "RATE_LIMIT_KEY": None,
+}
+
+# Core parameter names (the services, CookiePolicy) -> the setting a user changes.
+_PARAMETER_FIELDS = {
+    "lifetime": "refresh_token_lifetime",
+    "family_lifetime": "session_lifetime",
+    "limit": "rate_limit",
+    "window": "rate_limit_window",
+    "secure": "cookie_secure",
+    "same_site": "cookie_samesite",
+    "domain": "cookie_domain",
+    "fail_open": "revocation_fail_open",
+}
+
+Clock = Callable[[], float]
+
+
+def _seconds(value: Any) -> Any:
+    # Users write timedelta(days=14); the services take seconds.
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+def _never_issued(subject: str, **options: Any) -> str:
+    raise RuntimeError("settings validation never issues a token")
+
+
+@dataclass(frozen=True)
+class SessionServices:
+    """The session side built from settings: store, refresh tokens, revocation, rate limiter.
+
+    ``limiter`` is ``None`` when ``RATE_LIMIT`` is ``None`` (no limit).
+    """
+
+    settings: SessionsSettings
+    store: Any
+    refresh_tokens: RefreshTokenService
+    revocation: RevocationService
+    limiter: FailureRateLimiter | None
+
+
+@dataclass(frozen=True)
+class SessionsSettings:
+    """The session side's settings, validated when constructed (no I/O).
+
+    Field names are the lower-case :data:`SESSIONS_DEFAULTS` keys;
+    durations are seconds or :class:`~datetime.timedelta`. A bad value
+    raises :class:`~jwt_guard_core.ConfigurationError` whose ``setting`` is
+    ``name_for(KEY)`` (the field name when ``name_for`` is ``None``).
+    """
+
+    backend: Any = SESSIONS_DEFAULTS["BACKEND"]
+    sqlite_path: str | PathLike[str] | None = None
+    redis_url: str | None = None
+    redis_prefix: str = SESSIONS_DEFAULTS["REDIS_PREFIX"]
+    mode: str = SESSIONS_DEFAULTS["MODE"]
+    refresh_token_lifetime: float | timedelta = SESSIONS_DEFAULTS["REFRESH_TOKEN_LIFETIME"]
+    idle_timeout: float | timedelta | None = None
+    session_lifetime: float | timedelta = SESSIONS_DEFAULTS["SESSION_LIFETIME"]
+    reuse_interval: float = SESSIONS_DEFAULTS["REUSE_INTERVAL"]
+    refresh_cookie: str = SESSIONS_DEFAULTS["REFRESH_COOKIE"]
+    cookie_secure: bool = True
+    cookie_samesite: Any = SESSIONS_DEFAULTS["COOKIE_SAMESITE"]
+    cookie_domain: str | None = None
+    revocation_fail_open: bool = False
+    rate_limit: int | None = SESSIONS_DEFAULTS["RATE_LIMIT"]
+    rate_limit_window: float | timedelta = SESSIONS_DEFAULTS["RATE_LIMIT_WINDOW"]
+    rate_limit_key: Callable[[Any], str] | None = None
+    name_for: NameFor | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        with self._naming():
+            if self.mode not in DELIVERY_MODES:
+                raise ConfigurationError("mode", f"{self.mode!r} is not 'json', 'cookie' or 'both'")
+            if not isinstance(self.revocation_fail_open, bool):
+                # "False" read from an environment variable is truthy: refuse, never guess.
+                raise ConfigurationError(
+                    "revocation_fail_open", f"{self.revocation_fail_open!r} is not True or False"
+                )
+            if self.rate_limit_key is not None and not callable(self.rate_limit_key):
+                raise ConfigurationError("rate_limit_key", "give a function(request) -> str")
+            # A memory store costs no I/O; the real one is opened by open().
+            self._build(MemorySessionStore(), access_tokens=_never_issued, epoch=None, clock=None)
+            self.cookie_policy()
+
+    @classmethod
+    def from_mapping(
+        cls,
+        values: Mapping[str, Any],
+        *,
+        name_for: NameFor | None = None,
+        adapter_keys: Collection[str] = (),
+    ) -> SessionsSettings:
+        """Settings from upper-case keys (:data:`SESSIONS_DEFAULTS`); a missing key has its default.
+
+        ``adapter_keys`` are keys the adapter reads itself (Django's
+        ``DATABASE``): accepted and ignored here. Any other unknown key is
+        refused: a misspelt one would silently keep a default (a 30-day
+        session someone meant to shorten).
+        """
+        refuse_unknown_keys(values, {*SESSIONS_DEFAULTS, *adapter_keys}, name_for)
+        given = {key.lower(): values.get(key, value) for key, value in SESSIONS_DEFAULTS.items()}
+        return cls(**given, name_for=name_for)
+
+    def cookie_policy(
+        self,
+        *,
+        refresh_path: str = "/",
+        access_cookie: str = "access_token",
+        access_path: str = "/",
+        csrf_cookie: str = "csrf_token",
+        csrf_header: str = CSRF_HEADER,
+    ) -> CookiePolicy:
+        """The core's :class:`CookiePolicy` with these settings' refresh cookie attributes.
+
+        The other names (access and CSRF cookies, ``refresh_path``, the
+        route the refresh cookie is scoped to) are the adapter's.
+        """
+        with self._naming():
+            return CookiePolicy(
+                access_cookie=access_cookie,
+                refresh_cookie=self.refresh_cookie,
+                csrf_cookie=csrf_cookie,
+                csrf_header=csrf_header,
+                refresh_path=refresh_path,
+                access_path=access_path,
+                domain=self.cookie_domain,
+                secure=self.cookie_secure,
+                same_site=self.cookie_samesite,
+            )
+
+    def open_store(self, *, more: Mapping[str, Callable[[], Any]] | None = None) -> Any:
+        """Open the store ``backend`` names; ``more`` adds an adapter's backends by name."""
+        return open_session_store(
+            self.backend,
+            sqlite_path=self.sqlite_path,
+            redis_url=self.redis_url,
+            redis_prefix=str(self.redis_prefix),
+            setting=lambda key: self._name(key.lower()),
+            more=more,
+        )
+
+    def open(
+        self,
+        *,
+        access_tokens: AccessTokenIssuer | Callable[..., str],
+        emergency_epoch_source: Any = None,
+        clock: Clock | None = None,
+        more: Mapping[str, Callable[[], Any]] | None = None,
+    ) -> SessionServices:
+        """Open the store and build the services over it.
+
+        ``access_tokens`` issues the access tokens (a ``TokenIssuer`` or
+        ``callable(subject, *, scopes, claims)``); ``emergency_epoch_source``
+        (a ``KeyManager`` or a callable) makes an emergency key rotation
+        revoke every older token; ``clock`` (Unix time) is every service's.
+        """
+        store = self.open_store(more=more)
+        with self._naming():
+            refresh_tokens, revocation, limiter = self._build(
+                store, access_tokens=access_tokens, epoch=emergency_epoch_source, clock=clock
+            )
+        return SessionServices(
+            settings=self,
+            store=store,
+            refresh_tokens=refresh_tokens,
+            revocation=revocation,
+            limiter=limiter,
+        )
+
+    # -- helpers
+
+    def _build(
+        self,
+        store: Any,
+        *,
+        access_tokens: AccessTokenIssuer | Callable[..., str],
+        epoch: Any,
+        clock: Clock | None,
+    ) -> tuple[RefreshTokenService, RevocationService, FailureRateLimiter | None]:
+        timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        revocation = RevocationService(
+            store,
+            emergency_epoch_source=epoch,
+            fail_open=self.revocation_fail_open,
+            **timing,
+        )
+        refresh_tokens = RefreshTokenService(
+            store,
+            access_tokens=access_tokens,
+            revocation=revocation,
+            lifetime=_seconds(self.refresh_token_lifetime),
+            idle_timeout=_seconds(self.idle_timeout),
+            family_lifetime=_seconds(self.session_lifetime),
+            reuse_interval=_seconds(self.reuse_interval),
+            **timing,
+        )
+        limiter = None
+        if self.rate_limit is not None:
+            limiter = FailureRateLimiter(
+                store, limit=self.rate_limit, window=_seconds(self.rate_limit_window), **timing
+            )
+        return refresh_tokens, revocation, limiter
+
+    def _name(self, field_name: str) -> str:
+        return setting_name(field_name, self.name_for)
+
+    def _naming(self) -> AbstractContextManager[None]:
+        return renamed(_FIELDS, _PARAMETER_FIELDS, self.name_for)
+
+
+_FIELDS = frozenset(f.name for f in fields(SessionsSettings)) - {"name_for"}
+
+
+def sessions_from_settings(
+    values: Mapping[str, Any],
+    *,
+    access_tokens: AccessTokenIssuer | Callable[..., str],
+    name_for: NameFor | None = None,
+    emergency_epoch_source: Any = None,
+    clock: Clock | None = None,
+    adapter_keys: Collection[str] = (),
+    more: Mapping[str, Callable[[], Any]] | None = None,
+) -> SessionServices:
+    """Translate session settings (:data:`SESSIONS_DEFAULTS` keys) into opened services.
+
+    Validates every setting, then opens the store (a missing
+    ``SQLITE_PATH`` or ``REDIS_URL`` fails here). Raises
+    :class:`~jwt_guard_core.ConfigurationError` whose ``setting`` is
+    ``name_for(KEY)``. See :meth:`SessionsSettings.open` for the rest.
+    """
+    settings = SessionsSettings.from_mapping(values, name_for=name_for, adapter_keys=adapter_keys)
+    return settings.open(
+        access_tokens=access_tokens,
+        emergency_epoch_source=emergency_epoch_source,
+        clock=clock,
+        more=more,
+    )
