@@ -58,7 +58,7 @@ DAY = 86400.0
 DEFAULT_LIFETIME = 14 * DAY
 DEFAULT_FAMILY_LIFETIME = 30 * DAY
 _TOKEN_BYTES = 32  # 256 bits
-_FAMILY_BYTES = 16
+_FAMILY_BYTES = 16  # hex-encoded: family ids are typed into revoke commands
 # token_urlsafe(32) is exactly 43 base64url characters without padding.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 _SCOPE = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
@@ -327,7 +327,7 @@ class RefreshTokenService:
         granted = _scopes(scopes, "scopes")
         now = self._clock()
         family = FamilyRecord(
-            family_id=secrets.token_urlsafe(_FAMILY_BYTES),
+            family_id=secrets.token_hex(_FAMILY_BYTES),
             subject=subject,
             created_at=now,
             expires_at=now + self._family_lifetime,

@@ -39,6 +39,8 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type
 REGISTERED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope"})
 # jti entropy: 16 bytes = 128 bits from the OS CSPRNG (RFC 7519 section
 # 4.1.7 asks for a negligible collision probability; revocation lists key on it).
+# Hex, not base64url: a jti that starts with "-" reads as an option on every
+# command line an operator pastes it into (jwt_guard_revoke --jti ...).
 _JTI_BYTES = 16
 # RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 _SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")
@@ -307,7 +309,7 @@ class TokenIssuer:
             "iat": iat,
             "nbf": iat,
             "exp": iat + int(seconds),
-            "jti": secrets.token_urlsafe(_JTI_BYTES),
+            "jti": secrets.token_hex(_JTI_BYTES),
         }
         if scope_list:
             payload["scope"] = " ".join(scope_list)

@@ -77,7 +77,7 @@ class FactoryIssuer:
             iat=now,
             nbf=now,
             exp=now + self.lifetime,
-            jti=secrets.token_urlsafe(16),
+            jti=secrets.token_hex(16),
             scope=" ".join(scopes) or None,
             **(claims or {}),
         )
