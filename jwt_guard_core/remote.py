@@ -317,66 +317,17 @@ class RemoteJWKS:
         refresh_ahead: float | None = 60.0,
         verify: VerifyOption = True,
         clock: Callable[[], float] = time.time,
+        _issuer: str | None = None,
     ) -> None:
-        problem = check_url(url, allow_http=allow_http is True)
-        if problem is not None:
-            raise ConfigurationError("url", problem)
-        self._issuer = None
-        self._url = url
-        self._discovery_url = None
-        self._setup(
-            min_ttl=min_ttl,
-            max_ttl=max_ttl,
-            stale_ttl=stale_ttl,
-            unknown_kid_cooldown=unknown_kid_cooldown,
-            timeout=timeout,
-            max_bytes=max_bytes,
-            max_keys=max_keys,
-            allow_http=allow_http,
-            refresh_ahead=refresh_ahead,
-            verify=verify,
-            clock=clock,
-        )
-
-    @classmethod
-    def from_issuer(cls, issuer: str, **options: Any) -> RemoteJWKS:
-        """A key set found by OpenID Connect Discovery from ``issuer``.
-
-        Reads ``<issuer>/.well-known/openid-configuration``, checks that the
-        document's ``issuer`` is exactly ``issuer`` (OpenID Connect Discovery
-        section 4.3; trailing slash included, so give the issuer exactly as
-        your provider writes it in tokens) and fetches its ``jwks_uri``. The
-        document is cached and refreshed under the same rules as the keys.
-        ``options`` are those of the constructor.
-        """
-        allow_http = options.get("allow_http", False) is True
-        problem = check_url(issuer, allow_http=allow_http)
-        if problem is None and ("?" in issuer or "#" in issuer):
-            problem = "an issuer identifier has no query or fragment (OpenID Connect Discovery 3)"
-        if problem is not None:
-            raise ConfigurationError("issuer", problem)
-        self = cls.__new__(cls)
-        self._issuer = issuer
-        self._url = None
-        self._discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-        self._setup(**options)
-        return self
-
-    def _setup(
-        self,
-        *,
-        min_ttl: float = 300.0,
-        max_ttl: float = 86400.0,
-        stale_ttl: float = 3600.0,
-        unknown_kid_cooldown: float = 30.0,
-        timeout: float = 5.0,
-        max_bytes: int = 512 * 1024,
-        max_keys: int = 100,
-        allow_http: bool = False,
-        refresh_ahead: float | None = 60.0,
-        verify: VerifyOption = True,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+        # With _issuer (given only by from_issuer, which checked it), ``url``
+        # is the issuer's discovery document.
+        if _issuer is None:
+            problem = check_url(url, allow_http=allow_http is True)
+            if problem is not None:
+                raise ConfigurationError("url", problem)
+        self._issuer = _issuer
+        self._url = url if _issuer is None else None
+        self._discovery_url = url if _issuer is not None else None
         self._min_ttl = _positive("min_ttl", min_ttl, allow_zero=True)
         self._max_ttl = _positive("max_ttl", max_ttl)
         if self._min_ttl > self._max_ttl:
@@ -413,6 +364,26 @@ class RemoteJWKS:
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         _instances.add(self)
+
+    @classmethod
+    def from_issuer(cls, issuer: str, **options: Any) -> RemoteJWKS:
+        """A key set found by OpenID Connect Discovery from ``issuer``.
+
+        Reads ``<issuer>/.well-known/openid-configuration``, checks that the
+        document's ``issuer`` is exactly ``issuer`` (OpenID Connect Discovery
+        section 4.3; trailing slash included, so give the issuer exactly as
+        your provider writes it in tokens) and fetches its ``jwks_uri``. The
+        document is cached and refreshed under the same rules as the keys.
+        ``options`` are those of the constructor.
+        """
+        allow_http = options.get("allow_http", False) is True
+        problem = check_url(issuer, allow_http=allow_http)
+        if problem is None and ("?" in issuer or "#" in issuer):
+            problem = "an issuer identifier has no query or fragment (OpenID Connect Discovery 3)"
+        if problem is not None:
+            raise ConfigurationError("issuer", problem)
+        discovery_url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        return cls(discovery_url, **options, _issuer=issuer)
 
     def _reset_after_fork(self) -> None:
         # The cached keys stay; everything tied to the parent's threads,
