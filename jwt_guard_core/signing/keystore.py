@@ -261,6 +261,28 @@ def _mode_error(path: Path, mode: int, kind: str) -> ConfigurationError:
     )
 
 
+def check_key_directory(path: Path, setting: str) -> bool:
+    """Refuse a key directory that is not a directory or that others can read.
+
+    Returns ``False`` when it does not exist yet (the store creates it 0700).
+    Shared by the store and by settings validation, which must not create it.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigurationError(
+            setting, f"cannot read the key directory {path}: {exc.strerror}"
+        ) from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise ConfigurationError(setting, f"{path} is not a directory")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        raise _mode_error(path, mode, "directory")
+    return True
+
+
 class FileKeyStore:
     """Signing keys in a local directory, each sealed in its own 0600 file.
 
@@ -316,17 +338,7 @@ class FileKeyStore:
                 raise ConfigurationError(
                     "key_store", f"cannot create the key directory {path}: {exc.strerror}"
                 ) from None
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise ConfigurationError(
-                "key_store", f"cannot read the key directory {path}: {exc.strerror}"
-            ) from None
-        if not stat.S_ISDIR(st.st_mode):
-            raise ConfigurationError("key_store", f"{path} is not a directory")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise _mode_error(path, mode, "directory")
+        check_key_directory(path, "key_store")
 
     def _check_file_modes(self) -> None:
         with os.scandir(self._dir) as entries:

@@ -29,8 +29,6 @@ stop before the store is opened:
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
@@ -43,7 +41,7 @@ from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
 from ._crypto import DEFAULT_PASSPHRASE_ENV, resolve_passphrase
 from .issuer import TokenIssuer
-from .keystore import FileKeyStore, KeyRing, KeyStore, _mode_error
+from .keystore import FileKeyStore, KeyRing, KeyStore, check_key_directory
 from .manager import KeyManager
 
 __all__ = [
@@ -229,20 +227,8 @@ class IssuingSettings:
                 self._redis_store()
                 return
             assert self.key_dir is not None
-            path = Path(self.key_dir)
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                return  # created with mode 0700 when the store is opened
-            except OSError as exc:
-                raise ConfigurationError(
-                    "key_dir", f"cannot read the key directory {path}: {exc.strerror}"
-                ) from None
-            if not stat.S_ISDIR(st.st_mode):
-                raise ConfigurationError("key_dir", f"{path} is not a directory")
-            mode = stat.S_IMODE(st.st_mode)
-            if mode & 0o077:
-                raise _mode_error(path, mode, "directory")
+            # A missing directory is fine: the store creates it 0700 when opened.
+            check_key_directory(Path(self.key_dir), "key_dir")
 
     def open(self, *, clock: Callable[[], float] | None = None) -> Issuing:
         """Open the key store and build the :class:`Issuing` side.
