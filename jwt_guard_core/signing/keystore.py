@@ -23,7 +23,7 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from os import PathLike
@@ -228,6 +228,18 @@ def parse_ring_document(doc: Any) -> RingHeader:
         raise KeyStoreError("the key ring is corrupt: keys is not a list")
     retention = _number(doc.get("retention"), "retention", optional=True)
     return RingHeader(revision, epoch, retention, keys)
+
+
+def build_ring(header: RingHeader, keys: Sequence[StoredKey]) -> KeyRing:
+    """The ring a store read: its opened keys under the document's ring-level fields, checked."""
+    ring = KeyRing(
+        keys=tuple(keys),
+        revision=header.revision,
+        emergency_epoch=header.emergency_epoch,
+        retention=header.retention,
+    )
+    check_ring(ring)
+    return ring
 
 
 def check_ring(ring: KeyRing) -> None:
@@ -489,14 +501,7 @@ class FileKeyStore:
             if blob is None:
                 raise KeyStoreError(f"the key file for kid {info.kid} is missing")
             keys.append(open_key(self._sealer, info, blob))
-        ring = KeyRing(
-            keys=tuple(keys),
-            revision=header.revision,
-            emergency_epoch=header.emergency_epoch,
-            retention=header.retention,
-        )
-        check_ring(ring)
-        return ring
+        return build_ring(header, keys)
 
     def save(self, ring: KeyRing, *, expected_revision: int) -> KeyRing:
         """Write ``ring`` if the stored revision is still ``expected_revision``.

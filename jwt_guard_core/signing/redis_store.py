@@ -32,6 +32,7 @@ from .errors import KeyStoreError
 from .keystore import (
     STORE_FORMAT,
     KeyRing,
+    build_ring,
     check_ring,
     open_key,
     parse_key_metadata,
@@ -225,14 +226,7 @@ class RedisKeyStore:
             if not blob:
                 raise KeyStoreError(f"the sealed key for kid {info.kid} is missing or corrupt")
             keys.append(open_key(sealer, info, blob))
-        ring = KeyRing(
-            keys=tuple(keys),
-            revision=header.revision,
-            emergency_epoch=header.emergency_epoch,
-            retention=header.retention,
-        )
-        check_ring(ring)
-        return ring
+        return build_ring(header, keys)
 
     def save(self, ring: KeyRing, *, expected_revision: int) -> KeyRing:
         """Write ``ring`` atomically if the stored revision is still ``expected_revision``."""
