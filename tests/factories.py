@@ -24,6 +24,26 @@ ISSUER = "https://issuer.example"
 AUDIENCE = "https://api.example"
 NOW = 1_800_000_000.0
 
+# Every algorithm with the KeyRing attribute holding its key; EdDSA on both curves.
+ALGORITHM_CASES = [
+    ("HS256", "secret"),
+    ("HS384", "secret"),
+    ("HS512", "secret"),
+    ("RS256", "rsa"),
+    ("RS384", "rsa"),
+    ("RS512", "rsa"),
+    ("PS256", "rsa"),
+    ("PS384", "rsa"),
+    ("PS512", "rsa"),
+    ("ES256", "p256"),
+    ("ES384", "p384"),
+    ("ES512", "p521"),
+    ("EdDSA", "ed25519"),
+    ("EdDSA", "ed448"),
+    ("Ed25519", "ed25519"),
+]
+ALGORITHM_CASE_IDS = [f"{alg}-{attr}" for alg, attr in ALGORITHM_CASES]
+
 
 class FakeClock:
     """An injectable clock: ``config.clock = clock``; move it with ``advance``."""

@@ -17,27 +17,19 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from jwt_guard_core import GuardConfig, StaticKeySet, TokenError, Verifier
 from jwt_guard_core.encoding import b64url_decode, b64url_encode
-from tests.factories import AUDIENCE, ISSUER, KeyRing, claims, public_pem, sign
+from tests.factories import (
+    ALGORITHM_CASE_IDS,
+    ALGORITHM_CASES,
+    AUDIENCE,
+    ISSUER,
+    KeyRing,
+    claims,
+    public_pem,
+    sign,
+)
 
-# (alg, keyring attribute): EdDSA is tested with both of its curves.
-CASES = [
-    ("HS256", "secret"),
-    ("HS384", "secret"),
-    ("HS512", "secret"),
-    ("RS256", "rsa"),
-    ("RS384", "rsa"),
-    ("RS512", "rsa"),
-    ("PS256", "rsa"),
-    ("PS384", "rsa"),
-    ("PS512", "rsa"),
-    ("ES256", "p256"),
-    ("ES384", "p384"),
-    ("ES512", "p521"),
-    ("EdDSA", "ed25519"),
-    ("EdDSA", "ed448"),
-    ("Ed25519", "ed25519"),
-]
-IDS = [f"{alg}-{attr}" for alg, attr in CASES]
+CASES = ALGORITHM_CASES
+IDS = ALGORITHM_CASE_IDS
 
 
 @pytest.fixture(scope="module")

@@ -19,27 +19,21 @@ from jwt_guard_core import (
     Verifier,
 )
 from jwt_guard_core.encoding import b64url_encode
-from tests.factories import AUDIENCE, ISSUER, NOW, KeyRing, claims, public_pem, sign
+from tests.factories import (
+    ALGORITHM_CASE_IDS,
+    ALGORITHM_CASES,
+    AUDIENCE,
+    ISSUER,
+    NOW,
+    KeyRing,
+    claims,
+    public_pem,
+    sign,
+)
 
 T = int(NOW)
 
-ALGS = [
-    ("HS256", "secret"),
-    ("HS384", "secret"),
-    ("HS512", "secret"),
-    ("RS256", "rsa"),
-    ("RS384", "rsa"),
-    ("RS512", "rsa"),
-    ("PS256", "rsa"),
-    ("PS384", "rsa"),
-    ("PS512", "rsa"),
-    ("ES256", "p256"),
-    ("ES384", "p384"),
-    ("ES512", "p521"),
-    ("EdDSA", "ed25519"),
-    ("EdDSA", "ed448"),
-    ("Ed25519", "ed25519"),
-]
+ALGS = ALGORITHM_CASES
 
 
 class DenyList:
@@ -145,7 +139,7 @@ def outcome(call: Any) -> tuple[str, Any]:
     return ("ok", result)
 
 
-@pytest.mark.parametrize(("alg", "attr"), ALGS, ids=[f"{a}-{b}" for a, b in ALGS])
+@pytest.mark.parametrize(("alg", "attr"), ALGS, ids=ALGORITHM_CASE_IDS)
 async def test_averify_matches_verify_on_every_token(keyring, clock, alg, attr, caplog):
     verifier = build(keyring, clock, alg, attr)
     cases = tokens(keyring, alg, attr)
@@ -170,7 +164,7 @@ async def test_averify_matches_verify_on_every_token(keyring, clock, alg, attr, 
             assert (sync[0] == "ok") is expected_ok, (name, sync)
 
 
-@pytest.mark.parametrize(("alg", "attr"), ALGS, ids=[f"{a}-{b}" for a, b in ALGS])
+@pytest.mark.parametrize(("alg", "attr"), ALGS, ids=ALGORITHM_CASE_IDS)
 async def test_averify_result_equals_verify_result(keyring, clock, alg, attr):
     verifier = build(keyring, clock, alg, attr)
     token = tokens(keyring, alg, attr)["valid"]
