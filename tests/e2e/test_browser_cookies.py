@@ -38,13 +38,11 @@ import pytest
 from flask import Flask, Response, jsonify, request
 from werkzeug.serving import make_server
 
-from jwt_guard_flask import JWTGuard, current_token, jwt_required
-from jwt_guard_flask.issuing import build_issuing
 from tests.factories import FakeClock
+from tests.flask.session_fixtures import PASSWORD, build_sessions_app
 
 # A missing browser is a failure, not a skip: scripts/test installs it.
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "browser test password 0123456789"
 ISSUER = "https://issuer.browser.example"
 AUDIENCE = "https://api.browser.example"
 
@@ -144,32 +142,16 @@ def make_app(key_dir: Path) -> Flask:
     # (fake) second after the browser's login, since "log out everywhere"
     # refuses tokens issued before the whole second it happened in.
     clock = FakeClock(float(int(time.time())))
-    issuing = {
-        "JWT_GUARD_ISSUING_KEY_DIR": str(key_dir),
-        "JWT_GUARD_ISSUING_ISSUER": ISSUER,
-        "JWT_GUARD_ISSUING_AUDIENCE": AUDIENCE,
-        "JWT_GUARD_CLOCK": clock,
-    }
-    keys = build_issuing(issuing).keys
-    keys.active_key()
-    app = Flask("jwt_guard_browser_test")
-    app.config.update(
-        JWT_GUARD_ALGORITHMS=["ES256"],
-        JWT_GUARD_ISSUER=ISSUER,
-        JWT_GUARD_AUDIENCE=AUDIENCE,
-        JWT_GUARD_JWKS=keys.jwks(),
-        JWT_GUARD_TOKEN_LOCATION=["cookie"],
-        JWT_GUARD_SESSIONS_BACKEND="memory",
-        JWT_GUARD_SESSIONS_MODE="cookie",
-        **issuing,
+    app = build_sessions_app(
+        "jwt_guard_browser_test",
+        key_dir,
+        clock,
+        {
+            "JWT_GUARD_TOKEN_LOCATION": ["cookie"],
+            "JWT_GUARD_SESSIONS_BACKEND": "memory",
+            "JWT_GUARD_SESSIONS_MODE": "cookie",
+        },
     )
-    guard = JWTGuard(app)
-
-    @guard.credentials_loader
-    def check(username: str, password: str) -> Any:
-        return "user-alice" if (username, password) == ("alice", PASSWORD) else None
-
-    app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")
 
     @app.get("/")
     def page() -> Response:
@@ -185,20 +167,6 @@ def make_app(key_dir: Path) -> Flask:
         # between the browser's two steps, without sleeping.
         clock.advance(1)
         return jsonify(second_device(f"http://127.0.0.1:{request.environ['SERVER_PORT']}/"))
-
-    @app.get("/api/me")
-    @jwt_required()
-    def me() -> Any:
-        return jsonify(sub=current_token.subject)
-
-    @app.post("/api/orders")
-    @jwt_required()
-    def orders() -> Any:
-        return jsonify(ok=True)
-
-    @app.get("/api/cookies")
-    def cookies() -> Any:
-        return jsonify(sorted(request.cookies))
 
     return app
 

@@ -30,6 +30,58 @@ USERS = {"alice": ("user-alice", ["orders:read", "profile"])}
 SessionsApp = Callable[..., Flask]
 
 
+def build_sessions_app(name: str, key_dir: Path, clock: FakeClock, config: dict[str, Any]) -> Flask:
+    """An app that issues over ``key_dir``, verifies its own JWKS and serves sessions.
+
+    Session routes under ``/auth``, a credentials loader that knows
+    ``alice``, and ``/api/me``, ``POST /api/orders``, ``/api/cookies``.
+    ``config`` is applied last, before the guard is created.
+    """
+    issuing = {
+        "JWT_GUARD_ISSUING_KEY_DIR": str(key_dir),
+        "JWT_GUARD_ISSUING_ISSUER": ISSUER,
+        "JWT_GUARD_ISSUING_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_CLOCK": clock,
+    }
+    keys = build_issuing(issuing).keys
+    keys.active_key()
+    app = Flask(name)
+    app.config.update(
+        JWT_GUARD_ALGORITHMS=["ES256"],
+        JWT_GUARD_ISSUER=ISSUER,
+        JWT_GUARD_AUDIENCE=AUDIENCE,
+        JWT_GUARD_JWKS=keys.jwks(),
+        **issuing,
+    )
+    app.config.update(config)
+    guard = JWTGuard(app)
+
+    @guard.credentials_loader
+    def check(username: str, password: str) -> Any:
+        if username in USERS and password == PASSWORD:
+            return USERS[username]
+        return None
+
+    app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")
+
+    @app.get("/api/me")
+    @jwt_required()
+    def me() -> Any:
+        token = current_token
+        return jsonify(sub=token.subject, sid=token.claims.get("sid"))
+
+    @app.post("/api/orders")
+    @jwt_required()
+    def orders() -> Any:
+        return jsonify(ok=True)
+
+    @app.get("/api/cookies")
+    def cookies() -> Any:
+        return jsonify(sorted(request.cookies))
+
+    return app
+
+
 @pytest.fixture
 def key_dir(tmp_path: Path) -> Path:
     return tmp_path / "keys"
@@ -40,53 +92,18 @@ def sessions_app(key_dir: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeCloc
     monkeypatch.setenv("JWT_GUARD_KEY_PASSPHRASE", PASSPHRASE)
 
     def _make(*, config: dict[str, Any] | None = None, **suffixes: Any) -> Flask:
-        issuing = {
-            "JWT_GUARD_ISSUING_KEY_DIR": str(key_dir),
-            "JWT_GUARD_ISSUING_ISSUER": ISSUER,
-            "JWT_GUARD_ISSUING_AUDIENCE": AUDIENCE,
-            "JWT_GUARD_CLOCK": clock,
-        }
-        keys = build_issuing(issuing).keys
-        keys.active_key()
-        app = Flask("jwt_guard_sessions_test")
-        app.config.update(
-            TESTING=True,
-            JWT_GUARD_ALGORITHMS=["ES256"],
-            JWT_GUARD_ISSUER=ISSUER,
-            JWT_GUARD_AUDIENCE=AUDIENCE,
-            JWT_GUARD_JWKS=keys.jwks(),
-            JWT_GUARD_TOKEN_LOCATION=["header", "cookie"],
-            **issuing,
-        )
         merged = {"BACKEND": "memory", **suffixes}
-        app.config.update({f"JWT_GUARD_SESSIONS_{k}": v for k, v in merged.items()})
-        app.config.update(config or {})
-        guard = JWTGuard(app)
-
-        @guard.credentials_loader
-        def check(username: str, password: str) -> Any:
-            if username in USERS and password == PASSWORD:
-                return USERS[username]
-            return None
-
-        app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")
-
-        @app.get("/api/me")
-        @jwt_required()
-        def me() -> Any:
-            token = current_token
-            return jsonify(sub=token.subject, sid=token.claims.get("sid"))
-
-        @app.post("/api/orders")
-        @jwt_required()
-        def orders() -> Any:
-            return jsonify(ok=True)
-
-        @app.get("/api/cookies")
-        def cookies() -> Any:
-            return jsonify(sorted(request.cookies))
-
-        return app
+        return build_sessions_app(
+            "jwt_guard_sessions_test",
+            key_dir,
+            clock,
+            {
+                "TESTING": True,
+                "JWT_GUARD_TOKEN_LOCATION": ["header", "cookie"],
+                **{f"JWT_GUARD_SESSIONS_{k}": v for k, v in merged.items()},
+                **(config or {}),
+            },
+        )
 
     return _make
 
