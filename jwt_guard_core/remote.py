@@ -942,8 +942,23 @@ class RemoteJWKS:
                 "too_large", f"the response is {int(length)} bytes; the limit is {self._max_bytes}"
             )
 
-    def _too_large(self) -> FetchError:
-        return FetchError("too_large", f"the response is over the limit of {self._max_bytes} bytes")
+    def _on_head(
+        self, response: httpx.Response, url: str, etag: str | None
+    ) -> str | _Response | None:
+        """The decision both exchanges make on a response's head.
+
+        A redirect gives the next URL (same origin only), a 304 to a
+        conditional request gives the result, anything else is checked
+        (status, content type, declared length) and ``None`` says: read the body.
+        """
+        if response.status_code in _REDIRECT_STATUSES:
+            return check_redirect(
+                url, response.headers.get("location"), allow_http=self._allow_http
+            )
+        if response.status_code == 304 and etag is not None:
+            return _Response(304, response.headers, b"", url, etag)
+        self._check_response_head(response)
+        return None
 
     def _exchange_sync(self, url: str, etag: str | None, accept: str) -> _Response:
         client = self._sync_client()
@@ -957,24 +972,18 @@ class RemoteJWKS:
                 with client.stream(
                     "GET", url, headers=headers, timeout=httpx.Timeout(remaining)
                 ) as response:
-                    if response.status_code in _REDIRECT_STATUSES:
-                        url = check_redirect(
-                            url, response.headers.get("location"), allow_http=self._allow_http
-                        )
+                    step = self._on_head(response, url, etag)
+                    if isinstance(step, str):
+                        url = step
                         continue
-                    if response.status_code == 304 and etag is not None:
-                        return _Response(304, response.headers, b"", url, etag)
-                    self._check_response_head(response)
-                    chunks: list[bytes] = []
-                    size = 0
+                    if step is not None:
+                        return step
+                    body = _Body(self._max_bytes)
                     for chunk in response.iter_bytes():
-                        size += len(chunk)
-                        if size > self._max_bytes:
-                            raise self._too_large()
+                        body.add(chunk)
                         if time.monotonic() > deadline:
                             raise FetchError("timeout", "the body did not arrive in time")
-                        chunks.append(chunk)
-                    return _Response(200, response.headers, b"".join(chunks), url, etag)
+                    return _Response(200, response.headers, body.data(), url, etag)
             except FetchError as exc:
                 raise _at(exc, url) from None
             except httpx.HTTPError as exc:
@@ -995,27 +1004,41 @@ class RemoteJWKS:
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 async with client.stream("GET", url, headers=headers) as response:
-                    if response.status_code in _REDIRECT_STATUSES:
-                        url = check_redirect(
-                            url, response.headers.get("location"), allow_http=self._allow_http
-                        )
+                    step = self._on_head(response, url, etag)
+                    if isinstance(step, str):
+                        url = step
                         continue
-                    if response.status_code == 304 and etag is not None:
-                        return _Response(304, response.headers, b"", url, etag)
-                    self._check_response_head(response)
-                    chunks: list[bytes] = []
-                    size = 0
+                    if step is not None:
+                        return step
+                    body = _Body(self._max_bytes)
                     async for chunk in response.aiter_bytes():
-                        size += len(chunk)
-                        if size > self._max_bytes:
-                            raise self._too_large()
-                        chunks.append(chunk)
-                    return _Response(200, response.headers, b"".join(chunks), url, etag)
+                        body.add(chunk)
+                    return _Response(200, response.headers, body.data(), url, etag)
             except FetchError as exc:
                 raise _at(exc, url) from None
             except httpx.HTTPError as exc:
                 raise _at(_classify(exc), url) from None
         raise _at(FetchError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), url)
+
+
+class _Body:
+    """A response body read in chunks, refused as soon as it passes ``limit`` bytes."""
+
+    __slots__ = ("chunks", "limit", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.chunks: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise FetchError("too_large", f"the response is over the limit of {self.limit} bytes")
+        self.chunks.append(chunk)
+
+    def data(self) -> bytes:
+        return b"".join(self.chunks)
 
 
 def _at(exc: FetchError, url: str) -> FetchError:
