@@ -1,4 +1,4 @@
-"""The ``jwt-guard`` command line: keygen, inspect, verify, a demo and the key store.
+"""The ``jwt-guard`` command line: keys, tokens, a demo and the key store.
 
 Every command is a thin shell over the library: ``verify`` builds a
 :class:`~jwt_guard_core.GuardConfig`, a key source and a
@@ -8,7 +8,8 @@ strict decoder the verifier uses and says plainly that nothing was verified.
 
 One module per command group, each adding its own subcommands to the parser:
 ``_keys`` (keygen), ``_inspect``, ``_verify``, ``_demo``, ``_store`` (rotate,
-jwks, keys); ``_output`` holds what they share (exit codes, the terminal).
+jwks, keys), ``_token`` (development tokens); ``_output`` holds what they
+share (exit codes, the terminal).
 
 Exit codes: 0 success; 1 the token was rejected or could not be decoded, or
 keygen refused to overwrite a file; 2 a usage or configuration error.
@@ -27,7 +28,7 @@ from typing import TextIO
 
 from ..errors import ConfigurationError
 from ..signing import KeyStoreError
-from . import _demo, _inspect, _keys, _store, _verify
+from . import _demo, _inspect, _keys, _store, _token, _verify
 from ._inspect import token_warnings
 from ._keys import GeneratedKey, generate_key, jwk_thumbprint, write_key
 from ._output import EXIT_CONFIG, EXIT_REJECTED, Clock, Refused, Terminal
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     _verify.add_parser(commands)
     _demo.add_parser(commands)
     _store.add_parsers(commands)
+    _token.add_parser(commands)
     return parser
 
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..signing import FileKeyStore, KeyInfo, KeyManager
-from ._output import EXIT_OK, Refused, Terminal
+from ._output import EXIT_OK, Clock, Refused, Terminal
 
-__all__ = ["add_parsers", "add_store_arguments", "key_rows", "key_table", "store_manager"]
+__all__ = ["add_parsers", "key_rows", "key_table", "store_manager", "utc"]
 
 
 def key_rows(infos: Sequence[KeyInfo]) -> list[dict[str, Any]]:
@@ -44,7 +44,7 @@ def key_table(infos: Sequence[KeyInfo], emergency_epoch: int | None = None) -> l
     """Lines of an aligned table of keys (UTC times), then the last emergency, if any."""
     rows = [("KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED")]
     rows += [
-        (i.kid, i.algorithm, i.state, _utc(i.created_at), _utc(i.activated_at), _utc(i.retired_at))
+        (i.kid, i.algorithm, i.state, utc(i.created_at), utc(i.activated_at), utc(i.retired_at))
         for i in infos
     ]
     widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
@@ -53,42 +53,56 @@ def key_table(infos: Sequence[KeyInfo], emergency_epoch: int | None = None) -> l
         for row in rows
     ]
     if emergency_epoch is not None:
-        lines.append(f"last emergency rotation: {_utc(emergency_epoch)}")
+        lines.append(f"last emergency rotation: {utc(emergency_epoch)}")
     return lines
 
 
-def _utc(value: float | None) -> str:
+def utc(value: float | None) -> str:
+    """Unix time as ``YYYY-MM-DDTHH:MM:SSZ``; ``-`` for none."""
     if value is None:
         return "-"
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def store_manager(args: argparse.Namespace, io: Terminal) -> KeyManager:
-    """The manager of the file store in ``--store``, imposing none of its own defaults.
+def store_manager(
+    directory: str,
+    passphrase_env: str,
+    clock: Clock,
+    *,
+    allow_hmac: bool = False,
+    auto_rotate: bool = True,
+) -> KeyManager:
+    """The manager of the file store in ``directory``, imposing none of its own defaults.
 
     ``algorithm=None`` keeps the stored keys' algorithm, and the retention
     the application recorded in the ring protects its retired keys from
     this tool's shorter default.
     """
-    if not Path(args.store).is_dir():
+    if not Path(directory).is_dir():
         # FileKeyStore would create it: a typo must not start an empty store.
         raise ConfigurationError(
             "--store",
-            f"{args.store} is not a directory (the application creates it, or mkdir -m 700)",
+            f"{directory} is not a directory (the application creates it, or mkdir -m 700)",
         )
-    store = FileKeyStore(args.store, passphrase_env=args.passphrase_env)
-    return KeyManager(store, algorithm=None, allow_hmac=args.allow_hmac, clock=io.clock)
+    store = FileKeyStore(directory, passphrase_env=passphrase_env)
+    return KeyManager(
+        store, algorithm=None, allow_hmac=allow_hmac, auto_rotate=auto_rotate, clock=clock
+    )
+
+
+def _manager(args: argparse.Namespace, io: Terminal) -> KeyManager:
+    return store_manager(args.store, args.passphrase_env, io.clock, allow_hmac=args.allow_hmac)
 
 
 def _cmd_rotate(args: argparse.Namespace, io: Terminal) -> int:
     if args.reason is not None and not args.emergency:
         raise ConfigurationError("--reason", "only used with --emergency")
-    keys = store_manager(args, io)
+    keys = _manager(args, io)
     if args.emergency:
         info = keys.emergency_rotate(reason=args.reason)
         io.say(
             f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every token "
-            f"issued before {_utc(keys.emergency_epoch)} is invalid"
+            f"issued before {utc(keys.emergency_epoch)} is invalid"
         )
         return EXIT_OK
     previous = keys.active_key() if keys.list_keys() else None
@@ -101,7 +115,7 @@ def _cmd_rotate(args: argparse.Namespace, io: Terminal) -> int:
 
 
 def _cmd_jwks(args: argparse.Namespace, io: Terminal) -> int:
-    keys = store_manager(args, io)
+    keys = _manager(args, io)
     if not keys.list_keys():
         # jwks() would create the first key: a read command must not.
         raise Refused(f"{args.store} holds no keys yet; create one with jwt-guard rotate")
@@ -110,7 +124,7 @@ def _cmd_jwks(args: argparse.Namespace, io: Terminal) -> int:
 
 
 def _cmd_keys(args: argparse.Namespace, io: Terminal) -> int:
-    keys = store_manager(args, io)
+    keys = _manager(args, io)
     infos = keys.list_keys()
     if args.json:
         io.say_json({"keys": key_rows(infos), "emergency_epoch": keys.emergency_epoch})
@@ -123,7 +137,7 @@ def _cmd_keys(args: argparse.Namespace, io: Terminal) -> int:
     return EXIT_OK
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_store_arguments(parser: argparse.ArgumentParser) -> None:
     """``--store DIR``, ``--passphrase-env VAR`` and ``--allow-hmac``, shared by the commands."""
     parser.add_argument("--store", required=True, metavar="DIR", help="the FileKeyStore directory")
     parser.add_argument(
@@ -146,7 +160,7 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "a leaked key, removes every other key at once: every token issued before now stops "
         "verifying. The passphrase is read from $JWT_GUARD_KEY_PASSPHRASE (--passphrase-env).",
     )
-    add_store_arguments(rotate)
+    _add_store_arguments(rotate)
     rotate.add_argument(
         "--emergency", action="store_true", help="drop every previous key now (a leaked key)"
     )
@@ -159,13 +173,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         description="Print the JWKS (public keys only) the application serves from the "
         "FileKeyStore in DIR.",
     )
-    add_store_arguments(jwks)
+    _add_store_arguments(jwks)
     jwks.set_defaults(handler=_cmd_jwks)
 
     keys = commands.add_parser(
         "keys",
         help="list the keys of a key store directory (kids and states, no key material)",
     )
-    add_store_arguments(keys)
+    _add_store_arguments(keys)
     keys.add_argument("--json", action="store_true", help="print JSON (times as Unix time)")
     keys.set_defaults(handler=_cmd_keys)
