@@ -7,7 +7,10 @@ library it writes to standard output and standard error, through
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -15,6 +18,9 @@ from typing import Any, TextIO
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_CONFIG = 2
+# The reader of standard output went away (``jwt-guard jwks ... | head -1``):
+# 128 + SIGPIPE, what a shell reports for a program that a closed pipe stopped.
+EXIT_BROKEN_PIPE = 141
 
 Clock = Callable[[], float]
 
@@ -64,3 +70,29 @@ def read_token(value: str, stdin: TextIO) -> str:
     if value == "-":
         return stdin.read().strip()
     return value
+
+
+def discard_stdout() -> None:
+    """Point standard output at the null device, after its reader closed the pipe.
+
+    As the Python documentation recommends for SIGPIPE: the output still in
+    the buffer is flushed again when the interpreter exits, and would fail
+    again with a traceback, unless it has somewhere harmless to go.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return  # not a real file (a test's capture): nothing will be flushed to a pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def distribution_version(distribution: str = "jwt-guard") -> str:
+    """The installed version of ``distribution``, or a plain note when it is not installed."""
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return f"(version unknown: the {distribution} distribution is not installed)"
