@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
 import subprocess
 import sysconfig
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from jwt_guard_core.cli import jwk_thumbprint, main
 from jwt_guard_core.encoding import b64url_encode
-from tests.factories import AUDIENCE, ISSUER, NOW, FakeClock, claims, public_pem, sign
+from tests.core.cli_support import Run
+from tests.factories import AUDIENCE, ISSUER, NOW, claims, public_pem, sign
 
-Run = Callable[..., tuple[int, str, str]]
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], clock: FakeClock) -> Run:
-    """``run(*argv, stdin=None)`` -> (exit code, stdout, stderr), at the fake clock."""
-
-    def _run(*argv: str, stdin: str | None = None) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(
-            list(argv), clock=clock, stdin=io.StringIO(stdin) if stdin is not None else None
-        )
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
+pytest_plugins = ["tests.core.cli_fixtures"]
 
 
 def _mode(path: Path) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import os
 import subprocess
 import sys
@@ -11,24 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from jwt_guard_core.cli import main
 from jwt_guard_core.cli._output import distribution_version
-from jwt_guard_core.signing import FileKeyStore, KeyManager
+from tests.core.cli_support import Run
+
+pytest_plugins = ["tests.core.cli_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[2]
-PASSPHRASE = "pipe store passphrase 0123456789"
 
 
-def test_version_prints_the_installed_distribution_version(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_version_prints_the_installed_distribution_version(run: Run) -> None:
     try:
         expected = importlib.metadata.version("jwt-guard")
     except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a bare checkout
         expected = "(version unknown: the jwt-guard distribution is not installed)"
-    code = main(["--version"], stdin=io.StringIO(""))
-    out, err = capsys.readouterr()
-    assert (code, out, err) == (0, f"jwt-guard {expected}\n", "")
+    assert run("--version") == (0, f"jwt-guard {expected}\n", "")
 
 
 def test_version_of_a_distribution_that_is_not_installed_says_so() -> None:
@@ -38,12 +33,10 @@ def test_version_of_a_distribution_that_is_not_installed_says_so() -> None:
 
 
 @pytest.fixture
-def store_dir(tmp_path: Path) -> Path:
-    """A key store directory with one key, as `jwt-guard rotate` leaves it."""
-    directory = tmp_path / "keys"
-    store = FileKeyStore(directory, passphrase=PASSPHRASE)
-    KeyManager(store).rotate()
-    return directory
+def store_with_a_key(run: Run, store_dir: Path) -> Path:
+    """A key store directory with one key, made by `jwt-guard rotate`."""
+    assert run("rotate", "--store", str(store_dir))[0] == 0
+    return store_dir
 
 
 def _run_into_a_closed_pipe(*argv: str) -> tuple[int, str]:
@@ -61,11 +54,7 @@ def _run_into_a_closed_pipe(*argv: str) -> tuple[int, str]:
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
-            env={
-                **os.environ,
-                "PYTHONPATH": str(ROOT),
-                "JWT_GUARD_KEY_PASSPHRASE": PASSPHRASE,
-            },
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
     finally:
         os.close(write_end)
@@ -81,19 +70,21 @@ def _run_into_a_closed_pipe(*argv: str) -> tuple[int, str]:
         pytest.param(("demo",), id="demo"),
     ],
 )
-def test_a_closed_output_pipe_ends_quietly_with_141(store_dir: Path, argv: tuple[str, ...]) -> None:
-    code, err = _run_into_a_closed_pipe(*(a.format(store=store_dir) for a in argv))
+def test_a_closed_output_pipe_ends_quietly_with_141(
+    store_with_a_key: Path, argv: tuple[str, ...]
+) -> None:
+    code, err = _run_into_a_closed_pipe(*(a.format(store=store_with_a_key) for a in argv))
     assert err == ""
     assert code == 141
 
 
-def test_an_open_pipe_still_gets_everything(store_dir: Path) -> None:
+def test_an_open_pipe_still_gets_everything(store_with_a_key: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "jwt_guard_core.cli", "jwks", "--store", str(store_dir)],
+        [sys.executable, "-m", "jwt_guard_core.cli", "jwks", "--store", str(store_with_a_key)],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "JWT_GUARD_KEY_PASSPHRASE": PASSPHRASE},
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("{\n")

@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jwt_guard_core import GuardConfig, StaticKeySet, UnknownKid, Verifier
-from jwt_guard_core.cli import main
 from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
+from tests.core.cli_support import PASSPHRASE, Run
 from tests.factories import NOW, FakeClock
 
-Run = Callable[..., tuple[int, str, str]]
+pytest_plugins = ["tests.core.cli_fixtures"]
 
-PASSPHRASE = "cli store passphrase 0123456789"
 ISSUER = "https://auth.example"
 AUDIENCE = "https://api.example"
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], clock: FakeClock) -> Run:
-    """``run(*argv)`` -> (exit code, stdout, stderr), at the fake clock."""
-
-    def _run(*argv: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(argv), clock=clock, stdin=io.StringIO(""))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
-@pytest.fixture
-def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An application's key store directory (created, empty) and its passphrase in the env."""
-    monkeypatch.setenv("JWT_GUARD_KEY_PASSPHRASE", PASSPHRASE)
-    directory = tmp_path / "keys"
-    FileKeyStore(directory, passphrase=PASSPHRASE)
-    return directory
 
 
 def _app(store_dir: Path, clock: FakeClock, **options: Any) -> KeyManager:
