@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ from jwt_guard_core.sessions import (
 from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 from tests.factories import FakeClock, KeyRing, claims, sign
 from tests.sessions.conftest import BACKENDS
+from tests.sessions.ratelimit_contract import Gate, burst
 
 BURST = 60
 LIMIT = 10
@@ -63,64 +63,6 @@ def two_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[list[
         yield [RedisSessionStore(client, prefix=prefix) for client in clients]
         for client in clients:
             client.close()
-
-
-class Gate:
-    """The expensive step of a guess: counts who reaches it, holds them until the burst is decided."""
-
-    def __init__(self, total: int) -> None:
-        self._total = total
-        self._decided = threading.Condition()
-        self._open = threading.Event()
-        self._mine = threading.local()
-        self.reached = 0
-        self.answered_early = 0
-
-    def enter(self) -> None:
-        self._mine.reached = True
-        with self._decided:
-            self.reached += 1
-            self._decided.notify_all()
-        # A bound only against a hang: the gate opens as soon as every
-        # request of the burst has reached it or been answered.
-        self._open.wait(timeout=60)
-
-    def answered(self) -> None:
-        if getattr(self._mine, "reached", False):
-            return
-        with self._decided:
-            self.answered_early += 1
-            self._decided.notify_all()
-
-    def open_when_decided(self) -> None:
-        with self._decided:
-            self._decided.wait_for(
-                lambda: self.reached + self.answered_early >= self._total, timeout=60
-            )
-        self._open.set()
-
-
-def burst(gate: Gate, request: Callable[[int], Any]) -> list[Any]:
-    """``request(i)`` from BURST threads released together; their results."""
-    results: list[Any] = [None] * BURST
-    start = threading.Barrier(BURST)
-
-    def run(i: int) -> None:
-        start.wait(timeout=60)
-        try:
-            results[i] = request(i)
-        except Exception as exc:  # the result under test: a rejection is data
-            results[i] = exc
-        finally:
-            gate.answered()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(BURST)]
-    for thread in threads:
-        thread.start()
-    gate.open_when_decided()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 def _limiters(stores: list[Any], clock: FakeClock) -> list[FailureRateLimiter]:
@@ -158,7 +100,7 @@ def test_a_parallel_login_burst_gets_at_most_limit_password_checks(
         request = SessionRequest("application/json", lambda: raw, {})
         return endpoints[i % 2].login(request, client=CLIENT, check=check).status
 
-    statuses = Counter(burst(gate, login))
+    statuses = Counter(burst(gate, BURST, login))
     assert gate.reached == LIMIT
     assert statuses == {400: LIMIT, 429: BURST - LIMIT}
     # The failures are recorded: even the right password now waits.
@@ -197,7 +139,7 @@ def test_a_parallel_burst_of_failing_verifications_gets_at_most_limit_checks(
     def verify(i: int) -> Any:
         return limiters[i % 2].verify(verifier, token, client=CLIENT)
 
-    results = burst(gate, verify)
+    results = burst(gate, BURST, verify)
     assert all(isinstance(r, TokenError) for r in results)
     assert gate.reached == LIMIT
     assert Counter(r.reason for r in results) == {"revoked": LIMIT, "rate_limited": BURST - LIMIT}
@@ -224,7 +166,7 @@ def test_successes_in_a_burst_are_forgotten_once_they_finish(
         )
     )
     limiters = _limiters(two_stores, clock)
-    results = burst(gate, lambda i: limiters[i % 2].verify(verifier, token, client=CLIENT))
+    results = burst(gate, BURST, lambda i: limiters[i % 2].verify(verifier, token, client=CLIENT))
     assert gate.reached == LIMIT
     assert Counter(type(r).__name__ for r in results) == {
         "VerifiedToken": LIMIT,
