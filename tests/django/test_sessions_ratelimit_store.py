@@ -11,7 +11,7 @@ from jwt_guard_core.errors import RateLimited, StateUnavailable
 from jwt_guard_core.sessions import FailureRateLimiter
 from jwt_guard_django.store import DjangoSessionStore
 from tests.factories import NOW, FakeClock
-from tests.sessions.ratelimit_contract import Gate, burst, check_reservations
+from tests.sessions.ratelimit_fixtures import Gate, burst, check_reservations
 
 BURST = 12
 LIMIT = 4

@@ -17,7 +17,7 @@ from jwt_guard_core.sessions import (
     SQLiteSessionStore,
 )
 from tests.factories import claims, named, sign
-from tests.sessions.ratelimit_contract import check_reservations
+from tests.sessions.ratelimit_fixtures import check_reservations
 
 
 @pytest.fixture

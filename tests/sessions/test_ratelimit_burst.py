@@ -11,7 +11,6 @@ so the counts are exact, not a matter of timing.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -23,7 +22,6 @@ import pytest
 from jwt_guard_core import TokenError, Verifier
 from jwt_guard_core.errors import RateLimited
 from jwt_guard_core.sessions import (
-    CookiePolicy,
     FailureRateLimiter,
     MemorySessionStore,
     RedisSessionStore,
@@ -31,10 +29,9 @@ from jwt_guard_core.sessions import (
     RevocationService,
     SQLiteSessionStore,
 )
-from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 from tests.factories import FakeClock, KeyRing, claims, sign
 from tests.sessions.conftest import BACKENDS
-from tests.sessions.ratelimit_contract import Gate, burst
+from tests.sessions.ratelimit_fixtures import Gate, burst, credentials, login_endpoints
 
 BURST = 60
 LIMIT = 10
@@ -74,20 +71,8 @@ def test_a_parallel_login_burst_gets_at_most_limit_password_checks(
     make_sessions: Callable[..., RefreshTokenService],
     clock: FakeClock,
 ) -> None:
-    sessions = MemorySessionStore()
-    revocation = RevocationService(sessions, clock=clock)
-    refresh_tokens = make_sessions(sessions, revocation=revocation)
     endpoints = [
-        SessionEndpoints(
-            refresh_tokens=refresh_tokens,
-            revocation=revocation,
-            policy=CookiePolicy(refresh_path="/auth/refresh"),
-            mode="json",
-            clock=clock,
-            access_max_age=900,
-            limiter=limiter,
-        )
-        for limiter in _limiters(two_stores, clock)
+        login_endpoints(make_sessions, clock, limiter) for limiter in _limiters(two_stores, clock)
     ]
     gate = Gate(BURST)
 
@@ -96,18 +81,14 @@ def test_a_parallel_login_burst_gets_at_most_limit_password_checks(
         return ("user-1", ()) if password == "right" else None
 
     def login(i: int) -> int:
-        raw = json.dumps({"username": "alice", "password": f"guess-{i}"}).encode()
-        request = SessionRequest("application/json", lambda: raw, {})
+        request = credentials("alice", f"guess-{i}")
         return endpoints[i % 2].login(request, client=CLIENT, check=check).status
 
     statuses = Counter(burst(gate, BURST, login))
     assert gate.reached == LIMIT
     assert statuses == {400: LIMIT, 429: BURST - LIMIT}
     # The failures are recorded: even the right password now waits.
-    raw = json.dumps({"username": "alice", "password": "right"}).encode()
-    later = endpoints[0].login(
-        SessionRequest("application/json", lambda: raw, {}), client=CLIENT, check=check
-    )
+    later = endpoints[0].login(credentials("alice", "right"), client=CLIENT, check=check)
     assert later.status == 429
     assert later.headers["Retry-After"] == "60"
 

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from jwt_guard_core.sessions import RateLimitStore
+from jwt_guard_core.sessions import (
+    CookiePolicy,
+    FailureRateLimiter,
+    MemorySessionStore,
+    RateLimitStore,
+    RefreshTokenService,
+    RevocationService,
+)
+from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 
 
 def check_reservations(store: Any, now: float) -> None:
@@ -96,3 +105,28 @@ def burst(gate: Gate, count: int, request: Callable[[int], Any]) -> list[Any]:
     for thread in threads:
         thread.join(timeout=120)
     return results
+
+
+def login_endpoints(
+    make_sessions: Callable[..., RefreshTokenService],
+    clock: Callable[[], float],
+    limiter: FailureRateLimiter,
+) -> SessionEndpoints:
+    """JSON session endpoints over in-memory sessions, logins limited by ``limiter``."""
+    sessions = MemorySessionStore()
+    revocation = RevocationService(sessions, clock=clock)
+    return SessionEndpoints(
+        refresh_tokens=make_sessions(sessions, revocation=revocation),
+        revocation=revocation,
+        policy=CookiePolicy(refresh_path="/auth/refresh"),
+        mode="json",
+        clock=clock,
+        access_max_age=900,
+        limiter=limiter,
+    )
+
+
+def credentials(username: str, password: str) -> SessionRequest:
+    """A login request body."""
+    raw = json.dumps({"username": username, "password": password}).encode()
+    return SessionRequest("application/json", lambda: raw, {})
