@@ -121,6 +121,7 @@ class Attempt:
     nothing was recorded (the store was down and the limiter fails open).
     """
 
+    #: The client's store key (see :meth:`FailureRateLimiter.key`).
     client: str
     at: float | None
     failed: bool = False
@@ -224,12 +225,14 @@ class FailureRateLimiter:
         key = self.key(client)
         now = self._clock()
         try:
-            reserved = self._store.reserve(key, now=now, window=self._window, limit=self._limit)
+            admitted, counted = self._store.reserve(
+                key, now=now, window=self._window, limit=self._limit
+            )
         except StoreUnavailable as exc:
             self._outage(exc)
             return Attempt(key, None)
-        if not reserved.admitted:
-            self._refuse(key, reserved.counted, now)
+        if not admitted:
+            self._refuse(key, counted, now)
         return Attempt(key, now)
 
     def settle(self, attempt: Attempt, error: BaseException | None = None) -> None:
