@@ -22,7 +22,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
-from jwt_guard_core import ConfigurationError, TokenError, VerifiedToken
+from jwt_guard_core import ConfigurationError, VerifiedToken
 from jwt_guard_core.sessions import CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
 from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS as CORE_DEFAULTS
@@ -291,12 +291,7 @@ def verify_function(
     client = sessions.client_key(request)
 
     def limited(token: str) -> VerifiedToken:
-        limiter.check(client)
-        try:
-            return verify(token)
-        except Exception as exc:
-            _count(limiter, client, exc)
-            raise
+        return limiter.run(client, lambda: verify(token))
 
     return limited
 
@@ -314,18 +309,6 @@ def averify_function(
     client = sessions.client_key(request)
 
     async def limited(token: str) -> VerifiedToken:
-        from asgiref.sync import sync_to_async
-
-        await sync_to_async(limiter.check, thread_sensitive=False)(client)
-        try:
-            return await averify(token)
-        except Exception as exc:
-            await sync_to_async(_count, thread_sensitive=False)(limiter, client, exc)
-            raise
+        return await limiter.arun(client, lambda: averify(token))
 
     return limited
-
-
-def _count(limiter: FailureRateLimiter, client: str, exc: Exception) -> None:
-    if isinstance(exc, TokenError) and limiter.counts(exc):
-        limiter.record_failure(client)

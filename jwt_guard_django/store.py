@@ -29,6 +29,7 @@ from jwt_guard_core.sessions import (
     SpendResult,
     StoreUnavailable,
 )
+from jwt_guard_core.sessions.ratelimit import Reserved
 
 from .models import FailedAttempt, RefreshFamily, RefreshToken, RevocationEntry
 
@@ -244,6 +245,42 @@ class DjangoSessionStore:
         )
 
     # -- RateLimitStore
+
+    def reserve(self, client: str, *, now: float, window: float, limit: int) -> Reserved:
+        attempts = FailedAttempt.objects.using(self._using)
+
+        def action() -> Reserved:
+            # Insert first, committed on its own, then count: every
+            # reservation sees the rows of all those committed before its
+            # count, so the last of any set of admitted ones saw them all
+            # and at most `limit` are admitted, on any database and without
+            # a lock table. Under a burst a few too many may be refused,
+            # never admitted. Inside a surrounding transaction (ATOMIC_REQUESTS)
+            # the row is seen by others only at its commit.
+            mine = attempts.create(client=client, at=now)
+            attempts.filter(client=client, at__lte=now - window).delete()
+            live = list(
+                attempts.filter(client=client, at__gt=now - window)
+                .order_by("at", "pk")
+                .values_list("pk", "at")
+            )
+            counted = tuple(at for pk, at in live if pk != mine.pk)
+            if len(live) > limit:
+                attempts.filter(pk=mine.pk).delete()
+                return Reserved(admitted=False, counted=counted)
+            return Reserved(admitted=True, counted=counted)
+
+        reserved = self._run(action)
+        self._wrote(now)
+        return reserved
+
+    def release(self, client: str, *, at: float) -> None:
+        def action() -> None:
+            attempts = FailedAttempt.objects.using(self._using)
+            one = attempts.filter(client=client, at=at).values_list("pk", flat=True)[:1]
+            attempts.filter(pk__in=list(one)).delete()
+
+        self._run(action)
 
     def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
         def action() -> None:

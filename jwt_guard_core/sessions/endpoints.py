@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,13 +193,15 @@ class SessionEndpoints:
         if not isinstance(username, str) or not isinstance(password, str):
             return error_reply(request_error_response("Give username and password as strings."))
         try:
-            # Password guessing is a stream of failures too: the same limit.
-            if self.limiter is not None:
-                self.limiter.check(client)
-            found = check(username, password)
+            # Password guessing is a stream of failures too: the same limit,
+            # reserved before the (slow) credentials check so that a parallel
+            # burst gets no more guesses than a sequence. Kept when the
+            # credentials are wrong, forgotten when they are right.
+            with self.limiter.attempt(client) if self.limiter else nullcontext() as attempt:
+                found = check(username, password)
+                if found is None and attempt is not None:
+                    attempt.fail()
             if found is None:
-                if self.limiter is not None:
-                    self.limiter.record_failure(client)
                 events.emit(
                     "login_failed",
                     level=logging.WARNING,

@@ -9,11 +9,12 @@ several machines.
 
 from __future__ import annotations
 
+import bisect
 import threading
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
 
@@ -44,7 +45,7 @@ class MemorySessionStore:
         self._denied_sessions: dict[str, float] = {}
         self._subjects: dict[str, float] = {}
         self._epoch: float | None = None
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[str, list[float]] = {}
         self._writes = 0
 
     def __repr__(self) -> str:
@@ -156,20 +157,45 @@ class MemorySessionStore:
 
     # -- RateLimitStore
 
-    def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
+    def _live_failures(self, client: str, now: float, window: float) -> list[float]:
+        # Under the lock: the client's entries still in the window, oldest first.
+        times = [t for t in self._failures.get(client, ()) if t > now - window]
+        if times:
+            self._failures[client] = times
+        else:
+            self._failures.pop(client, None)
+        return times
+
+    def _failure_written(self, now: float, window: float) -> None:
+        self._writes += 1
+        if self._writes % _SWEEP_EVERY == 0:
+            # Clients whose newest entry left the window are forgotten.
+            self._failures = {c: t for c, t in self._failures.items() if t and t[-1] > now - window}
+
+    def reserve(self, client: str, *, now: float, window: float, limit: int) -> Reserved:
+        with self._lock:
+            times = self._live_failures(client, now, window)
+            counted = tuple(times)
+            if len(times) >= limit:
+                return Reserved(admitted=False, counted=counted)
+            bisect.insort(self._failures.setdefault(client, times), now)
+            self._failure_written(now, window)
+            return Reserved(admitted=True, counted=counted)
+
+    def release(self, client: str, *, at: float) -> None:
         with self._lock:
             times = self._failures.get(client)
-            if times is None:
-                times = self._failures[client] = deque(maxlen=keep)
-            times.append(now)
-            self._writes += 1
-            if self._writes % _SWEEP_EVERY == 0:
-                # Clients whose newest failure left the window are forgotten.
-                self._failures = {c: t for c, t in self._failures.items() if t[-1] > now - window}
+            if times is not None and at in times:
+                times.remove(at)
+
+    def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
+        with self._lock:
+            times = self._live_failures(client, now, window)
+            bisect.insort(times, now)
+            # Only the newest `keep` matter.
+            self._failures[client] = times[-keep:]
+            self._failure_written(now, window)
 
     def recent_failures(self, client: str, *, now: float, window: float) -> Sequence[float]:
         with self._lock:
-            times = self._failures.get(client)
-            if not times:
-                return ()
-            return tuple(t for t in times if t > now - window)
+            return tuple(t for t in self._failures.get(client, ()) if t > now - window)

@@ -15,7 +15,7 @@ Keys, under ``prefix`` (default ``jwt_guard:sessions``)::
     {prefix}:denysid:{session}  denied session (sid claim)
     {prefix}:sub:{subject}      "revoked before" time of a subject
     {prefix}:epoch              the emergency epoch
-    {prefix}:fail:{client}      sorted set: recent failure times
+    {prefix}:fail:{client}      sorted set: recent failure and in-flight attempt times
 
 The scripts touch keys they derive from the prefix, so this store targets a
 single Redis server (or a primary with replicas), not Redis Cluster.
@@ -35,6 +35,7 @@ from redis.retry import Retry
 
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
+from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
 
@@ -94,6 +95,29 @@ redis.call('SADD', KEYS[1], ARGV[1])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 return 1
+"""
+
+
+# Drop KEYS[1]'s entries at or before ARGV[2]; unless ARGV[3] remain, add
+# ARGV[4] scored ARGV[1] and keep the set for ARGV[5] seconds. Returns
+# {admitted, scores of the entries counted before}: one step, so of
+# concurrent reservations at most ARGV[3] are admitted.
+_RESERVE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local counted = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local scores = {}
+for i = 2, #counted, 2 do scores[#scores + 1] = counted[i] end
+if #scores >= tonumber(ARGV[3]) then return {0, scores} end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {1, scores}
+"""
+
+# Remove one member of KEYS[1] scored exactly ARGV[1].
+_RELEASE = """
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)
+if #found > 0 then redis.call('ZREM', KEYS[1], found[1]) end
+return #found
 """
 
 
@@ -159,6 +183,8 @@ class RedisSessionStore:
         self._revoke_subject = client.register_script(_REVOKE_SUBJECT)
         self._set_max = client.register_script(_SET_MAX)
         self._add_member = client.register_script(_ADD_MEMBER)
+        self._reserve = client.register_script(_RESERVE)
+        self._release = client.register_script(_RELEASE)
 
     def __repr__(self) -> str:
         return f"RedisSessionStore(prefix={self._prefix!r})"
@@ -317,9 +343,25 @@ class RedisSessionStore:
 
     # -- RateLimitStore
 
+    def reserve(self, client: str, *, now: float, window: float, limit: int) -> Reserved:
+        key = self._key("fail", client)
+        # A unique member per entry: two at the same instant both count.
+        member = f"{now!r}:{secrets.token_hex(4)}"
+
+        def action() -> Any:
+            return self._reserve(
+                keys=[key],
+                args=[repr(now), repr(now - window), limit, member, math.ceil(window)],
+            )
+
+        admitted, scores = self._run(action)
+        return Reserved(admitted=admitted == 1, counted=tuple(float(x) for x in scores))
+
+    def release(self, client: str, *, at: float) -> None:
+        self._run(lambda: self._release(keys=[self._key("fail", client)], args=[repr(at)]))
+
     def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
         key = self._key("fail", client)
-        # A unique member per failure: two at the same instant both count.
         member = f"{now!r}:{secrets.token_hex(4)}"
 
         def action() -> None:

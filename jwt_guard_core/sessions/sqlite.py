@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
+from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
 
@@ -412,6 +413,43 @@ class SQLiteSessionStore:
         return self._run(action)
 
     # -- RateLimitStore
+
+    def reserve(self, client: str, *, now: float, window: float, limit: int) -> Reserved:
+        def action(conn: sqlite3.Connection) -> Reserved:
+            # BEGIN IMMEDIATE takes the write lock before the count: every
+            # other connection, in this process or another, waits, so the
+            # count and the insert are one step.
+            with self._write(conn, now):
+                conn.execute(
+                    "DELETE FROM jwt_guard_failures WHERE client = ? AND at <= ?",
+                    (client, now - window),
+                )
+                counted = tuple(
+                    float(r[0])
+                    for r in conn.execute(
+                        "SELECT at FROM jwt_guard_failures WHERE client = ? ORDER BY at",
+                        (client,),
+                    )
+                )
+                admitted = len(counted) < limit
+                if admitted:
+                    conn.execute(
+                        "INSERT INTO jwt_guard_failures (client, at) VALUES (?, ?)", (client, now)
+                    )
+            return Reserved(admitted=admitted, counted=counted)
+
+        return self._run(action)
+
+    def release(self, client: str, *, at: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn):
+                conn.execute(
+                    "DELETE FROM jwt_guard_failures WHERE rowid = (SELECT rowid FROM "
+                    "jwt_guard_failures WHERE client = ? AND at = ? LIMIT 1)",
+                    (client, at),
+                )
+
+        self._run(action)
 
     def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
         def action(conn: sqlite3.Connection) -> None:

@@ -131,3 +131,18 @@ async def test_async_requests_are_limited_too(db: Any) -> None:
     refused = await client.get("/api/me/", headers={"Authorization": "Bearer a.b.c"})
     assert refused.status_code == 429
     assert refused["Retry-After"] == "60"
+
+
+def test_ipv6_clients_of_one_slash_64_share_one_budget(
+    client: Client, db: Any, events: list[SecurityEvent]
+) -> None:
+    for i in range(1, 4):
+        response = client.get("/api/me/", **bearer("a.b.c"), REMOTE_ADDR=f"2001:db8:5:6::{i:x}")
+        assert response.status_code == 401
+    refused = client.get("/api/me/", **bearer("a.b.c"), REMOTE_ADDR="2001:db8:5:6:ffff::1")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    limited = [e for e in events if e.name == "rate_limited"]
+    assert limited[0].fields["client"] == "2001:db8:5:6::/64"
+    other = client.get("/api/me/", **bearer("a.b.c"), REMOTE_ADDR="2001:db8:5:7::1")
+    assert other.status_code == 401

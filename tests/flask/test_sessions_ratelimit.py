@@ -87,3 +87,17 @@ def test_apps_without_sessions_are_not_limited(make_app: Any, mint: Any) -> None
     for _ in range(25):
         assert client.get("/p", headers=bearer("a.b.c")).status_code == 401
     assert client.get("/p", headers=bearer(mint())).status_code == 200
+
+
+def test_ipv6_clients_of_one_slash_64_share_one_budget(sessions_app: SessionsApp) -> None:
+    client = sessions_app(RATE_LIMIT=3).test_client()
+
+    def me(address: str) -> Any:
+        return client.get("/api/me", headers=bearer("a.b.c"), environ_base={"REMOTE_ADDR": address})
+
+    for i in range(1, 4):
+        assert me(f"2001:db8:5:6::{i:x}").status_code == 401
+    refused = me("2001:db8:5:6:ffff::1")
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
+    assert me("2001:db8:5:7::1").status_code == 401

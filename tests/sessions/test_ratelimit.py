@@ -17,6 +17,7 @@ from jwt_guard_core.sessions import (
     SQLiteSessionStore,
 )
 from tests.factories import claims, named, sign
+from tests.sessions.ratelimit_fixtures import check_reservations
 
 
 @pytest.fixture
@@ -28,6 +29,10 @@ def good(keyring):
 def bad(keyring):
     # Signed by a key the verifier does not know: a bad_signature rejection.
     return sign({"alg": "HS256", "kid": "rsa-1"}, claims(), keyring.secret)
+
+
+def test_stores_reserve_until_the_limit_and_release_frees_a_slot(backend_store, clock):
+    check_reservations(backend_store, clock())
 
 
 def _fail(limiter, verifier, token, client="10.0.0.1"):
