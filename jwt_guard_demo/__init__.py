@@ -20,9 +20,7 @@ from __future__ import annotations
 try:
     import flask  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
-    raise ImportError(
-        "the jwt-guard demo runs on Flask: pip install 'jwt-guard[flask]'"
-    ) from exc
+    raise ImportError("the jwt-guard demo runs on Flask: pip install 'jwt-guard[flask]'") from exc
 
 from .app import create_app
 from .data import DEFAULT_DATA_DIR, DemoData, DemoUser, prepare_data_dir

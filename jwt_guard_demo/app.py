@@ -48,7 +48,7 @@ from .recorder import EventLog
 __all__ = ["PASSPHRASE_ENV", "DemoState", "create_app", "get_state"]
 
 #: The variable the demo hands its key-store passphrase through, inside this process only.
-PASSPHRASE_ENV = "JWT_GUARD_DEMO_KEY_PASSPHRASE"
+PASSPHRASE_ENV = "JWT_GUARD_DEMO_KEY_PASSPHRASE"  # noqa: S105 - a variable name
 EXTENSION = "jwt_guard_demo"
 ALGORITHM = "ES256"
 

@@ -62,9 +62,7 @@ class AttackContext:
 
     def genuine(self, **options: Any) -> str:
         """A real access token for the demo user, as the login would issue."""
-        return self.issuer.issue_access_token(
-            self.user.subject, scopes=self.user.scopes, **options
-        )
+        return self.issuer.issue_access_token(self.user.subject, scopes=self.user.scopes, **options)
 
 
 def _time() -> float:

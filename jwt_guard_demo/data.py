@@ -33,7 +33,7 @@ __all__ = ["DEFAULT_DATA_DIR", "DemoData", "DemoUser", "prepare_data_dir"]
 
 #: Where the demo keeps its data when ``--data-dir`` is not given (relative to the current folder).
 DEFAULT_DATA_DIR = "jwt-guard-demo-data"
-PASSPHRASE_FILE = "key-passphrase"
+PASSPHRASE_FILE = "key-passphrase"  # noqa: S105 - a file name
 SETTING = "--data-dir"
 
 # scrypt at interactive cost: the password is random, the hash only keeps
@@ -107,7 +107,8 @@ def _read_or_create_passphrase(path: Path) -> str:
         mode = os.fstat(source.fileno()).st_mode & 0o777
         if mode & 0o077:
             raise ConfigurationError(
-                SETTING, f"{path} has mode {mode:04o}; it must not be readable by others (chmod 600)"
+                SETTING,
+                f"{path} has mode {mode:04o}; it must not be readable by others (chmod 600)",
             )
         passphrase = source.read().strip()
     if len(passphrase) < 16:

@@ -1,4 +1,4 @@
-"""The demo's routes: issuer, session cookies, the API, key rotation, the second device, the page."""
+"""The demo's routes: issuer, session cookies, API, key rotation, second device, page."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_page_and_assets_are_served_under_a_strict_content_security_policy(
 
 @pytest.mark.parametrize("asset", ASSETS)
 def test_assets_load_nothing_from_elsewhere(asset: str) -> None:
-    text = resources.files("jwt_guard_demo").joinpath("static", asset).read_text()
+    text = (resources.files("jwt_guard_demo") / "static" / asset).read_text()
     assert not re.search(r"https?:", text, re.IGNORECASE)
     # No protocol-relative URLs in attributes, strings or CSS url(...).
     assert not re.search(r"""(?:["'(=]\s*)//""", text)
@@ -144,6 +144,6 @@ def test_assets_load_nothing_from_elsewhere(asset: str) -> None:
 
 
 def test_page_links_only_its_own_assets() -> None:
-    html = resources.files("jwt_guard_demo").joinpath("static", "index.html").read_text()
+    html = (resources.files("jwt_guard_demo") / "static" / "index.html").read_text()
     links = re.findall(r"""(?:src|href)\s*=\s*"([^"]*)\"""", html)
     assert sorted(links) == ["static/demo.css", "static/demo.js"]

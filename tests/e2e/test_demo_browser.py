@@ -38,7 +38,9 @@ from tests.factories import FakeClock
 ROOT = Path(__file__).resolve().parents[2]
 
 STORY = """<!doctype html>
-<html><head><style>body{margin:0} iframe{border:0;width:100%;height:900px} #result{display:none}</style></head>
+<html><head><style>
+body { margin: 0 } iframe { border: 0; width: 100%; height: 900px } #result { display: none }
+</style></head>
 <body><iframe id="demo" src="/"></iframe><pre id="result">pending</pre><script>
 async function story() {
   const frame = document.getElementById("demo");
@@ -78,7 +80,7 @@ async function story() {
   seen.me_new_key = await act("me");
   seen.attacks = {};
   seen.attack_cards = {};
-  for (const kind of ["alg-none", "tampered-signature", "expired", "wrong-audience", "hs256-public-key"]) {
+  for (const kind of __ATTACKS__) {
     await press('button[data-kind="' + kind + '"]');
     seen.attacks[kind] = demo.results["attack:" + kind];
     seen.attack_cards[kind] = shown("card-attack-" + kind);
@@ -126,7 +128,9 @@ def _add_story_routes(demo: DemoServer, clock: FakeClock) -> None:
 
     @app.get("/test/story")
     def story() -> Response:
-        response = Response(STORY.replace("__PASSWORD__", demo.password), mimetype="text/html")
+        page = STORY.replace("__PASSWORD__", demo.password)
+        page = page.replace("__ATTACKS__", json.dumps(sorted(ATTACK_REASONS)))
+        response = Response(page, mimetype="text/html")
         # The driver's own script is inline; the demo page keeps its strict policy.
         response.headers["Content-Security-Policy"] = "script-src 'unsafe-inline'"
         return response
