@@ -226,7 +226,7 @@ def run(app: Flask, log: EventLog, user: DemoUser, kind: str) -> dict[str, Any]:
         "attack": kind,
         "title": attack.title,
         "tries": attack.tries,
-        "request": f"GET {TARGET} with Authorization: Bearer <the token below>",
+        "request": f"GET {TARGET} with Authorization: Bearer <the forged token>",
         "token": token,
         "decoded": decode_unverified(token),
         **result,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import logging
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -121,6 +123,22 @@ def open_server(
     return DemoServer(server=server, app=app, url=url, data=data, user=user, password=password)
 
 
+@contextmanager
+def _security_events_to(stream: TextIO) -> Iterator[None]:
+    """Print jwt-guard's security events on ``stream`` while the demo runs, as an operator's log."""
+    logger = logging.getLogger("jwt_guard.security")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("security event %(levelname)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = DEFAULT_PORT,
@@ -144,8 +162,9 @@ def serve(
         return EXIT_CONFIG
     print(demo.banner(), file=out, flush=True)
     try:
-        # werkzeug's loop returns when Ctrl-C interrupts it.
-        demo.server.serve_forever()
+        with _security_events_to(sys.stderr):
+            # werkzeug's loop returns when Ctrl-C interrupts it.
+            demo.server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

@@ -84,6 +84,7 @@ def _banner(process: subprocess.Popen[str]) -> dict[str, str]:
 
 
 def test_python_m_runs_prints_where_to_go_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    password = ""
     process = subprocess.Popen(
         [sys.executable, "-m", "jwt_guard_demo", "--port", "0"],
         cwd=tmp_path,
@@ -119,6 +120,9 @@ def test_python_m_runs_prints_where_to_go_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert process.returncode == 0, err
     assert "jwt-guard demo: stopped." in out
     assert "Traceback" not in err
+    # The terminal shows the server's security events, as an operator's log would.
+    assert "security event INFO: login_succeeded" in err
+    assert password not in err
 
 
 def test_without_flask_the_import_error_says_what_to_install() -> None:

@@ -8,9 +8,10 @@ each action (``window.jwtGuardDemo.pending``), and writes what the page
 showed into its DOM for ``--dump-dom``. The story: log in, call the API
 (the claims shown), the scope routes, refresh, rotate the signing key (new
 kid in the JWKS, the next token signed with it), every attack refused with
-its reason, the replayed refresh token ending the session, log in again,
-sign in a second device, log out everywhere: the browser's cookies are
-gone and the second device's token is refused (``revoked``).
+its reason, the replayed refresh token ending the session, log in, log
+out, log in again, sign in a second device, log out everywhere: the
+browser's cookies are gone and the second device's token is refused
+(``revoked``).
 
 A second Chromium run plays the story again and saves a screenshot to
 ``$JWT_GUARD_TEST_ARTIFACTS/demo.png`` (default ``test-artifacts/demo.png``
@@ -90,6 +91,10 @@ async function story() {
   seen.replay_card = shown("card-replay");
   seen.me_after_replay = await act("me");
   seen.refresh_after_replay = await act("refresh");
+  await advance(1);
+  seen.login_after_replay = await act("login");
+  seen.logout = await act("logout");
+  seen.me_after_logout = await act("me");
   await advance(1);
   seen.login_again = await act("login");
   seen.me_after_login_again = await act("me");
@@ -276,7 +281,10 @@ def test_the_demo_story_in_a_real_browser(served: str, tmp_path: Path) -> None:
     assert seen["me_after_replay"]["reason"] == "revoked"
     assert seen["refresh_after_replay"]["status"] == 400
     assert seen["refresh_after_replay"]["reason"] == "refresh_family_revoked"
+    assert seen["login_after_replay"]["status"] == 200
+    assert seen["logout"]["status"] == 204
     assert seen["login_again"]["status"] == 200
+    assert seen["me_after_logout"]["status"] == 401
     assert seen["me_after_login_again"]["status"] == 200
 
     # Log out everywhere: cookies gone, the API refuses.
