@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -47,6 +48,7 @@ class AttackContext:
 
     keys: KeyManager
     issuer: TokenIssuer
+    audience: str
     user: DemoUser
     clock: Callable[[], float]
 
@@ -56,19 +58,14 @@ class AttackContext:
         return cls(
             keys=get_key_manager(app),
             issuer=get_token_issuer(app),
+            audience=app.config["JWT_GUARD_ISSUING_AUDIENCE"],
             user=user,
-            clock=clock if callable(clock) else _time,
+            clock=clock if callable(clock) else time.time,
         )
 
     def genuine(self, **options: Any) -> str:
         """A real access token for the demo user, as the login would issue."""
         return self.issuer.issue_access_token(self.user.subject, scopes=self.user.scopes, **options)
-
-
-def _time() -> float:
-    import time
-
-    return time.time()
 
 
 def _segment(value: Mapping[str, Any]) -> str:
@@ -95,16 +92,10 @@ def _expired(ctx: AttackContext) -> str:
     past = TokenIssuer(
         ctx.keys,
         issuer=ctx.issuer.issuer,
-        audience=_audience(ctx),
+        audience=ctx.audience,
         clock=lambda: hour_ago,
     )
     return past.issue_access_token(ctx.user.subject, scopes=ctx.user.scopes)
-
-
-def _audience(ctx: AttackContext) -> str | list[str]:
-    _, payload, _ = ctx.genuine().split(".")
-    aud: str | list[str] = json.loads(b64url_decode(payload))["aud"]
-    return aud
 
 
 def _wrong_audience(ctx: AttackContext) -> str:

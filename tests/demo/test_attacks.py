@@ -7,12 +7,15 @@ rate limit below), and it never appears in what the API sent back.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
 import pytest
 
 from jwt_guard_core import SecurityEvent, subscribe
+from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_demo import DemoServer
 from jwt_guard_demo.attacks import ATTACKER_ADDR, ATTACKS, active_public_pem
 from jwt_guard_flask import get_key_manager
@@ -71,11 +74,6 @@ def test_forged_tokens_are_what_their_buttons_say(demo: DemoServer) -> None:
     hs = reports["hs256-public-key"]
     assert hs["decoded"]["header"] == {"alg": "HS256", "typ": "at+jwt", "kid": kid}
     # Signed with the PEM of the active public key as the HMAC secret.
-    import hashlib
-    import hmac
-
-    from jwt_guard_core.encoding import b64url_encode
-
     head, payload, signature = hs["token"].split(".")
     mac = hmac.new(active_public_pem(keys), f"{head}.{payload}".encode(), hashlib.sha256)
     assert signature == b64url_encode(mac.digest())

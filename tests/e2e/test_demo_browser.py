@@ -209,7 +209,6 @@ def _reasons(result: dict[str, Any]) -> list[str]:
 
 def test_the_demo_story_in_a_real_browser(served: str, tmp_path: Path) -> None:
     seen = run_story(served, tmp_path / "profile")
-    print("page height", seen["page_height"])
 
     # The page found the issuer's one key through discovery and the JWKS.
     first_kid = seen["jwks_at_start"]["active"]
