@@ -147,3 +147,22 @@ def test_page_links_only_its_own_assets() -> None:
     html = (resources.files("jwt_guard_demo") / "static" / "index.html").read_text()
     links = re.findall(r"""(?:src|href)\s*=\s*"([^"]*)\"""", html)
     assert sorted(links) == ["static/demo.css", "static/demo.js"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core gap, reported to the lead: SessionEndpoints.logout_everywhere revokes the "
+    "subject with iat < floor(now) and does not revoke the presenting token's jti or sid, so a "
+    "token issued in the same second as the logout (here: the one that asked for it) stays valid",
+)
+def test_logout_everywhere_ends_the_token_that_asked_for_it(
+    demo: DemoServer, browser: Any, demo_clock: FakeClock
+) -> None:
+    log_in(browser, demo)
+    access = browser.get_cookie("access_token").value
+    demo_clock.advance(0.5)  # the same second as the login
+    assert browser.post("/auth/logout-everywhere", headers=csrf_header(browser)).status_code == 204
+    copy = demo.app.test_client(use_cookies=False)
+    demo_clock.advance(1)
+    refused = copy.get("/api/me", headers={"Authorization": f"Bearer {access}"})
+    assert refused.status_code == 401
