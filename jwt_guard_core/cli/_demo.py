@@ -17,7 +17,7 @@ from ..errors import TokenError
 from ..keys import StaticKeySet
 from ..verifier import Verifier
 from ._keys import generate_key, write_key
-from ._output import EXIT_OK, EXIT_REJECTED, Clock, Terminal
+from ._output import EXIT_CONFIG, EXIT_OK, EXIT_REJECTED, Clock, Terminal
 
 __all__ = ["add_parser"]
 
@@ -115,8 +115,39 @@ def _cmd_demo(args: argparse.Namespace, io: Terminal) -> int:
     return EXIT_OK if ok else EXIT_REJECTED
 
 
+def _cmd_serve(args: argparse.Namespace, io: Terminal) -> int:
+    """``demo --serve``: the local issuer, API and page of :mod:`jwt_guard_demo`."""
+    # The demo app is built on the Flask adapter; the core never imports Flask,
+    # so the package is looked up only when a person asks for the demo server.
+    try:
+        from jwt_guard_demo import serve
+    except ImportError as exc:
+        io.warn(str(exc))
+        return EXIT_CONFIG
+    return serve(args.host, args.port, args.data_dir)
+
+
+def _cmd(args: argparse.Namespace, io: Terminal) -> int:
+    return _cmd_serve(args, io) if args.serve else _cmd_demo(args, io)
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
-        "demo", help="generate a key, mint, verify and reject tokens in a temporary directory"
+        "demo",
+        help="generate a key, mint, verify and reject tokens in a temporary directory; "
+        "with --serve, run the local issuer, API and demo page",
     )
-    demo.set_defaults(handler=_cmd_demo)
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="run the local demo server (issuer, protected API and a page at /) until Ctrl-C",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="loopback address to bind (--serve)")
+    demo.add_argument("--port", type=int, default=8000, help="port to listen on (--serve)")
+    demo.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder for the demo's key store and SQLite database "
+        "(--serve; default ./jwt-guard-demo-data)",
+    )
+    demo.set_defaults(handler=_cmd)

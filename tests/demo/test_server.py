@@ -83,10 +83,20 @@ def _banner(process: subprocess.Popen[str]) -> dict[str, str]:
     raise AssertionError(f"the demo ended early: {process.stderr.read() if process.stderr else ''}")
 
 
-def test_python_m_runs_prints_where_to_go_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["-m", "jwt_guard_demo"], id="python -m jwt_guard_demo"),
+        # What the README's main command runs: jwt-guard demo --serve.
+        pytest.param(["-m", "jwt_guard_core.cli", "demo", "--serve"], id="jwt-guard demo --serve"),
+    ],
+)
+def test_the_demo_runs_prints_where_to_go_and_stops_on_ctrl_c(
+    tmp_path: Path, command: list[str]
+) -> None:
     password = ""
     process = subprocess.Popen(
-        [sys.executable, "-m", "jwt_guard_demo", "--port", "0"],
+        [sys.executable, *command, "--port", "0"],
         cwd=tmp_path,
         env=_env(),
         stdout=subprocess.PIPE,
@@ -138,3 +148,18 @@ def test_without_flask_the_import_error_says_what_to_install() -> None:
     assert "ImportError: the jwt-guard demo runs on Flask: pip install 'jwt-guard[flask]'" in (
         done.stderr
     )
+
+
+def test_cli_demo_serve_refuses_a_public_host(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "jwt_guard_core.cli", "demo", "--serve", "--host", "0.0.0.0"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "is not a loopback address" in done.stderr
+    assert not (tmp_path / "jwt-guard-demo-data").exists()
