@@ -13,6 +13,7 @@ Keys, under ``prefix`` (default ``jwt_guard:sessions``)::
     {prefix}:subfam:{subject}   set: a subject's sessions
     {prefix}:deny:{jti}         denied access token, until its exp
     {prefix}:denysid:{session}  denied session (sid claim)
+    {prefix}:denykid:{kid}      denied signing key (emergency rotation)
     {prefix}:sub:{subject}      "revoked before" time of a subject
     {prefix}:epoch              the emergency epoch
     {prefix}:fail:{client}      sorted set: recent failure times
@@ -288,6 +289,13 @@ class RedisSessionStore:
             )
         )
 
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        self._run(
+            lambda: self._set_max(
+                keys=[self._key("denykid", kid)], args=[repr(expires_at), _ttl(expires_at, now)]
+            )
+        )
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         self._run(lambda: self._set_max(keys=[self._key("sub", subject)], args=[repr(before), 0]))
 
@@ -295,7 +303,13 @@ class RedisSessionStore:
         self._run(lambda: self._set_max(keys=[self._key("epoch")], args=[repr(epoch), 0]))
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         # One MGET: one round trip per verification. A missing name reads a
         # key with an empty name, which is never written.
@@ -304,13 +318,18 @@ class RedisSessionStore:
             f"{self._prefix}:denysid:{session or ''}",
             f"{self._prefix}:sub:{subject or ''}",
             self._key("epoch"),
+            f"{self._prefix}:denykid:{kid or ''}",
         ]
-        denied, session_denied, before, epoch = self._run(lambda: self._client.mget(keys))
+        denied, session_denied, before, epoch, kid_denied = self._run(
+            lambda: self._client.mget(keys)
+        )
         denied_until = _num(denied)
         session_until = _num(session_denied)
+        kid_until = _num(kid_denied)
         return RevocationState(
             jti_denied=denied_until is not None and denied_until > now,
             session_denied=session_until is not None and session_until > now,
+            key_denied=kid_until is not None and kid_until > now,
             subject_revoked_before=_num(before),
             emergency_epoch=_num(epoch),
         )
