@@ -200,6 +200,15 @@ class DjangoSessionStore:
         )
         return int(revoked)
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        return self._run(
+            lambda: tuple(
+                RefreshFamily.objects.using(self._using)
+                .filter(subject=subject, expires_at__gt=now)
+                .values_list("family_id", flat=True)
+            )
+        )
+
     # -- RevocationStore
 
     def _raise_to(self, kind: str, key: str, value: float) -> None:

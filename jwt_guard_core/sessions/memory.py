@@ -122,6 +122,11 @@ class MemorySessionStore:
                     count += 1
             return count
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        with self._lock:
+            members = self._by_subject.get(subject, ())
+            return tuple(f for f in members if self._families[f].expires_at > now)
+
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:

@@ -76,6 +76,16 @@ end
 return count
 """
 
+# The members of KEYS[1] whose family hash still exists and expires after ARGV[2].
+_SUBJECT_SESSIONS = """
+local live = {}
+for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    local expires = tonumber(redis.call('HGET', ARGV[1] .. family, 'expires_at'))
+    if expires ~= nil and expires > tonumber(ARGV[2]) then table.insert(live, family) end
+end
+return live
+"""
+
 # Set KEYS[1] to ARGV[1] unless it already holds a larger number; ARGV[2] > 0
 # is a TTL in seconds.
 _SET_MAX = """
@@ -158,6 +168,7 @@ class RedisSessionStore:
         self._unspend = client.register_script(_UNSPEND)
         self._revoke_family = client.register_script(_REVOKE_FAMILY)
         self._revoke_subject = client.register_script(_REVOKE_SUBJECT)
+        self._subject_sessions = client.register_script(_SUBJECT_SESSIONS)
         self._set_max = client.register_script(_SET_MAX)
         self._add_member = client.register_script(_ADD_MEMBER)
 
@@ -271,6 +282,14 @@ class RedisSessionStore:
             )
 
         return int(self._run(action))
+
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        def action() -> Any:
+            return self._subject_sessions(
+                keys=[self._key("subfam", subject)], args=[self._key("fam") + ":", repr(now)]
+            )
+
+        return tuple(f.decode() for f in self._run(action))
 
     # -- RevocationStore
 

@@ -344,6 +344,17 @@ class SQLiteSessionStore:
 
         return self._run(action)
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        def action(conn: sqlite3.Connection) -> Sequence[str]:
+            rows = conn.execute(
+                "SELECT family_id FROM jwt_guard_refresh_families "
+                "WHERE subject = ? AND expires_at > ?",
+                (subject, now),
+            ).fetchall()
+            return tuple(str(r[0]) for r in rows)
+
+        return self._run(action)
+
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:

@@ -46,6 +46,8 @@ def test_thief_token_from_earlier_in_the_logout_second_is_refused(
         verifier.verify(thief.access_token)
     assert caught.value.reason == "revoked"
     assert caught.value.status == 401
+    # Both rules hold it: its session id was denied with the subject's sessions.
+    assert RevocationEntry.objects.filter(kind="sid", key=login.family_id).exists()
     # Without the session claim, the exact logout time alone refuses it.
     bare = sign(HEADER, make_claims(sub="user-1", iat=int(NOW), jti="bare"), keyring.rsa)
     with pytest.raises(TokenRevoked):
@@ -82,3 +84,18 @@ def test_kid_entries_expire_and_long_kids_are_stored_by_digest(clock: FakeClock)
     assert not store.revocation_state(None, None, now=NOW + 10, kid=long_kid).key_denied
     store.purge(now=NOW + 15)
     assert list(RevocationEntry.objects.values_list("key", flat=True)) == ["short"]
+
+
+def test_subject_sessions_lists_the_unexpired_families(clock: FakeClock) -> None:
+    from jwt_guard_core.sessions import FamilyRecord
+
+    store = DjangoSessionStore()
+    for family_id, subject, life in (("f1", "u1", 100), ("f2", "u1", 10), ("f3", "u2", 100)):
+        store.create_family(
+            FamilyRecord(
+                family_id=family_id, subject=subject, created_at=NOW, expires_at=NOW + life
+            )
+        )
+    store.revoke_family("f1", now=NOW)
+    assert sorted(store.subject_sessions("u1", now=NOW)) == ["f1", "f2"]
+    assert list(store.subject_sessions("u1", now=NOW + 10)) == ["f1"]

@@ -76,3 +76,48 @@ def test_same_second_relogin_is_refused_and_the_next_second_passes(
     # A sub-second iat from another issuer is compared exactly.
     assert revocation.check({"sub": "user-1", "iat": NOW + 0.95}) is None
     assert revocation.check({"sub": "user-1", "iat": NOW + 0.85}) == "subject"
+
+
+def test_session_ids_are_denied_so_an_issuer_clock_running_ahead_changes_nothing(
+    backend_store, make_sessions, guarded_verifier, keyring, clock
+):
+    # The token service's clock runs 2 s ahead of the one recording the
+    # logout: the thief's iat is after the logout time, but its session id
+    # was denied with every session of the subject.
+    from tests.sessions.conftest import FactoryIssuer
+
+    ahead = FactoryIssuer(keyring, lambda: clock() + 2)  # type: ignore[arg-type]
+    revocation = RevocationService(backend_store, clock=clock)
+    sessions = make_sessions(backend_store, access_tokens=ahead, revocation=revocation)
+    verifier = guarded_verifier(revocation)
+    login = sessions.issue("user-1")
+    other = sessions.issue("user-2")
+    clock.advance(0.3)
+    thief = sessions.refresh(login.refresh_token)
+    clock.advance(0.6)
+    assert sessions.revoke_subject("user-1") == 1
+    assert revocation.check({"sub": "user-1", "iat": NOW + 2, "sid": login.family_id}) == (
+        "session"
+    )
+    with pytest.raises(TokenRevoked):
+        verifier.verify(thief.access_token)
+    assert verifier.verify(other.access_token).subject == "user-2"
+    # A login after the logout is a new session: its tokens pass.
+    clock.advance(1)
+    again = sessions.issue("user-1")
+    assert verifier.verify(again.access_token).claims["sid"] == again.family_id
+
+
+def test_subject_sessions_lists_the_unexpired_families_revoked_or_not(backend_store):
+    from jwt_guard_core.sessions import FamilyRecord
+
+    for family_id, subject, life in (("f1", "u1", 100), ("f2", "u1", 10), ("f3", "u2", 100)):
+        backend_store.create_family(
+            FamilyRecord(
+                family_id=family_id, subject=subject, created_at=NOW, expires_at=NOW + life
+            )
+        )
+    backend_store.revoke_family("f1", now=NOW)
+    assert sorted(backend_store.subject_sessions("u1", now=NOW)) == ["f1", "f2"]
+    assert list(backend_store.subject_sessions("u1", now=NOW + 10)) == ["f1"]
+    assert list(backend_store.subject_sessions("nobody", now=NOW)) == []
