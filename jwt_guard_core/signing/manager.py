@@ -149,7 +149,9 @@ class KeyManager:
         grace_period: how long, beyond ``max_token_lifetime``, a retired key
             stays published (default 1 hour; covers clock skew and leeway).
         jwks_max_age: the ``Cache-Control: max-age`` recommended for the
-            JWKS (default 600 s).
+            JWKS (default 600 s). Also how long a verifier sharing no
+            revocation state may keep trusting a key removed by
+            :meth:`emergency_rotate` (within its own cache bounds).
         publish_ahead: how long before it signs a successor key is published
             (default twice ``jwks_max_age``; at least ``jwks_max_age``).
         auto_rotate: run the scheduled maintenance from the signing path
