@@ -289,3 +289,46 @@ def test_emergency_rotation_raises_when_the_revocation_store_is_down_but_keys_ar
     assert manager.active_key().kid != old_kid
     (event,) = named(recorded_events, "signing_keys_revocation_failed")
     assert event.fields["kids"] == old_kid
+
+
+async def test_verifier_hands_a_token_aware_check_the_verified_token_and_others_the_claims(
+    make_verifier, keyring, clock
+):
+    seen: list[Any] = []
+
+    class TokenAware:
+        def is_revoked(self, claims: Any, issuer: Any) -> bool:
+            raise AssertionError("is_token_revoked is preferred")
+
+        async def ais_revoked(self, claims: Any, issuer: Any) -> bool:
+            raise AssertionError("ais_token_revoked is preferred")
+
+        def is_token_revoked(self, token: Any) -> bool:
+            seen.append(token)
+            return token.kid == "rsa-1"
+
+        async def ais_token_revoked(self, token: Any) -> bool:
+            return self.is_token_revoked(token)
+
+    class ClaimsOnly:
+        def is_revoked(self, claims: Any, issuer: Any) -> bool:
+            seen.append(dict(claims))
+            return False
+
+        async def ais_revoked(self, claims: Any, issuer: Any) -> bool:
+            return self.is_revoked(claims, issuer)
+
+    from tests.factories import claims as make_claims
+
+    token = sign({"alg": "RS256", "kid": "rsa-1"}, make_claims(), keyring.rsa)
+    aware = make_verifier(revocation=TokenAware())
+    with pytest.raises(TokenRevoked):
+        aware.verify(token)
+    with pytest.raises(TokenRevoked):
+        await aware.averify(token)
+    assert [t.kid for t in seen] == ["rsa-1", "rsa-1"]
+    seen.clear()
+    plain = make_verifier(revocation=ClaimsOnly())
+    assert plain.verify(token).kid == "rsa-1"
+    assert (await plain.averify(token)).kid == "rsa-1"
+    assert [c["sub"] for c in seen] == ["user-1", "user-1"]
