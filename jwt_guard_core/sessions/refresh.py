@@ -505,9 +505,10 @@ class RefreshTokenService:
         now = self._clock()
         ends_sessions = self._revocation is not None and self._session_claim is not None
         with _unavailable_as_503():
-            # Read before revoking: a session started after this read begins
-            # after the logout, and its ended-early tokens are left to the
-            # time rule rather than denying a fresh login's session id.
+            # Read before revoking: a login racing this call keeps its new
+            # session id off the denylist (its family is still revoked, and
+            # its first access token, older than the logout, fails the time
+            # rule), so a session id is never denied for what comes after.
             sessions = self._store.subject_sessions(subject, now=now) if ends_sessions else ()
             count = self._store.revoke_subject(subject, now=now)
         if self._revocation is not None:
