@@ -19,7 +19,7 @@ from typing import Any
 
 from . import events
 from .algorithms import HMAC_ALGORITHMS, verify_signature
-from .config import GuardConfig, _Policy, normalize_type
+from .config import GuardConfig, RevocationCheck, _Policy, normalize_type
 from .encoding import DecodeError, b64url_decode, parse_json_object
 from .errors import (
     AlgorithmNotAllowed,
@@ -101,6 +101,23 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
+def _revoked(check: RevocationCheck, token: VerifiedToken) -> bool:
+    # A check with is_token_revoked (RevocationService) also sees the kid of
+    # the key that verified: a key revoked in an emergency is refused whatever
+    # iat its forger wrote.
+    by_token = getattr(check, "is_token_revoked", None)
+    if by_token is not None:
+        return bool(by_token(token))
+    return check.is_revoked(token.claims, token.issuer)
+
+
+async def _arevoked(check: RevocationCheck, token: VerifiedToken) -> bool:
+    by_token = getattr(check, "ais_token_revoked", None)
+    if by_token is not None:
+        return bool(await by_token(token))
+    return await check.ais_revoked(token.claims, token.issuer)
+
+
 class _Reporting:
     """Reports every rejection once, whichever entry point raised it.
 
@@ -161,7 +178,7 @@ class Verifier:
             key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
-            if revocation is not None and revocation.is_revoked(result.claims, result.issuer):
+            if revocation is not None and _revoked(revocation, result):
                 raise TokenRevoked()
             return result
 
@@ -173,9 +190,7 @@ class Verifier:
             key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
-            if revocation is not None and await revocation.ais_revoked(
-                result.claims, result.issuer
-            ):
+            if revocation is not None and await _arevoked(revocation, result):
                 raise TokenRevoked()
             return result
 

@@ -51,9 +51,10 @@ class RefreshToken(models.Model):
 
 
 class RevocationEntry(models.Model):
-    """A revocation rule: a denied ``jti`` or session until ``value``, or a "revoked before" time.
+    """A revocation rule: a denied ``jti``, session or signing key until ``value``, or a time.
 
-    ``kind`` is ``jti``, ``sid``, ``subject`` or ``epoch`` (the emergency
+    ``kind`` is ``jti``, ``sid``, ``kid`` (a signing key revoked in an
+    emergency), ``subject`` ("revoked before") or ``epoch`` (the emergency
     epoch, key ``""``). One table, so a verification reads every rule in one
     query.
     """

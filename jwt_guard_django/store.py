@@ -15,6 +15,7 @@ which the core turns into 503 (fail closed).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
@@ -38,6 +39,8 @@ __all__ = ["DjangoSessionStore"]
 _T = TypeVar("_T")
 # Purge expired rows every this many writes: bounded tables without a cron job.
 _SWEEP_EVERY = 512
+# RevocationEntry.key's max_length; the verifier accepts kids of up to 256.
+_MAX_KEY = 255
 
 
 @contextmanager
@@ -47,6 +50,13 @@ def _database_errors() -> Iterator[None]:
     except DatabaseError as exc:
         # The message names the database error, never a token or a hash.
         raise StoreUnavailable(f"database error: {type(exc).__name__}: {exc}") from None
+
+
+def _kid_key(kid: str) -> str:
+    # A kid too long for the column is stored by digest, read back the same way.
+    if len(kid) <= _MAX_KEY:
+        return kid
+    return "sha256:" + hashlib.sha256(kid.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _record(row: RefreshToken) -> RefreshRecord:
@@ -101,7 +111,7 @@ class DjangoSessionStore:
             RefreshToken.objects.using(self._using).filter(expires_at__lte=now).delete()
             RefreshFamily.objects.using(self._using).filter(expires_at__lte=now).delete()
             RevocationEntry.objects.using(self._using).filter(
-                kind__in=("jti", "sid"), value__lte=now
+                kind__in=("jti", "sid", "kid"), value__lte=now
             ).delete()
             # The longest window is a day (FailureRateLimiter's bound).
             FailedAttempt.objects.using(self._using).filter(at__lte=now - 86400).delete()
@@ -191,6 +201,15 @@ class DjangoSessionStore:
         )
         return int(revoked)
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        return self._run(
+            lambda: tuple(
+                RefreshFamily.objects.using(self._using)
+                .filter(subject=subject, expires_at__gt=now)
+                .values_list("family_id", flat=True)
+            )
+        )
+
     # -- RevocationStore
 
     def _raise_to(self, kind: str, key: str, value: float) -> None:
@@ -215,6 +234,10 @@ class DjangoSessionStore:
         self._raise_to("sid", session_id, expires_at)
         self._wrote(now)
 
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        self._raise_to("kid", _kid_key(kid), expires_at)
+        self._wrote(now)
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         self._raise_to("subject", subject, before)
 
@@ -222,7 +245,13 @@ class DjangoSessionStore:
         self._raise_to("epoch", "", epoch)
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         wanted = Q(kind="epoch", key="")
         if jti is not None:
@@ -231,6 +260,8 @@ class DjangoSessionStore:
             wanted |= Q(kind="sid", key=session)
         if subject is not None:
             wanted |= Q(kind="subject", key=subject)
+        if kid is not None:
+            wanted |= Q(kind="kid", key=_kid_key(kid))
 
         def action() -> dict[str, float]:
             rows = RevocationEntry.objects.using(self._using).filter(wanted)
@@ -240,6 +271,7 @@ class DjangoSessionStore:
         return RevocationState(
             jti_denied=found.get("jti", 0.0) > now,
             session_denied=found.get("sid", 0.0) > now,
+            key_denied=found.get("kid", 0.0) > now,
             subject_revoked_before=found.get("subject"),
             emergency_epoch=found.get("epoch"),
         )

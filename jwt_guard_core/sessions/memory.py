@@ -43,6 +43,7 @@ class MemorySessionStore:
         self._by_subject: dict[str, set[str]] = {}
         self._denied: dict[str, float] = {}
         self._denied_sessions: dict[str, float] = {}
+        self._denied_kids: dict[str, float] = {}
         self._subjects: dict[str, float] = {}
         self._epoch: float | None = None
         self._failures: dict[str, list[float]] = {}
@@ -73,6 +74,7 @@ class MemorySessionStore:
                     del self._by_subject[record.subject]
         self._denied = {j: t for j, t in self._denied.items() if t > now}
         self._denied_sessions = {s: t for s, t in self._denied_sessions.items() if t > now}
+        self._denied_kids = {k: t for k, t in self._denied_kids.items() if t > now}
 
     # -- RefreshTokenStore
 
@@ -121,6 +123,11 @@ class MemorySessionStore:
                     count += 1
             return count
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        with self._lock:
+            members = self._by_subject.get(subject, ())
+            return tuple(f for f in members if self._families[f].expires_at > now)
+
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
@@ -134,6 +141,11 @@ class MemorySessionStore:
             self._denied_sessions[session_id] = max(expires_at, current)
             self._wrote(now)
 
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        with self._lock:
+            self._denied_kids[kid] = max(expires_at, self._denied_kids.get(kid, expires_at))
+            self._wrote(now)
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         with self._lock:
             self._subjects[subject] = max(before, self._subjects.get(subject, before))
@@ -143,14 +155,22 @@ class MemorySessionStore:
             self._epoch = epoch if self._epoch is None else max(epoch, self._epoch)
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         # Plain dict reads are atomic under the GIL; no lock on the hot path.
         denied_until = self._denied.get(jti) if jti is not None else None
         session_until = self._denied_sessions.get(session) if session is not None else None
+        kid_until = self._denied_kids.get(kid) if kid is not None else None
         return RevocationState(
             jti_denied=denied_until is not None and denied_until > now,
             session_denied=session_until is not None and session_until > now,
+            key_denied=kid_until is not None and kid_until > now,
             subject_revoked_before=self._subjects.get(subject) if subject is not None else None,
             emergency_epoch=self._epoch,
         )

@@ -13,6 +13,7 @@ Keys, under ``prefix`` (default ``jwt_guard:sessions``)::
     {prefix}:subfam:{subject}   set: a subject's sessions
     {prefix}:deny:{jti}         denied access token, until its exp
     {prefix}:denysid:{session}  denied session (sid claim)
+    {prefix}:denykid:{kid}      denied signing key (emergency rotation)
     {prefix}:sub:{subject}      "revoked before" time of a subject
     {prefix}:epoch              the emergency epoch
     {prefix}:fail:{client}      sorted set: recent failure and in-flight attempt times
@@ -74,6 +75,16 @@ for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     end
 end
 return count
+"""
+
+# The members of KEYS[1] whose family hash still exists and expires after ARGV[2].
+_SUBJECT_SESSIONS = """
+local live = {}
+for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    local expires = tonumber(redis.call('HGET', ARGV[1] .. family, 'expires_at'))
+    if expires ~= nil and expires > tonumber(ARGV[2]) then table.insert(live, family) end
+end
+return live
 """
 
 # Set KEYS[1] to ARGV[1] unless it already holds a larger number; ARGV[2] > 0
@@ -181,6 +192,7 @@ class RedisSessionStore:
         self._unspend = client.register_script(_UNSPEND)
         self._revoke_family = client.register_script(_REVOKE_FAMILY)
         self._revoke_subject = client.register_script(_REVOKE_SUBJECT)
+        self._subject_sessions = client.register_script(_SUBJECT_SESSIONS)
         self._set_max = client.register_script(_SET_MAX)
         self._add_member = client.register_script(_ADD_MEMBER)
         self._reserve = client.register_script(_RESERVE)
@@ -297,6 +309,14 @@ class RedisSessionStore:
 
         return int(self._run(action))
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        def action() -> Any:
+            return self._subject_sessions(
+                keys=[self._key("subfam", subject)], args=[self._key("fam") + ":", repr(now)]
+            )
+
+        return tuple(f.decode() for f in self._run(action))
+
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
@@ -314,6 +334,13 @@ class RedisSessionStore:
             )
         )
 
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        self._run(
+            lambda: self._set_max(
+                keys=[self._key("denykid", kid)], args=[repr(expires_at), _ttl(expires_at, now)]
+            )
+        )
+
     def revoke_subject_before(self, subject: str, before: float) -> None:
         self._run(lambda: self._set_max(keys=[self._key("sub", subject)], args=[repr(before), 0]))
 
@@ -321,7 +348,13 @@ class RedisSessionStore:
         self._run(lambda: self._set_max(keys=[self._key("epoch")], args=[repr(epoch), 0]))
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         # One MGET: one round trip per verification. A missing name reads a
         # key with an empty name, which is never written.
@@ -330,13 +363,18 @@ class RedisSessionStore:
             f"{self._prefix}:denysid:{session or ''}",
             f"{self._prefix}:sub:{subject or ''}",
             self._key("epoch"),
+            f"{self._prefix}:denykid:{kid or ''}",
         ]
-        denied, session_denied, before, epoch = self._run(lambda: self._client.mget(keys))
+        denied, session_denied, before, epoch, kid_denied = self._run(
+            lambda: self._client.mget(keys)
+        )
         denied_until = _num(denied)
         session_until = _num(session_denied)
+        kid_until = _num(kid_denied)
         return RevocationState(
             jti_denied=denied_until is not None and denied_until > now,
             session_denied=session_until is not None and session_until > now,
+            key_denied=kid_until is not None and kid_until > now,
             subject_revoked_before=_num(before),
             emergency_epoch=_num(epoch),
         )

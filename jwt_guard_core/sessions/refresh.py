@@ -29,7 +29,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -151,6 +151,9 @@ class RefreshTokenStore(Protocol):
     def revoke_subject(self, subject: str, *, now: float) -> int:
         """Revoke every family of ``subject``; returns how many were revoked."""
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        """The ids of ``subject``'s families not yet expired at ``now``, revoked or not."""
+
 
 @runtime_checkable
 class AccessTokenIssuer(Protocol):
@@ -241,7 +244,8 @@ class RefreshTokenService:
             denylists its session id, so the session's access tokens still
             in flight are refused at once, and :meth:`revoke_subject` also
             refuses the subject's access tokens (log out everywhere in one
-            call).
+            call): those issued before it, and every one carrying the id of
+            a session it ended, whatever the issuing clock said.
         clock: returns Unix time; inject a fake one in tests.
     """
 
@@ -498,10 +502,21 @@ class RefreshTokenService:
         """Revoke every session of ``subject`` (log out everywhere); returns how many."""
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject", "must be a non-empty string")
+        now = self._clock()
+        ends_sessions = self._revocation is not None and self._session_claim is not None
         with _unavailable_as_503():
-            count = self._store.revoke_subject(subject, now=self._clock())
+            # Read before revoking: a login racing this call keeps its new
+            # session id off the denylist (its family is still revoked, and
+            # its first access token, older than the logout, fails the time
+            # rule), so a session id is never denied for what comes after.
+            sessions = self._store.subject_sessions(subject, now=now) if ends_sessions else ()
+            count = self._store.revoke_subject(subject, now=now)
         if self._revocation is not None:
             self._revocation.revoke_subject(subject)
+            # The time rule trusts the issuer's clock; denying the session
+            # ids also ends tokens minted by a clock running ahead.
+            for family_id in sessions:
+                self._end_access_tokens(family_id)
         events.emit("refresh_subject_revoked", subject=subject, families=count)
         return count
 

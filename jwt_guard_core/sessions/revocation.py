@@ -1,7 +1,12 @@
 """Revocation of access tokens before they expire (pipeline step 7).
 
-Four rules, checked on every verification with one store read:
+Five rules, checked on every verification with one store read:
 
+* signing-key denylist (a leaked key): every token verified by a key that
+  :meth:`KeyManager.emergency_rotate` retired is refused, whatever its
+  ``iat``: the holder of a leaked key writes the claims, so only the key
+  itself can be judged. The verifier hands the check the kid of the key
+  that verified the token (:meth:`RevocationService.is_token_revoked`).
 * ``jti`` denylist (a logout): the entry lives until the token would have
   expired anyway, so the list never grows beyond the tokens still alive.
 * session denylist: every access token carrying a revoked session id (the
@@ -9,15 +14,19 @@ Four rules, checked on every verification with one store read:
   in them), so a logout or a detected refresh-token theft also ends the
   access tokens of that session that are still in flight.
 * per-subject "revoked before" (log out everywhere): every token of that
-  subject with ``iat`` before the time is refused.
-* the global emergency epoch (a leaked signing key): every token with
-  ``iat`` before it is refused, whoever it belongs to. It is read from the
-  shared store and, when given, from the signing side's
-  :class:`~jwt_guard_core.signing.KeyManager` (``emergency_epoch_source``).
+  subject with ``iat`` before the exact time of the logout is refused.
+* the global emergency epoch: every token with ``iat`` before it is refused,
+  whoever it belongs to. It stops stolen tokens of any key, not forged ones
+  (see the key rule). It is read from the shared store and, when given, from
+  the signing side's :class:`~jwt_guard_core.signing.KeyManager`
+  (``emergency_epoch_source``).
 
-Times are whole seconds compared with ``iat < time``, the convention of
-:meth:`KeyManager.emergency_rotate`: a token minted in the very second of a
-logout, *after* it (the user logging straight back in), stays valid. A token
+"Log out everywhere" records the exact time and compares ``iat < time``.
+``iat`` is a whole second rounded down from the moment of issue, so every
+token issued before the logout is refused, even in the same second; the
+price is that a token issued later in that same second (logging straight
+back in within the second) is refused too. The emergency epoch is a whole
+second, the convention of :meth:`KeyManager.emergency_rotate`. A token
 without ``iat`` is refused as soon as a time rule applies to it, since it
 cannot prove it is newer.
 
@@ -34,12 +43,14 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from .. import events
 from ..errors import ConfigurationError, StateUnavailable
+from ..token import VerifiedToken
 from .errors import StoreUnavailable
 
 __all__ = ["RevocationService", "RevocationState", "RevocationStore"]
@@ -51,6 +62,11 @@ logger = logging.getLogger("jwt_guard.sessions")
 _DENYLIST_MARGIN = 300.0
 # A token with no exp cannot say when its entry may go: keep it a year.
 _NO_EXP_RETENTION = 365 * 86400.0
+# "Until the end of year 9999": a signing key revoked for good. A number
+# rather than None, so every backend stores and compares it like any expiry.
+FOREVER = 253402300799.0
+# The verifier refuses longer kids (MalformedToken), so none can be denied.
+_MAX_KID_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -59,18 +75,22 @@ class RevocationState:
 
     jti_denied: bool = False
     session_denied: bool = False
+    key_denied: bool = False
     subject_revoked_before: float | None = None
     emergency_epoch: float | None = None
 
 
 @runtime_checkable
 class RevocationStore(Protocol):
-    """Storage for the denylist, per-subject times and the emergency epoch.
+    """Storage for the denylists, per-subject times and the emergency epoch.
 
     Every method raises :class:`~jwt_guard_core.sessions.StoreUnavailable`
     when the storage cannot be reached. Setting a time never lowers a time
     already stored (the later revocation wins).
     """
+
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        """List a signing key's ``kid`` until ``expires_at`` (:data:`FOREVER`: for good)."""
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
         """List ``jti`` until ``expires_at``."""
@@ -85,7 +105,13 @@ class RevocationStore(Protocol):
         """Refuse every token with ``iat < epoch``."""
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         """Every rule's data for one token, in one read."""
 
@@ -112,6 +138,13 @@ class RevocationService:
         session_retention: how long a revoked session id stays listed
             (default one day); must exceed the longest access-token
             lifetime, after which every token of the session is expired.
+        key_retention: how long a signing key revoked by
+            :meth:`revoke_keys` (an emergency rotation) stays listed.
+            ``None`` (the default) keeps it for good: a verifier configured
+            with the old public key, or holding it in a cache, would accept
+            forged tokens for as long as it trusts the key. A number of
+            seconds must exceed the longest time any verifier may keep a
+            JWKS (``RemoteJWKS`` ``max_ttl`` + ``stale_ttl``).
         clock: returns Unix time; inject a fake one in tests.
     """
 
@@ -124,6 +157,7 @@ class RevocationService:
         retry_after: int = 5,
         session_claim: str | None = "sid",
         session_retention: float = 86400.0,
+        key_retention: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(store, RevocationStore):
@@ -160,8 +194,17 @@ class RevocationService:
                 "session_retention",
                 f"{session_retention!r} is not a number of seconds (60 to 30 days)",
             )
+        if key_retention is not None and (
+            isinstance(key_retention, bool)
+            or not isinstance(key_retention, (int, float))
+            or not 60 <= key_retention < FOREVER
+        ):
+            raise ConfigurationError(
+                "key_retention", f"{key_retention!r} is not None or a number of seconds >= 60"
+            )
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        self._key_retention = None if key_retention is None else float(key_retention)
         self._session_claim = session_claim
         self._session_retention = float(session_retention)
         self._store = store
@@ -222,13 +265,19 @@ class RevocationService:
     def revoke_subject(self, subject: str, *, at: float | None = None) -> float:
         """Log ``subject`` out everywhere: refuse its tokens issued before ``at`` (default now).
 
-        Returns the whole-second time recorded. Refresh-token sessions are
+        Returns the time recorded, exact (not rounded): a token issued in
+        the same second before the logout carries that second, rounded
+        down, as ``iat`` and is refused; one issued later in that second is
+        refused too (see the module notes). Refresh-token sessions are
         separate: also call
-        :meth:`~jwt_guard_core.sessions.RefreshTokenService.revoke_subject`.
+        :meth:`~jwt_guard_core.sessions.RefreshTokenService.revoke_subject`,
+        which calls this when given ``revocation=``.
         """
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject", "must be a non-empty string")
-        before = float(math.floor(self._clock() if at is None else at))
+        # Never floored: iat is rounded down, so "iat < floor(now)" let every
+        # token minted earlier in the logout's own second through.
+        before = float(self._clock() if at is None else at)
         self._write(lambda: self._store.revoke_subject_before(subject, before))
         events.emit("subject_revoked", subject=subject, revoked_before=before)
         return before
@@ -250,6 +299,37 @@ class RevocationService:
         )
         return value
 
+    def revoke_keys(self, kids: Iterable[str]) -> tuple[str, ...]:
+        """Refuse every token verified by one of these signing keys, whatever its claims.
+
+        :meth:`KeyManager.emergency_rotate` calls it with every key it
+        removed when the manager is given ``revocation=``. Kept for
+        ``key_retention`` (default: for good). Returns the kids recorded.
+        Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
+        store is down.
+        """
+        if isinstance(kids, (str, bytes)):
+            raise ConfigurationError("kids", "give a list of kids, not one string")
+        listed = tuple(kids)
+        if not listed or not all(
+            isinstance(k, str) and 0 < len(k) <= _MAX_KID_LENGTH for k in listed
+        ):
+            raise ConfigurationError(
+                "kids", f"must be one or more non-empty strings of at most {_MAX_KID_LENGTH} chars"
+            )
+        now = self._clock()
+        until = FOREVER if self._key_retention is None else now + self._key_retention
+        for kid in listed:
+            self._write(partial(self._store.deny_kid, kid, expires_at=until, now=now))
+        events.emit(
+            "signing_keys_revoked",
+            level=logging.CRITICAL,
+            message="every token of these signing keys is now refused, whatever its iat",
+            kids=",".join(listed),
+            until=until,
+        )
+        return listed
+
     def _write(self, action: Callable[[], None]) -> None:
         try:
             action()
@@ -262,10 +342,12 @@ class RevocationService:
 
     # -- reading
 
-    def check(self, claims: Mapping[str, Any]) -> str | None:
+    def check(self, claims: Mapping[str, Any], *, kid: str | None = None) -> str | None:
         """The rule that revokes this token, or ``None``.
 
-        One of ``jti``, ``session``, ``subject`` or ``emergency_epoch``.
+        One of ``key`` (``kid``, the key that verified the token, was
+        revoked by :meth:`revoke_keys`), ``jti``, ``session``, ``subject``
+        or ``emergency_epoch``.
 
         Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
         state cannot be read and the service fails closed.
@@ -279,12 +361,24 @@ class RevocationService:
                 sub if isinstance(sub, str) and sub else None,
                 now=self._clock(),
                 session=sid if isinstance(sid, str) and sid else None,
+                kid=kid if isinstance(kid, str) and kid else None,
             )
             source_epoch = self._epoch_source() if self._epoch_source is not None else None
         except Exception as exc:
             # Any failure to read (store or epoch source) is an outage here.
             self._unavailable(exc, claims)
             return None
+        if state.key_denied:
+            # Checked first and regardless of iat: whoever holds a leaked
+            # key writes whatever claims get past the other rules.
+            events.emit(
+                "revoked_key_presented",
+                level=logging.WARNING,
+                message="a token signed by a key revoked in an emergency was presented",
+                kid=kid,
+                jti=jti if isinstance(jti, str) else None,
+            )
+            return "key"
         if state.jti_denied:
             return "jti"
         if state.session_denied:
@@ -303,18 +397,38 @@ class RevocationService:
             return "emergency_epoch"
         return None
 
-    def is_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool:
-        """The :class:`~jwt_guard_core.RevocationCheck` hook the verifier calls."""
-        rule = self.check(claims)
+    def is_revoked(
+        self, claims: Mapping[str, Any], issuer: str | None, *, kid: str | None = None
+    ) -> bool:
+        """The :class:`~jwt_guard_core.RevocationCheck` hook: is any rule against these claims?
+
+        ``kid`` (the key that verified the token) enables the key rule.
+        """
+        rule = self.check(claims, kid=kid)
         if rule is not None:
             logger.debug("token revoked by the %s rule", rule, extra={"jwt_guard_rule": rule})
         return rule is not None
 
-    async def ais_revoked(self, claims: Mapping[str, Any], issuer: str | None) -> bool:
+    async def ais_revoked(
+        self, claims: Mapping[str, Any], issuer: str | None, *, kid: str | None = None
+    ) -> bool:
         """Like :meth:`is_revoked`; a store that does I/O is read off the event loop."""
         if not self._blocking:
-            return self.is_revoked(claims, issuer)
-        return await asyncio.to_thread(self.is_revoked, claims, issuer)
+            return self.is_revoked(claims, issuer, kid=kid)
+        return await asyncio.to_thread(lambda: self.is_revoked(claims, issuer, kid=kid))
+
+    def is_token_revoked(self, token: VerifiedToken) -> bool:
+        """What the :class:`~jwt_guard_core.Verifier` calls: every rule, the key rule included.
+
+        The verifier prefers this to :meth:`is_revoked` when a revocation
+        check has it, so the check sees ``token.kid``, the key that
+        verified the signature (not a header the sender chose).
+        """
+        return self.is_revoked(token.claims, token.issuer, kid=token.kid)
+
+    async def ais_token_revoked(self, token: VerifiedToken) -> bool:
+        """Like :meth:`is_token_revoked`, off the event loop for a store that does I/O."""
+        return await self.ais_revoked(token.claims, token.issuer, kid=token.kid)
 
     def _unavailable(self, exc: Exception, claims: Mapping[str, Any]) -> None:
         jti = claims.get("jti")

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS jwt_guard_denied_sessions (
     session_id TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS jwt_guard_denied_kids (
+    kid TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jwt_guard_subject_revocations (
     subject TEXT PRIMARY KEY,
     revoked_before REAL NOT NULL
@@ -230,6 +234,7 @@ class SQLiteSessionStore:
         conn.execute("DELETE FROM jwt_guard_refresh_families WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_denied_jti WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_denied_sessions WHERE expires_at <= ?", (now,))
+        conn.execute("DELETE FROM jwt_guard_denied_kids WHERE expires_at <= ?", (now,))
         # No window is longer than a day (FailureRateLimiter's maximum).
         conn.execute("DELETE FROM jwt_guard_failures WHERE at <= ?", (now - 86400.0,))
         conn.execute("COMMIT")
@@ -340,6 +345,17 @@ class SQLiteSessionStore:
 
         return self._run(action)
 
+    def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
+        def action(conn: sqlite3.Connection) -> Sequence[str]:
+            rows = conn.execute(
+                "SELECT family_id FROM jwt_guard_refresh_families "
+                "WHERE subject = ? AND expires_at > ?",
+                (subject, now),
+            ).fetchall()
+            return tuple(str(r[0]) for r in rows)
+
+        return self._run(action)
+
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
@@ -362,6 +378,18 @@ class SQLiteSessionStore:
                     "ON CONFLICT (session_id) DO UPDATE SET expires_at = "
                     "max(expires_at, excluded.expires_at)",
                     (session_id, expires_at),
+                )
+
+        self._run(action)
+
+    def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            with self._write(conn, now):
+                conn.execute(
+                    "INSERT INTO jwt_guard_denied_kids (kid, expires_at) VALUES (?, ?) "
+                    "ON CONFLICT (kid) DO UPDATE SET expires_at = "
+                    "max(expires_at, excluded.expires_at)",
+                    (kid, expires_at),
                 )
 
         self._run(action)
@@ -390,7 +418,13 @@ class SQLiteSessionStore:
         self._run(action)
 
     def revocation_state(
-        self, jti: str | None, subject: str | None, *, now: float, session: str | None = None
+        self,
+        jti: str | None,
+        subject: str | None,
+        *,
+        now: float,
+        session: str | None = None,
+        kid: str | None = None,
     ) -> RevocationState:
         def action(conn: sqlite3.Connection) -> RevocationState:
             # One statement, one consistent snapshot, one round trip.
@@ -399,13 +433,15 @@ class SQLiteSessionStore:
                 "(SELECT expires_at FROM jwt_guard_denied_jti WHERE jti = ?), "
                 "(SELECT expires_at FROM jwt_guard_denied_sessions WHERE session_id = ?), "
                 "(SELECT revoked_before FROM jwt_guard_subject_revocations WHERE subject = ?), "
-                "(SELECT epoch FROM jwt_guard_revocation_epoch WHERE id = 1)",
-                (jti, session, subject),
+                "(SELECT epoch FROM jwt_guard_revocation_epoch WHERE id = 1), "
+                "(SELECT expires_at FROM jwt_guard_denied_kids WHERE kid = ?)",
+                (jti, session, subject, kid),
             ).fetchone()
-            denied_until, session_until, before, epoch = row
+            denied_until, session_until, before, epoch, kid_until = row
             return RevocationState(
                 jti_denied=denied_until is not None and denied_until > now,
                 session_denied=session_until is not None and session_until > now,
+                key_denied=kid_until is not None and kid_until > now,
                 subject_revoked_before=before,
                 emergency_epoch=epoch,
             )

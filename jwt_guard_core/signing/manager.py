@@ -15,7 +15,10 @@ Lifecycle of a key (times from the injected clock)::
   expires, and no longer.
 * :meth:`KeyManager.emergency_rotate` is for a leaked key: every other key
   leaves the JWKS at once and an epoch is recorded; tokens with ``iat``
-  before it are to be treated as revoked.
+  before it are to be treated as revoked. With ``revocation=`` the removed
+  kids are also denied in the shared revocation store, so verifiers still
+  holding the old JWKS refuse every token of those keys at once, including
+  tokens forged with the leaked key and any ``iat``.
 
 Every change happens under the store's lock after re-reading the store, so
 several instances sharing a store never rotate twice for one schedule.
@@ -28,14 +31,14 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from .. import events
-from ..errors import ConfigurationError, KeySourceUnavailable, UnknownKid
+from ..errors import ConfigurationError, KeySourceUnavailable, StateUnavailable, UnknownKid
 from ..keys import KeyRejected, VerificationKey, key_from_jwk, key_from_secret, select_key
 from ._crypto import (
     HMAC_SIGNING_ALGORITHMS,
@@ -47,7 +50,7 @@ from ._crypto import (
 from .errors import KeyStoreError
 from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
 
-__all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "RotationOutcome"]
+__all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "KeyRevocation", "RotationOutcome"]
 
 logger = logging.getLogger("jwt_guard.signing")
 
@@ -67,6 +70,19 @@ def _duration(setting: str, value: float | timedelta, *, minimum: float = 0.0) -
     if value < minimum or value == float("inf"):
         raise ConfigurationError(setting, f"{value!r} must be a finite {minimum:g} seconds or more")
     return float(value)
+
+
+@runtime_checkable
+class KeyRevocation(Protocol):
+    """Where an emergency rotation records what it revoked.
+
+    :class:`~jwt_guard_core.sessions.RevocationService` is one: its store is
+    the state every verifier's revocation check reads.
+    """
+
+    def revoke_keys(self, kids: Iterable[str]) -> tuple[str, ...]: ...
+
+    def set_emergency_epoch(self, epoch: float | None = None) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -133,12 +149,21 @@ class KeyManager:
         grace_period: how long, beyond ``max_token_lifetime``, a retired key
             stays published (default 1 hour; covers clock skew and leeway).
         jwks_max_age: the ``Cache-Control: max-age`` recommended for the
-            JWKS (default 600 s).
+            JWKS (default 600 s). Also how long a verifier sharing no
+            revocation state may keep trusting a key removed by
+            :meth:`emergency_rotate` (within its own cache bounds).
         publish_ahead: how long before it signs a successor key is published
             (default twice ``jwks_max_age``; at least ``jwks_max_age``).
         auto_rotate: run the scheduled maintenance from the signing path
             (without waiting when another instance holds the lock). Turn it
             off to rotate only from a scheduler via :meth:`maybe_rotate`.
+        revocation: a :class:`~jwt_guard_core.sessions.RevocationService`
+            over the revocation store the verifiers share (any
+            :class:`KeyRevocation`). :meth:`emergency_rotate` then denies
+            every removed kid there and sets the emergency epoch, so
+            verifiers refuse the leaked key's tokens at once, even with the
+            key still in their JWKS cache. Without it, a verifier trusts a
+            leaked key until its JWKS cache expires (``jwks_max_age``).
         clock: returns Unix time; inject a fake one in tests.
     """
 
@@ -154,6 +179,7 @@ class KeyManager:
         jwks_max_age: int = DEFAULT_JWKS_MAX_AGE,
         publish_ahead: float | timedelta | None = None,
         auto_rotate: bool = True,
+        revocation: KeyRevocation | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(store, KeyStore):
@@ -174,6 +200,11 @@ class KeyManager:
             )
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        if revocation is not None and not isinstance(revocation, KeyRevocation):
+            raise ConfigurationError(
+                "revocation", "give a RevocationService (revoke_keys and set_emergency_epoch)"
+            )
+        self._revocation = revocation
         if isinstance(jwks_max_age, bool) or not isinstance(jwks_max_age, int) or jwks_max_age < 0:
             raise ConfigurationError("jwks_max_age", f"{jwks_max_age!r} is not a whole number >= 0")
         self._store = store
@@ -632,10 +663,17 @@ class KeyManager:
         The new key becomes active; every other key (active, successor and
         retired) leaves the store and the JWKS immediately, so tokens they
         signed fail with ``unknown_kid`` at every verifier that refetches.
-        The emergency epoch (:attr:`emergency_epoch`) is set to now: tokens
-        issued before it are to be rejected by verifiers that read the
-        revocation state, even while an old JWKS is still cached. Emits
-        ``key_emergency_rotated`` at CRITICAL level.
+        The emergency epoch (:attr:`emergency_epoch`) is set to now.
+
+        With ``revocation=`` the removed kids are denied in the revocation
+        store and the epoch is set there too: every verifier reading it
+        refuses every token of those keys at once, whatever ``iat`` a forger
+        wrote, even with the old JWKS still cached. The keys are replaced
+        first; if the revocation store cannot be written,
+        :class:`~jwt_guard_core.errors.StateUnavailable` is raised naming the
+        kids (an event ``signing_keys_revocation_failed`` too), to be denied
+        with ``RevocationService.revoke_keys`` once the store is back.
+        Emits ``key_emergency_rotated`` at CRITICAL level.
         """
         with self._store.lock():
             ring = self._store.load()
@@ -655,4 +693,34 @@ class KeyManager:
             removed_kids=",".join(k.kid for k in ring.keys) or None,
             emergency_epoch=epoch,
         )
+        if self._revocation is not None:
+            self._revoke([k.kid for k in ring.keys], epoch)
         return new.info
+
+    def _revoke(self, kids: list[str], epoch: int) -> None:
+        """Record an emergency in the shared revocation store, after the keys are replaced.
+
+        Rotating first keeps the order safe: a failed revocation write leaves
+        the leaked key out of the JWKS anyway, and the error names what must
+        still be denied.
+        """
+        assert self._revocation is not None
+        try:
+            if kids:
+                self._revocation.revoke_keys(kids)
+            self._revocation.set_emergency_epoch(epoch)
+        except StateUnavailable as exc:
+            listed = ",".join(kids) or None
+            events.emit(
+                "signing_keys_revocation_failed",
+                level=logging.CRITICAL,
+                message="the keys were replaced but the revocation store was not written",
+                kids=listed,
+                emergency_epoch=epoch,
+            )
+            raise StateUnavailable(
+                f"the signing keys were replaced, but the revocation store was not written "
+                f"({exc.detail}); deny these kids with RevocationService.revoke_keys once it is "
+                f"back: {listed}",
+                retry_after=exc.retry_after,
+            ) from None

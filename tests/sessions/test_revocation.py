@@ -67,13 +67,15 @@ def test_logout_everywhere_revokes_tokens_issued_before_it_only(
     same_second = token_for(sub="user-1", iat=int(NOW), jti="j2")
     other_user = token_for(sub="user-2", iat=int(NOW) - 60, jti="j3")
     clock.advance(0.5)
-    assert revocation.revoke_subject("user-1") == float(int(NOW))
-    with pytest.raises(TokenRevoked):
-        verifier.verify(old)
-    # A token minted in the same second (the user logging straight back in)
-    # stays valid: the comparison is iat < whole second, as for the epoch.
-    assert verifier.verify(same_second).subject == "user-1"
+    # The exact time is recorded, never rounded down to the second.
+    assert revocation.revoke_subject("user-1") == NOW + 0.5
+    for token in (old, same_second):
+        with pytest.raises(TokenRevoked):
+            verifier.verify(token)
     assert verifier.verify(other_user).subject == "user-2"
+    clock.advance(0.5)
+    # Issued in the next second: after the logout whatever its fraction.
+    assert verifier.verify(token_for(sub="user-1", iat=int(NOW) + 1)).subject == "user-1"
     assert revocation.check({"sub": "user-1", "iat": NOW - 60}) == "subject"
 
 
