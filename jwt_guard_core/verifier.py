@@ -42,7 +42,7 @@ from .errors import (
     UnknownCrit,
 )
 from .keys import VerificationKey
-from .token import VerifiedToken, scopes_from_claims
+from .token import InvalidScope, VerifiedToken, scopes_from_claims
 
 __all__ = ["Verifier"]
 
@@ -413,14 +413,10 @@ class Verifier:
         jti = claims.get("jti")
         if "jti" in claims and not isinstance(jti, str):
             raise InvalidClaim("jti is not a string")
-        scope = claims.get("scope")
-        if "scope" in claims and not isinstance(scope, str):
-            raise InvalidClaim("scope is not a space-separated string")
-        scp = claims.get("scp")
-        if "scp" in claims and not (
-            isinstance(scp, str) or (isinstance(scp, list) and all(isinstance(s, str) for s in scp))
-        ):
-            raise InvalidClaim("scp is not a string or a list of strings")
+        try:
+            scopes = scopes_from_claims(claims)
+        except InvalidScope as exc:
+            raise InvalidClaim(str(exc)) from None
 
         issuer = parsed.policy.issuer
         if issuer is None:
@@ -432,7 +428,7 @@ class Verifier:
             kid=ctx["kid"],
             issuer=issuer,
             subject=sub,
-            scopes=scopes_from_claims(claims),
+            scopes=scopes,
             expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
             algorithm=header.alg,
         )
