@@ -8,11 +8,14 @@ impossible rather than merely unlikely.
 
 Hygiene rules, applied to every key whatever its source:
 
-* RSA: modulus of at least 2048 bits, public exponent odd and at least 3,
-  no ROCA fingerprint (CVE-2017-15361);
+* RSA: an odd modulus of at least 2048 bits, public exponent odd and at
+  least 3, no ROCA fingerprint (CVE-2017-15361);
 * EC: P-256, P-384 or P-521 with full-length coordinates of a point on the
   curve; the curve must match the JWK's ``alg``;
-* OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys);
+* OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys), in
+  canonical encoding and not a point of small order (the identity, the
+  order-2 point and the other torsion points, against which a signature
+  R = identity, S = 0 verifies);
 * HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2),
   not blank, never a public key in any encoding, and (for secrets given as
   configuration text, not JWK material) not one byte repeated;
@@ -161,8 +164,53 @@ def _check_rsa(key: rsa.RSAPublicKey) -> None:
         raise KeyRejected(f"RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are required")
     if numbers.e < 3 or numbers.e % 2 == 0:
         raise KeyRejected("RSA public exponent must be odd and at least 3")
+    if numbers.n % 2 == 0:
+        # A product of two large primes is odd: an even modulus is corrupt
+        # or hand-made, and no signature made by a real key verifies with it.
+        raise KeyRejected("RSA modulus is even, so it is not a product of two primes")
     if is_roca_weak(numbers.n):
         raise KeyRejected("RSA key has the ROCA fingerprint (CVE-2017-15361) and is factorable")
+
+
+# RFC 8032 field primes of the two signature curves.
+_P25519 = 2**255 - 19
+_P448 = 2**448 - 2**224 - 1
+# The y-coordinates of every point of small order (the cofactor's torsion:
+# 8 points on edwards25519, 4 on edwards448). For each y both sign bits are
+# refused: one encodes a small-order point, the other (when x = 0) is a
+# non-canonical encoding of one. Ed25519: identity y=1, order 2 y=-1, order
+# 4 y=0 (x = +-sqrt(-1)), order 8 y = +-Y8 where d*y^4 + 2*y^2 - 1 = 0.
+# Ed448: identity y=1, order 2 y=-1, order 4 y=0 (x = +-1).
+_Y8_25519 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_SMALL_ORDER_Y = {
+    "Ed25519": frozenset({0, 1, _P25519 - 1, _Y8_25519, _P25519 - _Y8_25519}),
+    "Ed448": frozenset({0, 1, _P448 - 1}),
+}
+
+
+def _check_eddsa_point(crv: str, raw: bytes) -> None:
+    """Refuse a non-canonical or small-order Ed25519/Ed448 public key encoding.
+
+    With a small-order public key A, the signature R = identity, S = 0
+    passes the (cofactorless) check [S]B = R + [k]A for every message whose
+    k is a multiple of A's order: one in 4 tokens, forged by anyone without
+    a private key. A non-canonical encoding (y >= p, or stray bits in
+    Ed448's last byte) is how the same points hide from a byte comparison
+    (RFC 8032 sections 5.1.3 and 5.2.3 reject them when decoding).
+    """
+    if crv == "Ed25519":
+        p, y = _P25519, int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    else:
+        if raw[56] & 0x7F:
+            raise KeyRejected("Ed448 public key is not canonically encoded")
+        p, y = _P448, int.from_bytes(raw[:56], "little")
+    if y >= p:
+        raise KeyRejected(f"{crv} public key is not canonically encoded (y >= p)")
+    if y in _SMALL_ORDER_Y[crv]:
+        raise KeyRejected(
+            f"{crv} public key is a point of small order; any token signed with the "
+            "identity and S = 0 would verify against it"
+        )
 
 
 def _algorithms_for(
@@ -299,6 +347,7 @@ def key_from_jwk(
         x_raw = _b64_member(jwk, "x")
         if len(x_raw) != _OKP_CURVES[crv]:
             raise KeyRejected(f"{crv} public key must be {_OKP_CURVES[crv]} bytes")
+        _check_eddsa_point(crv, x_raw)
         try:
             if crv == "Ed25519":
                 key = ed25519.Ed25519PublicKey.from_public_bytes(x_raw)

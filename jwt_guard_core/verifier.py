@@ -321,7 +321,10 @@ class Verifier:
         if "b64" in header:
             raise UnknownCrit("b64 (RFC 7797 unencoded payload) is not supported")
         kid = header.get("kid")
-        if kid is not None:
+        # RFC 7515 section 4.1.4: kid is a string. "kid": null is not "no
+        # kid": read as absent it would let the token pick the set's only
+        # key, a lookup the issuer never asked for.
+        if "kid" in header:
             if not isinstance(kid, str):
                 raise MalformedToken("kid is not a string")
             if len(kid) > _MAX_KID_LENGTH:
