@@ -13,6 +13,7 @@ __all__ = [
     "InvalidScope",
     "ReadOnlyDict",
     "VerifiedToken",
+    "frozen_mapping",
     "is_scope_name",
     "parse_scope",
     "scopes_from_claims",
@@ -123,7 +124,14 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
+def frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
+    """A read-only copy of a JSON object, all the way down (objects and arrays included).
+
+    A flat :class:`ReadOnlyDict` (only scalar values) is already immutable
+    and is returned as it is, so a cached header is shared, not copied.
+    """
+    if type(value) is ReadOnlyDict and _SCALARS.issuperset(map(type, value.values())):
+        return value
     # Most claim sets are flat: then it is one shallow copy, no recursion.
     plain = value.copy() if isinstance(value, (dict, MappingProxyType)) else dict(value)
     if _SCALARS.issuperset(map(type, plain.values())):
@@ -159,8 +167,8 @@ class VerifiedToken:
     algorithm: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "claims", _frozen_mapping(self.claims))
-        object.__setattr__(self, "header", _frozen_mapping(self.header))
+        object.__setattr__(self, "claims", frozen_mapping(self.claims))
+        object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
 
     @property

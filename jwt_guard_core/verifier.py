@@ -42,7 +42,7 @@ from .errors import (
     UnknownCrit,
 )
 from .keys import VerificationKey
-from .token import InvalidScope, VerifiedToken, scopes_from_claims
+from .token import InvalidScope, VerifiedToken, frozen_mapping, scopes_from_claims
 
 __all__ = ["Verifier"]
 
@@ -189,6 +189,9 @@ class Verifier:
         claim checks: the payload is returned undecoded and unvalidated, so
         never treat it as an access token. Rejections raise the same
         :class:`TokenError` reasons and security events as :meth:`verify`.
+        The header is read-only all the way down (objects are
+        :class:`~jwt_guard_core.token.ReadOnlyDict`, arrays tuples), like
+        :attr:`VerifiedToken.header`; ``dict(header)`` is a mutable copy.
 
         Needs a configuration with a single key source and allowlist (one
         ``keys``, or ``issuers`` that all share them): there are no claims to
@@ -335,7 +338,10 @@ class Verifier:
             typ = header.get("typ")
             if not isinstance(typ, str) or normalize_type(typ) != expected:
                 raise BadType()
-        return _Header(alg=alg, kid=kid, raw=MappingProxyType(header))
+        # Cached and handed to every caller (verify_signature_only returns
+        # it): read-only all the way down, so no caller can change what a
+        # later verification of the same header reports.
+        return _Header(alg=alg, kid=kid, raw=frozen_mapping(header))
 
     def _select_policy(self, claims: Mapping[str, Any]) -> _Policy:
         if self._any_issuer:
