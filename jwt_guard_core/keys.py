@@ -32,8 +32,10 @@ for the case where a deliberately shared private JWKS is loaded.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -475,14 +477,23 @@ def key_from_secret(
     return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=raw)
 
 
-_ASYMMETRIC_MARKERS = (
-    b"-----BEGIN",  # PEM: SPKI, PKCS#1, certificates, private keys
-    b"ssh-rsa ",
-    b"ssh-ed25519 ",
-    b"ssh-ed448 ",
+# PEM (SPKI, PKCS#1, certificates, private keys) and RFC 4716 SSH2 blocks,
+# searched anywhere: a comment line or a BOM before them changes nothing.
+_PEM_MARKERS = (b"-----BEGIN", b"---- BEGIN SSH2")
+# OpenSSH key type names (RFC 4253 section 6.6, RFC 5656, RFC 8709, FIDO keys).
+_SSH_KEY_TYPES = (
+    b"ssh-rsa",
+    b"ssh-dss",
+    b"ssh-ed25519",
+    b"ssh-ed448",
     b"ecdsa-sha2-",
-    b"ssh-dss ",
+    b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-",
 )
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_HEX_TEXT = re.compile(rb"(?:[0-9A-Fa-f]{2})+")
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
+_TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
 
 
 def _looks_like_jwk(raw: bytes) -> bool:
@@ -508,6 +519,64 @@ def _is_der_key(raw: bytes) -> bool:
     return False
 
 
+def _is_ssh_blob(raw: bytes) -> bool:
+    # The base64 body of an OpenSSH public key line is a length-prefixed key
+    # type name (RFC 4253 section 6.6) followed by the key.
+    length = int.from_bytes(raw[:4], "big")
+    return 0 < length <= 64 and raw[4 : 4 + length].startswith(_SSH_KEY_TYPES)
+
+
+def _key_shape(data: bytes) -> str | None:
+    """The public-key container ``data`` is, without any decoding, or ``None``."""
+    if any(marker in data for marker in _PEM_MARKERS):
+        return "PEM"
+    if any(name in data for name in _SSH_KEY_TYPES) or _is_ssh_blob(data):
+        return "OpenSSH"
+    if _looks_like_jwk(data):
+        return "JWK"
+    if _is_der_key(data):
+        return "DER"
+    return None
+
+
+def _decodings(text: bytes) -> list[tuple[str, bytes]]:
+    """``text`` read as hex and as base64/base64url, where it is either."""
+    compact = b"".join(text.split())
+    found: list[tuple[str, bytes]] = []
+    hex_digits = compact.removeprefix(b"0x").replace(b":", b"")
+    if _HEX_TEXT.fullmatch(hex_digits):
+        found.append(("hex", bytes.fromhex(hex_digits.decode("ascii"))))
+    if _BASE64_TEXT.fullmatch(compact):
+        unpadded = compact.rstrip(b"=").translate(_TO_STANDARD_BASE64)
+        # A length of 4n+1 is no base64; any other length pads to valid text.
+        if len(unpadded) % 4 != 1:
+            padded = unpadded + b"=" * (-len(unpadded) % 4)
+            found.append(("base64", base64.b64decode(padded, validate=True)))
+    return found
+
+
+def _public_key_shape(raw: bytes) -> str | None:
+    """Where ``raw`` holds a public key, certificate or JWK (e.g. ``"base64 DER"``), else ``None``.
+
+    The usual wrappings are removed first: surrounding whitespace, a byte
+    order mark, text before a PEM block, and one layer of hex or base64 /
+    base64url (Keycloak's ``public_key`` field is the bare base64 body of
+    the DER, ``openssl`` prints hex).
+    """
+    text = raw.strip()
+    for bom in _BOMS:
+        text = text.removeprefix(bom).strip()
+    # Raw DER may begin or end with a byte that strip() takes for whitespace.
+    shape = _key_shape(raw) or _key_shape(text)
+    if shape is not None:
+        return shape
+    for encoding, decoded in _decodings(text):
+        shape = _key_shape(decoded)
+        if shape is not None:
+            return f"{encoding} {shape}"
+    return None
+
+
 def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
     """Refuse HMAC secrets that are empty, blank, trivial or a public key.
 
@@ -528,11 +597,11 @@ def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
         raise KeyRejected("HMAC secret is blank (only whitespace)")
     if refuse_trivial and len(set(raw)) == 1:
         raise KeyRejected("HMAC secret is one byte repeated; use secrets.token_bytes(32)")
-    stripped = raw.lstrip()
-    if stripped.startswith(_ASYMMETRIC_MARKERS) or _looks_like_jwk(raw) or _is_der_key(raw):
+    shape = _public_key_shape(raw)
+    if shape is not None:
         raise KeyRejected(
-            "HMAC secret is an asymmetric key, certificate or JWK; a public key used as an "
-            "HMAC secret lets anyone forge tokens (RFC 8725 section 2.1)"
+            f"HMAC secret is an asymmetric key, certificate or JWK (found: {shape}); a public "
+            "key used as an HMAC secret lets anyone forge tokens (RFC 8725 section 2.1)"
         )
 
 
