@@ -605,6 +605,43 @@ def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
         )
 
 
+def _public_material(key: VerificationKey) -> set[bytes]:
+    """The raw numbers of a public key: an RSA modulus, EC coordinates and points, an OKP x."""
+    found: set[bytes] = set()
+    public = key.key
+    if isinstance(public, rsa.RSAPublicKey):
+        n = public.public_numbers().n
+        raw_n = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        found.update((raw_n, b"\x00" + raw_n, str(n).encode("ascii")))
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        size = (public.curve.key_size + 7) // 8
+        nums = public.public_numbers()
+        x, y = nums.x.to_bytes(size, "big"), nums.y.to_bytes(size, "big")
+        found.update((x, y, x + y, b"\x04" + x + y, bytes([2 + nums.y % 2]) + x))
+    elif isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        found.add(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    return found
+
+
+def secret_shares_public_material(
+    secret: bytes, public_keys: Iterable[VerificationKey]
+) -> VerificationKey | None:
+    """The key among ``public_keys`` whose raw material ``secret`` is, in any usual encoding.
+
+    A secret that is another key's RSA modulus, EC point or Ed25519 ``x``
+    (raw, hex, base64/base64url such as a JWK's ``n``, or decimal) is as
+    public as the key itself. Only knowable where both sit in the same
+    configuration (several issuers), so :class:`~jwt_guard_core.GuardConfig`
+    asks; returns ``None`` when the secret matches none.
+    """
+    text = secret.strip()
+    candidates = {secret, text, *(decoded for _, decoded in _decodings(text))}
+    for key in public_keys:
+        if not _public_material(key).isdisjoint(candidates):
+            return key
+    return None
+
+
 def build_key_index(keys: Iterable[VerificationKey]) -> tuple[VerificationKey, ...]:
     """Apply the set-level rules: no duplicate kid, no HMAC mixed with asymmetric keys."""
     result = tuple(keys)

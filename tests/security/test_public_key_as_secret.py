@@ -7,6 +7,8 @@ OpenSSH line, JWK and DER were already refused; the encodings people
 actually paste are refused too: Keycloak's ``public_key`` field (the bare
 base64 body of the DER), PEM with a byte order mark or after a comment line,
 the DER in hex, a JWK in base64url, an OpenSSH key body, a certificate.
+Where the secret sits in one configuration with public keys (several
+issuers), their bare RSA modulus, EC point or Ed25519 ``x`` is refused too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509 import load_pem_x509_certificate
 
-from jwt_guard_core import ConfigurationError, StaticKeySet
+from jwt_guard_core import ConfigurationError, GuardConfig, IssuerPolicy, StaticKeySet
 from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_core.keys import key_from_pem
 from tests.factories import KeyRing
@@ -146,3 +148,59 @@ def test_a_der_public_key_ending_in_a_whitespace_byte_is_refused() -> None:
             break
     with pytest.raises(ConfigurationError, match="asymmetric key"):
         StaticKeySet.from_secret(der)
+
+
+def _rsa_n(k: KeyRing) -> bytes:
+    n = k.rsa.public_key().public_numbers().n
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
+
+
+def _p256_xy(k: KeyRing) -> tuple[bytes, bytes]:
+    nums = k.p256.public_key().public_numbers()
+    return nums.x.to_bytes(32, "big"), nums.y.to_bytes(32, "big")
+
+
+MATERIAL: dict[str, Callable[[KeyRing], bytes | str]] = {
+    "rsa-modulus-raw": _rsa_n,
+    "rsa-modulus-jwk-n": lambda k: b64url_encode(_rsa_n(k)),
+    "rsa-modulus-base64": lambda k: base64.b64encode(_rsa_n(k)),
+    "rsa-modulus-hex-colons": lambda k: (b"\x00" + _rsa_n(k)).hex(":"),
+    "rsa-modulus-decimal": lambda k: str(k.rsa.public_key().public_numbers().n),
+    "ec-point-uncompressed-hex": lambda k: (b"\x04" + b"".join(_p256_xy(k))).hex(),
+    "ec-x-and-y": lambda k: b"".join(_p256_xy(k)),
+    "ec-jwk-x": lambda k: b64url_encode(_p256_xy(k)[0]),
+    "ed25519-jwk-x": lambda k: b64url_encode(k.ed25519.public_key().public_bytes(Enc.Raw, Fmt.Raw)),
+}
+
+
+def _config(secret: bytes | str, keyring: KeyRing) -> GuardConfig:
+    public = {"rsa-1": _spki_pem(keyring.rsa), "ec-1": _spki_pem(keyring.p256)}
+    return GuardConfig(
+        issuers={
+            "https://a.example": IssuerPolicy(
+                keys=StaticKeySet.from_secret(secret, kid="hs-1"), algorithms=["HS256"]
+            ),
+            "https://b.example": IssuerPolicy(
+                keys=StaticKeySet.from_pem(public), algorithms=["RS256", "ES256"]
+            ),
+            "https://c.example": IssuerPolicy(
+                keys=StaticKeySet.from_pem(_spki_pem(keyring.ed25519), kid="ed-1"),
+                algorithms=["EdDSA"],
+            ),
+        },
+        audience="https://api.example",
+    )
+
+
+@pytest.mark.parametrize("material", MATERIAL.values(), ids=MATERIAL.keys())
+def test_another_issuers_public_key_material_is_refused_as_a_secret(
+    keyring: KeyRing, material: Callable[[KeyRing], bytes | str]
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        _config(material(keyring), keyring)
+    assert info.value.setting == "issuers"
+    assert "public key material of key" in str(info.value)
+
+
+def test_a_random_secret_beside_public_key_issuers_is_accepted(keyring: KeyRing) -> None:
+    assert _config(secrets.token_urlsafe(48), keyring).policies
