@@ -17,8 +17,10 @@ Hygiene rules, applied to every key whatever its source:
   order-2 point and the other torsion points, against which a signature
   R = identity, S = 0 verifies);
 * HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2),
-  not blank, never a public key in any encoding, and (for secrets given as
-  configuration text, not JWK material) not one byte repeated;
+  not blank, never a public key (PEM anywhere in the text, OpenSSH, JWK,
+  DER, certificates, and each of these once more in hex or base64), and
+  (for secrets given as configuration text, not JWK material) not one byte
+  repeated;
 * ``use`` must be ``sig``; ``key_ops``, when present, must include ``verify``;
   a JWK ``alg`` must be a signature algorithm that fits the key;
 * a set may not hold two keys with the same ``kid``, nor mix HMAC secrets

@@ -154,7 +154,9 @@ class SessionRequest:
     """The parts of a request a session endpoint reads.
 
     ``content_type`` is the media type without parameters; ``read_body``
-    returns the raw body (called at most once, and only for JSON).
+    returns the raw body (called at most once, and only for JSON);
+    ``content_length`` is the request's ``Content-Length`` when the
+    framework knows it, so an oversized body is refused before it is read.
     """
 
     content_type: str | None
