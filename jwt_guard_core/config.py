@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
 from .errors import ConfigurationError
-from .keys import KeySource
+from .keys import KeySource, StaticKeySet, secret_shares_public_material
 
 __all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
 
@@ -346,6 +346,7 @@ class GuardConfig:
         if self.max_lifetime is not None:
             required.update(("iat", "exp"))
 
+        _refuse_public_secrets(policies)
         object.__setattr__(self, "policies", policies)
         object.__setattr__(
             self, "all_algorithms", frozenset().union(*(p.algorithms for p in policies.values()))
@@ -378,3 +379,27 @@ class GuardConfig:
                 "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
             )
         return _Policy(issuer=issuer, keys=keys, audiences=audiences, algorithms=algorithms)
+
+
+def _refuse_public_secrets(policies: Mapping[str | None, _Policy]) -> None:
+    """Refuse an issuer's HMAC secret that is another issuer's public key material.
+
+    Each key set already refuses a public key as a secret in every
+    container (PEM, DER, JWK, ...); only here, with every issuer's static
+    keys in view, can a secret be recognised as a bare RSA modulus or EC
+    point of a key in the same configuration (RFC 8725 section 2.1).
+    """
+    static = {id(p.keys): p.keys for p in policies.values() if isinstance(p.keys, StaticKeySet)}
+    keys = [k for source in static.values() for k in source.keys]
+    public = [k for k in keys if not k.symmetric]
+    for key in keys:
+        if not public or not isinstance(key.key, bytes):
+            continue
+        match = secret_shares_public_material(key.key, public)
+        if match is not None:
+            named = f"key {match.kid!r}" if match.kid is not None else f"a {match.kty} key"
+            raise ConfigurationError(
+                "issuers",
+                f"an HMAC secret is the public key material of {named} in this configuration; "
+                "anyone could forge tokens with it (RFC 8725 section 2.1)",
+            )

@@ -21,7 +21,13 @@ import json
 import re
 from typing import Any
 
-__all__ = ["DecodeError", "b64url_decode", "b64url_encode", "parse_json_object"]
+__all__ = [
+    "DecodeError",
+    "b64url_decode",
+    "b64url_encode",
+    "json_depth_within",
+    "parse_json_object",
+]
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 # The value of the last character must leave no unused bits set:
@@ -74,10 +80,15 @@ def _no_constants(name: str) -> Any:
     raise DecodeError(f"JSON contains the non-standard constant {name}")
 
 
-def _depth_ok(text: str) -> bool:
-    # A cheap upper bound on nesting before the parser recurses: count the
-    # opening brackets outside strings only when there are many of them.
-    if text.count("{") + text.count("[") <= MAX_JSON_DEPTH:
+def json_depth_within(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON ``text`` nests objects and arrays at most ``limit`` deep.
+
+    A cheap bound checked before a recursive parser runs (CPython's ``json``
+    raises ``RecursionError`` near 1000 levels, which a request must never
+    turn into a 500): brackets are counted outside strings, and the text is
+    only scanned when it holds more than ``limit`` of them.
+    """
+    if text.count("{") + text.count("[") <= limit:
         return True
     depth = 0
     in_string = False
@@ -94,7 +105,7 @@ def _depth_ok(text: str) -> bool:
             in_string = True
         elif ch in "{[":
             depth += 1
-            if depth > MAX_JSON_DEPTH:
+            if depth > limit:
                 return False
         elif ch in "}]":
             depth -= 1
@@ -114,7 +125,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         # Also refuses a BOM, leading whitespace tricks and UTF-16/32 text,
         # whose first decoded character is never "{".
         raise DecodeError("JSON is not an object")
-    if not _depth_ok(text):
+    if not json_depth_within(text):
         raise DecodeError("JSON is nested too deeply")
     try:
         value, end = _decoder.raw_decode(text)

@@ -22,7 +22,7 @@ from .errors import (
     KeySourceUnavailable,
     TokenError,
 )
-from .token import VerifiedToken
+from .token import VerifiedToken, is_scope_name
 
 __all__ = [
     "SAFE_METHODS",
@@ -138,10 +138,18 @@ def constant_time_equals(a: str | None, b: str | None) -> bool:
 
 def _scope_names(scopes: str | Iterable[str]) -> tuple[str, ...]:
     # A string is a space-separated scope list (RFC 6749 section 3.3), never
-    # an iterable of one-letter scopes.
-    if isinstance(scopes, str):
-        return tuple(scopes.split())
-    return tuple(scopes)
+    # an iterable of one-letter scopes. Only U+0020 separates, as in a
+    # token's scope claim: "a\tb" is not two scopes but a mistake, reported
+    # as one (no token can carry such a name, so the route could never pass).
+    names = tuple(n for n in scopes.split(" ") if n) if isinstance(scopes, str) else tuple(scopes)
+    for name in names:
+        if not is_scope_name(name):
+            raise ConfigurationError(
+                "scopes",
+                f"{name!r} is not a scope name; scope names are printable ASCII without "
+                'spaces, " or \\ (RFC 6749 section 3.3); a string of them is separated by spaces',
+            )
+    return names
 
 
 def check_scopes(
@@ -149,9 +157,10 @@ def check_scopes(
 ) -> None:
     """Raise :class:`InsufficientScope` unless ``token`` has every scope in ``required``.
 
-    ``required`` is a list of scope names or one space-separated string.
-    With ``any_of=True`` one of them is enough. Scopes match exactly and
-    case-sensitively.
+    ``required`` is a list of scope names or one string of names separated
+    by U+0020 spaces (no other whitespace). With ``any_of=True`` one of them
+    is enough. Scopes match exactly and case-sensitively. A name that is not
+    an RFC 6749 scope-token raises ``ConfigurationError`` (setting ``scopes``).
     """
     needed = _scope_names(required)
     if not needed:

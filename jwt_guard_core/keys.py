@@ -8,14 +8,19 @@ impossible rather than merely unlikely.
 
 Hygiene rules, applied to every key whatever its source:
 
-* RSA: modulus of at least 2048 bits, public exponent odd and at least 3,
-  no ROCA fingerprint (CVE-2017-15361);
+* RSA: an odd modulus of at least 2048 bits, public exponent odd and at
+  least 3, no ROCA fingerprint (CVE-2017-15361);
 * EC: P-256, P-384 or P-521 with full-length coordinates of a point on the
   curve; the curve must match the JWK's ``alg``;
-* OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys);
+* OKP: Ed25519 or Ed448 only (X25519/X448 are not signature keys), in
+  canonical encoding and not a point of small order (the identity, the
+  order-2 point and the other torsion points, against which a signature
+  R = identity, S = 0 verifies);
 * HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2),
-  not blank, never a public key in any encoding, and (for secrets given as
-  configuration text, not JWK material) not one byte repeated;
+  not blank, never a public key (PEM anywhere in the text, OpenSSH, JWK,
+  DER, certificates, and each of these once more in hex or base64), and
+  (for secrets given as configuration text, not JWK material) not one byte
+  repeated;
 * ``use`` must be ``sig``; ``key_ops``, when present, must include ``verify``;
   a JWK ``alg`` must be a signature algorithm that fits the key;
 * a set may not hold two keys with the same ``kid``, nor mix HMAC secrets
@@ -29,8 +34,10 @@ for the case where a deliberately shared private JWKS is loaded.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from os import PathLike
@@ -161,8 +168,53 @@ def _check_rsa(key: rsa.RSAPublicKey) -> None:
         raise KeyRejected(f"RSA key has {key.key_size} bits; at least {MIN_RSA_BITS} are required")
     if numbers.e < 3 or numbers.e % 2 == 0:
         raise KeyRejected("RSA public exponent must be odd and at least 3")
+    if numbers.n % 2 == 0:
+        # A product of two large primes is odd: an even modulus is corrupt
+        # or hand-made, and no signature made by a real key verifies with it.
+        raise KeyRejected("RSA modulus is even, so it is not a product of two primes")
     if is_roca_weak(numbers.n):
         raise KeyRejected("RSA key has the ROCA fingerprint (CVE-2017-15361) and is factorable")
+
+
+# RFC 8032 field primes of the two signature curves.
+_P25519 = 2**255 - 19
+_P448 = 2**448 - 2**224 - 1
+# The y-coordinates of every point of small order (the cofactor's torsion:
+# 8 points on edwards25519, 4 on edwards448). For each y both sign bits are
+# refused: one encodes a small-order point, the other (when x = 0) is a
+# non-canonical encoding of one. Ed25519: identity y=1, order 2 y=-1, order
+# 4 y=0 (x = +-sqrt(-1)), order 8 y = +-Y8 where d*y^4 + 2*y^2 - 1 = 0.
+# Ed448: identity y=1, order 2 y=-1, order 4 y=0 (x = +-1).
+_Y8_25519 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_SMALL_ORDER_Y = {
+    "Ed25519": frozenset({0, 1, _P25519 - 1, _Y8_25519, _P25519 - _Y8_25519}),
+    "Ed448": frozenset({0, 1, _P448 - 1}),
+}
+
+
+def _check_eddsa_point(crv: str, raw: bytes) -> None:
+    """Refuse a non-canonical or small-order Ed25519/Ed448 public key encoding.
+
+    With a small-order public key A, the signature R = identity, S = 0
+    passes the (cofactorless) check [S]B = R + [k]A for every message whose
+    k is a multiple of A's order: one in 4 tokens, forged by anyone without
+    a private key. A non-canonical encoding (y >= p, or stray bits in
+    Ed448's last byte) is how the same points hide from a byte comparison
+    (RFC 8032 sections 5.1.3 and 5.2.3 reject them when decoding).
+    """
+    if crv == "Ed25519":
+        p, y = _P25519, int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    else:
+        if raw[56] & 0x7F:
+            raise KeyRejected("Ed448 public key is not canonically encoded")
+        p, y = _P448, int.from_bytes(raw[:56], "little")
+    if y >= p:
+        raise KeyRejected(f"{crv} public key is not canonically encoded (y >= p)")
+    if y in _SMALL_ORDER_Y[crv]:
+        raise KeyRejected(
+            f"{crv} public key is a point of small order; any token signed with the "
+            "identity and S = 0 would verify against it"
+        )
 
 
 def _algorithms_for(
@@ -299,6 +351,7 @@ def key_from_jwk(
         x_raw = _b64_member(jwk, "x")
         if len(x_raw) != _OKP_CURVES[crv]:
             raise KeyRejected(f"{crv} public key must be {_OKP_CURVES[crv]} bytes")
+        _check_eddsa_point(crv, x_raw)
         try:
             if crv == "Ed25519":
                 key = ed25519.Ed25519PublicKey.from_public_bytes(x_raw)
@@ -426,14 +479,23 @@ def key_from_secret(
     return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=raw)
 
 
-_ASYMMETRIC_MARKERS = (
-    b"-----BEGIN",  # PEM: SPKI, PKCS#1, certificates, private keys
-    b"ssh-rsa ",
-    b"ssh-ed25519 ",
-    b"ssh-ed448 ",
+# PEM (SPKI, PKCS#1, certificates, private keys) and RFC 4716 SSH2 blocks,
+# searched anywhere: a comment line or a BOM before them changes nothing.
+_PEM_MARKERS = (b"-----BEGIN", b"---- BEGIN SSH2")
+# OpenSSH key type names (RFC 4253 section 6.6, RFC 5656, RFC 8709, FIDO keys).
+_SSH_KEY_TYPES = (
+    b"ssh-rsa",
+    b"ssh-dss",
+    b"ssh-ed25519",
+    b"ssh-ed448",
     b"ecdsa-sha2-",
-    b"ssh-dss ",
+    b"sk-ssh-ed25519@openssh.com",
+    b"sk-ecdsa-sha2-",
 )
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_HEX_TEXT = re.compile(rb"(?:[0-9A-Fa-f]{2})+")
+_BASE64_TEXT = re.compile(rb"[A-Za-z0-9+/_-]+={0,2}")
+_TO_STANDARD_BASE64 = bytes.maketrans(b"-_", b"+/")
 
 
 def _looks_like_jwk(raw: bytes) -> bool:
@@ -459,6 +521,64 @@ def _is_der_key(raw: bytes) -> bool:
     return False
 
 
+def _is_ssh_blob(raw: bytes) -> bool:
+    # The base64 body of an OpenSSH public key line is a length-prefixed key
+    # type name (RFC 4253 section 6.6) followed by the key.
+    length = int.from_bytes(raw[:4], "big")
+    return 0 < length <= 64 and raw[4 : 4 + length].startswith(_SSH_KEY_TYPES)
+
+
+def _key_shape(data: bytes) -> str | None:
+    """The public-key container ``data`` is, without any decoding, or ``None``."""
+    if any(marker in data for marker in _PEM_MARKERS):
+        return "PEM"
+    if any(name in data for name in _SSH_KEY_TYPES) or _is_ssh_blob(data):
+        return "OpenSSH"
+    if _looks_like_jwk(data):
+        return "JWK"
+    if _is_der_key(data):
+        return "DER"
+    return None
+
+
+def _decodings(text: bytes) -> list[tuple[str, bytes]]:
+    """``text`` read as hex and as base64/base64url, where it is either."""
+    compact = b"".join(text.split())
+    found: list[tuple[str, bytes]] = []
+    hex_digits = compact.removeprefix(b"0x").replace(b":", b"")
+    if _HEX_TEXT.fullmatch(hex_digits):
+        found.append(("hex", bytes.fromhex(hex_digits.decode("ascii"))))
+    if _BASE64_TEXT.fullmatch(compact):
+        unpadded = compact.rstrip(b"=").translate(_TO_STANDARD_BASE64)
+        # A length of 4n+1 is no base64; any other length pads to valid text.
+        if len(unpadded) % 4 != 1:
+            padded = unpadded + b"=" * (-len(unpadded) % 4)
+            found.append(("base64", base64.b64decode(padded, validate=True)))
+    return found
+
+
+def _public_key_shape(raw: bytes) -> str | None:
+    """Where ``raw`` holds a public key, certificate or JWK (e.g. ``"base64 DER"``), else ``None``.
+
+    The usual wrappings are removed first: surrounding whitespace, a byte
+    order mark, text before a PEM block, and one layer of hex or base64 /
+    base64url (Keycloak's ``public_key`` field is the bare base64 body of
+    the DER, ``openssl`` prints hex).
+    """
+    text = raw.strip()
+    for bom in _BOMS:
+        text = text.removeprefix(bom).strip()
+    # Raw DER may begin or end with a byte that strip() takes for whitespace.
+    shape = _key_shape(raw) or _key_shape(text)
+    if shape is not None:
+        return shape
+    for encoding, decoded in _decodings(text):
+        shape = _key_shape(decoded)
+        if shape is not None:
+            return f"{encoding} {shape}"
+    return None
+
+
 def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
     """Refuse HMAC secrets that are empty, blank, trivial or a public key.
 
@@ -479,12 +599,49 @@ def _check_secret(raw: bytes, *, refuse_trivial: bool = True) -> None:
         raise KeyRejected("HMAC secret is blank (only whitespace)")
     if refuse_trivial and len(set(raw)) == 1:
         raise KeyRejected("HMAC secret is one byte repeated; use secrets.token_bytes(32)")
-    stripped = raw.lstrip()
-    if stripped.startswith(_ASYMMETRIC_MARKERS) or _looks_like_jwk(raw) or _is_der_key(raw):
+    shape = _public_key_shape(raw)
+    if shape is not None:
         raise KeyRejected(
-            "HMAC secret is an asymmetric key, certificate or JWK; a public key used as an "
-            "HMAC secret lets anyone forge tokens (RFC 8725 section 2.1)"
+            f"HMAC secret is an asymmetric key, certificate or JWK (found: {shape}); a public "
+            "key used as an HMAC secret lets anyone forge tokens (RFC 8725 section 2.1)"
         )
+
+
+def _public_material(key: VerificationKey) -> set[bytes]:
+    """The raw numbers of a public key: an RSA modulus, EC coordinates and points, an OKP x."""
+    found: set[bytes] = set()
+    public = key.key
+    if isinstance(public, rsa.RSAPublicKey):
+        n = public.public_numbers().n
+        raw_n = n.to_bytes((n.bit_length() + 7) // 8, "big")
+        found.update((raw_n, b"\x00" + raw_n, str(n).encode("ascii")))
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        size = (public.curve.key_size + 7) // 8
+        nums = public.public_numbers()
+        x, y = nums.x.to_bytes(size, "big"), nums.y.to_bytes(size, "big")
+        found.update((x, y, x + y, b"\x04" + x + y, bytes([2 + nums.y % 2]) + x))
+    elif isinstance(public, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        found.add(public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    return found
+
+
+def secret_shares_public_material(
+    secret: bytes, public_keys: Iterable[VerificationKey]
+) -> VerificationKey | None:
+    """The key among ``public_keys`` whose raw material ``secret`` is, in any usual encoding.
+
+    A secret that is another key's RSA modulus, EC point or Ed25519 ``x``
+    (raw, hex, base64/base64url such as a JWK's ``n``, or decimal) is as
+    public as the key itself. Only knowable where both sit in the same
+    configuration (several issuers), so :class:`~jwt_guard_core.GuardConfig`
+    asks; returns ``None`` when the secret matches none.
+    """
+    text = secret.strip()
+    candidates = {secret, text, *(decoded for _, decoded in _decodings(text))}
+    for key in public_keys:
+        if not _public_material(key).isdisjoint(candidates):
+            return key
+    return None
 
 
 def build_key_index(keys: Iterable[VerificationKey]) -> tuple[VerificationKey, ...]:

@@ -2,30 +2,83 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-__all__ = ["ReadOnlyDict", "VerifiedToken", "scopes_from_claims"]
+__all__ = [
+    "InvalidScope",
+    "ReadOnlyDict",
+    "VerifiedToken",
+    "frozen_mapping",
+    "is_scope_name",
+    "parse_scope",
+    "scopes_from_claims",
+]
+
+
+# RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), and a
+# scope string is scope-token *( SP scope-token ). Only U+0020 separates:
+# splitting on any other whitespace would let "files:read\tadmin" (or NBSP,
+# U+3000, ...) grant the separate scope "admin".
+_SCOPE_TOKEN = r"[\x21\x23-\x5b\x5d-\x7e]+"  # noqa: S105 - a grammar, not a password
+_SCOPE_NAME = re.compile(_SCOPE_TOKEN)
+_SCOPE_STRING = re.compile(rf"{_SCOPE_TOKEN}(?: {_SCOPE_TOKEN})*")
+
+
+class InvalidScope(ValueError):
+    """A scope value outside RFC 6749 section 3.3's grammar. The message is safe to log."""
+
+
+def parse_scope(value: str, *, name: str = "scope") -> tuple[str, ...]:
+    """Split an RFC 6749 section 3.3 scope string into its scope names.
+
+    Strict: names are separated by exactly one U+0020; leading, trailing or
+    doubled spaces, any other whitespace or control character, ``"`` and
+    ``\\`` make the whole value invalid (:class:`InvalidScope`), so every
+    reader of the value sees the same scopes. The empty string is no scopes.
+    """
+    if not value:
+        return ()
+    if _SCOPE_STRING.fullmatch(value) is None:
+        raise InvalidScope(f"{name} is not a space-separated list of scope names (RFC 6749 3.3)")
+    return tuple(value.split(" "))
+
+
+def is_scope_name(value: object) -> bool:
+    """Whether ``value`` is one RFC 6749 scope-token: printable ASCII but space, ``"``, ``\\``."""
+    return isinstance(value, str) and _SCOPE_NAME.fullmatch(value) is not None
 
 
 def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     """Scopes from ``scope`` (RFC 8693/9068: space-separated) or ``scp``.
 
     ``scp`` is a list at most providers and a space-separated string at Entra;
-    both are read. Values of other types were refused by the verifier.
+    both are read. A value of another type, a string outside RFC 6749's
+    grammar (see :func:`parse_scope`) or a list element that is not one
+    scope name raises :class:`InvalidScope`: a token whose scopes different
+    parsers could read differently grants none (the verifier refuses it
+    with ``invalid_claim``).
     """
     scopes: set[str] = set()
-    scope = claims.get("scope")
-    if isinstance(scope, str):
-        scopes.update(scope.split())
-    scp = claims.get("scp")
-    if isinstance(scp, str):
-        scopes.update(scp.split())
-    elif isinstance(scp, (list, tuple)):
-        scopes.update(s for s in scp if isinstance(s, str))
+    if "scope" in claims:
+        scope = claims["scope"]
+        if not isinstance(scope, str):
+            raise InvalidScope("scope is not a space-separated string")
+        scopes.update(parse_scope(scope))
+    if "scp" in claims:
+        scp = claims["scp"]
+        if isinstance(scp, str):
+            scopes.update(parse_scope(scp, name="scp"))
+        elif isinstance(scp, (list, tuple)):
+            if not all(map(is_scope_name, scp)):
+                raise InvalidScope("scp holds a value that is not one scope name (RFC 6749 3.3)")
+            scopes.update(scp)
+        else:
+            raise InvalidScope("scp is not a string or a list of strings")
     return frozenset(scopes)
 
 
@@ -71,7 +124,14 @@ def _frozen(value: Any) -> Any:
     return value
 
 
-def _frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
+def frozen_mapping(value: Mapping[str, Any]) -> ReadOnlyDict:
+    """A read-only copy of a JSON object, all the way down (objects and arrays included).
+
+    A flat :class:`ReadOnlyDict` (only scalar values) is already immutable
+    and is returned as it is, so a cached header is shared, not copied.
+    """
+    if type(value) is ReadOnlyDict and _SCALARS.issuperset(map(type, value.values())):
+        return value
     # Most claim sets are flat: then it is one shallow copy, no recursion.
     plain = value.copy() if isinstance(value, (dict, MappingProxyType)) else dict(value)
     if _SCALARS.issuperset(map(type, plain.values())):
@@ -107,8 +167,8 @@ class VerifiedToken:
     algorithm: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "claims", _frozen_mapping(self.claims))
-        object.__setattr__(self, "header", _frozen_mapping(self.header))
+        object.__setattr__(self, "claims", frozen_mapping(self.claims))
+        object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
 
     @property

@@ -42,7 +42,7 @@ from .errors import (
     UnknownCrit,
 )
 from .keys import VerificationKey
-from .token import VerifiedToken, scopes_from_claims
+from .token import InvalidScope, VerifiedToken, frozen_mapping, scopes_from_claims
 
 __all__ = ["Verifier"]
 
@@ -204,6 +204,9 @@ class Verifier:
         claim checks: the payload is returned undecoded and unvalidated, so
         never treat it as an access token. Rejections raise the same
         :class:`TokenError` reasons and security events as :meth:`verify`.
+        The header is read-only all the way down (objects are
+        :class:`~jwt_guard_core.token.ReadOnlyDict`, arrays tuples), like
+        :attr:`VerifiedToken.header`; ``dict(header)`` is a mutable copy.
 
         Needs a configuration with a single key source and allowlist (one
         ``keys``, or ``issuers`` that all share them): there are no claims to
@@ -336,7 +339,10 @@ class Verifier:
         if "b64" in header:
             raise UnknownCrit("b64 (RFC 7797 unencoded payload) is not supported")
         kid = header.get("kid")
-        if kid is not None:
+        # RFC 7515 section 4.1.4: kid is a string. "kid": null is not "no
+        # kid": read as absent it would let the token pick the set's only
+        # key, a lookup the issuer never asked for.
+        if "kid" in header:
             if not isinstance(kid, str):
                 raise MalformedToken("kid is not a string")
             if len(kid) > _MAX_KID_LENGTH:
@@ -347,7 +353,10 @@ class Verifier:
             typ = header.get("typ")
             if not isinstance(typ, str) or normalize_type(typ) != expected:
                 raise BadType()
-        return _Header(alg=alg, kid=kid, raw=MappingProxyType(header))
+        # Cached and handed to every caller (verify_signature_only returns
+        # it): read-only all the way down, so no caller can change what a
+        # later verification of the same header reports.
+        return _Header(alg=alg, kid=kid, raw=frozen_mapping(header))
 
     def _select_policy(self, claims: Mapping[str, Any]) -> _Policy:
         if self._any_issuer:
@@ -428,14 +437,10 @@ class Verifier:
         jti = claims.get("jti")
         if "jti" in claims and not isinstance(jti, str):
             raise InvalidClaim("jti is not a string")
-        scope = claims.get("scope")
-        if "scope" in claims and not isinstance(scope, str):
-            raise InvalidClaim("scope is not a space-separated string")
-        scp = claims.get("scp")
-        if "scp" in claims and not (
-            isinstance(scp, str) or (isinstance(scp, list) and all(isinstance(s, str) for s in scp))
-        ):
-            raise InvalidClaim("scp is not a string or a list of strings")
+        try:
+            scopes = scopes_from_claims(claims)
+        except InvalidScope as exc:
+            raise InvalidClaim(str(exc)) from None
 
         issuer = parsed.policy.issuer
         if issuer is None:
@@ -447,7 +452,7 @@ class Verifier:
             kid=ctx["kid"],
             issuer=issuer,
             subject=sub,
-            scopes=scopes_from_claims(claims),
+            scopes=scopes,
             expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
             algorithm=header.alg,
         )

@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import events
+from ..encoding import json_depth_within
 from ..errors import StateUnavailable, TokenError
 from ..http import ErrorResponse, ExtractedToken, csrf_failure_response, error_response
-from ..token import VerifiedToken
+from ..token import InvalidScope, VerifiedToken, parse_scope
 from .cookies import (
     CookiePolicy,
     SessionReply,
@@ -48,6 +49,7 @@ from .revocation import RevocationService
 __all__ = [
     "CredentialsCheck",
     "CsrfCheck",
+    "InvalidBody",
     "SessionEndpoints",
     "SessionRequest",
     "error_reply",
@@ -60,12 +62,28 @@ CredentialsCheck = Callable[[str, str], "tuple[str, Iterable[str]] | None"]
 CsrfCheck = Callable[[], "str | None"]
 
 _NOT_JSON = "Send a JSON object (Content-Type: application/json)."
+_BAD_SCOPE = "scope is a string of scope names separated by single spaces."
+_TOO_LARGE = "The body is too large."
+_TOO_DEEP = "The JSON body is nested too deeply."
+
+#: The largest session request body read (credentials, a refresh token, a scope).
+MAX_BODY_BYTES = 16 * 1024
+#: The deepest nesting of objects and arrays a session request body may have.
+MAX_BODY_DEPTH = 16
+
+
+class InvalidBody(ValueError):
+    """A request body the session endpoints cannot use; ``str()`` is the client's description."""
 
 
 def read_json_body(
-    content_type: str | None, read: Callable[[], bytes], *, required: bool
-) -> dict[str, Any] | None:
-    """The JSON object a request sent; ``{}`` for an absent optional body; ``None`` when unusable.
+    content_type: str | None,
+    read: Callable[[], bytes],
+    *,
+    required: bool,
+    content_length: int | None = None,
+) -> dict[str, Any]:
+    """The JSON object a request sent, ``{}`` for an absent optional body.
 
     JSON only: a cross-site HTML form cannot send ``application/json``
     without a CORS preflight, which closes login CSRF for the obtain route.
@@ -73,17 +91,58 @@ def read_json_body(
     called only for a JSON request: another content type is no body where
     one is optional (a cookie refresh), and its stream may already have been
     consumed by the framework's form parsing.
+
+    These routes take unauthenticated bodies, so the parser is bounded
+    before it runs: at most :data:`MAX_BODY_BYTES` (checked against
+    ``content_length`` before ``read`` when the adapter knows it, and
+    against what was read), UTF-8 (RFC 8259 section 8.1), and at most
+    :data:`MAX_BODY_DEPTH` levels of nesting, so ``[[[[...`` is a 400, never
+    a ``RecursionError``.
+
+    Raises:
+        InvalidBody: the body is missing where required, too large, not
+            UTF-8 JSON, nested too deeply, or not an object; its message is
+            the ``error_description`` of the 400 ``invalid_request``.
     """
     if content_type != "application/json":
-        return None if required else {}
+        if required:
+            raise InvalidBody(_NOT_JSON)
+        return {}
+    if content_length is not None and content_length > MAX_BODY_BYTES:
+        raise InvalidBody(_TOO_LARGE)
     raw = read()
     if not raw:
-        return None if required else {}
+        if required:
+            raise InvalidBody(_NOT_JSON)
+        return {}
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidBody(_TOO_LARGE)
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8-sig")  # a BOM may be ignored (RFC 8259 section 8.1)
+    except UnicodeDecodeError:
+        raise InvalidBody(_NOT_JSON) from None
+    if not json_depth_within(text, MAX_BODY_DEPTH):
+        raise InvalidBody(_TOO_DEEP)
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise InvalidBody(_NOT_JSON) from None
+    if not isinstance(data, dict):
+        raise InvalidBody(_NOT_JSON)
+    return data
+
+
+def _requested_scopes(scope: Any) -> tuple[str, ...] | None:
+    """The scopes a refresh asks for (``None``: the session's own), or :class:`InvalidScope`.
+
+    The same grammar as a token's ``scope`` claim (RFC 6749 section 3.3):
+    names separated by single U+0020 spaces, nothing else.
+    """
+    if scope is None:
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(scope, str):
+        raise InvalidScope("scope is not a string")
+    return parse_scope(scope)
 
 
 def error_reply(spec: ErrorResponse) -> SessionReply:
@@ -96,16 +155,24 @@ class SessionRequest:
     """The parts of a request a session endpoint reads.
 
     ``content_type`` is the media type without parameters; ``read_body``
-    returns the raw body (called at most once, and only for JSON).
+    returns the raw body (called at most once, and only for JSON);
+    ``content_length`` is the request's ``Content-Length`` when the
+    framework knows it, so an oversized body is refused before it is read.
     """
 
     content_type: str | None
     read_body: Callable[[], bytes] = field(repr=False)
     cookies: Mapping[str, str] = field(repr=False)
+    content_length: int | None = None
 
-    def json(self, *, required: bool) -> dict[str, Any] | None:
+    def json(self, *, required: bool) -> dict[str, Any]:
         """See :func:`read_json_body`."""
-        return read_json_body(self.content_type, self.read_body, required=required)
+        return read_json_body(
+            self.content_type,
+            self.read_body,
+            required=required,
+            content_length=self.content_length,
+        )
 
 
 def _csrf_refusal(csrf_failure: CsrfCheck) -> SessionReply | None:
@@ -186,9 +253,10 @@ class SessionEndpoints:
         many failures from ``client``; 503 when the session store is down.
         The access token the request may carry plays no part.
         """
-        data = request.json(required=True)
-        if data is None:
-            return error_reply(request_error_response(_NOT_JSON))
+        try:
+            data = request.json(required=True)
+        except InvalidBody as exc:
+            return error_reply(request_error_response(str(exc)))
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             return error_reply(request_error_response("Give username and password as strings."))
@@ -229,9 +297,10 @@ class SessionEndpoints:
         plays no part: a browser whose access cookie was revoked or expired
         can still refresh.
         """
-        data = request.json(required=False)
-        if data is None:
-            return error_reply(request_error_response(_NOT_JSON))
+        try:
+            data = request.json(required=False)
+        except InvalidBody as exc:
+            return error_reply(request_error_response(str(exc)))
         found = self._refresh_token(request, data)
         if found is None:
             return error_reply(request_error_response("No refresh token was presented."))
@@ -240,13 +309,12 @@ class SessionEndpoints:
             refused = _csrf_refusal(csrf_failure)
             if refused is not None:
                 return refused
-        scope = data.get("scope")
-        if scope is not None and not isinstance(scope, str):
-            return error_reply(request_error_response("scope is a space-separated string."))
         try:
-            tokens = self.refresh_tokens.refresh(
-                found.token, scopes=scope.split() if scope is not None else None
-            )
+            scopes = _requested_scopes(data.get("scope"))
+        except InvalidScope:
+            return error_reply(request_error_response(_BAD_SCOPE))
+        try:
+            tokens = self.refresh_tokens.refresh(found.token, scopes=scopes)
         except TokenError as exc:
             return error_reply(refresh_error_response(exc))
         return self._session(tokens)
@@ -277,9 +345,10 @@ class SessionEndpoints:
         401 when the request carries no credential at all; 403 for a
         cookie refresh token without CSRF proof; 503 when the store is down.
         """
-        data = request.json(required=False)
-        if data is None:
-            return error_reply(request_error_response(_NOT_JSON))
+        try:
+            data = request.json(required=False)
+        except InvalidBody as exc:
+            return error_reply(request_error_response(str(exc)))
         dead_cookie = access_cookie_error is not None
         if access_cookie_error is not None and access_cookie_error.status != 401:
             return error_reply(error_response(access_cookie_error, realm=self.realm))

@@ -124,6 +124,18 @@ def test_rsa_exponent_one_or_even_is_refused(keyring: KeyRing, exponent: int) ->
     assert "RSA public exponent must be odd and at least 3" in message
 
 
+def test_rsa_key_with_an_even_modulus_is_refused_as_jwk_and_as_pem(keyring: KeyRing) -> None:
+    # A product of two odd primes is odd; an even n can verify no real signature.
+    n = keyring.rsa.public_key().public_numbers().n - 1
+    message = refused(rsa_jwk(keyring.rsa, n=_int(n)))
+    assert "RSA modulus is even" in message
+    pem = (
+        rsa.RSAPublicNumbers(65537, n).public_key().public_bytes(Enc.PEM, Fmt.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(ConfigurationError, match="RSA modulus is even"):
+        StaticKeySet.from_pem(pem, kid="even")
+
+
 # The primes of the Infineon primorial M that the published detector checks.
 ROCA_PRIMES = (
     3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71,

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from jwt_guard_core import VerifiedToken
-from jwt_guard_core.token import ReadOnlyDict, scopes_from_claims
+from jwt_guard_core.token import InvalidScope, ReadOnlyDict, scopes_from_claims
 from tests.factories import AUDIENCE, ISSUER, NOW, claims, sign
 
 T = int(NOW)
@@ -204,8 +204,33 @@ def test_repr_shows_no_claims_or_header(verified):
         ({"scp": ("a",)}, {"a"}),
         ({"scope": "a", "scp": ["b"]}, {"a", "b"}),
         ({}, set()),
-        ({"scope": 1, "scp": 2}, set()),
+        ({"scope": ""}, set()),
+        ({"scope": "!#[]~"}, {"!#[]~"}),
     ],
 )
 def test_scopes_from_claims_reads_scope_and_scp(claim_set, expected):
     assert scopes_from_claims(claim_set) == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "claim_set",
+    [
+        {"scope": 1, "scp": 2},
+        {"scope": None},
+        {"scp": 2},
+        {"scp": ["a", 1]},
+        {"scope": " a"},
+        {"scope": "a "},
+        {"scope": "a  b"},
+        {"scope": "a\tb"},
+        {"scope": 'a"b'},
+        {"scope": "a\\b"},
+        {"scope": "caf\u00e9"},
+        {"scp": "a\u00a0b"},
+        {"scp": ["a b"]},
+        {"scp": [""]},
+    ],
+)
+def test_scopes_from_claims_refuses_values_outside_rfc_6749(claim_set):
+    with pytest.raises(InvalidScope):
+        scopes_from_claims(claim_set)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from jwt_guard_core import (
     subscribe,
 )
 from jwt_guard_core.encoding import b64url_encode
-from tests.factories import AUDIENCE, ISSUER, KeyRing, claims, public_pem, sign
+from tests.factories import AUDIENCE, ISSUER, FakeClock, KeyRing, claims, public_pem, sign
 
 
 def _verifier(keyring: KeyRing, **overrides: object) -> Verifier:
@@ -46,6 +47,52 @@ def test_raw_payload_is_returned_with_the_header(keyring: KeyRing) -> None:
     assert dict(header) == {"alg": "ES256", "kid": "ec-1", "cty": "text/plain"}
     with pytest.raises(TypeError):
         header["alg"] = "none"  # type: ignore[index]
+
+
+NESTED_HEADER = {
+    "alg": "RS256",
+    "kid": "rsa-1",
+    "ext": {"list": [1, {"deep": "x"}], "obj": {"a": 1}},
+    "tags": ["signed"],
+}
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda h: h.__setitem__("x5u", "https://attacker.example"),
+        lambda h: h["ext"].__setitem__("injected", True),
+        lambda h: h["ext"]["obj"].update(a=2),
+        lambda h: h["ext"]["list"].append("injected"),
+        lambda h: h["ext"]["list"][1].__setitem__("deep", "changed"),
+        lambda h: h["tags"].clear(),
+    ],
+    ids=["top", "nested-object", "object-update", "nested-array", "array-element", "array-clear"],
+)
+def test_the_returned_header_cannot_change_what_a_later_verification_reports(
+    keyring: KeyRing, mutate: Callable[[Any], None]
+) -> None:
+    verifier = _verifier(keyring, algorithms=["RS256"], clock=FakeClock())
+    token = sign(NESTED_HEADER, claims(), keyring.rsa)
+    header, _ = verifier.verify_signature_only(token)
+    with pytest.raises((TypeError, AttributeError)):
+        mutate(header)
+    signed = json.loads(json.dumps(NESTED_HEADER))
+    assert json.loads(json.dumps(verifier.verify(token).header)) == signed
+    again, _ = verifier.verify_signature_only(token)
+    assert json.loads(json.dumps(again)) == signed
+    assert json.loads(json.dumps(dict(header))) == signed
+
+
+def test_a_copy_of_the_returned_header_is_mutable_and_leaves_the_cache_alone(
+    keyring: KeyRing,
+) -> None:
+    verifier = _verifier(keyring, algorithms=["RS256"], clock=FakeClock())
+    token = sign(NESTED_HEADER, claims(), keyring.rsa)
+    header, _ = verifier.verify_signature_only(token)
+    copy = dict(header)
+    copy["x5u"] = "https://attacker.example"
+    assert "x5u" not in verifier.verify(token).header
 
 
 def test_claims_are_not_checked_but_the_signature_is(keyring: KeyRing) -> None:

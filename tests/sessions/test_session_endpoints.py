@@ -16,7 +16,14 @@ from jwt_guard_core.sessions import (
     RefreshTokenService,
     RevocationService,
 )
-from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest, read_json_body
+from jwt_guard_core.sessions.endpoints import (
+    MAX_BODY_BYTES,
+    MAX_BODY_DEPTH,
+    InvalidBody,
+    SessionEndpoints,
+    SessionRequest,
+    read_json_body,
+)
 from tests.factories import FakeClock
 
 NOT_JSON = {
@@ -77,12 +84,9 @@ def world(
     ("content_type", "raw", "required", "expected"),
     [
         ("application/json", b'{"a": 1}', True, {"a": 1}),
+        ("application/json", b"\xef\xbb\xbf{}", True, {}),
         ("application/json", b"", False, {}),
-        ("application/json", b"", True, None),
-        ("application/json", b"[1]", False, None),
-        ("application/json", b"\xff{", False, None),
         ("text/plain", None, False, {}),
-        (None, None, True, None),
     ],
 )
 def test_only_a_json_object_is_a_body(
@@ -90,6 +94,87 @@ def test_only_a_json_object_is_a_body(
 ) -> None:
     read = no_body if raw is None else (lambda: raw)
     assert read_json_body(content_type, read, required=required) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "raw", "required"),
+    [
+        ("application/json", b"", True),
+        ("application/json", b"[1]", False),
+        ("application/json", b"\xff{", False),
+        ("application/json", '{"a": 1}'.encode("utf-16"), False),
+        ("application/json", b'{"a": NaN', False),
+        (None, None, True),
+    ],
+    ids=["empty", "array", "not-utf8", "utf16", "broken", "not-json-type"],
+)
+def test_anything_but_a_json_object_is_refused_with_its_description(
+    content_type: str | None, raw: bytes | None, required: bool
+) -> None:
+    read = no_body if raw is None else (lambda: raw)
+    with pytest.raises(InvalidBody) as info:
+        read_json_body(content_type, read, required=required)
+    assert str(info.value) == NOT_JSON["error_description"]
+
+
+DEEP_BODIES = {
+    "arrays-100000": b"[" * 100_000,
+    "objects-3000": b'{"a":' * 3000,
+    "closed-objects-2000": b'{"a":' * 2000 + b"1" + b"}" * 2000,
+    "one-over-the-limit": b'{"a":' + b"[" * MAX_BODY_DEPTH + b"]" * MAX_BODY_DEPTH + b"}",
+}
+
+
+@pytest.mark.parametrize("raw", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+def test_deeply_nested_json_is_refused_before_it_is_parsed(raw: bytes) -> None:
+    if len(raw) > MAX_BODY_BYTES:
+        expected = "The body is too large."
+    else:
+        expected = "The JSON body is nested too deeply."
+    with pytest.raises(InvalidBody) as info:
+        read_json_body("application/json", lambda: raw, required=True)
+    assert str(info.value) == expected
+
+
+def test_nesting_up_to_the_limit_and_brackets_in_strings_are_accepted() -> None:
+    nested = b'{"a":' + b"[" * (MAX_BODY_DEPTH - 1) + b"]" * (MAX_BODY_DEPTH - 1) + b"}"
+    assert read_json_body("application/json", lambda: nested, required=True)["a"]
+    brackets = json.dumps({"password": "[" * 5000}).encode()
+    assert read_json_body("application/json", lambda: brackets, required=True) == {
+        "password": "[" * 5000
+    }
+
+
+def test_a_body_over_the_size_limit_is_refused_and_not_read_when_its_length_is_known() -> None:
+    big = json.dumps({"password": "x" * MAX_BODY_BYTES}).encode()
+    with pytest.raises(InvalidBody, match="too large"):
+        read_json_body("application/json", lambda: big, required=True)
+    with pytest.raises(InvalidBody, match="too large"):
+        read_json_body("application/json", no_body, required=True, content_length=len(big))
+    fits = json.dumps({"password": "x" * (MAX_BODY_BYTES - 20)}).encode()
+    assert len(fits) <= MAX_BODY_BYTES
+    assert read_json_body("application/json", lambda: fits, required=True, content_length=len(fits))
+
+
+@pytest.mark.parametrize("raw", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+def test_login_refresh_and_logout_answer_a_deep_body_with_400_invalid_request(
+    world: Any, raw: bytes
+) -> None:
+    endpoints = world.endpoints("both")
+    request = SessionRequest("application/json", lambda: raw, {})
+    replies = [
+        endpoints.login(request, client="c", check=lambda u, p: ("user-1", ())),
+        endpoints.refresh(request, csrf_failure=csrf_ok),
+        endpoints.logout(request, access=None, csrf_failure=csrf_ok),
+    ]
+    for reply in replies:
+        assert reply.status == 400
+        assert reply.body is not None
+        assert reply.body["error"] == "invalid_request"
+        assert reply.body["error_description"] in (
+            "The body is too large.",
+            "The JSON body is nested too deeply.",
+        )
 
 
 def test_login_checks_the_credentials_and_answers_a_session(world: Any) -> None:
@@ -154,6 +239,24 @@ def test_refresh_refuses_a_missing_token_and_a_scope_that_is_not_a_string(world:
     assert endpoints.refresh(
         SessionRequest("application/json", lambda: b"[", {}), csrf_failure=csrf_ok
     ).body == (NOT_JSON)
+
+
+@pytest.mark.parametrize("scope", ["orders:read\tadmin", "orders:read\u3000admin", " orders:read"])
+def test_refresh_refuses_a_scope_outside_the_rfc_6749_grammar(world: Any, scope: str) -> None:
+    endpoints = world.endpoints("json")
+    token = world.sessions.issue("user-1", scopes=["orders:read", "admin"]).refresh_token
+    reply = endpoints.refresh(body({"refresh_token": token, "scope": scope}), csrf_failure=csrf_ok)
+    assert reply.status == 400
+    assert reply.body == {
+        "error": "invalid_request",
+        "error_description": "scope is a string of scope names separated by single spaces.",
+    }
+    narrowed = endpoints.refresh(
+        body({"refresh_token": token, "scope": "orders:read"}), csrf_failure=csrf_ok
+    )
+    assert narrowed.status == 200
+    assert narrowed.body is not None
+    assert narrowed.body["scope"] == "orders:read"
 
 
 def test_logout_revokes_the_access_token_and_both_sessions(world: Any) -> None:
