@@ -26,13 +26,21 @@ Built for the ways remote key sets fail in production:
   ``[min_ttl, max_ttl]``), with ``ETag``/``If-None-Match``; a 304 keeps the
   keys and restarts their TTL.
 * **Limits**: https only (loopback hosts excepted, or ``allow_http=True``),
-  no redirect to another origin, a time budget per fetch, a response size
-  cap enforced while streaming, a JSON content type, a maximum key count,
+  no redirect to another origin, a time budget per exchange that is a hard
+  deadline (a server trickling bytes is cut off), a response size cap
+  enforced while streaming on every decoding stage (a gzip bomb stops at the
+  cap), a JSON content type, a maximum key count,
   and the key hygiene of :mod:`jwt_guard_core.keys` for every key. A bad key
   is skipped with a ``jwks_key_skipped`` event rather than failing the set.
 
 Time for TTLs, cooldowns and backoff comes from the injected ``clock``;
 network timeouts are real time.
+
+This module holds the public class, single flight and the threads and
+tasks that lead a fetch. The decisions live elsewhere, without I/O:
+:mod:`._remote_cache` (what to fetch, when, what a response means) and
+:mod:`._remote_exchange` (one GET: budget, redirects, checks, decoding);
+:mod:`._remote_transport` performs them with httpx, sync and async.
 """
 
 from __future__ import annotations
