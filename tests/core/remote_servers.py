@@ -136,10 +136,12 @@ class RawServer:
     """A TCP server on 127.0.0.1 that answers each connection with ``behaviour(conn)``.
 
     For what a well-behaved HTTP server never does: reset the connection,
-    send bytes that are not HTTP.
+    send bytes that are not HTTP, trickle. With ``tls``, each connection is
+    wrapped in TLS before its request is read.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -151,7 +153,8 @@ class RawServer:
         self._thread.start()
 
     def url(self, path: str = JWKS_PATH) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def _serve(self) -> None:
         while True:
@@ -164,6 +167,8 @@ class RawServer:
 
     def _answer(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             conn.recv(65536)
             self.behaviour(conn)
         except OSError:
@@ -264,18 +269,21 @@ class Trickle:
         self._stop = threading.Event()
 
     def __call__(self, conn: socket.socket) -> None:
-        conn.sendall(self.response[: self.at_once])
-        self.sent = self.at_once
-        for index in range(self.at_once, len(self.response)):
-            readable, _, _ = select.select([conn], [], [], self.interval)
-            # The request was read already: anything readable now is the end.
-            if readable and not conn.recv(1):
-                self.hung_up.set()
-                return
-            if self._stop.is_set():
-                return
-            conn.sendall(self.response[index : index + 1])
-            self.sent += 1
+        try:
+            conn.sendall(self.response[: self.at_once])
+            self.sent = self.at_once
+            for index in range(self.at_once, len(self.response)):
+                readable, _, _ = select.select([conn], [], [], self.interval)
+                # The request was read already: anything readable now is the end.
+                if readable and not conn.recv(1):
+                    raise ConnectionResetError("the client hung up")
+                if self._stop.is_set():
+                    return
+                conn.sendall(self.response[index : index + 1])
+                self.sent += 1
+        except OSError:
+            self.hung_up.set()
+            return
         self.finished.set()
 
     def stop(self) -> None:

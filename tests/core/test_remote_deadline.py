@@ -88,6 +88,16 @@ async def test_async_headers_trickled_byte_by_byte_are_cut_at_the_deadline(
     assert_cut_off(server)
 
 
+def test_headers_trickled_over_tls_are_cut_at_the_deadline(
+    tls_raw_server, make_jwks, client_tls, jwk_a, seen, trickles
+):
+    server = tls_raw_server.behaviour = trickle(trickles, slow_response(jwk_a))
+    jwks = make_jwks(tls_raw_server.url(), timeout=BUDGET, verify=client_tls)
+    assert jwks.warm() is False
+    assert failure(seen).reason == "timeout"
+    assert_cut_off(server)
+
+
 def redirect_then_trickle(made: list[Trickle], jwk: dict[str, object]) -> tuple[Trickle, Trickle]:
     # The redirect itself dawdles over its last byte; the page it points to
     # trickles. Each hop alone would fit a fresh budget: only a deadline
