@@ -13,12 +13,9 @@ content encoding and the size cap.
 from __future__ import annotations
 
 import enum
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import httpx
 
 from ._remote_decode import ACCEPT_ENCODING, BoundedDecoder
 from ._remote_policy import (
@@ -159,35 +156,15 @@ class Exchange:
             self._result = Response(200, self._headers, body, self.url, self._etag)
         return self._result
 
-    def failed(self, exc: Exception) -> FetchError:
-        """What an error raised during the exchange means, with the URL it happened at.
+    def failed(self, error: FetchError, *, in_transport: bool = False) -> FetchError:
+        """What went wrong, with the URL it happened at.
 
-        A transport error after the deadline is the deadline's doing (the
+        ``in_transport``: the error came from the network (a reset, a read
+        that ended). After the deadline that is the deadline's doing (the
         transport cut the connection), so it is a ``timeout``.
         """
-        if isinstance(exc, FetchError):
-            error = exc
-        elif self._monotonic() >= self.deadline:
-            error = FetchError("timeout", f"the time budget ran out ({type(exc).__name__})")
-        else:
-            error = _classify(exc)
+        if in_transport and self._monotonic() >= self.deadline:
+            error = FetchError("timeout", f"the time budget ran out ({error.message})")
         if error.url is None:
             error.url = self.url
         return error
-
-
-def _classify(exc: Exception) -> FetchError:
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchError("timeout", f"the server did not answer in time ({type(exc).__name__})")
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLError):
-            return FetchError("tls_error", f"TLS failed: {cause}")
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.ConnectError):
-        return FetchError("connect_error", f"cannot connect: {exc}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return FetchError("protocol_error", f"the server broke the HTTP protocol: {exc}")
-    if isinstance(exc, httpx.TransportError):
-        return FetchError("connection_error", f"the connection failed: {exc}")
-    return FetchError("http_error", f"{type(exc).__name__}: {exc}")

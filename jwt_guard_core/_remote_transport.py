@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import threading
 import weakref
 from typing import Any
@@ -65,8 +66,10 @@ class SyncTransport:
                         for chunk in response.iter_raw():
                             exchange.receive_data(chunk)
                     return exchange.result()
-        except (FetchError, httpx.HTTPError) as exc:
+        except FetchError as exc:
             raise exchange.failed(exc) from None
+        except httpx.HTTPError as exc:
+            raise exchange.failed(_classify(exc), in_transport=True) from None
         finally:
             watchdog.cancel()
             watchdog.join()
@@ -118,8 +121,28 @@ class AsyncTransport:
                         async for chunk in response.aiter_raw():
                             exchange.receive_data(chunk)
                     return exchange.result()
-        except (FetchError, httpx.HTTPError) as exc:
+        except FetchError as exc:
             raise exchange.failed(exc) from None
+        except httpx.HTTPError as exc:
+            raise exchange.failed(_classify(exc), in_transport=True) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _classify(exc: httpx.HTTPError) -> FetchError:
+    """The reason code of an httpx error, for events and ``health()``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError("timeout", f"the server did not answer in time ({type(exc).__name__})")
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLError):
+            return FetchError("tls_error", f"TLS failed: {cause}")
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.ConnectError):
+        return FetchError("connect_error", f"cannot connect: {exc}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return FetchError("protocol_error", f"the server broke the HTTP protocol: {exc}")
+    if isinstance(exc, httpx.TransportError):
+        return FetchError("connection_error", f"the connection failed: {exc}")
+    return FetchError("http_error", f"{type(exc).__name__}: {exc}")
