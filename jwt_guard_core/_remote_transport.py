@@ -21,11 +21,12 @@ import socket
 import ssl
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-from ._remote_exchange import Exchange, Response, Step
+from ._remote_exchange import Exchange, Request, Response, Step
 from ._remote_policy import FetchError
 
 __all__ = ["AsyncTransport", "SyncTransport"]
@@ -50,29 +51,25 @@ class SyncTransport:
         watchdog.daemon = True
         watchdog.start()
         try:
-            while True:
-                request = exchange.next_request()
-                with self._client.stream(
-                    "GET",
-                    request.url,
-                    headers=request.headers,
-                    timeout=httpx.Timeout(request.remaining),
-                    extensions=self._extensions,
-                ) as response:
-                    step = exchange.receive_head(response.status_code, response.headers)
-                    if step is Step.REDIRECT:
-                        continue
-                    if step is Step.BODY:
-                        for chunk in response.iter_raw():
-                            exchange.receive_data(chunk)
-                    return exchange.result()
-        except FetchError as exc:
-            raise exchange.failed(exc) from None
-        except httpx.HTTPError as exc:
-            raise exchange.failed(_classify(exc), in_transport=True) from None
+            with _failures(exchange):
+                return self._fetch(exchange)
         finally:
             watchdog.cancel()
             watchdog.join()
+
+    def _fetch(self, exchange: Exchange) -> Response:
+        while True:
+            request = exchange.next_request()
+            with self._client.stream(
+                **_arguments(request), extensions=self._extensions
+            ) as response:
+                step = exchange.receive_head(response.status_code, response.headers)
+                if step is Step.REDIRECT:
+                    continue
+                if step is Step.BODY:
+                    for chunk in response.iter_raw():
+                        exchange.receive_data(chunk)
+                return exchange.result()
 
     def close(self) -> None:
         self._client.close()
@@ -99,35 +96,46 @@ class AsyncTransport:
         self._client = httpx.AsyncClient(**options)
 
     async def fetch(self, exchange: Exchange) -> Response:
-        try:
-            return await asyncio.wait_for(self._fetch(exchange), exchange.remaining())
-        except asyncio.TimeoutError:
-            raise exchange.failed(FetchError("timeout", "the time budget ran out")) from None
+        with _failures(exchange):
+            try:
+                return await asyncio.wait_for(self._fetch(exchange), exchange.remaining())
+            except asyncio.TimeoutError:
+                raise FetchError("timeout", "the time budget ran out") from None
 
     async def _fetch(self, exchange: Exchange) -> Response:
-        try:
-            while True:
-                request = exchange.next_request()
-                async with self._client.stream(
-                    "GET",
-                    request.url,
-                    headers=request.headers,
-                    timeout=httpx.Timeout(request.remaining),
-                ) as response:
-                    step = exchange.receive_head(response.status_code, response.headers)
-                    if step is Step.REDIRECT:
-                        continue
-                    if step is Step.BODY:
-                        async for chunk in response.aiter_raw():
-                            exchange.receive_data(chunk)
-                    return exchange.result()
-        except FetchError as exc:
-            raise exchange.failed(exc) from None
-        except httpx.HTTPError as exc:
-            raise exchange.failed(_classify(exc), in_transport=True) from None
+        while True:
+            request = exchange.next_request()
+            async with self._client.stream(**_arguments(request)) as response:
+                step = exchange.receive_head(response.status_code, response.headers)
+                if step is Step.REDIRECT:
+                    continue
+                if step is Step.BODY:
+                    async for chunk in response.aiter_raw():
+                        exchange.receive_data(chunk)
+                return exchange.result()
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def _arguments(request: Request) -> dict[str, Any]:
+    return {
+        "method": "GET",
+        "url": request.url,
+        "headers": request.headers,
+        "timeout": httpx.Timeout(request.remaining),
+    }
+
+
+@contextlib.contextmanager
+def _failures(exchange: Exchange) -> Iterator[None]:
+    """Every failure of an exchange as the FetchError it means, at the URL it happened."""
+    try:
+        yield
+    except FetchError as exc:
+        raise exchange.failed(exc) from None
+    except httpx.HTTPError as exc:
+        raise exchange.failed(_classify(exc), in_transport=True) from None
 
 
 def _classify(exc: httpx.HTTPError) -> FetchError:
