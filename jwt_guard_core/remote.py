@@ -26,13 +26,21 @@ Built for the ways remote key sets fail in production:
   ``[min_ttl, max_ttl]``), with ``ETag``/``If-None-Match``; a 304 keeps the
   keys and restarts their TTL.
 * **Limits**: https only (loopback hosts excepted, or ``allow_http=True``),
-  no redirect to another origin, a time budget per fetch, a response size
-  cap enforced while streaming, a JSON content type, a maximum key count,
+  no redirect to another origin, a time budget per exchange that is a hard
+  deadline (a server trickling bytes is cut off), a response size cap
+  enforced while streaming on every decoding stage (a gzip bomb stops at the
+  cap), a JSON content type, a maximum key count,
   and the key hygiene of :mod:`jwt_guard_core.keys` for every key. A bad key
   is skipped with a ``jwks_key_skipped`` event rather than failing the set.
 
 Time for TTLs, cooldowns and backoff comes from the injected ``clock``;
 network timeouts are real time.
+
+This module holds the public class, single flight and the threads and
+tasks that lead a fetch. The decisions live elsewhere, without I/O:
+:mod:`._remote_cache` (what to fetch, when, what a response means) and
+:mod:`._remote_exchange` (one GET: budget, redirects, checks, decoding);
+:mod:`._remote_transport` performs them with httpx, sync and async.
 """
 
 from __future__ import annotations
@@ -46,87 +54,28 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from os import PathLike, fspath
-from types import MappingProxyType
 from typing import Any
 
 import httpx
 
-from . import events
-from ._remote_policy import (
-    MAX_REDIRECTS,
-    FetchError,
-    backoff_delay,
-    check_content_type,
-    check_redirect,
-    check_url,
-    parse_discovery,
-    parse_jwks,
-    retry_after_seconds,
-    short,
-    ttl_from_headers,
-)
-from .errors import ConfigurationError, KeySourceUnavailable, UnknownKid
-from .keys import VerificationKey, select_key
+from ._remote_cache import CacheOptions, KeySetCache
+from ._remote_policy import check_url
+from ._remote_transport import AsyncTransport, SyncTransport
+from .errors import ConfigurationError
+from .keys import VerificationKey
 
 __all__ = ["RemoteJWKS"]
 
 logger = logging.getLogger("jwt_guard.remote")
 
-_ACCEPT = "application/jwk-set+json, application/json;q=0.9"
-_DISCOVERY_ACCEPT = "application/json"
 _USER_AGENT = "jwt-guard"
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-# How much longer than its own time budget a caller waits for a fetch led by
-# someone else before giving up with KeySourceUnavailable.
-_WAIT_MARGIN = 1.0
 
 VerifyOption = bool | str | PathLike[str] | ssl.SSLContext
 
 
-# --- state ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _State:
-    """An immutable snapshot: replaced whole under a lock, read without one."""
-
-    keys: tuple[VerificationKey, ...] | None = None
-    by_kid: Mapping[str, VerificationKey] = field(default_factory=lambda: MappingProxyType({}))
-    last_success: float | None = None
-    expires_at: float = -math.inf
-    refresh_at: float = -math.inf
-    stale_until: float = -math.inf
-    cooldown_until: float = -math.inf
-    etag: str | None = None
-    etag_url: str | None = None
-    last_url: str | None = None
-    skipped: frozenset[str] = frozenset()
-    failures: int = 0
-    next_attempt: float = -math.inf
-    last_error: str | None = None
-    stale_reported: bool = False
-
-
-@dataclass(frozen=True)
-class _Discovered:
-    """The cached OpenID Provider configuration: only its jwks_uri matters here."""
-
-    jwks_uri: str
-    expires_at: float
-    stale_until: float
-    etag: str | None
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    headers: httpx.Headers
-    body: bytes
-    url: str
-    sent_etag: str | None
+# --- single flight -------------------------------------------------------------
 
 
 class _Flight:
@@ -219,23 +168,16 @@ def _ssl_option(verify: object) -> ssl.SSLContext | bool:
     )
 
 
-def _classify(exc: httpx.HTTPError) -> FetchError:
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchError("timeout", f"the server did not answer in time ({type(exc).__name__})")
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, ssl.SSLError):
-            return FetchError("tls_error", f"TLS failed: {cause}")
-        cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, httpx.ConnectError):
-        return FetchError("connect_error", f"cannot connect: {exc}")
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return FetchError("protocol_error", f"the server broke the HTTP protocol: {exc}")
-    if isinstance(exc, httpx.DecodingError):
-        return FetchError("bad_encoding", f"the response could not be decoded: {exc}")
-    if isinstance(exc, httpx.TransportError):
-        return FetchError("connection_error", f"the connection failed: {exc}")
-    return FetchError("http_error", f"{type(exc).__name__}: {exc}")
+def _flag(setting: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(setting, f"{value!r} is not True or False")
+    return value
+
+
+def _clock(clock: object) -> Callable[[], float]:
+    if not callable(clock):
+        raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+    return clock
 
 
 # --- fork safety ---------------------------------------------------------------
@@ -328,39 +270,37 @@ class RemoteJWKS:
         self._issuer = _issuer
         self._url = url if _issuer is None else None
         self._discovery_url = url if _issuer is not None else None
-        self._min_ttl = _positive("min_ttl", min_ttl, allow_zero=True)
-        self._max_ttl = _positive("max_ttl", max_ttl)
-        if self._min_ttl > self._max_ttl:
+        lowest = _positive("min_ttl", min_ttl, allow_zero=True)
+        highest = _positive("max_ttl", max_ttl)
+        if lowest > highest:
             raise ConfigurationError("min_ttl", f"{min_ttl!r} is larger than max_ttl ({max_ttl!r})")
-        self._stale_ttl = _positive("stale_ttl", stale_ttl, allow_zero=True)
-        self._cooldown = _positive("unknown_kid_cooldown", unknown_kid_cooldown, allow_zero=True)
-        self._timeout = _positive("timeout", timeout)
-        self._max_bytes = _count("max_bytes", max_bytes, 1024)
-        self._max_keys = _count("max_keys", max_keys, 1)
-        if not isinstance(allow_http, bool):
-            raise ConfigurationError("allow_http", f"{allow_http!r} is not True or False")
-        self._allow_http = allow_http
-        self._refresh_ahead = (
-            0.0
+        options = CacheOptions(
+            url=self._url,
+            discovery_url=self._discovery_url,
+            issuer=_issuer,
+            min_ttl=lowest,
+            max_ttl=highest,
+            stale_ttl=_positive("stale_ttl", stale_ttl, allow_zero=True),
+            cooldown=_positive("unknown_kid_cooldown", unknown_kid_cooldown, allow_zero=True),
+            timeout=_positive("timeout", timeout),
+            max_bytes=_count("max_bytes", max_bytes, 1024),
+            max_keys=_count("max_keys", max_keys, 1),
+            allow_http=_flag("allow_http", allow_http),
+            refresh_ahead=0.0
             if refresh_ahead is None
-            else _positive("refresh_ahead", refresh_ahead, allow_zero=True)
+            else _positive("refresh_ahead", refresh_ahead, allow_zero=True),
+            clock=_clock(clock),
         )
         self._verify = _ssl_option(verify)
-        if not callable(clock):
-            raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
-        self._clock = clock
-
-        exchanges = 2 if self._issuer is not None else 1
-        self._wait_bound = self._timeout * exchanges + _WAIT_MARGIN
+        self._cache = KeySetCache(options)
+        self._wait_bound = self._cache.wait_bound
         self._lock = threading.Lock()
-        self._state = _State()
-        self._discovered: _Discovered | None = None
         self._flight: _Flight | None = None
         self._last_flight = _Flight()
         self._last_flight.finish(False)
         self._generation = 0
-        self._client: httpx.Client | None = None
-        self._async_clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._transport: SyncTransport | None = None
+        self._async_transports: dict[asyncio.AbstractEventLoop, AsyncTransport] = {}
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         _instances.add(self)
@@ -390,9 +330,10 @@ class RemoteJWKS:
         # sockets and event loops is dropped (not closed: the parent still
         # uses those sockets).
         self._lock = threading.Lock()
+        self._cache.after_fork()
         self._flight = None
-        self._client = None
-        self._async_clients = {}
+        self._transport = None
+        self._async_transports = {}
         self._thread = None
         self._tasks = set()
 
@@ -410,31 +351,24 @@ class RemoteJWKS:
         ``KeySourceUnavailable``.
         """
         generation = self._generation
-        key, refresh = self._plan(kid, alg)
+        key, refresh = self._cache.plan(kid, alg, fetching=self._flight_active())
         if key is not None:
             if refresh:
                 self._refresh_in_thread()
             return key
-        flight, leader = self._join_flight(generation)
-        if leader:
-            self._lead(flight)
-        else:
-            flight.wait(self._wait_bound)
-        return self._after_fetch(kid, alg, flight)
+        flight = self._fetch_and_wait(generation)
+        return self._cache.after_fetch(kid, alg, fetched=flight.done and flight.ok)
 
     async def aget_key(self, kid: str | None, alg: str) -> VerificationKey:
         """Like :meth:`get_key`; the fetch runs on the event loop, never blocking it."""
         generation = self._generation
-        key, refresh = self._plan(kid, alg)
+        key, refresh = self._cache.plan(kid, alg, fetching=self._flight_active())
         if key is not None:
             if refresh:
                 self._refresh_in_task()
             return key
-        flight, leader = self._join_flight(generation)
-        if leader:
-            self._spawn(flight)
-        await flight.wait_async(self._wait_bound)
-        return self._after_fetch(kid, alg, flight)
+        flight = await self._afetch_and_wait(generation)
+        return self._cache.after_fetch(kid, alg, fetched=flight.done and flight.ok)
 
     # -- lifecycle and reporting
 
@@ -446,25 +380,16 @@ class RemoteJWKS:
         verification retries (after the backoff).
         """
         generation = self._generation
-        if self._fresh():
-            return True
-        flight, leader = self._join_flight(generation)
-        if leader:
-            self._lead(flight)
-        else:
-            flight.wait(self._wait_bound)
-        return self._usable()
+        if not self._cache.fresh():
+            self._fetch_and_wait(generation)
+        return self._cache.usable()
 
     async def awarm(self) -> bool:
         """Like :meth:`warm`, on the event loop."""
         generation = self._generation
-        if self._fresh():
-            return True
-        flight, leader = self._join_flight(generation)
-        if leader:
-            self._spawn(flight)
-        await flight.wait_async(self._wait_bound)
-        return self._usable()
+        if not self._cache.fresh():
+            await self._afetch_and_wait(generation)
+        return self._cache.usable()
 
     def health(self) -> dict[str, Any]:
         """A snapshot for a readiness probe or an admin page.
@@ -475,36 +400,12 @@ class RemoteJWKS:
         ``"unavailable"`` (nothing usable: verification answers 503).
         Times are Unix seconds from the injected clock.
         """
-        now = self._clock()
-        st = self._state
-        if st.keys is None:
-            status = "unavailable" if st.failures else "cold"
-        elif st.failures == 0 or now < st.expires_at:
-            status = "ok"
-        elif now < st.stale_until:
-            status = "stale"
-        else:
-            status = "unavailable"
-        return {
-            "state": status,
-            "url": self.url,
-            "issuer": self._issuer,
-            "last_success": st.last_success,
-            "age": None if st.last_success is None else max(0.0, now - st.last_success),
-            "expires_in": None if st.keys is None else st.expires_at - now,
-            "kids": sorted(st.by_kid),
-            "last_error": st.last_error,
-            "failures": st.failures,
-            "retry_in": max(0.0, st.next_attempt - now) if st.failures else None,
-        }
+        return self._cache.health()
 
     @property
     def url(self) -> str | None:
         """The JWKS URL: as configured, or the discovered ``jwks_uri`` (``None`` before)."""
-        if self._url is not None:
-            return self._url
-        discovered = self._discovered
-        return discovered.jwks_uri if discovered is not None else None
+        return self._cache.url
 
     @property
     def issuer(self) -> str | None:
@@ -520,9 +421,9 @@ class RemoteJWKS:
         if thread is not None and thread is not threading.current_thread():
             thread.join(self._wait_bound)
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
 
     async def aclose(self) -> None:
         """Cancel this loop's background refresh and close its async client and the sync one.
@@ -538,95 +439,17 @@ class RemoteJWKS:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         with self._lock:
-            aclient = self._async_clients.pop(loop, None)
-            client, self._client = self._client, None
-        if aclient is not None:
-            await aclient.aclose()
-        if client is not None:
-            client.close()
+            atransport = self._async_transports.pop(loop, None)
+            transport, self._transport = self._transport, None
+        if atransport is not None:
+            await atransport.aclose()
+        if transport is not None:
+            transport.close()
 
     def __repr__(self) -> str:
         if self._issuer is not None:
             return f"RemoteJWKS.from_issuer({self._issuer!r})"
         return f"RemoteJWKS({self._url!r})"
-
-    # -- decisions shared by the sync and async paths
-
-    def _fresh(self) -> bool:
-        return self._state.keys is not None and self._clock() < self._state.refresh_at
-
-    def _usable(self) -> bool:
-        return self._state.keys is not None and self._clock() < self._state.stale_until
-
-    def _plan(self, kid: str | None, alg: str) -> tuple[VerificationKey | None, bool]:
-        """``(key, refresh_in_background)`` from the cache, or ``(None, _)``: fetch and wait.
-
-        Raises without any network access when the answer is known: the
-        kid is unknown within the cooldown (``UnknownKid``), or a fetch
-        would be needed during the backoff (``KeySourceUnavailable``).
-        """
-        now = self._clock()
-        st = self._state
-        if st.keys is not None and now < st.stale_until:
-            key = select_key(st.keys, st.by_kid, kid, alg)
-            if key is not None:
-                if now >= st.expires_at and st.failures and not st.stale_reported:
-                    self._report_stale(now)
-                refresh = (
-                    now >= st.refresh_at and now >= st.next_attempt and not self._flight_active()
-                )
-                return key, refresh
-            if now < st.cooldown_until:
-                events.emit(
-                    "jwks_cooldown",
-                    reason="unknown_kid",
-                    message="unknown kid within the refetch cooldown; not fetching the JWKS",
-                    url=self.url,
-                    kid=short(kid) if kid is not None else None,
-                    retry_in=round(st.cooldown_until - now, 3),
-                )
-                raise UnknownKid("no key matches the token's kid (refetch cooldown)")
-        if now < st.next_attempt:
-            raise self._unavailable(now, st)
-        return None, False
-
-    def _after_fetch(self, kid: str | None, alg: str, flight: _Flight) -> VerificationKey:
-        now = self._clock()
-        st = self._state
-        if st.keys is not None and now < st.stale_until:
-            key = select_key(st.keys, st.by_kid, kid, alg)
-            if key is not None:
-                return key
-            if flight.done and flight.ok:
-                raise UnknownKid()
-        raise self._unavailable(now, st)
-
-    def _unavailable(self, now: float, st: _State) -> KeySourceUnavailable:
-        wait = st.next_attempt - now if st.next_attempt > now else self._wait_bound
-        detail = "the key set cannot be fetched"
-        if st.last_error:
-            detail += f" ({st.last_error})"
-        return KeySourceUnavailable(detail, retry_after=math.ceil(wait))
-
-    def _report_stale(self, now: float) -> None:
-        with self._lock:
-            st = self._state
-            # Re-checked under the lock: a refresh may have succeeded since
-            # the caller looked, and marking a fresh state would silence the
-            # next outage's event.
-            if st.stale_reported or not st.failures or now < st.expires_at:
-                return
-            self._state = replace(st, stale_reported=True)
-        events.emit(
-            "jwks_stale",
-            level=logging.WARNING,
-            reason="key_source_unavailable",
-            message="serving cached JWKS keys past their expiry because refreshing fails",
-            url=self.url,
-            expired_for=round(now - st.expires_at, 3),
-            stale_until=st.stale_until,
-            last_error=st.last_error,
-        )
 
     # -- single flight
 
@@ -662,6 +485,21 @@ class RemoteJWKS:
             self._generation += 1
         flight.finish(ok)
 
+    def _fetch_and_wait(self, generation: int) -> _Flight:
+        flight, leader = self._join_flight(generation)
+        if leader:
+            self._lead(flight)
+        else:
+            flight.wait(self._wait_bound)
+        return flight
+
+    async def _afetch_and_wait(self, generation: int) -> _Flight:
+        flight, leader = self._join_flight(generation)
+        if leader:
+            self._spawn(flight)
+        await flight.wait_async(self._wait_bound)
+        return flight
+
     def _refresh_in_thread(self) -> None:
         flight, leader = self._join_flight()
         if not leader:
@@ -684,365 +522,69 @@ class RemoteJWKS:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    # -- the two drivers: they perform the exchanges the cache's fetch asks for
+
     def _lead(self, flight: _Flight) -> None:
         ok = False
-        started = time.perf_counter()
+        fetch = self._cache.fetch()
         try:
-            jwks_url = self._jwks_url_sync()
-            response = self._exchange_sync(jwks_url, self._etag_for(jwks_url), _ACCEPT)
-            self._accept_jwks(response, started)
-            ok = True
-        except FetchError as exc:
-            self._record_failure(exc)
-        except Exception as exc:
-            logger.exception("unexpected error while fetching the JWKS")
-            self._record_failure(FetchError("internal_error", type(exc).__name__))
+            exchange = next(fetch)
+            while True:
+                try:
+                    response = self._sync_transport().fetch(exchange)
+                except Exception as exc:
+                    exchange = fetch.throw(exc)
+                else:
+                    exchange = fetch.send(response)
+        except StopIteration as done:
+            ok = done.value
         finally:
+            fetch.close()
             self._end_flight(flight, ok)
 
     async def _alead(self, flight: _Flight) -> None:
         ok = False
-        started = time.perf_counter()
+        fetch = self._cache.fetch()
         try:
-            jwks_url = await self._jwks_url_async()
-            response = await self._exchange_async(jwks_url, self._etag_for(jwks_url), _ACCEPT)
-            self._accept_jwks(response, started)
-            ok = True
-        except FetchError as exc:
-            self._record_failure(exc)
-        except Exception as exc:  # CancelledError is not an Exception: it propagates
-            logger.exception("unexpected error while fetching the JWKS")
-            self._record_failure(FetchError("internal_error", type(exc).__name__))
+            exchange = next(fetch)
+            while True:
+                try:
+                    response = await self._async_transport().fetch(exchange)
+                except Exception as exc:  # CancelledError is not an Exception: it propagates
+                    exchange = fetch.throw(exc)
+                else:
+                    exchange = fetch.send(response)
+        except StopIteration as done:
+            ok = done.value
         finally:
+            fetch.close()
             self._end_flight(flight, ok)
 
-    def _etag_for(self, url: str) -> str | None:
-        st = self._state
-        # A validator belongs to the URL that sent it, and a 304 is only
-        # useful when the keys it refers to are still held.
-        return st.etag if st.keys is not None and st.etag_url == url else None
-
-    # -- applying results
-
-    def _accept_jwks(self, response: _Response, started: float) -> None:
-        now = self._clock()
-        previous = self._state
-        ttl = ttl_from_headers(response.headers, min_ttl=self._min_ttl, max_ttl=self._max_ttl)
-        if response.status == 304:
-            if response.sent_etag is None or previous.keys is None:
-                raise FetchError("unexpected_304", "304 Not Modified to an unconditional request")
-            keys = previous.keys
-            skipped = previous.skipped
-            etag = response.headers.get("etag") or previous.etag
-        else:
-            # Skipped keys are reported once per URL, not on every refresh.
-            reported = previous.skipped if previous.last_url == response.url else frozenset()
-            parsed = parse_jwks(
-                response.body, url=response.url, max_keys=self._max_keys, already_skipped=reported
-            )
-            keys = parsed.keys
-            skipped = parsed.skipped
-            etag = response.headers.get("etag")
-        ahead = min(self._refresh_ahead, ttl / 2)
-        state = _State(
-            keys=keys,
-            by_kid=MappingProxyType({k.kid: k for k in keys if k.kid is not None}),
-            last_success=now,
-            expires_at=now + ttl,
-            refresh_at=now + ttl - ahead,
-            stale_until=now + ttl + self._stale_ttl,
-            cooldown_until=now + self._cooldown,
-            etag=etag,
-            etag_url=response.url if etag else None,
-            last_url=response.url,
-            skipped=skipped,
-        )
-        with self._lock:
-            self._state = state
-        events.emit(
-            "jwks_fetch_ok",
-            level=logging.DEBUG if response.status == 304 else logging.INFO,
-            message="JWKS fetched" if response.status == 200 else "JWKS not modified",
-            url=response.url,
-            status=response.status,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            keys=len(keys),
-            ttl=ttl,
-        )
-        if previous.keys is not None:
-            before, after = set(previous.by_kid), set(state.by_kid)
-            if before != after:
-                events.emit(
-                    "jwks_keys_changed",
-                    message="the remote key set changed",
-                    url=response.url,
-                    added=sorted(after - before),
-                    removed=sorted(before - after),
-                )
-
-    def _record_failure(self, exc: FetchError) -> None:
-        now = self._clock()
-        with self._lock:
-            st = self._state
-            failures = st.failures + 1
-            delay = backoff_delay(failures, hint=exc.retry_after)
-            stale = st.keys is not None and st.expires_at <= now < st.stale_until
-            new = replace(
-                st,
-                failures=failures,
-                next_attempt=now + delay,
-                last_error=f"{exc.reason}: {exc.message}",
-                stale_reported=st.stale_reported or stale,
-            )
-            self._state = new
-        events.emit(
-            "jwks_fetch_failed",
-            level=logging.WARNING,
-            reason=exc.reason,
-            message=f"JWKS fetch failed: {exc.message}",
-            url=exc.url or self.url or self._discovery_url,
-            error=exc.message,
-            failures=failures,
-            retry_in=round(delay, 3),
-            serving_cached=st.keys is not None and now < st.stale_until,
-        )
-        if stale and not st.stale_reported:
-            events.emit(
-                "jwks_stale",
-                level=logging.WARNING,
-                reason="key_source_unavailable",
-                message="serving cached JWKS keys past their expiry because refreshing fails",
-                url=self.url,
-                expired_for=round(now - st.expires_at, 3),
-                stale_until=st.stale_until,
-                last_error=new.last_error,
-            )
-
-    # -- discovery
-
-    def _discovery_plan(self) -> tuple[str | None, str | None]:
-        """``(jwks_uri, None)`` when the cached document is fresh, else ``(None, etag)``."""
-        discovered = self._discovered
-        if discovered is not None and self._clock() < discovered.expires_at:
-            return discovered.jwks_uri, None
-        return None, discovered.etag if discovered is not None else None
-
-    def _accept_discovery(self, response: _Response) -> str:
-        assert self._issuer is not None
-        now = self._clock()
-        previous = self._discovered
-        ttl = ttl_from_headers(response.headers, min_ttl=self._min_ttl, max_ttl=self._max_ttl)
-        if response.status == 304:
-            if previous is None or response.sent_etag is None:
-                raise FetchError("unexpected_304", "304 Not Modified to an unconditional request")
-            jwks_uri = previous.jwks_uri
-            etag = response.headers.get("etag") or previous.etag
-        else:
-            jwks_uri = parse_discovery(
-                response.body, issuer=self._issuer, allow_http=self._allow_http
-            )
-            etag = response.headers.get("etag")
-        if previous is not None and previous.jwks_uri != jwks_uri:
-            logger.info("the discovery document now names jwks_uri %s", jwks_uri)
-        self._discovered = _Discovered(
-            jwks_uri=jwks_uri,
-            expires_at=now + ttl,
-            stale_until=now + ttl + self._stale_ttl,
-            etag=etag,
-        )
-        return jwks_uri
-
-    def _discovery_failed(self, exc: FetchError) -> str:
-        """Keep using the last jwks_uri within the stale bound, like the keys themselves."""
-        discovered = self._discovered
-        if discovered is None or self._clock() >= discovered.stale_until:
-            raise exc
-        events.emit(
-            "jwks_fetch_failed",
-            level=logging.WARNING,
-            reason=exc.reason,
-            message=f"discovery document fetch failed, using the last jwks_uri: {exc.message}",
-            url=self._discovery_url,
-            document="discovery",
-        )
-        return discovered.jwks_uri
-
-    def _jwks_url_sync(self) -> str:
-        if self._url is not None:
-            return self._url
-        assert self._discovery_url is not None
-        jwks_uri, etag = self._discovery_plan()
-        if jwks_uri is not None:
-            return jwks_uri
-        try:
-            response = self._exchange_sync(self._discovery_url, etag, _DISCOVERY_ACCEPT)
-            return self._accept_discovery(response)
-        except FetchError as exc:
-            return self._discovery_failed(exc)
-
-    async def _jwks_url_async(self) -> str:
-        if self._url is not None:
-            return self._url
-        assert self._discovery_url is not None
-        jwks_uri, etag = self._discovery_plan()
-        if jwks_uri is not None:
-            return jwks_uri
-        try:
-            response = await self._exchange_async(self._discovery_url, etag, _DISCOVERY_ACCEPT)
-            return self._accept_discovery(response)
-        except FetchError as exc:
-            return self._discovery_failed(exc)
-
-    # -- HTTP (the only I/O; everything it decides is in _remote_policy)
+    # -- transports
 
     def _client_options(self) -> dict[str, Any]:
         return {
-            "timeout": httpx.Timeout(self._timeout),
+            "timeout": httpx.Timeout(self._cache.options.timeout),
             "follow_redirects": False,
             "verify": self._verify,
             "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
             "headers": {"User-Agent": _USER_AGENT},
         }
 
-    def _sync_client(self) -> httpx.Client:
+    def _sync_transport(self) -> SyncTransport:
         with self._lock:
-            if self._client is None:
-                self._client = httpx.Client(**self._client_options())
-            return self._client
+            if self._transport is None:
+                self._transport = SyncTransport(self._client_options())
+            return self._transport
 
-    def _async_client(self) -> httpx.AsyncClient:
+    def _async_transport(self) -> AsyncTransport:
         # An AsyncClient's connections belong to the loop that opened them,
         # so each loop gets its own client; those of closed loops are dropped.
         loop = asyncio.get_running_loop()
         with self._lock:
-            for old in [lp for lp in self._async_clients if lp.is_closed()]:
-                del self._async_clients[old]
-            client = self._async_clients.get(loop)
-            if client is None:
-                client = self._async_clients[loop] = httpx.AsyncClient(**self._client_options())
-            return client
-
-    def _request_headers(self, etag: str | None, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        if etag is not None:
-            headers["If-None-Match"] = etag
-        return headers
-
-    def _check_response_head(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
-            raise FetchError(
-                "http_status",
-                f"HTTP {response.status_code}",
-                retry_after=retry_after_seconds(response.headers.get("retry-after")),
-            )
-        check_content_type(response.headers.get("content-type"))
-        length = response.headers.get("content-length")
-        if length is not None and length.strip().isdigit() and int(length) > self._max_bytes:
-            raise FetchError(
-                "too_large", f"the response is {int(length)} bytes; the limit is {self._max_bytes}"
-            )
-
-    def _on_head(
-        self, response: httpx.Response, url: str, etag: str | None
-    ) -> str | _Response | None:
-        """The decision both exchanges make on a response's head.
-
-        A redirect gives the next URL (same origin only), a 304 to a
-        conditional request gives the result, anything else is checked
-        (status, content type, declared length) and ``None`` says: read the body.
-        """
-        if response.status_code in _REDIRECT_STATUSES:
-            return check_redirect(
-                url, response.headers.get("location"), allow_http=self._allow_http
-            )
-        if response.status_code == 304 and etag is not None:
-            return _Response(304, response.headers, b"", url, etag)
-        self._check_response_head(response)
-        return None
-
-    def _exchange_sync(self, url: str, etag: str | None, accept: str) -> _Response:
-        client = self._sync_client()
-        headers = self._request_headers(etag, accept)
-        deadline = time.monotonic() + self._timeout
-        for _ in range(MAX_REDIRECTS + 1):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise _at(FetchError("timeout", "the time budget ran out"), url)
-            try:
-                with client.stream(
-                    "GET", url, headers=headers, timeout=httpx.Timeout(remaining)
-                ) as response:
-                    step = self._on_head(response, url, etag)
-                    if isinstance(step, str):
-                        url = step
-                        continue
-                    if step is not None:
-                        return step
-                    body = _Body(self._max_bytes)
-                    for chunk in response.iter_bytes():
-                        body.add(chunk)
-                        if time.monotonic() > deadline:
-                            raise FetchError("timeout", "the body did not arrive in time")
-                    return _Response(200, response.headers, body.data(), url, etag)
-            except FetchError as exc:
-                raise _at(exc, url) from None
-            except httpx.HTTPError as exc:
-                raise _at(_classify(exc), url) from None
-        raise _at(FetchError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), url)
-
-    async def _exchange_async(self, url: str, etag: str | None, accept: str) -> _Response:
-        try:
-            return await asyncio.wait_for(
-                self._exchange_async_inner(url, etag, accept), self._timeout
-            )
-        except asyncio.TimeoutError:
-            raise _at(FetchError("timeout", "the time budget ran out"), url) from None
-
-    async def _exchange_async_inner(self, url: str, etag: str | None, accept: str) -> _Response:
-        client = self._async_client()
-        headers = self._request_headers(etag, accept)
-        for _ in range(MAX_REDIRECTS + 1):
-            try:
-                async with client.stream("GET", url, headers=headers) as response:
-                    step = self._on_head(response, url, etag)
-                    if isinstance(step, str):
-                        url = step
-                        continue
-                    if step is not None:
-                        return step
-                    body = _Body(self._max_bytes)
-                    async for chunk in response.aiter_bytes():
-                        body.add(chunk)
-                    return _Response(200, response.headers, body.data(), url, etag)
-            except FetchError as exc:
-                raise _at(exc, url) from None
-            except httpx.HTTPError as exc:
-                raise _at(_classify(exc), url) from None
-        raise _at(FetchError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), url)
-
-
-class _Body:
-    """A response body read in chunks, refused as soon as it passes ``limit`` bytes."""
-
-    __slots__ = ("chunks", "limit", "size")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.size = 0
-        self.chunks: list[bytes] = []
-
-    def add(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        if self.size > self.limit:
-            raise FetchError("too_large", f"the response is over the limit of {self.limit} bytes")
-        self.chunks.append(chunk)
-
-    def data(self) -> bytes:
-        return b"".join(self.chunks)
-
-
-def _at(exc: FetchError, url: str) -> FetchError:
-    """Attach the URL a failure happened at, for the event (first one wins)."""
-    if exc.url is None:
-        exc.url = url
-    return exc
+            for old in [lp for lp in self._async_transports if lp.is_closed()]:
+                del self._async_transports[old]
+            transport = self._async_transports.get(loop)
+            if transport is None:
+                transport = self._async_transports[loop] = AsyncTransport(self._client_options())
+            return transport

@@ -129,3 +129,13 @@ def raw_server() -> Iterator[RawServer]:
     server = RawServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def tls_raw_server(tls_ca: trustme.CA) -> Iterator[RawServer]:
+    """A RawServer speaking TLS with a certificate for 127.0.0.1 from the test CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = RawServer(tls=context)
+    yield server
+    server.close()

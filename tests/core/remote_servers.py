@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import ssl
 import struct
@@ -135,10 +136,12 @@ class RawServer:
     """A TCP server on 127.0.0.1 that answers each connection with ``behaviour(conn)``.
 
     For what a well-behaved HTTP server never does: reset the connection,
-    send bytes that are not HTTP.
+    send bytes that are not HTTP, trickle. With ``tls``, each connection is
+    wrapped in TLS before its request is read.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -150,7 +153,8 @@ class RawServer:
         self._thread.start()
 
     def url(self, path: str = JWKS_PATH) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def _serve(self) -> None:
         while True:
@@ -163,6 +167,8 @@ class RawServer:
 
     def _answer(self, conn: socket.socket) -> None:
         try:
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
             conn.recv(65536)
             self.behaviour(conn)
         except OSError:
@@ -219,3 +225,76 @@ class KeepAlive:
             conn.sendall(self.response)
             if not conn.recv(65536):
                 return
+
+
+def http_response(
+    body: bytes = b"", *, status: str = "200 OK", headers: dict[str, str] | None = None
+) -> bytes:
+    """The bytes of an HTTP/1.1 response that closes its connection."""
+    fields = {"Content-Type": JSON, "Content-Length": str(len(body)), "Connection": "close"}
+    fields.update(headers or {})
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    return head.encode() + b"\r\n" + body
+
+
+class Send:
+    """Answer every connection with the same bytes, at once.
+
+    Unlike the werkzeug server, it allocates nothing per request, so a test
+    can measure the client's memory (tracemalloc counts every thread).
+    """
+
+    def __init__(self, response: bytes) -> None:
+        self.response = response
+
+    def __call__(self, conn: socket.socket) -> None:
+        conn.sendall(self.response)
+
+
+class Trickle:
+    """Send ``response`` slowly: ``at_once`` bytes, then one byte per ``interval`` seconds.
+
+    Between bytes it watches the connection, so it sees the client hang up
+    (``hung_up``) the moment it does; ``sent`` counts what went out, and
+    ``finished`` says everything did. ``stop()`` ends it early (teardown).
+    """
+
+    def __init__(self, response: bytes, *, interval: float = 0.1, at_once: int = 0) -> None:
+        self.response = response
+        self.interval = interval
+        self.at_once = at_once
+        self.sent = 0
+        self.hung_up = threading.Event()
+        self.finished = threading.Event()
+        self._stop = threading.Event()
+
+    def __call__(self, conn: socket.socket) -> None:
+        try:
+            conn.sendall(self.response[: self.at_once])
+            self.sent = self.at_once
+            for index in range(self.at_once, len(self.response)):
+                readable, _, _ = select.select([conn], [], [], self.interval)
+                # The request was read already: anything readable now is the end.
+                if readable and not conn.recv(1):
+                    raise ConnectionResetError("the client hung up")
+                if self._stop.is_set():
+                    return
+                conn.sendall(self.response[index : index + 1])
+                self.sent += 1
+        except OSError:
+            self.hung_up.set()
+            return
+        self.finished.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class InTurn:
+    """Answer the first connection with the first behaviour, the second with the next..."""
+
+    def __init__(self, *behaviours: Callable[[socket.socket], None]) -> None:
+        self.behaviours = list(behaviours)
+
+    def __call__(self, conn: socket.socket) -> None:
+        self.behaviours.pop(0)(conn)
