@@ -58,6 +58,13 @@ class SQLiteReplayStore:
     def __repr__(self) -> str:
         return f"SQLiteReplayStore({str(self._path)!r})"
 
+    def close(self) -> None:
+        """Close the idle connections (the store stays usable and reopens on demand)."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
     def _connection(self) -> sqlite3.Connection:
         with self._lock:
             if self._pid != os.getpid():
