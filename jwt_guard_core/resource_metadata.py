@@ -9,12 +9,12 @@ with ``resource_metadata="<url>"`` (RFC 9728 section 5.1).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._remote_policy import is_loopback_host
 from .dpop.policy import DPoPPolicy
 from .errors import ConfigurationError
 
@@ -25,22 +25,14 @@ WELL_KNOWN_PATH = "/.well-known/oauth-protected-resource"
 BEARER_METHODS = ("header", "body", "query")
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _url(setting: str, value: Any, *, identifier: bool = False) -> str:
     """An https URL (http only on loopback, for development); identifiers have no query."""
     if not isinstance(value, str):
         raise ConfigurationError(setting, f"{value!r} is not a URL string")
     parts = urlsplit(value)
     host = parts.hostname or ""
-    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host))):
+    local_http = parts.scheme == "http" and is_loopback_host(host)
+    if not host or not (parts.scheme == "https" or local_http):
         raise ConfigurationError(setting, f"{value!r} is not an https URL")
     if parts.fragment or "#" in value:
         raise ConfigurationError(setting, f"{value!r} has a fragment")

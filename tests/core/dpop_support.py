@@ -10,10 +10,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from jwt_guard_core import TokenError
+from jwt_guard_core import TokenError, VerifiedToken, Verifier
 from jwt_guard_core.dpop import DPoPRequest, access_token_hash, jwk_thumbprint
 from jwt_guard_core.encoding import b64url_encode
-from tests.factories import NOW, sign
+from tests.factories import NOW, claims, sign
 
 URL = "https://api.example/orders"
 DPOP_ALG_CASES = [
@@ -94,6 +94,12 @@ class Client:
         return sign(
             head, body, signer if signer is not None else self.key, alg=sign_alg or self.alg
         )
+
+
+def issue_token(keyring: Any, verifier: Verifier, **extra: Any) -> tuple[str, VerifiedToken]:
+    """An RS256 access token with ``extra`` claims: (raw token, what the verifier made of it)."""
+    raw = sign({"alg": "RS256", "kid": "rsa-1"}, claims(**extra), keyring.rsa)
+    return raw, verifier.verify(raw)
 
 
 def dpop_request(

@@ -20,8 +20,15 @@ from jwt_guard_core.dpop import (
     extract_dpop_token,
 )
 from jwt_guard_core.errors import InvalidRequest
-from tests.core.dpop_support import DPOP_ALG_CASES, URL, Client, dpop_request, refused
-from tests.factories import NOW, claims, sign
+from tests.core.dpop_support import (
+    DPOP_ALG_CASES,
+    URL,
+    Client,
+    dpop_request,
+    issue_token,
+    refused,
+)
+from tests.factories import NOW, sign
 
 ALGS = 'algs="ES256 ES384 EdDSA PS256 RS256"'
 DPOP_CHALLENGE = f'DPoP realm="api", error="invalid_dpop_proof", {ALGS}'
@@ -44,8 +51,7 @@ def issue(keyring, make_verifier):
 
     def _issue(jkt: str | None = None, **overrides: Any) -> tuple[str, VerifiedToken]:
         extra = {"cnf": {"jkt": jkt}} if jkt is not None else {}
-        raw = sign({"alg": "RS256", "kid": "rsa-1"}, claims(**extra, **overrides), keyring.rsa)
-        return raw, verifier.verify(raw)
+        return issue_token(keyring, verifier, **extra, **overrides)
 
     return _issue
 
@@ -248,10 +254,8 @@ def test_a_proof_claim_of_the_wrong_type_is_refused(bound, client, policy, overr
 @pytest.mark.parametrize("typ", [None, "JWT", "at+jwt", 1])
 def test_a_proof_whose_typ_is_not_dpop_jwt_is_refused(bound, client, policy, typ):
     raw, token = bound
-    header = {"typ": typ} if typ is not None else {"typ": None}
-    invalid_proof(
-        policy, dpop_request(client.proof(raw, header=header)), token, raw, "dpop_bad_type"
-    )
+    proof = client.proof(raw, header={"typ": typ})  # None drops typ
+    invalid_proof(policy, dpop_request(proof), token, raw, "dpop_bad_type")
 
 
 def test_alg_none_is_refused(bound, client, policy):
@@ -304,10 +308,8 @@ def test_crit_is_refused(bound, client, policy):
 )
 def test_a_missing_or_unacceptable_jwk_is_refused(bound, client, policy, jwk):
     raw, token = bound
-    header = {"jwk": jwk} if jwk is not None else {"jwk": None}
-    invalid_proof(
-        policy, dpop_request(client.proof(raw, header=header)), token, raw, "dpop_bad_jwk"
-    )
+    proof = client.proof(raw, header={"jwk": jwk})  # None drops jwk
+    invalid_proof(policy, dpop_request(proof), token, raw, "dpop_bad_jwk")
 
 
 def test_a_jwk_of_another_curve_than_alg_is_refused(keyring, bound, policy):

@@ -8,8 +8,7 @@ from jwt_guard_core import ConfigurationError
 from jwt_guard_core.challenges import ChallengeOptions, challenge_response
 from jwt_guard_core.dpop import DPoPNonceSource, DPoPPolicy, NonceProvider, UseDPoPNonce
 from jwt_guard_core.encoding import b64url_encode
-from tests.core.dpop_support import Client, dpop_request, refused
-from tests.factories import claims, sign
+from tests.core.dpop_support import Client, dpop_request, issue_token, refused
 
 SECRET = b"n" * 32
 OTHER_SECRET = b"o" * 32
@@ -32,8 +31,7 @@ def client(keyring) -> Client:
 
 @pytest.fixture
 def bound(keyring, make_verifier, client):
-    raw = sign({"alg": "RS256", "kid": "rsa-1"}, claims(cnf={"jkt": client.jkt}), keyring.rsa)
-    return raw, make_verifier().verify(raw)
+    return issue_token(keyring, make_verifier(), cnf={"jkt": client.jkt})
 
 
 def nonce_refused(policy, proof, token, raw, reason: str, expected_nonce: str) -> None:

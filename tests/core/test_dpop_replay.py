@@ -20,8 +20,8 @@ from jwt_guard_core.dpop import (
     SQLiteReplayStore,
 )
 from jwt_guard_core.sessions import StoreUnavailable
-from tests.core.dpop_support import Client, dpop_request
-from tests.factories import NOW, claims, sign
+from tests.core.dpop_support import Client, dpop_request, issue_token
+from tests.factories import NOW
 from tests.redis_server import RedisServer, redis_client, redis_server  # noqa: F401
 
 BACKENDS = ["memory", "sqlite", "redis"]
@@ -131,8 +131,7 @@ def client(keyring) -> Client:
 
 @pytest.fixture
 def bound(keyring, make_verifier, client):
-    raw = sign({"alg": "RS256", "kid": "rsa-1"}, claims(cnf={"jkt": client.jkt}), keyring.rsa)
-    return raw, make_verifier().verify(raw)
+    return issue_token(keyring, make_verifier(), cnf={"jkt": client.jkt})
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
