@@ -58,7 +58,8 @@ DPoPMode = Literal["off", "allowed", "required"]
 DPOP_MODES = ("off", "allowed", "required")
 # RFC 9449 section 4.3 point 5: registered asymmetric algorithms acceptable
 # by local policy. ES512/PS384/... work when listed; HMAC and none never do.
-DEFAULT_PROOF_ALGORITHMS = ("ES256", "ES384", "EdDSA", "PS256", "RS256")
+# Ed25519 is RFC 9864's fully specified EdDSA, which oauth4webapi signs with.
+DEFAULT_PROOF_ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS256")
 _PROOF_TYPE = "dpop+jwt"
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_JTI_LENGTH = 256

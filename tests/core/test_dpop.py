@@ -30,7 +30,7 @@ from tests.core.dpop_support import (
 )
 from tests.factories import NOW, sign
 
-ALGS = 'algs="ES256 ES384 EdDSA PS256 RS256"'
+ALGS = 'algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"'
 DPOP_CHALLENGE = f'DPoP realm="api", error="invalid_dpop_proof", {ALGS}'
 
 

@@ -13,7 +13,7 @@ from jwt_guard_core.challenges import (
 from jwt_guard_core.dpop import DPoPPolicy, InvalidDPoPProof
 from jwt_guard_core.http import error_response, www_authenticate
 
-ALGS = 'algs="ES256 ES384 EdDSA PS256 RS256"'
+ALGS = 'algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"'
 META = "https://api.example/.well-known/oauth-protected-resource"
 
 

@@ -48,7 +48,7 @@ def nonce_refused(policy, proof, token, raw, reason: str, expected_nonce: str) -
     assert response.headers["DPoP-Nonce"] == expected_nonce
     assert response.headers["WWW-Authenticate"] == (
         'Bearer realm="api", DPoP realm="api", error="use_dpop_nonce", '
-        'algs="ES256 ES384 EdDSA PS256 RS256"'
+        'algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"'
     )
     assert response.body["error"] == "use_dpop_nonce"
 

@@ -107,7 +107,7 @@ def test_both_requirements_are_named_on_the_scheme_the_client_used(verified, clo
         f'Bearer realm="api", {meta}, '
         'DPoP realm="api", error="insufficient_user_authentication", '
         'acr_values="urn:example:mfa", max_age="0", '
-        f'algs="ES256 ES384 EdDSA PS256 RS256", {meta}'
+        f'algs="ES256 ES384 EdDSA Ed25519 PS256 RS256", {meta}'
     )
 
 
