@@ -27,6 +27,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from urllib.parse import unquote
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from . import events
 from .encoding import b64url_encode
 from .errors import ConfigurationError, TokenError
 
@@ -174,13 +176,18 @@ def bound_certificate_thumbprint(claims: Mapping[str, Any]) -> str | None:
     return value
 
 
-def check_certificate_binding(claims: Mapping[str, Any], thumbprint: str | None) -> None:
-    """Refuse a certificate-bound token unless ``thumbprint`` (of the client's certificate) matches.
+def _reported(error: CertificateBindingError) -> CertificateBindingError:
+    events.emit(
+        "certificate_binding_rejected",
+        level=logging.WARNING if error.reason == "mtls_certificate_mismatch" else logging.INFO,
+        reason=error.reason,
+        message=f"certificate-bound token rejected: {error.detail}",
+        status=error.status,
+    )
+    return error
 
-    ``thumbprint`` is ``None`` when no certificate was passed (or mTLS is not
-    configured): a bound token is then refused, since its binding cannot be
-    confirmed. An unbound token passes whatever ``thumbprint`` is.
-    """
+
+def _confirm(claims: Mapping[str, Any], thumbprint: str | None) -> None:
     expected = bound_certificate_thumbprint(claims)
     if expected is None:
         return
@@ -191,6 +198,20 @@ def check_certificate_binding(claims: Mapping[str, Any], thumbprint: str | None)
         )
     if not hmac.compare_digest(expected.encode("utf-8", "replace"), thumbprint.encode("ascii")):
         raise CertificateBindingError(reason="mtls_certificate_mismatch")
+
+
+def check_certificate_binding(claims: Mapping[str, Any], thumbprint: str | None) -> None:
+    """Refuse a certificate-bound token unless ``thumbprint`` (of the client's certificate) matches.
+
+    ``thumbprint`` is ``None`` when no certificate was passed (or mTLS is not
+    configured): a bound token is then refused, since its binding cannot be
+    confirmed. An unbound token passes whatever ``thumbprint`` is. Every
+    refusal is also a ``certificate_binding_rejected`` security event.
+    """
+    try:
+        _confirm(claims, thumbprint)
+    except CertificateBindingError as error:
+        raise _reported(error) from None
 
 
 @dataclass(frozen=True)
@@ -235,8 +256,11 @@ class MTLSPolicy:
         an unbound token passes (a malformed header is refused only when a
         bound token needs it).
         """
-        if bound_certificate_thumbprint(claims) is None:
-            return None
-        thumbprint = self.thumbprint(values)
-        check_certificate_binding(claims, thumbprint)
+        try:
+            if bound_certificate_thumbprint(claims) is None:
+                return None
+            thumbprint = self.thumbprint(values)
+            _confirm(claims, thumbprint)
+        except CertificateBindingError as error:
+            raise _reported(error) from None
         return thumbprint

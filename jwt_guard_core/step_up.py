@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import events
 from .errors import ConfigurationError, TokenError
 
 __all__ = ["InsufficientUserAuthentication", "StepUpRequirement", "check_step_up"]
@@ -74,6 +75,9 @@ class StepUpRequirement:
 def _refuse(
     requirement: StepUpRequirement, reason: str, detail: str
 ) -> InsufficientUserAuthentication:
+    events.emit(
+        "step_up_required", reason=reason, message=f"step-up required: {detail}", status=401
+    )
     return InsufficientUserAuthentication(
         detail, reason=reason, acr_values=requirement.acr_values, max_age=requirement.max_age
     )
@@ -85,7 +89,8 @@ def check_step_up(
     """Raise :class:`InsufficientUserAuthentication` unless ``claims`` meet ``requirement``.
 
     ``now`` is the current Unix time (the verifier's clock); ``leeway``
-    allows that much clock skew on ``auth_time``.
+    allows that much clock skew on ``auth_time``. A refusal is also a
+    ``step_up_required`` security event (INFO).
     """
     if requirement.acr_values:
         acr = claims.get("acr")

@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from .. import events
 from ..algorithms import ASYMMETRIC_ALGORITHMS, verify_signature
 from ..config import normalize_type
@@ -63,6 +65,11 @@ DEFAULT_PROOF_ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS25
 _PROOF_TYPE = "dpop+jwt"
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_JTI_LENGTH = 256
+# A proof key comes from the client, so its cost is bounded here: OpenSSL
+# accepts a public exponent of any size below 3072-bit moduli, and every
+# verification would pay for it.
+_MAX_RSA_BITS = 8192
+_MAX_RSA_EXPONENT = 2**32
 _HEADER_CACHE_SIZE = 256
 # Rejections that point at an attacker rather than a confused client.
 _ATTACK_REASONS = frozenset(
@@ -480,6 +487,12 @@ class DPoPPolicy:
             )
         if alg not in key.algorithms:
             self._reject(InvalidDPoPProof("alg does not fit the jwk", reason="dpop_bad_jwk"))
+        if isinstance(key.key, rsa.RSAPublicKey) and (
+            key.key.key_size > _MAX_RSA_BITS or key.key.public_numbers().e > _MAX_RSA_EXPONENT
+        ):
+            self._reject(
+                InvalidDPoPProof("the RSA jwk is larger than proofs need", reason="dpop_bad_jwk")
+            )
         found = _ProofKey(alg, key, jkt)
         if len(self._keys) >= _HEADER_CACHE_SIZE:
             self._keys.clear()

@@ -19,6 +19,7 @@ from jwt_guard_core.dpop import (
     access_token_hash,
     extract_dpop_token,
 )
+from jwt_guard_core.encoding import b64url_encode
 from jwt_guard_core.errors import InvalidRequest
 from tests.core.dpop_support import (
     DPOP_ALG_CASES,
@@ -323,6 +324,26 @@ def test_a_weak_rsa_jwk_is_refused(bound, policy):
     raw, token = bound
     client = Client(rsa.generate_private_key(65537, 1024), "RS256")
     invalid_proof(policy, dpop_request(client.proof(raw)), token, raw, "dpop_bad_jwk")
+
+
+@pytest.mark.parametrize(
+    "jwk",
+    [
+        # 2048-bit modulus with a 2048-bit public exponent: costly to verify, never needed.
+        {
+            "kty": "RSA",
+            "n": b64url_encode(b"\xc1" + b"\x01" * 255),
+            "e": b64url_encode(b"\x01" * 256),
+        },
+        {"kty": "RSA", "n": b64url_encode(b"\xc1" + b"\x01" * 1024), "e": "AQAB"},
+    ],
+    ids=["huge-exponent", "16k-modulus"],
+)
+def test_an_rsa_jwk_larger_than_proofs_need_is_refused(bound, policy, jwk):
+    raw, token = bound
+    client = Client(rsa.generate_private_key(65537, 2048), "RS256")
+    proof = client.proof(raw, header={"jwk": jwk})
+    invalid_proof(policy, dpop_request(proof), token, raw, "dpop_bad_jwk")
 
 
 @pytest.mark.parametrize("member", ["d", "p", "k"])

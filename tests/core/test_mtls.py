@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import logging
 from urllib.parse import quote
 
 import pytest
@@ -204,3 +205,17 @@ def test_bad_mtls_settings_name_the_setting(header, fmt, setting):
 def test_an_unknown_format_is_a_configuration_error():
     with pytest.raises(ConfigurationError):
         certificate_thumbprint(PEM, "der")
+
+
+def test_refusals_are_security_events(issue, recorded_events):
+    token = issue({"x5t#S256": THUMBPRINT})
+    policy = MTLSPolicy("X-SSL-Client-Cert", "pem")
+    with pytest.raises(CertificateBindingError):
+        policy.check(token.claims, [OTHER_PEM])
+    with pytest.raises(CertificateBindingError):
+        check_certificate_binding(token.claims, None)
+    events = [(e.name, e.reason, e.level) for e in recorded_events]
+    assert events == [
+        ("certificate_binding_rejected", "mtls_certificate_mismatch", logging.WARNING),
+        ("certificate_binding_rejected", "mtls_certificate_missing", logging.INFO),
+    ]

@@ -126,3 +126,9 @@ def test_bad_requirements_name_the_setting(options, setting):
     with pytest.raises(ConfigurationError) as info:
         StepUpRequirement(**options)
     assert info.value.setting == setting
+
+
+def test_refusals_are_security_events(verified, recorded_events):
+    with pytest.raises(InsufficientUserAuthentication):
+        check_step_up(verified(), MFA, now=NOW)
+    assert [(e.name, e.reason) for e in recorded_events] == [("step_up_required", "acr_missing")]
