@@ -62,6 +62,8 @@ DPOP_MODES = ("off", "allowed", "required")
 # by local policy. ES512/PS384/... work when listed; HMAC and none never do.
 # Ed25519 is RFC 9864's fully specified EdDSA, which oauth4webapi signs with.
 DEFAULT_PROOF_ALGORITHMS = ("ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS256")
+logger = logging.getLogger("jwt_guard.dpop")
+
 _PROOF_TYPE = "dpop+jwt"
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 _MAX_JTI_LENGTH = 256
@@ -168,6 +170,13 @@ def bound_thumbprint(claims: Mapping[str, Any]) -> str | None:
     if not isinstance(jkt, str) or not jkt:
         raise DPoPBindingError("cnf.jkt is not a non-empty string", reason="dpop_bad_cnf")
     return jkt
+
+
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings of any characters."""
+    return hmac.compare_digest(
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
+    )
 
 
 def _number(value: Any) -> float | None:
@@ -287,6 +296,10 @@ class DPoPPolicy:
             )
         except StoreUnavailable as exc:
             return exc
+        except Exception as exc:
+            # A custom store's bug must not become a 500 nor an accepted replay.
+            logger.error("the DPoP replay store failed unexpectedly", exc_info=exc)
+            return StoreUnavailable(f"the DPoP replay store failed ({type(exc).__name__})")
 
     def _record(self, outcome: bool | StoreUnavailable) -> None:
         if isinstance(outcome, StoreUnavailable):
@@ -377,7 +390,7 @@ class DPoPPolicy:
             scheme=request.scheme, host=request.host, path=request.path, headers=request.headers
         )
         given = normalize_htu(htu)
-        if expected is None or given is None or not hmac.compare_digest(given, expected):
+        if expected is None or given is None or not _same(given, expected):
             self._reject(InvalidDPoPProof("htu is not the request URL", reason="dpop_htu_mismatch"))
         # 10. the server nonce, when nonces are on.
         fresh_nonce = self._check_nonce(claims)
@@ -390,11 +403,11 @@ class DPoPPolicy:
                 )
             )
         # 12. the binding: ath is this token's hash, the key is the bound key.
-        if not hmac.compare_digest(ath, access_token_hash(access_token)):
+        if not _same(ath, access_token_hash(access_token)):
             self._reject(
                 InvalidDPoPProof("ath is not the token's hash", reason="dpop_ath_mismatch")
             )
-        if not hmac.compare_digest(proof_key.jkt.encode(), jkt.encode("utf-8", "replace")):
+        if not _same(proof_key.jkt, jkt):
             self._reject(
                 InvalidDPoPProof(
                     "the proof key is not the token's cnf.jkt", reason="dpop_jkt_mismatch"

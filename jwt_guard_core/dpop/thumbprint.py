@@ -26,7 +26,8 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     Raises ``ValueError`` for a key type other than RSA, EC or OKP, or when
     a required member is missing or not a string.
     """
-    members = _REQUIRED.get(jwk.get("kty"))  # type: ignore[arg-type]
+    kty = jwk.get("kty")
+    members = _REQUIRED.get(kty) if isinstance(kty, str) else None
     if members is None:
         raise ValueError("the JWK's kty is not RSA, EC or OKP")
     picked = {}

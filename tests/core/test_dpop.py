@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core import ConfigurationError, StateUnavailable, TokenError, VerifiedToken
 from jwt_guard_core.challenges import ChallengeOptions, challenge_response
 from jwt_guard_core.dpop import (
     DPoPBindingError,
@@ -390,6 +390,8 @@ def test_htm_must_be_the_request_method_exactly(bound, client, policy, htm, meth
         "/orders",
         "https://user@api.example/orders",
         "https://api.example:99999/orders",
+        "https://é.example/orders",
+        "https://api.example/é",
         "",
     ],
 )
@@ -597,3 +599,55 @@ def test_bad_forwarded_header_settings_are_refused(names):
 def test_memory_store_is_the_default_and_each_policy_gets_its_own():
     assert isinstance(DPoPPolicy().replay_store, MemoryReplayStore)
     assert DPoPPolicy().replay_store is not DPoPPolicy().replay_store
+
+
+# -- bad input of any shape is a refusal, never another exception
+
+# A dropped crit leaves a valid proof; a jti may be any string.
+ACCEPTABLE_ODDITIES = (("crit", None), ("jti", "\u0000"), ("jti", "é"))
+ODD_VALUES = [None, 0, -1, 1e308, True, "", "x" * 5000, [], {}, [1], {"a": 1}, "\u0000", "é"]
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+@pytest.mark.parametrize(
+    "where",
+    ["typ", "alg", "jwk", "crit", "kty", "crv", "x", "y", "jti", "htm", "htu", "iat", "ath"],
+)
+def test_odd_values_anywhere_in_a_proof_never_raise_anything_but_a_refusal(
+    bound, client, policy, where, value
+):
+    raw, token = bound
+    if where in ("typ", "alg", "jwk", "crit"):
+        # None drops the member.
+        proof = client.proof(raw, header={where: value}, sign_alg="ES256")
+    elif where in ("kty", "crv", "x", "y"):
+        proof = client.proof(raw, header={"jwk": {**client.jwk, where: value}})
+    else:
+        proof = client.proof(raw, **{where: value})
+    if (where, value) in ACCEPTABLE_ODDITIES:
+        assert policy.check(dpop_request(proof), token, raw).bound
+        return
+    with pytest.raises(TokenError) as info:
+        policy.check(dpop_request(proof), token, raw)
+    assert info.value.status == 401
+    assert info.value.reason.startswith("dpop_")
+
+
+def test_a_replay_store_that_breaks_fails_closed(bound, client, clock, caplog):
+    class Broken:
+        in_process = True
+
+        def first_use(self, key: str, *, expires_at: float, now: float) -> bool:
+            raise KeyError(key)
+
+    policy = DPoPPolicy(replay_store=Broken(), clock=clock)
+    raw, token = bound
+    error = refused(
+        lambda: policy.check(dpop_request(client.proof(raw)), token, raw),
+        StateUnavailable,
+        "dpop_replay_unavailable",
+        error="temporarily_unavailable",
+        status=503,
+    )
+    assert error.retry_after == 5
+    assert "the DPoP replay store failed unexpectedly" in caplog.text
