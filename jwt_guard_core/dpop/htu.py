@@ -28,12 +28,20 @@ FORWARDED_PARTS = frozenset({"proto", "host", "port", "prefix"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # RFC 3986 section 3.3: pchar minus "%", plus "/"; everything else is encoded.
 _PATH_SAFE = "/:@!$&'()*+,;=-._~"
-_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s:/?#\[\]@]+)(?::([0-9]{1,5}))?\Z")
+# RFC 3986 section 3.2.2: an IP literal or a reg-name (IDNs arrive as punycode).
+_REG_NAME = r"[A-Za-z0-9\-._~!$&'()*+,;=%]+"
+_HOST = re.compile(rf"(\[[0-9A-Fa-f:.]+\]|{_REG_NAME})(?::([0-9]{{1,5}}))?\Z")
+_HOSTNAME = re.compile(rf"{_REG_NAME}|[0-9A-Fa-f:.]+")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")
 
 
 def _canonical_path(path: str) -> str:
-    return quote(unquote(path, errors="surrogateescape"), safe=_PATH_SAFE, errors="surrogateescape")
+    decoded = unquote(path, errors="surrogateescape")
+    try:
+        raw = decoded.encode("utf-8", "surrogateescape")  # undecodable bytes, as they came
+    except UnicodeEncodeError:
+        raw = decoded.encode("utf-8", "surrogatepass")  # a lone surrogate from the framework
+    return quote(raw, safe=_PATH_SAFE)
 
 
 def _authority(scheme: str, host: str, port: int | None) -> str:
@@ -65,6 +73,8 @@ def normalize_htu(htu: str) -> str | None:
     if scheme not in _DEFAULT_PORTS or not parts.hostname or parts.username is not None:
         return None
     host = parts.hostname
+    if _HOSTNAME.fullmatch(host) is None:
+        return None
     if ":" in host:  # urlsplit drops the brackets of an IPv6 literal
         host = f"[{host}]"
     return f"{scheme}://{_authority(scheme, host, port)}{_canonical_path(parts.path or '/')}"

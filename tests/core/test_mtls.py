@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import logging
+import random
 from urllib.parse import quote
 
 import pytest
@@ -219,3 +220,33 @@ def test_refusals_are_security_events(issue, recorded_events):
         ("certificate_binding_rejected", "mtls_certificate_mismatch", logging.WARNING),
         ("certificate_binding_rejected", "mtls_certificate_missing", logging.INFO),
     ]
+
+
+@pytest.mark.parametrize("fmt", ["pem", "url_encoded_pem", "xfcc"])
+def test_random_header_values_are_a_thumbprint_or_a_malformed_refusal(fmt):
+    rng = random.Random(8705)
+    alphabet = [
+        '"',
+        "\\",
+        ";",
+        ",",
+        "=",
+        "Hash",
+        "Cert",
+        "By",
+        HEX[:10],
+        "%0A",
+        "-----BEGIN CERTIFICATE-----",
+        "-----END CERTIFICATE-----",
+        "MIIB",
+        " ",
+        "\t",
+        "é",
+        "\x00",
+    ]
+    for _ in range(2000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        try:
+            certificate_thumbprint(value, fmt)
+        except CertificateBindingError as error:
+            assert error.reason == "mtls_header_malformed"  # noqa: PT017
