@@ -12,7 +12,7 @@ Formats:
 * ``pem``: the certificate as PEM, with newlines, spaces or tabs between
   lines (nginx's old ``$ssl_client_cert`` folds with tabs);
 * ``url_encoded_pem``: PEM percent-encoded, as nginx's
-  ``$ssl_client_escaped_cert``, Traefik and AWS ALB send it;
+  ``$ssl_client_escaped_cert`` and AWS ALB's ``X-Amzn-Mtls-Clientcert`` send it;
 * ``xfcc``: Envoy's ``x-forwarded-client-cert``. ``Cert=`` (the URL-encoded
   PEM) is parsed and hashed when present; otherwise ``Hash=`` (hex SHA-256
   of the DER, Envoy's default) is trusted as computed by the proxy. When
