@@ -414,7 +414,10 @@ class DPoPPolicy:
                 )
             )
         # Section 11.1: remembered until iat leaves the window, then useless anyway.
-        replay_key = hashlib.sha256(f"{proof_key.jkt}\x00{jti}".encode()).hexdigest()
+        # surrogatepass: JSON's "\ud800" escape makes a lone surrogate, a valid jti.
+        replay_key = hashlib.sha256(
+            f"{proof_key.jkt}\x00{jti}".encode("utf-8", "surrogatepass")
+        ).hexdigest()
         expires_at = max(iat + self.iat_window + self.leeway, now) + 1.0
         return _Accepted(
             DPoPResult(bound=True, jkt=proof_key.jkt, nonce=fresh_nonce),

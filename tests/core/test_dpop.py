@@ -604,8 +604,23 @@ def test_memory_store_is_the_default_and_each_policy_gets_its_own():
 # -- bad input of any shape is a refusal, never another exception
 
 # A dropped crit leaves a valid proof; a jti may be any string.
-ACCEPTABLE_ODDITIES = (("crit", None), ("jti", "\u0000"), ("jti", "é"))
-ODD_VALUES = [None, 0, -1, 1e308, True, "", "x" * 5000, [], {}, [1], {"a": 1}, "\u0000", "é"]
+ACCEPTABLE_ODDITIES = (("crit", None), ("jti", "\u0000"), ("jti", "é"), ("jti", "\ud800"))
+ODD_VALUES = [
+    None,
+    0,
+    -1,
+    1e308,
+    True,
+    "",
+    "x" * 5000,
+    [],
+    {},
+    [1],
+    {"a": 1},
+    "\u0000",
+    "é",
+    "\ud800",
+]
 
 
 @pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
