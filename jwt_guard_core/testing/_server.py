@@ -1,0 +1,83 @@
+"""A loopback HTTP server for the test kit's issuer: the JWKS and the discovery document.
+
+The standard library's ``ThreadingHTTPServer`` on ``127.0.0.1`` and a free
+port, in a daemon thread: no web framework is needed to test against a real
+key endpoint, and ``RemoteJWKS`` (which allows plain http on loopback only)
+fetches from it exactly as it fetches from an identity provider.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["LoopbackServer", "Response"]
+
+# (status, headers, body) for one request path.
+Response = tuple[int, Mapping[str, str], bytes]
+Routes = Mapping[str, Callable[[], Response]]
+# How often the serving loop checks for shutdown: close() waits at most this.
+_POLL_INTERVAL = 0.01
+
+
+def _handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "jwt-guard-test-issuer"
+
+        def _answer(self, with_body: bool) -> None:
+            route = routes.get(self.path.split("?", 1)[0])
+            if route is None:
+                status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
+            else:
+                status, headers, body = route()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if with_body:
+                self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            self._answer(with_body=True)
+
+        def do_HEAD(self) -> None:
+            self._answer(with_body=False)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # A test run's output is the test runner's, not an access log.
+            return
+
+    return Handler
+
+
+class LoopbackServer:
+    """Serves ``routes`` (path -> response callable) on 127.0.0.1 until :meth:`close`."""
+
+    def __init__(self, routes: Routes, *, port: int = 0) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(routes))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": _POLL_INTERVAL},
+            name="jwt-guard-test-issuer",
+            daemon=True,
+        )
+        self._thread.start()
+        self._closed = False
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
