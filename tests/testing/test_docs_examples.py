@@ -9,20 +9,16 @@ as errors. Nothing is added that the page does not show.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .user_suite import ROOT, passed_count, run_user_suite
+
 DOC = ROOT / "docs" / "testing.md"
 _HEADING = re.compile(r"^## (?P<title>.+)$")
 _FENCE = re.compile(r'^```(?P<lang>\w+) title="(?P<path>[^"]+)"$')
-# Generous: a cold Django start on a loaded machine; reached only when hanging.
-TIMEOUT = 300
 
 
 def example_files(heading: str) -> dict[str, str]:
@@ -47,26 +43,6 @@ def example_files(heading: str) -> dict[str, str]:
     return files
 
 
-def run_user_suite(project: Path, files: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    for name, text in files.items():
-        target = project / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    # The user's environment, not this suite's: no settings module, no
-    # extra options inherited from the run that started us.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
-    env["PYTHONPATH"] = str(ROOT)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize(
     ("heading", "expected_files"),
     [
@@ -89,11 +65,5 @@ def test_the_documented_example_suite_passes(
     files = example_files(heading)
     assert set(files) == expected_files
     tests_written = sum(text.count("\ndef test_") + text.count("    def test_") for text in files.values())
-    result = run_user_suite(tmp_path, files)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    summary = output.strip().splitlines()[-1]
     # Only passes: a skipped, deselected or erroring test would hide a broken example.
-    passed = re.fullmatch(r"(\d+) passed in [\d.]+s", summary)
-    assert passed is not None, output
-    assert int(passed[1]) >= tests_written > 0
+    assert passed_count(run_user_suite(tmp_path, files)) >= tests_written > 0
