@@ -17,8 +17,13 @@ or Flask; ``jwt_guard_core.testing.django`` and ``.flask`` import them
 inside their functions. See docs/testing.md.
 """
 
-from .issuer import DEFAULT_AUDIENCE, LocalIssuer
-from .tokens import DEFAULT_SUBJECT, WRONG_AUDIENCE, WRONG_ISSUER, TokenFactory
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .issuer import DEFAULT_AUDIENCE, LocalIssuer
+    from .tokens import DEFAULT_SUBJECT, WRONG_AUDIENCE, WRONG_ISSUER, TokenFactory
 
 __all__ = [
     "DEFAULT_AUDIENCE",
@@ -28,3 +33,24 @@ __all__ = [
     "LocalIssuer",
     "TokenFactory",
 ]
+
+_HOMES = {
+    "DEFAULT_AUDIENCE": "issuer",
+    "LocalIssuer": "issuer",
+    "DEFAULT_SUBJECT": "tokens",
+    "WRONG_AUDIENCE": "tokens",
+    "WRONG_ISSUER": "tokens",
+    "TokenFactory": "tokens",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the pytest plugin imports this package in every
+    # test run of an installation, and a run that never asks for a token
+    # should not pay for the signing side.
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"{__name__}.{home}"), name)
