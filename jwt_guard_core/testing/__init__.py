@@ -8,7 +8,7 @@
         tokens = issuer.tokens()
         good = tokens.token(sub="alice", scopes=["orders:read"], roles=["staff"])
         bad = [tokens.expired(), tokens.wrong_audience(), tokens.alg_none(), tokens.tampered()]
-        settings.JWT_GUARD = issuer.django_settings()    # or app.config.update(issuer.flask_config())
+        settings.JWT_GUARD = issuer.django_settings()    # Flask: issuer.flask_config()
 
 The pytest plugin ``jwt_guard_core.testing.pytest_plugin`` offers the same as
 fixtures (``jwt_issuer``, ``jwt_tokens``, ``jwt_guard_django_settings``,

@@ -18,6 +18,7 @@ __all__ = ["LoopbackServer", "Response"]
 # (status, headers, body) for one request path.
 Response = tuple[int, Mapping[str, str], bytes]
 Routes = Mapping[str, Callable[[], Response]]
+_NOT_FOUND: Response = (404, {"Content-Type": "text/plain"}, b"not found")
 # How often the serving loop checks for shutdown: close() waits at most this.
 _POLL_INTERVAL = 0.01
 
@@ -28,10 +29,7 @@ def _handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, with_body: bool) -> None:
             route = routes.get(self.path.split("?", 1)[0])
-            if route is None:
-                status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
-            else:
-                status, headers, body = route()
+            status, headers, body = route() if route is not None else _NOT_FOUND
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)

@@ -80,6 +80,5 @@ def jwt_guard_django_settings(
 def jwt_guard_flask_config(
     jwt_issuer: LocalIssuer, jwt_guard_settings_options: dict[str, Any]
 ) -> dict[str, Any]:
-    """``JWT_GUARD_*`` keys for the session issuer: ``app.config.update(...)`` before ``JWTGuard``."""
+    """``JWT_GUARD_*`` keys for the session issuer, for ``app.config`` before ``JWTGuard``."""
     return jwt_issuer.flask_config(**jwt_guard_settings_options)
-

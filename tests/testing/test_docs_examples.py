@@ -64,6 +64,8 @@ def test_the_documented_example_suite_passes(
 ) -> None:
     files = example_files(heading)
     assert set(files) == expected_files
-    tests_written = sum(text.count("\ndef test_") + text.count("    def test_") for text in files.values())
+    tests_written = sum(
+        text.count("\ndef test_") + text.count("    def test_") for text in files.values()
+    )
     # Only passes: a skipped, deselected or erroring test would hide a broken example.
     assert passed_count(run_user_suite(tmp_path, files)) >= tests_written > 0

@@ -15,7 +15,14 @@ KIT_MODULES = [
     "jwt_guard_core.testing.django",
     "jwt_guard_core.testing.flask",
 ]
-FRAMEWORKS = ("django", "flask", "werkzeug", "rest_framework", "jwt_guard_django", "jwt_guard_flask")
+FRAMEWORKS = (
+    "django",
+    "flask",
+    "werkzeug",
+    "rest_framework",
+    "jwt_guard_django",
+    "jwt_guard_flask",
+)
 
 
 def test_no_kit_module_imports_a_web_framework() -> None:

@@ -111,13 +111,15 @@ def test_an_offline_issuer_serves_nothing_and_offers_static_settings() -> None:
         assert local.django_settings()["VERIFYING_KEY"] == local.jwks()
         for source in ("jwks", "discovery"):
             with pytest.raises(ConfigurationError, match="needs an issuer that serves"):
-                local.django_settings(source=source)  # type: ignore[arg-type]
+                local.django_settings(source=source)
 
 
 def test_the_clock_times_tokens_and_key_events() -> None:
     clock = FakeClock(1_900_000_000)
     with LocalIssuer(clock=clock, serve=False) as local:
-        claims = verifier_for(local, StaticKeySet.from_jwks(local.jwks()), clock=clock).verify(local.tokens().token())
+        claims = verifier_for(local, StaticKeySet.from_jwks(local.jwks()), clock=clock).verify(
+            local.tokens().token()
+        )
         assert claims.claims["iat"] == 1_900_000_000
         clock.advance(100)
         local.rotate()

@@ -15,7 +15,7 @@ PLUGIN = "jwt_guard_core.testing.pytest_plugin"
 # distribution's entry_points.txt carries it.
 ENTRY_POINT = f"[pytest11]\n{PLUGIN} = {PLUGIN}\n"
 
-UNUSED = '''
+UNUSED = """
 import sys
 import threading
 
@@ -24,9 +24,9 @@ def test_nothing_is_imported_or_served_until_a_fixture_is_used():
     assert "jwt_guard_core.testing.issuer" not in sys.modules
     assert "jwt_guard_core.signing" not in sys.modules
     assert not [t for t in threading.enumerate() if t.name == "jwt-guard-test-issuer"]
-'''
+"""
 
-USED = '''
+USED = """
 from jwt_guard_core import GuardConfig, StaticKeySet, TokenError, Verifier
 
 
@@ -48,9 +48,9 @@ def test_the_fixtures_mint_tokens_the_issuer_keys_verify(jwt_issuer, jwt_tokens)
 
 def test_the_flask_config_names_the_session_issuer(jwt_issuer, jwt_guard_flask_config):
     assert jwt_guard_flask_config["JWT_GUARD_JWKS_URL"] == jwt_issuer.jwks_url
-'''
+"""
 
-OPTIONS = '''
+OPTIONS = """
 import pytest
 
 
@@ -62,20 +62,20 @@ def jwt_issuer_options():
 @pytest.fixture
 def jwt_guard_settings_options():
     return {"source": "static", "EXPECTED_TYPE": "at+jwt"}
-'''
+"""
 
-OPTIONS_USED = '''
+OPTIONS_USED = """
 def test_the_issuer_and_settings_take_the_overridden_options(jwt_issuer, jwt_guard_flask_config):
     assert (jwt_issuer.algorithm, jwt_issuer.audience) == ("EdDSA", "orders")
     assert jwt_guard_flask_config["JWT_GUARD_JWKS"] == jwt_issuer.jwks()
     assert jwt_guard_flask_config["JWT_GUARD_EXPECTED_TYPE"] == "at+jwt"
     assert jwt_guard_flask_config["JWT_GUARD_AUDIENCE"] == "orders"
-'''
+"""
 
-DJANGO_WITHOUT_PYTEST_DJANGO = '''
+DJANGO_WITHOUT_PYTEST_DJANGO = """
 def test_django_settings(jwt_guard_django_settings):
     pass
-'''
+"""
 
 
 def test_the_plugin_is_inert_until_a_fixture_is_used(tmp_path: Path) -> None:

@@ -42,7 +42,11 @@ def test_django_settings_name_the_documented_keys(issuer: LocalIssuer) -> None:
     }
     assert issuer.django_settings(source="static") == {**base, "VERIFYING_KEY": issuer.jwks()}
     custom = issuer.django_settings(audience=["a", "b"], EXPECTED_TYPE="at+jwt", LEEWAY=0)
-    assert (custom["AUDIENCE"], custom["EXPECTED_TYPE"], custom["LEEWAY"]) == (["a", "b"], "at+jwt", 0)
+    assert (custom["AUDIENCE"], custom["EXPECTED_TYPE"], custom["LEEWAY"]) == (
+        ["a", "b"],
+        "at+jwt",
+        0,
+    )
 
 
 def test_flask_config_is_the_same_values_with_the_prefix(issuer: LocalIssuer) -> None:
@@ -82,7 +86,7 @@ def test_django_accepts_the_issuers_tokens_and_refuses_bad_ones(
     settings: Any, client: Client, issuer: LocalIssuer, tokens: TokenFactory, source: str
 ) -> None:
     value = apply_settings(settings, issuer, source=source)
-    assert settings.JWT_GUARD == value
+    assert value == settings.JWT_GUARD
     response = client.get("/required/", **bearer(tokens.token("alice", scopes=["orders:read"])))
     assert response.status_code == 200
     assert response.json()["sub"] == "alice"
@@ -149,10 +153,14 @@ def test_flask_accepts_the_issuers_tokens_and_refuses_bad_ones(
     make_app: Any, issuer: LocalIssuer, tokens: TokenFactory, source: str
 ) -> None:
     client = make_app(issuer, source=source).test_client()
-    response = client.get("/me", headers={"Authorization": f"Bearer {tokens.token('carol', roles=['ops'])}"})
+    response = client.get(
+        "/me", headers={"Authorization": f"Bearer {tokens.token('carol', roles=['ops'])}"}
+    )
     assert response.status_code == 200
     assert response.json == {"sub": "carol", "roles": ["ops"]}
-    refused = client.get("/me", headers={"Authorization": f"Bearer {tokens.tampered('carol', roles=['ops'])}"})
+    refused = client.get(
+        "/me", headers={"Authorization": f"Bearer {tokens.tampered('carol', roles=['ops'])}"}
+    )
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
 

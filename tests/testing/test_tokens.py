@@ -1,4 +1,4 @@
-"""Every TokenFactory variant is refused by a real Verifier with its reason; the valid one passes."""
+"""Each TokenFactory variant is refused by a real Verifier with its reason; a valid one passes."""
 
 from __future__ import annotations
 
@@ -82,7 +82,10 @@ def test_a_valid_token_is_accepted_with_its_claims(
     ("make", "reason"), [(v[1], v[2]) for v in VARIANTS], ids=[v[0] for v in VARIANTS]
 )
 def test_each_bad_variant_is_refused_with_its_reason(
-    verify: Callable[[str], Any], tokens: TokenFactory, make: Callable[[TokenFactory], str], reason: str
+    verify: Callable[[str], Any],
+    tokens: TokenFactory,
+    make: Callable[[TokenFactory], str],
+    reason: str,
 ) -> None:
     assert reason_for(verify, make(tokens)) == reason
 
@@ -142,7 +145,9 @@ def test_wrong_audience_and_issuer_name_another_party(
     issuer: LocalIssuer, tokens: TokenFactory
 ) -> None:
     assert parts(tokens.wrong_audience())[1]["aud"] == WRONG_AUDIENCE
-    assert parts(tokens.wrong_audience(audience="https://x.invalid"))[1]["aud"] == "https://x.invalid"
+    assert (
+        parts(tokens.wrong_audience(audience="https://x.invalid"))[1]["aud"] == "https://x.invalid"
+    )
     header, claims, _ = parts(tokens.wrong_issuer())
     assert claims["iss"] == WRONG_ISSUER
     # Signed with the issuer's own key: only the iss is wrong. A verifier
