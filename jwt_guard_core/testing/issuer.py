@@ -88,6 +88,8 @@ class LocalIssuer:
             )
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigurationError("port", f"{port!r} is not a port number (0 picks a free one)")
         self._algorithm = algorithm
         self._custom_clock = clock
         self._clock: Callable[[], float] = clock or time.time
@@ -263,6 +265,11 @@ class LocalIssuer:
             raise ConfigurationError(
                 "source", f"{chosen!r} needs an issuer that serves (LocalIssuer(serve=True))"
             )
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
+        if audience is not None:
+            # The issuer's own check: a non-empty string or list of them.
+            TokenIssuer(self._keys, issuer=self._url, audience=audience)
         return {
             "audience": audience if audience is not None else self._audience,
             "source": chosen,

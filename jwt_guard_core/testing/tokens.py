@@ -26,9 +26,10 @@ sleeping: ``TokenFactory(issuer, clock=lambda: 1_800_000_000)``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import jwt
 
@@ -36,9 +37,7 @@ from ..encoding import b64url_decode, b64url_encode
 from ..errors import ConfigurationError
 from ..signing import TokenIssuer
 from ..signing.issuer import DEFAULT_LIFETIME
-
-if TYPE_CHECKING:
-    from .issuer import LocalIssuer
+from .issuer import LocalIssuer
 
 __all__ = ["DEFAULT_SUBJECT", "WRONG_AUDIENCE", "WRONG_ISSUER", "TokenFactory"]
 
@@ -52,9 +51,27 @@ _NO_SIGNATURE = ""
 
 def _seconds(name: str, value: float | timedelta) -> float:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not math.isfinite(seconds)
+        or seconds <= 0
+    ):
         raise ConfigurationError(name, f"{value!r} is not a positive number of seconds")
     return float(seconds)
+
+
+def _names(name: str, value: object) -> list[str]:
+    items = list(value) if isinstance(value, Iterable) and not isinstance(value, str) else None
+    if items is None or not all(isinstance(v, str) and v for v in items):
+        raise ConfigurationError(name, "give a list of non-empty names, e.g. ['admin']")
+    return items
+
+
+def _mapping(name: str, value: object) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(name, f"{type(value).__name__} given; give a dict")
+    return value
 
 
 def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -62,8 +79,17 @@ def _segments(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload)), signature
 
 
-def _encode(part: Mapping[str, Any]) -> str:
-    return b64url_encode(json.dumps(part, separators=(",", ":")).encode("utf-8"))
+def _json(name: str, value: Mapping[str, Any]) -> bytes:
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            name, "values must be JSON: strings, finite numbers, booleans, None, lists, dicts"
+        ) from None
+
+
+def _encode(name: str, part: Mapping[str, Any]) -> str:
+    return b64url_encode(_json(name, part))
 
 
 class TokenFactory:
@@ -79,6 +105,8 @@ class TokenFactory:
     """
 
     def __init__(self, issuer: LocalIssuer, *, clock: Callable[[], float] | None = None) -> None:
+        if not isinstance(issuer, LocalIssuer):
+            raise ConfigurationError("issuer", "must be a LocalIssuer")
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         self._issuer = issuer
@@ -128,13 +156,11 @@ class TokenFactory:
     ) -> str:
         extra = dict(claims or {})
         if roles is not None:
-            if isinstance(roles, (str, bytes)):
-                raise ConfigurationError("roles", "give a list of role names, not one string")
-            extra["roles"] = list(roles)
+            extra["roles"] = _names("roles", roles)
         now = self._clock() if at is None else at
         signer = TokenIssuer(
             self._issuer._signing_manager(key),
-            issuer=iss or self._issuer.url,
+            issuer=iss if iss is not None else self._issuer.url,
             audience=self._issuer.audience,
             clock=lambda: now,
         )
@@ -193,12 +219,12 @@ class TokenFactory:
         """The token unsigned: header ``"alg": "none"``, empty signature (RFC 7519 section 6)."""
         header, payload, _ = _segments(self.token(sub, **options))
         header["alg"] = "none"
-        return f"{_encode(header)}.{_encode(payload)}.{_NO_SIGNATURE}"
+        return f"{_encode('header', header)}.{_encode('claims', payload)}.{_NO_SIGNATURE}"
 
     def missing_claim(self, name: str, sub: str = DEFAULT_SUBJECT, **options: Any) -> str:
         """A validly signed token without claim ``name`` (refused when the verifier requires it)."""
         header, payload, _ = _segments(self.token(sub, **options))
-        if name not in payload:
+        if not isinstance(name, str) or name not in payload:
             raise ConfigurationError("name", f"{name!r} is not a claim of the token to remove")
         del payload[name]
         return self.sign(payload, header=header)
@@ -212,10 +238,11 @@ class TokenFactory:
     ) -> str:
         """The token with its payload changed after signing (``sub`` by default), signature kept."""
         header, payload, signature = _segments(self.token(sub, **options))
-        changed = {**payload, **(changes if changes is not None else {"sub": "admin"})}
+        wanted = _mapping("changes", changes) if changes is not None else {"sub": "admin"}
+        changed = {**payload, **wanted}
         if changed == payload:
             changed["sub"] = f"{payload['sub']}-tampered"
-        return f"{_encode(header)}.{_encode(changed)}.{signature}"
+        return f"{_encode('header', header)}.{_encode('changes', changed)}.{signature}"
 
     def sign(self, claims: Mapping[str, Any], *, header: Mapping[str, Any] | None = None) -> str:
         """Any claim set, signed with the issuer's active key: for cases the other methods lack.
@@ -225,11 +252,12 @@ class TokenFactory:
         unless ``header`` says otherwise.
         """
         key = self._issuer._active_key()
-        fields = {"kid": key.kid, "typ": "at+jwt", **(header or {})}
+        fields = {"kid": key.kid, "typ": "at+jwt", **_mapping("header", header or {})}
         fields.pop("alg", None)
+        _json("header", fields)
         # PyJWS, not jwt.encode: the claim set is signed exactly as given.
         return jwt.api_jws.encode(
-            json.dumps(dict(claims), separators=(",", ":")).encode("utf-8"),
+            _json("claims", _mapping("claims", claims)),
             key.material.reveal(),
             algorithm=key.info.algorithm,
             headers=fields,

@@ -137,6 +137,9 @@ def test_the_clock_times_tokens_and_key_events() -> None:
         ({"audience": []}, "audience"),
         ({"clock": 5}, "clock"),
         ({"max_lifetime": 0}, "max_token_lifetime"),
+        ({"port": -1}, "port"),
+        ({"port": 70000}, "port"),
+        ({"port": "8080"}, "port"),
     ],
 )
 def test_bad_arguments_are_refused_naming_them_and_leave_no_server(

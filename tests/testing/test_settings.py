@@ -74,6 +74,24 @@ def test_an_unknown_source_is_refused(issuer: LocalIssuer) -> None:
     assert refused.value.setting == "source"
 
 
+@pytest.mark.parametrize(
+    ("options", "setting"),
+    [
+        ({"audience": 7}, "audience"),
+        ({"audience": ""}, "audience"),
+        ({"audience": ["ok", None]}, "audience"),
+        ({"clock": "time.time"}, "clock"),
+    ],
+)
+def test_bad_settings_arguments_are_refused_naming_them(
+    issuer: LocalIssuer, options: dict[str, Any], setting: str
+) -> None:
+    for helper in (issuer.django_settings, issuer.flask_config):
+        with pytest.raises(ConfigurationError) as refused:
+            helper(**options)
+        assert refused.value.setting == setting
+
+
 # -- Django
 
 

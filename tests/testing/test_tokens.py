@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -237,3 +238,36 @@ def test_bad_arguments_are_refused_with_the_argument_named(tokens: TokenFactory)
         tokens.token(lifetime=10 * 86400)
     with pytest.raises(ConfigurationError, match="clock"):
         TokenFactory(tokens.issuer, clock=42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda t: t.expired(by=float("inf")), "by"),
+        (lambda t: t.expired(by=float("nan")), "by"),
+        (lambda t: t.expired(by="1"), "by"),
+        (lambda t: t.expired(lifetime=-1), "lifetime"),
+        (lambda t: t.not_yet_valid(by=timedelta(0)), "by"),
+        (lambda t: t.missing_claim(["exp"]), "name"),
+        (lambda t: t.missing_claim(None), "name"),
+        (lambda t: t.tampered(changes="sub=admin"), "changes"),
+        (lambda t: t.tampered(changes={"sub": object()}), "changes"),
+        (lambda t: t.tampered(changes={"exp": float("nan")}), "changes"),
+        (lambda t: t.sign("sub=admin"), "claims"),
+        (lambda t: t.sign({"sub": {1, 2}}), "claims"),
+        (lambda t: t.sign({"sub": "x"}, header=["kid"]), "header"),
+        (lambda t: t.sign({"sub": "x"}, header={"kid": b"bytes"}), "header"),
+        (lambda t: t.wrong_issuer(issuer=""), "issuer"),
+        (lambda t: t.wrong_audience(audience=7), "audience"),
+        (lambda t: t.token(sub=7), "subject"),
+        (lambda t: t.token(roles=7), "roles"),
+        (lambda t: TokenFactory("issuer"), "issuer"),
+    ],
+)
+def test_bad_input_of_any_shape_gets_an_error_naming_the_argument(
+    tokens: TokenFactory, call: Callable[[Any], Any], argument: str
+) -> None:
+    with pytest.raises((ConfigurationError, IssuanceError)) as refused:
+        call(tokens)
+    named = getattr(refused.value, "setting", None) or getattr(refused.value, "argument", None)
+    assert named == argument
