@@ -186,15 +186,20 @@ class LocalIssuer:
         """The key manager that signs a token: this issuer's, a removed key's or a stranger's."""
         if which == "active":
             return self._keys
+        # Same lifetime bound and clock as the issuer's own keys: a variant
+        # accepts every argument a valid token does.
+        options: dict[str, Any] = {
+            "auto_rotate": False,
+            "max_token_lifetime": self._keys.max_token_lifetime,
+            "clock": self._clock,
+        }
         if which == "removed":
             key = self._removed[-1]
             active = replace(key, info=replace(key.info, state="active", retired_at=None))
             store = MemoryKeyStore(KeyRing(keys=(active,), revision=1))
-            return KeyManager(store, algorithm=None, auto_rotate=False, clock=self._clock)
+            return KeyManager(store, algorithm=None, **options)
         if self._foreign is None:
-            self._foreign = KeyManager(
-                MemoryKeyStore(), algorithm=self._algorithm, auto_rotate=False, clock=self._clock
-            )
+            self._foreign = KeyManager(MemoryKeyStore(), algorithm=self._algorithm, **options)
         return self._foreign
 
     def _active_key(self) -> StoredKey:

@@ -220,6 +220,31 @@ def test_sign_signs_a_claim_set_exactly_as_given(issuer: LocalIssuer, tokens: To
     assert parts(tokens.sign(claims, header={"typ": "JWT", "alg": "HS256"}))[0]["alg"] == "ES256"
 
 
+def test_every_variant_takes_the_arguments_of_a_valid_token(tokens: TokenFactory) -> None:
+    options: dict[str, Any] = {
+        "scopes": ["orders:read"],
+        "roles": ["staff"],
+        "claims": {"tenant": "acme"},
+        "lifetime": 2 * 3600,  # over KeyManager's default maximum, under the issuer's
+    }
+    made = {
+        "expired": tokens.expired("erin", **options),
+        "not_yet_valid": tokens.not_yet_valid("erin", **options),
+        "wrong_audience": tokens.wrong_audience("erin", **options),
+        "wrong_issuer": tokens.wrong_issuer("erin", **options),
+        "unknown_key": tokens.unknown_key("erin", **options),
+        "signed_by_rotated_key": tokens.signed_by_rotated_key("erin", **options),
+        "alg_none": tokens.alg_none("erin", **options),
+        "missing_claim": tokens.missing_claim("jti", "erin", **options),
+        "tampered": tokens.tampered("erin", changes={"jti": "other"}, **options),
+    }
+    for name, token in made.items():
+        claims = parts(token)[1]
+        carried = (claims["sub"], claims["scope"], claims["roles"], claims["tenant"])
+        assert carried == ("erin", "orders:read", ["staff"], "acme"), name
+        assert claims["exp"] - claims["iat"] == 2 * 3600, name
+
+
 # -- arguments
 
 
