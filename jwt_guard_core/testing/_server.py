@@ -9,6 +9,7 @@ fetches from it exactly as it fetches from an identity provider.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,13 +24,12 @@ _NOT_FOUND: Response = (404, {"Content-Type": "text/plain"}, b"not found")
 _POLL_INTERVAL = 0.01
 
 
-def _handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
+def _handler(answer: Callable[[str], Response]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "jwt-guard-test-issuer"
 
         def _answer(self, with_body: bool) -> None:
-            route = routes.get(self.path.split("?", 1)[0])
-            status, headers, body = route() if route is not None else _NOT_FOUND
+            status, headers, body = answer(self.path.split("?", 1)[0])
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -52,10 +52,18 @@ def _handler(routes: Routes) -> type[BaseHTTPRequestHandler]:
 
 
 class LoopbackServer:
-    """Serves ``routes`` (path -> response callable) on 127.0.0.1 until :meth:`close`."""
+    """Serves ``routes`` (path -> response callable) on 127.0.0.1 until :meth:`close`.
+
+    Counts the requests per path, and answers every route with
+    ``failure`` (a status) while one is set: a provider outage.
+    """
 
     def __init__(self, routes: Routes, *, port: int = 0) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(routes))
+        self._routes = routes
+        self._counts: Counter[str] = Counter()
+        self._mutex = threading.Lock()
+        self.failure: int | None = None
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.answer))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -65,6 +73,23 @@ class LoopbackServer:
         )
         self._thread.start()
         self._closed = False
+
+    def answer(self, path: str) -> Response:
+        """The response to a GET or HEAD of ``path``."""
+        route = self._routes.get(path)
+        if route is None:
+            return _NOT_FOUND
+        with self._mutex:
+            self._counts[path] += 1
+        failure = self.failure
+        if failure is not None:
+            return failure, {"Content-Type": "text/plain"}, b"unavailable"
+        return route()
+
+    def count(self, path: str) -> int:
+        """How many requests ``path`` has answered, outages included."""
+        with self._mutex:
+            return self._counts[path]
 
     @property
     def origin(self) -> str:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from types import TracebackType
@@ -161,6 +162,37 @@ class LocalIssuer:
     def jwks(self) -> dict[str, Any]:
         """The public JWKS as served now: the active key and retired keys not yet removed."""
         return self._keys.jwks()
+
+    @property
+    def jwks_requests(self) -> int:
+        """How many times the JWKS was fetched (to check that an application caches it)."""
+        return self._served().count(JWKS_PATH)
+
+    @property
+    def discovery_requests(self) -> int:
+        """How many times the discovery document was fetched."""
+        return self._served().count(DISCOVERY_PATH)
+
+    @contextmanager
+    def outage(self, status: int = 503) -> Iterator[None]:
+        """Inside the block, the JWKS and discovery routes answer ``status`` (a provider outage).
+
+        An application with no keys cached then answers 503 with
+        ``Retry-After``; one with cached keys keeps verifying with them.
+        """
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ConfigurationError("status", f"{status!r} is not an HTTP error status")
+        server = self._served()
+        server.failure = status
+        try:
+            yield
+        finally:
+            server.failure = None
+
+    def _served(self) -> LoopbackServer:
+        if self._server is None:
+            raise ConfigurationError("serve", "this LocalIssuer(serve=False) serves nothing")
+        return self._server
 
     # -- keys
 

@@ -156,3 +156,46 @@ def test_the_default_audience_is_documented() -> None:
     with LocalIssuer(serve=False) as local:
         assert local.audience == DEFAULT_AUDIENCE == "https://api.example.test"
         assert local.algorithm == "ES256"
+
+
+def test_requests_are_counted_per_route(
+    issuer: LocalIssuer, tokens: TokenFactory, key_source: Callable[[str], KeySource]
+) -> None:
+    assert (issuer.jwks_requests, issuer.discovery_requests) == (0, 0)
+    verify = verifier_for(issuer, key_source("discovery")).verify
+    verify(tokens.token())
+    verify(tokens.token())
+    assert (issuer.jwks_requests, issuer.discovery_requests) == (1, 1)
+    httpx.get(issuer.url + "/keys")
+    assert (issuer.jwks_requests, issuer.discovery_requests) == (1, 1)
+
+
+def test_an_outage_fails_both_routes_for_the_block_only(
+    issuer: LocalIssuer, tokens: TokenFactory, key_source: Callable[[str], KeySource]
+) -> None:
+    verify = verifier_for(issuer, key_source("jwks")).verify
+    with issuer.outage():
+        assert httpx.get(issuer.jwks_url).status_code == 503
+        assert httpx.get(issuer.discovery_url).status_code == 503
+        with pytest.raises(TokenError) as refused:
+            verify(tokens.token())
+        assert refused.value.reason == "key_source_unavailable"
+    with issuer.outage(status=500):
+        assert httpx.get(issuer.jwks_url).status_code == 500
+    assert httpx.get(issuer.jwks_url).status_code == 200
+    assert issuer.jwks_requests == 4
+
+
+@pytest.mark.parametrize("status", [200, 302, 600, "503", True])
+def test_an_outage_needs_an_error_status(issuer: LocalIssuer, status: object) -> None:
+    with pytest.raises(ConfigurationError) as refused, issuer.outage(status):  # type: ignore[arg-type]
+        pass
+    assert refused.value.setting == "status"
+
+
+def test_an_offline_issuer_has_no_requests_nor_outages() -> None:
+    with LocalIssuer(serve=False) as local:
+        with pytest.raises(ConfigurationError, match="serves nothing"):
+            local.jwks_requests  # noqa: B018
+        with pytest.raises(ConfigurationError, match="serves nothing"), local.outage():
+            pass

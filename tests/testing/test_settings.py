@@ -114,6 +114,17 @@ def test_django_accepts_the_issuers_tokens_and_refuses_bad_ones(
     assert 'error="invalid_token"' in refused["WWW-Authenticate"]
 
 
+def test_an_issuer_outage_is_503_in_django(
+    settings: Any, client: Client, issuer: LocalIssuer, tokens: TokenFactory
+) -> None:
+    apply_settings(settings, issuer)
+    with issuer.outage():
+        response = client.get("/required/", **bearer(tokens.token()))
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert issuer.jwks_requests == 1
+
+
 def test_override_jwt_guard_applies_for_the_block_only(
     settings: Any, client: Client, issuer: LocalIssuer, tokens: TokenFactory
 ) -> None:
@@ -181,6 +192,16 @@ def test_flask_accepts_the_issuers_tokens_and_refuses_bad_ones(
     )
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+
+
+def test_an_issuer_outage_is_503_in_flask(
+    make_app: Any, issuer: LocalIssuer, tokens: TokenFactory
+) -> None:
+    client = make_app(issuer).test_client()
+    with issuer.outage():
+        response = client.get("/me", headers={"Authorization": f"Bearer {tokens.token()}"})
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def test_configure_app_refuses_an_app_whose_guard_already_read_its_config(
