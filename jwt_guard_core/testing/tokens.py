@@ -154,7 +154,7 @@ class TokenFactory:
         audience: str | Sequence[str] | None = None,
         lifetime: float | timedelta | None = None,
     ) -> str:
-        extra = dict(claims or {})
+        extra = dict(_mapping("claims", claims)) if claims is not None else {}
         if roles is not None:
             extra["roles"] = _names("roles", roles)
         now = self._clock() if at is None else at

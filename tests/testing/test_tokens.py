@@ -286,6 +286,9 @@ def test_bad_arguments_are_refused_with_the_argument_named(tokens: TokenFactory)
         (lambda t: t.wrong_audience(audience=7), "audience"),
         (lambda t: t.token(sub=7), "subject"),
         (lambda t: t.token(roles=7), "roles"),
+        (lambda t: t.token(roles=["ok", ""]), "roles"),
+        (lambda t: t.token(claims="tenant=acme"), "claims"),
+        (lambda t: t.token(claims=[("tenant", "acme")]), "claims"),
         (lambda t: TokenFactory("issuer"), "issuer"),
     ],
 )
