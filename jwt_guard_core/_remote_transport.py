@@ -120,8 +120,9 @@ class AsyncTransport:
 
 def _arguments(request: Request) -> dict[str, Any]:
     return {
-        "method": "GET",
+        "method": request.method,
         "url": request.url,
+        "content": request.content,
         "headers": request.headers,
         "timeout": httpx.Timeout(request.remaining),
     }
