@@ -107,6 +107,9 @@ class IntrospectionState:
         # Leaders of lookups for different tokens run at once; they share the backoff.
         self._backoff_lock = threading.Lock()
 
+    def after_fork(self) -> None:
+        self._backoff_lock = threading.Lock()
+
     # -- the cache (the caller holds the source's lock)
 
     def cached(self, digest: bytes) -> Entry | None:

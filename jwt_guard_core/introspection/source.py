@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -70,6 +72,21 @@ def _b64token(token: str) -> bool:
     """RFC 6750 section 2.1's b64token: what may follow ``Bearer`` at all."""
     body = token.rstrip("=")
     return bool(body) and all(c.isascii() and (c.isalnum() or c in "-._~+/") for c in body)
+
+
+# Servers that load the app and then fork workers (gunicorn --preload) would
+# otherwise hand every worker the parent's pooled connections, and a lock
+# held by a parent thread at fork time would stay held in the child.
+_instances: weakref.WeakSet[IntrospectionSource] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for source in list(_instances):
+        source._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Lookup(_Flight):
@@ -234,6 +251,17 @@ class IntrospectionSource:
         self._transport: SyncTransport | None = None
         self._async_transports: dict[asyncio.AbstractEventLoop, AsyncTransport] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        _instances.add(self)
+
+    def _reset_after_fork(self) -> None:
+        # Cached answers stay; what belongs to the parent's threads, sockets
+        # and event loops is dropped, not closed (the parent still uses it).
+        self._lock = threading.Lock()
+        self._state.after_fork()
+        self._flights = {}
+        self._transport = None
+        self._async_transports = {}
+        self._tasks = set()
 
     @classmethod
     def from_issuer(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus
 
@@ -777,3 +778,24 @@ def test_an_unexpected_failure_is_an_outage_not_a_crash(auth_server, make_source
     )
     assert unavailable(source).failure == "internal_error"
     assert "unexpected error during token introspection" in caplog.text
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_keeps_cached_answers_and_asks_on_its_own_connection(auth_server, source):
+    import os
+
+    auth_server.answers[TOKEN] = active()
+    auth_server.answers["child-token"] = active(sub="user-2")
+    source.verify(TOKEN)
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        code = 3
+        try:
+            cached = source.verify(TOKEN).subject == "user-1"
+            code = 0 if cached and source.verify("child-token").subject == "user-2" else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [form["token"] for form in auth_server.forms] == [TOKEN, "child-token"]
