@@ -25,7 +25,7 @@ from cachetools import TLRUCache
 
 from .. import events
 from .._remote_exchange import DISCOVERY_ACCEPT, Exchange, Response
-from .._remote_policy import FetchError, backoff_delay
+from .._remote_policy import FetchError, backoff_delay, parse_discovery
 from ..errors import AlgorithmNotAllowed, KeySourceUnavailable, UnknownKid
 from ..keys import VerificationKey
 from ..token import VerifiedToken
@@ -39,7 +39,6 @@ from ._response import (
     judge,
     open_signed,
     parse_members,
-    parse_metadata,
     parse_signed,
 )
 from .client_auth import ClientAuth
@@ -177,8 +176,13 @@ class IntrospectionState:
         options = self.options
         assert options.metadata_url is not None
         response: Response = yield self._exchange(options.metadata_url, accept=DISCOVERY_ACCEPT)
-        endpoint = parse_metadata(
-            response.body, issuer=options.policy.issuer, allow_http=options.allow_http
+        # RFC 8414 section 3.3, like OpenID Connect Discovery 4.3: the
+        # document must be for exactly this issuer.
+        endpoint = parse_discovery(
+            response.body,
+            issuer=options.policy.issuer,
+            allow_http=options.allow_http,
+            member="introspection_endpoint",
         )
         # Kept for the life of the source: an endpoint moves with a deployment.
         self.endpoint = endpoint

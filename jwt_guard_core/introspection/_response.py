@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .._remote_policy import FetchError, check_url, parse_document, short
+from .._remote_policy import FetchError, parse_document, short
 from ..algorithms import verify_signature
 from ..encoding import b64url_decode, parse_json_object
 from ..errors import (
@@ -47,7 +47,6 @@ __all__ = [
     "judge",
     "open_signed",
     "parse_members",
-    "parse_metadata",
     "parse_signed",
 ]
 
@@ -186,23 +185,6 @@ def open_signed(
     if not isinstance(members, dict):
         raise FetchError("bad_response", "the signed response has no token_introspection object")
     return members
-
-
-def parse_metadata(body: bytes, *, issuer: str, allow_http: bool) -> str:
-    """The ``introspection_endpoint`` of an authorization server metadata document.
-
-    RFC 8414 section 3.3 (and OpenID Connect Discovery section 4.3): the
-    document's ``issuer`` must be identical to the one it was fetched for.
-    """
-    doc = parse_document(body, "metadata document")
-    if doc.get("issuer") != issuer:
-        raise FetchError("issuer_mismatch", f"the metadata document is not for issuer {issuer!r}")
-    endpoint = doc.get("introspection_endpoint")
-    problem = check_url(endpoint, allow_http=allow_http)
-    if problem is not None:
-        raise FetchError("bad_discovery", f"introspection_endpoint: {problem}")
-    assert isinstance(endpoint, str)
-    return endpoint
 
 
 # --- the answer -------------------------------------------------------------------

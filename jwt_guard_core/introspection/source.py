@@ -38,11 +38,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 from .._remote_exchange import Exchange
 from .._remote_policy import check_url
-from .._remote_transport import AsyncTransport, SyncTransport
+from .._remote_transport import Transports
 from ..algorithms import ALGORITHMS, HMAC_ALGORITHMS
 from ..config import DEFAULT_LEEWAY, MAX_LEEWAY
 from ..errors import ConfigurationError, MalformedToken, TokenTooLarge
@@ -58,7 +56,6 @@ __all__ = ["IntrospectionSource"]
 
 logger = logging.getLogger("jwt_guard.introspection")
 
-_USER_AGENT = "jwt-guard"
 _WAIT_MARGIN = 1.0
 # RFC 7662 section 2.1 names these hints; an access token is the default.
 DEFAULT_TOKEN_TYPES = ("bearer", "access_token", "urn:ietf:params:oauth:token-type:access_token")
@@ -248,8 +245,7 @@ class IntrospectionSource:
         self._wait_bound = timeout * 3 + _WAIT_MARGIN
         self._lock = threading.Lock()
         self._flights: dict[bytes, _Lookup] = {}
-        self._transport: SyncTransport | None = None
-        self._async_transports: dict[asyncio.AbstractEventLoop, AsyncTransport] = {}
+        self._transports = Transports(timeout=timeout, verify=self._verify)
         self._tasks: set[asyncio.Task[None]] = set()
         _instances.add(self)
 
@@ -259,8 +255,7 @@ class IntrospectionSource:
         self._lock = threading.Lock()
         self._state.after_fork()
         self._flights = {}
-        self._transport = None
-        self._async_transports = {}
+        self._transports.forget()
         self._tasks = set()
 
     @classmethod
@@ -403,7 +398,7 @@ class IntrospectionSource:
             while True:
                 try:
                     result: Any = (
-                        self._sync_transport().fetch(step)
+                        self._transports.sync().fetch(step)
                         if isinstance(step, Exchange)
                         else self._key_source().get_key(step.kid, step.alg)
                     )
@@ -426,7 +421,7 @@ class IntrospectionSource:
             while True:
                 try:
                     result: Any = (
-                        await self._async_transport().fetch(step)
+                        await self._transports.for_running_loop().fetch(step)
                         if isinstance(step, Exchange)
                         else await self._key_source().aget_key(step.kid, step.alg)
                     )
@@ -446,48 +441,13 @@ class IntrospectionSource:
         assert self._keys is not None, "a key step without response_keys"
         return self._keys
 
-    # -- transports
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "timeout": httpx.Timeout(self._state.options.timeout),
-            "follow_redirects": False,
-            "verify": self._verify,
-            "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
-            "headers": {"User-Agent": _USER_AGENT},
-        }
-
-    def _sync_transport(self) -> SyncTransport:
-        with self._lock:
-            if self._transport is None:
-                self._transport = SyncTransport(self._client_options())
-            return self._transport
-
-    def _async_transport(self) -> AsyncTransport:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            for old in [lp for lp in self._async_transports if lp.is_closed()]:
-                del self._async_transports[old]
-            transport = self._async_transports.get(loop)
-            if transport is None:
-                transport = self._async_transports[loop] = AsyncTransport(self._client_options())
-            return transport
-
     def close(self) -> None:
         """Close the sync HTTP client (a later lookup opens a new one)."""
-        with self._lock:
-            transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
+        self._transports.close()
 
     async def aclose(self) -> None:
         """Close this event loop's HTTP client and the sync one."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            atransport = self._async_transports.pop(loop, None)
-        if atransport is not None:
-            await atransport.aclose()
-        self.close()
+        await self._transports.aclose()
 
     def __repr__(self) -> str:
         return f"IntrospectionSource(issuer={self._issuer!r}, endpoint={self.endpoint!r})"
