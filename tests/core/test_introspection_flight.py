@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from werkzeug import Request, Response
 from jwt_guard_core import TokenError
 from jwt_guard_core.introspection import ClientSecretBasic, IntrospectionSource
 from tests.core.remote_servers import WAIT, JWKSServer
+from tests.core.test_remote_single_flight import run_threads
 from tests.factories import NOW
 
 pytest_plugins = ["tests.core.remote_fixtures"]
@@ -71,21 +71,6 @@ def held(jwks_server: JWKSServer, clock):
         return source
 
     return _make
-
-
-def run_threads(count, target):
-    barrier = threading.Barrier(count)
-
-    def call():
-        barrier.wait(WAIT)
-        try:
-            return target()
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        futures = [pool.submit(call) for _ in range(count)]
-        return [f.result(WAIT * 2) for f in futures]
 
 
 def test_100_threads_presenting_one_token_cause_one_request(held, jwks_server):
