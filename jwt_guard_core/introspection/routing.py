@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from ..encoding import DecodeError, b64url_decode, parse_json_object
+from ..token import VerifiedToken
 
-__all__ = ["TokenForm", "route"]
+__all__ = ["OpaqueTokenSource", "TokenForm", "route"]
 
 TokenForm = Literal["jws", "jwe", "opaque"]
 
@@ -36,3 +37,19 @@ def route(token: str) -> TokenForm:
     if not isinstance(header.get("alg"), str):
         return "opaque"
     return "jws" if len(parts) == 3 else "jwe"
+
+
+@runtime_checkable
+class OpaqueTokenSource(Protocol):
+    """What the verifier hands an ``"opaque"`` token to (an ``IntrospectionSource``).
+
+    ``verify``/``averify`` return the same :class:`VerifiedToken` as the JWT
+    pipeline or raise a :class:`~jwt_guard_core.errors.TokenError`.
+    """
+
+    @property
+    def issuer(self) -> str: ...
+
+    def verify(self, token: str) -> VerifiedToken: ...
+
+    async def averify(self, token: str) -> VerifiedToken: ...

@@ -799,3 +799,9 @@ def test_a_forked_child_keeps_cached_answers_and_asks_on_its_own_connection(auth
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert [form["token"] for form in auth_server.forms] == [TOKEN, "child-token"]
+
+
+def test_an_introspection_source_is_an_opaque_token_source(source):
+    from jwt_guard_core.introspection import OpaqueTokenSource
+
+    assert isinstance(source, OpaqueTokenSource)
