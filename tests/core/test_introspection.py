@@ -633,7 +633,7 @@ def test_a_signed_answer_that_does_not_check_out_is_an_outage(
     assert unavailable(signed_source).failure == failure
 
 
-def test_an_hmac_or_unsigned_answer_is_refused(signed_server, signed_source, keyring):
+def test_an_hmac_signed_answer_is_refused(signed_server, signed_source, keyring):
     signed_server.alg = "HS256"
     signed_server.key = keyring.secret
     signed_server.header = {"alg": "HS256", "kid": "as-1", "typ": "token-introspection+jwt"}
