@@ -31,15 +31,19 @@ __all__ = ["DISCOVERY_ACCEPT", "JWKS_ACCEPT", "Exchange", "Request", "Response",
 JWKS_ACCEPT = "application/jwk-set+json, application/json;q=0.9"
 DISCOVERY_ACCEPT = "application/json"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# The redirects that keep the method and body (RFC 9110 15.4.8, 15.4.9).
+_METHOD_KEEPING_REDIRECTS = frozenset({307, 308})
 
 
 @dataclass(frozen=True)
 class Request:
-    """A GET to send, and how much of the exchange's time budget is left for it."""
+    """A request to send, and how much of the exchange's time budget is left for it."""
 
     url: str
     headers: Mapping[str, str]
     remaining: float
+    method: str = "GET"
+    content: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class Step(enum.Enum):
 
 
 class Exchange:
-    """The decisions of one GET of ``url``, redirects and body included.
+    """The decisions of one GET of ``url`` (or a POST of ``content``), redirects and body included.
 
     ``timeout`` is a hard deadline for the whole exchange, measured on
     ``monotonic`` (real time: network timeouts are not on the injected
@@ -80,8 +84,16 @@ class Exchange:
         max_bytes: int,
         allow_http: bool,
         monotonic: Callable[[], float] = time.monotonic,
+        method: str = "GET",
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        check_type: Callable[[str | None], None] = check_content_type,
     ) -> None:
         self.url = url
+        self._method = method
+        self._content = content
+        self._extra_headers = dict(headers or {})
+        self._check_type = check_type
         self._etag = etag
         self._accept = accept
         self._max_bytes = max_bytes
@@ -106,9 +118,10 @@ class Exchange:
             raise FetchError("timeout", "the time budget ran out")
         self._requests += 1
         headers = {"Accept": self._accept, "Accept-Encoding": ACCEPT_ENCODING}
+        headers.update(self._extra_headers)
         if self._etag is not None:
             headers["If-None-Match"] = self._etag
-        return Request(self.url, headers, remaining)
+        return Request(self.url, headers, remaining, self._method, self._content)
 
     def receive_head(self, status: int, headers: Mapping[str, str]) -> Step:
         """Decide on a response's status line and headers.
@@ -118,6 +131,10 @@ class Exchange:
         declared as JSON, no larger than the cap, in a coding we decode.
         """
         if status in _REDIRECT_STATUSES:
+            if self._method != "GET" and status not in _METHOD_KEEPING_REDIRECTS:
+                # 301/302/303 turn a POST into a GET without its body: the
+                # answer would be to another request than the one we made.
+                raise FetchError("redirect_refused", f"HTTP {status} to a {self._method} request")
             self.url = check_redirect(
                 self.url, headers.get("location"), allow_http=self._allow_http
             )
@@ -131,7 +148,7 @@ class Exchange:
                 f"HTTP {status}",
                 retry_after=retry_after_seconds(headers.get("retry-after")),
             )
-        check_content_type(headers.get("content-type"))
+        self._check_type(headers.get("content-type"))
         length = headers.get("content-length")
         if length is not None and length.strip().isdigit() and int(length) > self._max_bytes:
             raise FetchError(

@@ -324,8 +324,8 @@ def parse_jwks(
     return ParsedJWKS(keys=keys, skipped=frozenset(skipped))
 
 
-def parse_discovery(body: bytes, *, issuer: str, allow_http: bool) -> str:
-    """The ``jwks_uri`` of an OpenID Provider configuration document.
+def parse_discovery(body: bytes, *, issuer: str, allow_http: bool, member: str = "jwks_uri") -> str:
+    """The ``jwks_uri`` (or another URL ``member``) of a provider's metadata document.
 
     OpenID Connect Discovery 1.0 section 4.3: the document's ``issuer`` must
     be identical to the issuer it was fetched for, or a document served by
@@ -341,9 +341,9 @@ def parse_discovery(body: bytes, *, issuer: str, allow_http: bool) -> str:
             f"the discovery document is for issuer {shown!r}, not the configured {issuer!r} "
             "(the comparison is exact, trailing slash included)",
         )
-    jwks_uri = doc.get("jwks_uri")
-    problem = check_url(jwks_uri, allow_http=allow_http)
+    url = doc.get(member)
+    problem = check_url(url, allow_http=allow_http)
     if problem is not None:
-        raise FetchError("bad_discovery", f"jwks_uri: {problem}")
-    assert isinstance(jwks_uri, str)
-    return jwks_uri
+        raise FetchError("bad_discovery", f"{member}: {problem}")
+    assert isinstance(url, str)
+    return url

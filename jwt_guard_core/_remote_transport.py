@@ -29,7 +29,7 @@ import httpx
 from ._remote_exchange import Exchange, Request, Response, Step
 from ._remote_policy import FetchError
 
-__all__ = ["AsyncTransport", "SyncTransport"]
+__all__ = ["AsyncTransport", "SyncTransport", "Transports"]
 
 # httpcore's trace events that hand over a freshly opened connection.
 _CONNECTED = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
@@ -118,10 +118,71 @@ class AsyncTransport:
         await self._client.aclose()
 
 
+_USER_AGENT = "jwt-guard"
+
+
+class Transports:
+    """The pooled clients of one remote source: one sync, one async per event loop.
+
+    Created on first use; an ``AsyncClient``'s connections belong to the loop
+    that opened them, so each loop gets its own, and those of closed loops
+    are dropped.
+    """
+
+    def __init__(self, *, timeout: float, verify: ssl.SSLContext | bool) -> None:
+        self._options: dict[str, Any] = {
+            "timeout": httpx.Timeout(timeout),
+            "follow_redirects": False,
+            "verify": verify,
+            "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
+            "headers": {"User-Agent": _USER_AGENT},
+        }
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every client without closing it: after a fork, they are the parent's."""
+        self._lock = threading.Lock()
+        self._sync: SyncTransport | None = None
+        self._async: dict[asyncio.AbstractEventLoop, AsyncTransport] = {}
+
+    def sync(self) -> SyncTransport:
+        with self._lock:
+            if self._sync is None:
+                self._sync = SyncTransport(self._options)
+            return self._sync
+
+    def for_running_loop(self) -> AsyncTransport:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            for old in [lp for lp in self._async if lp.is_closed()]:
+                del self._async[old]
+            transport = self._async.get(loop)
+            if transport is None:
+                transport = self._async[loop] = AsyncTransport(self._options)
+            return transport
+
+    def close(self) -> None:
+        """Close the sync client; a later fetch opens a new one."""
+        with self._lock:
+            transport, self._sync = self._sync, None
+        if transport is not None:
+            transport.close()
+
+    async def aclose(self) -> None:
+        """Close the running loop's async client and the sync client."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            atransport = self._async.pop(loop, None)
+        if atransport is not None:
+            await atransport.aclose()
+        self.close()
+
+
 def _arguments(request: Request) -> dict[str, Any]:
     return {
-        "method": "GET",
+        "method": request.method,
         "url": request.url,
+        "content": request.content,
         "headers": request.headers,
         "timeout": httpx.Timeout(request.remaining),
     }

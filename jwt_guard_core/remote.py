@@ -58,11 +58,9 @@ from collections.abc import Callable
 from os import PathLike, fspath
 from typing import Any
 
-import httpx
-
 from ._remote_cache import CacheOptions, KeySetCache
 from ._remote_policy import check_url
-from ._remote_transport import AsyncTransport, SyncTransport
+from ._remote_transport import Transports
 from .errors import ConfigurationError
 from .keys import VerificationKey
 
@@ -70,7 +68,6 @@ __all__ = ["RemoteJWKS"]
 
 logger = logging.getLogger("jwt_guard.remote")
 
-_USER_AGENT = "jwt-guard"
 
 VerifyOption = bool | str | PathLike[str] | ssl.SSLContext
 
@@ -299,8 +296,7 @@ class RemoteJWKS:
         self._last_flight = _Flight()
         self._last_flight.finish(False)
         self._generation = 0
-        self._transport: SyncTransport | None = None
-        self._async_transports: dict[asyncio.AbstractEventLoop, AsyncTransport] = {}
+        self._transports = Transports(timeout=options.timeout, verify=self._verify)
         self._thread: threading.Thread | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         _instances.add(self)
@@ -332,8 +328,7 @@ class RemoteJWKS:
         self._lock = threading.Lock()
         self._cache.after_fork()
         self._flight = None
-        self._transport = None
-        self._async_transports = {}
+        self._transports.forget()
         self._thread = None
         self._tasks = set()
 
@@ -420,10 +415,7 @@ class RemoteJWKS:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(self._wait_bound)
-        with self._lock:
-            transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
+        self._transports.close()
 
     async def aclose(self) -> None:
         """Cancel this loop's background refresh and close its async client and the sync one.
@@ -438,13 +430,7 @@ class RemoteJWKS:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        with self._lock:
-            atransport = self._async_transports.pop(loop, None)
-            transport, self._transport = self._transport, None
-        if atransport is not None:
-            await atransport.aclose()
-        if transport is not None:
-            transport.close()
+        await self._transports.aclose()
 
     def __repr__(self) -> str:
         if self._issuer is not None:
@@ -531,7 +517,7 @@ class RemoteJWKS:
             exchange = next(fetch)
             while True:
                 try:
-                    response = self._sync_transport().fetch(exchange)
+                    response = self._transports.sync().fetch(exchange)
                 except Exception as exc:
                     exchange = fetch.throw(exc)
                 else:
@@ -549,7 +535,7 @@ class RemoteJWKS:
             exchange = next(fetch)
             while True:
                 try:
-                    response = await self._async_transport().fetch(exchange)
+                    response = await self._transports.for_running_loop().fetch(exchange)
                 except Exception as exc:  # CancelledError is not an Exception: it propagates
                     exchange = fetch.throw(exc)
                 else:
@@ -559,32 +545,3 @@ class RemoteJWKS:
         finally:
             fetch.close()
             self._end_flight(flight, ok)
-
-    # -- transports
-
-    def _client_options(self) -> dict[str, Any]:
-        return {
-            "timeout": httpx.Timeout(self._cache.options.timeout),
-            "follow_redirects": False,
-            "verify": self._verify,
-            "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
-            "headers": {"User-Agent": _USER_AGENT},
-        }
-
-    def _sync_transport(self) -> SyncTransport:
-        with self._lock:
-            if self._transport is None:
-                self._transport = SyncTransport(self._client_options())
-            return self._transport
-
-    def _async_transport(self) -> AsyncTransport:
-        # An AsyncClient's connections belong to the loop that opened them,
-        # so each loop gets its own client; those of closed loops are dropped.
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            for old in [lp for lp in self._async_transports if lp.is_closed()]:
-                del self._async_transports[old]
-            transport = self._async_transports.get(loop)
-            if transport is None:
-                transport = self._async_transports[loop] = AsyncTransport(self._client_options())
-            return transport
