@@ -40,12 +40,13 @@ from ..keys import KeyRejected, VerificationKey, key_from_jwk, key_from_secret, 
 from ._crypto import (
     HMAC_SIGNING_ALGORITHMS,
     SIGNING_ALGORITHMS,
+    KeyMaterial,
     generate_material,
     new_kid,
-    public_jwk,
 )
 from .errors import KeyStoreError
-from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
+from .keystore import GeneratesKeys, KeyInfo, KeyRing, KeyStore, StoredKey
+from .signer import Signer
 
 __all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "RotationOutcome"]
 
@@ -285,8 +286,10 @@ class KeyManager:
         verification: dict[str, VerificationKey] = {}
         for key in ring.keys:
             try:
-                jwk = public_jwk(key.material, key.kid)
+                jwk = key.signer.public_jwk()
                 if jwk is None:
+                    # Only a local key can be an HMAC secret: nothing else returns no JWK.
+                    assert key.material is not None
                     secret = key.material.reveal()
                     assert isinstance(secret, bytes)
                     verification[key.kid] = key_from_secret(
@@ -462,15 +465,24 @@ class KeyManager:
         return any(self._expired(ring, k, now) for k in ring.keys)
 
     def _new_key(self, state: str, now: float, algorithm: str) -> StoredKey:
-        material = generate_material(algorithm)
+        material: KeyMaterial | None = None
+        signer: Signer | None = None
+        if isinstance(self._store, GeneratesKeys):
+            # Created inside the store's device (a PKCS#11 token): no key
+            # material ever exists in this process.
+            signer = self._store.generate_key(algorithm)
+            kid = signer.kid
+        else:
+            material = generate_material(algorithm)
+            kid = new_kid(material)
         info = KeyInfo(
-            kid=new_kid(material),
+            kid=kid,
             algorithm=algorithm,
             state="active" if state == "active" else "next",
             created_at=now,
             activated_at=now if state == "active" else None,
         )
-        return StoredKey(info=info, material=material)
+        return StoredKey(info=info, material=material, external=signer)
 
     def _drop_expired(self, ring: KeyRing, now: float) -> tuple[list[StoredKey], list[StoredKey]]:
         kept: list[StoredKey] = []
