@@ -248,6 +248,26 @@ class _Connection:
         return secrets.compare_digest(self._pin_digest, hashlib.sha256(pin.encode()).digest())
 
 
+def _list_tokens(lib: Pkcs11Lib) -> list[tuple[pkcs11.Slot, pkcs11.Token]]:
+    try:
+        return [(s, s.get_token()) for s in lib.get_slots(token_present=True)]
+    except PKCS11Error as exc:
+        raise KeyStoreError(f"the PKCS#11 module cannot list its tokens ({exc})") from None
+
+
+def _pick_token(
+    tokens: list[tuple[pkcs11.Slot, pkcs11.Token]], token_label: str | None, slot: int | None
+) -> pkcs11.Token | None:
+    if token_label is not None:
+        found = [t for _, t in tokens if t.label == token_label]
+        if len(found) > 1:
+            raise ConfigurationError(
+                "pkcs11_token_label", f"more than one token is labelled {token_label!r}"
+            )
+        return found[0] if found else None
+    return next((t for s, t in tokens if s.slot_id == slot), None)
+
+
 def _find_token(
     lib: Pkcs11Lib, module: str, token_label: str | None, slot: int | None
 ) -> pkcs11.Token:
@@ -255,26 +275,29 @@ def _find_token(
         raise ConfigurationError(
             "pkcs11_token_label", "give the token's label or its slot number (exactly one)"
         )
-    try:
-        slots = lib.get_slots(token_present=True)
-        tokens = [(s, s.get_token()) for s in slots]
-    except PKCS11Error as exc:
-        raise KeyStoreError(f"the PKCS#11 module cannot list its tokens ({exc})") from None
+    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
+        raise ConfigurationError("pkcs11_slot", f"{slot!r} is not a slot number")
+    for _ in range(3):
+        tokens = _list_tokens(lib)
+        token = _pick_token(tokens, token_label, slot)
+        if token is not None:
+            return token
+        with _registry_lock:
+            if any(key[0] == module for key in _connections):
+                break
+            # SoftHSM2's file backend rewrites a token's file on every login:
+            # a process that initialises the module at that instant does not
+            # see the token. With no session of ours open, look again.
+            try:
+                lib.reinitialize()
+            except PKCS11Error:
+                break
     present = ", ".join(repr(t.label) for _, t in tokens if t.label) or "none"
     if token_label is not None:
-        found = [t for _, t in tokens if t.label == token_label]
-        if len(found) != 1:
-            problem = "no token" if not found else "more than one token"
-            raise ConfigurationError(
-                "pkcs11_token_label",
-                f"{problem} labelled {token_label!r} in {module} (initialised tokens: {present})",
-            )
-        return found[0]
-    if isinstance(slot, bool) or not isinstance(slot, int):
-        raise ConfigurationError("pkcs11_slot", f"{slot!r} is not a slot number")
-    for s, t in tokens:
-        if s.slot_id == slot:
-            return t
+        raise ConfigurationError(
+            "pkcs11_token_label",
+            f"no token labelled {token_label!r} in {module} (initialised tokens: {present})",
+        )
     raise ConfigurationError(
         "pkcs11_slot", f"no token in slot {slot} of {module} (initialised tokens: {present})"
     )
@@ -482,7 +505,7 @@ class Pkcs11KeyStore:
         pin = _read_pin(pin_env, pin_file)
         with _registry_lock:
             self._module, lib = _library(module)
-        token = _find_token(lib, str(module), token_label, slot)
+        token = _find_token(lib, self._module, token_label, slot)
         self._conn = _connect(lib, self._module, token, pin, pin_setting)
         self._closed = False
         self._prefix = prefix
