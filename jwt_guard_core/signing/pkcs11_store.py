@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
@@ -216,8 +217,9 @@ def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
     try:
         lib = pkcs11.lib(real)
         if cached is not None:
-            # A forked child inherits the parent's initialised module, which
-            # PKCS#11 (section 6.7.1) says it must not use: start it anew.
+            # A forked child inherits the parent's initialised module and
+            # sessions, which PKCS#11 says it must not use: start it anew.
+            _connections.clear()
             lib.reinitialize()
     except PKCS11Error as exc:
         raise ConfigurationError(
@@ -242,10 +244,16 @@ class _Connection:
         self.mechanisms = frozenset(token.slot.get_mechanisms())
         self.lock = threading.RLock()
         self.users = 0
-        self._pin_digest = hashlib.sha256(pin.encode("utf-8")).digest()
+        # Keyed with a random per-connection secret: the PIN itself is not
+        # kept, and a memory dump does not give a digest to brute-force offline.
+        self._salt = secrets.token_bytes(32)
+        self._pin_digest = self._digest(pin)
+
+    def _digest(self, pin: str) -> bytes:
+        return hmac.new(self._salt, pin.encode("utf-8"), "sha256").digest()
 
     def same_pin(self, pin: str) -> bool:
-        return secrets.compare_digest(self._pin_digest, hashlib.sha256(pin.encode()).digest())
+        return hmac.compare_digest(self._pin_digest, self._digest(pin))
 
 
 def _list_tokens(lib: Pkcs11Lib) -> list[tuple[pkcs11.Slot, pkcs11.Token]]:
