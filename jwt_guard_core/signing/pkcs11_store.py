@@ -50,6 +50,7 @@ import pkcs11
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import (
+    PinExpired,
     PinIncorrect,
     PinInvalid,
     PinLenRange,
@@ -168,7 +169,8 @@ def _read_pin(pin_env: str | None, pin_file: str | os.PathLike[str] | None) -> s
                 "pkcs11_pin_env", f"the environment variable {pin_env} is not set"
             )
         return pin
-    assert pin_file is not None
+    if not isinstance(pin_file, (str, os.PathLike)):
+        raise ConfigurationError("pkcs11_pin_file", f"{pin_file!r} is not a path")
     path = Path(pin_file)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -203,6 +205,8 @@ _registry_lock = threading.Lock()
 
 
 def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
+    if not isinstance(module, (str, os.PathLike)):
+        raise ConfigurationError("pkcs11_module", f"{module!r} is not a path to a PKCS#11 module")
     path = Path(module)
     if not path.is_absolute():
         raise ConfigurationError(
@@ -285,6 +289,8 @@ def _find_token(
         )
     if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
         raise ConfigurationError("pkcs11_slot", f"{slot!r} is not a slot number")
+    if token_label is not None and (not isinstance(token_label, str) or not token_label):
+        raise ConfigurationError("pkcs11_token_label", f"{token_label!r} is not a token label")
     for _ in range(3):
         tokens = _list_tokens(lib)
         token = _pick_token(tokens, token_label, slot)
@@ -328,7 +334,7 @@ def _connect(
             return conn
         try:
             session = token.open(rw=True, user_pin=pin)
-        except (PinIncorrect, PinInvalid, PinLenRange):
+        except (PinIncorrect, PinInvalid, PinLenRange, PinExpired):
             raise ConfigurationError(
                 pin_setting, f"the token {token.label!r} refused the PIN (wrong PIN)"
             ) from None
@@ -480,7 +486,7 @@ class Pkcs11KeyStore:
         pin_env / pin_file: where the user PIN is read from: the name of an
             environment variable, or a file only its owner can read
             (exactly one). There is no way to pass the PIN itself.
-        prefix: namespaces this ring on the token (``<prefix>/ring``,
+        prefix: namespaces this ring on the token (``<prefix>/ring/<revision>``,
             ``<prefix>/key/<kid>``), so several rings can share a token.
         lock_file: the ``flock`` file that makes processes on this host
             rotate one at a time; by default a per-user file in the system
@@ -509,6 +515,8 @@ class Pkcs11KeyStore:
             raise ConfigurationError(
                 "pkcs11_prefix", "1 to 64 letters, digits, '_', '.', ':' or '-'"
             )
+        if lock_file is not None and not isinstance(lock_file, (str, os.PathLike)):
+            raise ConfigurationError("pkcs11_lock_file", f"{lock_file!r} is not a path")
         pin_setting = "pkcs11_pin_env" if pin_env is not None else "pkcs11_pin_file"
         pin = _read_pin(pin_env, pin_file)
         with _registry_lock:
@@ -527,8 +535,12 @@ class Pkcs11KeyStore:
             )
         self._lock = FileLock(Path(lock_file))
         self._signers: dict[str, Pkcs11Signer] = {}
-        # Fail at start-up, not at the first token: the ring must be readable.
-        self.revision()
+        try:
+            # Fail at start-up, not at the first token: the ring must be readable.
+            self.revision()
+        except BaseException:
+            self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"Pkcs11KeyStore(token={self._label!r}, prefix={self._prefix!r})"

@@ -237,6 +237,27 @@ def test_a_token_from_the_token_with_a_changed_payload_is_refused(hsm_store, clo
     assert info.value.reason == "bad_signature"
 
 
+def test_threads_sharing_the_token_session_all_sign_valid_tokens(hsm_store, clock):
+    from concurrent.futures import ThreadPoolExecutor
+
+    manager = hsm_manager(hsm_store, clock)
+    issuer = TokenIssuer(manager, issuer=ISSUER, audience=AUDIENCE)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tokens = list(pool.map(lambda n: issuer.issue_access_token(f"user-{n}"), range(200)))
+    verifier = verifier_from_jwks(manager, clock)
+    assert {verifier.verify(t).subject for t in tokens} == {f"user-{n}" for n in range(200)}
+
+
+def test_a_closed_store_refuses_to_issue_with_a_key_store_error(make_hsm_store, clock):
+    store = make_hsm_store()
+    manager = hsm_manager(store, clock)
+    issuer = TokenIssuer(manager, issuer=ISSUER, audience=AUDIENCE)
+    issuer.issue_access_token("user-1")
+    store.close()
+    with pytest.raises(KeyStoreError, match="closed"):
+        issuer.issue_access_token("user-1")
+
+
 # --- the ring on the token: rotation and emergency rotation ----------------------------
 
 
@@ -432,6 +453,10 @@ def test_another_pin_for_a_token_this_process_is_logged_in_to_is_refused(
         ({"token_label": None}, "pkcs11_token_label", "exactly one"),
         ({"token_label": None, "slot": 987654}, "pkcs11_slot", "no token in slot 987654"),
         ({"prefix": "a/b"}, "pkcs11_prefix", "letters"),
+        ({"token_label": 42}, "pkcs11_token_label", "is not a token label"),
+        ({"token_label": None, "slot": "0"}, "pkcs11_slot", "is not a slot number"),
+        ({"pin_file": 7}, "pkcs11_pin_file", "is not a path"),
+        ({"lock_file": 7}, "pkcs11_lock_file", "is not a path"),
     ],
 )
 def test_a_bad_setting_is_a_configuration_error_naming_it(
@@ -451,7 +476,7 @@ def test_a_missing_or_broken_module_is_a_configuration_error(
 ):
     monkeypatch.setenv(PIN_ENV, softhsm.pin)
     (tmp_path / "not-a-module.so").write_text("text")
-    for module in (str(tmp_path / "missing.so"), str(tmp_path / "not-a-module.so"), "relative.so"):
+    for module in (tmp_path / "missing.so", tmp_path / "not-a-module.so", "relative.so", 3):
         with pytest.raises(ConfigurationError) as info:
             Pkcs11KeyStore(module, token_label=TOKEN, pin_env=PIN_ENV)
         assert info.value.setting == "pkcs11_module"
