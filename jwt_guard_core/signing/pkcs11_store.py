@@ -78,7 +78,13 @@ from .keystore import (
     ring_document,
 )
 
-__all__ = ["PKCS11_ALGORITHMS", "Pkcs11KeyStore", "Pkcs11Signer", "refuse_literal_pin"]
+__all__ = [
+    "PKCS11_ALGORITHMS",
+    "Pkcs11KeyStore",
+    "Pkcs11Signer",
+    "check_pkcs11_settings",
+    "refuse_literal_pin",
+]
 
 logger = logging.getLogger("jwt_guard.signing")
 
@@ -204,7 +210,7 @@ _connections: dict[tuple[str, int], _Connection] = {}
 _registry_lock = threading.Lock()
 
 
-def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
+def _module_path(module: str | os.PathLike[str]) -> Path:
     if not isinstance(module, (str, os.PathLike)):
         raise ConfigurationError("pkcs11_module", f"{module!r} is not a path to a PKCS#11 module")
     path = Path(module)
@@ -214,6 +220,51 @@ def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
         )
     if not path.is_file():
         raise ConfigurationError("pkcs11_module", f"there is no PKCS#11 module at {path}")
+    return path
+
+
+def _check_options(
+    token_label: str | None, slot: int | None, prefix: str, lock_file: object
+) -> None:
+    if (token_label is None) == (slot is None):
+        raise ConfigurationError(
+            "pkcs11_token_label", "give the token's label or its slot number (exactly one)"
+        )
+    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
+        raise ConfigurationError("pkcs11_slot", f"{slot!r} is not a slot number")
+    if token_label is not None and (not isinstance(token_label, str) or not token_label):
+        raise ConfigurationError("pkcs11_token_label", f"{token_label!r} is not a token label")
+    if not isinstance(prefix, str) or _PREFIX.fullmatch(prefix) is None:
+        raise ConfigurationError("pkcs11_prefix", "1 to 64 letters, digits, '_', '.', ':' or '-'")
+    if lock_file is not None and not isinstance(lock_file, (str, os.PathLike)):
+        raise ConfigurationError("pkcs11_lock_file", f"{lock_file!r} is not a path")
+
+
+def check_pkcs11_settings(
+    module: str | os.PathLike[str],
+    *,
+    token_label: str | None = None,
+    slot: int | None = None,
+    pin_env: str | None = None,
+    pin_file: str | os.PathLike[str] | None = None,
+    prefix: str = "jwt-guard",
+    lock_file: str | os.PathLike[str] | None = None,
+) -> None:
+    """Every check of :class:`Pkcs11KeyStore`'s arguments that needs no module and no login.
+
+    The module file exists at an absolute path, one token selector is
+    given, the PIN variable is set or the PIN file is private and
+    readable. Loads nothing and logs in nowhere: meant for start-up checks
+    (``manage.py check``); raises the same named
+    :class:`~jwt_guard_core.ConfigurationError` as opening the store.
+    """
+    _check_options(token_label, slot, prefix, lock_file)
+    _read_pin(pin_env, pin_file)
+    _module_path(module)
+
+
+def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
+    path = _module_path(module)
     real = os.path.realpath(path)
     cached = _libraries.get(real)
     if cached is not None and cached[0] == os.getpid():
@@ -283,14 +334,6 @@ def _pick_token(
 def _find_token(
     lib: Pkcs11Lib, module: str, token_label: str | None, slot: int | None
 ) -> pkcs11.Token:
-    if (token_label is None) == (slot is None):
-        raise ConfigurationError(
-            "pkcs11_token_label", "give the token's label or its slot number (exactly one)"
-        )
-    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
-        raise ConfigurationError("pkcs11_slot", f"{slot!r} is not a slot number")
-    if token_label is not None and (not isinstance(token_label, str) or not token_label):
-        raise ConfigurationError("pkcs11_token_label", f"{token_label!r} is not a token label")
     for _ in range(3):
         tokens = _list_tokens(lib)
         token = _pick_token(tokens, token_label, slot)
@@ -511,12 +554,7 @@ class Pkcs11KeyStore:
         prefix: str = "jwt-guard",
         lock_file: str | os.PathLike[str] | None = None,
     ) -> None:
-        if not isinstance(prefix, str) or _PREFIX.fullmatch(prefix) is None:
-            raise ConfigurationError(
-                "pkcs11_prefix", "1 to 64 letters, digits, '_', '.', ':' or '-'"
-            )
-        if lock_file is not None and not isinstance(lock_file, (str, os.PathLike)):
-            raise ConfigurationError("pkcs11_lock_file", f"{lock_file!r} is not a path")
+        _check_options(token_label, slot, prefix, lock_file)
         pin_setting = "pkcs11_pin_env" if pin_env is not None else "pkcs11_pin_file"
         pin = _read_pin(pin_env, pin_file)
         with _registry_lock:

@@ -35,6 +35,7 @@ from jwt_guard_core.signing.pkcs11_store import (  # noqa: E402
     Pkcs11KeyStore,
     Pkcs11Signer,
     _library,
+    check_pkcs11_settings,
     refuse_literal_pin,
 )
 
@@ -481,6 +482,28 @@ def test_a_missing_or_broken_module_is_a_configuration_error(
             Pkcs11KeyStore(module, token_label=TOKEN, pin_env=PIN_ENV)
         assert info.value.setting == "pkcs11_module"
         assert "PKCS#11 module" in str(info.value)
+
+
+def test_the_start_up_check_names_bad_settings_without_logging_in(
+    softhsm, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    monkeypatch.setenv("WRONG_PIN", "not-the-pin")
+    # A wrong PIN passes: the check never logs in (opening the store would refuse it).
+    check_pkcs11_settings(MODULE, token_label=LOCKED_OUT_TOKEN, pin_env="WRONG_PIN")
+    cases = [
+        ({"module": tmp_path / "missing.so"}, "pkcs11_module"),
+        ({"pin_env": "JWT_GUARD_TEST_UNSET_PIN"}, "pkcs11_pin_env"),
+        ({"token_label": None}, "pkcs11_token_label"),
+        ({"prefix": ""}, "pkcs11_prefix"),
+    ]
+    monkeypatch.delenv("JWT_GUARD_TEST_UNSET_PIN", raising=False)
+    for change, setting in cases:
+        options: dict[str, Any] = {
+            "module": MODULE, "token_label": TOKEN, "pin_env": "WRONG_PIN", **change
+        }  # fmt: skip
+        with pytest.raises(ConfigurationError) as info:
+            check_pkcs11_settings(**options)
+        assert info.value.setting == setting
 
 
 def test_a_pin_written_in_the_settings_is_refused():
