@@ -115,7 +115,9 @@ class KeyManager:
 
     Args:
         store: a :class:`~jwt_guard_core.signing.FileKeyStore`,
-            :class:`~jwt_guard_core.signing.RedisKeyStore` or your own
+            :class:`~jwt_guard_core.signing.RedisKeyStore`,
+            :class:`~jwt_guard_core.signing.Pkcs11KeyStore` (keys on a
+            hardware token) or your own
             :class:`~jwt_guard_core.signing.KeyStore`.
         algorithm: the algorithm of new keys: ``ES256`` (default), ``ES384``,
             ``ES512``, ``RS256`` and ``PS256`` (3072-bit RSA) or ``EdDSA``
@@ -288,8 +290,10 @@ class KeyManager:
             try:
                 jwk = key.signer.public_jwk()
                 if jwk is None:
-                    # Only a local key can be an HMAC secret: nothing else returns no JWK.
-                    assert key.material is not None
+                    # Only a local key can be an HMAC secret; a signer kept
+                    # elsewhere must publish its public key.
+                    if key.material is None:
+                        raise KeyStoreError(f"the signer of key {key.kid} gives no public key")
                     secret = key.material.reveal()
                     assert isinstance(secret, bytes)
                     verification[key.kid] = key_from_secret(
