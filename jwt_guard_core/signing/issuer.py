@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
-from .errors import IssuanceError
+from .errors import IssuanceError, KeyStoreError
 from .manager import KeyManager
 from .signer import encode_jws
 
@@ -317,4 +317,15 @@ class TokenIssuer:
         payload.update(extra)
         # Through the key's Signer: the issuer never holds the private key,
         # which may live in a hardware token.
-        return encode_jws({"typ": ACCESS_TOKEN_TYPE}, payload, key.signer)
+        header = {"typ": ACCESS_TOKEN_TYPE}
+        try:
+            return encode_jws(header, payload, key.signer)
+        except KeyStoreError:
+            # A key kept on a token can be destroyed by another instance's
+            # emergency rotation between our ring read and the signature:
+            # read the ring again and sign once with the key active now.
+            self._keys.refresh()
+            current = self._keys._signing_key()
+            if current.kid == key.kid:
+                raise
+            return encode_jws(header, payload, current.signer)

@@ -50,6 +50,7 @@ import pkcs11
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pkcs11 import MGF, Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import (
+    ObjectHandleInvalid,
     PinExpired,
     PinIncorrect,
     PinInvalid,
@@ -627,20 +628,35 @@ class Pkcs11KeyStore:
     def _key_id(self, kid: str) -> bytes:
         return f"{self._prefix}/key/{kid}".encode()
 
+    def _find(self, template: dict[Attribute, Any]) -> list[pkcs11.Object]:
+        """The objects matching ``template``, searched again if one vanishes mid-search.
+
+        The binding reads each found object's class while iterating; an
+        object another process destroys in between fails that read.
+        """
+        for _ in range(2):
+            try:
+                return list(self._conn.session.get_objects(template))
+            except ObjectHandleInvalid:
+                continue
+        return list(self._conn.session.get_objects(template))
+
     def _ring_objects(self) -> list[tuple[int, pkcs11.Object]]:
         """This prefix's ring objects with the revision each holds, newest first.
 
         A data object's value cannot be changed on every token (SoftHSM
         refuses), so a save creates the next revision and then destroys the
-        older ones: a reader in between sees two and takes the newest.
+        older ones: a reader in between sees two and takes the newest. An
+        object destroyed by that save after our search found it is skipped.
         """
-        found = self._conn.session.get_objects(
-            {Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: _APPLICATION}
-        )
+        found = self._find({Attribute.CLASS: ObjectClass.DATA, Attribute.APPLICATION: _APPLICATION})
         stem = f"{self._prefix}/ring/"
         rings = []
         for obj in found:
-            label = obj[Attribute.LABEL]
+            try:
+                label = obj[Attribute.LABEL]
+            except ObjectHandleInvalid:
+                continue
             if not isinstance(label, str) or not label.startswith(stem):
                 continue
             number = label[len(stem) :]
@@ -656,9 +672,29 @@ class Pkcs11KeyStore:
         return rings[0][0] if rings else 0
 
     def load(self) -> KeyRing:
+        # Another process saving at the same moment destroys the ring object
+        # (and the keys it drops) between our find and our read: a read that
+        # fails while the revision moved is read again.
+        for _ in range(2):
+            seen = self.revision()
+            try:
+                return self._load_once()
+            except KeyStoreError:
+                if self.revision() == seen:
+                    raise
+        return self._load_once()
+
+    def _load_once(self) -> KeyRing:
         def read() -> tuple[int, bytes] | None:
-            rings = self._ring_objects()
-            return (rings[0][0], bytes(rings[0][1][Attribute.VALUE])) if rings else None
+            for _ in range(3):
+                rings = self._ring_objects()
+                if not rings:
+                    return None
+                try:
+                    return rings[0][0], bytes(rings[0][1][Attribute.VALUE])
+                except ObjectHandleInvalid:
+                    continue  # replaced by a newer revision since the search
+            return None if not rings else (rings[0][0], bytes(rings[0][1][Attribute.VALUE]))
 
         found = self._call("read the key ring", read)
         if found is None:
@@ -691,14 +727,9 @@ class Pkcs11KeyStore:
         return signer
 
     def _open_key(self, kid: str, algorithm: str) -> Pkcs11Signer:
-        session = self._conn.session
         key_id = self._key_id(kid)
-        privates = list(
-            session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: key_id})
-        )
-        publics = list(
-            session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.ID: key_id})
-        )
+        privates = self._find({Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: key_id})
+        publics = self._find({Attribute.CLASS: ObjectClass.PUBLIC_KEY, Attribute.ID: key_id})
         if len(privates) != 1 or len(publics) != 1:
             raise KeyStoreError(f"the key pair for kid {kid} is missing from token {self._label!r}")
         private = privates[0]
@@ -816,11 +847,10 @@ class Pkcs11KeyStore:
 
     def _destroy_unreferenced(self, wanted: set[bytes]) -> list[str]:
         """Destroy this prefix's key objects the ring does not reference; their kids."""
-        session = self._conn.session
         ours = (f"{self._prefix}/key/".encode(), f"{self._prefix}/pending/".encode())
         removed = []
         for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
-            for obj in list(session.get_objects({Attribute.CLASS: cls})):
+            for obj in self._find({Attribute.CLASS: cls}):
                 key_id = bytes(obj[Attribute.ID])
                 if key_id.startswith(ours) and key_id not in wanted:
                     obj.destroy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -348,21 +349,35 @@ def test_a_store_opened_later_reads_the_same_ring_from_the_token(make_hsm_store,
     assert verifier_from_jwks(again, clock).verify(token).kid == kid
 
 
-def test_two_processes_sharing_the_token_create_exactly_one_first_key(
-    softhsm: SoftHSM, make_hsm_store, clock, tmp_path: Path
-):
-    watcher = hsm_manager(make_hsm_store(), clock)  # this process, opened before
-    assert watcher.list_keys() == ()
-    prefix = watcher._store._prefix  # type: ignore[attr-defined]
+@contextmanager
+def instances(
+    softhsm: SoftHSM, prefix: str, lock_file: Path, now: float, *extra: str, count: int = 1
+) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Start ``count`` service instances (``_pkcs11_instance``) as processes, each up to "ready".
+
+    Yields ``go()``: it lets them all start at once and returns their results.
+    """
     command = [
         sys.executable, "-m", "tests.signing._pkcs11_instance",
-        prefix, str(tmp_path / "hsm.lock"), str(clock()),
+        prefix, str(lock_file), str(now), *extra,
     ]  # fmt: skip
     env = {**softhsm.env(), "PYTHONPATH": str(CHECKOUT)}
     children: list[subprocess.Popen[str]] = []
-    results = []
+
+    def go() -> list[dict[str, Any]]:
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        results = []
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0, err
+            results.append(json.loads(out))
+        return results
+
     try:
-        for _ in range(2):
+        for _ in range(count):
             # One after the other up to "ready": SoftHSM2 rewrites its token
             # file at every login, and a process starting at that instant can
             # miss the token (the store retries, the test need not rely on it).
@@ -375,19 +390,22 @@ def test_two_processes_sharing_the_token_create_exactly_one_first_key(
             if child.stdout.readline().strip() != "ready":
                 child.kill()
                 pytest.fail(child.communicate()[1])
-        for child in children:  # both start their rotation together
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        for child in children:
-            out, err = child.communicate(timeout=120)
-            assert child.returncode == 0, err
-            results.append(json.loads(out))
+        yield go
     finally:
         for child in children:
             if child.poll() is None:
                 child.kill()
             child.communicate()
+
+
+def test_two_processes_sharing_the_token_create_exactly_one_first_key(
+    softhsm: SoftHSM, make_hsm_store, clock, tmp_path: Path
+):
+    watcher = hsm_manager(make_hsm_store(), clock)  # this process, opened before
+    assert watcher.list_keys() == ()
+    prefix = watcher._store._prefix  # type: ignore[attr-defined]
+    with instances(softhsm, prefix, tmp_path / "hsm.lock", clock(), count=2) as go:
+        results = go()  # both start their rotation together
     created = [r["created"] for r in results if r["created"]]
     assert len(created) == 1
     assert {r["active"] for r in results} == {created[0]}
@@ -395,6 +413,38 @@ def test_two_processes_sharing_the_token_create_exactly_one_first_key(
     # This process sees the other processes' key and verifies their tokens.
     verifier = verifier_from_jwks(watcher, clock)
     assert {verifier.verify(r["token"]).kid for r in results} == {created[0]}
+
+
+def test_issuing_never_fails_while_another_process_rotates_in_an_emergency(
+    softhsm: SoftHSM, make_hsm_store, clock, tmp_path: Path
+):
+    """Ring objects and keys vanish under this process's reads; it reads again and signs."""
+    store = make_hsm_store()
+    manager = hsm_manager(store, clock)
+    issuer = TokenIssuer(manager, issuer=ISSUER, audience=AUDIENCE)
+    manager.active_key()
+    with instances(softhsm, store._prefix, tmp_path / "hsm.lock", clock(), "20") as go:
+        results: list[dict[str, Any]] = []
+        finished = threading.Event()
+
+        def rotate_elsewhere() -> None:
+            results.extend(go())
+            finished.set()
+
+        worker = threading.Thread(target=rotate_elsewhere)
+        worker.start()
+        issued = 0
+        try:
+            while not finished.is_set() and issued < 20000:
+                issuer.issue_access_token("user-1")  # never a KeyStoreError
+                issued += 1
+        finally:
+            worker.join()
+    (result,) = results
+    assert manager.active_key().kid == result["active"]
+    assert key_objects(store._prefix)["private"] == [result["active"]]
+    token = issuer.issue_access_token("user-2")
+    assert verifier_from_jwks(manager, clock).verify(token).kid == result["active"]
 
 
 # --- start-up errors name the setting ----------------------------------------------------
