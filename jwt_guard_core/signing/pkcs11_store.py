@@ -13,9 +13,8 @@ truth and every process that can log in sees the same ring):
   ``CKA_ID`` = ``<prefix>/key/<kid>``;
 * the ring metadata (kids, states, times, emergency epoch, revision; no
   secret): one private ``CKO_DATA`` object labelled
-  ``<prefix>/ring/<revision>``,
-  application ``jwt-guard``, holding the same JSON document the file store
-  writes to ``keyring.json``.
+  ``<prefix>/ring/<revision>``, application ``jwt-guard``, holding the
+  same JSON document the file store writes to ``keyring.json``.
 
 Several processes on one host rotate one at a time under an ``flock``
 (``lock_file``), and every save is a compare-and-set on the ring's
@@ -33,7 +32,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import logging
 import os
 import re
 import secrets
@@ -44,7 +42,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import pkcs11
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -87,19 +85,18 @@ __all__ = [
     "refuse_literal_pin",
 ]
 
-logger = logging.getLogger("jwt_guard.signing")
 
 _T = TypeVar("_T")
 
 RSA_BITS = 3072
 _APPLICATION = "jwt-guard"
 _PREFIX = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-# EC curves by JWS algorithm: DER-encoded named-curve OIDs (CKA_EC_PARAMS),
-# the hash the JWS algorithm uses, and the size of one coordinate.
+# CKA_EC_PARAMS: the DER-encoded OIDs of the named curves (RFC 5480) and of
+# Ed25519 (RFC 8410).
 _P256 = bytes.fromhex("06082a8648ce3d030107")
 _P384 = bytes.fromhex("06052b81040022")
 _P521 = bytes.fromhex("06052b81040023")
-_ED25519 = bytes.fromhex("06032b6570")  # id-Ed25519, RFC 8410
+_ED25519 = bytes.fromhex("06032b6570")
 
 
 @dataclass(frozen=True)
@@ -264,12 +261,13 @@ def check_pkcs11_settings(
     _module_path(module)
 
 
-def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
+def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib, bool]:
+    """The module's real path, the loaded module, and whether this call initialised it."""
     path = _module_path(module)
     real = os.path.realpath(path)
     cached = _libraries.get(real)
     if cached is not None and cached[0] == os.getpid():
-        return real, cached[1]
+        return real, cached[1], False
     try:
         lib = pkcs11.lib(real)
         if cached is not None:
@@ -282,7 +280,7 @@ def _library(module: str | os.PathLike[str]) -> tuple[str, Pkcs11Lib]:
             "pkcs11_module", f"{path} cannot be loaded as a PKCS#11 module ({exc})"
         ) from None
     _libraries[real] = (os.getpid(), lib)
-    return real, lib
+    return real, lib, True
 
 
 class _Connection:
@@ -333,23 +331,33 @@ def _pick_token(
 
 
 def _find_token(
-    lib: Pkcs11Lib, module: str, token_label: str | None, slot: int | None
+    lib: Pkcs11Lib, module: str, token_label: str | None, slot: int | None, *, fresh: bool
 ) -> pkcs11.Token:
     for _ in range(3):
         tokens = _list_tokens(lib)
         token = _pick_token(tokens, token_label, slot)
-        if token is not None:
-            return token
+        if token is not None or not fresh:
+            return token if token is not None else _no_token(tokens, module, token_label, slot)
         with _registry_lock:
             if any(key[0] == module for key in _connections):
                 break
             # SoftHSM2's file backend rewrites a token's file on every login:
             # a process that initialises the module at that instant does not
-            # see the token. With no session of ours open, look again.
+            # see the token. Only the store that just initialised the module
+            # (nothing else in the process uses it yet) starts it again.
             try:
                 lib.reinitialize()
             except PKCS11Error:
                 break
+    return _no_token(tokens, module, token_label, slot)
+
+
+def _no_token(
+    tokens: list[tuple[pkcs11.Slot, pkcs11.Token]],
+    module: str,
+    token_label: str | None,
+    slot: int | None,
+) -> NoReturn:
     present = ", ".join(repr(t.label) for _, t in tokens if t.label) or "none"
     if token_label is not None:
         raise ConfigurationError(
@@ -559,8 +567,8 @@ class Pkcs11KeyStore:
         pin_setting = "pkcs11_pin_env" if pin_env is not None else "pkcs11_pin_file"
         pin = _read_pin(pin_env, pin_file)
         with _registry_lock:
-            self._module, lib = _library(module)
-        token = _find_token(lib, self._module, token_label, slot)
+            self._module, lib, fresh = _library(module)
+        token = _find_token(lib, self._module, token_label, slot, fresh=fresh)
         self._conn = _connect(lib, self._module, token, pin, pin_setting)
         self._closed = False
         self._prefix = prefix
