@@ -59,17 +59,17 @@ class Signer(Protocol):
 class LocalSigner:
     """A :class:`Signer` over a key held in this process (file and Redis stores)."""
 
-    __slots__ = ("_algorithm", "_jws", "_kid", "_material", "_prepared")
+    __slots__ = ("_algorithm", "_jws", "_kid", "_material")
 
     def __init__(self, kid: str, material: KeyMaterial) -> None:
         self._kid = kid
         self._algorithm = material.algorithm
         self._material = material
-        self._jws: Algorithm = jwt.get_algorithm_by_name(material.algorithm)
         # PyJWT's own signing primitives: DER ECDSA signatures become raw
-        # r || s, PSS gets a hash-length salt, HMAC a constant-time compare
-        # on the verifying side.
-        self._prepared = self._jws.prepare_key(material.reveal())
+        # r || s, PSS gets a hash-length salt. The key is handed over as is:
+        # it was checked when generated or loaded, and PyJWT's prepare_key
+        # would try to parse an HMAC secret as a certificate on every load.
+        self._jws: Algorithm = jwt.get_algorithm_by_name(material.algorithm)
 
     @property
     def kid(self) -> str:
@@ -83,7 +83,7 @@ class LocalSigner:
         return public_jwk(self._material, self._kid)
 
     def sign(self, signing_input: bytes) -> bytes:
-        return self._jws.sign(signing_input, self._prepared)
+        return self._jws.sign(signing_input, self._material.reveal())
 
     def __repr__(self) -> str:
         return f"<LocalSigner {self._algorithm} kid={self._kid}>"
