@@ -23,8 +23,8 @@ import pytest
 
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 TOKEN = "jwt-guard-tests"
-#: A token no test logs in to successfully: wrong-PIN tests need one without a login.
-LOCKED_OUT_TOKEN = "jwt-guard-wrong-pin"
+#: A token no test logs in to: a wrong PIN is only checked by a token without a login.
+NO_LOGIN_TOKEN = "jwt-guard-wrong-pin"
 PIN_ENV = "JWT_GUARD_TEST_HSM_PIN"
 
 _prefixes = itertools.count(1)
@@ -57,7 +57,7 @@ def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHSM]:
     )
     pin = secrets.token_hex(8)
     env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
-    for label in (TOKEN, LOCKED_OUT_TOKEN):
+    for label in (TOKEN, NO_LOGIN_TOKEN):
         subprocess.run(
             [util, "--init-token", "--free", "--label", label, "--pin", pin,
              "--so-pin", secrets.token_hex(8)],

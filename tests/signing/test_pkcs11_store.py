@@ -18,8 +18,8 @@ from jwt_guard_core.signing import FileKeyStore, KeyManager, KeyStoreError, Toke
 from jwt_guard_core.signing.keystore import KeyRing
 from tests.signing.conftest import AUDIENCE, ISSUER, PASSPHRASE, verifier_from_jwks
 from tests.signing.softhsm import (
-    LOCKED_OUT_TOKEN,
     MODULE,
+    NO_LOGIN_TOKEN,
     PIN_ENV,
     TOKEN,
     SoftHSM,
@@ -455,7 +455,7 @@ def test_a_wrong_pin_is_a_configuration_error_naming_the_pin_setting(
 ):
     monkeypatch.setenv("WRONG_PIN", "not-the-pin")
     with pytest.raises(ConfigurationError) as info:
-        make_hsm_store(token_label=LOCKED_OUT_TOKEN, pin_env="WRONG_PIN")
+        make_hsm_store(token_label=NO_LOGIN_TOKEN, pin_env="WRONG_PIN")
     assert info.value.setting == "pkcs11_pin_env"
     assert "refused the PIN" in str(info.value)
     assert "not-the-pin" not in str(info.value)
@@ -463,7 +463,7 @@ def test_a_wrong_pin_is_a_configuration_error_naming_the_pin_setting(
     pin_file.write_text("not-the-pin\n")
     pin_file.chmod(0o600)
     with pytest.raises(ConfigurationError) as info:
-        make_hsm_store(token_label=LOCKED_OUT_TOKEN, pin_file=pin_file)
+        make_hsm_store(token_label=NO_LOGIN_TOKEN, pin_file=pin_file)
     assert info.value.setting == "pkcs11_pin_file"
 
 
@@ -471,7 +471,7 @@ def test_the_pin_can_come_from_a_private_file(softhsm, make_hsm_store, tmp_path:
     pin_file = tmp_path / "pin"
     pin_file.write_text(softhsm.pin + "\n")
     pin_file.chmod(0o600)
-    store = make_hsm_store(token_label=LOCKED_OUT_TOKEN, pin_file=pin_file)
+    store = make_hsm_store(pin_file=pin_file)
     assert hsm_manager(store, clock).active_key().algorithm == "ES256"
 
 
@@ -539,7 +539,7 @@ def test_the_start_up_check_names_bad_settings_without_logging_in(
 ):
     monkeypatch.setenv("WRONG_PIN", "not-the-pin")
     # A wrong PIN passes: the check never logs in (opening the store would refuse it).
-    check_pkcs11_settings(MODULE, token_label=LOCKED_OUT_TOKEN, pin_env="WRONG_PIN")
+    check_pkcs11_settings(MODULE, token_label=NO_LOGIN_TOKEN, pin_env="WRONG_PIN")
     cases = [
         ({"module": tmp_path / "missing.so"}, "pkcs11_module"),
         ({"pin_env": "JWT_GUARD_TEST_UNSET_PIN"}, "pkcs11_pin_env"),
