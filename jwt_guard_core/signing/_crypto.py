@@ -33,10 +33,12 @@ __all__ = [
     "KeyMaterial",
     "Sealer",
     "generate_material",
+    "jwk_for_public_key",
     "load_material",
     "new_kdf_params",
     "public_jwk",
     "resolve_passphrase",
+    "thumbprint_kid",
 ]
 
 # RSA keys are generated at 3072 bits: NIST SP 800-57 puts 2048 at the end of
@@ -165,15 +167,25 @@ def public_jwk(material: KeyMaterial, kid: str | None = None) -> dict[str, Any] 
     key = material.reveal()
     if isinstance(key, bytes):
         return None
+    return jwk_for_public_key(key.public_key(), material.algorithm, kid)
+
+
+def jwk_for_public_key(public_key: Any, algorithm: str, kid: str | None = None) -> dict[str, Any]:
+    """The public JWK of a ``cryptography`` public key, with ``alg`` and ``use: sig``.
+
+    Shared by local keys and keys held elsewhere (a PKCS#11 token reads its
+    public half into a ``cryptography`` object), so both publish the same
+    members and pass the same key hygiene checks.
+    """
     try:
-        verification = key_from_public_key(key.public_key())
-    except KeyRejected as exc:  # pragma: no cover - generated keys always pass
+        verification = key_from_public_key(public_key)
+    except KeyRejected as exc:
         raise KeyStoreError(f"a signing key fails the key hygiene checks: {exc}") from None
     assert verification.public_jwk is not None
     jwk = {k: v for k, v in verification.public_jwk.items() if k not in ("kid", "use", "alg")}
     if kid is not None:
         jwk["kid"] = kid
-    jwk["alg"] = material.algorithm
+    jwk["alg"] = algorithm
     jwk["use"] = "sig"
     return jwk
 
@@ -183,6 +195,13 @@ _THUMBPRINT_MEMBERS = {
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
 }
+
+
+def thumbprint_kid(jwk: Mapping[str, Any]) -> str:
+    """The RFC 7638 JWK thumbprint of a public JWK, base64url: anyone can check it."""
+    members = {m: jwk[m] for m in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    return b64url_encode(hashlib.sha256(canonical).digest())
 
 
 def new_kid(material: KeyMaterial) -> str:
@@ -195,9 +214,7 @@ def new_kid(material: KeyMaterial) -> str:
     jwk = public_jwk(material)
     if jwk is None:
         return "hs-" + secrets.token_urlsafe(16)
-    members = {m: jwk[m] for m in _THUMBPRINT_MEMBERS[jwk["kty"]]}
-    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("utf-8")
-    return b64url_encode(hashlib.sha256(canonical).digest())
+    return thumbprint_kid(jwk)
 
 
 # --- at-rest encryption --------------------------------------------------------

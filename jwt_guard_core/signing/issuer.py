@@ -3,8 +3,10 @@
 Every token carries ``iss``, ``sub``, ``aud``, ``iat``, ``nbf``, ``exp`` and
 a random ``jti``, and its header names the key (``kid``) and the type
 (``typ: at+jwt``, RFC 9068 section 2.1) so that a verifier can refuse an ID
-token or any other JWT presented as an access token. Signing is done by
-PyJWT with the ``cryptography`` key object of the manager's active key.
+token or any other JWT presented as an access token. The manager's
+active key signs through its :class:`~jwt_guard_core.signing.Signer`, so
+the issuer works the same whether the key is in a file, in Redis or on a
+hardware token.
 
 What a token may carry is checked before anything is signed: the registered
 claims are the issuer's alone (a caller-supplied ``exp`` or ``aud`` through
@@ -25,11 +27,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
 from ..errors import ConfigurationError
-from .errors import IssuanceError
+from .errors import IssuanceError, KeyStoreError
 from .manager import KeyManager
+from .signer import encode_jws
 
 __all__ = ["REGISTERED_CLAIMS", "TokenIssuer"]
 
@@ -314,9 +315,17 @@ class TokenIssuer:
         if scope_list:
             payload["scope"] = " ".join(scope_list)
         payload.update(extra)
-        return jwt.encode(
-            payload,
-            key.material.reveal(),
-            algorithm=key.info.algorithm,
-            headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
-        )
+        # Through the key's Signer: the issuer never holds the private key,
+        # which may live in a hardware token.
+        header = {"typ": ACCESS_TOKEN_TYPE}
+        try:
+            return encode_jws(header, payload, key.signer)
+        except KeyStoreError:
+            # A key kept on a token can be destroyed by another instance's
+            # emergency rotation between our ring read and the signature:
+            # read the ring again and sign once with the key active now.
+            self._keys.refresh()
+            current = self._keys._signing_key()
+            if current.kid == key.kid:
+                raise
+            return encode_jws(header, payload, current.signer)

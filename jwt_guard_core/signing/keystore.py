@@ -43,8 +43,17 @@ from ._crypto import (
     resolve_passphrase,
 )
 from .errors import KeyStoreError
+from .signer import LocalSigner, Signer
 
-__all__ = ["FileKeyStore", "KeyInfo", "KeyRing", "KeyState", "KeyStore", "StoredKey"]
+__all__ = [
+    "FileKeyStore",
+    "GeneratesKeys",
+    "KeyInfo",
+    "KeyRing",
+    "KeyState",
+    "KeyStore",
+    "StoredKey",
+]
 
 logger = logging.getLogger("jwt_guard.signing")
 
@@ -76,10 +85,36 @@ class KeyInfo:
 
 @dataclass(frozen=True)
 class StoredKey:
-    """A key as a store holds it: its :class:`KeyInfo` plus the sealed-at-rest material."""
+    """A key as a store holds it: its :class:`KeyInfo` and the :class:`Signer` that uses it.
+
+    The file and Redis stores hold ``material`` (sealed at rest, opened in
+    memory) and get a :class:`LocalSigner` over it. A store whose keys never
+    leave their device (PKCS#11) gives an ``external`` signer only:
+    ``material`` is ``None`` and nothing in this process can read the
+    private key.
+    """
 
     info: KeyInfo
-    material: KeyMaterial = field(repr=False, compare=False)
+    material: KeyMaterial | None = field(default=None, repr=False, compare=False)
+    external: Signer | None = field(default=None, repr=False, compare=False)
+    _signer: Signer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        signer = self.external
+        if signer is None:
+            if self.material is None:
+                raise KeyStoreError(f"key {self.info.kid} has neither key material nor a signer")
+            signer = LocalSigner(self.info.kid, self.material)
+        elif signer.kid != self.info.kid or signer.algorithm != self.info.algorithm:
+            raise KeyStoreError(
+                f"the signer of key {self.info.kid} is for another kid or algorithm"
+            )
+        object.__setattr__(self, "_signer", signer)
+
+    @property
+    def signer(self) -> Signer:
+        """What signs with this key; the private key itself is never needed."""
+        return self._signer
 
     @property
     def kid(self) -> str:
@@ -144,6 +179,19 @@ class KeyStore(Protocol):
     def save(self, ring: KeyRing, *, expected_revision: int) -> KeyRing: ...
 
     def lock(self, *, blocking: bool = True) -> AbstractContextManager[bool]: ...
+
+
+@runtime_checkable
+class GeneratesKeys(Protocol):
+    """A :class:`KeyStore` that creates its keys itself (inside a token, a KMS).
+
+    The manager calls ``generate_key(algorithm)`` under the store lock and
+    then saves a ring that references the new kid; a key the next save does
+    not reference (a failed rotation) is the store's to remove. Stores
+    without this method get keys generated in this process and sealed.
+    """
+
+    def generate_key(self, algorithm: str) -> Signer: ...
 
 
 # --- ring (de)serialization shared by the stores ---------------------------------
@@ -253,6 +301,11 @@ def check_ring(ring: KeyRing) -> None:
 
 
 def seal_key(sealer: Sealer, key: StoredKey) -> bytes:
+    if key.material is None:
+        raise KeyStoreError(
+            f"key {key.kid} lives outside this process (a hardware token) and cannot be "
+            "copied into a file or Redis store"
+        )
     return sealer.seal(dump_material(key.material), key_aad(key.kid, key.info.algorithm))
 
 
@@ -295,6 +348,54 @@ def check_key_directory(path: Path, setting: str) -> bool:
     return True
 
 
+class FileLock:
+    """An exclusive ``flock`` on one file, across processes and threads.
+
+    ``flock`` belongs to the open file description, so each acquisition
+    opens the file anew: two threads of one process exclude each other too
+    (``lockf`` locks would not). Not reentrant: a thread that holds it and
+    asks again gets :class:`KeyStoreError` instead of a deadlock.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._local = threading.local()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def held(self) -> bool:
+        """Whether the calling thread holds the lock."""
+        return bool(getattr(self._local, "held", False))
+
+    @contextlib.contextmanager
+    def hold(self, *, blocking: bool = True) -> Iterator[bool]:
+        """Yield ``True`` once the lock is taken, ``False`` when not blocking and it is held."""
+        if self.held:
+            raise KeyStoreError("the key store lock is not reentrant")
+        path = self._path
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise KeyStoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            self._local.held = True
+            try:
+                yield True
+            finally:
+                self._local.held = False
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
 class FileKeyStore:
     """Signing keys in a local directory, each sealed in its own 0600 file.
 
@@ -324,7 +425,7 @@ class FileKeyStore:
         passphrase_env: str | None = DEFAULT_PASSPHRASE_ENV,
     ) -> None:
         self._dir = Path(directory)
-        self._local = threading.local()
+        self._lock = FileLock(self._dir / ".lock")
         self._seen: tuple[tuple[int, int, int], int] | None = None
         secret = resolve_passphrase(passphrase, passphrase_env)
         self._prepare_directory()
@@ -434,35 +535,9 @@ class FileKeyStore:
 
     # -- KeyStore
 
-    @contextlib.contextmanager
-    def lock(self, *, blocking: bool = True) -> Iterator[bool]:
-        """An exclusive ``flock`` on ``.lock``, across processes and threads.
-
-        ``flock`` belongs to the open file description, so each acquisition
-        opens the file anew: two threads of one process exclude each other
-        too (``lockf`` locks would not).
-        """
-        if getattr(self._local, "held", False):
-            raise KeyStoreError("the key store lock is not reentrant")
-        path = self._dir / ".lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise KeyStoreError(f"cannot open the lock file {path}: {exc.strerror}") from None
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            self._local.held = True
-            try:
-                yield True
-            finally:
-                self._local.held = False
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+    def lock(self, *, blocking: bool = True) -> AbstractContextManager[bool]:
+        """An exclusive ``flock`` on ``.lock``, across processes and threads."""
+        return self._lock.hold(blocking=blocking)
 
     def revision(self) -> int:
         path = self._dir / "keyring.json"
@@ -509,7 +584,7 @@ class FileKeyStore:
         Takes the lock for the write unless this thread already holds it.
         """
         check_ring(ring)
-        if getattr(self._local, "held", False):
+        if self._lock.held:
             return self._save_locked(ring, expected_revision)
         with self.lock():
             return self._save_locked(ring, expected_revision)

@@ -43,12 +43,13 @@ from ..keys import KeyRejected, VerificationKey, key_from_jwk, key_from_secret, 
 from ._crypto import (
     HMAC_SIGNING_ALGORITHMS,
     SIGNING_ALGORITHMS,
+    KeyMaterial,
     generate_material,
     new_kid,
-    public_jwk,
 )
 from .errors import KeyStoreError
-from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
+from .keystore import GeneratesKeys, KeyInfo, KeyRing, KeyStore, StoredKey
+from .signer import Signer
 
 __all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "KeyRevocation", "RotationOutcome"]
 
@@ -130,7 +131,9 @@ class KeyManager:
 
     Args:
         store: a :class:`~jwt_guard_core.signing.FileKeyStore`,
-            :class:`~jwt_guard_core.signing.RedisKeyStore` or your own
+            :class:`~jwt_guard_core.signing.RedisKeyStore`,
+            :class:`~jwt_guard_core.signing.Pkcs11KeyStore` (keys on a
+            hardware token) or your own
             :class:`~jwt_guard_core.signing.KeyStore`.
         algorithm: the algorithm of new keys: ``ES256`` (default), ``ES384``,
             ``ES512``, ``RS256`` and ``PS256`` (3072-bit RSA) or ``EdDSA``
@@ -316,8 +319,12 @@ class KeyManager:
         verification: dict[str, VerificationKey] = {}
         for key in ring.keys:
             try:
-                jwk = public_jwk(key.material, key.kid)
+                jwk = key.signer.public_jwk()
                 if jwk is None:
+                    # Only a local key can be an HMAC secret; a signer kept
+                    # elsewhere must publish its public key.
+                    if key.material is None:
+                        raise KeyStoreError(f"the signer of key {key.kid} gives no public key")
                     secret = key.material.reveal()
                     assert isinstance(secret, bytes)
                     verification[key.kid] = key_from_secret(
@@ -493,15 +500,24 @@ class KeyManager:
         return any(self._expired(ring, k, now) for k in ring.keys)
 
     def _new_key(self, state: str, now: float, algorithm: str) -> StoredKey:
-        material = generate_material(algorithm)
+        material: KeyMaterial | None = None
+        signer: Signer | None = None
+        if isinstance(self._store, GeneratesKeys):
+            # Created inside the store's device (a PKCS#11 token): no key
+            # material ever exists in this process.
+            signer = self._store.generate_key(algorithm)
+            kid = signer.kid
+        else:
+            material = generate_material(algorithm)
+            kid = new_kid(material)
         info = KeyInfo(
-            kid=new_kid(material),
+            kid=kid,
             algorithm=algorithm,
             state="active" if state == "active" else "next",
             created_at=now,
             activated_at=now if state == "active" else None,
         )
-        return StoredKey(info=info, material=material)
+        return StoredKey(info=info, material=material, external=signer)
 
     def _drop_expired(self, ring: KeyRing, now: float) -> tuple[list[StoredKey], list[StoredKey]]:
         kept: list[StoredKey] = []
