@@ -18,12 +18,11 @@ to prevent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import KeyManager, TokenIssuer
@@ -55,29 +54,13 @@ def setting_name(key: str) -> str:
 
 
 def _values(settings: Settings) -> Mapping[str, Any]:
-    issuing = settings.raw.get("ISSUING")
+    issuing = settings.parsed.group("issuing")
     if issuing is None:
         raise ConfigurationError(
             "JWT_GUARD['ISSUING']",
             "not configured: add an ISSUING dict with KEY_DIR (or REDIS_URL) and ISSUER",
         )
-    if not isinstance(issuing, Mapping):
-        raise ConfigurationError("JWT_GUARD['ISSUING']", "give a dict of issuing settings")
     return issuing
-
-
-def _clock(settings: Settings) -> Callable[[], float] | None:
-    clock = settings.CLOCK
-    if isinstance(clock, str):
-        try:
-            clock = import_string(clock)
-        except ImportError as exc:
-            raise ConfigurationError(
-                "JWT_GUARD['CLOCK']", f"cannot import {clock!r}: {exc}"
-            ) from None
-    if clock is not None and not callable(clock):
-        raise ConfigurationError("JWT_GUARD['CLOCK']", "must be a callable returning Unix time")
-    return clock
 
 
 def check_issuing(settings: Settings = conf) -> IssuingSettings:
@@ -99,7 +82,7 @@ def build_issuing(settings: Settings = conf) -> Issuing:
     issuing clock too.
     """
     values = _values(settings)
-    return issuing_from_settings(values, name_for=setting_name, clock=_clock(settings))
+    return issuing_from_settings(values, name_for=setting_name, clock=settings.parsed.clock())
 
 
 _lock = threading.Lock()

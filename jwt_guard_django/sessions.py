@@ -29,7 +29,6 @@ from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS as CORE_DEFAULTS
 from jwt_guard_core.sessions.settings import SessionsSettings
 
 from .conf import Settings, conf
-from .issuing import _clock
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -91,7 +90,7 @@ class Sessions:
             )
         self._raw = raw
         self._settings = settings
-        clock = _clock(settings)
+        clock = settings.parsed.clock()
         self.clock: Callable[[], float] = clock if clock is not None else _time
         core = dict(raw)
         for key in _DJANGO_KEYS:

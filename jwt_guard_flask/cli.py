@@ -18,10 +18,11 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from jwt_guard_core import ConfigurationError
+from jwt_guard_core import ConfigurationError, StateUnavailable
 from jwt_guard_core.cli import key_rows, key_table
 from jwt_guard_core.signing import KeyManager, KeyStoreError
 
+from ._sessions import get_sessions
 from .issuing import get_key_manager
 
 __all__ = ["jwt_guard_cli", "register_cli"]
@@ -163,10 +164,6 @@ def revoke(
     jti: str | None, session: str | None, subject: str | None, expires_at: float | None
 ) -> None:
     """Revoke one access token, one session or every token of a subject (log out everywhere)."""
-    from jwt_guard_core import StateUnavailable
-
-    from .session_routes import get_sessions
-
     given = [
         name
         for name, value in (("--jti", jti), ("--session", session), ("--subject", subject))

@@ -20,12 +20,14 @@ from jwt_guard_core.sources import (
     warm_key_sources,
 )
 
-from ._request import AppState, authenticate, enforce_scopes, normalize_locations
+from ._request import authenticate, enforce_scopes, normalize_locations
+from ._sessions import init_sessions
+from ._state import AppState
 from .cli import register_cli
-from .config import DEFAULTS, load
+from .config import DEFAULTS, load, read
 from .decorators import normalize_scopes
 from .errors import JWTGuardHTTPException
-from .session_routes import SessionsMixin, init_sessions
+from .session_routes import SessionsMixin
 
 __all__ = ["JWTGuard"]
 
@@ -67,9 +69,10 @@ class JWTGuard(SessionsMixin):
             )
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, copy.copy(default))
-        # Sessions first: their revocation service becomes the verifier's.
-        init_sessions(app)
-        loaded = load(app.config)
+        # Sessions first: their revocation service becomes the verifier's
+        # (unless JWT_GUARD_REVOCATION names another).
+        sessions = init_sessions(app, read(app.config))
+        loaded = load(app.config, revocation=sessions.revocation if sessions else None)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
         state = AppState(guard=self, verifier=Verifier(loaded.config), settings=loaded.settings)

@@ -16,12 +16,11 @@ variable named by ``JWT_GUARD_ISSUING_PASSPHRASE_ENV``, never from
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
 
-from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import KeyManager, TokenIssuer
 from jwt_guard_core.signing.settings import (
     Issuing,
@@ -30,7 +29,7 @@ from jwt_guard_core.signing.settings import (
     validate_issuing_settings,
 )
 
-from .config import DEFAULTS
+from .config import DEFAULTS, read
 
 __all__ = [
     "ISSUING_KEYS",
@@ -51,19 +50,6 @@ ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith(PREFIX))
 _lock = threading.Lock()
 
 
-def _name(suffix: str) -> str:
-    return PREFIX + suffix
-
-
-def _values(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``JWT_GUARD_ISSUING_*`` keys of ``config``, by suffix (``init_app`` sets them all)."""
-    return {
-        key[len(PREFIX) :]: value
-        for key, value in config.items()
-        if isinstance(key, str) and key.startswith(PREFIX)
-    }
-
-
 def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     """Validate the ``JWT_GUARD_ISSUING_*`` keys of ``config`` without opening the key store.
 
@@ -71,7 +57,10 @@ def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     reads no key and creates nothing. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
     """
-    return validate_issuing_settings(_values(config), name_for=_name)
+    parsed = read(config)
+    return validate_issuing_settings(
+        parsed.group("issuing") or {}, name_for=parsed.name_for("issuing")
+    )
 
 
 def build_issuing(config: Mapping[str, Any]) -> Issuing:
@@ -81,10 +70,10 @@ def build_issuing(config: Mapping[str, Any]) -> Issuing:
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
     """
-    clock: Callable[[], float] | None = config.get("JWT_GUARD_CLOCK")
-    if clock is not None and not callable(clock):
-        raise ConfigurationError("JWT_GUARD_CLOCK", "must be a callable returning Unix time")
-    return issuing_from_settings(_values(config), name_for=_name, clock=clock)
+    parsed = read(config)
+    return issuing_from_settings(
+        parsed.group("issuing") or {}, name_for=parsed.name_for("issuing"), clock=parsed.clock()
+    )
 
 
 def _app(app: Flask | None) -> Flask:

@@ -37,6 +37,7 @@ from typing import Any
 
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
+from ..settings.schema import SESSIONS_DEFAULTS as _SCHEMA_SESSIONS_DEFAULTS
 from .backends import open_session_store
 from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
@@ -51,26 +52,8 @@ __all__ = [
     "sessions_from_settings",
 ]
 
-#: Every session setting (upper-case key, as the adapters spell its suffix) with its default.
-SESSIONS_DEFAULTS: Mapping[str, Any] = {
-    "BACKEND": "sqlite",
-    "SQLITE_PATH": None,
-    "REDIS_URL": None,
-    "REDIS_PREFIX": "jwt_guard:sessions",
-    "MODE": "json",
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
-    "IDLE_TIMEOUT": None,
-    "SESSION_LIFETIME": timedelta(days=30),
-    "REUSE_INTERVAL": 0,
-    "REFRESH_COOKIE": "refresh_token",
-    "COOKIE_SECURE": True,
-    "COOKIE_SAMESITE": "Strict",
-    "COOKIE_DOMAIN": None,
-    "REVOCATION_FAIL_OPEN": False,
-    "RATE_LIMIT": 20,
-    "RATE_LIMIT_WINDOW": 60,
-    "RATE_LIMIT_KEY": None,
-}
+#: Every session setting both adapters read (upper-case key) with its default: the schema's.
+SESSIONS_DEFAULTS: Mapping[str, Any] = _SCHEMA_SESSIONS_DEFAULTS
 
 # Core parameter names (the services, CookiePolicy) -> the setting a user changes.
 _PARAMETER_FIELDS = {

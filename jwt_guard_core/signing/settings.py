@@ -39,7 +39,8 @@ from typing import Any
 
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
-from ._crypto import DEFAULT_PASSPHRASE_ENV, resolve_passphrase
+from ..settings.schema import ISSUING_DEFAULTS as _SCHEMA_ISSUING_DEFAULTS
+from ._crypto import resolve_passphrase
 from .issuer import TokenIssuer
 from .keystore import FileKeyStore, KeyRing, KeyStore, check_key_directory
 from .manager import KeyManager
@@ -52,25 +53,8 @@ __all__ = [
     "validate_issuing_settings",
 ]
 
-#: Every issuing setting (upper-case key, as the adapters spell its suffix) with its default.
-ISSUING_DEFAULTS: Mapping[str, Any] = {
-    "KEY_DIR": None,
-    "REDIS_URL": None,
-    "REDIS_PREFIX": "jwt_guard:signing",
-    "PASSPHRASE_ENV": DEFAULT_PASSPHRASE_ENV,
-    "ALGORITHM": "ES256",
-    "ALLOW_HMAC": False,
-    "ISSUER": None,
-    "AUDIENCE": None,
-    "ACCESS_TOKEN_LIFETIME": 900,
-    "MAX_TOKEN_LIFETIME": 3600,
-    "ROTATION_INTERVAL": timedelta(days=30),
-    "GRACE_PERIOD": 3600,
-    "JWKS_MAX_AGE": 600,
-    "PUBLISH_AHEAD": None,
-    "AUTO_ROTATE": True,
-    "JWKS_URI": None,
-}
+#: Every issuing setting (upper-case key) with its default: the schema's.
+ISSUING_DEFAULTS: Mapping[str, Any] = _SCHEMA_ISSUING_DEFAULTS
 
 # Core parameter names (KeyManager, TokenIssuer, the stores) -> the setting a user changes.
 _PARAMETER_FIELDS = {
