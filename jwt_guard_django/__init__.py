@@ -14,6 +14,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+try:
+    import django  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "jwt_guard_django needs Django, which is not installed: pip install 'jwt-guard[django]'",
+        name="django",
+    ) from exc
+
 if TYPE_CHECKING:
     from ._auth import jwt_exempt
     from .authentication import JWTGuardAuthentication

@@ -19,8 +19,6 @@ from jwt_guard_core import ConfigurationError
 from jwt_guard_core.settings import findings
 
 from .conf import conf
-from .issuing import check_issuing
-from .verifier import build_config
 
 __all__ = ["check_settings"]
 
@@ -67,6 +65,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
     messages += _middleware_order()
     if not any(isinstance(m, Error) for m in messages):
+        # Imported here: registering the checks must not load the verifier.
+        from .verifier import build_config
+
         try:
             conf.parsed.request  # noqa: B018 - validates where tokens are read
             build_config()
@@ -87,6 +88,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:
     if raw.get("ISSUING") is None:
         return []
+    # Imported here: a service that issues no tokens never loads the signing side.
+    from .issuing import check_issuing
+
     try:
         # Validates every key without opening the store: no key is read,
         # no directory created (the store is opened on first use).

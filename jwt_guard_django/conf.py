@@ -71,6 +71,14 @@ class Settings:
         self._parsed = None
         self._values = {}
 
+    def resolved(self, name: str) -> Any:
+        """A setting (canonical name) with a dotted path imported, kept until settings change."""
+        values = self._values
+        key = f"resolved:{name}"
+        if key not in values:
+            values[key] = self.parsed.resolved(name)
+        return values[key]
+
     def get(self, name: str) -> Any:
         """One key's value, or its default."""
         return self.raw.get(name, DEFAULTS[name])

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
 
 from jwt_guard_core import VerifiedToken, Verifier
-from jwt_guard_core.sessions import (
-    CookiePolicy,
-    FailureRateLimiter,
-    RefreshTokenService,
-    RevocationService,
-)
-from jwt_guard_core.sessions.endpoints import SessionEndpoints
-from jwt_guard_core.sessions.settings import SessionsSettings
 from jwt_guard_core.settings import GuardSettings
 
 from .config import DEFAULTS, read
+
+if TYPE_CHECKING:
+    # The session side is imported when an app configures sessions.
+    from jwt_guard_core.sessions import (
+        CookiePolicy,
+        FailureRateLimiter,
+        RefreshTokenService,
+        RevocationService,
+    )
+    from jwt_guard_core.sessions.endpoints import SessionEndpoints
+    from jwt_guard_core.sessions.settings import SessionsSettings
 
 __all__ = [
     "EXTENSION",
@@ -82,6 +85,8 @@ class SessionsState:
 
     def bind(self, policy: CookiePolicy, *, realm: str) -> None:
         """Serve the session routes with ``policy`` (set when the blueprint is registered)."""
+        from jwt_guard_core.sessions.endpoints import SessionEndpoints
+
         self.policy = policy
         self.endpoints = SessionEndpoints(
             refresh_tokens=self.refresh_tokens,
@@ -102,6 +107,8 @@ def build_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsS
     (:mod:`jwt_guard_core.sessions.settings`). Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key.
     """
+    from jwt_guard_core.sessions.settings import SessionsSettings
+
     parsed = parsed if parsed is not None else read(app.config)
     clock = parsed.clock()
     settings = SessionsSettings.from_mapping(

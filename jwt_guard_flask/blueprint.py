@@ -23,10 +23,11 @@ from flask.blueprints import BlueprintSetupState
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.signing import KeyStoreError
+from jwt_guard_core.signing.settings import Issuing
 from jwt_guard_core.signing.unavailable import issuing_unavailable_response
 
 from .cli import register_cli
-from .issuing import Issuing, check_issuing, get_issuing
+from .issuing import check_issuing, get_issuing
 
 __all__ = ["issuing_blueprint"]
 

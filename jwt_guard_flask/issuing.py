@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
-from jwt_guard_core.signing import KeyManager, TokenIssuer
-from jwt_guard_core.signing.settings import (
-    Issuing,
-    IssuingSettings,
-    issuing_from_settings,
-    validate_issuing_settings,
-)
-
 from .config import DEFAULTS, read
+
+if TYPE_CHECKING:
+    from jwt_guard_core.signing import KeyManager, TokenIssuer
+    from jwt_guard_core.signing.settings import Issuing, IssuingSettings
 
 __all__ = [
     "ISSUING_KEYS",
@@ -57,6 +53,8 @@ def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     reads no key and creates nothing. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
     """
+    from jwt_guard_core.signing.settings import validate_issuing_settings
+
     parsed = read(config)
     return validate_issuing_settings(
         parsed.group("issuing") or {}, name_for=parsed.name_for("issuing")
@@ -70,6 +68,8 @@ def build_issuing(config: Mapping[str, Any]) -> Issuing:
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
     """
+    from jwt_guard_core.signing.settings import issuing_from_settings
+
     parsed = read(config)
     return issuing_from_settings(
         parsed.group("issuing") or {}, name_for=parsed.name_for("issuing"), clock=parsed.clock()
@@ -91,7 +91,6 @@ def get_issuing(app: Flask | None = None) -> Issuing:
             issuing = app.extensions.get(EXTENSION)
             if issuing is None:
                 issuing = app.extensions[EXTENSION] = build_issuing(app.config)
-    assert isinstance(issuing, Issuing)
     return issuing
 
 
@@ -103,3 +102,12 @@ def get_key_manager(app: Flask | None = None) -> KeyManager:
 def get_token_issuer(app: Flask | None = None) -> TokenIssuer:
     """The app's :class:`~jwt_guard_core.signing.TokenIssuer`; call its ``issue_access_token``."""
     return get_issuing(app).issuer
+
+
+def __getattr__(name: str) -> Any:
+    # Issuing is the core's; named here for code that imported it from this module.
+    if name == "Issuing":
+        from jwt_guard_core.signing.settings import Issuing
+
+        return Issuing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,18 +32,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
-from jwt_guard_core.sessions.cookies import SessionReply
-from jwt_guard_core.sessions.endpoints import SessionRequest
 
 from ._request import authenticate, deferred_cookie_error
 from ._sessions import SESSIONS_DEFAULTS, SessionsState, get_sessions, init_sessions
 from .decorators import jwt_exempt
+
+if TYPE_CHECKING:
+    from jwt_guard_core.sessions.cookies import SessionReply
+    from jwt_guard_core.sessions.endpoints import SessionRequest
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -80,6 +82,8 @@ def _reply(reply: SessionReply) -> Response:
 
 
 def _session_request() -> SessionRequest:
+    from jwt_guard_core.sessions.endpoints import SessionRequest
+
     return SessionRequest(request.mimetype, lambda: request.get_data(cache=True), request.cookies)
 
 

@@ -67,7 +67,7 @@ def _entries(s: GuardSettings) -> list[tuple[str, Any, Mapping[str, Any]]]:
     issuers = s.get("issuers")
     algorithms = s.get("algorithms")
     if isinstance(issuers, Mapping) and issuers:
-        entries = []
+        entries: list[tuple[str, Any, Mapping[str, Any]]] = []
         for iss, entry in issuers.items():
             if not isinstance(entry, Mapping):
                 continue

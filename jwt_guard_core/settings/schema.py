@@ -153,7 +153,7 @@ def domain(value: Any, name: str) -> str | None:
     """A cookie ``Domain`` or ``None`` (host-only)."""
     if value is not None and (not isinstance(value, str) or not value):
         raise ConfigurationError(name, f"{value!r} is not a domain")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def path(value: Any, name: str) -> str:
