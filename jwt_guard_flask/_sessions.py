@@ -1,13 +1,13 @@
 """One app's session services: built at ``init_app`` from ``JWT_GUARD_SESSIONS_*``, kept.
 
-Validation and the services are the core's
-(:mod:`jwt_guard_core.sessions.settings`); the routes that serve them are
-:mod:`jwt_guard_flask.session_routes`.
+Validation, the services and their wiring to the issuing side are the
+core's (:func:`jwt_guard_core.settings.sides.open_sessions`); the routes
+that serve them are :mod:`jwt_guard_flask.session_routes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +20,9 @@ from .config import DEFAULTS, read
 
 if TYPE_CHECKING:
     # The session side is imported when an app configures sessions.
-    from jwt_guard_core.sessions import (
-        CookiePolicy,
-        FailureRateLimiter,
-        RefreshTokenService,
-        RevocationService,
-    )
+    from jwt_guard_core.sessions import CookiePolicy
     from jwt_guard_core.sessions.endpoints import SessionEndpoints
-    from jwt_guard_core.sessions.settings import SessionsSettings
+    from jwt_guard_core.settings.sides import SessionSide
 
 __all__ = [
     "EXTENSION",
@@ -55,21 +50,18 @@ def _remote_addr(req: Any) -> str:
 
 @dataclass
 class SessionsState:
-    """One app's session services, built by :func:`init_sessions`."""
+    """One app's session services (the core's :class:`SessionSide`) and its routes' endpoints."""
 
-    store: Any
-    revocation: RevocationService
-    refresh_tokens: RefreshTokenService
-    limiter: FailureRateLimiter | None
+    side: SessionSide
     client_key: Callable[[Any], str]
-    mode: str
-    clock: Callable[[], float]
-    settings: SessionsSettings
-    cookie_names: dict[str, Any]
-    access_max_age: int | None
-    realm: str = "api"
     policy: CookiePolicy | None = None
     endpoints: SessionEndpoints | None = None
+
+    store = property(lambda self: self.side.store)
+    revocation = property(lambda self: self.side.revocation)
+    refresh_tokens = property(lambda self: self.side.refresh_tokens)
+    limiter = property(lambda self: self.side.limiter)
+    mode = property(lambda self: self.side.mode)
 
     def cookie_policy(self) -> CookiePolicy:
         """The cookie policy; the refresh path is where the blueprint was registered."""
@@ -83,85 +75,24 @@ class SessionsState:
             )
         return self.endpoints
 
-    def bind(self, policy: CookiePolicy, *, realm: str) -> None:
-        """Serve the session routes with ``policy`` (set when the blueprint is registered)."""
-        from jwt_guard_core.sessions.endpoints import SessionEndpoints
-
-        self.policy = policy
-        self.endpoints = SessionEndpoints(
-            refresh_tokens=self.refresh_tokens,
-            revocation=self.revocation,
-            policy=policy,
-            mode=self.mode,
-            clock=self.clock,
-            access_max_age=self.access_max_age,
-            realm=realm,
-            limiter=self.limiter,
-        )
+    def bind(self, refresh_path: str) -> None:
+        """Serve the session routes with the refresh cookie scoped to ``refresh_path``."""
+        self.policy = self.side.cookie_policy(refresh_path)
+        self.endpoints = self.side.endpoints(self.policy)
 
 
 def build_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState:
     """Translate the ``JWT_GUARD_SESSIONS_*`` keys of ``app.config`` into core services.
 
-    Validation and the services are the core's
-    (:mod:`jwt_guard_core.sessions.settings`). Raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
     """
-    from jwt_guard_core.sessions.settings import SessionsSettings
+    from jwt_guard_core.settings.sides import open_sessions
+
+    from .issuing import get_issuing
 
     parsed = parsed if parsed is not None else read(app.config)
-    clock = parsed.clock()
-    settings = SessionsSettings.from_mapping(
-        parsed.group("sessions") or {}, name_for=parsed.name_for("sessions")
-    )
-    issuing = parsed.get("issuing.issuer") is not None
-
-    def emergency_epoch() -> float | None:
-        # Read on every check: `flask jwt-guard rotate --emergency` in another
-        # process applies at once.
-        if not issuing:
-            return None
-        from .issuing import get_key_manager
-
-        epoch = get_key_manager(app).emergency_epoch
-        return None if epoch is None else float(epoch)
-
-    def issue_access_token(
-        subject: str, *, scopes: Iterable[str] = (), claims: Mapping[str, Any] | None = None
-    ) -> str:
-        from .issuing import get_token_issuer
-
-        return get_token_issuer(app).issue_access_token(subject, scopes=scopes, claims=claims)
-
-    services = settings.open(
-        access_tokens=issue_access_token, emergency_epoch_source=emergency_epoch, clock=clock
-    )
-    cookie_names = {
-        "access_cookie": parsed.get("cookie_name"),
-        "access_path": parsed.get("cookie_path"),
-        "csrf_cookie": parsed.get("csrf_cookie_name"),
-        "csrf_header": parsed.get("csrf_header_name"),
-    }
-    settings.cookie_policy(**cookie_names)
-    return SessionsState(
-        store=services.store,
-        revocation=services.revocation,
-        refresh_tokens=services.refresh_tokens,
-        limiter=services.limiter,
-        client_key=settings.rate_limit_key or _remote_addr,
-        mode=settings.mode,
-        clock=clock or _now,
-        settings=settings,
-        cookie_names=cookie_names,
-        access_max_age=parsed.seconds_or_none("issuing.access_token_lifetime"),
-        realm=str(parsed.get("realm")),
-    )
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
+    side = open_sessions(parsed, lambda: get_issuing(app))
+    return SessionsState(side=side, client_key=side.settings.rate_limit_key or _remote_addr)
 
 
 def init_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState | None:
@@ -194,7 +125,7 @@ def get_sessions(app: Flask | None = None) -> SessionsState:
 def verify_limited(verifier: Verifier, token: str) -> VerifiedToken:
     """``verifier.verify(token)`` behind the app's failed-verification rate limit, if any."""
     state = current_app.extensions.get(EXTENSION)
-    limiter = state.limiter if isinstance(state, SessionsState) else None
+    limiter = state.side.limiter if isinstance(state, SessionsState) else None
     if limiter is None or state is None:
         return verifier.verify(token)
     return limiter.verify(verifier, token, client=state.client_key(request))

@@ -53,12 +53,9 @@ def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     reads no key and creates nothing. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
     """
-    from jwt_guard_core.signing.settings import validate_issuing_settings
+    from jwt_guard_core.settings.sides import check_issuing
 
-    parsed = read(config)
-    return validate_issuing_settings(
-        parsed.group("issuing") or {}, name_for=parsed.name_for("issuing")
-    )
+    return check_issuing(read(config))
 
 
 def build_issuing(config: Mapping[str, Any]) -> Issuing:
@@ -68,12 +65,9 @@ def build_issuing(config: Mapping[str, Any]) -> Issuing:
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
     """
-    from jwt_guard_core.signing.settings import issuing_from_settings
+    from jwt_guard_core.settings.sides import open_issuing
 
-    parsed = read(config)
-    return issuing_from_settings(
-        parsed.group("issuing") or {}, name_for=parsed.name_for("issuing"), clock=parsed.clock()
-    )
+    return open_issuing(read(config))
 
 
 def _app(app: Flask | None) -> Flask:

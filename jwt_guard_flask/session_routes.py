@@ -132,10 +132,9 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
             )
         refresh_path = (setup.url_prefix or "").rstrip("/") + "/refresh"
         try:
-            policy = state.settings.cookie_policy(refresh_path=refresh_path, **state.cookie_names)
+            state.bind(refresh_path)
         except ConfigurationError as exc:
             raise ConfigurationError("url_prefix", str(exc)) from None
-        state.bind(policy, realm=state.realm)
 
     @blueprint.post("/token")
     @jwt_exempt
