@@ -17,10 +17,10 @@ from django.dispatch import receiver
 
 from jwt_guard_core import ConfigurationError, GuardConfig, KeySource, Verifier
 from jwt_guard_core.sources import (
-    WarmFailure,
     awarm_key_sources,
     config_key_sources,
     is_loopback_url,
+    log_warm_failures,
     warm_key_sources,
     warmable_key_sources,
 )
@@ -112,24 +112,12 @@ def warm(verifier: Verifier | None = None) -> None:
     A failure is logged and not raised: the key set keeps retrying on
     demand, and requests get 503 until it succeeds.
     """
-    _warm_failed(warm_key_sources(key_sources(verifier).values()))
+    log_warm_failures(warm_key_sources(key_sources(verifier).values()), logger)
 
 
 async def awarm(verifier: Verifier | None = None) -> None:
     """Like :func:`warm`, without blocking the event loop."""
-    _warm_failed(await awarm_key_sources(key_sources(verifier).values()))
-
-
-def _warm_failed(failures: list[WarmFailure]) -> None:
-    for failure in failures:
-        logger.warning(
-            "jwt-guard could not warm the key set %r at start-up%s",
-            failure.source,
-            f": {failure.error}"
-            if failure.error is not None
-            else "; requests get 503 until it can be fetched",
-            extra={"jwt_guard_event": "warm_failed"},
-        )
+    log_warm_failures(await awarm_key_sources(key_sources(verifier).values()), logger)
 
 
 def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:

@@ -15,15 +15,14 @@
 Every key is listed with its default in docs/flask.md.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from jwt_guard_core._adapter_package import lazy_names, missing_framework
 
 try:
     import flask  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
-    raise ImportError(
-        "jwt_guard_flask needs Flask, which is not installed: pip install 'jwt-guard[flask]'",
-        name="flask",
-    ) from exc
+    raise missing_framework(__name__, "Flask", "flask") from exc
 
 from .config import DEFAULTS
 from .cookies import set_access_cookies, unset_access_cookies
@@ -84,10 +83,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -13,10 +13,10 @@ from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
 from jwt_guard_core.sources import (
-    WarmFailure,
     awarm_key_sources,
     config_key_sources,
     key_set_health,
+    log_warm_failures,
     warm_key_sources,
 )
 
@@ -164,11 +164,11 @@ class JWTGuard(SessionsMixin):
         A failure is logged, not raised: requests get 503 until a fetch
         succeeds, and the service can start while the provider is down.
         """
-        _warm_failed(warm_key_sources(self.key_sources(app).values()))
+        log_warm_failures(warm_key_sources(self.key_sources(app).values()), logger)
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
-        _warm_failed(await awarm_key_sources(self.key_sources(app).values()))
+        log_warm_failures(await awarm_key_sources(self.key_sources(app).values()), logger)
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """Health of every key source, for a health-check endpoint.
@@ -187,13 +187,3 @@ def _app(app: Flask | None) -> Flask:
     from flask import current_app
 
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
-def _warm_failed(failures: list[WarmFailure]) -> None:
-    for failure in failures:
-        logger.warning(
-            "jwt-guard could not warm the key set %r at start-up: %s",
-            failure.source,
-            failure.error or "no usable keys (see the jwks_fetch_failed event)",
-            extra={"jwt_guard_event": "warm_failed"},
-        )
