@@ -104,22 +104,22 @@ class SessionsSettings:
     """
 
     backend: Any = SESSIONS_DEFAULTS["BACKEND"]
-    sqlite_path: str | PathLike[str] | None = None
-    redis_url: str | None = None
+    sqlite_path: str | PathLike[str] | None = SESSIONS_DEFAULTS["SQLITE_PATH"]
+    redis_url: str | None = SESSIONS_DEFAULTS["REDIS_URL"]
     redis_prefix: str = SESSIONS_DEFAULTS["REDIS_PREFIX"]
     mode: str = SESSIONS_DEFAULTS["MODE"]
     refresh_token_lifetime: float | timedelta = SESSIONS_DEFAULTS["REFRESH_TOKEN_LIFETIME"]
-    idle_timeout: float | timedelta | None = None
+    idle_timeout: float | timedelta | None = SESSIONS_DEFAULTS["IDLE_TIMEOUT"]
     session_lifetime: float | timedelta = SESSIONS_DEFAULTS["SESSION_LIFETIME"]
     reuse_interval: float = SESSIONS_DEFAULTS["REUSE_INTERVAL"]
     refresh_cookie: str = SESSIONS_DEFAULTS["REFRESH_COOKIE"]
-    cookie_secure: bool = True
+    cookie_secure: bool = SESSIONS_DEFAULTS["COOKIE_SECURE"]
     cookie_samesite: Any = SESSIONS_DEFAULTS["COOKIE_SAMESITE"]
-    cookie_domain: str | None = None
-    revocation_fail_open: bool = False
+    cookie_domain: str | None = SESSIONS_DEFAULTS["COOKIE_DOMAIN"]
+    revocation_fail_open: bool = SESSIONS_DEFAULTS["REVOCATION_FAIL_OPEN"]
     rate_limit: int | None = SESSIONS_DEFAULTS["RATE_LIMIT"]
     rate_limit_window: float | timedelta = SESSIONS_DEFAULTS["RATE_LIMIT_WINDOW"]
-    rate_limit_key: Callable[[Any], str] | None = None
+    rate_limit_key: Callable[[Any], str] | None = SESSIONS_DEFAULTS["RATE_LIMIT_KEY"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -19,9 +19,8 @@ from ..errors import ConfigurationError
 from .loaded import GuardSettings
 from .schema import by_name
 
-__all__ = ["MAX_LEEWAY", "Finding", "findings"]
+__all__ = ["Finding", "findings"]
 
-MAX_LEEWAY = 300
 _KEY_SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
 
 
@@ -162,6 +161,8 @@ def _key_sources(s: GuardSettings) -> Iterator[Finding]:
 
 
 def _validation(s: GuardSettings) -> Iterator[Finding]:
+    from ..config import MAX_LEEWAY
+
     if s.get("verify_issuer") is False:
         yield Finding(
             "issuer_unverified",
@@ -187,7 +188,7 @@ def _validation(s: GuardSettings) -> Iterator[Finding]:
         yield Finding(
             "leeway_range",
             True,
-            f"{s.name('leeway')} {leeway!r} is not from 0 to {MAX_LEEWAY} seconds.",
+            f"{s.name('leeway')} {leeway!r} is not from 0 to {MAX_LEEWAY:g} seconds.",
             "Leeway absorbs clock skew between servers (seconds, default 10); a larger one "
             "keeps expired tokens alive. Fix the clocks with NTP instead.",
         )

@@ -116,21 +116,21 @@ class IssuingSettings:
     """
 
     issuer: str
-    key_dir: str | PathLike[str] | None = None
-    redis_url: str | None = None
+    key_dir: str | PathLike[str] | None = ISSUING_DEFAULTS["KEY_DIR"]
+    redis_url: str | None = ISSUING_DEFAULTS["REDIS_URL"]
     redis_prefix: str = ISSUING_DEFAULTS["REDIS_PREFIX"]
     passphrase_env: str = ISSUING_DEFAULTS["PASSPHRASE_ENV"]
     algorithm: str | None = ISSUING_DEFAULTS["ALGORITHM"]
-    allow_hmac: bool = False
-    audience: str | Sequence[str] | None = None
+    allow_hmac: bool = ISSUING_DEFAULTS["ALLOW_HMAC"]
+    audience: str | Sequence[str] | None = ISSUING_DEFAULTS["AUDIENCE"]
     access_token_lifetime: float | timedelta = ISSUING_DEFAULTS["ACCESS_TOKEN_LIFETIME"]
     max_token_lifetime: float | timedelta = ISSUING_DEFAULTS["MAX_TOKEN_LIFETIME"]
     rotation_interval: float | timedelta = ISSUING_DEFAULTS["ROTATION_INTERVAL"]
     grace_period: float | timedelta = ISSUING_DEFAULTS["GRACE_PERIOD"]
     jwks_max_age: int = ISSUING_DEFAULTS["JWKS_MAX_AGE"]
-    publish_ahead: float | timedelta | None = None
-    auto_rotate: bool = True
-    jwks_uri: str | None = None
+    publish_ahead: float | timedelta | None = ISSUING_DEFAULTS["PUBLISH_AHEAD"]
+    auto_rotate: bool = ISSUING_DEFAULTS["AUTO_ROTATE"]
+    jwks_uri: str | None = ISSUING_DEFAULTS["JWKS_URI"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
