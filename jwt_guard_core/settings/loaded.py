@@ -217,26 +217,26 @@ class GuardSettings:
     def request(self) -> RequestSettings:
         """The request settings, validated (ConfigurationError names the key)."""
 
-        def read(setting: str, default: Any) -> Any:
+        def read(setting: str) -> Any:
+            # A setting the adapter does not have keeps its schema default
+            # (Flask's token cookie is always HttpOnly).
             row = by_name(setting)
-            if row.key(self.adapter) is None:
-                return default
-            return self.read(setting)
+            return self.read(setting) if row.key(self.adapter) else row.default
 
         return RequestSettings(
-            locations=read("token_locations", ("header",)),
-            header_types=read("header_types", ("Bearer",)),
-            cookie_name=read("cookie_name", "access_token"),
-            cookie_secure=read("cookie_secure", True),
-            cookie_httponly=read("cookie_httponly", True),
-            cookie_samesite=read("cookie_samesite", "Lax"),
-            cookie_domain=read("cookie_domain", None),
-            cookie_path=read("cookie_path", "/"),
-            csrf_protect=read("cookie_csrf", True),
-            csrf_cookie_name=read("csrf_cookie_name", "csrf_token"),
-            csrf_header_name=read("csrf_header_name", "X-CSRF-Token"),
-            realm=read("realm", "api"),
-            warm_on_startup=read("warm_on_startup", False),
+            locations=read("token_locations"),
+            header_types=read("header_types"),
+            cookie_name=read("cookie_name"),
+            cookie_secure=read("cookie_secure"),
+            cookie_httponly=read("cookie_httponly"),
+            cookie_samesite=read("cookie_samesite"),
+            cookie_domain=read("cookie_domain"),
+            cookie_path=read("cookie_path"),
+            csrf_protect=read("cookie_csrf"),
+            csrf_cookie_name=read("csrf_cookie_name"),
+            csrf_header_name=read("csrf_header_name"),
+            realm=read("realm"),
+            warm_on_startup=read("warm_on_startup"),
         )
 
     def guard_config(self, *, revocation: Any = None) -> GuardConfig:
