@@ -69,14 +69,17 @@ def django_cases() -> dict[str, Callable[[], object]]:
     urls = type(sys)("bench_urls")
     urls.urlpatterns = [path("x/", view)]  # type: ignore[attr-defined]
     sys.modules["bench_urls"] = urls
-    settings.ROOT_URLCONF = "bench_urls"
-    settings.JWT_GUARD = {
-        "ALGORITHMS": ["RS256"],
-        "ISSUER": ISSUER,
-        "AUDIENCE": AUDIENCE,
-        "VERIFYING_KEY": {"rsa-1": _PEM},
-        "CLOCK": _clock,
-    }
+    # override_settings sends setting_changed, as a test does.
+    override_settings(
+        ROOT_URLCONF="bench_urls",
+        JWT_GUARD={
+            "ALGORITHMS": ["RS256"],
+            "ISSUER": ISSUER,
+            "AUDIENCE": AUDIENCE,
+            "VERIFYING_KEY": {"rsa-1": _PEM},
+            "CLOCK": _clock,
+        },
+    ).enable()
     from jwt_guard_django.verifier import get_verifier
 
     guarded = Client()

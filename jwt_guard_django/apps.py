@@ -25,7 +25,8 @@ class JWTGuardConfig(AppConfig):
         checks.register(check_settings, checks.Tags.security)
         # The drf-spectacular extension is registered by the DRF authentication
         # module, which DRF imports only when a project uses it.
-        if conf.WARM_ON_STARTUP:
+        # Read as given: the settings are parsed (and cached) on first use, not here.
+        if conf.get("WARM_ON_STARTUP") is True:
             from .verifier import get_verifier, warm
 
             try:
