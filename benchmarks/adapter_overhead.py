@@ -144,10 +144,8 @@ def main() -> None:
         # The overhead of each round (its three timings were taken together),
         # then the median of those: a round slowed by another process on a
         # shared machine moves all three of its timings.
-        overheads = [
-            guarded - plain - core
-            for guarded, plain, core in zip(samples["guarded"], samples["plain"], samples["core"])
-        ]
+        rounds = zip(samples["guarded"], samples["plain"], samples["core"], strict=True)
+        overheads = [guarded - plain - core for guarded, plain, core in rounds]
         print(
             f"{name}: core {median['core']:.1f} us, guarded {median['guarded']:.1f} us, "
             f"plain {median['plain']:.1f} us -> adapter overhead, median of "
