@@ -18,11 +18,13 @@ from typing import Any, Protocol, runtime_checkable
 from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
 from .errors import ConfigurationError
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
+from .settings.schema import DEFAULTS as _SCHEMA_DEFAULTS
 
 __all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
 
-DEFAULT_LEEWAY = 10.0
-DEFAULT_MAX_TOKEN_BYTES = 8192
+# The settings' defaults (jwt_guard_core/settings/schema.py) are the verifier's.
+DEFAULT_LEEWAY = float(_SCHEMA_DEFAULTS["leeway"])
+DEFAULT_MAX_TOKEN_BYTES = int(_SCHEMA_DEFAULTS["max_token_bytes"])
 MAX_LEEWAY = 300.0
 
 

@@ -14,6 +14,7 @@ first use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
@@ -36,6 +37,7 @@ __all__ = [
     "hmac_key_set",
     "is_loopback_url",
     "key_set_health",
+    "log_warm_failures",
     "remote_key_set",
     "static_key_set",
     "warm_key_sources",
@@ -265,6 +267,17 @@ def _failures(outcomes: list[tuple[Any, bool | Exception]]) -> list[WarmFailure]
         for source, outcome in outcomes
         if outcome is False or isinstance(outcome, Exception)
     ]
+
+
+def log_warm_failures(failures: Iterable[WarmFailure], logger: logging.Logger) -> None:
+    """Log each key set that could not be warmed, as a ``warm_failed`` event on ``logger``."""
+    for failure in failures:
+        logger.warning(
+            "jwt-guard could not warm the key set %r at start-up: %s",
+            failure.source,
+            failure.error or "no usable keys yet; requests get 503 until it can be fetched",
+            extra={"jwt_guard_event": "warm_failed"},
+        )
 
 
 def key_set_health(sources: Mapping[str | None, KeySource]) -> dict[str, Any]:

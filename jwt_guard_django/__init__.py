@@ -11,8 +11,14 @@ touches settings or imports DRF before Django is set up.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from jwt_guard_core._adapter_package import lazy_names, missing_framework
+
+try:
+    import django  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise missing_framework(__name__, "Django", "django") from exc
 
 if TYPE_CHECKING:
     from ._auth import jwt_exempt
@@ -73,8 +79,4 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{module}", __name__), name)
+__getattr__ = lazy_names(__name__, _MODULES)

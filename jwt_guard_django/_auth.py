@@ -31,7 +31,6 @@ from jwt_guard_core.http import (
 
 from . import signals
 from .conf import conf
-from .sessions import averify_function, verify_function
 from .user import aresolve_user, resolve_user
 from .verifier import get_verifier
 
@@ -67,7 +66,7 @@ class Outcome:
         if self.csrf_failed:
             return csrf_failure_response()
         if self.error is not None:
-            return error_response(self.error, realm=conf.REALM)
+            return error_response(self.error, realm=conf.request.realm)
         return None
 
 
@@ -130,9 +129,9 @@ def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
         found = extract_token(
             authorization=request.META.get("HTTP_AUTHORIZATION"),
             cookies=request.COOKIES,
-            locations=conf.TOKEN_LOCATIONS,
-            header_types=conf.AUTH_HEADER_TYPES,
-            cookie_name=conf.AUTH_COOKIE,
+            locations=conf.request.locations,
+            header_types=conf.request.header_types,
+            cookie_name=conf.request.cookie_name,
         )
     except InvalidRequest as exc:
         events.emit("token_rejected", reason=exc.reason, status=exc.status)
@@ -141,7 +140,7 @@ def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
         return Outcome()
     # A browser sends cookies with cross-site requests on its own; an
     # unsafe request authenticated by one must prove it came from our pages.
-    if conf.AUTH_COOKIE_CSRF and csrf_required(request.method or "GET", found.location):
+    if conf.request.csrf_protect and csrf_required(request.method or "GET", found.location):
         failure = _csrf_failure(request)
         if failure is not None:
             events.emit(
@@ -171,6 +170,26 @@ async def _averified(
         return Outcome(error=exc, location=found.location)
 
 
+def _rate_limited(
+    request: HttpRequest, verify: Callable[[str], VerifiedToken]
+) -> Callable[[str], VerifiedToken]:
+    if conf.parsed.get("sessions") is None:
+        return verify  # no sessions, no limiter: the session side is never imported
+    from .sessions import verify_function
+
+    return verify_function(request, verify)
+
+
+def _arate_limited(
+    request: HttpRequest, averify: Callable[[str], Awaitable[VerifiedToken]]
+) -> Callable[[str], Awaitable[VerifiedToken]]:
+    if conf.parsed.get("sessions") is None:
+        return averify
+    from .sessions import averify_function
+
+    return averify_function(request, averify)
+
+
 def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
     setattr(request, _OUTCOME, outcome)
     return outcome
@@ -184,7 +203,7 @@ def authenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = _verified(step, verify_function(request, get_verifier().verify))
+            outcome = _verified(step, _rate_limited(request, get_verifier().verify))
         _send(request, _remember(request, outcome))
     return outcome
 
@@ -197,7 +216,7 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = await _averified(step, averify_function(request, get_verifier().averify))
+            outcome = await _averified(step, _arate_limited(request, get_verifier().averify))
         await _asend(request, _remember(request, outcome))
     return outcome
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 
 from django.apps import AppConfig
@@ -22,14 +21,14 @@ class JWTGuardConfig(AppConfig):
     def ready(self) -> None:
         from .checks import check_settings
         from .conf import conf
-        from .verifier import get_verifier, warm
 
         checks.register(check_settings, checks.Tags.security)
-        if importlib.util.find_spec("drf_spectacular") is not None:
-            # Importing registers the OpenAPI extension with drf-spectacular.
-            from . import spectacular  # noqa: F401
+        # The drf-spectacular extension is registered by the DRF authentication
+        # module, which DRF imports only when a project uses it.
+        # Read as given: the settings are parsed (and cached) on first use, not here.
+        if conf.get("WARM_ON_STARTUP") is True:
+            from .verifier import get_verifier, warm
 
-        if conf.WARM_ON_STARTUP:
             try:
                 verifier = get_verifier()
             except ImproperlyConfigured as exc:

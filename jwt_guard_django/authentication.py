@@ -15,6 +15,7 @@ Refusals use DRF's own exception handling, so they go through a custom
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from rest_framework import exceptions
@@ -56,7 +57,7 @@ class _Unauthenticated(exceptions.AuthenticationFailed):
 
 def api_error(error: TokenError) -> exceptions.APIException:
     """The DRF exception for a core rejection."""
-    spec = error_response(error, realm=conf.REALM)
+    spec = error_response(error, realm=conf.request.realm)
     if spec.status == 401:
         return _Unauthenticated(spec)
     return JWTGuardAPIError(spec)
@@ -93,4 +94,10 @@ class JWTGuardAuthentication(BaseAuthentication):
     def authenticate_header(self, request: Request) -> str:
         """The ``WWW-Authenticate`` challenge; DRF answers 401 (not 403) because of it."""
         error = getattr(request, _ERROR, None)
-        return www_authenticate(error, realm=conf.REALM)
+        return www_authenticate(error, realm=conf.request.realm)
+
+
+if importlib.util.find_spec("drf_spectacular") is not None:
+    # Importing registers the OpenAPI security scheme with drf-spectacular;
+    # here, so that only a project that uses DRF pays for importing it.
+    from . import spectacular  # noqa: F401

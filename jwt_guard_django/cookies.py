@@ -8,8 +8,6 @@ checked is what is sent.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from django.http import HttpResponseBase
 
 from .conf import conf
@@ -23,23 +21,18 @@ def set_auth_cookie(response: HttpResponseBase, token: str, *, max_age: int | No
     Give ``max_age`` as the token's remaining lifetime so the browser drops
     the cookie when the token expires.
     """
+    settings = conf.request
     response.set_cookie(
-        conf.AUTH_COOKIE,
+        settings.cookie_name,
         token,
         max_age=max_age,
-        path=conf.AUTH_COOKIE_PATH,
-        domain=conf.AUTH_COOKIE_DOMAIN,
-        secure=conf.AUTH_COOKIE_SECURE,
-        httponly=conf.AUTH_COOKIE_HTTPONLY,
-        samesite=cast(Any, conf.AUTH_COOKIE_SAMESITE),
+        httponly=settings.cookie_httponly,
+        **settings.cookie_attributes,
     )
 
 
 def delete_auth_cookie(response: HttpResponseBase) -> None:
     """Expire the ``AUTH_COOKIE`` cookie (log-out)."""
-    response.delete_cookie(
-        conf.AUTH_COOKIE,
-        path=conf.AUTH_COOKIE_PATH,
-        domain=conf.AUTH_COOKIE_DOMAIN,
-        samesite=cast(Any, conf.AUTH_COOKIE_SAMESITE),
-    )
+    attributes = conf.request.cookie_attributes
+    del attributes["secure"]  # delete_cookie has no such argument
+    response.delete_cookie(conf.request.cookie_name, **attributes)

@@ -58,18 +58,18 @@ def _decide(
     if token is None:
         if optional:
             return None
-        return to_response(error_response(None, realm=conf.REALM))
+        return to_response(error_response(None, realm=conf.request.realm))
     try:
         check_scopes(token, scopes, any_of=any_of)
     except InsufficientScope as exc:
-        return to_response(error_response(exc, realm=conf.REALM))
+        return to_response(error_response(exc, realm=conf.request.realm))
     return None
 
 
 def _user_refusal(request: HttpRequest, user: Any) -> HttpResponseBase | None:
     if user is None:
         error: TokenError = user_not_found()
-        return to_response(error_response(error, realm=conf.REALM))
+        return to_response(error_response(error, realm=conf.request.realm))
     request.user = user
     return None
 

@@ -18,22 +18,14 @@ to prevent.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.module_loading import import_string
 
-from jwt_guard_core import ConfigurationError
+from jwt_guard_core.settings import sides
 from jwt_guard_core.signing import KeyManager, TokenIssuer
-from jwt_guard_core.signing.settings import (
-    ISSUING_DEFAULTS,
-    Issuing,
-    IssuingSettings,
-    issuing_from_settings,
-    validate_issuing_settings,
-)
+from jwt_guard_core.signing.settings import ISSUING_DEFAULTS, Issuing, IssuingSettings
 
 from .conf import Settings, conf
 
@@ -54,32 +46,6 @@ def setting_name(key: str) -> str:
     return f"JWT_GUARD['ISSUING'][{key!r}]"
 
 
-def _values(settings: Settings) -> Mapping[str, Any]:
-    issuing = settings.raw.get("ISSUING")
-    if issuing is None:
-        raise ConfigurationError(
-            "JWT_GUARD['ISSUING']",
-            "not configured: add an ISSUING dict with KEY_DIR (or REDIS_URL) and ISSUER",
-        )
-    if not isinstance(issuing, Mapping):
-        raise ConfigurationError("JWT_GUARD['ISSUING']", "give a dict of issuing settings")
-    return issuing
-
-
-def _clock(settings: Settings) -> Callable[[], float] | None:
-    clock = settings.CLOCK
-    if isinstance(clock, str):
-        try:
-            clock = import_string(clock)
-        except ImportError as exc:
-            raise ConfigurationError(
-                "JWT_GUARD['CLOCK']", f"cannot import {clock!r}: {exc}"
-            ) from None
-    if clock is not None and not callable(clock):
-        raise ConfigurationError("JWT_GUARD['CLOCK']", "must be a callable returning Unix time")
-    return clock
-
-
 def check_issuing(settings: Settings = conf) -> IssuingSettings:
     """Validate ``JWT_GUARD["ISSUING"]`` without opening the key store (the system check's job).
 
@@ -87,7 +53,7 @@ def check_issuing(settings: Settings = conf) -> IssuingSettings:
     reads no key and creates nothing. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
     """
-    return validate_issuing_settings(_values(settings), name_for=setting_name)
+    return sides.check_issuing(settings.parsed)
 
 
 def build_issuing(settings: Settings = conf) -> Issuing:
@@ -98,8 +64,7 @@ def build_issuing(settings: Settings = conf) -> Issuing:
     whose ``setting`` names the key to fix. ``JWT_GUARD["CLOCK"]`` is the
     issuing clock too.
     """
-    values = _values(settings)
-    return issuing_from_settings(values, name_for=setting_name, clock=_clock(settings))
+    return sides.open_issuing(settings.parsed)
 
 
 _lock = threading.Lock()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -20,16 +19,15 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
-from django.utils.module_loading import import_string
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
 from jwt_guard_core.sessions import CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
-from jwt_guard_core.sessions.settings import SESSIONS_DEFAULTS as CORE_DEFAULTS
-from jwt_guard_core.sessions.settings import SessionsSettings
+from jwt_guard_core.settings import import_object
+from jwt_guard_core.settings.schema import group_defaults
+from jwt_guard_core.settings.sides import SessionSide, open_sessions
 
 from .conf import Settings, conf
-from .issuing import _clock
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -43,29 +41,8 @@ __all__ = [
     "verify_function",
 ]
 
-#: Every ``JWT_GUARD["SESSIONS"]`` key with its default (docs/django.md lists them): the
-#: core's, and the Django-only ones read here.
-SESSIONS_DEFAULTS: Mapping[str, Any] = {
-    **CORE_DEFAULTS,
-    "DATABASE": "default",
-    "SCOPES": (),
-    "REFRESH_COOKIE_PATH": None,
-}
-_DJANGO_KEYS = ("DATABASE", "SCOPES", "REFRESH_COOKIE_PATH")
-
-
-def setting_name(key: str) -> str:
-    """How errors name a sessions key: ``JWT_GUARD['SESSIONS']['BACKEND']``."""
-    return f"JWT_GUARD['SESSIONS'][{key!r}]"
-
-
-def _dotted(key: str, value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return import_string(value)
-        except ImportError as exc:
-            raise ConfigurationError(setting_name(key), f"cannot import {value!r}: {exc}") from None
-    return value
+#: Every ``JWT_GUARD["SESSIONS"]`` key with its default (the core's schema; docs/django.md).
+SESSIONS_DEFAULTS: Mapping[str, Any] = group_defaults("sessions", "django")
 
 
 def _remote_addr(request: HttpRequest) -> str:
@@ -78,111 +55,89 @@ def _remote_addr(request: HttpRequest) -> str:
 class Sessions:
     """The session side built from settings: store, refresh service, revocation, limiter.
 
-    Validation and the services are the core's
-    (:mod:`jwt_guard_core.sessions.settings`); this class adds the
-    ``django`` backend, ``SCOPES``, ``REFRESH_COOKIE_PATH`` and the names.
+    Validation, the services and their wiring are the core's
+    (:func:`jwt_guard_core.settings.sides.open_sessions`); this class adds
+    the ``django`` backend, ``SCOPES``, ``REFRESH_COOKIE_PATH`` and Django's
+    own CSRF cookie.
     """
 
     def __init__(self, settings: Settings = conf) -> None:
-        raw = settings.raw.get("SESSIONS")
-        if not isinstance(raw, Mapping):
-            raise ConfigurationError(
-                "JWT_GUARD['SESSIONS']", "give a dict of session settings (BACKEND, MODE, ...)"
-            )
-        self._raw = raw
-        self._settings = settings
-        clock = _clock(settings)
-        self.clock: Callable[[], float] = clock if clock is not None else _time
-        core = dict(raw)
-        for key in _DJANGO_KEYS:
-            core.pop(key, None)
-        if "RATE_LIMIT_KEY" in core:
-            core["RATE_LIMIT_KEY"] = _dotted("RATE_LIMIT_KEY", core["RATE_LIMIT_KEY"])
-        self.settings = SessionsSettings.from_mapping(
-            core, name_for=setting_name, adapter_keys=_DJANGO_KEYS
-        )
+        from .issuing import get_issuing
+
+        parsed = settings.parsed
+        self._name = parsed.name_for("sessions")
+        self._values = parsed.group("sessions") or {}
 
         def django_store() -> Any:
             from .store import DjangoSessionStore
 
             return DjangoSessionStore(using=str(self.get("DATABASE")))
 
-        services = self.settings.open(
-            access_tokens=_issue_access_token,
-            emergency_epoch_source=self._emergency_epoch,
-            clock=clock,
+        # Django's own CSRF cookie protects cookie requests; the core's
+        # double-submit cookie is not set, only named.
+        self.side: SessionSide = open_sessions(
+            parsed,
+            get_issuing,
+            csrf_cookie=getattr(django_settings, "CSRF_COOKIE_NAME", "csrftoken"),
             more={"django": django_store},
         )
-        self.mode = self.settings.mode
-        self.store = services.store
-        self.revocation = services.revocation
-        self.refresh_tokens = services.refresh_tokens
-        self.limiter: FailureRateLimiter | None = services.limiter
-        self.client_key: Callable[[HttpRequest], str] = self.settings.rate_limit_key or _remote_addr
+        self.mode = self.side.mode
+        self.clock = self.side.clock
+        self.store = self.side.store
+        self.revocation = self.side.revocation
+        self.refresh_tokens = self.side.refresh_tokens
+        self.limiter: FailureRateLimiter | None = self.side.limiter
+        self.client_key: Callable[[HttpRequest], str] = (
+            self.side.settings.rate_limit_key or _remote_addr
+        )
+        self._scopes = self._read_scopes()
+
+    def get(self, key: str) -> Any:
+        return self._values.get(key, SESSIONS_DEFAULTS[key])
+
+    def _read_scopes(self) -> Any:
         scopes = self.get("SCOPES")
+        hint = "give a list of scope names or a function(user)"
         if isinstance(scopes, str):
             try:
-                scopes = import_string(scopes)
-            except ImportError:
+                scopes = import_object(self._name("SCOPES"), scopes)
+            except ConfigurationError:
                 raise ConfigurationError(
-                    setting_name("SCOPES"),
-                    f"cannot import {scopes!r}: give a list of scope names or a "
-                    "function(user) (or its dotted path)",
+                    self._name("SCOPES"), f"cannot import {scopes!r}: {hint} (or its dotted path)"
                 ) from None
         if not callable(scopes) and (
             isinstance(scopes, (str, bytes)) or not isinstance(scopes, Iterable)
         ):
-            raise ConfigurationError(
-                setting_name("SCOPES"), "give a list of scope names or a function(user)"
-            )
-        self._scopes = scopes
-        # Django's own CSRF cookie protects cookie requests; the core's
-        # double-submit cookie is not set, only named (the names differ).
-        # The policy itself is built on first use: the URLconf that gives
-        # the refresh path may not be loaded yet.
-        self._cookie_names = {
-            "access_cookie": settings.AUTH_COOKIE,
-            "access_path": settings.AUTH_COOKIE_PATH,
-            "csrf_cookie": getattr(django_settings, "CSRF_COOKIE_NAME", "csrftoken"),
-        }
-        self.settings.cookie_policy(**self._cookie_names)
-
-    def get(self, key: str) -> Any:
-        return self._raw.get(key, SESSIONS_DEFAULTS[key])
+            raise ConfigurationError(self._name("SCOPES"), hint)
+        return scopes
 
     @cached_property
     def cookie_policy(self) -> CookiePolicy:
         """The core's cookie policy; the refresh cookie's path is the refresh route."""
+        # Built on first use: the URLconf that gives the refresh path may not
+        # be loaded when the settings are read.
         path = self.get("REFRESH_COOKIE_PATH")
         if path is None:
             try:
                 path = reverse("jwt_guard_sessions:refresh")
             except NoReverseMatch:
                 raise ConfigurationError(
-                    setting_name("REFRESH_COOKIE_PATH"),
+                    self._name("REFRESH_COOKIE_PATH"),
                     "include jwt_guard_django.session_urls in your URLconf or set the path",
                 ) from None
         try:
-            return self.settings.cookie_policy(refresh_path=path, **self._cookie_names)
+            return self.side.cookie_policy(path)
         except ConfigurationError as exc:
             if exc.setting != "refresh_path":
                 raise
             raise ConfigurationError(
-                setting_name("REFRESH_COOKIE_PATH"), str(exc)[len(exc.setting) + 2 :]
+                self._name("REFRESH_COOKIE_PATH"), str(exc)[len(exc.setting) + 2 :]
             ) from None
 
     @property
     def access_max_age(self) -> int | None:
         """The access cookie's ``Max-Age``: the issued tokens' lifetime."""
-        from .issuing import ISSUING_DEFAULTS
-
-        issuing = self._settings.raw.get("ISSUING")
-        value = ISSUING_DEFAULTS["ACCESS_TOKEN_LIFETIME"]
-        if isinstance(issuing, Mapping):
-            value = issuing.get("ACCESS_TOKEN_LIFETIME", value)
-        if isinstance(value, timedelta):
-            value = value.total_seconds()
-        return int(value) if isinstance(value, (int, float)) else None
+        return self.side.access_max_age
 
     def scopes_for(self, user: Any) -> tuple[str, ...]:
         """The scopes a login of ``user`` is granted (``SESSIONS["SCOPES"]``)."""
@@ -191,47 +146,8 @@ class Sessions:
 
     @cached_property
     def endpoints(self) -> SessionEndpoints:
-        """The core's session endpoints over these services.
-
-        Django's own CSRF cookie protects cookie requests, so the core's
-        double-submit cookie is left out of the replies.
-        """
-        return SessionEndpoints(
-            refresh_tokens=self.refresh_tokens,
-            revocation=self.revocation,
-            policy=self.cookie_policy,
-            mode=self.mode,
-            clock=self.clock,
-            access_max_age=self.access_max_age,
-            realm=self._settings.REALM,
-            limiter=self.limiter,
-            csrf_cookie=False,
-        )
-
-    @staticmethod
-    def _emergency_epoch() -> float | None:
-        # Read on every check: an emergency rotation made by another process
-        # (or manage.py jwt_guard_rotate_keys --emergency) applies at once.
-        if conf.raw.get("ISSUING") is None:
-            return None
-        from .issuing import get_key_manager
-
-        epoch = get_key_manager().emergency_epoch
-        return None if epoch is None else float(epoch)
-
-
-def _time() -> float:
-    import time
-
-    return time.time()
-
-
-def _issue_access_token(
-    subject: str, *, scopes: Iterable[str] = (), claims: Mapping[str, Any] | None = None
-) -> str:
-    from .issuing import get_token_issuer
-
-    return get_token_issuer().issue_access_token(subject, scopes=scopes, claims=claims)
+        """The core's session endpoints; Django's CSRF cookie, not the core's, is used."""
+        return self.side.endpoints(self.cookie_policy, csrf_cookie=False)
 
 
 def build_sessions(settings: Settings = conf) -> Sessions:

@@ -27,19 +27,19 @@ class JWTGuardScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
 
     def __init__(self, target: Any) -> None:
         super().__init__(target)  # type: ignore[no-untyped-call]
-        locations = [loc for loc in conf.TOKEN_LOCATIONS if loc in ("header", "cookie")]
+        locations = [loc for loc in conf.request.locations if loc in ("header", "cookie")]
         self.name = [_HEADER if loc == "header" else _COOKIE for loc in locations] or [_HEADER]
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
         definitions: list[dict[str, Any]] = []
         for name in self.name:
             if name == _HEADER:
-                header_type = (conf.AUTH_HEADER_TYPES or ("Bearer",))[0]
+                header_type = (conf.request.header_types or ("Bearer",))[0]
                 definition = build_bearer_security_scheme_object(
                     header_name="Authorization", token_prefix=header_type, bearer_format="JWT"
                 )
             else:
-                definition = {"type": "apiKey", "in": "cookie", "name": conf.AUTH_COOKIE}
+                definition = {"type": "apiKey", "in": "cookie", "name": conf.request.cookie_name}
             definitions.append(definition)
         return definitions
 

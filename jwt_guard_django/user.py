@@ -15,9 +15,8 @@ from typing import Any
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.utils.module_loading import import_string
 
-from jwt_guard_core import VerifiedToken
+from jwt_guard_core import ConfigurationError, VerifiedToken
 
 from .conf import conf
 
@@ -139,17 +138,13 @@ class TokenUser:
 
 
 def _resolver() -> Callable[[VerifiedToken], Any] | None:
-    resolver = conf.USER_RESOLVER
-    if resolver is None:
-        return None
-    if isinstance(resolver, str):
-        try:
-            resolver = import_string(resolver)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"JWT_GUARD['USER_RESOLVER']: {exc}") from exc
-    if not callable(resolver):
+    try:
+        resolver = conf.resolved("user_resolver")
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+    if resolver is not None and not callable(resolver):
         raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
-    return resolver
+    return resolver  # type: ignore[no-any-return]
 
 
 def _lookup(token: VerifiedToken, field: str) -> Any:

@@ -15,7 +15,15 @@
 Every key is listed with its default in docs/flask.md.
 """
 
-from .blueprint import issuing_blueprint
+from typing import TYPE_CHECKING
+
+from jwt_guard_core._adapter_package import lazy_names, missing_framework
+
+try:
+    import flask  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised in a subprocess
+    raise missing_framework(__name__, "Flask", "flask") from exc
+
 from .config import DEFAULTS
 from .cookies import set_access_cookies, unset_access_cookies
 from .csrf import set_csrf_cookie
@@ -30,9 +38,12 @@ from .errors import (
 )
 from .extension import JWTGuard
 from .globals import current_token, current_user, get_current_user, get_jwt, get_jwt_header
-from .issuing import get_key_manager, get_token_issuer
-from .session_routes import get_sessions
 from .signals import token_rejected, token_verified
+
+if TYPE_CHECKING:
+    from .blueprint import issuing_blueprint
+    from .issuing import get_key_manager, get_token_issuer
+    from .session_routes import get_sessions
 
 __all__ = [
     "DEFAULTS",
@@ -61,3 +72,15 @@ __all__ = [
     "token_verified",
     "unset_access_cookies",
 ]
+
+# Imported on first use: an app that neither issues tokens nor serves the
+# JWKS never loads the signing side.
+_LAZY = {
+    "issuing_blueprint": "blueprint",
+    "get_key_manager": "issuing",
+    "get_token_issuer": "issuing",
+    "get_sessions": "session_routes",
+}
+
+
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -12,26 +12,22 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from flask import current_app, g, has_app_context, request
 
-from jwt_guard_core import TokenError, VerifiedToken, Verifier, events
+from jwt_guard_core import TokenError, VerifiedToken, events
 from jwt_guard_core.http import ExtractedToken, check_scopes, extract_token
 
-from .config import LOCATION_ALIASES, FlaskSettings
+from ._sessions import verify_limited
+from ._state import AppState, current_state
+from .config import LOCATION_ALIASES
 from .csrf import check_csrf
 from .errors import JWTGuardHTTPException, http_error
-from .session_routes import verify_limited
 from .signals import token_rejected, token_verified
-
-if TYPE_CHECKING:
-    from .extension import JWTGuard
 
 __all__ = [
     "EXEMPT_ATTRIBUTE",
-    "AppState",
     "aauthenticate",
     "authenticate",
     "deferred_cookie_error",
@@ -49,15 +45,6 @@ _COOKIE_ERROR = "_jwt_guard_cookie_error"
 EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 
-@dataclass(frozen=True)
-class AppState:
-    """What one application's guard was configured with at ``init_app``."""
-
-    guard: JWTGuard
-    verifier: Verifier
-    settings: FlaskSettings
-
-
 def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
     """Validate a decorator's ``locations`` at decoration time (a typo fails at import)."""
     if locations is None:
@@ -73,17 +60,6 @@ def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...
     if not result:
         raise ValueError("locations is empty; give 'header' and/or 'cookie'")
     return tuple(result)
-
-
-def current_state() -> AppState:
-    """The guard state of the current app; a RuntimeError when none was registered."""
-    guard = current_app.extensions.get("jwt_guard")
-    if guard is None:
-        raise RuntimeError(
-            "jwt-guard is not registered on this app: call JWTGuard(app) or guard.init_app(app)"
-        )
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return guard._state_for(app)  # type: ignore[no-any-return]
 
 
 def _send(signal: Any, **kwargs: Any) -> None:

@@ -15,18 +15,15 @@ commands when ``JWTGuard`` has not already. The answers are the core's
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, Flask, Response
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import ConfigurationError
-from jwt_guard_core.signing import KeyStoreError
-from jwt_guard_core.signing.unavailable import issuing_unavailable_response
+from jwt_guard_core.signing.routes import RouteReply, jwks_reply, openid_configuration_reply
 
 from .cli import register_cli
-from .issuing import Issuing, check_issuing, get_issuing
+from .issuing import check_issuing, get_issuing
 
 __all__ = ["issuing_blueprint"]
 
@@ -45,32 +42,18 @@ def _on_register(state: BlueprintSetupState) -> None:
     register_cli(app)
 
 
-def _unavailable(exc: ConfigurationError | KeyStoreError) -> Response:
-    reply = issuing_unavailable_response(exc, logger=logger)
-    response = Response(json.dumps(reply.body), status=reply.status, mimetype="application/json")
-    response.headers.update(reply.headers)
-    return response
-
-
-def _issuing() -> Issuing | Response:
-    try:
-        return get_issuing()
-    except (ConfigurationError, KeyStoreError) as exc:
-        return _unavailable(exc)
-
-
-@issuing_blueprint.route("/.well-known/jwks.json", methods=["GET"])
-def jwks() -> Response:
-    """The public keys, with the key manager's ``Cache-Control`` and media type."""
-    try:
-        reply = get_issuing().keys.jwks_response()
-    except (ConfigurationError, KeyStoreError) as exc:
-        return _unavailable(exc)
+def _response(reply: RouteReply) -> Response:
     # Response would add "; charset=utf-8" to a content type given as
     # mimetype; the JWK Set media type (RFC 7517 section 8.5.1) has none.
     response = Response(reply.body, status=reply.status)
     response.headers.update(reply.headers)
     return response
+
+
+@issuing_blueprint.route("/.well-known/jwks.json", methods=["GET"])
+def jwks() -> Response:
+    """The public keys, with the key manager's ``Cache-Control`` and media type."""
+    return _response(jwks_reply(get_issuing, logger=logger))
 
 
 @issuing_blueprint.route("/.well-known/openid-configuration", methods=["GET"])
@@ -80,11 +63,4 @@ def openid_configuration() -> Response:
     ``jwks_uri`` is ``JWT_GUARD_ISSUING_JWKS_URI`` or derived from the
     issuer, never from the request's ``Host`` header.
     """
-    issuing = _issuing()
-    if isinstance(issuing, Response):
-        return issuing
-    document = issuing.issuer.openid_configuration(issuing.jwks_uri)
-    response = Response(json.dumps(document, separators=(",", ":")), mimetype="application/json")
-    response.headers["Cache-Control"] = issuing.keys.jwks_cache_control()
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return _response(openid_configuration_reply(get_issuing, logger=logger))

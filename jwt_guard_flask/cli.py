@@ -8,21 +8,22 @@ and by registering :data:`~jwt_guard_flask.blueprint.issuing_blueprint`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import datetime, timezone
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from jwt_guard_core import ConfigurationError
-from jwt_guard_core.cli import key_rows, key_table
-from jwt_guard_core.signing import KeyManager, KeyStoreError
+from jwt_guard_core import ConfigurationError, StateUnavailable, admin
+from jwt_guard_core.admin import Line
 
+from ._sessions import get_sessions
 from .issuing import get_key_manager
+
+if TYPE_CHECKING:
+    from jwt_guard_core.signing import KeyManager
 
 __all__ = ["jwt_guard_cli", "register_cli"]
 
@@ -44,20 +45,25 @@ def _errors_as_click(command: F) -> F:
 
     @wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # Imported when a command runs: registering the commands must not
+        # load the signing side.
+        from jwt_guard_core.signing import KeyStoreError
+
         try:
             return command(*args, **kwargs)
         except ConfigurationError as exc:
             raise click.ClickException(f"configuration error: {exc}") from None
         except KeyStoreError as exc:
             raise click.ClickException(f"key store error: {exc}") from None
+        except admin.UsageError as exc:
+            raise click.UsageError(str(exc)) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-def _iso(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _echo(lines: list[Line]) -> None:
+    for line in lines:
+        click.echo(line.text)
 
 
 def _keys() -> KeyManager:
@@ -68,16 +74,7 @@ def _keys() -> KeyManager:
 @_errors_as_click
 def keygen() -> None:
     """Create the first signing key; does nothing when the store already holds keys."""
-    keys = _keys()
-    existing = keys.list_keys()
-    if existing:
-        active = next((k for k in existing if k.state == "active"), None)
-        where = f"; active key {active.kid} ({active.algorithm})" if active else ""
-        click.echo(f"the key store already holds {len(existing)} key(s){where}; nothing generated")
-        return
-    keys.maybe_rotate()
-    info = keys.active_key()
-    click.echo(f"created signing key {info.kid} ({info.algorithm})")
+    _echo(admin.keygen(_keys()))
 
 
 @jwt_guard_cli.command("rotate")
@@ -95,40 +92,8 @@ def keygen() -> None:
 @_errors_as_click
 def rotate(emergency: bool, scheduled: bool, reason: str | None) -> None:
     """Rotate the signing key; the old one stays published until its tokens expire."""
-    if emergency and scheduled:
-        raise click.UsageError("--emergency and --scheduled cannot be combined")
-    if reason is not None and not emergency:
-        raise click.UsageError("--reason is only used with --emergency")
-    keys = _keys()
-    if emergency:
-        info = keys.emergency_rotate(reason=reason)
-        click.echo(
-            f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every token "
-            f"issued before {_iso(keys.emergency_epoch)} is invalid"
-        )
-        return
-    if scheduled:
-        outcome = keys.maybe_rotate()
-        if not outcome:
-            click.echo("nothing due")
-            return
-        for label, kid in (
-            ("created", outcome.created),
-            ("published", outcome.published),
-            ("activated", outcome.activated),
-            ("retired", outcome.retired),
-        ):
-            if kid:
-                click.echo(f"{label} {kid}")
-        for kid in outcome.dropped:
-            click.echo(f"dropped {kid}")
-        return
-    previous = keys.active_key() if keys.list_keys() else None
-    info = keys.rotate()
-    line = f"rotated: {info.kid} ({info.algorithm}) signs from now on"
-    if previous is not None:
-        line += f"; {previous.kid} is retired and stays published for its tokens"
-    click.echo(line)
+    admin.check_rotate_options(emergency=emergency, scheduled=scheduled, reason=reason)
+    _echo(admin.rotate(_keys(), emergency=emergency, scheduled=scheduled, reason=reason))
 
 
 @jwt_guard_cli.command("keys")
@@ -136,17 +101,7 @@ def rotate(emergency: bool, scheduled: bool, reason: str | None) -> None:
 @_errors_as_click
 def list_keys(as_json: bool) -> None:
     """List kids, algorithms, states and times (never key material)."""
-    keys = _keys()
-    infos = keys.list_keys()
-    epoch = keys.emergency_epoch
-    if as_json:
-        click.echo(json.dumps({"keys": key_rows(infos), "emergency_epoch": epoch}, indent=2))
-        return
-    if not infos:
-        click.echo("no keys yet; run flask jwt-guard keygen")
-        return
-    for line in key_table(infos, epoch):
-        click.echo(line)
+    _echo(admin.list_keys(_keys(), as_json=as_json, keygen_command="flask jwt-guard keygen"))
 
 
 @jwt_guard_cli.command("revoke")
@@ -163,33 +118,18 @@ def revoke(
     jti: str | None, session: str | None, subject: str | None, expires_at: float | None
 ) -> None:
     """Revoke one access token, one session or every token of a subject (log out everywhere)."""
-    from jwt_guard_core import StateUnavailable
-
-    from .session_routes import get_sessions
-
-    given = [
-        name
-        for name, value in (("--jti", jti), ("--session", session), ("--subject", subject))
-        if value
-    ]
-    if len(given) != 1:
-        raise click.UsageError("give exactly one of --jti, --session, --subject")
-    if expires_at is not None and jti is None:
-        raise click.UsageError("--expires-at goes with --jti")
+    options: dict[str, Any] = {
+        "jti": jti,
+        "session": session,
+        "subject": subject,
+        "expires_at": expires_at,
+    }
+    admin.check_revoke_options(**options)
     try:
         sessions = get_sessions()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        if jti is not None:
-            sessions.revocation.revoke_jti(jti, expires_at=expires_at)
-            click.echo(f"revoked token {jti}")
-        elif session is not None:
-            sessions.refresh_tokens.revoke_family(session)
-            click.echo(f"revoked session {session}")
-        else:
-            assert subject is not None
-            count = sessions.refresh_tokens.revoke_subject(subject)
-            click.echo(f"revoked every token of {subject} ({count} session(s) ended)")
+        _echo([admin.revoke(sessions.revocation, sessions.refresh_tokens, **options)])
     except StateUnavailable as exc:
         raise click.ClickException(f"the session store is unavailable: {exc}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from ._request import current_state
+from ._state import current_state
 from .csrf import set_csrf_cookie
 
 __all__ = ["set_access_cookies", "unset_access_cookies"]

@@ -21,6 +21,7 @@ from flask import Request, Response
 from jwt_guard_core import events
 from jwt_guard_core.http import constant_time_equals, csrf_required, new_csrf_token
 
+from ._state import current_state
 from .config import FlaskSettings
 from .errors import CSRFError, csrf_error
 
@@ -62,8 +63,6 @@ def set_csrf_cookie(
     the CSRF header. It carries no authority on its own.
     """
     if settings is None:
-        from ._request import current_state
-
         settings = current_state().settings
     token = value or new_csrf_token()
     response.set_cookie(

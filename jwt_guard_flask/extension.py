@@ -13,19 +13,21 @@ from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
 from jwt_guard_core.sources import (
-    WarmFailure,
     awarm_key_sources,
     config_key_sources,
     key_set_health,
+    log_warm_failures,
     warm_key_sources,
 )
 
-from ._request import AppState, authenticate, enforce_scopes, normalize_locations
+from ._request import authenticate, enforce_scopes, normalize_locations
+from ._sessions import init_sessions
+from ._state import AppState
 from .cli import register_cli
-from .config import DEFAULTS, load
+from .config import DEFAULTS, load, read
 from .decorators import normalize_scopes
 from .errors import JWTGuardHTTPException
-from .session_routes import SessionsMixin, init_sessions
+from .session_routes import SessionsMixin
 
 __all__ = ["JWTGuard"]
 
@@ -67,9 +69,10 @@ class JWTGuard(SessionsMixin):
             )
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, copy.copy(default))
-        # Sessions first: their revocation service becomes the verifier's.
-        init_sessions(app)
-        loaded = load(app.config)
+        # Sessions first: their revocation service becomes the verifier's
+        # (unless JWT_GUARD_REVOCATION names another).
+        sessions = init_sessions(app, read(app.config))
+        loaded = load(app.config, revocation=sessions.revocation if sessions else None)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
         state = AppState(guard=self, verifier=Verifier(loaded.config), settings=loaded.settings)
@@ -161,11 +164,11 @@ class JWTGuard(SessionsMixin):
         A failure is logged, not raised: requests get 503 until a fetch
         succeeds, and the service can start while the provider is down.
         """
-        _warm_failed(warm_key_sources(self.key_sources(app).values()))
+        log_warm_failures(warm_key_sources(self.key_sources(app).values()), logger)
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
-        _warm_failed(await awarm_key_sources(self.key_sources(app).values()))
+        log_warm_failures(await awarm_key_sources(self.key_sources(app).values()), logger)
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """Health of every key source, for a health-check endpoint.
@@ -184,13 +187,3 @@ def _app(app: Flask | None) -> Flask:
     from flask import current_app
 
     return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
-def _warm_failed(failures: list[WarmFailure]) -> None:
-    for failure in failures:
-        logger.warning(
-            "jwt-guard could not warm the key set %r at start-up: %s",
-            failure.source,
-            failure.error or "no usable keys (see the jwks_fetch_failed event)",
-            extra={"jwt_guard_event": "warm_failed"},
-        )

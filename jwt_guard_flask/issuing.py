@@ -16,21 +16,16 @@ variable named by ``JWT_GUARD_ISSUING_PASSPHRASE_ENV``, never from
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
-from jwt_guard_core import ConfigurationError
-from jwt_guard_core.signing import KeyManager, TokenIssuer
-from jwt_guard_core.signing.settings import (
-    Issuing,
-    IssuingSettings,
-    issuing_from_settings,
-    validate_issuing_settings,
-)
+from .config import DEFAULTS, read
 
-from .config import DEFAULTS
+if TYPE_CHECKING:
+    from jwt_guard_core.signing import KeyManager, TokenIssuer
+    from jwt_guard_core.signing.settings import Issuing, IssuingSettings
 
 __all__ = [
     "ISSUING_KEYS",
@@ -51,19 +46,6 @@ ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith(PREFIX))
 _lock = threading.Lock()
 
 
-def _name(suffix: str) -> str:
-    return PREFIX + suffix
-
-
-def _values(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``JWT_GUARD_ISSUING_*`` keys of ``config``, by suffix (``init_app`` sets them all)."""
-    return {
-        key[len(PREFIX) :]: value
-        for key, value in config.items()
-        if isinstance(key, str) and key.startswith(PREFIX)
-    }
-
-
 def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     """Validate the ``JWT_GUARD_ISSUING_*`` keys of ``config`` without opening the key store.
 
@@ -71,7 +53,9 @@ def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     reads no key and creates nothing. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
     """
-    return validate_issuing_settings(_values(config), name_for=_name)
+    from jwt_guard_core.settings.sides import check_issuing
+
+    return check_issuing(read(config))
 
 
 def build_issuing(config: Mapping[str, Any]) -> Issuing:
@@ -81,10 +65,9 @@ def build_issuing(config: Mapping[str, Any]) -> Issuing:
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
     """
-    clock: Callable[[], float] | None = config.get("JWT_GUARD_CLOCK")
-    if clock is not None and not callable(clock):
-        raise ConfigurationError("JWT_GUARD_CLOCK", "must be a callable returning Unix time")
-    return issuing_from_settings(_values(config), name_for=_name, clock=clock)
+    from jwt_guard_core.settings.sides import open_issuing
+
+    return open_issuing(read(config))
 
 
 def _app(app: Flask | None) -> Flask:
@@ -102,7 +85,6 @@ def get_issuing(app: Flask | None = None) -> Issuing:
             issuing = app.extensions.get(EXTENSION)
             if issuing is None:
                 issuing = app.extensions[EXTENSION] = build_issuing(app.config)
-    assert isinstance(issuing, Issuing)
     return issuing
 
 
@@ -114,3 +96,12 @@ def get_key_manager(app: Flask | None = None) -> KeyManager:
 def get_token_issuer(app: Flask | None = None) -> TokenIssuer:
     """The app's :class:`~jwt_guard_core.signing.TokenIssuer`; call its ``issue_access_token``."""
     return get_issuing(app).issuer
+
+
+def __getattr__(name: str) -> Any:
+    # Issuing is the core's; named here for code that imported it from this module.
+    if name == "Issuing":
+        from jwt_guard_core.signing.settings import Issuing
+
+        return Issuing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,6 +37,7 @@ from typing import Any
 
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
+from ..settings.schema import SESSIONS_DEFAULTS as _SCHEMA_SESSIONS_DEFAULTS
 from .backends import open_session_store
 from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
@@ -51,26 +52,8 @@ __all__ = [
     "sessions_from_settings",
 ]
 
-#: Every session setting (upper-case key, as the adapters spell its suffix) with its default.
-SESSIONS_DEFAULTS: Mapping[str, Any] = {
-    "BACKEND": "sqlite",
-    "SQLITE_PATH": None,
-    "REDIS_URL": None,
-    "REDIS_PREFIX": "jwt_guard:sessions",
-    "MODE": "json",
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=14),
-    "IDLE_TIMEOUT": None,
-    "SESSION_LIFETIME": timedelta(days=30),
-    "REUSE_INTERVAL": 0,
-    "REFRESH_COOKIE": "refresh_token",
-    "COOKIE_SECURE": True,
-    "COOKIE_SAMESITE": "Strict",
-    "COOKIE_DOMAIN": None,
-    "REVOCATION_FAIL_OPEN": False,
-    "RATE_LIMIT": 20,
-    "RATE_LIMIT_WINDOW": 60,
-    "RATE_LIMIT_KEY": None,
-}
+#: Every session setting both adapters read (upper-case key) with its default: the schema's.
+SESSIONS_DEFAULTS: Mapping[str, Any] = _SCHEMA_SESSIONS_DEFAULTS
 
 # Core parameter names (the services, CookiePolicy) -> the setting a user changes.
 _PARAMETER_FIELDS = {
@@ -121,22 +104,22 @@ class SessionsSettings:
     """
 
     backend: Any = SESSIONS_DEFAULTS["BACKEND"]
-    sqlite_path: str | PathLike[str] | None = None
-    redis_url: str | None = None
+    sqlite_path: str | PathLike[str] | None = SESSIONS_DEFAULTS["SQLITE_PATH"]
+    redis_url: str | None = SESSIONS_DEFAULTS["REDIS_URL"]
     redis_prefix: str = SESSIONS_DEFAULTS["REDIS_PREFIX"]
     mode: str = SESSIONS_DEFAULTS["MODE"]
     refresh_token_lifetime: float | timedelta = SESSIONS_DEFAULTS["REFRESH_TOKEN_LIFETIME"]
-    idle_timeout: float | timedelta | None = None
+    idle_timeout: float | timedelta | None = SESSIONS_DEFAULTS["IDLE_TIMEOUT"]
     session_lifetime: float | timedelta = SESSIONS_DEFAULTS["SESSION_LIFETIME"]
     reuse_interval: float = SESSIONS_DEFAULTS["REUSE_INTERVAL"]
     refresh_cookie: str = SESSIONS_DEFAULTS["REFRESH_COOKIE"]
-    cookie_secure: bool = True
+    cookie_secure: bool = SESSIONS_DEFAULTS["COOKIE_SECURE"]
     cookie_samesite: Any = SESSIONS_DEFAULTS["COOKIE_SAMESITE"]
-    cookie_domain: str | None = None
-    revocation_fail_open: bool = False
+    cookie_domain: str | None = SESSIONS_DEFAULTS["COOKIE_DOMAIN"]
+    revocation_fail_open: bool = SESSIONS_DEFAULTS["REVOCATION_FAIL_OPEN"]
     rate_limit: int | None = SESSIONS_DEFAULTS["RATE_LIMIT"]
     rate_limit_window: float | timedelta = SESSIONS_DEFAULTS["RATE_LIMIT_WINDOW"]
-    rate_limit_key: Callable[[Any], str] | None = None
+    rate_limit_key: Callable[[Any], str] | None = SESSIONS_DEFAULTS["RATE_LIMIT_KEY"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -39,7 +39,8 @@ from typing import Any
 
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
-from ._crypto import DEFAULT_PASSPHRASE_ENV, resolve_passphrase
+from ..settings.schema import ISSUING_DEFAULTS as _SCHEMA_ISSUING_DEFAULTS
+from ._crypto import resolve_passphrase
 from .issuer import TokenIssuer
 from .keystore import FileKeyStore, KeyRing, KeyStore, check_key_directory
 from .manager import KeyManager
@@ -52,25 +53,8 @@ __all__ = [
     "validate_issuing_settings",
 ]
 
-#: Every issuing setting (upper-case key, as the adapters spell its suffix) with its default.
-ISSUING_DEFAULTS: Mapping[str, Any] = {
-    "KEY_DIR": None,
-    "REDIS_URL": None,
-    "REDIS_PREFIX": "jwt_guard:signing",
-    "PASSPHRASE_ENV": DEFAULT_PASSPHRASE_ENV,
-    "ALGORITHM": "ES256",
-    "ALLOW_HMAC": False,
-    "ISSUER": None,
-    "AUDIENCE": None,
-    "ACCESS_TOKEN_LIFETIME": 900,
-    "MAX_TOKEN_LIFETIME": 3600,
-    "ROTATION_INTERVAL": timedelta(days=30),
-    "GRACE_PERIOD": 3600,
-    "JWKS_MAX_AGE": 600,
-    "PUBLISH_AHEAD": None,
-    "AUTO_ROTATE": True,
-    "JWKS_URI": None,
-}
+#: Every issuing setting (upper-case key) with its default: the schema's.
+ISSUING_DEFAULTS: Mapping[str, Any] = _SCHEMA_ISSUING_DEFAULTS
 
 # Core parameter names (KeyManager, TokenIssuer, the stores) -> the setting a user changes.
 _PARAMETER_FIELDS = {
@@ -132,21 +116,21 @@ class IssuingSettings:
     """
 
     issuer: str
-    key_dir: str | PathLike[str] | None = None
-    redis_url: str | None = None
+    key_dir: str | PathLike[str] | None = ISSUING_DEFAULTS["KEY_DIR"]
+    redis_url: str | None = ISSUING_DEFAULTS["REDIS_URL"]
     redis_prefix: str = ISSUING_DEFAULTS["REDIS_PREFIX"]
     passphrase_env: str = ISSUING_DEFAULTS["PASSPHRASE_ENV"]
     algorithm: str | None = ISSUING_DEFAULTS["ALGORITHM"]
-    allow_hmac: bool = False
-    audience: str | Sequence[str] | None = None
+    allow_hmac: bool = ISSUING_DEFAULTS["ALLOW_HMAC"]
+    audience: str | Sequence[str] | None = ISSUING_DEFAULTS["AUDIENCE"]
     access_token_lifetime: float | timedelta = ISSUING_DEFAULTS["ACCESS_TOKEN_LIFETIME"]
     max_token_lifetime: float | timedelta = ISSUING_DEFAULTS["MAX_TOKEN_LIFETIME"]
     rotation_interval: float | timedelta = ISSUING_DEFAULTS["ROTATION_INTERVAL"]
     grace_period: float | timedelta = ISSUING_DEFAULTS["GRACE_PERIOD"]
     jwks_max_age: int = ISSUING_DEFAULTS["JWKS_MAX_AGE"]
-    publish_ahead: float | timedelta | None = None
-    auto_rotate: bool = True
-    jwks_uri: str | None = None
+    publish_ahead: float | timedelta | None = ISSUING_DEFAULTS["PUBLISH_AHEAD"]
+    auto_rotate: bool = ISSUING_DEFAULTS["AUTO_ROTATE"]
+    jwks_uri: str | None = ISSUING_DEFAULTS["JWKS_URI"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

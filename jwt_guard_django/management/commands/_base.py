@@ -1,13 +1,17 @@
-"""What the jwt-guard management commands share: the issuing side, errors, key listing."""
+"""What the jwt-guard management commands share: the issuing side, errors, output.
+
+What each command does and prints is the core's (:mod:`jwt_guard_core.admin`,
+shared with ``flask jwt-guard``); these commands parse options and write lines.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from jwt_guard_core import ConfigurationError
+from jwt_guard_core.admin import Line, UsageError
 from jwt_guard_core.signing import KeyStoreError
 
 from ...issuing import Issuing, get_issuing
@@ -23,12 +27,6 @@ def issuing_or_error() -> Issuing:
         raise CommandError(f"key store error: {exc}") from None
 
 
-def iso(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class IssuingCommand(BaseCommand):
     """Turns store errors raised while a command runs into ``CommandError``."""
 
@@ -39,3 +37,11 @@ class IssuingCommand(BaseCommand):
             raise CommandError(f"configuration error: {exc}") from None
         except KeyStoreError as exc:
             raise CommandError(f"key store error: {exc}") from None
+        except UsageError as exc:
+            raise CommandError(str(exc)) from None
+
+    def write(self, lines: list[Line]) -> None:
+        """Print the core's lines, success and warning lines styled."""
+        styles = {"success": self.style.SUCCESS, "warning": self.style.WARNING}
+        for line in lines:
+            self.stdout.write(styles[line.tone](line.text) if line.tone else line.text)

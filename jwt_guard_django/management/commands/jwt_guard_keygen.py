@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from jwt_guard_core import admin
+
 from ._base import IssuingCommand, issuing_or_error
 
 
@@ -15,16 +17,4 @@ class Command(IssuingCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        keys = issuing_or_error().keys
-        existing = keys.list_keys()
-        if existing:
-            active = next((k for k in existing if k.state == "active"), None)
-            where = f"; active key {active.kid} ({active.algorithm})" if active else ""
-            self.stdout.write(
-                f"the key store already holds {len(existing)} key(s){where}; nothing generated"
-            )
-            return
-        outcome = keys.maybe_rotate()
-        info = keys.active_key()
-        verb = "created" if outcome.created == info.kid else "found"
-        self.stdout.write(self.style.SUCCESS(f"{verb} signing key {info.kid} ({info.algorithm})"))
+        self.write(admin.keygen(issuing_or_error().keys))

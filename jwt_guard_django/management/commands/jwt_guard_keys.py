@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from argparse import ArgumentParser
 from typing import Any
 
-from jwt_guard_core.cli import key_rows, key_table
+from jwt_guard_core import admin
 
 from ._base import IssuingCommand, issuing_or_error
 
@@ -22,14 +21,8 @@ class Command(IssuingCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         keys = issuing_or_error().keys
-        infos = keys.list_keys()
-        epoch = keys.emergency_epoch
-        if options["json"]:
-            document = {"keys": key_rows(infos), "emergency_epoch": epoch}
-            self.stdout.write(json.dumps(document, indent=2))
-            return
-        if not infos:
-            self.stdout.write("no keys yet; run manage.py jwt_guard_keygen")
-            return
-        for line in key_table(infos, epoch):
-            self.stdout.write(line)
+        self.write(
+            admin.list_keys(
+                keys, as_json=options["json"], keygen_command="manage.py jwt_guard_keygen"
+            )
+        )

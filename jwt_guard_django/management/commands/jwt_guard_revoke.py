@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jwt_guard_core import ConfigurationError, StateUnavailable
+from jwt_guard_core import ConfigurationError, StateUnavailable, admin
 
 from ...sessions import get_sessions
 
@@ -32,22 +32,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["expires_at"] is not None and options["jti"] is None:
-            raise CommandError("--expires-at goes with --jti")
+        targets = {key: options[key] for key in ("jti", "session", "subject", "expires_at")}
         try:
+            admin.check_revoke_options(**targets)
             sessions = get_sessions()
-            if options["jti"] is not None:
-                sessions.revocation.revoke_jti(options["jti"], expires_at=options["expires_at"])
-                self.stdout.write(f"revoked token {options['jti']}")
-            elif options["session"] is not None:
-                sessions.refresh_tokens.revoke_family(options["session"])
-                self.stdout.write(f"revoked session {options['session']}")
-            else:
-                count = sessions.refresh_tokens.revoke_subject(options["subject"])
-                self.stdout.write(
-                    f"revoked every token of {options['subject']} ({count} session(s) ended)"
-                )
+            line = admin.revoke(sessions.revocation, sessions.refresh_tokens, **targets)
+        except admin.UsageError as exc:
+            raise CommandError(str(exc)) from None
         except ConfigurationError as exc:
             raise CommandError(f"configuration error: {exc}") from None
         except StateUnavailable as exc:
             raise CommandError(f"the session store is unavailable: {exc}") from None
+        self.stdout.write(line.text)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import CommandError
+from jwt_guard_core import admin
 
-from ._base import IssuingCommand, iso, issuing_or_error
+from ._base import IssuingCommand, issuing_or_error
 
 
 class Command(IssuingCommand):
@@ -35,36 +35,11 @@ class Command(IssuingCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         keys = issuing_or_error().keys
-        if options["reason"] is not None and not options["emergency"]:
-            raise CommandError("--reason is only used with --emergency")
-        if options["emergency"]:
-            info = keys.emergency_rotate(reason=options["reason"])
-            self.stdout.write(
-                self.style.WARNING(
-                    f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every "
-                    f"token issued before {iso(keys.emergency_epoch)} is invalid"
-                )
+        self.write(
+            admin.rotate(
+                keys,
+                emergency=options["emergency"],
+                scheduled=options["scheduled"],
+                reason=options["reason"],
             )
-            return
-        if options["scheduled"]:
-            outcome = keys.maybe_rotate()
-            if not outcome:
-                self.stdout.write("nothing due")
-                return
-            for label, kid in (
-                ("created", outcome.created),
-                ("published", outcome.published),
-                ("activated", outcome.activated),
-                ("retired", outcome.retired),
-            ):
-                if kid:
-                    self.stdout.write(f"{label} {kid}")
-            for kid in outcome.dropped:
-                self.stdout.write(f"dropped {kid}")
-            return
-        previous = keys.active_key() if keys.list_keys() else None
-        info = keys.rotate()
-        line = f"rotated: {info.kid} ({info.algorithm}) signs from now on"
-        if previous is not None:
-            line += f"; {previous.kid} is retired and stays published for its tokens"
-        self.stdout.write(self.style.SUCCESS(line))
+        )

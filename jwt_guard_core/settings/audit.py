@@ -1,0 +1,260 @@
+"""Start-up findings: what is wrong or risky in a configuration, decided once for both adapters.
+
+:func:`findings` looks at a :class:`~jwt_guard_core.settings.GuardSettings`
+without building anything (no key is parsed, nothing is fetched) and
+returns :class:`Finding` objects with a stable ``code``. The Django adapter
+turns them into system checks (``code`` -> ``jwt_guard.E0xx`` /
+``jwt_guard.W0xx``), the Flask adapter logs the risky ones at ``init_app``
+(errors there are raised by building the configuration instead). Texts name
+the settings in the user's own spelling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigurationError
+from .loaded import GuardSettings
+from .schema import by_name
+
+__all__ = ["Finding", "findings"]
+
+_KEY_SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: ``error`` (the configuration cannot work) or a risky value."""
+
+    code: str
+    error: bool
+    message: str
+    hint: str = ""
+
+
+def findings(settings: GuardSettings, *, development: bool = False) -> list[Finding]:
+    """Every finding for ``settings``, in a stable order.
+
+    ``development`` (Django's ``DEBUG``) forgives cookie attributes that
+    only matter over the internet (``Secure``, ``HttpOnly``).
+    """
+    found: list[Finding] = []
+    found += _unknown_keys(settings)
+    found += _algorithms(settings)
+    found += _key_sources(settings)
+    found += _validation(settings)
+    found += _locations(settings)
+    found += _cookie(settings, development)
+    return found
+
+
+def _unknown_keys(s: GuardSettings) -> Iterator[Finding]:
+    if s.unknown:
+        yield Finding(
+            "unknown_keys",
+            False,
+            f"unknown config key(s) {', '.join(s.unknown)} are ignored; a misspelt key silently "
+            "keeps its default",
+            "Known keys are listed in the settings table of the docs.",
+        )
+
+
+def _entries(s: GuardSettings) -> list[tuple[str, Any, Mapping[str, Any]]]:
+    """``(where, algorithms, {canonical key source: value})`` per issuer (one without ISSUERS)."""
+    issuers = s.get("issuers")
+    algorithms = s.get("algorithms")
+    if isinstance(issuers, Mapping) and issuers:
+        entries: list[tuple[str, Any, Mapping[str, Any]]] = []
+        for iss, entry in issuers.items():
+            if not isinstance(entry, Mapping):
+                continue
+            keys = {n: entry.get(s.entry_key(n)) for n in _sources(s)}
+            keys["jwks_options"] = entry.get(s.entry_key("jwks_options"))
+            where = f"{s.name('issuers')}[{iss!r}]"
+            entries.append((where, entry.get(s.entry_key("algorithms"), algorithms), keys))
+        return entries
+    keys = {n: s.get(n) for n in (*_sources(s), "jwks_options")}
+    return [("", algorithms, keys)]
+
+
+def _sources(s: GuardSettings) -> tuple[str, ...]:
+    return tuple(n for n in _KEY_SOURCES if by_name(n).key(s.adapter) is not None)
+
+
+def _algorithms(s: GuardSettings) -> Iterator[Finding]:
+    from ..algorithms import ALGORITHMS, HMAC_ALGORITHMS
+
+    union: set[str] = set()
+    for where, given, keys in _entries(s):
+        name = f"{where}['ALGORITHMS']" if where else s.name("algorithms")
+        algs = by_name("algorithms").read(given, name)
+        if isinstance(algs, str) or not isinstance(algs, Sequence) or not algs:
+            yield Finding(
+                "no_algorithms",
+                True,
+                f"{name} is not set: no algorithm is allowed.",
+                "List the algorithms your issuer signs with, e.g. ['RS256']. There is no "
+                "default: accepting whatever a token names is how alg-confusion starts.",
+            )
+            continue
+        union.update(a for a in algs if isinstance(a, str))
+        hmac_algs = [a for a in algs if a in HMAC_ALGORITHMS]
+        if hmac_algs and len(hmac_algs) != len(algs):
+            yield Finding(
+                "hmac_mixed",
+                True,
+                f"{name} mixes HMAC ({', '.join(hmac_algs)}) with asymmetric algorithms.",
+                "Allow either HMAC (shared secret) or public-key algorithms. Mixing them "
+                "invites algorithm confusion (RFC 8725 section 2.1).",
+            )
+        secret = keys.get("secret")
+        if hmac_algs and isinstance(secret, (str, bytes)):
+            size = len(secret.encode("utf-8") if isinstance(secret, str) else secret)
+            needed = max(ALGORITHMS[a].hash_bytes for a in hmac_algs)
+            if size < needed:
+                secret_name = f"{where}[{s.entry_key('secret')!r}]" if where else s.name("secret")
+                yield Finding(
+                    "hmac_secret_short",
+                    True,
+                    f"{secret_name} is {size} bytes; {', '.join(hmac_algs)} needs at least "
+                    f"{needed}.",
+                    "RFC 7518 section 3.2: the secret must be at least as long as the hash. "
+                    "Generate one with secrets.token_urlsafe(64).",
+                )
+    if union & HMAC_ALGORITHMS and union - HMAC_ALGORITHMS:
+        yield Finding(
+            "algorithms_mixed",
+            False,
+            f"{s.name('algorithms')} mixes HMAC and public-key algorithms "
+            f"({', '.join(sorted(union))}); allow one family unless issuers really differ",
+        )
+
+
+def _key_sources(s: GuardSettings) -> Iterator[Finding]:
+    from ..sources import is_loopback_url
+
+    for where, _, keys in _entries(s):
+        if not any(keys.get(n) is not None for n in _sources(s)):
+            yield Finding(
+                "no_key_source",
+                True,
+                f"{where or 'JWT_GUARD'} has no key source.",
+                "Set one of " + ", ".join(s.short(n) for n in _sources(s)) + ".",
+            )
+        for n in ("jwks_url", "oidc_issuer"):
+            url = keys.get(n)
+            if (
+                isinstance(url, str)
+                and url.lower().startswith("http:")
+                and not is_loopback_url(url)
+            ):
+                label = f"{where}[{s.entry_key(n)!r}]" if where else s.name(n)
+                yield Finding(
+                    "plain_http",
+                    False,
+                    f"{label} {url!r} uses plain http: anyone on the path can replace the keys "
+                    "and mint tokens you accept; use https",
+                    "Use https (http is allowed only on loopback, for development).",
+                )
+
+
+def _validation(s: GuardSettings) -> Iterator[Finding]:
+    from ..config import MAX_LEEWAY
+
+    if s.get("verify_issuer") is False:
+        yield Finding(
+            "issuer_unverified",
+            False,
+            f"{s.name('verify_issuer')} is False: tokens from any issuer sharing the keys are "
+            "accepted (RFC 8725 section 3.8)",
+            f"Set {s.short('issuer')} to the iss your tokens carry.",
+        )
+    if s.get("verify_audience") is False:
+        yield Finding(
+            "audience_unverified",
+            False,
+            f"{s.name('verify_audience')} is False: tokens minted for other APIs are accepted "
+            "(RFC 8725 section 3.9)",
+            f"Set {s.short('audience')} to this API's identifier.",
+        )
+    leeway = by_name("leeway").read(s.get("leeway"), s.name("leeway"))
+    if (
+        isinstance(leeway, bool)
+        or not isinstance(leeway, (int, float))
+        or not 0 <= leeway <= MAX_LEEWAY
+    ):
+        yield Finding(
+            "leeway_range",
+            True,
+            f"{s.name('leeway')} {leeway!r} is not from 0 to {MAX_LEEWAY:g} seconds.",
+            "Leeway absorbs clock skew between servers (seconds, default 10); a larger one "
+            "keeps expired tokens alive. Fix the clocks with NTP instead.",
+        )
+
+
+def _read(s: GuardSettings, name: str) -> tuple[Any, ConfigurationError | None]:
+    try:
+        return s.read(name), None
+    except ConfigurationError as exc:
+        return s.get(name), exc
+
+
+def _locations(s: GuardSettings) -> Iterator[Finding]:
+    locations, error = _read(s, "token_locations")
+    if error is not None:
+        yield Finding(
+            "bad_locations",
+            True,
+            f"{s.name('token_locations')} {s.get('token_locations')!r} is not a list of "
+            "'header' and/or 'cookie'.",
+            "e.g. ['header'] or ['header', 'cookie'] (tried in that order).",
+        )
+        return
+    _, error = _read(s, "header_types")
+    if "header" in locations and error is not None:
+        yield Finding(
+            "bad_header_types",
+            True,
+            f"{s.name('header_types')} is empty or not a list of auth-schemes while tokens are "
+            "read from the header.",
+            "Use the default ['Bearer'] (RFC 6750).",
+        )
+
+
+def _cookie(s: GuardSettings, development: bool) -> Iterator[Finding]:
+    locations, error = _read(s, "token_locations")
+    if error is not None or "cookie" not in locations:
+        return
+    if not development and s.get("cookie_secure") is False:
+        yield Finding(
+            "cookie_insecure",
+            False,
+            f"{s.name('cookie_secure')} is False: the token cookie is sent over plain http",
+            "Keep it True (the default) so the token never leaves TLS.",
+        )
+    if not development and s.get("cookie_httponly") is False:
+        yield Finding(
+            "cookie_script_readable",
+            False,
+            f"{s.name('cookie_httponly')} is False: page scripts can read the token",
+            "Keep it True (the default) so an XSS cannot steal it.",
+        )
+    samesite = s.get("cookie_samesite")
+    if isinstance(samesite, str) and samesite.lower() == "none":
+        yield Finding(
+            "cookie_samesite_none",
+            False,
+            f"{s.name('cookie_samesite')} is 'None': browsers send the token cookie with "
+            "cross-site requests",
+            "Use 'Lax' (the default) or 'Strict' unless another site must send it.",
+        )
+    if s.get("cookie_csrf") is False:
+        yield Finding(
+            "cookie_csrf_off",
+            False,
+            f"{s.name('cookie_csrf')} is False while tokens are read from a cookie: unsafe "
+            "requests are open to cross-site request forgery",
+            "Keep CSRF protection on (the default).",
+        )

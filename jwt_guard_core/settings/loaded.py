@@ -1,0 +1,436 @@
+"""One adapter's configuration read against the schema: :class:`GuardSettings`.
+
+An adapter hands its own mapping (Django: the ``JWT_GUARD`` dict; Flask:
+``app.config``) and its name; :meth:`GuardSettings.from_mapping` never
+raises (a start-up check must be able to report on any value). Reading a
+value (:meth:`GuardSettings.read`), the request settings
+(:attr:`GuardSettings.request`) and the verifier's configuration
+(:meth:`GuardSettings.guard_config`) validate, and every
+:class:`~jwt_guard_core.ConfigurationError` names the key in the user's
+own spelling (``JWT_GUARD['JWKS_URL']``, ``JWT_GUARD_JWKS_URL``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError
+from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
+
+if TYPE_CHECKING:
+    from ..config import GuardConfig
+    from ..keys import KeySource
+
+__all__ = ["GuardSettings", "RequestSettings", "import_object"]
+
+_PREFIX = "JWT_GUARD_"
+# The key sources, in the order a "no key source" error lists them.
+_SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
+_ENTRY_EXTRA = ("jwks_options", "audience", "algorithms")
+# Core parameters whose setting has another canonical name.
+_CORE_FIELDS = {"max_lifetime": "max_token_lifetime"}
+
+
+def import_object(name: str, dotted: str) -> Any:
+    """The object a dotted path (``"package.module.attribute"``) names; errors name the setting."""
+    module, _, attribute = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigurationError(name, f"cannot import {dotted!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RequestSettings:
+    """How a request is read and answered: where the token is, cookies, CSRF, realm."""
+
+    locations: tuple[str, ...]
+    header_types: tuple[str, ...]
+    cookie_name: str
+    cookie_secure: bool
+    cookie_httponly: bool
+    cookie_samesite: str | None
+    cookie_domain: str | None
+    cookie_path: str
+    csrf_protect: bool
+    csrf_cookie_name: str
+    csrf_header_name: str
+    realm: str
+    warm_on_startup: bool
+
+    @property
+    def cookie_attributes(self) -> dict[str, Any]:
+        """``path``, ``domain``, ``secure``, ``samesite`` for ``set_cookie``/``delete_cookie``.
+
+        The token and CSRF cookies share them, so what the start-up checks
+        inspect is what every cookie carries.
+        """
+        return {
+            "path": self.cookie_path,
+            "domain": self.cookie_domain,
+            "secure": self.cookie_secure,
+            "samesite": self.cookie_samesite,
+        }
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """An adapter's configuration, read against the schema; frozen, validated on use.
+
+    ``given`` holds what the user set (canonical name -> value); every other
+    setting has its schema default. Build one per configuration and keep it:
+    the Django adapter rebuilds it on ``setting_changed``, the Flask adapter
+    at ``init_app``.
+    """
+
+    adapter: Adapter
+    given: Mapping[str, Any]
+    unknown: tuple[str, ...] = ()
+    group_given: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[Any, Any], adapter: Adapter) -> GuardSettings:
+        """Read ``raw`` as ``adapter`` spells it; never raises."""
+        given: dict[str, Any] = {}
+        groups: dict[str, Any] = {}
+        if adapter == "django":
+            known = {s.django for s in SETTINGS if s.django and "." not in s.name}
+            for s in SETTINGS:
+                if s.django and "." not in s.name and s.django in raw:
+                    given[s.name] = raw[s.django]
+            for group in NESTED:
+                if group in given:
+                    groups[group] = given[group]
+                    if isinstance(given[group], Mapping):
+                        for key, value in given[group].items():
+                            given[f"{group}.{str(key).lower()}"] = value
+            unknown = sorted(str(k) for k in raw if k not in known)
+        else:
+            known = {s.flask for s in SETTINGS if s.flask}
+            for s in SETTINGS:
+                if s.flask and s.flask in raw:
+                    given[s.name] = raw[s.flask]
+            for group in NESTED:
+                prefix = f"{_PREFIX}{group.upper()}_"
+                found = {
+                    k[len(prefix) :]: v
+                    for k, v in raw.items()
+                    if isinstance(k, str) and k.startswith(prefix)
+                }
+                if group == "sessions":
+                    # Only the known keys: an unknown one is reported as such.
+                    found = {k: v for k, v in found.items() if k in group_defaults(group, adapter)}
+                groups[group] = found
+            unknown = sorted(
+                k for k in raw if isinstance(k, str) and k.startswith(_PREFIX) and k not in known
+            )
+        return cls(adapter=adapter, given=given, unknown=tuple(unknown), group_given=groups)
+
+    # -- names
+
+    def name(self, setting: str | Setting) -> str:
+        """How the user spells ``setting``: ``JWT_GUARD['LEEWAY']`` or ``JWT_GUARD_LEEWAY``."""
+        row = by_name(setting) if isinstance(setting, str) else setting
+        if self.adapter == "flask":
+            return row.flask or row.name
+        if "." in row.name:
+            group, _, key = row.name.partition(".")
+            return self.nested_name(group, key.upper())
+        return f"JWT_GUARD[{row.django!r}]"
+
+    def short(self, setting: str) -> str:
+        """The key alone: ``LEEWAY`` (Django) or ``JWT_GUARD_LEEWAY`` (Flask)."""
+        row = by_name(setting)
+        return str(row.key(self.adapter) or row.name)
+
+    def nested_name(self, group: str, key: str) -> str:
+        """How the user spells a key of ``group``: ``JWT_GUARD['SESSIONS']['MODE']``."""
+        if self.adapter == "flask":
+            return f"{_PREFIX}{group.upper()}_{key}"
+        return f"JWT_GUARD[{group.upper()!r}][{key!r}]"
+
+    # -- values
+
+    def has(self, setting: str) -> bool:
+        """Whether the user set ``setting`` (to anything, ``None`` included)."""
+        return setting in self.given
+
+    def get(self, setting: str) -> Any:
+        """The value as given, or the schema default (not validated)."""
+        if setting in self.given:
+            return self.given[setting]
+        return by_name(setting).default_for(self.adapter)
+
+    def read(self, setting: str) -> Any:
+        """The value read by its schema reader; raises ConfigurationError in the user's spelling."""
+        row = by_name(setting)
+        return row.read(self.get(setting), self.name(row))
+
+    def resolved(self, setting: str) -> Any:
+        """The value, a dotted path imported (``"myapp.auth.Revocation"``)."""
+        value = self.get(setting)
+        if isinstance(value, str):
+            return import_object(self.short(setting), value)
+        return value
+
+    def clock(self) -> Callable[[], float] | None:
+        """``CLOCK`` (a dotted path imported), checked callable; ``None`` when not set."""
+        clock = self.resolved("clock")
+        if clock is not None and not callable(clock):
+            raise ConfigurationError(self.name("clock"), "must be a callable returning Unix time")
+        return clock  # type: ignore[no-any-return]
+
+    def group(self, group: str) -> Mapping[str, Any] | None:
+        """The nested group as ``{KEY: value}``, ``None`` when not configured.
+
+        Django: ``JWT_GUARD["ISSUING"]`` (a ConfigurationError when not a
+        dict). Flask: the ``JWT_GUARD_ISSUING_*`` keys (``None`` without
+        ``JWT_GUARD_ISSUING_ISSUER`` / ``JWT_GUARD_SESSIONS_BACKEND``).
+        """
+        value = self.group_given.get(group)
+        if self.adapter == "django":
+            if value is None:
+                return None
+            if not isinstance(value, Mapping):
+                raise ConfigurationError(
+                    f"JWT_GUARD[{group.upper()!r}]", f"give a dict of {group} settings"
+                )
+            return value
+        return value if isinstance(value, Mapping) else {}
+
+    def name_for(self, group: str) -> Callable[[str], str]:
+        """``name_for(KEY)`` for the core's issuing and sessions settings."""
+        return lambda key: self.nested_name(group, key)
+
+    def seconds_or_none(self, setting: str) -> int | None:
+        """A duration setting as whole seconds, ``None`` when it is not a number."""
+        value = by_name(setting).read(self.get(setting), self.name(setting))
+        return int(value) if isinstance(value, (int, float)) else None
+
+    # -- what the adapters build
+
+    @cached_property
+    def request(self) -> RequestSettings:
+        """The request settings, validated (ConfigurationError names the key)."""
+
+        def read(setting: str) -> Any:
+            # A setting the adapter does not have keeps its schema default
+            # (Flask's token cookie is always HttpOnly).
+            row = by_name(setting)
+            return self.read(setting) if row.key(self.adapter) else row.default
+
+        return RequestSettings(
+            locations=read("token_locations"),
+            header_types=read("header_types"),
+            cookie_name=read("cookie_name"),
+            cookie_secure=read("cookie_secure"),
+            cookie_httponly=read("cookie_httponly"),
+            cookie_samesite=read("cookie_samesite"),
+            cookie_domain=read("cookie_domain"),
+            cookie_path=read("cookie_path"),
+            csrf_protect=read("cookie_csrf"),
+            csrf_cookie_name=read("csrf_cookie_name"),
+            csrf_header_name=read("csrf_header_name"),
+            realm=read("realm"),
+            warm_on_startup=read("warm_on_startup"),
+        )
+
+    def guard_config(self, *, revocation: Any = None) -> GuardConfig:
+        """The verifier's :class:`~jwt_guard_core.GuardConfig`.
+
+        ``revocation`` is used when no ``REVOCATION`` is set (the adapter
+        passes the sessions' revocation service). Raises ConfigurationError:
+        in Flask every one names the ``JWT_GUARD_*`` key; in Django the
+        core's own field names stay (``algorithms``), as the adapter shows
+        them under ``JWT_GUARD``.
+        """
+        sources: list[str] = []
+        try:
+            return self._guard_config(revocation, sources)
+        except ConfigurationError as exc:
+            if self.adapter == "flask":
+                raise self._renamed(exc, sources) from None
+            raise
+
+    def _guard_config(self, revocation: Any, sources: list[str]) -> GuardConfig:
+        from ..config import GuardConfig, IssuerPolicy
+
+        options: dict[str, Any] = {
+            "algorithms": self.read("algorithms"),
+            "audience": self.get("audience"),
+            "verify_issuer": self.read("verify_issuer"),
+            "verify_audience": self.read("verify_audience"),
+            "leeway": self.read("leeway"),
+            "required_claims": self.get("required_claims"),
+            "max_token_age": self.read("max_token_age"),
+            "max_lifetime": self.read("max_token_lifetime"),
+            "expected_type": self.get("expected_type"),
+            "max_token_bytes": self.get("max_token_bytes"),
+        }
+        given = self.resolved("revocation")
+        if isinstance(given, type):
+            given = given()
+        if given is None:
+            given = revocation
+        if given is not None:
+            options["revocation"] = given
+        clock = self.resolved("clock")
+        if clock is not None:
+            options["clock"] = clock
+
+        issuers = self.get("issuers")
+        if issuers is not None:
+            top = [self.name(s) for s in self._sources() if self.get(s) is not None]
+            if top:
+                raise ConfigurationError(
+                    self.name("issuers"),
+                    f"give the key source inside each issuer entry, not {', '.join(top)} as well",
+                )
+            if self.get("issuer") is not None:
+                raise ConfigurationError(
+                    self.name("issuers"),
+                    f"give either {self.short('issuers')} or {self.short('issuer')}, not both",
+                )
+            if not isinstance(issuers, Mapping) or not issuers:
+                raise ConfigurationError(
+                    self.name("issuers"), "give a non-empty dict of issuer to its settings dict"
+                )
+            policies: dict[Any, Any] = {}
+            for iss, entry in issuers.items():
+                where = f"{self.name('issuers')}[{iss!r}]"
+                if isinstance(entry, IssuerPolicy):
+                    policies[iss] = entry
+                    continue
+                entry_keys = self._entry_keys()
+                if not isinstance(entry, Mapping):
+                    raise ConfigurationError(
+                        where,
+                        f"give a dict with {', '.join(list(entry_keys.values())[:3])}, ... "
+                        "or an IssuerPolicy",
+                    )
+                unknown = sorted(str(k) for k in entry if k not in entry_keys.values())
+                if unknown:
+                    raise ConfigurationError(
+                        where,
+                        f"unknown key(s) {', '.join(unknown)}; known: "
+                        + ", ".join(sorted(entry_keys.values())),
+                    )
+                values = {name: entry.get(key) for name, key in entry_keys.items()}
+                algorithms = by_name("algorithms").read(values["algorithms"], where)
+                policies[iss] = IssuerPolicy(
+                    keys=self._key_source(
+                        values,
+                        lambda name, w=where: f"{w}[{self.entry_key(name)!r}]",  # type: ignore[misc]
+                        algorithms if algorithms is not None else options["algorithms"],
+                        clock,
+                        missing=where,
+                    ),
+                    audience=values["audience"],
+                    algorithms=algorithms,
+                )
+            return GuardConfig(issuers=policies, **options)
+
+        values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
+        sources.extend(self.name(s) for s in self._sources() if values[s] is not None)
+        keys = self._key_source(
+            values, self.name, options["algorithms"], clock, missing=self.name(self._sources()[0])
+        )
+        issuer = self.get("issuer")
+        oidc = self.get("oidc_issuer")
+        if issuer is None and isinstance(oidc, str) and options["verify_issuer"] is True:
+            # OIDC Discovery 1.0 section 4.3: the discovery document's issuer is
+            # the iss its tokens carry, and the key set checks that it matches.
+            issuer = oidc
+        return GuardConfig(keys=keys, issuer=issuer, **options)
+
+    def _sources(self) -> tuple[str, ...]:
+        return tuple(s for s in _SOURCES if by_name(s).key(self.adapter) is not None)
+
+    def entry_key(self, setting: str) -> str:
+        """A setting's key inside an ``ISSUERS`` entry: its spelling without ``JWT_GUARD_``."""
+        return str(by_name(setting).key(self.adapter)).removeprefix(_PREFIX)
+
+    def _entry_keys(self) -> dict[str, str]:
+        return {s: self.entry_key(s) for s in (*self._sources(), *_ENTRY_EXTRA)}
+
+    def _key_source(
+        self,
+        values: Mapping[str, Any],
+        where: Callable[[str], str],
+        algorithms: Any,
+        clock: Any,
+        *,
+        missing: str,
+    ) -> KeySource:
+        """One key source from exactly one of the source settings in ``values``."""
+        from ..keys import KeySource
+        from ..sources import RemoteOptionError, hmac_key_set, remote_key_set, static_key_set
+
+        names = self._sources()
+        given = [n for n in names if values.get(n) is not None]
+        if len(given) > 1:
+            raise ConfigurationError(
+                where(given[0]), f"give one key source, not {' and '.join(where(n) for n in given)}"
+            )
+        if not given:
+            top = missing == where(names[0])
+            raise ConfigurationError(
+                missing,
+                "no key source: set one of "
+                + ", ".join(where(n) for n in names)
+                + (f" (or {self.short('issuers')})" if top else ""),
+            )
+        name = given[0]
+        value = values[name]
+        options = values.get("jwks_options")
+        if options is None:
+            options = {}
+        if not isinstance(options, Mapping):
+            raise ConfigurationError(where("jwks_options"), "give a dict of RemoteJWKS options")
+        if clock is not None:
+            options = {"clock": clock, **options}
+        try:
+            if name in ("jwks_url", "oidc_issuer"):
+                return remote_key_set(
+                    where(name), value, discovery=name == "oidc_issuer", options=options
+                )
+            if name in ("verifying_key", "public_key", "jwks"):
+                form = {"verifying_key": "auto", "public_key": "pem", "jwks": "jwks"}[name]
+                return static_key_set(where(name), value, form=form)  # type: ignore[arg-type]
+            if name == "secret":
+                return hmac_key_set(where(name), value, algorithms)
+        except RemoteOptionError as exc:
+            if self.adapter == "django":
+                raise
+            # Flask names a bad option value by the URL key it configures and
+            # an unknown option by the options key itself.
+            if exc.option is None:
+                raise ConfigurationError(where("jwks_options"), exc.detail) from None
+            raise ConfigurationError(where(name), f"{exc.option}: {exc.detail}") from None
+        if not isinstance(value, KeySource):
+            raise ConfigurationError(
+                where(name), f"{type(value).__name__} is not a key source (StaticKeySet, ...)"
+            )
+        return value
+
+    def _renamed(self, exc: ConfigurationError, sources: list[str]) -> ConfigurationError:
+        """The core names its own fields; the user needs the key they wrote."""
+        setting = exc.setting
+        if setting.startswith(_PREFIX):
+            return exc
+        message = str(exc)[len(setting) + 2 :]
+        if setting.startswith("issuers["):
+            name = self.name("issuers") + setting[len("issuers") :]
+        elif setting == "keys":
+            name = sources[0] if sources else self.name(self._sources()[0])
+        else:
+            canonical = _CORE_FIELDS.get(setting, setting)
+            name = self.name(canonical) if canonical in _NAMES else _PREFIX + setting.upper()
+        return ConfigurationError(name, message)
+
+
+_NAMES = frozenset(s.name for s in SETTINGS)

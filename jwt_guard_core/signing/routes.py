@@ -1,0 +1,69 @@
+"""The issuing side's two public routes as plain replies: the JWKS and OIDC discovery.
+
+Both adapters serve ``/.well-known/jwks.json`` and
+``/.well-known/openid-configuration``; what they answer (body, status,
+headers, and a 503 when the key store cannot serve) is decided here once,
+and an adapter only turns a :class:`RouteReply` into its response type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigurationError
+from .errors import KeyStoreError
+from .unavailable import issuing_unavailable_response
+
+if TYPE_CHECKING:
+    from .settings import Issuing
+
+__all__ = ["RouteReply", "jwks_reply", "openid_configuration_reply"]
+
+
+@dataclass(frozen=True)
+class RouteReply:
+    """Status, headers (``Content-Type`` included) and body of one answer."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def _unavailable(exc: ConfigurationError | KeyStoreError, logger: logging.Logger) -> RouteReply:
+    reply = issuing_unavailable_response(exc, logger=logger)
+    headers = {**reply.headers, "Content-Type": "application/json"}
+    return RouteReply(reply.status, headers, json.dumps(reply.body).encode("utf-8"))
+
+
+def jwks_reply(issuing: Callable[[], Issuing], *, logger: logging.Logger) -> RouteReply:
+    """The public keys with the key manager's ``Cache-Control`` and the JWK Set media type."""
+    try:
+        reply = issuing().keys.jwks_response()
+    except (ConfigurationError, KeyStoreError) as exc:
+        return _unavailable(exc, logger)
+    return RouteReply(reply.status, dict(reply.headers), reply.body)
+
+
+def openid_configuration_reply(
+    issuing: Callable[[], Issuing], *, logger: logging.Logger
+) -> RouteReply:
+    """``issuer`` and ``jwks_uri``: enough for ``RemoteJWKS.from_issuer``.
+
+    ``jwks_uri`` comes from the settings (or the issuer URL), never from the
+    request's ``Host`` header.
+    """
+    try:
+        side = issuing()
+    except (ConfigurationError, KeyStoreError) as exc:
+        return _unavailable(exc, logger)
+    document = side.issuer.openid_configuration(side.jwks_uri)
+    headers = {
+        "Content-Type": "application/json",
+        "Cache-Control": side.keys.jwks_cache_control(),
+        "X-Content-Type-Options": "nosniff",
+    }
+    return RouteReply(200, headers, json.dumps(document, separators=(",", ":")).encode("utf-8"))

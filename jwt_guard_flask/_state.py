@@ -1,0 +1,37 @@
+"""What one app's guard was configured with, and how a request finds it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+from jwt_guard_core import Verifier
+
+from .config import FlaskSettings
+
+if TYPE_CHECKING:
+    from .extension import JWTGuard
+
+__all__ = ["AppState", "current_state"]
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What one application's guard was configured with at ``init_app``."""
+
+    guard: JWTGuard
+    verifier: Verifier
+    settings: FlaskSettings
+
+
+def current_state() -> AppState:
+    """The guard state of the current app; a RuntimeError when none was registered."""
+    guard = current_app.extensions.get("jwt_guard")
+    if guard is None:
+        raise RuntimeError(
+            "jwt-guard is not registered on this app: call JWTGuard(app) or guard.init_app(app)"
+        )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return guard._state_for(app)  # type: ignore[no-any-return]
