@@ -252,6 +252,8 @@ class TokenFactory:
         unless ``header`` says otherwise.
         """
         key = self._issuer._active_key()
+        if key.material is None:  # the kit's own in-memory store always holds material
+            raise RuntimeError(f"key {key.kid} has no local material to sign with")
         fields = {"kid": key.kid, "typ": "at+jwt", **_mapping("header", header or {})}
         fields.pop("alg", None)
         _json("header", fields)
