@@ -5,7 +5,9 @@
   :class:`redis.cluster.RedisCluster`; ``rediss+cluster://`` for TLS) and
   ``redis+sentinel://host:port,host:port/service_name`` (the master of
   ``service_name`` as the Sentinels name it, followed through failovers).
-  A client made from a URL has 2-second timeouts and one quick retry.
+  A client made from a URL has 2-second timeouts and one quick retry. A
+  Cluster client connects when it is built (redis-py reads the slot map);
+  the others on first use.
 * :class:`KeySpace` names keys. On a single server (or Sentinel) they are
   ``prefix:kind:name`` as they always were. On a Cluster the prefix becomes a
   hash tag, ``{prefix}:kind:name``, so every key one atomic script touches
@@ -27,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -39,6 +41,10 @@ __all__ = ["Gateway", "KeySpace", "RedisClient", "connect", "is_cluster"]
 _T = TypeVar("_T")
 
 RedisClient = redis.Redis | RedisCluster
+
+# A Cluster client raises RedisClusterException (not a RedisError) when no
+# node answers or a slot has no owner.
+FAILURES = (RedisError, RedisClusterException)
 
 _TIMEOUTS: dict[str, Any] = {
     "socket_timeout": 2.0,
@@ -59,6 +65,12 @@ def connect(client: object, *, setting: str) -> RedisClient:
     if isinstance(client, str):
         try:
             client = _from_url(client)
+        except FAILURES as exc:
+            # Only a Cluster client connects when built (to read the slot map).
+            raise ConfigurationError(
+                setting,
+                f"the Redis Cluster cannot be reached to read its slots ({type(exc).__name__})",
+            ) from None
         except (ValueError, IndexError):
             raise ConfigurationError(
                 setting,
@@ -79,7 +91,10 @@ def connect(client: object, *, setting: str) -> RedisClient:
 def _from_url(url: str) -> RedisClient:
     scheme, _, rest = url.partition("://")
     if scheme in ("redis+cluster", "rediss+cluster"):
-        return RedisCluster.from_url(f"{scheme.split('+')[0]}://{rest}", **_TIMEOUTS)
+        plain = f"{scheme.split('+')[0]}://{rest}"
+        if not urlsplit(plain).hostname:
+            raise ValueError("a Cluster URL names one of its nodes")
+        return RedisCluster.from_url(plain, **_TIMEOUTS)
     if scheme == "redis+sentinel":
         return _sentinel_master(url)
     return redis.Redis.from_url(url, **_TIMEOUTS)
@@ -163,7 +178,7 @@ class Gateway:
     def run(self, action: Callable[[], _T]) -> _T:
         """``action()``; a Redis error or an open breaker raises ``unavailable``."""
         try:
-            return self.breaker.call(action, failure=RedisError)
+            return self.breaker.call(action, failure=FAILURES)
         except CircuitOpen as exc:
             raise self._unavailable(
                 f"the Redis {self.label} is unavailable (circuit open, next probe in "
@@ -174,7 +189,7 @@ class Gateway:
                 f"the Redis {self.label} could not confirm a write on {self.replicas} "
                 f"replica(s) (only {exc.acked})"
             ) from None
-        except RedisError as exc:
+        except FAILURES as exc:
             # The class name only: redis-py messages can carry host names.
             raise self._unavailable(
                 f"the Redis {self.label} is unavailable ({type(exc).__name__})"
@@ -201,10 +216,10 @@ class Gateway:
                 node = cluster.get_redis_connection(owner)
                 try:
                     return _replicated(node, calls, self.replicas, self._wait_ms)
-                except RedisError:
+                except FAILURES:
                     # This path bypasses the cluster client's MOVED handling:
                     # after a failover, learn the new slot owners for next time.
-                    with contextlib.suppress(RedisError):
+                    with contextlib.suppress(*FAILURES):
                         cluster.nodes_manager.initialize()
                     raise
             return _replicated(node, calls, self.replicas, self._wait_ms)

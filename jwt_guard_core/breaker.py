@@ -103,8 +103,13 @@ class CircuitBreaker:
                 return HALF_OPEN
             return self._state
 
-    def call(self, action: Callable[[], _T], *, failure: type[BaseException]) -> _T:
-        """Run ``action`` unless the breaker is open; exceptions of type ``failure`` count.
+    def call(
+        self,
+        action: Callable[[], _T],
+        *,
+        failure: type[BaseException] | tuple[type[BaseException], ...],
+    ) -> _T:
+        """Run ``action`` unless the breaker is open; exceptions of type(s) ``failure`` count.
 
         Raises :class:`CircuitOpen` without running ``action`` while open.
         Other exceptions propagate and count as a success of the
