@@ -151,6 +151,7 @@ class Gateway:
         client: RedisClient,
         *,
         label: str,
+        name: str,
         unavailable: Callable[[str], Exception],
         breaker: CircuitBreaker | None,
         replicas: int = 0,
@@ -170,7 +171,7 @@ class Gateway:
             raise ConfigurationError("breaker", "give a jwt_guard_core.breaker.CircuitBreaker")
         self.client = client
         self.label = label
-        self.breaker = breaker if breaker is not None else CircuitBreaker(f"redis:{label}")
+        self.breaker = breaker if breaker is not None else CircuitBreaker(f"redis:{name}")
         self.replicas = replicas
         self._wait_ms = max(1, round(replica_timeout * 1000))
         self._unavailable = unavailable

@@ -277,7 +277,11 @@ class RedisSharedJWKS:
         self._keys = KeySpace(prefix, cluster=is_cluster(client))
         self._clock = clock
         self._redis = Gateway(
-            client, label="shared JWKS cache", unavailable=RuntimeError, breaker=breaker
+            client,
+            label="shared JWKS cache",
+            name="jwks",
+            unavailable=RuntimeError,
+            breaker=breaker,
         )
         self._unlock = client.register_script(_UNLOCK)
 

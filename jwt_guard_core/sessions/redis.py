@@ -206,6 +206,7 @@ class RedisSessionStore:
         self._redis = Gateway(
             client,
             label="session store",
+            name="sessions",
             unavailable=StoreUnavailable,
             breaker=breaker,
             replicas=replicas,

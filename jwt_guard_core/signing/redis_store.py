@@ -102,7 +102,9 @@ class RedisKeyStore:
         self._revision_key = keys.key("revision")
         self._store_key = keys.key("keystore")
         self._lock_key = keys.key("lock")
-        self._redis = Gateway(client, label="key store", unavailable=KeyStoreError, breaker=breaker)
+        self._redis = Gateway(
+            client, label="key store", name="keys", unavailable=KeyStoreError, breaker=breaker
+        )
         self._lock_timeout = float(lock_timeout)
         self._lock_wait = float(lock_wait)
         self._sealer: Sealer | None = None
