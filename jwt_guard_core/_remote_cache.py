@@ -117,7 +117,11 @@ class KeySetCache:
         self.options = options
         self._clock = options.clock
         exchanges = 2 if options.issuer is not None else 1
-        self.wait_bound = options.timeout * exchanges + _WAIT_MARGIN
+        # How long one fetch may take; with a shared cache a fetch may first
+        # wait that long for another process's fetch.
+        self._fetch_bound = options.timeout * exchanges + _WAIT_MARGIN
+        shared = options.shared is not None
+        self.wait_bound = self._fetch_bound * 2 if shared else self._fetch_bound
         self.lock = threading.Lock()
         self._state = _State()
         self._discovered: _Discovered | None = None
@@ -390,8 +394,8 @@ class KeySetCache:
                 newer_than=newer_than,
                 since=now,
                 owner=owner,
-                lock_seconds=self.wait_bound,
-                wait_seconds=self.wait_bound,
+                lock_seconds=self._fetch_bound,
+                wait_seconds=self._fetch_bound,
             ),
             fallback=("alone", None),
         )
