@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from jwt_guard_core.breaker import CircuitBreaker
 from jwt_guard_core.sessions import RedisSessionStore, RevocationService, hash_refresh_token
 from jwt_guard_core.signing import RedisKeyStore
-from tests.factories import NOW
+from tests.factories import NOW, FakeClock
 from tests.scale import scenarios
 from tests.signing.conftest import PASSPHRASE
 
@@ -94,7 +95,11 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     redis_cluster, cluster_client, make_sessions, guarded_verifier, keyring, clock, prefix
 ):
     # replicas=1: every write waits until the primary's replica holds it.
-    store = RedisSessionStore(cluster_client, prefix=prefix, replicas=1)
+    # Calls refused during the switch may open the breaker; its clock is
+    # the test's, moved past the cool-down once the failover is over.
+    breaker_clock = FakeClock()
+    breaker = CircuitBreaker(failures=5, cool_down=5, clock=breaker_clock)
+    store = RedisSessionStore(cluster_client, prefix=prefix, replicas=1, breaker=breaker)
     revocation = RevocationService(store, clock=clock)
     sessions = make_sessions(store)
     login = sessions.issue("user-1")
@@ -107,6 +112,7 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     acknowledged, _refused = scenarios.writes_during_a_failover(
         revocation, lambda: redis_cluster.fail_over(prefix)
     )
+    breaker_clock.advance(5)
 
     assert redis_cluster.owner_of(prefix)[0] is not primary_before
     state = [store.revocation_state(f"before-{n}", None, now=NOW) for n in range(20)]

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from jwt_guard_core.breaker import CircuitBreaker
 from jwt_guard_core.sessions import RedisSessionStore, RevocationService
 from jwt_guard_core.signing import RedisKeyStore
-from tests.factories import NOW
+from tests.factories import NOW, FakeClock
 from tests.scale import scenarios
 from tests.signing.conftest import PASSPHRASE
 
@@ -67,7 +68,11 @@ def test_two_instances_share_one_key_ring_and_rotate_once(
 def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through(
     redis_sentinel, make_sessions, guarded_verifier, keyring, clock, prefix
 ):
-    store = RedisSessionStore(redis_sentinel.url, prefix=prefix, replicas=1)
+    # Calls refused during the switch may open the breaker; its clock is
+    # the test's, moved past the cool-down once the failover is over.
+    breaker_clock = FakeClock()
+    breaker = CircuitBreaker(failures=5, cool_down=5, clock=breaker_clock)
+    store = RedisSessionStore(redis_sentinel.url, prefix=prefix, replicas=1, breaker=breaker)
     revocation = RevocationService(store, clock=clock)
     sessions = make_sessions(store)
     login = sessions.issue("user-1")
@@ -80,6 +85,7 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     acknowledged, _refused = scenarios.writes_during_a_failover(
         revocation, redis_sentinel.fail_over
     )
+    breaker_clock.advance(5)
 
     assert redis_sentinel.primary() is not primary_before
     assert all(store.revocation_state(f"before-{n}", None, now=NOW).jti_denied for n in range(20))
