@@ -3,12 +3,12 @@
 The ring is one JSON document (metadata plus each key sealed with
 AES-256-GCM, exactly as the file store seals them), so every reader sees a
 consistent set. Writes are compare-and-set on a revision counter
-(``WATCH``/``MULTI``), and rotations run under a redis-py ``Lock`` with an
+(one Lua script), and rotations run under a redis-py ``Lock`` with an
 expiry, so a crashed instance cannot hold the lock for ever and a stalled
 one that lost it cannot overwrite a newer ring.
 
 On a Redis Cluster the prefix is a hash tag (``{prefix}:ring`` ...), so the
-``WATCH``/``MULTI`` over the revision and the ring stays in one slot.
+compare-and-set over the revision and the ring stays in one slot.
 Calls go through a circuit breaker: after repeated failures they fail at
 once (:class:`KeyStoreError`) until a probe succeeds.
 
@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from redis.exceptions import LockError, RedisError, WatchError
+from redis.exceptions import LockError, RedisError
 
 from .._redis import Gateway, KeySpace, RedisClient, connect, is_cluster
 from ..breaker import CircuitBreaker
@@ -71,6 +71,10 @@ class RedisKeyStore:
             raising :class:`~jwt_guard_core.signing.KeyStoreError`.
         breaker: the :class:`~jwt_guard_core.breaker.CircuitBreaker` (default:
             5 failures, 5 s cool-down).
+        replicas: after each write of the ring, ``WAIT`` for this many
+            replicas to hold it (default 0), so a rotation survives a
+            failover; fewer confirmations raise ``KeyStoreError``.
+        replica_timeout: how long that ``WAIT`` may take, in seconds.
 
     The encryption parameters are read (or created) on first use, so a
     Redis outage at import time does not stop the application from starting;
@@ -87,6 +91,8 @@ class RedisKeyStore:
         lock_timeout: float = 60.0,
         lock_wait: float = 30.0,
         breaker: CircuitBreaker | None = None,
+        replicas: int = 0,
+        replica_timeout: float = 1.0,
     ) -> None:
         client = connect(client, setting="key_store")
         if not isinstance(prefix, str) or not prefix:
@@ -103,8 +109,15 @@ class RedisKeyStore:
         self._store_key = keys.key("keystore")
         self._lock_key = keys.key("lock")
         self._redis = Gateway(
-            client, label="key store", name="keys", unavailable=KeyStoreError, breaker=breaker
+            client,
+            label="key store",
+            name="keys",
+            unavailable=KeyStoreError,
+            breaker=breaker,
+            replicas=replicas,
+            replica_timeout=replica_timeout,
         )
+        self._save = client.register_script(_SAVE)
         self._lock_timeout = float(lock_timeout)
         self._lock_wait = float(lock_wait)
         self._sealer: Sealer | None = None
@@ -233,28 +246,34 @@ class RedisKeyStore:
             entry["sealed"] = base64.b64encode(seal_key(sealer, key)).decode("ascii")
         payload = json.dumps(doc)
 
-        def compare_and_set() -> bool:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.watch(self._revision_key)
-                current = _revision(pipe.get(self._revision_key))
-                if current != expected_revision:
-                    raise KeyStoreError(
-                        f"the key ring changed while it was being updated (revision {current}, "
-                        f"expected {expected_revision})"
-                    )
-                pipe.multi()
-                pipe.set(self._ring_key, payload)
-                pipe.set(self._revision_key, revision)
-                try:
-                    pipe.execute()
-                except WatchError:
-                    # Not a failure of Redis: another instance won the race.
-                    return False
-                return True
-
-        if not self._redis.run(compare_and_set):
-            raise KeyStoreError("the key ring changed while it was being updated")
+        written, raw = self._redis.write(
+            [
+                (
+                    self._save,
+                    [self._revision_key, self._ring_key],
+                    [str(expected_revision), payload, str(revision)],
+                )
+            ]
+        )[0]
+        if written != 1:
+            current = _revision(raw)
+            raise KeyStoreError(
+                f"the key ring changed while it was being updated (revision {current}, "
+                f"expected {expected_revision})"
+            )
         return replace(ring, revision=revision)
+
+
+# Compare-and-set: write the ring (KEYS[2]) and its revision (KEYS[1]) if the
+# stored revision is still ARGV[1]. One script, so that on a Cluster it is
+# one slot's business and with ``replicas`` one WAIT covers it.
+_SAVE = """
+local current = redis.call('GET', KEYS[1])
+if (current or '0') ~= ARGV[1] then return {0, current or '0'} end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[3])
+return {1, ARGV[3]}
+"""
 
 
 def _revision(raw: Any) -> int:

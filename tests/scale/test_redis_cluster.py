@@ -92,7 +92,14 @@ def test_two_instances_share_one_key_ring_and_rotate_once(
 
 
 def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through(
-    redis_cluster, cluster_client, make_sessions, guarded_verifier, keyring, clock, prefix
+    redis_cluster,
+    cluster_client,
+    make_sessions,
+    guarded_verifier,
+    keyring,
+    clock,
+    prefix,
+    make_manager,
 ):
     # replicas=1: every write waits until the primary's replica holds it.
     # Calls refused during the switch may open the breaker; its clock is
@@ -107,6 +114,10 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     for n in range(20):
         revocation.revoke_jti(f"before-{n}", expires_at=NOW + 600)
     revocation.revoke_subject("user-9")
+    keys = RedisKeyStore(
+        cluster_client, passphrase=PASSPHRASE, prefix=prefix, replicas=1, breaker=breaker
+    )
+    rotated_kid = make_manager(store=keys).rotate().kid
     primary_before, _ = redis_cluster.owner_of(prefix)
 
     acknowledged, _refused = scenarios.writes_during_a_failover(
@@ -121,4 +132,6 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     assert acknowledged
     assert store.revocation_state(None, "user-9", now=NOW).subject_revoked_before is not None
     verifier = guarded_verifier(revocation)
+    # The rotation written before the failover is the ring after it.
+    assert make_manager(store=keys).active_key().kid == rotated_kid
     scenarios.state_survived(verifier, sessions, keyring, login, rotated)

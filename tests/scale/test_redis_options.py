@@ -6,7 +6,7 @@ import pytest
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.sessions import RedisSessionStore, StoreUnavailable
-from jwt_guard_core.signing import RedisKeyStore
+from jwt_guard_core.signing import KeyStoreError, RedisKeyStore
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,16 @@ def test_a_hash_tag_in_the_prefix_is_kept():
     assert KeySpace("app", cluster=False).key("deny", "j") == "app:deny:j"
     assert KeySpace("app", cluster=True).alone("fail", "1.2.3.4") == "{app:fail:1.2.3.4}"
     assert KeySpace("app", cluster=False).alone("fail", "1.2.3.4") == "app:fail:1.2.3.4"
+
+
+def test_a_ring_write_no_replica_confirms_is_refused(redis_server, redis_client, make_manager):
+    store = RedisKeyStore(
+        redis_client,
+        passphrase="correct horse battery staple 42",
+        prefix="norep-keys",
+        replicas=1,
+        replica_timeout=0.05,
+    )
+    with pytest.raises(KeyStoreError) as caught:
+        make_manager(store=store).active_key()
+    assert "could not confirm a write on 1 replica(s) (only 0)" in str(caught.value)

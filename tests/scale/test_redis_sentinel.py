@@ -66,7 +66,7 @@ def test_two_instances_share_one_key_ring_and_rotate_once(
 
 
 def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through(
-    redis_sentinel, make_sessions, guarded_verifier, keyring, clock, prefix
+    redis_sentinel, make_sessions, guarded_verifier, keyring, clock, prefix, make_manager
 ):
     # Calls refused during the switch may open the breaker; its clock is
     # the test's, moved past the cool-down once the failover is over.
@@ -80,6 +80,10 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     for n in range(20):
         revocation.revoke_jti(f"before-{n}", expires_at=NOW + 600)
     revocation.revoke_subject("user-9")
+    keys = RedisKeyStore(
+        redis_sentinel.url, passphrase=PASSPHRASE, prefix=prefix, replicas=1, breaker=breaker
+    )
+    rotated_kid = make_manager(store=keys).rotate().kid
     primary_before = redis_sentinel.primary()
 
     acknowledged, _refused = scenarios.writes_during_a_failover(
@@ -92,5 +96,7 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     assert acknowledged
     assert all(store.revocation_state(j, None, now=NOW).jti_denied for j in acknowledged)
     assert store.revocation_state(None, "user-9", now=NOW).subject_revoked_before is not None
+    # The rotation written before the failover is the ring after it.
+    assert make_manager(store=keys).active_key().kid == rotated_kid
     scenarios.state_survived(guarded_verifier(revocation), sessions, keyring, login, rotated)
     store._client.close()
