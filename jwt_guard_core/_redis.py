@@ -196,7 +196,12 @@ class Gateway:
                 f"the Redis {self.label} is unavailable ({type(exc).__name__})"
             ) from None
 
-    def write(self, calls: Sequence[tuple[Any, Sequence[Any], Sequence[Any]]]) -> list[Any]:
+    def write(
+        self,
+        calls: Sequence[tuple[Any, Sequence[Any], Sequence[Any]]],
+        *,
+        undo: Callable[[list[Any]], None] | None = None,
+    ) -> list[Any]:
         """Run scripts ``(script, keys, args)`` in order; with ``replicas``, then ``WAIT``.
 
         ``WAIT`` counts the replicas that acknowledged this connection's
@@ -205,11 +210,22 @@ class Gateway:
         Fewer acknowledgements than ``replicas`` within ``replica_timeout``
         raise ``unavailable``: the write is on the primary but would not
         survive its failure, and the caller must not report it as done.
+        ``undo(results)`` is then called first (best effort) to take back on
+        the primary what the caller will report as not done.
         """
         if self.replicas == 0:
             return self.run(lambda: [script(keys=keys, args=args) for script, keys, args in calls])
 
         def durable() -> list[Any]:
+            try:
+                return to_owner()
+            except _NotReplicated as exc:
+                if undo is not None:
+                    with contextlib.suppress(*FAILURES):
+                        undo(exc.results)
+                raise
+
+        def to_owner() -> list[Any]:
             node: Any = self.client
             if isinstance(node, RedisCluster):
                 cluster = node
@@ -241,11 +257,12 @@ def _replicated(
     results = pipe.execute()
     acked = int(results.pop())
     if acked < replicas:
-        raise _NotReplicated(acked)
+        raise _NotReplicated(acked, results)
     return list(results)
 
 
 class _NotReplicated(RedisError):
-    def __init__(self, acked: int) -> None:
+    def __init__(self, acked: int, results: list[Any]) -> None:
         super().__init__(acked)
         self.acked = acked
+        self.results = results

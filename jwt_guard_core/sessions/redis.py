@@ -268,9 +268,18 @@ class RedisSessionStore:
         )
 
     def spend(self, token_hash: str, *, now: float) -> SpendResult | None:
-        reply = self._write(
-            self._spend, [self._key("rt", token_hash)], [repr(now), self._key("fam") + ":"]
-        )
+        key = self._key("rt", token_hash)
+
+        def undo(results: list[Any]) -> None:
+            # The spend is on the primary but no replica confirmed it: the
+            # caller answers 503 and the client retries with this token,
+            # which must then be its first use, not a reuse.
+            if results and results[0] and results[0][0] == 1:
+                self._unspend(keys=[key], args=[repr(now)])
+
+        reply = self._redis.write(
+            [(self._spend, [key], [repr(now), self._key("fam") + ":"])], undo=undo
+        )[0]
         if reply is None:
             return None
         won, flat_record, flat_family = reply

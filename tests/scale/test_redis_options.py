@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jwt_guard_core import ConfigurationError
+from jwt_guard_core.errors import StateUnavailable
 from jwt_guard_core.sessions import RedisSessionStore, StoreUnavailable
 from jwt_guard_core.signing import KeyStoreError, RedisKeyStore
 
@@ -102,3 +103,18 @@ def test_a_ring_write_no_replica_confirms_is_refused(redis_server, redis_client,
     with pytest.raises(KeyStoreError) as caught:
         make_manager(store=store).active_key()
     assert "could not confirm a write on 1 replica(s) (only 0)" in str(caught.value)
+
+
+def test_a_spend_no_replica_confirms_is_taken_back_so_the_retry_is_no_reuse(
+    redis_server, redis_client, make_sessions, recorded_events
+):
+    plain = RedisSessionStore(redis_client, prefix="norep-rt")
+    waiting = RedisSessionStore(redis_client, prefix="norep-rt", replicas=1, replica_timeout=0.05)
+    login = make_sessions(plain).issue("user-1")
+    with pytest.raises(StateUnavailable) as caught:
+        make_sessions(waiting).refresh(login.refresh_token)
+    assert caught.value.reason == "session_store_unavailable"
+    # The client's retry (here through a store that does not wait) is the
+    # token's first use: no reuse alarm, no revoked session.
+    assert make_sessions(plain).refresh(login.refresh_token).subject == "user-1"
+    assert not [e for e in recorded_events if e.name == "refresh_token_reuse"]
