@@ -13,10 +13,13 @@ import pytest
 
 from jwt_guard_core.breaker import CircuitBreaker
 from jwt_guard_core.sessions import RedisSessionStore, RevocationService
+from jwt_guard_core.shared_jwks import RedisSharedJWKS
 from jwt_guard_core.signing import RedisKeyStore
 from tests.factories import NOW, FakeClock
 from tests.scale import scenarios
 from tests.signing.conftest import PASSPHRASE
+
+pytest_plugins = ["tests.core.remote_fixtures"]
 
 
 @pytest.fixture
@@ -100,3 +103,16 @@ def test_a_failover_loses_no_revocation_and_lets_no_reused_refresh_token_through
     assert make_manager(store=keys).active_key().kid == rotated_kid
     scenarios.state_survived(guarded_verifier(revocation), sessions, keyring, login, rotated)
     store._client.close()
+
+
+def test_the_shared_jwks_cache_works_through_sentinel(
+    redis_sentinel, jwks_server, jwk_a, make_jwks, clock, prefix
+):
+    shared = RedisSharedJWKS(redis_sentinel.url, prefix=prefix, clock=clock)
+    jwks_server.serve_keys(jwk_a, headers={"Cache-Control": "max-age=600"})
+    first = make_jwks(jwks_server.url(), shared_cache=shared)
+    second = make_jwks(jwks_server.url(), shared_cache=shared)
+    assert first.get_key("a", "RS256").kid == "a"
+    assert second.get_key("a", "RS256").kid == "a"
+    assert jwks_server.count() == 1
+    shared._client.close()
