@@ -162,3 +162,13 @@ def state_survived(
     with pytest.raises(InvalidRefreshToken) as revoked:
         sessions.refresh(rotated.refresh_token)
     assert revoked.value.reason == "refresh_family_revoked"
+
+
+def two_processes_share_one_fetch(shared: Any, server: Any, jwk: Any, make_jwks: Any) -> None:
+    """Two key sources on one shared cache: the second takes the first one's copy."""
+    server.serve_keys(jwk, headers={"Cache-Control": "max-age=600"})
+    first = make_jwks(server.url(), shared_cache=shared)
+    second = make_jwks(server.url(), shared_cache=shared)
+    assert first.get_key("a", "RS256").kid == "a"
+    assert second.get_key("a", "RS256").kid == "a"
+    assert server.count() == 1

@@ -109,10 +109,5 @@ def test_the_shared_jwks_cache_works_through_sentinel(
     redis_sentinel, jwks_server, jwk_a, make_jwks, clock, prefix
 ):
     shared = RedisSharedJWKS(redis_sentinel.url, prefix=prefix, clock=clock)
-    jwks_server.serve_keys(jwk_a, headers={"Cache-Control": "max-age=600"})
-    first = make_jwks(jwks_server.url(), shared_cache=shared)
-    second = make_jwks(jwks_server.url(), shared_cache=shared)
-    assert first.get_key("a", "RS256").kid == "a"
-    assert second.get_key("a", "RS256").kid == "a"
-    assert jwks_server.count() == 1
+    scenarios.two_processes_share_one_fetch(shared, jwks_server, jwk_a, make_jwks)
     shared._client.close()
