@@ -8,6 +8,11 @@ the discovery document's checks. A fetch is the generator :meth:`KeySetCache.fet
 it yields the :class:`~jwt_guard_core._remote_exchange.Exchange` objects to
 perform, one after the other, and is sent each one's response (or thrown its
 error). Whoever performs them, a thread or a task, never decides anything.
+
+With a shared cache (:mod:`jwt_guard_core.shared_jwks`) the fetch also
+yields :class:`~jwt_guard_core.shared_jwks.SharedStep` objects: calls to the
+shared store, which the driver runs (in a thread for async callers) and
+answers with their result.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import events
 from ._remote_exchange import DISCOVERY_ACCEPT, JWKS_ACCEPT, Exchange, Response
@@ -33,6 +38,10 @@ from ._remote_policy import (
 )
 from .errors import KeySourceUnavailable, UnknownKid
 from .keys import VerificationKey, select_key
+from .shared_jwks import SharedCopy, SharedFailure, SharedStep, new_owner, wait_for_copy
+
+if TYPE_CHECKING:
+    from .shared_jwks import SharedJWKSCache
 
 __all__ = ["CacheOptions", "Fetch", "KeySetCache"]
 
@@ -42,8 +51,9 @@ logger = logging.getLogger("jwt_guard.remote")
 # someone else before giving up with KeySourceUnavailable.
 _WAIT_MARGIN = 1.0
 
-# A fetch: yields exchanges to perform, is sent their responses, returns success.
-Fetch = Generator[Exchange, Response, bool]
+# A fetch: yields exchanges (and shared-store steps) to perform, is sent
+# their responses (results), returns success.
+Fetch = Generator[Exchange | SharedStep, Any, bool]
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,7 @@ class CacheOptions:
     allow_http: bool
     refresh_ahead: float
     clock: Callable[[], float]
+    shared: SharedJWKSCache | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,9 @@ class _State:
     next_attempt: float = -math.inf
     last_error: str | None = None
     stale_reported: bool = False
+    # What a shared cache needs to pass the set on: the body and its TTL.
+    body: bytes | None = None
+    ttl: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,11 @@ class KeySetCache:
         self.options = options
         self._clock = options.clock
         exchanges = 2 if options.issuer is not None else 1
-        self.wait_bound = options.timeout * exchanges + _WAIT_MARGIN
+        # How long one fetch may take; with a shared cache a fetch may first
+        # wait that long for another process's fetch.
+        self._fetch_bound = options.timeout * exchanges + _WAIT_MARGIN
+        shared = options.shared is not None
+        self.wait_bound = self._fetch_bound * 2 if shared else self._fetch_bound
         self.lock = threading.Lock()
         self._state = _State()
         self._discovered: _Discovered | None = None
@@ -240,6 +258,8 @@ class KeySetCache:
         started = time.perf_counter()
         try:
             jwks_url = yield from self._jwks_url()
+            if self.options.shared is not None:
+                return (yield from self._fetch_shared(self.options.shared, jwks_url, started))
             response = yield self._exchange(jwks_url, self._etag_for(jwks_url), JWKS_ACCEPT)
             self._accept_jwks(response, started)
             return True
@@ -267,17 +287,28 @@ class KeySetCache:
         # useful when the keys it refers to are still held.
         return st.etag if st.keys is not None and st.etag_url == url else None
 
-    def _accept_jwks(self, response: Response, started: float) -> None:
+    def _accept_jwks(
+        self, response: Response, started: float, *, shared: SharedCopy | None = None
+    ) -> None:
+        """Install a fetched key set, or (``shared``) one another process fetched.
+
+        A shared copy's age counts: its TTL runs from when it was fetched,
+        not from now, so it expires (and turns stale) when the original does.
+        """
         o = self.options
-        now = self._clock()
+        now = self._clock() if shared is None else shared.fetched_at
         previous = self._state
-        ttl = ttl_from_headers(response.headers, min_ttl=o.min_ttl, max_ttl=o.max_ttl)
+        if shared is None:
+            ttl = ttl_from_headers(response.headers, min_ttl=o.min_ttl, max_ttl=o.max_ttl)
+        else:
+            ttl = min(max(shared.ttl, o.min_ttl), o.max_ttl)
         if response.status == 304:
             if response.sent_etag is None or previous.keys is None:
                 raise FetchError("unexpected_304", "304 Not Modified to an unconditional request")
             keys = previous.keys
             skipped = previous.skipped
             etag = response.headers.get("etag") or previous.etag
+            body = previous.body
         else:
             # Skipped keys are reported once per URL, not on every refresh.
             reported = previous.skipped if previous.last_url == response.url else frozenset()
@@ -287,6 +318,7 @@ class KeySetCache:
             keys = parsed.keys
             skipped = parsed.skipped
             etag = response.headers.get("etag")
+            body = response.body
         ahead = min(o.refresh_ahead, ttl / 2)
         state = _State(
             keys=keys,
@@ -300,19 +332,31 @@ class KeySetCache:
             etag_url=response.url if etag else None,
             last_url=response.url,
             skipped=skipped,
+            body=body,
+            ttl=ttl,
         )
         with self.lock:
             self._state = state
-        events.emit(
-            "jwks_fetch_ok",
-            level=logging.DEBUG if response.status == 304 else logging.INFO,
-            message="JWKS fetched" if response.status == 200 else "JWKS not modified",
-            url=response.url,
-            status=response.status,
-            latency_ms=round((time.perf_counter() - started) * 1000, 3),
-            keys=len(keys),
-            ttl=ttl,
-        )
+        if shared is not None:
+            events.emit(
+                "jwks_shared_copy_used",
+                message="JWKS taken from the shared cache",
+                url=response.url,
+                age=round(self._clock() - shared.fetched_at, 3),
+                keys=len(keys),
+                ttl=ttl,
+            )
+        else:
+            events.emit(
+                "jwks_fetch_ok",
+                level=logging.DEBUG if response.status == 304 else logging.INFO,
+                message="JWKS fetched" if response.status == 200 else "JWKS not modified",
+                url=response.url,
+                status=response.status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 3),
+                keys=len(keys),
+                ttl=ttl,
+            )
         if previous.keys is not None:
             before, after = set(previous.by_kid), set(state.by_kid)
             if before != after:
@@ -323,6 +367,105 @@ class KeySetCache:
                     added=sorted(after - before),
                     removed=sorted(before - after),
                 )
+
+    # -- the shared second-level cache
+
+    def _fetch_shared(self, shared: SharedJWKSCache, url: str, started: float) -> Fetch:
+        """Use a newer fresh shared copy; else fetch under the shared lock and share the result."""
+        now = self._clock()
+        mine = self._state.last_success
+        newer_than = -math.inf if mine is None else mine
+        copy = yield SharedStep(lambda: shared.read(url))
+        if (
+            isinstance(copy, SharedCopy)
+            and copy.fetched_at > newer_than
+            and now < self._refresh_at(copy)
+            and self._adopt(copy, started)
+        ):
+            return True
+        if isinstance(copy, SharedCopy):
+            # Too old: wait for a copy newer than this one, not just than ours.
+            newer_than = max(newer_than, copy.fetched_at)
+        owner = new_owner()
+        outcome, found = yield SharedStep(
+            lambda: wait_for_copy(
+                shared,
+                url,
+                newer_than=newer_than,
+                since=now,
+                owner=owner,
+                lock_seconds=self._fetch_bound,
+                wait_seconds=self._fetch_bound,
+            ),
+            fallback=("alone", None),
+        )
+        if outcome == "copy" and self._adopt(found, started):
+            return True
+        if outcome == "failed":
+            # The leader failed a moment ago: share its backoff rather than
+            # retrying at once from every process.
+            self._stale_fallback(copy, started)
+            self._record_failure(
+                FetchError(
+                    "shared_fetch_failed",
+                    f"another instance's fetch failed ({found.error})",
+                    retry_after=max(0.0, found.retry_at - self._clock()),
+                )
+            )
+            return False
+        try:
+            response = yield self._exchange(url, self._etag_for(url), JWKS_ACCEPT)
+            self._accept_jwks(response, started)
+        except FetchError as exc:
+            self._stale_fallback(copy, started)
+            self._record_failure(exc)
+            st = self._state
+            error = st.last_error or exc.reason
+            failure = SharedFailure(url, error, self._clock(), st.next_attempt)
+            yield SharedStep(lambda: shared.write_failure(failure))
+            if outcome == "lead":
+                yield SharedStep(lambda: shared.unlock(url, owner))
+            return False
+        st = self._state
+        if st.body is not None and st.last_success is not None:
+            done = SharedCopy(url, st.body, st.etag, st.ttl, st.last_success)
+            yield SharedStep(lambda: shared.write(done, keep=st.ttl + self.options.stale_ttl))
+        if outcome == "lead":
+            yield SharedStep(lambda: shared.unlock(url, owner))
+        return True
+
+    def _refresh_at(self, copy: SharedCopy) -> float:
+        o = self.options
+        ttl = min(max(copy.ttl, o.min_ttl), o.max_ttl)
+        return copy.fetched_at + ttl - min(o.refresh_ahead, ttl / 2)
+
+    def _adopt(self, copy: Any, started: float) -> bool:
+        """Install a shared copy; ``False`` (and nothing changed) if it is not a good key set."""
+        if not isinstance(copy, SharedCopy):
+            return False
+        response = Response(
+            status=200,
+            headers={"etag": copy.etag} if copy.etag else {},
+            body=copy.body,
+            url=copy.url,
+            sent_etag=None,
+        )
+        try:
+            self._accept_jwks(response, started, shared=copy)
+        except FetchError as exc:
+            logger.warning("ignoring a shared JWKS copy that does not parse (%s)", exc.reason)
+            return False
+        return True
+
+    def _stale_fallback(self, copy: Any, started: float) -> None:
+        """Stale-if-error across processes: a shared copy older than fresh still beats nothing."""
+        st = self._state
+        if (
+            isinstance(copy, SharedCopy)
+            and (st.last_success is None or copy.fetched_at > st.last_success)
+            and self._clock() < copy.fetched_at + copy.ttl + self.options.stale_ttl
+        ):
+            self._adopt(copy, started)
 
     def _record_failure(self, exc: FetchError) -> None:
         now = self._clock()

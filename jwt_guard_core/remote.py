@@ -63,6 +63,7 @@ from ._remote_policy import check_url
 from ._remote_transport import Transports
 from .errors import ConfigurationError
 from .keys import VerificationKey
+from .shared_jwks import SharedJWKSCache, SharedStep
 
 __all__ = ["RemoteJWKS"]
 
@@ -177,6 +178,12 @@ def _clock(clock: object) -> Callable[[], float]:
     return clock
 
 
+def _shared(cache: object) -> SharedJWKSCache | None:
+    if cache is not None and not isinstance(cache, SharedJWKSCache):
+        raise ConfigurationError("shared_cache", "give a RedisSharedJWKS or a FileSharedJWKS")
+    return cache
+
+
 # --- fork safety ---------------------------------------------------------------
 
 # Servers that load the app and then fork workers (gunicorn --preload, uWSGI)
@@ -232,6 +239,10 @@ class RemoteJWKS:
             ``ssl.SSLContext``, or a path to a CA bundle. ``False`` disables
             verification and is logged as a warning.
         clock: returns the current Unix time; inject a fake one in tests.
+        shared_cache: a second-level cache shared with other processes
+            (:class:`~jwt_guard_core.shared_jwks.RedisSharedJWKS`, or
+            :class:`~jwt_guard_core.shared_jwks.FileSharedJWKS` for one
+            host), so that one of them fetches and the others read.
 
     Raises:
         ConfigurationError: for a bad URL or option, naming the setting.
@@ -256,6 +267,7 @@ class RemoteJWKS:
         refresh_ahead: float | None = 60.0,
         verify: VerifyOption = True,
         clock: Callable[[], float] = time.time,
+        shared_cache: SharedJWKSCache | None = None,
         _issuer: str | None = None,
     ) -> None:
         # With _issuer (given only by from_issuer, which checked it), ``url``
@@ -287,6 +299,7 @@ class RemoteJWKS:
             if refresh_ahead is None
             else _positive("refresh_ahead", refresh_ahead, allow_zero=True),
             clock=_clock(clock),
+            shared=_shared(shared_cache),
         )
         self._verify = _ssl_option(verify)
         self._cache = KeySetCache(options)
@@ -517,7 +530,10 @@ class RemoteJWKS:
             exchange = next(fetch)
             while True:
                 try:
-                    response = self._transports.sync().fetch(exchange)
+                    if isinstance(exchange, SharedStep):
+                        response = exchange.run()
+                    else:
+                        response = self._transports.sync().fetch(exchange)
                 except Exception as exc:
                     exchange = fetch.throw(exc)
                 else:
@@ -535,7 +551,10 @@ class RemoteJWKS:
             exchange = next(fetch)
             while True:
                 try:
-                    response = await self._transports.for_running_loop().fetch(exchange)
+                    if isinstance(exchange, SharedStep):
+                        response = await asyncio.to_thread(exchange.run)
+                    else:
+                        response = await self._transports.for_running_loop().fetch(exchange)
                 except Exception as exc:  # CancelledError is not an Exception: it propagates
                     exchange = fetch.throw(exc)
                 else:

@@ -18,22 +18,32 @@ Keys, under ``prefix`` (default ``jwt_guard:sessions``)::
     {prefix}:epoch              the emergency epoch
     {prefix}:fail:{client}      sorted set: recent failure and in-flight attempt times
 
-The scripts touch keys they derive from the prefix, so this store targets a
-single Redis server (or a primary with replicas), not Redis Cluster.
+On a Redis Cluster (a :class:`redis.cluster.RedisCluster` client, or a
+``redis+cluster://`` URL) the prefix is a hash tag, ``{prefix}:rt:...``, so
+the keys a script derives from one another share a slot; only the
+rate-limit keys, which no script shares, are spread with a tag of their
+own (``{prefix:fail:client}``). One store therefore lives on one shard (and
+its replicas): give each application its own prefix to spread stores.
+Through Sentinel (``redis+sentinel://`` or ``Sentinel(...).master_for(...)``)
+keys are named as on a single server.
+
+Redis replicates asynchronously: a write acknowledged by a primary that
+fails before its replicas copied it is lost with it, and a lost "spent"
+mark lets a refresh token be used twice. With ``replicas=N`` every write
+that revokes or spends is followed by ``WAIT N`` and reported as failed
+(:class:`StoreUnavailable`) unless N replicas hold it, so an acknowledged
+revocation survives the failover of its primary.
 """
 
 from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
-import redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
-
+from .._redis import Gateway, KeySpace, RedisClient, connect, is_cluster
+from ..breaker import CircuitBreaker
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
 from .ratelimit import Reserved
@@ -42,14 +52,30 @@ from .revocation import RevocationState
 
 __all__ = ["RedisSessionStore"]
 
-_T = TypeVar("_T")
-
 _SPEND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local won = redis.call('HSETNX', KEYS[1], 'spent_at', ARGV[1])
 local record = redis.call('HGETALL', KEYS[1])
 local family = redis.call('HGETALL', ARGV[2] .. redis.call('HGET', KEYS[1], 'family_id'))
 return {won, record, family}
+"""
+
+# KEYS[1] the family hash, KEYS[2] the subject's set of families; ARGV:
+# subject, created_at, expires_at, TTL, family id.
+_CREATE_FAMILY = """
+redis.call('HSET', KEYS[1], 'subject', ARGV[1], 'created_at', ARGV[2], 'expires_at', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[5])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return 1
+"""
+
+# KEYS[1] the token hash; ARGV: family, subject, scopes, issued_at, expires_at, TTL.
+_ADD_RECORD = """
+redis.call('HSET', KEYS[1], 'family_id', ARGV[1], 'subject', ARGV[2], 'scopes', ARGV[3],
+           'issued_at', ARGV[4], 'expires_at', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return 1
 """
 
 _UNSPEND = """
@@ -100,15 +126,6 @@ end
 return 1
 """
 
-# SADD, then extend the set's TTL, never shorten it.
-_ADD_MEMBER = """
-redis.call('SADD', KEYS[1], ARGV[1])
-local ttl = redis.call('TTL', KEYS[1])
-if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1
-"""
-
-
 # Drop KEYS[1]'s entries at or before ARGV[2]; unless ARGV[3] remain, add
 # ARGV[4] scored ARGV[1] and keep the set for ARGV[5] seconds. Returns
 # {admitted, scores of the entries counted before}: one step, so of
@@ -148,123 +165,121 @@ class RedisSessionStore:
     """Refresh tokens, revocation state and failure counts in Redis.
 
     Args:
-        client: a ``redis.Redis`` client (``decode_responses`` off) or a
-            ``redis://`` / ``rediss://`` URL. A client you build yourself
-            should have a ``socket_timeout`` and few retries
+        client: a ``redis.Redis`` client (``decode_responses`` off), a
+            ``redis.cluster.RedisCluster``, a Sentinel-managed client
+            (``Sentinel(...).master_for(name)``), or a URL: ``redis://``,
+            ``rediss://``, ``unix://``, ``redis+cluster://host:port`` or
+            ``redis+sentinel://host:port,host:port/service``. A client you
+            build yourself should have a ``socket_timeout`` and few retries
             (``retry=Retry(NoBackoff(), 1)``): redis-py's defaults keep a
-            request waiting for seconds while Redis is down, before the
-            services answer 503 or fail open. A client made from a URL
-            gets 2-second timeouts and one retry.
+            request waiting for seconds while Redis is down. A client made
+            from a URL gets 2-second timeouts and one retry.
         prefix: the key prefix; give each application its own.
+        breaker: the :class:`~jwt_guard_core.breaker.CircuitBreaker` that
+            makes calls fail at once after repeated failures (default: 5
+            failures, 5 s cool-down); share one between the stores of one
+            server.
+        replicas: after each write that revokes, spends or creates state,
+            ``WAIT`` for this many replicas to hold it (default 0: no wait).
+        replica_timeout: how long that ``WAIT`` may take, in seconds.
 
     Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
     :class:`~jwt_guard_core.sessions.RevocationStore` and
     :class:`~jwt_guard_core.sessions.RateLimitStore`.
     """
 
-    def __init__(self, client: redis.Redis | str, *, prefix: str = "jwt_guard:sessions") -> None:
-        if isinstance(client, str):
-            try:
-                # redis-py's default retries with backoff block a request for
-                # seconds while Redis is down; one quick retry, then the
-                # services' outage policy (503 or fail open) decides.
-                client = redis.Redis.from_url(
-                    client,
-                    socket_timeout=2.0,
-                    socket_connect_timeout=2.0,
-                    retry=Retry(NoBackoff(), 1),
-                )
-            except ValueError:
-                raise ConfigurationError(
-                    "redis", "the Redis URL is not valid (redis://, rediss:// or unix://)"
-                ) from None
-        if not isinstance(client, redis.Redis):
-            raise ConfigurationError("redis", "give a redis.Redis client or a redis:// URL")
-        if client.get_encoder().decode_responses:
-            raise ConfigurationError(
-                "redis", "the Redis client must be created with decode_responses=False"
-            )
+    def __init__(
+        self,
+        client: RedisClient | str,
+        *,
+        prefix: str = "jwt_guard:sessions",
+        breaker: CircuitBreaker | None = None,
+        replicas: int = 0,
+        replica_timeout: float = 1.0,
+    ) -> None:
+        client = connect(client, setting="redis")
         if not isinstance(prefix, str) or not prefix:
             raise ConfigurationError("prefix", "must be a non-empty string")
         self._client = client
         self._prefix = prefix
+        self._keys = KeySpace(prefix, cluster=is_cluster(client))
+        self._redis = Gateway(
+            client,
+            label="session store",
+            name="sessions",
+            unavailable=StoreUnavailable,
+            breaker=breaker,
+            replicas=replicas,
+            replica_timeout=replica_timeout,
+        )
         self._spend = client.register_script(_SPEND)
         self._unspend = client.register_script(_UNSPEND)
+        self._create_family = client.register_script(_CREATE_FAMILY)
+        self._add_token = client.register_script(_ADD_RECORD)
         self._revoke_family = client.register_script(_REVOKE_FAMILY)
         self._revoke_subject = client.register_script(_REVOKE_SUBJECT)
         self._subject_sessions = client.register_script(_SUBJECT_SESSIONS)
         self._set_max = client.register_script(_SET_MAX)
-        self._add_member = client.register_script(_ADD_MEMBER)
         self._reserve = client.register_script(_RESERVE)
         self._release = client.register_script(_RELEASE)
 
     def __repr__(self) -> str:
         return f"RedisSessionStore(prefix={self._prefix!r})"
 
-    def _key(self, kind: str, name: str = "") -> str:
-        return f"{self._prefix}:{kind}:{name}" if name else f"{self._prefix}:{kind}"
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The store's circuit breaker (its ``state`` is for health checks)."""
+        return self._redis.breaker
 
-    @staticmethod
-    def _run(action: Callable[[], _T]) -> _T:
-        try:
-            return action()
-        except RedisError as exc:
-            # The class name only: redis-py messages can carry host names.
-            raise StoreUnavailable(
-                f"the Redis session store is unavailable ({type(exc).__name__})"
-            ) from None
+    def _key(self, kind: str, name: str = "") -> str:
+        return self._keys.key(kind, name)
+
+    def _write(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        return self._redis.write([(script, keys, args)])[0]
 
     # -- RefreshTokenStore
 
     def create_family(self, family: FamilyRecord) -> None:
-        key = self._key("fam", family.family_id)
         ttl = _ttl(family.expires_at, family.created_at)
-
-        def action() -> None:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.hset(
-                key,
-                mapping={
-                    "subject": family.subject,
-                    "created_at": repr(family.created_at),
-                    "expires_at": repr(family.expires_at),
-                },
-            )
-            pipe.expire(key, ttl)
-            pipe.execute()
-            self._add_member(
-                keys=[self._key("subfam", family.subject)], args=[family.family_id, ttl]
-            )
-
-        self._run(action)
+        self._write(
+            self._create_family,
+            [self._key("fam", family.family_id), self._key("subfam", family.subject)],
+            [
+                family.subject,
+                repr(family.created_at),
+                repr(family.expires_at),
+                ttl,
+                family.family_id,
+            ],
+        )
 
     def add_token(self, record: RefreshRecord, *, now: float) -> None:
-        key = self._key("rt", record.token_hash)
-
-        def action() -> None:
-            pipe = self._client.pipeline(transaction=True)
-            pipe.hset(
-                key,
-                mapping={
-                    "family_id": record.family_id,
-                    "subject": record.subject,
-                    "scopes": " ".join(record.scopes),
-                    "issued_at": repr(record.issued_at),
-                    "expires_at": repr(record.expires_at),
-                },
-            )
-            pipe.expire(key, _ttl(record.expires_at, now))
-            pipe.execute()
-
-        self._run(action)
+        self._write(
+            self._add_token,
+            [self._key("rt", record.token_hash)],
+            [
+                record.family_id,
+                record.subject,
+                " ".join(record.scopes),
+                repr(record.issued_at),
+                repr(record.expires_at),
+                _ttl(record.expires_at, now),
+            ],
+        )
 
     def spend(self, token_hash: str, *, now: float) -> SpendResult | None:
-        def action() -> Any:
-            return self._spend(
-                keys=[self._key("rt", token_hash)], args=[repr(now), self._key("fam") + ":"]
-            )
+        key = self._key("rt", token_hash)
 
-        reply = self._run(action)
+        def undo(results: list[Any]) -> None:
+            # The spend is on the primary but no replica confirmed it: the
+            # caller answers 503 and the client retries with this token,
+            # which must then be its first use, not a reuse.
+            if results and results[0] and results[0][0] == 1:
+                self._unspend(keys=[key], args=[repr(now)])
+
+        reply = self._redis.write(
+            [(self._spend, [key], [repr(now), self._key("fam") + ":"])], undo=undo
+        )[0]
         if reply is None:
             return None
         won, flat_record, flat_family = reply
@@ -293,21 +308,21 @@ class RedisSessionStore:
         return SpendResult(record=record, family=family, won=won == 1)
 
     def unspend(self, token_hash: str, *, spent_at: float) -> None:
-        self._run(lambda: self._unspend(keys=[self._key("rt", token_hash)], args=[repr(spent_at)]))
+        self._write(self._unspend, [self._key("rt", token_hash)], [repr(spent_at)])
 
     def revoke_family(self, family_id: str, *, now: float) -> bool:
-        def action() -> Any:
-            return self._revoke_family(keys=[self._key("fam", family_id)], args=[repr(now)])
-
-        return bool(self._run(action) == 1)
+        return bool(
+            self._write(self._revoke_family, [self._key("fam", family_id)], [repr(now)]) == 1
+        )
 
     def revoke_subject(self, subject: str, *, now: float) -> int:
-        def action() -> Any:
-            return self._revoke_subject(
-                keys=[self._key("subfam", subject)], args=[repr(now), self._key("fam") + ":"]
+        return int(
+            self._write(
+                self._revoke_subject,
+                [self._key("subfam", subject)],
+                [repr(now), self._key("fam") + ":"],
             )
-
-        return int(self._run(action))
+        )
 
     def subject_sessions(self, subject: str, *, now: float) -> Sequence[str]:
         def action() -> Any:
@@ -315,37 +330,29 @@ class RedisSessionStore:
                 keys=[self._key("subfam", subject)], args=[self._key("fam") + ":", repr(now)]
             )
 
-        return tuple(f.decode() for f in self._run(action))
+        return tuple(f.decode() for f in self._redis.run(action))
 
     # -- RevocationStore
 
     def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
-        self._run(
-            lambda: self._set_max(
-                keys=[self._key("deny", jti)], args=[repr(expires_at), _ttl(expires_at, now)]
-            )
-        )
+        self._deny("deny", jti, expires_at=expires_at, now=now)
 
     def deny_session(self, session_id: str, *, expires_at: float, now: float) -> None:
-        self._run(
-            lambda: self._set_max(
-                keys=[self._key("denysid", session_id)],
-                args=[repr(expires_at), _ttl(expires_at, now)],
-            )
-        )
+        self._deny("denysid", session_id, expires_at=expires_at, now=now)
 
     def deny_kid(self, kid: str, *, expires_at: float, now: float) -> None:
-        self._run(
-            lambda: self._set_max(
-                keys=[self._key("denykid", kid)], args=[repr(expires_at), _ttl(expires_at, now)]
-            )
+        self._deny("denykid", kid, expires_at=expires_at, now=now)
+
+    def _deny(self, kind: str, name: str, *, expires_at: float, now: float) -> None:
+        self._write(
+            self._set_max, [self._key(kind, name)], [repr(expires_at), _ttl(expires_at, now)]
         )
 
     def revoke_subject_before(self, subject: str, before: float) -> None:
-        self._run(lambda: self._set_max(keys=[self._key("sub", subject)], args=[repr(before), 0]))
+        self._write(self._set_max, [self._key("sub", subject)], [repr(before), 0])
 
     def set_emergency_epoch(self, epoch: float) -> None:
-        self._run(lambda: self._set_max(keys=[self._key("epoch")], args=[repr(epoch), 0]))
+        self._write(self._set_max, [self._key("epoch")], [repr(epoch), 0])
 
     def revocation_state(
         self,
@@ -359,13 +366,13 @@ class RedisSessionStore:
         # One MGET: one round trip per verification. A missing name reads a
         # key with an empty name, which is never written.
         keys = [
-            f"{self._prefix}:deny:{jti or ''}",
-            f"{self._prefix}:denysid:{session or ''}",
-            f"{self._prefix}:sub:{subject or ''}",
+            self._key("deny", "") + f":{jti or ''}",
+            self._key("denysid", "") + f":{session or ''}",
+            self._key("sub", "") + f":{subject or ''}",
             self._key("epoch"),
-            f"{self._prefix}:denykid:{kid or ''}",
+            self._key("denykid", "") + f":{kid or ''}",
         ]
-        denied, session_denied, before, epoch, kid_denied = self._run(
+        denied, session_denied, before, epoch, kid_denied = self._redis.run(
             lambda: self._client.mget(keys)
         )
         denied_until = _num(denied)
@@ -382,7 +389,7 @@ class RedisSessionStore:
     # -- RateLimitStore
 
     def reserve(self, client: str, *, now: float, window: float, limit: int) -> Reserved:
-        key = self._key("fail", client)
+        key = self._keys.alone("fail", client)
         # A unique member per entry: two at the same instant both count.
         member = f"{now!r}:{secrets.token_hex(4)}"
 
@@ -392,14 +399,15 @@ class RedisSessionStore:
                 args=[repr(now), repr(now - window), limit, member, math.ceil(window)],
             )
 
-        admitted, scores = self._run(action)
+        admitted, scores = self._redis.run(action)
         return Reserved(admitted=admitted == 1, counted=tuple(float(x) for x in scores))
 
     def release(self, client: str, *, at: float) -> None:
-        self._run(lambda: self._release(keys=[self._key("fail", client)], args=[repr(at)]))
+        key = self._keys.alone("fail", client)
+        self._redis.run(lambda: self._release(keys=[key], args=[repr(at)]))
 
     def add_failure(self, client: str, *, now: float, window: float, keep: int) -> None:
-        key = self._key("fail", client)
+        key = self._keys.alone("fail", client)
         member = f"{now!r}:{secrets.token_hex(4)}"
 
         def action() -> None:
@@ -410,13 +418,13 @@ class RedisSessionStore:
             pipe.expire(key, math.ceil(window))
             pipe.execute()
 
-        self._run(action)
+        self._redis.run(action)
 
     def recent_failures(self, client: str, *, now: float, window: float) -> Sequence[float]:
-        key = self._key("fail", client)
+        key = self._keys.alone("fail", client)
         rows = cast(
             "list[tuple[bytes, float]]",
-            self._run(
+            self._redis.run(
                 lambda: self._client.zrangebyscore(
                     key, f"({now - window!r}", "+inf", withscores=True
                 )

@@ -3,9 +3,14 @@
 The ring is one JSON document (metadata plus each key sealed with
 AES-256-GCM, exactly as the file store seals them), so every reader sees a
 consistent set. Writes are compare-and-set on a revision counter
-(``WATCH``/``MULTI``), and rotations run under a redis-py ``Lock`` with an
+(one Lua script), and rotations run under a redis-py ``Lock`` with an
 expiry, so a crashed instance cannot hold the lock for ever and a stalled
 one that lost it cannot overwrite a newer ring.
+
+On a Redis Cluster the prefix is a hash tag (``{prefix}:ring`` ...), so the
+compare-and-set over the revision and the ring stays in one slot.
+Calls go through a circuit breaker: after repeated failures they fail at
+once (:class:`KeyStoreError`) until a probe succeeds.
 
 Nothing stored in Redis is usable without the passphrase: a leaked RDB
 dump or a replica exposes kids and times, not keys.
@@ -23,9 +28,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import redis
-from redis.exceptions import LockError, RedisError, WatchError
+from redis.exceptions import LockError, RedisError
 
+from .._redis import Gateway, KeySpace, RedisClient, connect, is_cluster
+from ..breaker import CircuitBreaker
 from ..errors import ConfigurationError
 from ._crypto import DEFAULT_PASSPHRASE_ENV, Sealer, new_kdf_params, resolve_passphrase
 from .errors import KeyStoreError
@@ -46,18 +52,14 @@ __all__ = ["RedisKeyStore"]
 logger = logging.getLogger("jwt_guard.signing")
 
 
-def _unavailable(exc: Exception) -> KeyStoreError:
-    # The class name only: redis-py messages can carry host names and, for
-    # some connection errors, parts of the URL.
-    return KeyStoreError(f"the Redis key store is unavailable ({type(exc).__name__})")
-
-
 class RedisKeyStore:
     """A :class:`~jwt_guard_core.signing.KeyStore` in Redis.
 
     Args:
-        client: a ``redis.Redis`` client (``decode_responses`` must be off)
-            or a ``redis://`` / ``rediss://`` URL.
+        client: a ``redis.Redis`` client (``decode_responses`` must be off),
+            a ``redis.cluster.RedisCluster``, a Sentinel-managed client, or a
+            URL (``redis://``, ``rediss://``, ``redis+cluster://``,
+            ``redis+sentinel://host:port,.../service``).
         passphrase / passphrase_env: as for
             :class:`~jwt_guard_core.signing.FileKeyStore`; every instance
             sharing the store needs the same passphrase.
@@ -67,6 +69,12 @@ class RedisKeyStore:
             own (an instance that died mid-rotation cannot block the others).
         lock_wait: how long a blocking rotation waits for the lock before
             raising :class:`~jwt_guard_core.signing.KeyStoreError`.
+        breaker: the :class:`~jwt_guard_core.breaker.CircuitBreaker` (default:
+            5 failures, 5 s cool-down).
+        replicas: after each write of the ring, ``WAIT`` for this many
+            replicas to hold it (default 0), so a rotation survives a
+            failover; fewer confirmations raise ``KeyStoreError``.
+        replica_timeout: how long that ``WAIT`` may take, in seconds.
 
     The encryption parameters are read (or created) on first use, so a
     Redis outage at import time does not stop the application from starting;
@@ -75,27 +83,18 @@ class RedisKeyStore:
 
     def __init__(
         self,
-        client: redis.Redis | str,
+        client: RedisClient | str,
         *,
         passphrase: str | bytes | None = None,
         passphrase_env: str | None = DEFAULT_PASSPHRASE_ENV,
         prefix: str = "jwt_guard:signing",
         lock_timeout: float = 60.0,
         lock_wait: float = 30.0,
+        breaker: CircuitBreaker | None = None,
+        replicas: int = 0,
+        replica_timeout: float = 1.0,
     ) -> None:
-        if isinstance(client, str):
-            try:
-                client = redis.Redis.from_url(client)
-            except ValueError:
-                raise ConfigurationError(
-                    "key_store", "the Redis URL is not valid (redis://, rediss:// or unix://)"
-                ) from None
-        if not isinstance(client, redis.Redis):
-            raise ConfigurationError("key_store", "give a redis.Redis client or a redis:// URL")
-        if client.get_encoder().decode_responses:
-            raise ConfigurationError(
-                "key_store", "the Redis client must be created with decode_responses=False"
-            )
+        client = connect(client, setting="key_store")
         if not isinstance(prefix, str) or not prefix:
             raise ConfigurationError("prefix", "must be a non-empty string")
         for name, value in (("lock_timeout", lock_timeout), ("lock_wait", lock_wait)):
@@ -104,10 +103,21 @@ class RedisKeyStore:
         self._client = client
         self._secret = resolve_passphrase(passphrase, passphrase_env)
         self._prefix = prefix
-        self._ring_key = f"{prefix}:ring"
-        self._revision_key = f"{prefix}:revision"
-        self._store_key = f"{prefix}:keystore"
-        self._lock_key = f"{prefix}:lock"
+        keys = KeySpace(prefix, cluster=is_cluster(client))
+        self._ring_key = keys.key("ring")
+        self._revision_key = keys.key("revision")
+        self._store_key = keys.key("keystore")
+        self._lock_key = keys.key("lock")
+        self._redis = Gateway(
+            client,
+            label="key store",
+            name="keys",
+            unavailable=KeyStoreError,
+            breaker=breaker,
+            replicas=replicas,
+            replica_timeout=replica_timeout,
+        )
+        self._save = client.register_script(_SAVE)
         self._lock_timeout = float(lock_timeout)
         self._lock_wait = float(lock_wait)
         self._sealer: Sealer | None = None
@@ -115,6 +125,11 @@ class RedisKeyStore:
 
     def __repr__(self) -> str:
         return f"RedisKeyStore(prefix={self._prefix!r})"
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The store's circuit breaker (its ``state`` is for health checks)."""
+        return self._redis.breaker
 
     def check(self) -> None:
         """Connect and verify the passphrase now (for start-up checks)."""
@@ -130,7 +145,7 @@ class RedisKeyStore:
             return self._sealer
 
     def _open_or_create(self) -> Sealer:
-        try:
+        def read_or_create() -> tuple[Any, Sealer | None]:
             raw = self._client.get(self._store_key)
             if raw is None:
                 kdf = new_kdf_params()
@@ -139,10 +154,13 @@ class RedisKeyStore:
                 # SET NX: when two instances start on an empty Redis at once,
                 # one set of parameters wins and both use it.
                 if self._client.set(self._store_key, json.dumps(created), nx=True):
-                    return sealer
+                    return None, sealer
                 raw = self._client.get(self._store_key)
-        except RedisError as exc:
-            raise _unavailable(exc) from None
+            return raw, None
+
+        raw, created_sealer = self._redis.run(read_or_create)
+        if created_sealer is not None:
+            return created_sealer
         doc: Any
         try:
             doc = json.loads(raw) if raw is not None else None
@@ -172,10 +190,7 @@ class RedisKeyStore:
             blocking_timeout=self._lock_wait if blocking else None,
             thread_local=False,
         )
-        try:
-            acquired = lock.acquire()
-        except RedisError as exc:
-            raise _unavailable(exc) from None
+        acquired = self._redis.run(lock.acquire)
         if not acquired:
             if blocking:
                 raise KeyStoreError(
@@ -196,18 +211,11 @@ class RedisKeyStore:
                 logger.warning("could not release the key store lock (%s)", type(exc).__name__)
 
     def revision(self) -> int:
-        try:
-            raw = self._client.get(self._revision_key)
-        except RedisError as exc:
-            raise _unavailable(exc) from None
-        return _revision(raw)
+        return _revision(self._redis.run(lambda: self._client.get(self._revision_key)))
 
     def load(self) -> KeyRing:
         sealer = self._get_sealer()
-        try:
-            raw = self._client.get(self._ring_key)
-        except RedisError as exc:
-            raise _unavailable(exc) from None
+        raw = self._redis.run(lambda: self._client.get(self._ring_key))
         if raw is None:
             return KeyRing()
         try:
@@ -237,24 +245,35 @@ class RedisKeyStore:
         for entry, key in zip(doc["keys"], ring.keys, strict=True):
             entry["sealed"] = base64.b64encode(seal_key(sealer, key)).decode("ascii")
         payload = json.dumps(doc)
-        try:
-            with self._client.pipeline(transaction=True) as pipe:
-                pipe.watch(self._revision_key)  # type: ignore[no-untyped-call]
-                current = _revision(pipe.get(self._revision_key))
-                if current != expected_revision:
-                    raise KeyStoreError(
-                        f"the key ring changed while it was being updated (revision {current}, "
-                        f"expected {expected_revision})"
-                    )
-                pipe.multi()
-                pipe.set(self._ring_key, payload)
-                pipe.set(self._revision_key, revision)
-                pipe.execute()
-        except WatchError:
-            raise KeyStoreError("the key ring changed while it was being updated") from None
-        except RedisError as exc:
-            raise _unavailable(exc) from None
+
+        written, raw = self._redis.write(
+            [
+                (
+                    self._save,
+                    [self._revision_key, self._ring_key],
+                    [str(expected_revision), payload, str(revision)],
+                )
+            ]
+        )[0]
+        if written != 1:
+            current = _revision(raw)
+            raise KeyStoreError(
+                f"the key ring changed while it was being updated (revision {current}, "
+                f"expected {expected_revision})"
+            )
         return replace(ring, revision=revision)
+
+
+# Compare-and-set: write the ring (KEYS[2]) and its revision (KEYS[1]) if the
+# stored revision is still ARGV[1]. One script, so that on a Cluster it is
+# one slot's business and with ``replicas`` one WAIT covers it.
+_SAVE = """
+local current = redis.call('GET', KEYS[1])
+if (current or '0') ~= ARGV[1] then return {0, current or '0'} end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[1], ARGV[3])
+return {1, ARGV[3]}
+"""
 
 
 def _revision(raw: Any) -> int:
