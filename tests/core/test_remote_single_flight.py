@@ -170,7 +170,9 @@ def test_waiters_give_up_within_the_bound_with_key_source_unavailable(
     gate.release.set()
     assert all(isinstance(r, KeySourceUnavailable) for r in results)
     assert all(r.status == 503 for r in results)
-    assert gate.calls == 1
+    # One fetch at most: on a loaded machine the 50 ms budget can run out
+    # before the leader's request reaches the server; no waiter fetches itself.
+    assert gate.calls <= 1
     assert jwks.health()["last_error"].startswith("timeout")
 
 
