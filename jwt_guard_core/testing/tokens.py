@@ -29,7 +29,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 
@@ -37,7 +37,9 @@ from ..encoding import b64url_decode, b64url_encode
 from ..errors import ConfigurationError
 from ..signing import TokenIssuer
 from ..signing.issuer import DEFAULT_LIFETIME
-from .issuer import LocalIssuer
+
+if TYPE_CHECKING:  # issuer.py builds factories (LocalIssuer.tokens): no import cycle
+    from .issuer import LocalIssuer
 
 __all__ = ["DEFAULT_SUBJECT", "WRONG_AUDIENCE", "WRONG_ISSUER", "TokenFactory"]
 
@@ -105,7 +107,9 @@ class TokenFactory:
     """
 
     def __init__(self, issuer: LocalIssuer, *, clock: Callable[[], float] | None = None) -> None:
-        if not isinstance(issuer, LocalIssuer):
+        # Duck-typed (what the factory signs with): importing LocalIssuer here
+        # would close an import cycle, issuer.py builds factories.
+        if not callable(getattr(issuer, "_active_key", None)):
             raise ConfigurationError("issuer", "must be a LocalIssuer")
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
