@@ -116,8 +116,10 @@ def test_readme_links_point_at_files_that_exist(readme: str) -> None:
             continue
         path, _, anchor = target.partition("#")
         resolved = (source.parent / path).resolve()
-        heading_missing = anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved)
-        if not resolved.exists() or heading_missing:
+        if not resolved.exists():
+            broken.append(target)
+            continue
+        if anchor and resolved.suffix == ".md" and anchor not in _anchors(resolved):
             broken.append(target)
     assert not broken, f"{readme} links to missing files or headings: {broken}"
 
