@@ -135,3 +135,23 @@ def test_it_is_one_key_source_among_the_others(self_verifying: Any, configure: A
 
 def test_health_names_the_issuing_source(self_verifying: Any) -> None:
     assert key_set_health() == {"ok": True, "key_sets": {ISSUER_URL: {"type": "IssuingKeys"}}}
+
+
+def test_one_issuer_entry_may_use_the_issuing_keys(
+    self_verifying: Any, configure: Any, client: Client, make_token: Any, keyring: Any
+) -> None:
+    from tests.factories import ISSUER, public_pem
+
+    configure(
+        ISSUER=None,
+        KEY_SOURCE=None,
+        ISSUERS={
+            ISSUER_URL: {"KEY_SOURCE": "ISSUING", "ALGORITHMS": ["ES256"]},
+            ISSUER: {"VERIFYING_KEY": {"rsa-1": public_pem(keyring.rsa).decode()},
+                     "ALGORITHMS": ["RS256"]},
+        },
+    )  # fmt: skip
+    assert [m.id for m in check_settings()] == []
+    own = get_token_issuer().issue_access_token("user-1")
+    assert _get(client, own).json()["sub"] == "user-1"
+    assert _get(client, make_token(aud=AUDIENCE)).status_code == 200
