@@ -732,7 +732,13 @@ class StaticKeySet:
         *,
         private_members: PrivateMembers = "refuse",
     ) -> StaticKeySet:
-        """Build from a JWKS document: a dict, JSON text, or a path to a JSON file."""
+        """Build from a JWKS document: a dict, JSON text, or a path to a JSON file.
+
+        A file is read only from a :class:`pathlib.Path` (any ``PathLike``):
+        a ``str`` is always JSON text, so ``from_jwks(Path("jwks.json"))``
+        reads the file and ``from_jwks("jwks.json")`` is refused with an
+        error that says so.
+        """
         doc: Any
         if isinstance(jwks, Mapping):
             doc = jwks
@@ -749,7 +755,16 @@ class StaticKeySet:
             try:
                 doc = json.loads(text)
             except (ValueError, RecursionError):
-                hint = " (to read a file, pass a pathlib.Path)" if isinstance(jwks, str) else ""
+                # A str is JSON text, never a file name: guessing which one was
+                # meant would let a file on disk decide how a value is read.
+                # Broken JSON text is not echoed (it may hold key material).
+                hint = ""
+                if isinstance(jwks, str):
+                    name = jwks.strip()
+                    hint = " (to read a file, pass a pathlib.Path"
+                    if not name.startswith(("{", "[")):
+                        hint += f": from_jwks(Path({_short(name)!r}))"
+                    hint += ")"
                 raise ConfigurationError("keys", f"the JWKS is not valid JSON{hint}") from None
         if not isinstance(doc, Mapping) or not isinstance(doc.get("keys"), list):
             raise ConfigurationError("keys", 'a JWKS must be a JSON object with a "keys" list')

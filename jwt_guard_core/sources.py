@@ -14,6 +14,7 @@ first use.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -25,10 +26,11 @@ from urllib.parse import urlsplit
 from ._remote_policy import is_loopback_host
 from .algorithms import HMAC_ALGORITHMS
 from .config import GuardConfig
-from .errors import ConfigurationError, TokenError
-from .keys import KeySource, StaticKeySet, key_from_secret
+from .errors import ConfigurationError, KeySourceUnavailable, TokenError
+from .keys import KeySource, StaticKeySet, VerificationKey, key_from_secret
 
 __all__ = [
+    "IssuingKeys",
     "KeyForm",
     "RemoteOptionError",
     "WarmFailure",
@@ -36,6 +38,7 @@ __all__ = [
     "config_key_sources",
     "hmac_key_set",
     "is_loopback_url",
+    "issuing_key_set",
     "key_set_health",
     "log_warm_failures",
     "remote_key_set",
@@ -202,6 +205,68 @@ def remote_key_set(
         ) from None
     except ValueError as exc:
         raise ConfigurationError(setting, str(exc)) from None
+
+
+class IssuingKeys:
+    """This service's own issuing key manager as its verifier's key source.
+
+    A service that signs its tokens (``ISSUING``) verifies them against the
+    keys its :class:`~jwt_guard_core.signing.KeyManager` publishes, in
+    process: no HTTP request to its own JWKS route, which a one-worker
+    server could not answer while it waits for it. ``manager`` returns the
+    adapter's shared key manager and is called on every lookup, so a
+    manager rebuilt after a settings change is the one used, and a key
+    rotated by another process (a management command, cron) is seen at
+    once (the manager re-reads its store when the store's revision moves).
+
+    The store is opened on the first token, not when the configuration is
+    built: a start-up check never reads a key, and a store that cannot be
+    opened (a wrong passphrase) answers 503 ``key_source_unavailable``, never
+    a 500.
+    """
+
+    def __init__(
+        self, manager: Callable[[], KeySource], *, allows_hmac: bool, setting: str
+    ) -> None:
+        self._manager = manager
+        self._allows_hmac = allows_hmac
+        self._setting = setting
+
+    def __repr__(self) -> str:
+        return f"IssuingKeys({self._setting})"
+
+    @property
+    def allows_hmac(self) -> bool:
+        return self._allows_hmac
+
+    def get_key(self, kid: str | None, alg: str) -> VerificationKey:
+        # Imported here: a verifier of remote tokens never loads the signing side.
+        from .signing.errors import KeyStoreError
+
+        try:
+            manager = self._manager()
+        except (ConfigurationError, KeyStoreError) as exc:
+            raise KeySourceUnavailable(
+                f"{self._setting}: the issuing key store cannot be opened: {exc}"
+            ) from None
+        return manager.get_key(kid, alg)
+
+    async def aget_key(self, kid: str | None, alg: str) -> VerificationKey:
+        # Opening the store and reading it are file or Redis I/O: off the loop.
+        return await asyncio.to_thread(self.get_key, kid, alg)
+
+
+def issuing_key_set(
+    setting: str, manager: Callable[[], KeySource] | None, *, allows_hmac: bool
+) -> IssuingKeys:
+    """:class:`IssuingKeys` over ``manager``; ``None`` (no issuing side) names ``setting``."""
+    if manager is None:
+        raise ConfigurationError(
+            setting,
+            "'ISSUING' verifies with this service's own issuing keys: configure the "
+            "issuing side too",
+        )
+    return IssuingKeys(manager, allows_hmac=allows_hmac, setting=setting)
 
 
 def config_key_sources(config: GuardConfig) -> dict[str | None, KeySource]:

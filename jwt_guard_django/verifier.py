@@ -89,7 +89,9 @@ def build_config(settings: Settings = conf) -> GuardConfig:
     """Translate ``JWT_GUARD`` into a :class:`~jwt_guard_core.GuardConfig` (the core reads it).
 
     Unless ``REVOCATION`` is set, the session views' revocation (``SESSIONS``)
-    is the verifier's, so a logout is seen at once. Raises
+    is the verifier's, so a logout is seen at once. ``KEY_SOURCE = "ISSUING"``
+    makes the shared issuing key manager (:func:`~jwt_guard_django.issuing.get_key_manager`)
+    the key source, opened on the first token. Raises
     :class:`~jwt_guard_core.ConfigurationError` naming the setting.
     """
     parsed = settings.parsed
@@ -98,7 +100,14 @@ def build_config(settings: Settings = conf) -> GuardConfig:
         from .sessions import get_sessions
 
         revocation = get_sessions().revocation
-    return parsed.guard_config(revocation=revocation)
+    return parsed.guard_config(revocation=revocation, issuing_keys=_issuing_keys)
+
+
+def _issuing_keys() -> KeySource:
+    # Imported here: a service that issues no tokens never loads the signing side.
+    from .issuing import get_key_manager
+
+    return get_key_manager()
 
 
 def key_sources(verifier: Verifier | None = None) -> dict[str | None, KeySource]:

@@ -7,7 +7,8 @@ Configured from the environment (the same variables as the Django example):
 * ``JWT_GUARD_AUDIENCE``: this API's identifier, the ``aud`` tokens must carry;
 * ``JWT_GUARD_JWKS_URL``: where the issuer publishes its keys, or
   ``JWT_GUARD_DISCOVERY_URL``: the issuer URL (or its
-  ``/.well-known/openid-configuration``) for OpenID Connect discovery;
+  ``/.well-known/openid-configuration``) for OpenID Connect discovery, or
+  ``JWT_GUARD_JWKS_FILE``: a JWKS file (``jwt-guard keygen`` writes one);
 * ``JWT_GUARD_ALGORITHMS``: comma-separated, default ``RS256``;
 * ``JWT_GUARD_TOKEN_LOCATIONS``: comma-separated, default ``header``.
 
@@ -20,6 +21,7 @@ import itertools
 import os
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
@@ -114,15 +116,23 @@ def config_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     }
     jwks_url = _env(environ, "JWT_GUARD_JWKS_URL")
     discovery = _env(environ, "JWT_GUARD_DISCOVERY_URL")
-    if jwks_url and discovery:
-        raise RuntimeError("set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL, not both")
+    jwks_file = _env(environ, "JWT_GUARD_JWKS_FILE")
+    if len([v for v in (jwks_url, discovery, jwks_file) if v]) > 1:
+        raise RuntimeError(
+            "set one of JWT_GUARD_JWKS_URL, JWT_GUARD_DISCOVERY_URL and JWT_GUARD_JWKS_FILE, "
+            "not both"
+        )
     if jwks_url:
         config["JWT_GUARD_JWKS_URL"] = jwks_url
     elif discovery:
         issuer = discovery.removesuffix(_DISCOVERY_SUFFIX)
         config["JWT_GUARD_OIDC_ISSUER"] = issuer
+    elif jwks_file:
+        config["JWT_GUARD_JWKS"] = Path(jwks_file)
     else:
-        raise RuntimeError("set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL")
+        raise RuntimeError(
+            "set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL (or JWT_GUARD_JWKS_FILE)"
+        )
     if not config["JWT_GUARD_AUDIENCE"]:
         raise RuntimeError("set JWT_GUARD_AUDIENCE to this API's identifier")
     if not config["JWT_GUARD_ISSUER"] and not discovery:

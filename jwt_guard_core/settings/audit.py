@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError
+from .loaded import KEY_SOURCES as _KEY_SOURCES
 from .loaded import GuardSettings
 from .schema import by_name
 
 __all__ = ["Finding", "findings"]
-
-_KEY_SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,17 @@ if TYPE_CHECKING:
 __all__ = ["GuardSettings", "RequestSettings", "import_object"]
 
 _PREFIX = "JWT_GUARD_"
-# The key sources, in the order a "no key source" error lists them.
-_SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
+#: The key sources, in the order a "no key source" error lists them.
+KEY_SOURCES = _SOURCES = (
+    "jwks_url",
+    "oidc_issuer",
+    "verifying_key",
+    "public_key",
+    "jwks",
+    "secret",
+    "key_source",
+    "keys",
+)
 _ENTRY_EXTRA = ("jwks_options", "audience", "algorithms")
 # Core parameters whose setting has another canonical name.
 _CORE_FIELDS = {"max_lifetime": "max_token_lifetime"}
@@ -239,24 +248,34 @@ class GuardSettings:
             warm_on_startup=read("warm_on_startup"),
         )
 
-    def guard_config(self, *, revocation: Any = None) -> GuardConfig:
+    def guard_config(
+        self, *, revocation: Any = None, issuing_keys: Callable[[], KeySource] | None = None
+    ) -> GuardConfig:
         """The verifier's :class:`~jwt_guard_core.GuardConfig`.
 
         ``revocation`` is used when no ``REVOCATION`` is set (the adapter
-        passes the sessions' revocation service). Raises ConfigurationError:
+        passes the sessions' revocation service). ``issuing_keys`` returns
+        the adapter's shared issuing ``KeyManager``, the key source that
+        ``KEY_SOURCE = "ISSUING"`` names (called on each lookup, never
+        here). Raises ConfigurationError:
         in Flask every one names the ``JWT_GUARD_*`` key; in Django the
         core's own field names stay (``algorithms``), as the adapter shows
         them under ``JWT_GUARD``.
         """
         sources: list[str] = []
         try:
-            return self._guard_config(revocation, sources)
+            return self._guard_config(revocation, sources, issuing_keys)
         except ConfigurationError as exc:
             if self.adapter == "flask":
                 raise self._renamed(exc, sources) from None
             raise
 
-    def _guard_config(self, revocation: Any, sources: list[str]) -> GuardConfig:
+    def _guard_config(
+        self,
+        revocation: Any,
+        sources: list[str],
+        issuing_keys: Callable[[], KeySource] | None = None,
+    ) -> GuardConfig:
         from ..config import GuardConfig, IssuerPolicy
 
         options: dict[str, Any] = {
@@ -328,6 +347,7 @@ class GuardSettings:
                         algorithms if algorithms is not None else options["algorithms"],
                         clock,
                         missing=where,
+                        issuing_keys=issuing_keys,
                     ),
                     audience=values["audience"],
                     algorithms=algorithms,
@@ -337,7 +357,12 @@ class GuardSettings:
         values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
         sources.extend(self.name(s) for s in self._sources() if values[s] is not None)
         keys = self._key_source(
-            values, self.name, options["algorithms"], clock, missing=self.name(self._sources()[0])
+            values,
+            self.name,
+            options["algorithms"],
+            clock,
+            missing=self.name(self._sources()[0]),
+            issuing_keys=issuing_keys,
         )
         issuer = self.get("issuer")
         oidc = self.get("oidc_issuer")
@@ -365,10 +390,17 @@ class GuardSettings:
         clock: Any,
         *,
         missing: str,
+        issuing_keys: Callable[[], KeySource] | None = None,
     ) -> KeySource:
         """One key source from exactly one of the source settings in ``values``."""
         from ..keys import KeySource
-        from ..sources import RemoteOptionError, hmac_key_set, remote_key_set, static_key_set
+        from ..sources import (
+            RemoteOptionError,
+            hmac_key_set,
+            issuing_key_set,
+            remote_key_set,
+            static_key_set,
+        )
 
         names = self._sources()
         given = [n for n in names if values.get(n) is not None]
@@ -403,6 +435,13 @@ class GuardSettings:
                 return static_key_set(where(name), value, form=form)  # type: ignore[arg-type]
             if name == "secret":
                 return hmac_key_set(where(name), value, algorithms)
+            if name == "key_source":
+                by_name(name).read(value, where(name))
+                if self.group("issuing") is None:
+                    issuing_keys = None
+                return issuing_key_set(
+                    where(name), issuing_keys, allows_hmac=self._issuing_allows_hmac()
+                )
         except RemoteOptionError as exc:
             if self.adapter == "django":
                 raise
@@ -416,6 +455,11 @@ class GuardSettings:
                 where(name), f"{type(value).__name__} is not a key source (StaticKeySet, ...)"
             )
         return value
+
+    def _issuing_allows_hmac(self) -> bool:
+        # Known from the settings without opening the key store.
+        group = self.group("issuing") or {}
+        return group.get("ALLOW_HMAC") is True
 
     def _renamed(self, exc: ConfigurationError, sources: list[str]) -> ConfigurationError:
         """The core names its own fields; the user needs the key they wrote."""

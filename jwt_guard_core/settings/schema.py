@@ -98,6 +98,15 @@ def strings(value: Any, name: str) -> tuple[str, ...]:
     return items
 
 
+def issuing_source(value: Any, name: str) -> str:
+    """``"ISSUING"`` (any case): the issuing side's key manager is the key source."""
+    if not isinstance(value, str) or value.strip().upper() != "ISSUING":
+        raise ConfigurationError(
+            name, f"{value!r} is not a key source name; use 'ISSUING' (this service's own keys)"
+        )
+    return "issuing"
+
+
 # flask-jwt-extended spells the locations in the plural; accept both.
 LOCATION_ALIASES = {
     "header": "header",
@@ -456,6 +465,19 @@ SETTINGS: tuple[Setting, ...] = (
             " is logged, requests get 503 until the keys arrive"
         ),
         read=flag,
+    ),
+    # -- verifying this service's own tokens (issue 11: Django without HTTP)
+    _s(
+        "key_source",
+        "keys",
+        None,
+        (
+            'key source: `"ISSUING"` verifies with this service\'s own `ISSUING` key manager, '
+            "in process (no request to its JWKS route; a rotation is seen at once)"
+        ),
+        flask=None,
+        read=issuing_source,
+        checked_by=_CONFIG,
     ),
     _s(
         "issuing",

@@ -753,3 +753,18 @@ def test_repr_never_shows_key_material(keyring: KeyRing) -> None:
         assert str(keyring.rsa.public_key().public_numbers().n)[:16] not in text
     assert repr(hmac_keys) == "StaticKeySet(['h'])"
     assert "kid='r'" in repr(rsa_keys.keys[0])
+
+
+def test_from_jwks_with_a_file_name_shows_the_call_that_reads_it() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        StaticKeySet.from_jwks("jwks.json")
+    assert str(refused.value).endswith(
+        "(to read a file, pass a pathlib.Path: from_jwks(Path('jwks.json')))"
+    )
+
+
+def test_from_jwks_never_echoes_broken_json_text() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        StaticKeySet.from_jwks('{"keys": [{"d": "secret-part"')
+    assert "secret-part" not in str(refused.value)
+    assert str(refused.value).endswith("(to read a file, pass a pathlib.Path)")

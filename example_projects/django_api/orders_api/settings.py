@@ -7,7 +7,8 @@ jwt-guard is configured from:
 * ``JWT_GUARD_AUDIENCE``: this API's identifier, the ``aud`` tokens must carry;
 * ``JWT_GUARD_JWKS_URL``: where the issuer publishes its keys, or
   ``JWT_GUARD_DISCOVERY_URL``: the issuer URL (or its
-  ``/.well-known/openid-configuration``) for OpenID Connect Discovery;
+  ``/.well-known/openid-configuration``) for OpenID Connect Discovery, or
+  ``JWT_GUARD_JWKS_FILE``: a JWKS file (``jwt-guard keygen`` writes one);
 * ``JWT_GUARD_ALGORITHMS``: comma-separated, default ``RS256``;
 * ``JWT_GUARD_TOKEN_LOCATIONS``: comma-separated, default ``header``.
 
@@ -16,6 +17,7 @@ Django itself reads ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG`` and
 """
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -72,8 +74,11 @@ JWT_GUARD = {
 
 _jwks_url = _env("JWT_GUARD_JWKS_URL")
 _discovery = _env("JWT_GUARD_DISCOVERY_URL")
-if _jwks_url and _discovery:
-    raise ImproperlyConfigured("set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL, not both")
+_jwks_file = _env("JWT_GUARD_JWKS_FILE")
+if len([v for v in (_jwks_url, _discovery, _jwks_file) if v]) > 1:
+    raise ImproperlyConfigured(
+        "set one of JWT_GUARD_JWKS_URL, JWT_GUARD_DISCOVERY_URL and JWT_GUARD_JWKS_FILE, not both"
+    )
 if _jwks_url:
     JWT_GUARD["JWKS_URL"] = _jwks_url
 elif _discovery:
@@ -85,8 +90,12 @@ elif _discovery:
     if _issuer and _issuer.rstrip("/") == _discovery.rstrip("/"):
         _discovery = _issuer
     JWT_GUARD["OIDC_ISSUER"] = _discovery
+elif _jwks_file:
+    JWT_GUARD["VERIFYING_KEY"] = Path(_jwks_file)
 else:
-    raise ImproperlyConfigured("set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL")
+    raise ImproperlyConfigured(
+        "set JWT_GUARD_JWKS_URL or JWT_GUARD_DISCOVERY_URL (or JWT_GUARD_JWKS_FILE)"
+    )
 if not JWT_GUARD["AUDIENCE"]:
     raise ImproperlyConfigured("set JWT_GUARD_AUDIENCE to this API's identifier")
 if not JWT_GUARD["ISSUER"] and not _discovery:

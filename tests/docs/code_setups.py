@@ -1,0 +1,441 @@
+"""What a docs code block may ask for before it runs: ``<!-- test: setup=NAME[,NAME] -->``.
+
+Each setup is a generator ``f(ctx)`` that fills ``ctx.ns`` (the block's
+namespace) with the names the block uses but does not define, yields while
+the block runs, and may then check what the block built (a settings dict
+the core must accept, a route that must answer). Setups never change the
+block's code, except ``sandbox``, which moves absolute ``/var/lib/...``
+paths under the test's temporary directory (the one rewrite there is).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jwt_guard_core import GuardConfig, StaticKeySet, TokenError, Verifier
+
+PASSPHRASE = "docs code blocks passphrase 0123456789"
+ISSUER = "https://issuer.example"
+AUDIENCE = "https://api.example"
+
+
+@dataclass
+class Context:
+    """A block's run: its namespace, its temporary directory, its code (``sandbox`` rewrites)."""
+
+    ns: dict[str, Any]
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+    code: str
+    stack: ExitStack = field(default_factory=ExitStack)
+
+
+Setup = Callable[[Context], Iterator[None]]
+SETUPS: dict[str, Setup] = {}
+
+
+def setup(name: str) -> Callable[[Setup], Setup]:
+    def register(function: Setup) -> Setup:
+        SETUPS[name] = function
+        return function
+
+    return register
+
+
+def _passphrase(ctx: Context) -> None:
+    ctx.monkeypatch.setenv("JWT_GUARD_KEY_PASSPHRASE", PASSPHRASE)
+
+
+@setup("sandbox")
+def sandbox(ctx: Context) -> Iterator[None]:
+    """``/var/lib/<app>/...`` under the temporary directory; the store passphrase set."""
+    root = ctx.tmp_path / "sandbox"
+    for app in sorted(set(re.findall(r"/var/lib/([\w.-]+)/", ctx.code))):
+        (root / "var" / "lib" / app).mkdir(parents=True, mode=0o700)
+    ctx.code = re.sub(r"(?<=[\"'])/var/lib/", f"{root}/var/lib/", ctx.code)
+    _passphrase(ctx)
+    yield
+
+
+def _local_issuer(ctx: Context, **options: Any) -> Any:
+    from jwt_guard_core.testing import LocalIssuer
+
+    issuer = LocalIssuer(**options)
+    ctx.stack.callback(issuer.close)
+    return issuer
+
+
+@setup("local-issuer")
+def local_issuer(ctx: Context) -> Iterator[None]:
+    """``issuer``: a running loopback LocalIssuer; ``LocalIssuer`` (closed after the block)."""
+    from jwt_guard_core.testing import LocalIssuer
+
+    ctx.ns.update(issuer=_local_issuer(ctx), LocalIssuer=LocalIssuer)
+    yield
+    for value in ctx.ns.values():
+        if isinstance(value, LocalIssuer):
+            value.close()
+
+
+@setup("raw-token")
+def raw_token(ctx: Context) -> Iterator[None]:
+    """``raw_token``: an RS256 token of ISSUER for AUDIENCE; ``jwks.json``: its public key set."""
+    from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
+
+    keys = KeyManager(FileKeyStore(ctx.tmp_path / "keys", passphrase=PASSPHRASE), algorithm="RS256")
+    issuer = TokenIssuer(keys, issuer=ISSUER, audience=AUDIENCE)
+    ctx.ns["raw_token"] = issuer.issue_access_token("alice", scopes=["orders:read"])
+    (ctx.tmp_path / "jwks.json").write_text(json.dumps(keys.jwks()))
+    yield
+    assert ctx.ns["token"].subject == "alice"
+
+
+@setup("metrics")
+def metrics(ctx: Context) -> Iterator[None]:
+    """``metrics``: a counter with ``increment(name)``; a rejection after the block is counted."""
+    counted: list[str] = []
+
+    class Metrics:
+        def increment(self, name: str) -> None:
+            counted.append(name)
+
+    ctx.ns["metrics"] = Metrics()
+    yield
+    keys = StaticKeySet.from_jwks(_local_issuer(ctx, serve=False).jwks())
+    verifier = Verifier(
+        GuardConfig(algorithms=["ES256"], keys=keys, issuer=ISSUER, audience=AUDIENCE)
+    )
+    with pytest.raises(TokenError):
+        verifier.verify("not-a-token")
+    assert counted[-1] == "jwt.malformed"
+    ctx.ns["unsubscribe"]()
+    seen = len(counted)
+    with pytest.raises(TokenError):
+        verifier.verify("not-a-token")
+    assert len(counted) == seen  # unsubscribed
+
+
+@setup("django-settings")
+def django_settings(ctx: Context) -> Iterator[None]:
+    """A settings module's names: ``BASE_DIR``, ``JWT_GUARD`` (a valid base to extend).
+
+    After the block, the settings must hold: every dotted path in
+    ``INSTALLED_APPS``/``MIDDLEWARE``/``REST_FRAMEWORK`` imports, ``JWT_GUARD``
+    builds a verifier configuration with no start-up error, and ``ISSUING``
+    passes its start-up check; ``urlpatterns``, when given, resolve.
+    """
+    from django.utils.module_loading import import_string
+
+    from jwt_guard_core.settings import GuardSettings, findings, sides
+
+    _passphrase(ctx)
+    ctx.ns.update(
+        BASE_DIR=ctx.tmp_path,
+        JWT_GUARD={
+            "ALGORITHMS": ["ES256"],
+            "ISSUER": "https://auth.example.com",
+            "AUDIENCE": "https://api.example.com",
+            "KEY_SOURCE": "ISSUING",
+            "ISSUING": {"KEY_DIR": ctx.tmp_path / "keys", "ISSUER": "https://auth.example.com"},
+        },
+    )
+    yield
+    ns = ctx.ns
+    for app in ns.get("INSTALLED_APPS", ()):
+        if app is not Ellipsis:
+            __import__(app)
+    for dotted in ns.get("MIDDLEWARE", ()):
+        if dotted is not Ellipsis:
+            import_string(dotted)
+    for classes in ns.get("REST_FRAMEWORK", {}).values():
+        for dotted in classes:
+            import_string(dotted)
+    parsed = GuardSettings.from_mapping(ns["JWT_GUARD"], "django")
+    errors = [f.message for f in findings(parsed) if f.error]
+    assert not errors, errors
+    parsed.request  # noqa: B018 - validates where tokens are read
+    parsed.guard_config(issuing_keys=lambda: sides.open_issuing(parsed).keys)
+    if parsed.group("issuing") is not None:
+        sides.check_issuing(parsed)
+    for pattern in ns.get("urlpatterns", ()):
+        if pattern is not Ellipsis:
+            assert pattern.resolve is not None
+
+
+@setup("flask-app")
+def flask_app(ctx: Context) -> Iterator[None]:
+    """``app``: a new Flask app with no jwt-guard configuration yet."""
+    from flask import Flask
+
+    ctx.ns["app"] = Flask("docs_example")
+    yield
+
+
+def _issuing_app(ctx: Context) -> Any:
+    from flask import Flask
+
+    _passphrase(ctx)
+    app = Flask("docs_example")
+    app.config.update(
+        JWT_GUARD_ISSUING_KEY_DIR=str(ctx.tmp_path / "keys"),
+        JWT_GUARD_ISSUING_ISSUER="https://auth.example.com",
+        JWT_GUARD_ISSUING_AUDIENCE="https://api.example.com",
+        JWT_GUARD_ALGORITHMS=["ES256"],
+        JWT_GUARD_ISSUER="https://auth.example.com",
+        JWT_GUARD_AUDIENCE="https://api.example.com",
+    )
+    return app
+
+
+@setup("flask-issuing")
+def flask_issuing(ctx: Context) -> Iterator[None]:
+    """``app`` with the issuing keys and the accepted issuer/audience set, no JWTGuard yet.
+
+    After the block, when the block did not, ``JWTGuard(app)`` is registered
+    and a token the app issues must open a protected route.
+    """
+    from jwt_guard_flask import JWTGuard, jwt_required
+    from jwt_guard_flask.issuing import get_token_issuer
+
+    app = ctx.ns["app"] = _issuing_app(ctx)
+
+    @app.get("/docs-check")
+    @jwt_required
+    def protected() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    yield
+    if "jwt_guard" not in app.extensions:
+        JWTGuard(app)
+    with app.app_context():
+        token = get_token_issuer().issue_access_token("docs-user")
+    client = app.test_client()
+    assert (
+        client.get("/docs-check", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    assert client.get("/docs-check").status_code == 401
+
+
+@setup("flask-keys")
+def flask_keys(ctx: Context) -> Iterator[None]:
+    """After ``flask-issuing``: the app's key manager is its key source (flask.md shows how)."""
+    from jwt_guard_flask.issuing import get_key_manager
+
+    app = ctx.ns["app"]
+    app.config["JWT_GUARD_KEYS"] = get_key_manager(app)
+    yield
+
+
+@setup("flask-guard")
+def flask_guard(ctx: Context) -> Iterator[None]:
+    """``app`` and ``guard`` over a LocalIssuer's keys; a refusal must reach the block's handler."""
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard, jwt_required
+
+    issuer = _local_issuer(ctx, serve=False)
+    app = Flask("docs_example")
+    app.config.update(
+        JWT_GUARD_ALGORITHMS=["ES256"],
+        JWT_GUARD_ISSUER=issuer.url,
+        JWT_GUARD_AUDIENCE=issuer.audience,
+        JWT_GUARD_JWKS=issuer.jwks(),
+    )
+    ctx.ns.update(app=app, guard=JWTGuard(app))
+
+    @app.get("/docs-check")
+    @jwt_required
+    def protected() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    yield
+    refused = app.test_client().get("/docs-check", headers={"Authorization": "Bearer x.y.z"})
+    assert refused.status_code == 401
+    assert "WWW-Authenticate" in refused.headers
+    assert set(refused.get_json()) == {"problem"}
+
+
+@setup("find-user")
+def find_user(ctx: Context) -> Iterator[None]:
+    """``find_user(username)``: a user with ``id`` and ``check_password``, or ``None``."""
+
+    class User:
+        id = 42
+
+        def check_password(self, password: str) -> bool:
+            return password == "right"
+
+    ctx.ns["find_user"] = lambda username: User() if username == "alice" else None
+    yield
+    # The block's login route, when it registered one, takes the user's password.
+    app = ctx.ns.get("app")
+    if app is not None and "/auth/token" in {r.rule for r in app.url_map.iter_rules()}:
+        client = app.test_client()
+        login = client.post("/auth/token", json={"username": "alice", "password": "right"})
+        assert login.status_code == 200, login.get_data(as_text=True)
+        wrong = client.post("/auth/token", json={"username": "alice", "password": "wrong"})
+        assert wrong.status_code == 400
+
+
+@setup("key-store")
+def key_store(ctx: Context) -> Iterator[None]:
+    """``directory``: a key store directory holding one key (the passphrase set)."""
+    from jwt_guard_core.signing import FileKeyStore, KeyManager
+
+    _passphrase(ctx)
+    directory = ctx.tmp_path / "keys"
+    KeyManager(FileKeyStore(directory)).active_key()
+    ctx.ns["directory"] = directory
+    yield
+
+
+@setup("session-limiter")
+def session_limiter(ctx: Context) -> Iterator[None]:
+    """``limiter``, ``verifier``, a valid ``token``, a client ``ip``, a refusing ``password_ok``."""
+    from jwt_guard_core.sessions import FailureRateLimiter, SQLiteSessionStore
+
+    issuer = _local_issuer(ctx, serve=False)
+    store = SQLiteSessionStore(str(ctx.tmp_path / "sessions.db"))
+    ctx.stack.callback(getattr(store, "close", lambda: None))
+    keys = StaticKeySet.from_jwks(issuer.jwks())
+    config = GuardConfig(
+        algorithms=["ES256"], keys=keys, issuer=issuer.url, audience=issuer.audience
+    )
+    ctx.ns.update(
+        limiter=FailureRateLimiter(store),
+        verifier=Verifier(config),
+        token=issuer.tokens().token(),
+        ip="203.0.113.7",
+        username="alice",
+        password="wrong",
+        password_ok=lambda username, password: False,
+    )
+    yield
+
+
+@setup("verified-token")
+def verified_token(ctx: Context) -> Iterator[None]:
+    """``verified_token`` after a multi-factor login just now, ``clock``, ``dpop_policy``."""
+    from jwt_guard_core.dpop import DPoPPolicy
+
+    issuer = _local_issuer(ctx, serve=False)
+    now = time.time()
+    token = issuer.tokens().token(claims={"acr": "urn:example:mfa", "auth_time": int(now)})
+    keys = StaticKeySet.from_jwks(issuer.jwks())
+    config = GuardConfig(
+        algorithms=["ES256"], keys=keys, issuer=issuer.url, audience=issuer.audience
+    )
+    ctx.ns.update(
+        verified_token=Verifier(config).verify(token),
+        clock=time.time,
+        dpop_policy=DPoPPolicy(mode="allowed"),
+    )
+    yield
+
+
+@setup("challenge")
+def challenge(ctx: Context) -> Iterator[None]:
+    """``policy`` (DPoP allowed), ``metadata`` (RFC 9728) and a refused token's ``error``."""
+    from jwt_guard_core import TokenExpired
+    from jwt_guard_core.dpop import DPoPPolicy
+    from jwt_guard_core.resource_metadata import ProtectedResourceMetadata
+
+    policy = DPoPPolicy(mode="allowed")
+    ctx.ns.update(
+        policy=policy,
+        metadata=ProtectedResourceMetadata.for_policies(
+            resource="https://api.example/v1", dpop=policy
+        ),
+        error=TokenExpired(),
+    )
+    yield
+    assert ctx.ns["response"].status == 401
+
+
+@setup("remote-ip")
+def remote_ip(ctx: Context) -> Iterator[None]:
+    """``remote_ip``: the client's address."""
+    ctx.ns["remote_ip"] = "203.0.113.7"
+    yield
+
+
+@setup("introspection")
+def introspection(ctx: Context) -> Iterator[None]:
+    """``token``: a JWT access token, ``verifier`` that accepts it, ``source`` for opaque ones.
+
+    The opaque branch needs the issuer's introspection endpoint, which
+    tests/core/test_introspection.py runs on loopback; here a JWT takes
+    the other branch, and a block's ``verify`` function must return it verified.
+    """
+    from jwt_guard_core.introspection import ClientSecretBasic, IntrospectionSource
+
+    issuer = _local_issuer(ctx, serve=False)
+    keys = StaticKeySet.from_jwks(issuer.jwks())
+    config = GuardConfig(
+        algorithms=["ES256"], keys=keys, issuer=issuer.url, audience=issuer.audience
+    )
+    source = IntrospectionSource(
+        "https://auth.example/o/introspect/",
+        issuer="https://auth.example",
+        client_auth=ClientSecretBasic("orders-api", "its-secret"),
+        audience="https://api.example/orders",
+    )
+    ctx.stack.callback(source.close)
+    token = issuer.tokens().token(sub="alice")
+    ctx.ns.update(token=token, verifier=Verifier(config), source=source)
+    yield
+    verify = ctx.ns.get("verify")
+    if callable(verify):
+        assert verify(token).subject == "alice"
+
+
+@setup("mtls")
+def mtls(ctx: Context) -> Iterator[None]:
+    """A certificate-bound ``verified_token``, the proxy header's values, unbound ``claims``."""
+    import base64
+    import datetime
+    import hashlib
+    from urllib.parse import quote
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
+    issuer = _local_issuer(ctx, serve=False)
+    token = issuer.tokens().token(claims={"cnf": {"x5t#S256": thumbprint}})
+    keys = StaticKeySet.from_jwks(issuer.jwks())
+    config = GuardConfig(
+        algorithms=["ES256"], keys=keys, issuer=issuer.url, audience=issuer.audience
+    )
+    ctx.ns.update(
+        verified_token=Verifier(config).verify(token),
+        all_values_of_that_header=[quote(pem)],
+        claims={"sub": "unbound"},
+    )
+    yield
