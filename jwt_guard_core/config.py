@@ -17,6 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
 from .errors import ConfigurationError
+from .jwe.decrypt import JWEPolicy
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
 
 __all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
@@ -167,6 +168,8 @@ class GuardConfig:
         max_token_bytes: tokens longer than this are refused before any
             decoding (default 8192).
         revocation: an optional :class:`RevocationCheck`.
+        jwe: a :class:`~jwt_guard_core.jwe.JWEPolicy` to decrypt nested JWE
+            (default ``None``: five-segment tokens are refused as malformed).
         clock: returns the current Unix time; inject a fake one in tests.
     """
 
@@ -184,6 +187,7 @@ class GuardConfig:
     expected_type: str | None = None
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     revocation: RevocationCheck | None = None
+    jwe: JWEPolicy | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     # Prepared in __post_init__.
@@ -214,6 +218,8 @@ class GuardConfig:
             raise ConfigurationError(
                 "revocation", "must provide is_revoked(claims, issuer) and ais_revoked(...)"
             )
+        if self.jwe is not None and not isinstance(self.jwe, JWEPolicy):
+            raise ConfigurationError("jwe", f"{type(self.jwe).__name__} is not a JWEPolicy")
         if self.expected_type is not None and (
             not isinstance(self.expected_type, str) or not self.expected_type
         ):
