@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
+from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, ML_DSA, min_token_bytes
 from .errors import ConfigurationError
 from .jwe.decrypt import JWEPolicy
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
@@ -353,10 +353,10 @@ class GuardConfig:
             required.update(("iat", "exp"))
 
         _refuse_public_secrets(policies)
+        all_algorithms = frozenset().union(*(p.algorithms for p in policies.values()))
+        _check_token_room(self.max_token_bytes, all_algorithms, nested=self.jwe is not None)
         object.__setattr__(self, "policies", policies)
-        object.__setattr__(
-            self, "all_algorithms", frozenset().union(*(p.algorithms for p in policies.values()))
-        )
+        object.__setattr__(self, "all_algorithms", all_algorithms)
         object.__setattr__(self, "required", frozenset(required))
         object.__setattr__(
             self,
@@ -385,6 +385,21 @@ class GuardConfig:
                 "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
             )
         return _Policy(issuer=issuer, keys=keys, audiences=audiences, algorithms=algorithms)
+
+
+def _check_token_room(max_bytes: int, algorithms: frozenset[str], *, nested: bool) -> None:
+    """Refuse a size limit that every token of an allowed ML-DSA algorithm would exceed."""
+    for alg in sorted(algorithms):
+        need = min_token_bytes(alg, nested=nested)
+        if need > max_bytes:
+            signature = -(-ML_DSA[alg].signature * 4 // 3)
+            where = " inside a nested JWE" if nested else ""
+            raise ConfigurationError(
+                "max_token_bytes",
+                f"{max_bytes} is too small for {alg} tokens{where}: the signature alone is "
+                f"{signature} base64url characters; give max_token_bytes={need} or more "
+                "(docs/post-quantum.md)",
+            )
 
 
 def _refuse_public_secrets(policies: Mapping[str | None, _Policy]) -> None:

@@ -27,7 +27,11 @@ from urllib.parse import urlsplit
 
 import jwt
 
+from ..algorithms import ML_DSA
 from ..errors import ConfigurationError
+from ..jwe.issuing import AudienceEncryption
+from ..jwe.keys import RecipientKey
+from ._crypto import sign_mldsa_jws
 from .errors import IssuanceError
 from .manager import KeyManager
 
@@ -142,6 +146,10 @@ class TokenIssuer:
             manager's ``max_token_lifetime`` (the time retired keys stay
             published), which is also the default.
         clock: Unix time source; the manager's clock by default.
+        encrypt_for: audiences whose tokens are wrapped in a nested JWE
+            (``cty: JWT``), each mapped to its
+            :class:`~jwt_guard_core.jwe.RecipientKey` (public key, ``alg``
+            and ``enc``, no defaults). Default ``None``: plain JWS.
     """
 
     def __init__(
@@ -153,7 +161,9 @@ class TokenIssuer:
         default_lifetime: float | timedelta = DEFAULT_LIFETIME,
         max_lifetime: float | timedelta | None = None,
         clock: Callable[[], float] | None = None,
+        encrypt_for: Mapping[str, RecipientKey] | None = None,
     ) -> None:
+        self._encryption = AudienceEncryption(encrypt_for) if encrypt_for is not None else None
         if not isinstance(keys, KeyManager):
             raise ConfigurationError("keys", "must be a KeyManager")
         if not isinstance(issuer, str) or not issuer:
@@ -314,9 +324,19 @@ class TokenIssuer:
         if scope_list:
             payload["scope"] = " ".join(scope_list)
         payload.update(extra)
-        return jwt.encode(
-            payload,
-            key.material.reveal(),
-            algorithm=key.info.algorithm,
-            headers={"kid": key.kid, "typ": ACCESS_TOKEN_TYPE},
-        )
+        headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+        if key.info.algorithm in ML_DSA:
+            token = sign_mldsa_jws(key.material, payload, headers)
+        else:
+            token = jwt.encode(
+                payload,
+                key.material.reveal(),  # type: ignore[arg-type]
+                algorithm=key.info.algorithm,
+                headers=headers,
+            )
+        if self._encryption is None:
+            return token
+        try:
+            return self._encryption.wrap(token, aud)
+        except ValueError as exc:
+            raise IssuanceError("audience", str(exc)) from None
