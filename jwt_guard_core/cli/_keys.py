@@ -101,8 +101,9 @@ def generate_key(alg: str, *, kid: str | None = None, bits: int | None = None) -
 
     RSA keys (RS*/PS*) have ``bits`` bits (default 3072, at least 2048); EC
     keys are on the algorithm's curve (RFC 7518 section 3.4); EdDSA and
-    Ed25519 use Ed25519; ML-DSA-44/65/87 keys are AKP keys (RFC 9964); HMAC secrets carry as many random bytes as the hash
-    output (RFC 7518 section 3.2), from :mod:`secrets`. ``kid`` defaults to
+    Ed25519 use Ed25519; ML-DSA-44/65/87 keys are AKP keys (RFC 9964);
+    HMAC secrets carry as many random bytes as the hash output (RFC 7518
+    section 3.2), from :mod:`secrets`. ``kid`` defaults to
     the RFC 7638 thumbprint. Raises :class:`ConfigurationError` on bad input.
     """
     if alg not in ALGORITHMS:
