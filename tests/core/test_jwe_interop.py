@@ -155,7 +155,7 @@ def test_jose_decrypts_and_verifies_what_jwt_guard_issues(
 def test_jose_refuses_a_jwt_guard_token_under_another_enc(
     run_jose: Callable[..., list[dict[str, Any]]], recipient_keys: dict[str, Any], tmp_path: Path
 ) -> None:
-    """The consuming script really enforces its allowlist: the test above could not pass vacuously."""
+    """The consuming script enforces its allowlist: the test above cannot pass vacuously."""
     manager = KeyManager(
         FileKeyStore(tmp_path / "keys", passphrase="correct horse battery staple 42"),
         clock=lambda: NOW,
