@@ -26,7 +26,7 @@ from jwt_guard_core.keys import KeyRejected, key_from_jwk, key_from_public_key
 from jwt_guard_core.signing import FileKeyStore, IssuanceError, KeyManager, TokenIssuer
 from tests.factories import AUDIENCE, ISSUER, FakeClock, claims, sign
 
-pytest_plugins = ["tests.core.remote_fixtures"]
+pytest_plugins = ["tests.core.remote_fixtures", "tests.core.cli_fixtures"]
 
 PRIVATE = {
     "ML-DSA-44": mldsa.MLDSA44PrivateKey,
@@ -293,3 +293,24 @@ def test_issuer_wraps_tokens_for_configured_audiences(tmp_path: Path, clock: Fak
         issuer.issue_access_token("user-1", audience=[AUDIENCE, "https://other.example"])
     with pytest.raises(ConfigurationError):
         TokenIssuer(manager, issuer=ISSUER, encrypt_for={AUDIENCE: "key"})  # type: ignore[dict-item]
+
+
+def test_cli_keygen_and_verify_handle_ml_dsa_87(
+    run: Callable[..., tuple[int, str, str]], tmp_path: Path
+) -> None:
+    """The CLI sizes its token limit to the algorithms given, so ML-DSA-87 tokens fit."""
+    code, out, err = run("keygen", "--alg", "ML-DSA-87", "--out", str(tmp_path))
+    assert code == 0, err
+    (jwks_path,) = tmp_path.glob("*.jwks.json")
+    (pem_path,) = tmp_path.glob("*.private.pem")
+    from cryptography.hazmat.primitives import serialization
+
+    private = serialization.load_pem_private_key(pem_path.read_bytes(), password=None)
+    kid = StaticKeySet.from_jwks(jwks_path).keys[0].kid
+    token = sign({"alg": "ML-DSA-87", "kid": kid}, claims(), private)
+    code, out, err = run(
+        "verify", token, "--jwks", str(jwks_path), "--alg", "ML-DSA-87",
+        "--issuer", ISSUER, "--audience", AUDIENCE,
+    )  # fmt: skip
+    assert code == 0, err
+    assert '"sub": "user-1"' in out
