@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jwt_guard_core import (
     AlgorithmNotAllowed,
@@ -614,3 +616,47 @@ def test_recipient_key_refuses_private_members_and_mismatches(
         RecipientKey.from_jwk({**ec_jwk, "use": "sig"}, alg="ECDH-ES", enc="A256GCM")
     with pytest.raises(ConfigurationError, match="three segments"):
         encrypt_nested("a.b", ec_jwk, "ECDH-ES", "A256GCM")
+
+
+# -- fuzzed headers: a TokenError, never another exception
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+_EPK = st.fixed_dictionaries(
+    {},
+    optional={
+        "kty": st.sampled_from(["EC", "OKP", "RSA"]) | _JSON,
+        "crv": st.sampled_from(["P-256", "P-384", "P-521", "X25519"]) | _JSON,
+        "x": st.binary(max_size=70).map(b64url_encode) | _JSON,
+        "y": st.binary(max_size=70).map(b64url_encode) | _JSON,
+    },
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    header=st.fixed_dictionaries(
+        {"alg": st.sampled_from(ALGS), "enc": st.sampled_from(ENCS)},
+        optional={
+            "epk": _EPK | _JSON,
+            "apu": st.binary(max_size=40).map(b64url_encode) | _JSON,
+            "apv": st.binary(max_size=40).map(b64url_encode) | _JSON,
+            "kid": st.sampled_from(["enc-ec", "enc-rsa"]) | _JSON,
+            "cty": st.just("JWT") | _JSON,
+        },
+    ),
+    segments=st.lists(st.binary(max_size=300).map(b64url_encode), min_size=4, max_size=4),
+)
+def test_fuzzed_jwe_is_refused_with_a_token_error(
+    header: dict[str, Any], segments: list[str], jwe_verifier: Callable[..., Verifier]
+) -> None:
+    token = ".".join([b64url_encode(json.dumps(header).encode()), *segments])
+    with pytest.raises(TokenError):
+        jwe_verifier().verify(token)
