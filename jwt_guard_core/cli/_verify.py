@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..algorithms import HMAC_ALGORITHMS
-from ..algorithms import min_token_bytes
+from ..algorithms import HMAC_ALGORITHMS, min_token_bytes
 from ..config import DEFAULT_MAX_TOKEN_BYTES, GuardConfig
 from ..encoding import b64url_encode
 from ..errors import ConfigurationError, TokenError
