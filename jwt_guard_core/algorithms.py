@@ -130,25 +130,17 @@ _PSS = {
 }
 _ECDSA = {alg: ec.ECDSA(_RSA_HASH[alg]) for alg in _EC_COORD_BYTES}
 
-_MLDSA_PUBLIC: dict[str, Any] = (
+# Parameter set -> (public key class, private key class), when cryptography has them.
+_MLDSA_CLASSES: dict[str, tuple[Any, Any]] = (
     {
-        "ML-DSA-44": mldsa.MLDSA44PublicKey,
-        "ML-DSA-65": mldsa.MLDSA65PublicKey,
-        "ML-DSA-87": mldsa.MLDSA87PublicKey,
+        f"ML-DSA-{n}": (getattr(mldsa, f"MLDSA{n}PublicKey"), getattr(mldsa, f"MLDSA{n}PrivateKey"))
+        for n in (44, 65, 87)
     }
     if mldsa is not None
     else {}
 )
-
-_MLDSA_PRIVATE: dict[str, Any] = (
-    {
-        "ML-DSA-44": mldsa.MLDSA44PrivateKey,
-        "ML-DSA-65": mldsa.MLDSA65PrivateKey,
-        "ML-DSA-87": mldsa.MLDSA87PrivateKey,
-    }
-    if mldsa is not None
-    else {}
-)
+_MLDSA_PUBLIC = {alg: classes[0] for alg, classes in _MLDSA_CLASSES.items()}
+_MLDSA_PRIVATE = {alg: classes[1] for alg, classes in _MLDSA_CLASSES.items()}
 
 
 def generate_mldsa_key(alg: str) -> Any:

@@ -46,17 +46,11 @@ from ._primitives import (
     rsa_oaep_256_decrypt,
     unwrap_key,
 )
-from .keys import NEVER_ALLOWED, DecryptionKey, DecryptionKeySet, check_algorithm_names
+from .keys import EC_CURVES, NEVER_ALLOWED, DecryptionKey, DecryptionKeySet, check_algorithm_names
 
 __all__ = ["DecryptionFailed", "JWEPolicy", "decrypt_compact"]
 
 _KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
-_EC_SIZES = {"P-256": 32, "P-384": 48, "P-521": 66}
-_EC_CURVES: dict[str, type[ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1]] = {
-    "P-256": ec.SECP256R1,
-    "P-384": ec.SECP384R1,
-    "P-521": ec.SECP521R1,
-}
 _MAX_KID_LENGTH = 256
 _MAX_PARTY_INFO = 512
 
@@ -195,11 +189,11 @@ def _ephemeral_key(header: Mapping[str, Any], key: DecryptionKey) -> ec.Elliptic
     if not isinstance(x, str) or not isinstance(y, str):
         raise DecryptionFailed()
     x_raw, y_raw = b64url_decode(x), b64url_decode(y)
-    size = _EC_SIZES[crv]
+    curve, size = EC_CURVES[crv]
     if len(x_raw) != size or len(y_raw) != size:
         raise DecryptionFailed()
     numbers = ec.EllipticCurvePublicNumbers(
-        int.from_bytes(x_raw, "big"), int.from_bytes(y_raw, "big"), _EC_CURVES[crv]()
+        int.from_bytes(x_raw, "big"), int.from_bytes(y_raw, "big"), curve()
     )
     return numbers.public_key()
 

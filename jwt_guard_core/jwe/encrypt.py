@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..encoding import b64url_encode
 from ..errors import ConfigurationError
+from ..keys import key_from_public_key
 from ._primitives import (
     CONTENT_ENCRYPTION,
     KEY_MANAGEMENT,
@@ -28,19 +29,12 @@ from .keys import RecipientKey
 
 __all__ = ["encrypt_compact", "encrypt_nested"]
 
-_COORD_BYTES = {"secp256r1": 32, "secp384r1": 48, "secp521r1": 66}
-_CRV = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-
 
 def _epk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
-    size = _COORD_BYTES[key.curve.name]
-    numbers = key.public_numbers()
-    return {
-        "kty": "EC",
-        "crv": _CRV[key.curve.name],
-        "x": b64url_encode(numbers.x.to_bytes(size, "big")),
-        "y": b64url_encode(numbers.y.to_bytes(size, "big")),
-    }
+    """The ephemeral public key as the ``epk`` header member (RFC 7518 section 4.6.1.1)."""
+    jwk = key_from_public_key(key).public_jwk
+    assert jwk is not None
+    return {member: jwk[member] for member in ("kty", "crv", "x", "y")}
 
 
 def encrypt_compact(

@@ -28,6 +28,7 @@ from ..keys import KeyRejected, key_from_jwk, key_from_public_key
 from ._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT
 
 __all__ = [
+    "EC_CURVES",
     "NEVER_ALLOWED",
     "DecryptionKey",
     "DecryptionKeySet",
@@ -48,10 +49,11 @@ NEVER_ALLOWED: dict[str, str] = {
     "PBES2-HS384+A192KW": "PBES2 lets the sender choose the iteration count (CVE-2023-50967)",
     "PBES2-HS512+A256KW": "PBES2 lets the sender choose the iteration count (CVE-2023-50967)",
 }
-_CURVES: dict[str, type[ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1]] = {
-    "P-256": ec.SECP256R1,
-    "P-384": ec.SECP384R1,
-    "P-521": ec.SECP521R1,
+# JWK curve name -> (curve class, coordinate size in bytes).
+EC_CURVES: dict[str, tuple[type[ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1], int]] = {
+    "P-256": (ec.SECP256R1, 32),
+    "P-384": (ec.SECP384R1, 48),
+    "P-521": (ec.SECP521R1, 66),
 }
 _CURVE_NAME = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 _RSA_PRIVATE = ("d", "p", "q", "dp", "dq", "qi")
@@ -214,11 +216,11 @@ class DecryptionKey:
                 key = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, public_numbers).private_key()
             else:
                 crv = jwk.get("crv")
-                if not isinstance(crv, str) or crv not in _CURVES:
+                if not isinstance(crv, str) or crv not in EC_CURVES:
                     raise KeyRejected("EC curve must be one of P-256, P-384, P-521")
                 if "d" not in jwk:
                     raise KeyRejected("the JWK has no private scalar d; decryption needs it")
-                curve = _CURVES[crv]()
+                curve = EC_CURVES[crv][0]()
                 public_ec = ec.EllipticCurvePublicNumbers(_int(jwk, "x"), _int(jwk, "y"), curve)
                 key = ec.EllipticCurvePrivateNumbers(_int(jwk, "d"), public_ec).private_key()
         except KeyRejected:

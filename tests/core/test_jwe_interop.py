@@ -115,13 +115,18 @@ def test_nested_jwe_made_by_jose_is_accepted(
         assert verifier.verify(token).subject == "user-1", (alg, enc)
 
 
+@pytest.fixture
+def manager(tmp_path: Path) -> KeyManager:
+    """An ES256 key store and manager at the fixed NOW that jose is told to use."""
+    store = FileKeyStore(tmp_path / "keys", passphrase="correct horse battery staple 42")
+    return KeyManager(store, clock=lambda: NOW)
+
+
 def test_jose_decrypts_and_verifies_what_jwt_guard_issues(
-    run_jose: Callable[..., list[dict[str, Any]]], recipient_keys: dict[str, Any], tmp_path: Path
+    run_jose: Callable[..., list[dict[str, Any]]],
+    recipient_keys: dict[str, Any],
+    manager: KeyManager,
 ) -> None:
-    manager = KeyManager(
-        FileKeyStore(tmp_path / "keys", passphrase="correct horse battery staple 42"),
-        clock=lambda: NOW,
-    )
     jobs = []
     for alg, enc in PAIRS:
         kty = KEY_MANAGEMENT[alg].kty
@@ -153,13 +158,11 @@ def test_jose_decrypts_and_verifies_what_jwt_guard_issues(
 
 
 def test_jose_refuses_a_jwt_guard_token_under_another_enc(
-    run_jose: Callable[..., list[dict[str, Any]]], recipient_keys: dict[str, Any], tmp_path: Path
+    run_jose: Callable[..., list[dict[str, Any]]],
+    recipient_keys: dict[str, Any],
+    manager: KeyManager,
 ) -> None:
     """The consuming script enforces its allowlist: the test above cannot pass vacuously."""
-    manager = KeyManager(
-        FileKeyStore(tmp_path / "keys", passphrase="correct horse battery staple 42"),
-        clock=lambda: NOW,
-    )
     public = DecryptionKey.from_key(recipient_keys["EC"], kid="enc-EC").public_jwk
     issuer = TokenIssuer(
         manager,
