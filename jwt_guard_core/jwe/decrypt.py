@@ -124,7 +124,9 @@ class JWEPolicy:
             return token
         header, plaintext = decrypt_compact(token, self, max_bytes)
         cty = header.get("cty")
-        if not isinstance(cty, str) or cty.upper() != "JWT":
+        # RFC 7519 section 5.2 ("JWT"); RFC 7516 section 4.1.12 lets the
+        # "application/" prefix be written out, and media types ignore case.
+        if not isinstance(cty, str) or cty.lower().removeprefix("application/") != "jwt":
             raise MalformedToken("the JWE's cty is not JWT: it does not carry a signed token")
         try:
             inner = plaintext.decode("ascii")

@@ -122,7 +122,9 @@ def _check_use(jwk: Mapping[str, Any]) -> None:
         raise KeyRejected(f"use is {use!r}; only 'enc' keys may encrypt or decrypt")
     ops = jwk.get("key_ops")
     if ops is not None and (
-        not isinstance(ops, list) or not ops or not set(ops) <= _ENCRYPTION_OPS
+        not isinstance(ops, list)
+        or not ops
+        or not all(isinstance(op, str) and op in _ENCRYPTION_OPS for op in ops)
     ):
         raise KeyRejected("key_ops must list encryption operations only")
 

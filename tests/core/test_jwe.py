@@ -136,6 +136,15 @@ async def test_averify_decrypts_too(
     assert result.subject == "user-1"
 
 
+@pytest.mark.parametrize("cty", ["JWT", "jwt", "application/jwt", "application/JWT"])
+def test_cty_jwt_is_accepted_in_every_spelling(
+    cty: str, jwe_verifier: Callable[..., Verifier], enc_keys: DecryptionKeySet, keyring: KeyRing
+) -> None:
+    recipient = RecipientKey.from_jwk(_recipient(enc_keys, "ECDH-ES"), alg="ECDH-ES", enc="A256GCM")
+    token = encrypt_compact(_jws(keyring).encode(), recipient, headers={"cty": cty})
+    assert jwe_verifier().verify(token).subject == "user-1"
+
+
 def test_plain_jws_is_refused_when_encryption_is_required(
     jwe_verifier: Callable[..., Verifier], keyring: KeyRing
 ) -> None:
@@ -213,8 +222,9 @@ def test_unsigned_inner_token_is_refused(
         ("\u00e9.b.c".encode(), {"cty": "JWT"}),
         (b"a.b.c", {}),
         (b"a.b.c", {"cty": "json"}),
+        (b"a.b.c", {"cty": "application/jwt+x"}),
     ],
-    ids=["not-a-jws", "a-jwe-inside", "not-ascii", "no-cty", "cty-json"],
+    ids=["not-a-jws", "a-jwe-inside", "not-ascii", "no-cty", "cty-json", "cty-other"],
 )
 def test_a_jwe_that_does_not_carry_a_jws_is_malformed(
     plaintext: bytes,
@@ -545,6 +555,7 @@ def test_private_jwks_loads_and_publishes_only_public_halves(keyring: KeyRing) -
         ({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}, "invalid"),
         ({"kty": "RSA", "use": "sig"}, "only 'enc'"),
         ({"kty": "EC", "key_ops": ["sign"]}, "key_ops"),
+        ({"kty": "EC", "key_ops": [{}]}, "key_ops"),
         ({"kty": "RSA", "alg": "RSA1_5"}, "never accepted"),
         ({"kty": "RSA", "alg": "ECDH-ES"}, "not a key-management algorithm"),
         ({"kty": "RSA", "kid": 3}, "kid must be a string"),
