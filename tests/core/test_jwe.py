@@ -586,6 +586,15 @@ def test_pem_private_key_loads(keyring: KeyRing) -> None:
     assert keys.jwks()["keys"][0]["alg"] == "ECDH-ES+A128KW"
     with pytest.raises(ConfigurationError, match="not a private key"):
         DecryptionKeySet.from_pem(public_pem(keyring.p256))
+    sealed = keyring.rsa.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"pem passphrase 123"),
+    )
+    keys = DecryptionKeySet.from_pem(sealed, password=b"pem passphrase 123")
+    assert keys.keys[0].algorithms == frozenset({"RSA-OAEP-256"})
+    with pytest.raises(ConfigurationError, match="not a private key"):
+        DecryptionKeySet.from_pem(sealed, password=b"wrong passphrase 12")
 
 
 def test_key_set_rules(enc_keys: DecryptionKeySet) -> None:
