@@ -10,17 +10,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+try:  # ML-DSA (FIPS 204) arrived in cryptography 48.
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+except ImportError:  # pragma: no cover - older cryptography: ML-DSA keys are refused
+    mldsa = None  # type: ignore[assignment]
+
 __all__ = [
     "ALGORITHMS",
     "ASYMMETRIC_ALGORITHMS",
     "HMAC_ALGORITHMS",
+    "ML_DSA",
     "AlgorithmSpec",
+    "MLDSASizes",
+    "generate_mldsa_key",
+    "min_token_bytes",
+    "mldsa_algorithm_of",
     "verify_signature",
 ]
 
@@ -57,7 +68,46 @@ ALGORITHMS: dict[str, AlgorithmSpec] = {
     "EdDSA": AlgorithmSpec("EdDSA", "OKP", None),
     # RFC 9864: the fully specified name, which pins the curve.
     "Ed25519": AlgorithmSpec("Ed25519", "OKP", "Ed25519"),
+    # RFC 9964: ML-DSA (FIPS 204), post-quantum; an "AKP" key names its alg.
+    "ML-DSA-44": AlgorithmSpec("ML-DSA-44", "AKP"),
+    "ML-DSA-65": AlgorithmSpec("ML-DSA-65", "AKP"),
+    "ML-DSA-87": AlgorithmSpec("ML-DSA-87", "AKP"),
 }
+
+
+@dataclass(frozen=True)
+class MLDSASizes:
+    """FIPS 204 table 2: public key and signature sizes in bytes."""
+
+    public_key: int
+    signature: int
+
+
+ML_DSA: dict[str, MLDSASizes] = {
+    "ML-DSA-44": MLDSASizes(1312, 2420),
+    "ML-DSA-65": MLDSASizes(1952, 3309),
+    "ML-DSA-87": MLDSASizes(2592, 4627),
+}
+# Room a token needs beside its signature: header, claims and two dots. A
+# typical access token's header and claims take 300 to 1,500 characters.
+TOKEN_ROOM = 2048
+# What a nested JWE adds around its JWS: base64url of the JWS (4/3) plus
+# the JWE header (with an ephemeral key), encrypted key, IV and tag.
+_JWE_OVERHEAD = 1024
+
+
+def min_token_bytes(alg: str, *, nested: bool = False) -> int:
+    """The smallest ``max_token_bytes`` that fits an ``alg`` token (0 when any limit does).
+
+    Only ML-DSA signatures are large enough to matter: 3,227 to 6,170
+    base64url characters, against 86 for ES256.
+    """
+    sizes = ML_DSA.get(alg)
+    if sizes is None:
+        return 0
+    jws = -(-sizes.signature * 4 // 3) + TOKEN_ROOM
+    return -(-jws * 4 // 3) + _JWE_OVERHEAD if nested else jws
+
 
 HMAC_ALGORITHMS = frozenset(a for a, s in ALGORITHMS.items() if s.kty == "oct")
 ASYMMETRIC_ALGORITHMS = frozenset(ALGORITHMS) - HMAC_ALGORITHMS
@@ -80,9 +130,47 @@ _PSS = {
 }
 _ECDSA = {alg: ec.ECDSA(_RSA_HASH[alg]) for alg in _EC_COORD_BYTES}
 
-PublicKey = (
-    rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+# Parameter set -> (public key class, private key class), when cryptography has them.
+_MLDSA_CLASSES: dict[str, tuple[Any, Any]] = (
+    {
+        f"ML-DSA-{n}": (getattr(mldsa, f"MLDSA{n}PublicKey"), getattr(mldsa, f"MLDSA{n}PrivateKey"))
+        for n in (44, 65, 87)
+    }
+    if mldsa is not None
+    else {}
 )
+_MLDSA_PUBLIC = {alg: classes[0] for alg, classes in _MLDSA_CLASSES.items()}
+_MLDSA_PRIVATE = {alg: classes[1] for alg, classes in _MLDSA_CLASSES.items()}
+
+
+def generate_mldsa_key(alg: str) -> Any:
+    """A new ML-DSA private key for ``alg`` (``ML-DSA-44``, ``-65`` or ``-87``)."""
+    if alg not in _MLDSA_PRIVATE:
+        raise ValueError(f"{alg} needs cryptography 48 or later" if alg in ML_DSA else alg)
+    return _MLDSA_PRIVATE[alg].generate()
+
+
+def mldsa_algorithm_of(key: object) -> str | None:
+    """The ML-DSA algorithm of a public or private key object, or ``None``."""
+    for table in (_MLDSA_PUBLIC, _MLDSA_PRIVATE):
+        for name, cls in table.items():
+            if isinstance(key, cls):
+                return name
+    return None
+
+
+if TYPE_CHECKING:
+    PublicKey = (
+        rsa.RSAPublicKey
+        | ec.EllipticCurvePublicKey
+        | ed25519.Ed25519PublicKey
+        | ed448.Ed448PublicKey
+        | mldsa.MLDSA44PublicKey
+        | mldsa.MLDSA65PublicKey
+        | mldsa.MLDSA87PublicKey
+    )
+else:
+    PublicKey = object
 
 
 def verify_signature(alg: str, key: PublicKey | bytes, signing_input: bytes, sig: bytes) -> bool:
@@ -126,6 +214,12 @@ def verify_signature(alg: str, key: PublicKey | bytes, signing_input: bytes, sig
         if alg in ("EdDSA", "Ed25519"):
             if not isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
                 return False
+            key.verify(sig, signing_input)
+            return True
+        if alg in ML_DSA:
+            if not isinstance(key, _MLDSA_PUBLIC.get(alg, ())) or len(sig) != ML_DSA[alg].signature:
+                return False
+            # RFC 9964: JOSE signs with the empty context string.
             key.verify(sig, signing_input)
             return True
     except InvalidSignature:

@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from .algorithms import ALGORITHMS, HMAC_ALGORITHMS
+from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, ML_DSA, min_token_bytes
 from .errors import ConfigurationError
+from .jwe.decrypt import JWEPolicy
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
 from .settings.schema import DEFAULTS as _SCHEMA_DEFAULTS
 
@@ -169,6 +170,8 @@ class GuardConfig:
         max_token_bytes: tokens longer than this are refused before any
             decoding (default 8192).
         revocation: an optional :class:`RevocationCheck`.
+        jwe: a :class:`~jwt_guard_core.jwe.JWEPolicy` to decrypt nested JWE
+            (default ``None``: five-segment tokens are refused as malformed).
         clock: returns the current Unix time; inject a fake one in tests.
     """
 
@@ -186,6 +189,7 @@ class GuardConfig:
     expected_type: str | None = None
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     revocation: RevocationCheck | None = None
+    jwe: JWEPolicy | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     # Prepared in __post_init__.
@@ -216,6 +220,8 @@ class GuardConfig:
             raise ConfigurationError(
                 "revocation", "must provide is_revoked(claims, issuer) and ais_revoked(...)"
             )
+        if self.jwe is not None and not isinstance(self.jwe, JWEPolicy):
+            raise ConfigurationError("jwe", f"{type(self.jwe).__name__} is not a JWEPolicy")
         if self.expected_type is not None and (
             not isinstance(self.expected_type, str) or not self.expected_type
         ):
@@ -349,10 +355,10 @@ class GuardConfig:
             required.update(("iat", "exp"))
 
         _refuse_public_secrets(policies)
+        all_algorithms = frozenset().union(*(p.algorithms for p in policies.values()))
+        _check_token_room(self.max_token_bytes, all_algorithms, nested=self.jwe is not None)
         object.__setattr__(self, "policies", policies)
-        object.__setattr__(
-            self, "all_algorithms", frozenset().union(*(p.algorithms for p in policies.values()))
-        )
+        object.__setattr__(self, "all_algorithms", all_algorithms)
         object.__setattr__(self, "required", frozenset(required))
         object.__setattr__(
             self,
@@ -381,6 +387,21 @@ class GuardConfig:
                 "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
             )
         return _Policy(issuer=issuer, keys=keys, audiences=audiences, algorithms=algorithms)
+
+
+def _check_token_room(max_bytes: int, algorithms: frozenset[str], *, nested: bool) -> None:
+    """Refuse a size limit that every token of an allowed ML-DSA algorithm would exceed."""
+    for alg in sorted(algorithms):
+        need = min_token_bytes(alg, nested=nested)
+        if need > max_bytes:
+            signature = -(-ML_DSA[alg].signature * 4 // 3)
+            where = " inside a nested JWE" if nested else ""
+            raise ConfigurationError(
+                "max_token_bytes",
+                f"{max_bytes} is too small for {alg} tokens{where}: the signature alone is "
+                f"{signature} base64url characters; give max_token_bytes={need} or more "
+                "(docs/post-quantum.md)",
+            )
 
 
 def _refuse_public_secrets(policies: Mapping[str | None, _Policy]) -> None:

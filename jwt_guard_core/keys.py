@@ -16,6 +16,8 @@ Hygiene rules, applied to every key whatever its source:
   canonical encoding and not a point of small order (the identity, the
   order-2 point and the other torsion points, against which a signature
   R = identity, S = 0 verifies);
+* AKP (RFC 9964, ML-DSA): ``alg`` is required and names the parameter
+  set; ``pub`` must have that set's exact length;
 * HMAC: a secret at least as long as the hash output (RFC 7518 section 3.2),
   not blank, never a public key (PEM anywhere in the text, OpenSSH, JWK,
   DER, certificates, and each of these once more in hex or base64), and
@@ -51,7 +53,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa, x
 
 from . import events
 from ._roca import is_roca_weak
-from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, PublicKey
+from .algorithms import (
+    _MLDSA_PUBLIC,
+    ALGORITHMS,
+    HMAC_ALGORITHMS,
+    ML_DSA,
+    PublicKey,
+    mldsa_algorithm_of,
+)
 from .encoding import DecodeError, b64url_decode, b64url_encode
 from .errors import AlgorithmNotAllowed, ConfigurationError, UnknownKid
 
@@ -80,6 +89,7 @@ _PRIVATE_MEMBERS = {
     "RSA": ("d", "p", "q", "dp", "dq", "qi", "oth"),
     "EC": ("d",),
     "OKP": ("d",),
+    "AKP": ("priv",),
 }
 _RSA_ALGS = frozenset(a for a, s in ALGORITHMS.items() if s.kty == "RSA")
 # RFC 7518 sections 4 and 5: key-management and content-encryption algorithms,
@@ -360,6 +370,9 @@ def key_from_jwk(
         except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyRejected(f"{crv} public key is invalid") from exc
         public = {"kty": "OKP", "crv": crv, "x": jwk["x"]}
+    elif kty == "AKP":
+        algs, key = _mldsa_key(jwk, declared)
+        public = {"kty": "AKP", "pub": jwk["pub"]}
     elif kty == "oct":
         if not allow_hmac:
             raise KeyRejected("symmetric (oct) keys are not accepted from this source")
@@ -368,7 +381,9 @@ def key_from_jwk(
         algs = _algorithms_for("oct", None, declared, len(secret))
         return VerificationKey(kid=kid, kty="oct", algorithms=algs, key=secret)
     else:
-        raise KeyRejected(f"kty {_safe_repr(kty)} is not a signature key type (RSA, EC, OKP, oct)")
+        raise KeyRejected(
+            f"kty {_safe_repr(kty)} is not a signature key type (RSA, EC, OKP, AKP, oct)"
+        )
 
     if kid is not None:
         public["kid"] = kid
@@ -376,6 +391,27 @@ def key_from_jwk(
         public["alg"] = declared
     public["use"] = "sig"
     return VerificationKey(kid=kid, kty=kty, algorithms=algs, key=key, crv=crv, public_jwk=public)
+
+
+def _mldsa_key(jwk: Mapping[str, Any], declared: str | None) -> tuple[frozenset[str], PublicKey]:
+    """An AKP JWK (RFC 9964): ``alg`` names the ML-DSA parameter set, ``pub`` the key."""
+    if declared not in ML_DSA:
+        raise KeyRejected(
+            f"an AKP key must name its alg (ML-DSA-44, ML-DSA-65 or ML-DSA-87; RFC 9964), "
+            f"not {_safe_repr(declared)}"
+        )
+    assert declared is not None
+    if declared not in _MLDSA_PUBLIC:  # pragma: no cover - cryptography < 48
+        raise KeyRejected(f"{declared} needs cryptography 48 or later")
+    raw = _b64_member(jwk, "pub")
+    size = ML_DSA[declared].public_key
+    if len(raw) != size:
+        raise KeyRejected(f"{declared} public key must be {size} bytes, not {len(raw)}")
+    try:
+        key = _MLDSA_PUBLIC[declared].from_public_bytes(raw)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise KeyRejected(f"{declared} public key is invalid") from exc
+    return frozenset({declared}), key
 
 
 def key_from_public_key(
@@ -406,6 +442,10 @@ def key_from_public_key(
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         crv = "Ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "Ed448"
         jwk = {"kty": "OKP", "crv": crv, "x": b64url_encode(raw)}
+    elif mldsa_algorithm_of(key) is not None and not hasattr(key, "sign"):
+        alg = mldsa_algorithm_of(key)
+        ml_key: Any = key
+        jwk = {"kty": "AKP", "alg": alg, "pub": b64url_encode(ml_key.public_bytes_raw())}
     elif isinstance(key, (x25519.X25519PublicKey, x448.X448PublicKey)):
         raise KeyRejected(
             f"{type(key).__name__[:-9]} is a key-agreement key, not a signature key "

@@ -174,6 +174,8 @@ class Verifier:
         """Verify ``token`` and return the result, or raise a :class:`TokenError`."""
         ctx: dict[str, Any] = {}
         with _Reporting(self, ctx):
+            if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
+                token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
             parsed = self._parse(token, ctx)
             key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)
@@ -186,6 +188,8 @@ class Verifier:
         """Like :meth:`verify`; key lookup and revocation never block the event loop."""
         ctx: dict[str, Any] = {}
         with _Reporting(self, ctx):
+            if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
+                token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
             parsed = self._parse(token, ctx)
             key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
             result = self._finish(parsed, key, ctx)

@@ -74,7 +74,7 @@ def raw_signature(alg: str, key: Any, signing_input: bytes) -> bytes:
         size = {"ES256": 32, "ES384": 48, "ES512": 66}[alg]
         r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_HASH[alg[2:]]())))
         return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-    if alg in ("EdDSA", "Ed25519"):
+    if alg in ("EdDSA", "Ed25519") or alg.startswith("ML-DSA"):
         return key.sign(signing_input)
     raise ValueError(alg)
 

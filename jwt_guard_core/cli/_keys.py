@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ..algorithms import ALGORITHMS
+from ..algorithms import ALGORITHMS, generate_mldsa_key
 from ..encoding import b64url_encode
 from ..errors import ConfigurationError
 from ..keys import key_from_jwk, key_from_public_key
@@ -49,6 +49,8 @@ _THUMBPRINT_MEMBERS = {
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
     "oct": ("k", "kty"),
+    # RFC 9964 section 6: alg is part of an AKP (ML-DSA) key's thumbprint.
+    "AKP": ("alg", "kty", "pub"),
 }
 _EC_CURVE_FOR: dict[str, ec.EllipticCurve] = {
     "ES256": ec.SECP256R1(),
@@ -99,8 +101,9 @@ def generate_key(alg: str, *, kid: str | None = None, bits: int | None = None) -
 
     RSA keys (RS*/PS*) have ``bits`` bits (default 3072, at least 2048); EC
     keys are on the algorithm's curve (RFC 7518 section 3.4); EdDSA and
-    Ed25519 use Ed25519; HMAC secrets carry as many random bytes as the hash
-    output (RFC 7518 section 3.2), from :mod:`secrets`. ``kid`` defaults to
+    Ed25519 use Ed25519; ML-DSA-44/65/87 keys are AKP keys (RFC 9964);
+    HMAC secrets carry as many random bytes as the hash output (RFC 7518
+    section 3.2), from :mod:`secrets`. ``kid`` defaults to
     the RFC 7638 thumbprint. Raises :class:`ConfigurationError` on bad input.
     """
     if alg not in ALGORITHMS:
@@ -134,6 +137,11 @@ def generate_key(alg: str, *, kid: str | None = None, bits: int | None = None) -
         private = rsa.generate_private_key(public_exponent=65537, key_size=size)
     elif family == "EC":
         private = ec.generate_private_key(_EC_CURVE_FOR[alg])
+    elif family == "AKP":
+        try:
+            private = generate_mldsa_key(alg)
+        except ValueError as exc:
+            raise ConfigurationError("--alg", str(exc)) from None
     else:
         private = ed25519.Ed25519PrivateKey.generate()
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..algorithms import HMAC_ALGORITHMS
-from ..config import GuardConfig
+from ..algorithms import HMAC_ALGORITHMS, min_token_bytes
+from ..config import DEFAULT_MAX_TOKEN_BYTES, GuardConfig
 from ..encoding import b64url_encode
 from ..errors import ConfigurationError, TokenError
 from ..keys import KeySource, StaticKeySet
@@ -119,6 +119,10 @@ def _cmd_verify(args: argparse.Namespace, io: Terminal) -> int:
         verify_audience=args.audience is not None,
         leeway=args.leeway,
         expected_type=args.type,
+        # Room for the largest token an allowed algorithm makes (ML-DSA-87).
+        max_token_bytes=max(
+            DEFAULT_MAX_TOKEN_BYTES, *(min_token_bytes(a) for a in args.alg if isinstance(a, str))
+        ),
         clock=io.clock,
     )
     verifier = Verifier(config)

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from ..algorithms import _MLDSA_PRIVATE, generate_mldsa_key, mldsa_algorithm_of
 from ..encoding import DecodeError, b64url_decode, b64url_encode
 from ..errors import ConfigurationError
 from ..keys import KeyRejected, key_from_public_key
@@ -49,7 +50,8 @@ _EC: dict[str, type[ec.SECP256R1 | ec.SECP384R1 | ec.SECP521R1]] = {
     "ES384": ec.SECP384R1,
     "ES512": ec.SECP521R1,
 }
-ASYMMETRIC_SIGNING_ALGORITHMS = frozenset({*_EC, "RS256", "PS256", "EdDSA"})
+# ML-DSA (RFC 9964) where cryptography provides it (48 and later).
+ASYMMETRIC_SIGNING_ALGORITHMS = frozenset({*_EC, "RS256", "PS256", "EdDSA", *_MLDSA_PRIVATE})
 # RFC 7518 section 3.2: the secret is at least as long as the hash output.
 _HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 HMAC_SIGNING_ALGORITHMS = frozenset(_HMAC_BYTES)
@@ -66,7 +68,19 @@ _SCRYPT_P = 1
 _CHECK_AAD = b"jwt-guard/key-store-check/v1"
 _CHECK_PLAINTEXT = b"jwt-guard key store"
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    PrivateKey = (
+        rsa.RSAPrivateKey
+        | ec.EllipticCurvePrivateKey
+        | ed25519.Ed25519PrivateKey
+        | mldsa.MLDSA44PrivateKey
+        | mldsa.MLDSA65PrivateKey
+        | mldsa.MLDSA87PrivateKey
+    )
+else:
+    PrivateKey = object
 
 
 class KeyMaterial:
@@ -116,6 +130,8 @@ def generate_material(algorithm: str) -> KeyMaterial:
         key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
     elif algorithm == "EdDSA":
         key = ed25519.Ed25519PrivateKey.generate()
+    elif algorithm in _MLDSA_PRIVATE:
+        key = generate_mldsa_key(algorithm)
     elif algorithm in _HMAC_BYTES:
         key = secrets.token_bytes(_HMAC_BYTES[algorithm])
     else:
@@ -153,13 +169,11 @@ def load_material(raw: bytes, algorithm: str) -> KeyMaterial:
          and isinstance(key.curve, _EC[algorithm]))
         or (algorithm in ("RS256", "PS256") and isinstance(key, rsa.RSAPrivateKey))
         or (algorithm == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey))
+        or (algorithm in _MLDSA_PRIVATE and mldsa_algorithm_of(key) == algorithm)
     )  # fmt: skip
     if not fits:
         raise KeyStoreError(f"a stored private key does not fit its algorithm {algorithm}")
-    assert isinstance(
-        key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
-    )
-    return KeyMaterial(key, algorithm)
+    return KeyMaterial(cast("PrivateKey", key), algorithm)
 
 
 def public_jwk(material: KeyMaterial, kid: str | None = None) -> dict[str, Any] | None:
@@ -194,6 +208,8 @@ _THUMBPRINT_MEMBERS = {
     "RSA": ("e", "kty", "n"),
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
+    # RFC 9964 section 6: an AKP thumbprint includes alg.
+    "AKP": ("alg", "kty", "pub"),
 }
 
 
@@ -202,6 +218,18 @@ def thumbprint_kid(jwk: Mapping[str, Any]) -> str:
     members = {m: jwk[m] for m in _THUMBPRINT_MEMBERS[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode("utf-8")
     return b64url_encode(hashlib.sha256(canonical).digest())
+
+
+def sign_mldsa(material: KeyMaterial, signing_input: bytes) -> bytes:
+    """An ML-DSA signature over a JWS signing input (RFC 9964; PyJWT has no ML-DSA).
+
+    JOSE signs with the empty context.
+    """
+    key: Any = material.reveal()
+    if material.algorithm not in _MLDSA_PRIVATE or mldsa_algorithm_of(key) != material.algorithm:
+        raise KeyStoreError(f"the key is not an {material.algorithm} key")
+    signature: bytes = key.sign(signing_input)
+    return signature
 
 
 def new_kid(material: KeyMaterial) -> str:

@@ -28,6 +28,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError
+from ..jwe.issuing import AudienceEncryption
+from ..jwe.keys import RecipientKey
 from .errors import IssuanceError, KeyStoreError
 from .manager import KeyManager
 from .signer import encode_jws
@@ -143,6 +145,10 @@ class TokenIssuer:
             manager's ``max_token_lifetime`` (the time retired keys stay
             published), which is also the default.
         clock: Unix time source; the manager's clock by default.
+        encrypt_for: audiences whose tokens are wrapped in a nested JWE
+            (``cty: JWT``), each mapped to its
+            :class:`~jwt_guard_core.jwe.RecipientKey` (public key, ``alg``
+            and ``enc``, no defaults). Default ``None``: plain JWS.
     """
 
     def __init__(
@@ -154,7 +160,9 @@ class TokenIssuer:
         default_lifetime: float | timedelta = DEFAULT_LIFETIME,
         max_lifetime: float | timedelta | None = None,
         clock: Callable[[], float] | None = None,
+        encrypt_for: Mapping[str, RecipientKey] | None = None,
     ) -> None:
+        self._encryption = AudienceEncryption(encrypt_for) if encrypt_for is not None else None
         if not isinstance(keys, KeyManager):
             raise ConfigurationError("keys", "must be a KeyManager")
         if not isinstance(issuer, str) or not issuer:
@@ -319,7 +327,7 @@ class TokenIssuer:
         # which may live in a hardware token.
         header = {"typ": ACCESS_TOKEN_TYPE}
         try:
-            return encode_jws(header, payload, key.signer)
+            token = encode_jws(header, payload, key.signer)
         except KeyStoreError:
             # A key kept on a token can be destroyed by another instance's
             # emergency rotation between our ring read and the signature:
@@ -328,4 +336,10 @@ class TokenIssuer:
             current = self._keys._signing_key()
             if current.kid == key.kid:
                 raise
-            return encode_jws(header, payload, current.signer)
+            token = encode_jws(header, payload, current.signer)
+        if self._encryption is None:
+            return token
+        try:
+            return self._encryption.wrap(token, aud)
+        except ValueError as exc:
+            raise IssuanceError("audience", str(exc)) from None

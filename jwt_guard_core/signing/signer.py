@@ -21,8 +21,9 @@ from typing import Any, Protocol, runtime_checkable
 import jwt
 from jwt.algorithms import Algorithm
 
+from ..algorithms import ML_DSA
 from ..encoding import b64url_encode
-from ._crypto import KeyMaterial, public_jwk
+from ._crypto import KeyMaterial, public_jwk, sign_mldsa
 
 __all__ = ["LocalSigner", "Signer", "encode_jws"]
 
@@ -69,7 +70,10 @@ class LocalSigner:
         # r || s, PSS gets a hash-length salt. The key is handed over as is:
         # it was checked when generated or loaded, and PyJWT's prepare_key
         # would try to parse an HMAC secret as a certificate on every load.
-        self._jws: Algorithm = jwt.get_algorithm_by_name(material.algorithm)
+        # ML-DSA (RFC 9964) is signed by cryptography directly: PyJWT has none.
+        self._jws: Algorithm | None = (
+            None if material.algorithm in ML_DSA else jwt.get_algorithm_by_name(material.algorithm)
+        )
 
     @property
     def kid(self) -> str:
@@ -83,6 +87,8 @@ class LocalSigner:
         return public_jwk(self._material, self._kid)
 
     def sign(self, signing_input: bytes) -> bytes:
+        if self._jws is None:
+            return sign_mldsa(self._material, signing_input)
         return self._jws.sign(signing_input, self._material.reveal())
 
     def __repr__(self) -> str:

@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-import jwt
-
 from ..encoding import b64url_decode, b64url_encode
 from ..errors import ConfigurationError
 from ..signing import TokenIssuer
@@ -256,18 +254,15 @@ class TokenFactory:
         unless ``header`` says otherwise.
         """
         key = self._issuer._active_key()
-        if key.material is None:  # the kit's own in-memory store always holds material
-            raise RuntimeError(f"key {key.kid} has no local material to sign with")
         fields = {"kid": key.kid, "typ": "at+jwt", **_mapping("header", header or {})}
-        fields.pop("alg", None)
-        _json("header", fields)
-        # PyJWS, not jwt.encode: the claim set is signed exactly as given.
-        return jwt.api_jws.encode(
-            _json("claims", _mapping("claims", claims)),
-            key.material.reveal(),
-            algorithm=key.info.algorithm,
-            headers=fields,
+        fields["alg"] = key.info.algorithm
+        # Signed through the key's Signer (any algorithm the issuer offers,
+        # ML-DSA included), the claim set exactly as given.
+        signing_input = (
+            f"{_encode('header', fields)}.{_encode('claims', _mapping('claims', claims))}"
         )
+        signature = key.signer.sign(signing_input.encode("ascii"))
+        return f"{signing_input}.{b64url_encode(signature)}"
 
     def __repr__(self) -> str:
         return f"TokenFactory({self._issuer!r})"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
-from jwt_guard_core.algorithms import ALGORITHMS, ASYMMETRIC_ALGORITHMS
+from jwt_guard_core.algorithms import ALGORITHMS, ASYMMETRIC_ALGORITHMS, min_token_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS = REPO_ROOT.parent / "shared" / "vectors"
@@ -86,6 +86,14 @@ def signature_verifier(keys: StaticKeySet) -> Verifier:
     from a conveniently narrow allowlist.
     """
     algorithms = sorted(ALGORITHMS if keys.allows_hmac else ASYMMETRIC_ALGORITHMS)
+    # ML-DSA-87 tokens need more than the default 8 KiB (config.py refuses less).
+    size = max(8192, *(min_token_bytes(alg) for alg in algorithms))
     return Verifier(
-        GuardConfig(algorithms=algorithms, keys=keys, verify_issuer=False, verify_audience=False)
+        GuardConfig(
+            algorithms=algorithms,
+            keys=keys,
+            verify_issuer=False,
+            verify_audience=False,
+            max_token_bytes=size,
+        )
     )

@@ -1,9 +1,11 @@
 """Wycheproof ``json_web_encryption_test.json``: JWE is never mistaken for a JWS.
 
-jwt-guard verifies compact JWS only. Every JWE of the file, valid or not as
-a JWE, must be refused cleanly as ``malformed`` by both the full pipeline
-and the signature-only entry point, whatever keys and algorithms the
-verifier is configured with; no other exception escapes.
+A verifier without a JWE policy (``GuardConfig(jwe=None)``, the default)
+verifies compact JWS only. Every JWE of the file, valid or not as a JWE,
+must be refused cleanly as ``malformed`` by both the full pipeline and the
+signature-only entry point, whatever keys and algorithms the verifier is
+configured with; no other exception escapes. Decrypting them is
+``test_wycheproof_jwe_decrypt.py``.
 """
 
 from __future__ import annotations
