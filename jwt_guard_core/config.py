@@ -23,6 +23,9 @@ __all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
 
 DEFAULT_LEEWAY = 10.0
 DEFAULT_MAX_TOKEN_BYTES = 8192
+DEFAULT_TOKEN_CACHE_SIZE = 2048
+DEFAULT_TOKEN_CACHE_MAX_AGE = 300.0
+MAX_TOKEN_CACHE_SIZE = 1_000_000
 MAX_LEEWAY = 300.0
 
 
@@ -167,6 +170,13 @@ class GuardConfig:
         max_token_bytes: tokens longer than this are refused before any
             decoding (default 8192).
         revocation: an optional :class:`RevocationCheck`.
+        token_cache_size: how many verified tokens the verifier remembers
+            (default 2048; ``0`` turns the cache off). A token seen before
+            skips its signature check; its time claims, its key's presence
+            in the key set and revocation are checked on every use (see
+            ``docs/performance.md``).
+        token_cache_max_age: the longest a verified token is remembered,
+            in seconds (default 300); never past its ``exp``.
         clock: returns the current Unix time; inject a fake one in tests.
     """
 
@@ -184,6 +194,8 @@ class GuardConfig:
     expected_type: str | None = None
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     revocation: RevocationCheck | None = None
+    token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE
+    token_cache_max_age: float = DEFAULT_TOKEN_CACHE_MAX_AGE
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     # Prepared in __post_init__.
@@ -208,6 +220,19 @@ class GuardConfig:
             raise ConfigurationError(
                 "max_token_bytes", f"{self.max_token_bytes!r} is not an integer from 256 to 1048576"
             )
+        if (
+            isinstance(self.token_cache_size, bool)
+            or not isinstance(self.token_cache_size, int)
+            or not 0 <= self.token_cache_size <= MAX_TOKEN_CACHE_SIZE
+        ):
+            raise ConfigurationError(
+                "token_cache_size",
+                f"{self.token_cache_size!r} is not an integer from 0 (off) "
+                f"to {MAX_TOKEN_CACHE_SIZE}",
+            )
+        _seconds(
+            "token_cache_max_age", self.token_cache_max_age, allow_none=False, allow_zero=False
+        )
         if not callable(self.clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         if self.revocation is not None and not isinstance(self.revocation, RevocationCheck):

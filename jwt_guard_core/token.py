@@ -171,6 +171,41 @@ class VerifiedToken:
         object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
 
+    @classmethod
+    def _read_only(
+        cls,
+        claims: ReadOnlyDict,
+        header: ReadOnlyDict,
+        kid: str | None,
+        issuer: str | None,
+        subject: str | None,
+        scopes: frozenset[str],
+        expires_at: datetime | None,
+        algorithm: str,
+    ) -> VerifiedToken:
+        """The verifier's constructor: ``claims`` and ``header`` are already read-only.
+
+        They come from :func:`~jwt_guard_core.encoding.parse_read_only_object`,
+        read-only all the way down as they were decoded, so they are held as
+        they are instead of copied on every verification.
+        """
+        token = object.__new__(cls)
+        object.__setattr__(
+            token,
+            "__dict__",
+            {
+                "claims": claims,
+                "header": header,
+                "kid": kid,
+                "issuer": issuer,
+                "subject": subject,
+                "scopes": scopes,
+                "expires_at": expires_at,
+                "algorithm": algorithm,
+            },
+        )
+        return token
+
     @property
     def jti(self) -> str | None:
         """The token's ``jti`` (RFC 7519 section 4.1.7), or ``None``."""

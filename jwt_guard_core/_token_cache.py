@@ -1,0 +1,106 @@
+"""The verified-token cache: a token seen before skips its signature, never its other checks.
+
+A :class:`~jwt_guard_core.Verifier` keeps one :class:`TokenCache` (so two
+verifiers with different policies never share an entry). An entry is keyed
+by the SHA-256 digest of the exact token bytes, so the cache never holds a
+token that could be replayed from a memory dump, and holds what a later use
+must re-check:
+
+* the :class:`~jwt_guard_core.token.VerifiedToken` that was returned;
+* the time claims, re-checked against the verifier's clock on every hit
+  (``exp``, ``nbf``, ``iat`` and the maximum token age, with the same leeway
+  and the same errors as a first verification);
+* the key source, the ``kid`` and ``alg`` the header named and the
+  :class:`~jwt_guard_core.keys.VerificationKey` that verified the signature:
+  every hit asks the key source again and is a miss unless the very same key
+  object comes back, so a kid removed from a remote set, a key replaced, or
+  an emergency rotation that drops the signing key is seen on the token's
+  next use (the key source raises, or the full verification refuses the
+  token).
+
+Revocation is not cached: the verifier runs it on every hit. Only accepted
+tokens are stored, and an entry is dropped at ``exp`` (plus the leeway) or
+``max_age`` after it was stored, whichever comes first, or as the least
+recently used once ``size`` entries are held.
+
+Thread- and task-safe: one lock, held for a dictionary operation and never
+across I/O or an ``await``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .keys import KeySource, VerificationKey
+from .token import VerifiedToken
+
+__all__ = ["CachedToken", "TokenCache"]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedToken:
+    """One accepted token and what a later use re-checks."""
+
+    token: VerifiedToken
+    keys: KeySource
+    header_kid: str | None
+    key: VerificationKey
+    exp: float | None
+    nbf: float | None
+    iat: float | None
+    # Unix time after which the entry is no longer used: exp + leeway or
+    # stored + max_age, whichever is first.
+    drop_at: float
+
+
+class TokenCache:
+    """A bounded LRU map of token digest to :class:`CachedToken`."""
+
+    __slots__ = ("_entries", "_lock", "max_age", "size")
+
+    def __init__(self, size: int, max_age: float) -> None:
+        self.size = size
+        self.max_age = max_age
+        self._entries: OrderedDict[bytes, CachedToken] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @staticmethod
+    def digest(token: str) -> bytes:
+        """The cache key of an ASCII token: SHA-256 of its bytes, never the token itself."""
+        return hashlib.sha256(token.encode("ascii")).digest()
+
+    def get(self, digest: bytes, now: float) -> CachedToken | None:
+        """The live entry for ``digest`` (marked recently used), or ``None``."""
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is None:
+                return None
+            if now >= entry.drop_at:
+                del self._entries[digest]
+                return None
+            self._entries.move_to_end(digest)
+            return entry
+
+    def put(self, digest: bytes, entry: CachedToken) -> None:
+        """Store an accepted token, evicting the least recently used beyond ``size``."""
+        with self._lock:
+            self._entries[digest] = entry
+            self._entries.move_to_end(digest)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def discard(self, digest: bytes) -> None:
+        """Forget one token (it was refused, or its key changed)."""
+        with self._lock:
+            self._entries.pop(digest, None)
+
+    def clear(self) -> None:
+        """Forget every token."""
+        with self._lock:
+            self._entries.clear()
