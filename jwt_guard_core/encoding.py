@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from typing import Any, cast
 
 from .token import ReadOnlyDict
@@ -42,6 +43,7 @@ _LAST_3 = frozenset(b"AEIMQUYcgkosw048")
 _TO_STANDARD = bytes.maketrans(b"-_+/=", b"+/!!!")
 _PADDING = (b"", b"", b"==", b"=")
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_STANDARD_ALPHABET = _ALPHABET.translate(_TO_STANDARD)
 
 MAX_JSON_DEPTH = 16
 
@@ -64,10 +66,22 @@ def b64url_decode(segment: str | bytes) -> bytes:
             raise DecodeError("segment is not base64url (RFC 7515 section 2)")
         raise DecodeError("segment is not canonical base64url")
     try:
-        standard = segment.translate(_TO_STANDARD) + _PADDING[rem]
-        return binascii.a2b_base64(standard, strict_mode=True)
+        return _strict_a2b(segment.translate(_TO_STANDARD) + _PADDING[rem])
     except binascii.Error:
         raise DecodeError("segment is not base64url (RFC 7515 section 2)") from None
+
+
+if sys.version_info >= (3, 11):
+
+    def _strict_a2b(data: bytes) -> bytes:
+        return binascii.a2b_base64(data, strict_mode=True)
+
+else:  # pragma: no cover - Python 3.10 has no strict mode: check the alphabet first
+
+    def _strict_a2b(data: bytes) -> bytes:
+        if data.rstrip(b"=").translate(None, _STANDARD_ALPHABET):
+            raise binascii.Error("not base64")
+        return binascii.a2b_base64(data)
 
 
 def b64url_encode(data: bytes) -> str:
