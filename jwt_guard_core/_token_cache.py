@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from .keys import KeySource, VerificationKey
 from .token import VerifiedToken
@@ -40,9 +40,11 @@ from .token import VerifiedToken
 __all__ = ["CachedToken", "TokenCache"]
 
 
-@dataclass(frozen=True, slots=True)
-class CachedToken:
-    """One accepted token and what a later use re-checks."""
+class CachedToken(NamedTuple):
+    """One accepted token and what a later use re-checks.
+
+    A named tuple: built once per first-seen token, so it must cost little.
+    """
 
     token: VerifiedToken
     keys: KeySource
@@ -54,6 +56,9 @@ class CachedToken:
     # Unix time after which the entry is no longer used: exp + leeway or
     # stored + max_age, whichever is first.
     drop_at: float
+    # The alg, kid, iss and jti of the first verification, for the security
+    # event of a later refusal.
+    context: dict[str, Any]
 
 
 class TokenCache:

@@ -19,7 +19,7 @@ import base64
 import binascii
 import json
 import sys
-from typing import Any, cast
+from typing import Any
 
 from .token import ReadOnlyDict
 
@@ -147,7 +147,8 @@ _read_only_decoder = json.JSONDecoder(
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be an object, or raise :class:`DecodeError`."""
-    return cast("dict[str, Any]", _parse_object(raw, _decoder))
+    value: dict[str, Any] = _parse_object(raw, _decoder)
+    return value
 
 
 def parse_read_only_object(raw: bytes) -> ReadOnlyDict:
@@ -157,7 +158,7 @@ def parse_read_only_object(raw: bytes) -> ReadOnlyDict:
     decoded and arrays become tuples, so a verified header or claim set
     needs no copy afterwards.
     """
-    value = cast("ReadOnlyDict", _parse_object(raw, _read_only_decoder))
+    value: ReadOnlyDict = _parse_object(raw, _read_only_decoder)
     return _arrays_to_tuples(value)
 
 
@@ -203,8 +204,7 @@ def _parse_object(raw: bytes, decoder: json.JSONDecoder) -> Any:
         # ValueError covers JSONDecodeError and CPython's limit on the digits
         # of huge integers.
         raise DecodeError("JSON is not valid") from exc
-    if text[end:].strip(" \t\r\n"):
+    if end != len(text) and text[end:].strip(" \t\r\n"):
         raise DecodeError("JSON has trailing data")
-    if not isinstance(value, dict):  # pragma: no cover - guarded by the "{" check
-        raise DecodeError("JSON is not an object")
+    # Always an object: the text starts with "{" and the whole of it was read.
     return value

@@ -63,12 +63,17 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     parsers could read differently grants none (the verifier refuses it
     with ``invalid_claim``).
     """
-    scopes: set[str] = set()
     if "scope" in claims:
         scope = claims["scope"]
         if not isinstance(scope, str):
             raise InvalidScope("scope is not a space-separated string")
-        scopes.update(parse_scope(scope))
+        if "scp" not in claims:
+            return _scope_set(scope)
+        scopes = set(_scope_set(scope))
+    elif "scp" not in claims:
+        return _NO_SCOPES
+    else:
+        scopes = set()
     if "scp" in claims:
         scp = claims["scp"]
         if isinstance(scp, str):
@@ -80,6 +85,23 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
         else:
             raise InvalidScope("scp is not a string or a list of strings")
     return frozenset(scopes)
+
+
+_NO_SCOPES: frozenset[str] = frozenset()
+# An API sees a handful of distinct scope strings: each is parsed once.
+_SCOPE_SETS: dict[str, frozenset[str]] = {}
+_SCOPE_SETS_SIZE = 256
+
+
+def _scope_set(value: str) -> frozenset[str]:
+    """:func:`parse_scope` as a frozenset, remembered for the most recent strings."""
+    scopes = _SCOPE_SETS.get(value)
+    if scopes is None:
+        scopes = frozenset(parse_scope(value))
+        if len(_SCOPE_SETS) >= _SCOPE_SETS_SIZE:
+            _SCOPE_SETS.clear()
+        _SCOPE_SETS[value] = scopes
+    return scopes
 
 
 class ReadOnlyDict(dict[str, Any]):

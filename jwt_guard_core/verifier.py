@@ -85,9 +85,12 @@ def _safe(value: Any, limit: int = 128) -> Any:
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate claim (RFC 7519 section 2) as float, or InvalidClaim."""
-    if name not in claims:
+    value = claims.get(name)
+    # The usual case first: a whole number of seconds in range.
+    if type(value) is int and 0 <= value <= _MAX_NUMERIC_DATE:
+        return float(value)
+    if value is None and name not in claims:
         return None
-    value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidClaim(f"{name} is not a NumericDate")
     if isinstance(value, float) and not math.isfinite(value):
@@ -112,17 +115,6 @@ async def _arevoked(check: RevocationCheck, token: VerifiedToken) -> bool:
     if by_token is not None:
         return bool(await by_token(token))
     return await check.ais_revoked(token.claims, token.issuer)
-
-
-def _context(entry: CachedToken) -> dict[str, Any]:
-    """What a rejection of a cached token reports: what its first verification knew."""
-    claims = entry.token.claims
-    return {
-        "alg": entry.token.algorithm,
-        "kid": entry.token.kid,
-        "iss": claims.get("iss"),
-        "jti": claims.get("jti"),
-    }
 
 
 class Verifier:
@@ -159,47 +151,55 @@ class Verifier:
     def verify(self, token: str) -> VerifiedToken:
         """Verify ``token`` and return the result, or raise a :class:`TokenError`."""
         ctx: dict[str, Any] = {}
-        digest = entry = None
+        digest = fresh = None
         try:
             digest, entry = self._recall(token, ctx)
-            result = None
-            if entry is not None:
-                key = entry.keys.get_key(entry.header_kid, entry.token.algorithm)
-                result = self._reuse(digest, entry, key)
-            if result is None:
+            # A cached token is reused only while its key source still holds
+            # the very key that verified it (see _token_cache).
+            if (
+                entry is not None
+                and entry.keys.get_key(entry.header_kid, entry.token.algorithm) is entry.key
+            ):
+                result = entry.token
+            else:
                 parsed = self._parse(token, ctx)
                 key = parsed[2].keys.get_key(parsed[0].kid, parsed[0].alg)
-                result, entry = self._finish(parsed, key, ctx)
+                result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
                 raise TokenRevoked()
         except Exception as exc:
             self._refused(exc, ctx, digest)
             raise
-        self._remember(digest, entry)
+        if fresh is not None and digest is not None and self._cache is not None:
+            self._cache.put(digest, fresh)
         return result
 
     async def averify(self, token: str) -> VerifiedToken:
         """Like :meth:`verify`; key lookup and revocation never block the event loop."""
         ctx: dict[str, Any] = {}
-        digest = entry = None
+        digest = fresh = None
         try:
             digest, entry = self._recall(token, ctx)
-            result = None
-            if entry is not None:
-                key = await entry.keys.aget_key(entry.header_kid, entry.token.algorithm)
-                result = self._reuse(digest, entry, key)
-            if result is None:
+            # A cached token is reused only while its key source still holds
+            # the very key that verified it (see _token_cache).
+            if (
+                entry is not None
+                and await entry.keys.aget_key(entry.header_kid, entry.token.algorithm) is entry.key
+            ):
+                result = entry.token
+            else:
                 parsed = self._parse(token, ctx)
                 key = await parsed[2].keys.aget_key(parsed[0].kid, parsed[0].alg)
-                result, entry = self._finish(parsed, key, ctx)
+                result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
                 raise TokenRevoked()
         except Exception as exc:
             self._refused(exc, ctx, digest)
             raise
-        self._remember(digest, entry)
+        if fresh is not None and digest is not None and self._cache is not None:
+            self._cache.put(digest, fresh)
         return result
 
     def verify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
@@ -266,25 +266,10 @@ class Verifier:
         now = self._clock()
         entry = cache.get(digest, now)
         if entry is not None:
-            ctx.update(_context(entry))
+            # What a rejection reports: what the first verification knew.
+            ctx.update(entry.context)
             self._check_times(entry.exp, entry.nbf, entry.iat, now)
         return digest, entry
-
-    def _reuse(
-        self, digest: bytes | None, entry: CachedToken, key: VerificationKey
-    ) -> VerifiedToken | None:
-        """The cached result, unless the key source no longer holds the key that verified it."""
-        if key is entry.key:
-            return entry.token
-        # A kid replaced with another key (or any new key object): verify in
-        # full, which refuses the token if the new key did not sign it.
-        if digest is not None and self._cache is not None:
-            self._cache.discard(digest)
-        return None
-
-    def _remember(self, digest: bytes | None, entry: CachedToken | None) -> None:
-        if digest is not None and entry is not None and self._cache is not None:
-            self._cache.put(digest, entry)
 
     # -- steps 1 to 3: shape, header, payload, issuer, expiry
 
@@ -463,14 +448,15 @@ class Verifier:
 
     def _finish(
         self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]
-    ) -> tuple[VerifiedToken, CachedToken]:
+    ) -> tuple[VerifiedToken, CachedToken | None]:
+        """Steps 5, 6 and 8; the cache entry too when the cache is on."""
         header, claims, policy, exp, raw, _, second = parsed
         self._check_signature(header, key, raw, second, ctx)
 
         config = self.config
-        missing = config.required - claims.keys()
-        if missing:
-            raise MissingClaim(f"required claim {sorted(missing)[0]} is missing")
+        if not config.required.issubset(claims):
+            missing = sorted(config.required - claims.keys())
+            raise MissingClaim(f"required claim {missing[0]} is missing")
 
         now = self._clock()
         nbf = _numeric_date(claims, "nbf")
@@ -516,34 +502,28 @@ class Verifier:
             expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
             algorithm=header.alg,
         )
-        drop_at = now + self._cache.max_age if self._cache is not None else now
-        if exp is not None:
-            drop_at = min(drop_at, exp + self._leeway)
-        entry = CachedToken(
-            token=result,
-            keys=policy.keys,
-            header_kid=header.kid,
-            key=key,
-            exp=exp,
-            nbf=nbf,
-            iat=iat,
-            drop_at=drop_at,
+        if self._cache is None:
+            return result, None
+        drop_at = now + self._cache.max_age
+        if exp is not None and exp + self._leeway < drop_at:
+            drop_at = exp + self._leeway
+        return result, CachedToken(
+            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, dict(ctx)
         )
-        return result, entry
 
     @staticmethod
     def _check_audience(claims: Mapping[str, Any], audiences: frozenset[str]) -> None:
         aud = claims.get("aud")
-        if isinstance(aud, str):
-            values: tuple[Any, ...] = (aud,)
-        elif isinstance(aud, tuple) and aud:
-            # A JSON array: the claims are read-only, arrays decoded as tuples.
-            values = aud
-        else:
+        if type(aud) is str:
+            if aud not in audiences:
+                raise BadAudience()
+            return
+        # A JSON array: the claims are read-only, arrays decoded as tuples.
+        if not isinstance(aud, tuple) or not aud:
             raise InvalidClaim("aud is not a string or a non-empty list of strings")
-        if not all(isinstance(a, str) for a in values):
+        if not all(isinstance(a, str) for a in aud):
             raise InvalidClaim("aud holds a value that is not a string")
-        if audiences.isdisjoint(values):
+        if audiences.isdisjoint(aud):
             raise BadAudience()
 
     # -- reporting
