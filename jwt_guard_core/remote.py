@@ -58,17 +58,22 @@ from collections.abc import Callable
 from os import PathLike, fspath
 from typing import Any
 
+import httpcore  # noqa: F401 - see below
 import httpx
 
 from ._remote_cache import CacheOptions, KeySetCache
 from ._remote_policy import check_url
-from ._remote_transport import AsyncTransport, SyncTransport
+from ._remote_transport import AsyncTransport, SyncTransport, default_tls_context
 from .errors import ConfigurationError
 from .keys import VerificationKey
 
 __all__ = ["RemoteJWKS"]
 
 logger = logging.getLogger("jwt_guard.remote")
+
+# httpx imports httpcore (its connection pools) only when the first client
+# is built: imported with this module instead, at start-up, so the first
+# verification of a process does not wait for it.
 
 _USER_AGENT = "jwt-guard"
 
@@ -566,7 +571,9 @@ class RemoteJWKS:
         return {
             "timeout": httpx.Timeout(self._cache.options.timeout),
             "follow_redirects": False,
-            "verify": self._verify,
+            # One context for the whole process, CAs loaded on first use:
+            # building one per client cost tens of ms at the first fetch.
+            "verify": default_tls_context() if self._verify is True else self._verify,
             "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
             "headers": {"User-Agent": _USER_AGENT},
         }
