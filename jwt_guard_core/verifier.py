@@ -136,6 +136,7 @@ class Verifier:
         self._leeway = float(config.leeway)
         self._clock = config.clock
         self._max_token_age = config.max_token_age
+        self._required = config.required
         self._cache = (
             TokenCache(config.token_cache_size, float(config.token_cache_max_age))
             if config.token_cache_size
@@ -454,8 +455,8 @@ class Verifier:
         self._check_signature(header, key, raw, second, ctx)
 
         config = self.config
-        if not config.required.issubset(claims):
-            missing = sorted(config.required - claims.keys())
+        if not self._required.issubset(claims):
+            missing = sorted(self._required - claims.keys())
             raise MissingClaim(f"required claim {missing[0]} is missing")
 
         now = self._clock()
@@ -478,10 +479,9 @@ class Verifier:
         # A JSON null is present but not a value: "sub": null must not pass
         # as a token without a subject (RFC 7519 section 4.1.2: a string).
         sub = claims.get("sub")
-        if "sub" in claims and (not isinstance(sub, str) or not sub):
+        if not (type(sub) is str and sub) and "sub" in claims:
             raise InvalidClaim("sub is not a non-empty string")
-        jti = claims.get("jti")
-        if "jti" in claims and not isinstance(jti, str):
+        if type(claims.get("jti")) is not str and "jti" in claims:
             raise InvalidClaim("jti is not a string")
         try:
             scopes = scopes_from_claims(claims)
@@ -493,14 +493,14 @@ class Verifier:
             iss = claims.get("iss")
             issuer = iss if isinstance(iss, str) else None
         result = VerifiedToken._read_only(
-            claims=claims,
-            header=header.raw,
-            kid=ctx["kid"],
-            issuer=issuer,
-            subject=sub,
-            scopes=scopes,
-            expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
-            algorithm=header.alg,
+            claims,
+            header.raw,
+            ctx["kid"],
+            issuer,
+            sub,
+            scopes,
+            datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
+            header.alg,
         )
         if self._cache is None:
             return result, None
