@@ -23,8 +23,9 @@ tokens are stored, and an entry is dropped at ``exp`` (plus the leeway) or
 ``max_age`` after it was stored, whichever comes first, or as the least
 recently used once ``size`` entries are held.
 
-Thread- and task-safe: one lock, held for a dictionary operation and never
-across I/O or an ``await``.
+Thread- and task-safe: lookups rely on the atomicity of each dictionary
+operation; inserts and evictions take one lock, never held across I/O or an
+``await``.
 """
 
 from __future__ import annotations
@@ -82,15 +83,22 @@ class TokenCache:
 
     def get(self, digest: bytes, now: float) -> CachedToken | None:
         """The live entry for ``digest`` (marked recently used), or ``None``."""
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                return None
-            if now >= entry.drop_at:
-                del self._entries[digest]
-                return None
-            self._entries.move_to_end(digest)
-            return entry
+        # No lock on the read path: each OrderedDict operation is atomic, and
+        # an entry evicted by another thread in between is still a valid
+        # answer (or simply gone).
+        entries = self._entries
+        entry = entries.get(digest)
+        if entry is None:
+            return None
+        if now >= entry.drop_at:
+            entries.pop(digest, None)
+            return None
+        # Not contextlib.suppress: a context manager per hit costs more than the lookup.
+        try:  # noqa: SIM105
+            entries.move_to_end(digest)
+        except KeyError:
+            pass
+        return entry
 
     def put(self, digest: bytes, entry: CachedToken) -> None:
         """Store an accepted token, evicting the least recently used beyond ``size``."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NoReturn
 
@@ -202,14 +202,14 @@ class VerifiedToken:
         issuer: str | None,
         subject: str | None,
         scopes: frozenset[str],
-        expires_at: datetime | None,
         algorithm: str,
     ) -> VerifiedToken:
         """The verifier's constructor: ``claims`` and ``header`` are already read-only.
 
         They come from :func:`~jwt_guard_core.encoding.parse_read_only_object`,
         read-only all the way down as they were decoded, so they are held as
-        they are instead of copied on every verification.
+        they are instead of copied on every verification. ``expires_at`` is
+        made from the verified ``exp`` on first access (see ``__getattr__``).
         """
         token = object.__new__(cls)
         object.__setattr__(
@@ -222,11 +222,21 @@ class VerifiedToken:
                 "issuer": issuer,
                 "subject": subject,
                 "scopes": scopes,
-                "expires_at": expires_at,
                 "algorithm": algorithm,
             },
         )
         return token
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for an attribute missing from the instance: the
+        # verifier leaves expires_at to be built here, on first use, since
+        # most requests never read it and a datetime costs a microsecond.
+        if name != "expires_at":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        exp = self.claims.get("exp")
+        value = None if exp is None else datetime.fromtimestamp(exp, tz=timezone.utc)
+        object.__setattr__(self, "expires_at", value)
+        return value
 
     @property
     def jti(self) -> str | None:

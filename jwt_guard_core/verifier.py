@@ -13,7 +13,6 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from . import events
@@ -499,7 +498,6 @@ class Verifier:
             issuer,
             sub,
             scopes,
-            datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
             header.alg,
         )
         if self._cache is None:

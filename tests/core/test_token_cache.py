@@ -381,3 +381,24 @@ def test_bad_cache_settings_are_refused_naming_the_setting(make_verifier, option
     with pytest.raises(ConfigurationError) as caught:
         make_verifier(**options)
     assert caught.value.setting == setting
+
+
+# -- the result, built without copies
+
+
+def test_the_result_reads_like_one_built_by_its_constructor(make_verifier, token):
+    import copy
+    import dataclasses
+    import pickle
+    from datetime import datetime, timezone
+
+    result = make_verifier().verify(token)
+    assert result.expires_at == datetime.fromtimestamp(int(NOW) + 600, tz=timezone.utc)
+    rebuilt = dataclasses.replace(result)
+    assert rebuilt == result
+    assert pickle.loads(pickle.dumps(result)) == result
+    assert copy.deepcopy(result) == result
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.subject = "admin"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        result.no_such_attribute  # noqa: B018
