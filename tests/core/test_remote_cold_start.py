@@ -45,28 +45,25 @@ def test_a_context_given_by_the_user_is_used_as_it_is(make_jwks, client_tls):
     )
 
 
-def test_the_default_trust_is_loaded_at_the_first_handshake(
-    fresh_context, monkeypatch, tls_server, tls_ca, make_jwks, jwk_a, tmp_path
-):
-    # SSL_CERT_FILE is honoured as httpx honours it: here it names the test CA.
+@pytest.fixture
+def trusted_by_env(fresh_context, monkeypatch, tls_server, tls_ca, make_jwks, jwk_a, tmp_path):
+    """A key set on the TLS server, trusted through SSL_CERT_FILE (as httpx honours it)."""
     bundle = tmp_path / "ca.pem"
     tls_ca.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
     tls_server.serve_keys(jwk_a)
-    jwks = make_jwks(tls_server.url())
+    return make_jwks(tls_server.url())
+
+
+def test_the_default_trust_is_loaded_at_the_first_handshake(trusted_by_env):
+    jwks = trusted_by_env
     assert default_tls_context()._trust_loaded is False  # type: ignore[attr-defined]
     assert jwks.get_key("a", "RS256").kid == "a"
     assert default_tls_context()._trust_loaded is True  # type: ignore[attr-defined]
 
 
-def test_the_async_client_loads_the_default_trust_too(
-    fresh_context, monkeypatch, tls_server, tls_ca, make_jwks, jwk_a, tmp_path
-):
-    bundle = tmp_path / "ca.pem"
-    tls_ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-    tls_server.serve_keys(jwk_a)
-    jwks = make_jwks(tls_server.url())
+def test_the_async_client_loads_the_default_trust_too(trusted_by_env):
+    jwks = trusted_by_env
 
     async def fetch():
         try:

@@ -226,19 +226,25 @@ def test_an_async_hit_is_revoked_too(make_verifier, token, revocation):
 # -- a change of the key set refuses the tokens of the keys concerned
 
 
-def test_a_kid_removed_from_a_remote_set_refuses_its_cached_tokens(
-    jwks_server, make_jwks, keyring, clock, jwk_a, jwk_b
-):
-    jwks_server.serve_keys(jwk_a, jwk_b)
-    verifier = Verifier(
+def remote_verifier(keys, clock, algorithms=("RS256", "ES256")):
+    return Verifier(
         GuardConfig(
-            algorithms=["RS256", "ES256"],
-            keys=make_jwks(jwks_server.url(), refresh_ahead=None, unknown_kid_cooldown=0),
+            algorithms=list(algorithms),
+            keys=keys,
             issuer=ISSUER,
             audience=AUDIENCE,
             clock=clock,
             token_cache_max_age=3600,
         )
+    )
+
+
+def test_a_kid_removed_from_a_remote_set_refuses_its_cached_tokens(
+    jwks_server, make_jwks, keyring, clock, jwk_a, jwk_b
+):
+    jwks_server.serve_keys(jwk_a, jwk_b)
+    verifier = remote_verifier(
+        make_jwks(jwks_server.url(), refresh_ahead=None, unknown_kid_cooldown=0), clock
     )
     of_a = sign({"alg": "RS256", "kid": "a"}, claims(), keyring.rsa)
     of_b = sign({"alg": "ES256", "kid": "b"}, claims(), keyring.p256)
@@ -264,16 +270,7 @@ def test_a_kid_whose_key_is_replaced_refuses_its_cached_tokens(
 ):
     jwks_server.serve_keys(jwk_a)
     remote = make_jwks(jwks_server.url(), refresh_ahead=None)
-    verifier = Verifier(
-        GuardConfig(
-            algorithms=["RS256", "ES256"],
-            keys=remote,
-            issuer=ISSUER,
-            audience=AUDIENCE,
-            clock=clock,
-            token_cache_max_age=3600,
-        )
-    )
+    verifier = remote_verifier(remote, clock)
     of_a = sign({"alg": "ES256", "kid": "a"}, claims(), keyring.p256)
     jwks_server.serve_keys(public_jwk(keyring.p256, "a"))
     assert verifier.verify(of_a).kid == "a"
@@ -291,16 +288,7 @@ def test_a_same_alg_key_replaced_under_its_kid_gives_bad_signature(
 ):
     jwks_server.serve_keys(public_jwk(keyring.p256, "a"))
     remote = make_jwks(jwks_server.url(), refresh_ahead=None)
-    verifier = Verifier(
-        GuardConfig(
-            algorithms=["ES256"],
-            keys=remote,
-            issuer=ISSUER,
-            audience=AUDIENCE,
-            clock=clock,
-            token_cache_max_age=3600,
-        )
-    )
+    verifier = remote_verifier(remote, clock, ["ES256"])
     token = sign({"alg": "ES256", "kid": "a"}, claims(), keyring.p256)
     verifier.verify(token)
     jwks_server.serve_keys(public_jwk(ec.generate_private_key(ec.SECP256R1()), "a"))
