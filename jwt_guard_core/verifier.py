@@ -5,6 +5,11 @@ source: size and shape, header, payload and issuer, expiry, then the key
 lookup (which may go to the network), the signature, the remaining claims
 and revocation. ``verify`` and ``averify`` share every step except the two
 that may do I/O (key lookup and revocation).
+
+A token accepted before is answered from the verifier's cache
+(:mod:`._token_cache`): its time claims are checked again, its key source
+must still hold the key that verified it, and revocation runs as for any
+token; only parsing and the signature are skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import events
 from ._token_cache import CachedToken, TokenCache
@@ -68,9 +73,16 @@ class _Header:
     raw: ReadOnlyDict
 
 
-# What steps 1 to 3 hand to the rest: the header, the claims, the issuer's
-# policy, exp (read once), the token's bytes and where its two dots are.
-_Parsed = tuple[_Header, ReadOnlyDict, _Policy, "float | None", bytes, int, int]
+class _Parsed(NamedTuple):
+    """What steps 1 to 3 hand to the rest (a tuple: built on every verification)."""
+
+    header: _Header
+    claims: ReadOnlyDict
+    policy: _Policy
+    exp: float | None  # read once, in step 3
+    raw: bytes  # the token's bytes
+    first: int  # where its two dots are
+    second: int
 
 
 def _safe(value: Any, limit: int = 128) -> Any:
@@ -163,7 +175,7 @@ class Verifier:
                 result = entry.token
             else:
                 parsed = self._parse(token, ctx)
-                key = parsed[2].keys.get_key(parsed[0].kid, parsed[0].alg)
+                key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
@@ -190,7 +202,7 @@ class Verifier:
                 result = entry.token
             else:
                 parsed = self._parse(token, ctx)
-                key = await parsed[2].keys.aget_key(parsed[0].kid, parsed[0].alg)
+                key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
@@ -353,7 +365,7 @@ class Verifier:
         # RFC 7519 section 4.1.4: the token MUST NOT be accepted on or after exp.
         if exp is not None and self._clock() >= exp + self._leeway:
             raise TokenExpired()
-        return header, claims, policy, exp, raw, first, second
+        return _Parsed(header, claims, policy, exp, raw, first, second)
 
     def _parse_header(self, segment: bytes, ctx: dict[str, Any]) -> _Header:
         try:
