@@ -18,7 +18,7 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import events
 from ._token_cache import CachedToken, TokenCache
@@ -73,16 +73,10 @@ class _Header:
     raw: ReadOnlyDict
 
 
-class _Parsed(NamedTuple):
-    """What steps 1 to 3 hand to the rest (a tuple: built on every verification)."""
-
-    header: _Header
-    claims: ReadOnlyDict
-    policy: _Policy
-    exp: float | None  # read once, in step 3
-    raw: bytes  # the token's bytes
-    first: int  # where its two dots are
-    second: int
+# What steps 1 to 3 hand to the rest, a plain tuple (built on every
+# verification): the header, the claims, the issuer's policy, exp (read
+# once), the token's bytes and the offset of its second dot.
+_Parsed = tuple[_Header, ReadOnlyDict, _Policy, "float | None", bytes, int]
 
 
 def _safe(value: Any, limit: int = 128) -> Any:
@@ -175,7 +169,8 @@ class Verifier:
                 result = entry.token
             else:
                 parsed = self._parse(token, ctx)
-                key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
+                header, _, policy, _, _, _ = parsed
+                key = policy.keys.get_key(header.kid, header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
@@ -202,7 +197,8 @@ class Verifier:
                 result = entry.token
             else:
                 parsed = self._parse(token, ctx)
-                key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
+                header, _, policy, _, _, _ = parsed
+                key = await policy.keys.aget_key(header.kid, header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
@@ -365,7 +361,7 @@ class Verifier:
         # RFC 7519 section 4.1.4: the token MUST NOT be accepted on or after exp.
         if exp is not None and self._clock() >= exp + self._leeway:
             raise TokenExpired()
-        return _Parsed(header, claims, policy, exp, raw, first, second)
+        return header, claims, policy, exp, raw, second
 
     def _parse_header(self, segment: bytes, ctx: dict[str, Any]) -> _Header:
         try:
@@ -462,7 +458,7 @@ class Verifier:
         self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]
     ) -> tuple[VerifiedToken, CachedToken | None]:
         """Steps 5, 6 and 8; the cache entry too when the cache is on."""
-        header, claims, policy, exp, raw, _, second = parsed
+        header, claims, policy, exp, raw, second = parsed
         self._check_signature(header, key, raw, second, ctx)
 
         config = self.config
