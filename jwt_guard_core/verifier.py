@@ -513,8 +513,9 @@ class Verifier:
         drop_at = now + self._cache.max_age
         if exp is not None and exp + self._leeway < drop_at:
             drop_at = exp + self._leeway
+        # ctx is this call's own dict and nothing changes it after success.
         return result, CachedToken(
-            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, dict(ctx)
+            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, ctx
         )
 
     @staticmethod
