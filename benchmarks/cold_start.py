@@ -97,6 +97,8 @@ def measure(runs: int, root: Path = ROOT) -> dict[str, float]:
             out = subprocess.run(
                 [sys.executable, "-c", _CHILD, url, token, key.issuer, key.audience],
                 env=env,
+                # Run from root: "python -c" puts the working directory first on sys.path.
+                cwd=root,
                 capture_output=True,
                 text=True,
                 check=True,
