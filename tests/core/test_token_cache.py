@@ -390,3 +390,19 @@ def test_the_result_reads_like_one_built_by_its_constructor(make_verifier, token
         result.subject = "admin"  # type: ignore[misc]
     with pytest.raises(AttributeError):
         result.no_such_attribute  # noqa: B018
+
+
+def test_a_refetch_of_unchanged_keys_keeps_cached_tokens(
+    jwks_server, make_jwks, keyring, clock, jwk_a, jwk_b
+):
+    jwks_server.serve_keys(jwk_a, jwk_b)
+    remote = make_jwks(jwks_server.url(), refresh_ahead=None)
+    verifier = remote_verifier(remote, clock)
+    token = sign({"alg": "RS256", "kid": "a"}, claims(), keyring.rsa)
+    first = verifier.verify(token)
+    # The provider publishes the same keys again, with a new one added.
+    jwks_server.serve_keys(jwk_a, jwk_b, public_jwk(keyring.p384, "c"))
+    clock.advance(301)
+    remote.warm()
+    assert remote.health()["kids"] == ["a", "b", "c"]
+    assert verifier.verify(token) is first
