@@ -1,175 +1,168 @@
-"""Time ``Verifier.verify`` against PyJWT's ``jwt.decode`` doing the same checks.
+"""Verification cost: jwt-guard (first-seen and repeated tokens), its peers, the raw signature.
 
-Both sides get the same token, the same public key (already parsed into a
-``cryptography`` object, so neither pays for PEM parsing per call) and the
-same policy: signature, ``exp``, ``iat``, ``nbf``, ``iss``, ``aud``, a leeway
-of 10 s and the required claims exp, iat, nbf, iss, aud, sub.
+For each algorithm of the issue's table (RS256 with 2048- and 3072-bit
+keys, PS256, ES256, EdDSA, HS256) one token with the usual claims is
+verified by:
+
+- ``raw signature``: only the cryptographic check, as jwt-guard calls
+  ``cryptography`` (the floor every library pays);
+- ``jwt-guard first-seen``: ``Verifier.verify`` with the verified-token
+  cache off, i.e. every check of a token never seen before;
+- ``jwt-guard new, cache on``: a verifier with the cache on given a token
+  it has not seen (320 tokens taken in turn by a 256-entry cache, so the
+  entry needed next is always the one just evicted): the first-seen work
+  plus the cache's digest, new entry and eviction;
+- ``jwt-guard repeated``: ``Verifier.verify`` with the cache on (the
+  default), i.e. a token presented again (time claims, key presence and
+  revocation still checked);
+- PyJWT, authlib, joserfc, python-jose and jwcrypto, doing the same
+  checks (see ``peers.py``).
+
+Rounds are interleaved (each round runs every contender in turn) and each
+cell is the median of the rounds, in microseconds per call. ``x raw`` is
+the time over the raw signature's; ``x guard`` the time over jwt-guard
+first-seen (above 1, jwt-guard is faster).
 
 Run from the repository root::
 
-    python3 benchmarks/verify.py                 # defaults: best of 7 repeats
-    python3 benchmarks/verify.py --repeat 15 --number 2000
-
-Each cell is the best (lowest) of ``--repeat`` runs of ``--number`` calls,
-in microseconds per call; ``ratio`` is PyJWT time / jwt-guard time, so a
-ratio above 1.00 means jwt-guard is faster. This is a hand-run comparison,
-never a timed test.
+    python3 benchmarks/verify.py
+    python3 benchmarks/verify.py --rounds 31 --case RS256-2048 --case ES256
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
-import secrets
 import sys
-import time
-import timeit
-from collections.abc import Callable
-from dataclasses import dataclass
+import tracemalloc
 from pathlib import Path
-from typing import Any
-
-import cryptography
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks._common import (
+    AUDIENCE,
+    CASES,
+    ISSUER,
+    KEYS,
+    LEEWAY,
+    Key,
+    environment,
+    header,
+    interleaved,
+    token_for,
+)
+from benchmarks.peers import PEERS, Unsupported, check, tampered
 from jwt_guard_core import GuardConfig, StaticKeySet, TokenError, Verifier
-from jwt_guard_core.keys import key_from_public_key
+from jwt_guard_core.algorithms import verify_signature
+from jwt_guard_core.encoding import b64url_decode
 
-ISSUER = "https://issuer.example"
-AUDIENCE = "https://api.example"
-LEEWAY = 10
-REQUIRED = ["exp", "iat", "nbf", "iss", "aud", "sub"]
-ALGORITHMS = ("RS256", "ES256", "EdDSA", "HS256")
+# Calls per round: enough for a round to take a few milliseconds.
+_NUMBER = {"HS256": 2000, "EdDSA": 300, "ES256": 300, "PS256": 300, "RS256-3072": 150}
 
 
-@dataclass(frozen=True)
-class Case:
-    alg: str
-    token: str
-    guard: Callable[[], Any]
-    pyjwt: Callable[[], Any]
-
-
-def _signing_key(alg: str) -> Any:
-    if alg == "RS256":
-        # 2048 bits: what most identity providers publish.
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    if alg == "ES256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if alg == "EdDSA":
-        return ed25519.Ed25519PrivateKey.generate()
-    return secrets.token_bytes(32)
-
-
-def make_case(alg: str) -> Case:
-    """Build the token, a jwt-guard verifier and a PyJWT call for ``alg``."""
-    signing = _signing_key(alg)
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "user-1",
-        "iat": now,
-        "nbf": now,
-        "exp": now + 900,
-        "jti": secrets.token_urlsafe(16),
-        "scope": "orders:read profile",
-    }
-    token = jwt.encode(claims, signing, algorithm=alg, headers={"kid": "k1"})
-
-    if isinstance(signing, bytes):
-        verify_key: Any = signing
-        keys = StaticKeySet.from_secret(signing, algorithm=alg, kid="k1")
-    else:
-        verify_key = signing.public_key()
-        keys = StaticKeySet([key_from_public_key(verify_key, kid="k1", algorithms=[alg])])
-
-    verifier = Verifier(
+def guard(key: Key, **options: object) -> Verifier:
+    return Verifier(
         GuardConfig(
-            algorithms=[alg],
-            keys=keys,
+            algorithms=[key.alg],
+            keys=StaticKeySet([key.verification]),
             issuer=ISSUER,
             audience=AUDIENCE,
             leeway=LEEWAY,
-            required_claims=REQUIRED,
+            required_claims=["exp", "iat", "nbf", "iss", "aud", "sub"],
+            **options,  # type: ignore[arg-type]
         )
     )
-    options: Any = {"require": REQUIRED}
-
-    def guard() -> Any:
-        return verifier.verify(token)
-
-    def pyjwt() -> Any:
-        return jwt.decode(
-            token,
-            verify_key,
-            algorithms=[alg],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            leeway=LEEWAY,
-            options=options,
-        )
-
-    # Both must accept the token and refuse a tampered one, or the timing
-    # compares different work.
-    assert dict(guard().claims) == pyjwt()
-    tampered = token[:-10] + ("A" if token[-10] != "A" else "B") + token[-9:]
-    try:
-        verifier.verify(tampered)
-    except TokenError:
-        pass
-    else:  # pragma: no cover - would be a verifier bug
-        raise AssertionError(f"jwt-guard accepted a tampered {alg} token")
-    try:
-        jwt.decode(tampered, verify_key, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
-    except jwt.InvalidTokenError:
-        pass
-    else:  # pragma: no cover
-        raise AssertionError(f"PyJWT accepted a tampered {alg} token")
-    return Case(alg, token, guard, pyjwt)
 
 
-def best_us(func: Callable[[], Any], repeat: int, number: int) -> float:
-    """Best of ``repeat`` runs, in microseconds per call."""
-    timer = timeit.Timer(func)
-    timer.timeit(number=max(1, number // 10))  # warm caches and the allocator
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
+class _Pool:
+    """Distinct tokens taken in turn: with more tokens than cache entries, every one misses."""
+
+    def __init__(self, key: Key, size: int) -> None:
+        self.tokens = [token_for(key) for _ in range(size)]
+        self.next = 0
+
+    def take(self) -> str:
+        token = self.tokens[self.next]
+        self.next = (self.next + 1) % len(self.tokens)
+        return token
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=7, help="runs per cell (best is kept)")
-    parser.add_argument("--number", type=int, default=0, help="calls per run (default: auto)")
-    parser.add_argument(
-        "--alg", action="append", choices=ALGORITHMS, help="only these algorithms (repeatable)"
-    )
-    args = parser.parse_args(argv)
+def contenders(key: Key, token: str) -> dict[str, object]:
+    signing_input, _, signature = token.rpartition(".")
+    raw_input, raw_signature = signing_input.encode(), b64url_decode(signature)
+    public = key.verification.key
+    first_seen = guard(key, token_cache_size=0)
+    repeated = guard(key)
+    missing = guard(key, token_cache_size=256)
+    pool = _Pool(key, 256 + 64)
+    for verifier in (first_seen, repeated):
+        assert verifier.verify(token).subject == "user-1234"
+        try:
+            verifier.verify(tampered(token))
+        except TokenError:
+            pass
+        else:  # pragma: no cover - would make the table meaningless
+            raise AssertionError("jwt-guard accepted a tampered token")
+    table: dict[str, object] = {
+        "raw signature": lambda: verify_signature(key.alg, public, raw_input, raw_signature),
+        "jwt-guard first-seen": lambda: first_seen.verify(token),
+        "jwt-guard new, cache on": lambda: missing.verify(pool.take()),
+        "jwt-guard repeated": lambda: repeated.verify(token),
+    }
+    for name, make in PEERS.items():
+        try:
+            verify = make(key)
+        except (Unsupported, ImportError):
+            continue
+        check(name, verify, token)
+        table[name] = lambda verify=verify: verify(token)
+    return table
 
-    print(
-        f"Python {platform.python_version()}, PyJWT {jwt.__version__}, "
-        f"cryptography {cryptography.__version__}, {platform.machine()}"
-    )
-    print(f"best of {args.repeat} repeats; µs per verification; ratio = PyJWT / jwt-guard\n")
-    print(f"| {'alg':<6} | {'jwt-guard µs':>12} | {'PyJWT µs':>9} | {'ratio':>6} |")
-    print(f"|{'-' * 8}|{'-' * 13}:|{'-' * 10}:|{'-' * 7}:|")
-    slower = []
-    for alg in args.alg or ALGORITHMS:
-        case = make_case(alg)
-        number = args.number or (200 if alg == "RS256" else 2000)
-        guard = best_us(case.guard, args.repeat, number)
-        pyjwt = best_us(case.pyjwt, args.repeat, number)
-        ratio = pyjwt / guard
-        if ratio < 1.0:
-            slower.append(alg)
-        print(f"| {alg:<6} | {guard:>12.1f} | {pyjwt:>9.1f} | {ratio:>6.2f} |")
-    if slower:
-        print(f"\njwt-guard is slower than PyJWT on: {', '.join(slower)}")
-        return 1
-    return 0
+
+def report_case(name: str, rounds: int) -> dict[str, float]:
+    key = KEYS.get(name)
+    token = token_for(key)
+    table = contenders(key, token)
+    number = _NUMBER.get(name, 300 if key.alg != "HS256" else 2000)
+    result = interleaved(table, rounds=rounds, number=number)  # type: ignore[arg-type]
+    raw = result["raw signature"]
+    first = result["jwt-guard first-seen"]
+    print(header(f"{name} ({len(token)}-byte token, {rounds} rounds x {number} calls)"))
+    print(f"{'':<24}{'us/call':>10}{'x raw':>9}{'x guard':>9}")
+    for contender, micros in result.items():
+        versus = "" if contender.startswith(("raw", "jwt-guard")) else f"{micros / first:>9.2f}"
+        print(f"{contender:<24}{micros:>10.2f}{micros / raw:>9.2f}{versus}")
+    return result
+
+
+def memory_report(count: int = 100_000) -> None:
+    """Peak traced memory while verifying ``count`` distinct tokens with the default cache."""
+    key = KEYS.get("HS256")
+    verifier = guard(key)
+    print(header(f"Memory over {count:,} distinct HS256 tokens (default cache, 2048 entries)"))
+    tokens = (token_for(key, jti=f"{i:032x}") for i in range(count))
+    tracemalloc.start()
+    marks = {1_000, 10_000, 50_000, count}
+    for done, token in enumerate(tokens, 1):
+        verifier.verify(token)
+        if done in marks:
+            current, peak = tracemalloc.get_traced_memory()
+            print(f"after {done:>7,} tokens: current {current / 1e6:6.2f} MB", end="")
+            print(f", peak {peak / 1e6:6.2f} MB")
+    tracemalloc.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--case", action="append", choices=CASES)
+    parser.add_argument("--memory", action="store_true", help="also the 100,000-token memory run")
+    args = parser.parse_args()
+    print(environment())
+    for name in args.case or CASES:
+        report_case(name, args.rounds)
+    if args.memory:
+        memory_report()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

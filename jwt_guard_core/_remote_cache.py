@@ -110,6 +110,29 @@ class _Discovered:
     etag: str | None
 
 
+def _unchanged_or_new(
+    before: Mapping[str, VerificationKey], key: VerificationKey
+) -> VerificationKey:
+    """The key already held for this kid when the provider still publishes it unchanged.
+
+    A verifier's token cache reuses a token only while its key source
+    returns the very key object that verified it, so a refetch that
+    publishes the same keys must not make every cached token be verified
+    again; a kid whose key or bindings changed gets the new object.
+    """
+    held = before.get(key.kid) if key.kid is not None else None
+    if (
+        held is not None
+        and held.kty == key.kty
+        and held.crv == key.crv
+        and held.algorithms == key.algorithms
+        and held.public_jwk is not None
+        and held.public_jwk == key.public_jwk
+    ):
+        return held
+    return key
+
+
 class KeySetCache:
     """The cached key set of one RemoteJWKS and every decision about it."""
 
@@ -315,7 +338,7 @@ class KeySetCache:
             parsed = parse_jwks(
                 response.body, url=response.url, max_keys=o.max_keys, already_skipped=reported
             )
-            keys = parsed.keys
+            keys = tuple(_unchanged_or_new(previous.by_kid, key) for key in parsed.keys)
             skipped = parsed.skipped
             etag = response.headers.get("etag")
             body = response.body

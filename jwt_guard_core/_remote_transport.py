@@ -11,14 +11,23 @@ byte of its headers every second never trips a read timeout (encode/httpx
 the sync transport gives every request the time remaining and arms a
 watchdog that shuts down this client's sockets at the deadline, which
 ends the blocked read at once.
+
+Cold start: every key set that verifies with the default trust store
+shares one process-wide :class:`ssl.SSLContext` whose CA certificates are
+loaded at its first TLS handshake, not when a client is built. Loading
+certifi's bundle takes tens of milliseconds, which the first verification
+of a process paid even for plain http on loopback, and again for every
+client (one sync client and one per event loop, per key set).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import ssl
+import sys
 import threading
 import weakref
 from collections.abc import Iterator
@@ -29,10 +38,77 @@ import httpx
 from ._remote_exchange import Exchange, Request, Response, Step
 from ._remote_policy import FetchError
 
-__all__ = ["AsyncTransport", "SyncTransport", "Transports"]
+__all__ = ["AsyncTransport", "SyncTransport", "Transports", "default_tls_context"]
 
 # httpcore's trace events that hand over a freshly opened connection.
 _CONNECTED = frozenset({"connection.connect_tcp.complete", "connection.start_tls.complete"})
+
+
+class _DeferredTrustContext(ssl.SSLContext):
+    """A client context with the default trust store, loaded at the first handshake.
+
+    Verification settings are those of ``ssl.create_default_context()``
+    from the start (certificates and host names required); only the CA
+    certificates wait. Both ways httpx opens TLS pass through here:
+    ``wrap_socket`` (sync) and ``wrap_bio`` (async).
+    """
+
+    _trust_loaded = False
+    _trust_lock = threading.Lock()
+
+    def _load_trust(self) -> None:
+        with self._trust_lock:
+            if not self._trust_loaded:
+                # The CAs httpx would use: SSL_CERT_FILE or SSL_CERT_DIR when
+                # set, certifi's bundle otherwise.
+                if os.environ.get("SSL_CERT_FILE"):
+                    self.load_verify_locations(cafile=os.environ["SSL_CERT_FILE"])
+                elif os.environ.get("SSL_CERT_DIR"):
+                    self.load_verify_locations(capath=os.environ["SSL_CERT_DIR"])
+                else:
+                    import certifi
+
+                    self.load_verify_locations(cafile=certifi.where())
+                self._trust_loaded = True
+
+    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        if not self._trust_loaded:
+            self._load_trust()
+        return super().wrap_socket(*args, **kwargs)
+
+    def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        if not self._trust_loaded:
+            self._load_trust()
+        return super().wrap_bio(*args, **kwargs)
+
+
+_default_context: _DeferredTrustContext | None = None
+_default_context_lock = threading.Lock()
+
+
+def default_tls_context() -> ssl.SSLContext:
+    """The process's one TLS context for ``verify=True``; its CAs load at the first handshake."""
+    global _default_context
+    with _default_context_lock:
+        if _default_context is None:
+            context = _DeferredTrustContext(ssl.PROTOCOL_TLS_CLIENT)
+            # PROTOCOL_TLS_CLIENT already requires a certificate and checks
+            # the host name; newer Pythons' create_default_context adds these.
+            if sys.version_info >= (3, 13):  # pragma: no cover - depends on the Python
+                context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN | ssl.VERIFY_X509_STRICT
+            _default_context = context
+        return _default_context
+
+
+def _after_fork_in_child() -> None:
+    # A lock held by a parent thread at fork time would stay held forever.
+    global _default_context_lock
+    _default_context_lock = threading.Lock()
+    _DeferredTrustContext._trust_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class SyncTransport:
@@ -133,7 +209,9 @@ class Transports:
         self._options: dict[str, Any] = {
             "timeout": httpx.Timeout(timeout),
             "follow_redirects": False,
-            "verify": verify,
+            # One context for the whole process, CAs loaded on first use:
+            # building one per client cost tens of ms at the first fetch.
+            "verify": default_tls_context() if verify is True else verify,
             "limits": httpx.Limits(max_connections=10, max_keepalive_connections=2),
             "headers": {"User-Agent": _USER_AGENT},
         }

@@ -26,6 +26,9 @@ __all__ = ["GuardConfig", "IssuerPolicy", "RevocationCheck"]
 # The settings' defaults (jwt_guard_core/settings/schema.py) are the verifier's.
 DEFAULT_LEEWAY = float(_SCHEMA_DEFAULTS["leeway"])
 DEFAULT_MAX_TOKEN_BYTES = int(_SCHEMA_DEFAULTS["max_token_bytes"])
+DEFAULT_TOKEN_CACHE_SIZE = int(_SCHEMA_DEFAULTS["token_cache_size"])
+DEFAULT_TOKEN_CACHE_MAX_AGE = float(_SCHEMA_DEFAULTS["token_cache_max_age"])
+MAX_TOKEN_CACHE_SIZE = 1_000_000
 MAX_LEEWAY = 300.0
 
 
@@ -172,6 +175,13 @@ class GuardConfig:
         revocation: an optional :class:`RevocationCheck`.
         jwe: a :class:`~jwt_guard_core.jwe.JWEPolicy` to decrypt nested JWE
             (default ``None``: five-segment tokens are refused as malformed).
+        token_cache_size: how many verified tokens the verifier remembers
+            (default 2048; ``0`` turns the cache off). A token seen before
+            skips its signature check; its time claims, its key's presence
+            in the key set and revocation are checked on every use (see
+            ``docs/performance.md``).
+        token_cache_max_age: the longest a verified token is remembered,
+            in seconds (default 300); never past its ``exp``.
         clock: returns the current Unix time; inject a fake one in tests.
     """
 
@@ -190,6 +200,8 @@ class GuardConfig:
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     revocation: RevocationCheck | None = None
     jwe: JWEPolicy | None = None
+    token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE
+    token_cache_max_age: float = DEFAULT_TOKEN_CACHE_MAX_AGE
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     # Prepared in __post_init__.
@@ -214,6 +226,19 @@ class GuardConfig:
             raise ConfigurationError(
                 "max_token_bytes", f"{self.max_token_bytes!r} is not an integer from 256 to 1048576"
             )
+        if (
+            isinstance(self.token_cache_size, bool)
+            or not isinstance(self.token_cache_size, int)
+            or not 0 <= self.token_cache_size <= MAX_TOKEN_CACHE_SIZE
+        ):
+            raise ConfigurationError(
+                "token_cache_size",
+                f"{self.token_cache_size!r} is not an integer from 0 (off) "
+                f"to {MAX_TOKEN_CACHE_SIZE}",
+            )
+        _seconds(
+            "token_cache_max_age", self.token_cache_max_age, allow_none=False, allow_zero=False
+        )
         if not callable(self.clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         if self.revocation is not None and not isinstance(self.revocation, RevocationCheck):

@@ -58,6 +58,8 @@ from collections.abc import Callable
 from os import PathLike, fspath
 from typing import Any
 
+import httpcore  # noqa: F401 - imported at start-up, see below
+
 from ._remote_cache import CacheOptions, KeySetCache
 from ._remote_policy import check_url
 from ._remote_transport import Transports
@@ -69,6 +71,9 @@ __all__ = ["RemoteJWKS"]
 
 logger = logging.getLogger("jwt_guard.remote")
 
+# httpx imports httpcore (its connection pools) only when the first client
+# is built: imported with this module instead, at start-up, so the first
+# verification of a process does not wait for it.
 
 VerifyOption = bool | str | PathLike[str] | ssl.SSLContext
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, NoReturn
 
@@ -63,12 +63,17 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
     parsers could read differently grants none (the verifier refuses it
     with ``invalid_claim``).
     """
-    scopes: set[str] = set()
     if "scope" in claims:
         scope = claims["scope"]
         if not isinstance(scope, str):
             raise InvalidScope("scope is not a space-separated string")
-        scopes.update(parse_scope(scope))
+        if "scp" not in claims:
+            return _scope_set(scope)
+        scopes = set(_scope_set(scope))
+    elif "scp" not in claims:
+        return _NO_SCOPES
+    else:
+        scopes = set()
     if "scp" in claims:
         scp = claims["scp"]
         if isinstance(scp, str):
@@ -80,6 +85,23 @@ def scopes_from_claims(claims: Mapping[str, Any]) -> frozenset[str]:
         else:
             raise InvalidScope("scp is not a string or a list of strings")
     return frozenset(scopes)
+
+
+_NO_SCOPES: frozenset[str] = frozenset()
+# An API sees a handful of distinct scope strings: each is parsed once.
+_SCOPE_SETS: dict[str, frozenset[str]] = {}
+_SCOPE_SETS_SIZE = 256
+
+
+def _scope_set(value: str) -> frozenset[str]:
+    """:func:`parse_scope` as a frozenset, remembered for the most recent strings."""
+    scopes = _SCOPE_SETS.get(value)
+    if scopes is None:
+        scopes = frozenset(parse_scope(value))
+        if len(_SCOPE_SETS) >= _SCOPE_SETS_SIZE:
+            _SCOPE_SETS.clear()
+        _SCOPE_SETS[value] = scopes
+    return scopes
 
 
 class ReadOnlyDict(dict[str, Any]):
@@ -170,6 +192,51 @@ class VerifiedToken:
         object.__setattr__(self, "claims", frozen_mapping(self.claims))
         object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
+
+    @classmethod
+    def _read_only(
+        cls,
+        claims: ReadOnlyDict,
+        header: ReadOnlyDict,
+        kid: str | None,
+        issuer: str | None,
+        subject: str | None,
+        scopes: frozenset[str],
+        algorithm: str,
+    ) -> VerifiedToken:
+        """The verifier's constructor: ``claims`` and ``header`` are already read-only.
+
+        They come from :func:`~jwt_guard_core.encoding.parse_read_only_object`,
+        read-only all the way down as they were decoded, so they are held as
+        they are instead of copied on every verification. ``expires_at`` is
+        made from the verified ``exp`` on first access (see ``__getattr__``).
+        """
+        token = object.__new__(cls)
+        object.__setattr__(
+            token,
+            "__dict__",
+            {
+                "claims": claims,
+                "header": header,
+                "kid": kid,
+                "issuer": issuer,
+                "subject": subject,
+                "scopes": scopes,
+                "algorithm": algorithm,
+            },
+        )
+        return token
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for an attribute missing from the instance: the
+        # verifier leaves expires_at to be built here, on first use, since
+        # most requests never read it and a datetime costs a microsecond.
+        if name != "expires_at":
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        exp = self.claims.get("exp")
+        value = None if exp is None else datetime.fromtimestamp(exp, tz=timezone.utc)
+        object.__setattr__(self, "expires_at", value)
+        return value
 
     @property
     def jti(self) -> str | None:

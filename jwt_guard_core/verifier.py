@@ -5,6 +5,11 @@ source: size and shape, header, payload and issuer, expiry, then the key
 lookup (which may go to the network), the signature, the remaining claims
 and revocation. ``verify`` and ``averify`` share every step except the two
 that may do I/O (key lookup and revocation).
+
+A token accepted before is answered from the verifier's cache
+(:mod:`._token_cache`): its time claims are checked again, its key source
+must still hold the key that verified it, and revocation runs as for any
+token; only parsing and the signature are skipped.
 """
 
 from __future__ import annotations
@@ -13,14 +18,13 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from types import MappingProxyType
 from typing import Any
 
 from . import events
+from ._token_cache import CachedToken, TokenCache
 from .algorithms import HMAC_ALGORITHMS, verify_signature
 from .config import GuardConfig, RevocationCheck, _Policy, normalize_type
-from .encoding import DecodeError, b64url_decode, parse_json_object
+from .encoding import DecodeError, b64url_decode, parse_read_only_object
 from .errors import (
     AlgorithmNotAllowed,
     BadAudience,
@@ -42,7 +46,7 @@ from .errors import (
     UnknownCrit,
 )
 from .keys import VerificationKey
-from .token import InvalidScope, VerifiedToken, frozen_mapping, scopes_from_claims
+from .token import InvalidScope, ReadOnlyDict, VerifiedToken, scopes_from_claims
 
 __all__ = ["Verifier"]
 
@@ -66,16 +70,13 @@ _HEADER_CACHE_SIZE = 512
 class _Header:
     alg: str
     kid: str | None
-    raw: Mapping[str, Any]
+    raw: ReadOnlyDict
 
 
-@dataclass
-class _Parsed:
-    header: _Header
-    claims: dict[str, Any]
-    policy: _Policy
-    signing_input: bytes
-    signature_segment: str
+# What steps 1 to 3 hand to the rest, a plain tuple (built on every
+# verification): the header, the claims, the issuer's policy, exp (read
+# once), the token's bytes and the offset of its second dot.
+_Parsed = tuple[_Header, ReadOnlyDict, _Policy, "float | None", bytes, int]
 
 
 def _safe(value: Any, limit: int = 128) -> Any:
@@ -89,9 +90,12 @@ def _safe(value: Any, limit: int = 128) -> Any:
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     """A NumericDate claim (RFC 7519 section 2) as float, or InvalidClaim."""
-    if name not in claims:
+    value = claims.get(name)
+    # The usual case first: a whole number of seconds in range.
+    if type(value) is int and 0 <= value <= _MAX_NUMERIC_DATE:
+        return float(value)
+    if value is None and name not in claims:
         return None
-    value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidClaim(f"{name} is not a NumericDate")
     if isinstance(value, float) and not math.isfinite(value):
@@ -118,85 +122,97 @@ async def _arevoked(check: RevocationCheck, token: VerifiedToken) -> bool:
     return await check.ais_revoked(token.claims, token.issuer)
 
 
-class _Reporting:
-    """Reports every rejection once, whichever entry point raised it.
-
-    A :class:`TokenError` becomes a security event and propagates; a
-    :class:`ConfigurationError` propagates untouched; anything else is a bug
-    or an unexpected key-source failure and becomes a logged
-    ``verification_error`` rejection, never a 500 nor an accepted token.
-    (A class rather than ``@contextmanager``: it runs on every verification.)
-    """
-
-    __slots__ = ("ctx", "verifier")
-
-    def __init__(self, verifier: Verifier, ctx: dict[str, Any]) -> None:
-        self.verifier = verifier
-        self.ctx = ctx
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> None:
-        if exc is None or not isinstance(exc, Exception) or isinstance(exc, ConfigurationError):
-            return
-        if isinstance(exc, TokenError):
-            self.verifier._rejected(exc, self.ctx)
-            return
-        raise self.verifier._internal_error(exc, self.ctx) from None
-
-
 class Verifier:
     """Verifies compact JWS tokens against a :class:`GuardConfig`.
 
     A verifier is immutable and safe to share between threads and tasks;
-    build one at start-up and reuse it.
+    build one at start-up and reuse it. It remembers the tokens it accepted
+    (``GuardConfig.token_cache_size``): a token seen before skips its
+    signature check, and every other check still runs on each use.
     """
 
     def __init__(self, config: GuardConfig) -> None:
         if not isinstance(config, GuardConfig):
             raise TypeError("Verifier needs a GuardConfig")
         self.config = config
-        self._header_cache: dict[str, _Header] = {}
+        self._header_cache: dict[bytes, _Header] = {}
         self._policies = config.policies
         self._any_issuer = None in config.policies
         self._leeway = float(config.leeway)
+        self._clock = config.clock
+        self._max_token_age = config.max_token_age
+        self._required = config.required
+        self._cache = (
+            TokenCache(config.token_cache_size, float(config.token_cache_max_age))
+            if config.token_cache_size
+            else None
+        )
         # verify_signature_only has no claims to pick an issuer by, so it
         # needs every issuer to share one key source and one allowlist.
         shared = {(id(p.keys), p.algorithms) for p in self._policies.values()}
         self._signature_policy = next(iter(self._policies.values())) if len(shared) == 1 else None
 
-    # -- public API
+    # -- public API (each reports every rejection once: see _refused)
 
     def verify(self, token: str) -> VerifiedToken:
         """Verify ``token`` and return the result, or raise a :class:`TokenError`."""
         ctx: dict[str, Any] = {}
-        with _Reporting(self, ctx):
-            if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
-                token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
-            parsed = self._parse(token, ctx)
-            key = parsed.policy.keys.get_key(parsed.header.kid, parsed.header.alg)
-            result = self._finish(parsed, key, ctx)
+        digest = fresh = None
+        try:
+            digest, entry = self._recall(token, ctx)
+            # A cached token is reused only while its key source still holds
+            # the very key that verified it (see _token_cache).
+            if (
+                entry is not None
+                and entry.keys.get_key(entry.header_kid, entry.token.algorithm) is entry.key
+            ):
+                result = entry.token
+            else:
+                if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
+                    token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
+                parsed = self._parse(token, ctx)
+                header, _, policy, _, _, _ = parsed
+                key = policy.keys.get_key(header.kid, header.alg)
+                result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
                 raise TokenRevoked()
-            return result
+        except Exception as exc:
+            self._refused(exc, ctx, digest)
+            raise
+        if fresh is not None and digest is not None and self._cache is not None:
+            self._cache.put(digest, fresh)
+        return result
 
     async def averify(self, token: str) -> VerifiedToken:
         """Like :meth:`verify`; key lookup and revocation never block the event loop."""
         ctx: dict[str, Any] = {}
-        with _Reporting(self, ctx):
-            if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
-                token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
-            parsed = self._parse(token, ctx)
-            key = await parsed.policy.keys.aget_key(parsed.header.kid, parsed.header.alg)
-            result = self._finish(parsed, key, ctx)
+        digest = fresh = None
+        try:
+            digest, entry = self._recall(token, ctx)
+            # A cached token is reused only while its key source still holds
+            # the very key that verified it (see _token_cache).
+            if (
+                entry is not None
+                and await entry.keys.aget_key(entry.header_kid, entry.token.algorithm) is entry.key
+            ):
+                result = entry.token
+            else:
+                if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
+                    token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
+                parsed = self._parse(token, ctx)
+                header, _, policy, _, _, _ = parsed
+                key = await policy.keys.aget_key(header.kid, header.alg)
+                result, fresh = self._finish(parsed, key, ctx)
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
                 raise TokenRevoked()
-            return result
+        except Exception as exc:
+            self._refused(exc, ctx, digest)
+            raise
+        if fresh is not None and digest is not None and self._cache is not None:
+            self._cache.put(digest, fresh)
+        return result
 
     def verify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
         """Check a compact JWS up to its signature; return ``(header, payload bytes)``.
@@ -211,32 +227,67 @@ class Verifier:
         The header is read-only all the way down (objects are
         :class:`~jwt_guard_core.token.ReadOnlyDict`, arrays tuples), like
         :attr:`VerifiedToken.header`; ``dict(header)`` is a mutable copy.
+        Never uses nor fills the verified-token cache.
 
         Needs a configuration with a single key source and allowlist (one
         ``keys``, or ``issuers`` that all share them): there are no claims to
         select an issuer by. Otherwise raises ``ConfigurationError``.
         """
         ctx: dict[str, Any] = {}
-        with _Reporting(self, ctx):
-            policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
+        try:
+            policy, header, payload, raw, second = self._parse_raw(token, ctx)
             key = policy.keys.get_key(header.kid, header.alg)
-            self._check_signature(header, key, signing_input, sig_seg, ctx)
-            return header.raw, payload
+            self._check_signature(header, key, raw, second, ctx)
+        except Exception as exc:
+            self._refused(exc, ctx, None)
+            raise
+        return header.raw, payload
 
     async def averify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
         """Like :meth:`verify_signature_only`; the key lookup never blocks the event loop."""
         ctx: dict[str, Any] = {}
-        with _Reporting(self, ctx):
-            policy, header, payload, signing_input, sig_seg = self._parse_raw(token, ctx)
+        try:
+            policy, header, payload, raw, second = self._parse_raw(token, ctx)
             key = await policy.keys.aget_key(header.kid, header.alg)
-            self._check_signature(header, key, signing_input, sig_seg, ctx)
-            return header.raw, payload
+            self._check_signature(header, key, raw, second, ctx)
+        except Exception as exc:
+            self._refused(exc, ctx, None)
+            raise
+        return header.raw, payload
+
+    def clear_token_cache(self) -> None:
+        """Forget every remembered token; the next use of each is verified in full."""
+        if self._cache is not None:
+            self._cache.clear()
+
+    # -- the verified-token cache (see _token_cache)
+
+    def _recall(self, token: str, ctx: dict[str, Any]) -> tuple[bytes | None, CachedToken | None]:
+        """The token's cache digest and live entry, the time claims re-checked."""
+        cache = self._cache
+        # Only what a first verification could have accepted is looked up:
+        # anything else goes through step 1 and is refused there.
+        if (
+            cache is None
+            or type(token) is not str
+            or not token.isascii()
+            or len(token) > self.config.max_token_bytes
+        ):
+            return None, None
+        digest = cache.digest(token)
+        now = self._clock()
+        entry = cache.get(digest, now)
+        if entry is not None:
+            # What a rejection reports: what the first verification knew.
+            ctx.update(entry.context)
+            self._check_times(entry.exp, entry.nbf, entry.iat, now)
+        return digest, entry
 
     # -- steps 1 to 3: shape, header, payload, issuer, expiry
 
     def _parse_raw(
         self, token: str, ctx: dict[str, Any]
-    ) -> tuple[_Policy, _Header, bytes, bytes, str]:
+    ) -> tuple[_Policy, _Header, bytes, bytes, int]:
         """Steps 1 and 2 plus a strict base64url payload, for verify_signature_only."""
         policy = self._signature_policy
         if policy is None:
@@ -244,37 +295,43 @@ class Verifier:
                 "issuers",
                 "verify_signature_only needs one key source and allowlist shared by every issuer",
             )
-        header, header_seg, payload_seg, sig_seg = self._parse_shape_and_header(token, ctx)
+        header, raw, first, second = self._parse_shape_and_header(token, ctx)
         try:
-            payload = b64url_decode(payload_seg)
+            payload = b64url_decode(raw[first + 1 : second])
         except DecodeError as exc:
             raise MalformedToken(f"payload: {exc}") from None
         if header.alg not in policy.algorithms:
             raise AlgorithmNotAllowed(f"{header.alg} is not allowed for this issuer")
-        return policy, header, payload, f"{header_seg}.{payload_seg}".encode("ascii"), sig_seg
+        return policy, header, payload, raw, second
 
     def _parse_shape_and_header(
         self, token: str, ctx: dict[str, Any]
-    ) -> tuple[_Header, str, str, str]:
-        """Steps 1 and 2: size, compact shape and the (cached) header checks."""
-        config = self.config
+    ) -> tuple[_Header, bytes, int, int]:
+        """Steps 1 and 2: size, compact shape and the (cached) header checks.
+
+        Returns the header, the token as bytes and the offsets of its two
+        dots: the signing input is ``raw[:second]``, no copy is joined.
+        """
+        max_bytes = self.config.max_token_bytes
         if not isinstance(token, str):
             raise MalformedToken("the token is not a string")
-        if len(token) > config.max_token_bytes:
+        if len(token) > max_bytes:
             raise TokenTooLarge()
         if not token.isascii():
             # The limit is in bytes: a compact JWS is ASCII, and multi-byte
             # text under the character count can still be over the byte limit.
-            if len(token.encode("utf-8", "surrogatepass")) > config.max_token_bytes:
+            if len(token.encode("utf-8", "surrogatepass")) > max_bytes:
                 raise TokenTooLarge()
             raise MalformedToken("a compact JWS is ASCII only (RFC 7515 section 7.1)")
-        parts = token.split(".")
-        if len(parts) != 3:
-            if len(parts) == 5:
+        raw = token.encode("ascii")
+        first = raw.find(b".")
+        second = raw.find(b".", first + 1) if first >= 0 else -1
+        if second < 0 or raw.find(b".", second + 1) >= 0:
+            if raw.count(b".") == 4:
                 raise MalformedToken("JWE (five-segment) tokens are not accepted")
             raise MalformedToken("a compact JWS has exactly three segments")
-        header_seg, payload_seg, sig_seg = parts
 
+        header_seg = raw[:first]
         header = self._header_cache.get(header_seg)
         if header is None:
             header = self._parse_header(header_seg, ctx)
@@ -286,15 +343,14 @@ class Verifier:
         # Checked after the header so that the classic unsecured JWT
         # ("alg": "none" with an empty signature) is reported and logged as
         # the disallowed algorithm it is, not as a generic shape error.
-        if not sig_seg:
+        if second == len(raw) - 1:
             raise MalformedToken("the token has no signature")
-        return header, header_seg, payload_seg, sig_seg
+        return header, raw, first, second
 
     def _parse(self, token: str, ctx: dict[str, Any]) -> _Parsed:
-        config = self.config
-        header, header_seg, payload_seg, sig_seg = self._parse_shape_and_header(token, ctx)
+        header, raw, first, second = self._parse_shape_and_header(token, ctx)
         try:
-            claims = parse_json_object(b64url_decode(payload_seg))
+            claims = parse_read_only_object(b64url_decode(raw[first + 1 : second]))
         except DecodeError as exc:
             raise MalformedToken(f"payload: {exc}") from None
         ctx["iss"] = claims.get("iss")
@@ -307,20 +363,13 @@ class Verifier:
         # An expired token is refused before any key lookup or signature work.
         exp = _numeric_date(claims, "exp")
         # RFC 7519 section 4.1.4: the token MUST NOT be accepted on or after exp.
-        if exp is not None and config.clock() >= exp + self._leeway:
+        if exp is not None and self._clock() >= exp + self._leeway:
             raise TokenExpired()
+        return header, claims, policy, exp, raw, second
 
-        return _Parsed(
-            header=header,
-            claims=claims,
-            policy=policy,
-            signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
-            signature_segment=sig_seg,
-        )
-
-    def _parse_header(self, segment: str, ctx: dict[str, Any]) -> _Header:
+    def _parse_header(self, segment: bytes, ctx: dict[str, Any]) -> _Header:
         try:
-            header = parse_json_object(b64url_decode(segment))
+            header = parse_read_only_object(b64url_decode(segment))
         except DecodeError as exc:
             raise MalformedToken(f"header: {exc}") from None
         alg = header.get("alg")
@@ -358,9 +407,9 @@ class Verifier:
             if not isinstance(typ, str) or normalize_type(typ) != expected:
                 raise BadType()
         # Cached and handed to every caller (verify_signature_only returns
-        # it): read-only all the way down, so no caller can change what a
-        # later verification of the same header reports.
-        return _Header(alg=alg, kid=kid, raw=frozen_mapping(header))
+        # it): read-only all the way down as decoded, so no caller can change
+        # what a later verification of the same header reports.
+        return _Header(alg=alg, kid=kid, raw=header)
 
     def _select_policy(self, claims: Mapping[str, Any]) -> _Policy:
         if self._any_issuer:
@@ -382,100 +431,132 @@ class Verifier:
 
     @staticmethod
     def _check_signature(
-        header: _Header,
-        key: VerificationKey,
-        signing_input: bytes,
-        signature_segment: str,
-        ctx: dict[str, Any],
+        header: _Header, key: VerificationKey, raw: bytes, second: int, ctx: dict[str, Any]
     ) -> None:
         """Step 5, shared by verify and verify_signature_only."""
         ctx["kid"] = key.kid if key.kid is not None else header.kid
         try:
-            signature = b64url_decode(signature_segment)
+            signature = b64url_decode(raw[second + 1 :])
         except DecodeError as exc:
             raise MalformedToken(f"signature: {exc}") from None
-        if not verify_signature(header.alg, key.key, signing_input, signature):
+        if not verify_signature(header.alg, key.key, raw[:second], signature):
             raise BadSignature()
 
-    def _finish(self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]) -> VerifiedToken:
-        header = parsed.header
-        self._check_signature(header, key, parsed.signing_input, parsed.signature_segment, ctx)
-
-        claims = parsed.claims
-        config = self.config
-        missing = config.required - claims.keys()
-        if missing:
-            raise MissingClaim(f"required claim {sorted(missing)[0]} is missing")
-
-        now = config.clock()
+    def _check_times(
+        self, exp: float | None, nbf: float | None, iat: float | None, now: float
+    ) -> None:
+        """The claims that age: checked at first sight and on every reuse of a cached token."""
         leeway = self._leeway
-        exp = _numeric_date(claims, "exp")
         if exp is not None and now >= exp + leeway:
             raise TokenExpired()
-        nbf = _numeric_date(claims, "nbf")
         if nbf is not None and now + leeway < nbf:
             raise NotYetValid()
-        iat = _numeric_date(claims, "iat")
         if iat is not None:
             if iat > now + leeway:
                 raise IssuedInFuture()
-            if config.max_token_age is not None and now - iat > config.max_token_age + leeway:
+            max_age = self._max_token_age
+            if max_age is not None and now - iat > max_age + leeway:
                 raise TokenTooOld()
-            if (
-                config.max_lifetime is not None
-                and exp is not None
-                and exp - iat > config.max_lifetime
-            ):
-                raise InvalidClaim(
-                    "the token's lifetime is over the maximum", reason="lifetime_too_long"
-                )
+
+    def _finish(
+        self, parsed: _Parsed, key: VerificationKey, ctx: dict[str, Any]
+    ) -> tuple[VerifiedToken, CachedToken | None]:
+        """Steps 5, 6 and 8; the cache entry too when the cache is on."""
+        header, claims, policy, exp, raw, second = parsed
+        self._check_signature(header, key, raw, second, ctx)
+
+        config = self.config
+        if not self._required.issubset(claims):
+            missing = sorted(self._required - claims.keys())
+            raise MissingClaim(f"required claim {missing[0]} is missing")
+
+        now = self._clock()
+        nbf = _numeric_date(claims, "nbf")
+        iat = _numeric_date(claims, "iat")
+        self._check_times(exp, nbf, iat, now)
+        if (
+            config.max_lifetime is not None
+            and iat is not None
+            and exp is not None
+            and exp - iat > config.max_lifetime
+        ):
+            raise InvalidClaim(
+                "the token's lifetime is over the maximum", reason="lifetime_too_long"
+            )
 
         if config.verify_audience:
-            self._check_audience(claims, parsed.policy.audiences)
+            self._check_audience(claims, policy.audiences)
 
         # A JSON null is present but not a value: "sub": null must not pass
         # as a token without a subject (RFC 7519 section 4.1.2: a string).
         sub = claims.get("sub")
-        if "sub" in claims and (not isinstance(sub, str) or not sub):
+        if not (type(sub) is str and sub) and "sub" in claims:
             raise InvalidClaim("sub is not a non-empty string")
-        jti = claims.get("jti")
-        if "jti" in claims and not isinstance(jti, str):
+        if type(claims.get("jti")) is not str and "jti" in claims:
             raise InvalidClaim("jti is not a string")
         try:
             scopes = scopes_from_claims(claims)
         except InvalidScope as exc:
             raise InvalidClaim(str(exc)) from None
 
-        issuer = parsed.policy.issuer
+        issuer = policy.issuer
         if issuer is None:
             iss = claims.get("iss")
             issuer = iss if isinstance(iss, str) else None
-        return VerifiedToken(
-            claims=MappingProxyType(claims),
-            header=header.raw,
-            kid=ctx["kid"],
-            issuer=issuer,
-            subject=sub,
-            scopes=scopes,
-            expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
-            algorithm=header.alg,
+        result = VerifiedToken._read_only(
+            claims,
+            header.raw,
+            ctx["kid"],
+            issuer,
+            sub,
+            scopes,
+            header.alg,
+        )
+        if self._cache is None:
+            return result, None
+        drop_at = now + self._cache.max_age
+        if exp is not None and exp + self._leeway < drop_at:
+            drop_at = exp + self._leeway
+        # ctx is this call's own dict and nothing changes it after success.
+        return result, CachedToken(
+            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, ctx
         )
 
     @staticmethod
     def _check_audience(claims: Mapping[str, Any], audiences: frozenset[str]) -> None:
         aud = claims.get("aud")
-        if isinstance(aud, str):
-            values: list[Any] = [aud]
-        elif isinstance(aud, list) and aud:
-            values = aud
-        else:
+        if type(aud) is str:
+            if aud not in audiences:
+                raise BadAudience()
+            return
+        # A JSON array: the claims are read-only, arrays decoded as tuples.
+        if not isinstance(aud, tuple) or not aud:
             raise InvalidClaim("aud is not a string or a non-empty list of strings")
-        if not all(isinstance(a, str) for a in values):
+        if not all(isinstance(a, str) for a in aud):
             raise InvalidClaim("aud holds a value that is not a string")
-        if audiences.isdisjoint(values):
+        if audiences.isdisjoint(aud):
             raise BadAudience()
 
     # -- reporting
+
+    def _refused(self, exc: Exception, ctx: dict[str, Any], digest: bytes | None) -> None:
+        """Report a rejection once; returns to let a TokenError propagate, else raises one.
+
+        A :class:`ConfigurationError` propagates unreported; any other
+        exception is a bug or an unexpected key-source failure and becomes a
+        logged ``verification_error`` rejection, never a 500 nor an accepted
+        token. A cached token that was refused is forgotten.
+        """
+        if digest is not None and self._cache is not None:
+            # Never keep a token that was just refused (revoked, expired,
+            # its key gone): its next use is verified in full.
+            self._cache.discard(digest)
+        if isinstance(exc, ConfigurationError):
+            return
+        if isinstance(exc, TokenError):
+            self._rejected(exc, ctx)
+            return
+        raise self._internal_error(exc, ctx) from None
 
     def _rejected(self, exc: TokenError, ctx: dict[str, Any]) -> None:
         reason = exc.reason

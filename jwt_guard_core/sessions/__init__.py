@@ -17,8 +17,9 @@
     revocation.revoke_token(verified.claims)                        # logout
     revocation.revoke_subject("user-42"); sessions.revoke_subject("user-42")  # everywhere
 
-:class:`RedisSessionStore` needs the ``redis`` extra and is imported on
-first use, so this package works without redis-py installed.
+:class:`RedisSessionStore` and :class:`RedisRevocationMirror` (revocation
+answered from memory, kept fresh by Redis) need the ``redis`` extra and are
+imported on first use, so this package works without redis-py installed.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from .sqlite import SQLiteSessionStore
 
 if TYPE_CHECKING:
     from .redis import RedisSessionStore
+    from .revocation_mirror import RedisRevocationMirror
 
 __all__ = [
     "CSRF_HEADER",
@@ -72,6 +74,7 @@ __all__ = [
     "InvalidRefreshToken",
     "MemorySessionStore",
     "RateLimitStore",
+    "RedisRevocationMirror",
     "RedisSessionStore",
     "RefreshRecord",
     "RefreshTokenService",
@@ -105,4 +108,8 @@ def __getattr__(name: str) -> Any:
         from .redis import RedisSessionStore
 
         return RedisSessionStore
+    if name == "RedisRevocationMirror":
+        from .revocation_mirror import RedisRevocationMirror
+
+        return RedisRevocationMirror
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -289,6 +289,8 @@ class GuardSettings:
             "max_lifetime": self.read("max_token_lifetime"),
             "expected_type": self.get("expected_type"),
             "max_token_bytes": self.get("max_token_bytes"),
+            "token_cache_size": self.get("token_cache_size"),
+            "token_cache_max_age": self.read("token_cache_max_age"),
         }
         given = self.resolved("revocation")
         if isinstance(given, type):

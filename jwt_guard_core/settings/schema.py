@@ -363,6 +363,26 @@ SETTINGS: tuple[Setting, ...] = (
         "longer tokens are refused before any decoding",
         checked_by=_CONFIG,
     ),
+    # -- the verified-token cache (docs/performance.md)
+    _s(
+        "token_cache_size",
+        "verify",
+        2048,
+        (
+            "how many verified tokens are remembered (LRU); a repeated token skips its "
+            "signature check, while its time claims, its key and revocation are checked on "
+            "every use. `0` turns the cache off"
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "token_cache_max_age",
+        "verify",
+        300.0,
+        "the longest a verified token is remembered (seconds or `timedelta`), never past `exp`",
+        read=seconds,
+        checked_by=_CONFIG,
+    ),
     _s(
         "revocation",
         "verify",

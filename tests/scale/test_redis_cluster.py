@@ -145,3 +145,13 @@ def test_the_shared_jwks_cache_works_on_a_cluster(
 ):
     shared = RedisSharedJWKS(cluster_client, prefix=prefix, clock=clock)
     scenarios.two_processes_share_one_fetch(shared, jwks_server, jwk_a, make_jwks)
+
+
+def test_the_revocation_mirror_refuses_a_cluster_store_with_a_clear_error(store):
+    from jwt_guard_core import ConfigurationError
+    from jwt_guard_core.sessions import RedisRevocationMirror
+
+    with pytest.raises(ConfigurationError) as caught:
+        RedisRevocationMirror(store, background=False)
+    assert caught.value.setting == "store"
+    assert "Redis Cluster is not supported" in str(caught.value)
