@@ -49,7 +49,7 @@ ROUTE_DPOP = ("required",)
 
 @dataclass(frozen=True)
 class PresentedToken:
-    """A token found in a request and how it came: ``scheme`` ``"DPoP"``, ``"Bearer"``, ``"cookie"``.
+    """A token found in a request and how it came (``scheme``: DPoP, Bearer or cookie).
 
     ``location`` is ``"header"`` or ``"cookie"`` (CSRF applies to cookies).
     ``scheme`` is what the DPoP rules and the challenges need: any

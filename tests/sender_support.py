@@ -1,4 +1,4 @@
-"""Shared by the adapters' DPoP, mTLS and step-up tests: a client key, bound tokens, certificates."""
+"""Shared by the adapters' DPoP, mTLS and step-up tests: challenges, certificates."""
 
 from __future__ import annotations
 

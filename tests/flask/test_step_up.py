@@ -1,4 +1,4 @@
-"""Step-up authentication (RFC 9470) per view in the Flask adapter: ``acr_values=``, ``max_age=``."""
+"""Step-up authentication (RFC 9470) per Flask view: ``acr_values=``, ``max_age=``."""
 
 from __future__ import annotations
 
