@@ -66,11 +66,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += _middleware_order()
     if not any(isinstance(m, Error) for m in messages):
         # Imported here: registering the checks must not load the verifier.
+        from jwt_guard_core.settings.resource import resource_policy
+
         from .verifier import build_config
 
         try:
             conf.parsed.request  # noqa: B018 - validates where tokens are read
             build_config()
+            resource_policy(conf.parsed)  # DPoP, mTLS, RFC 9728 metadata
         except (ConfigurationError, ImportError) as exc:
             messages.append(
                 Error(

@@ -424,3 +424,14 @@ def test_a_bad_setting_is_improperly_configured_naming_the_key(
     configure(**{key: value}, MTLS_CERTIFICATE_HEADER="X-Cert")
     with pytest.raises(ImproperlyConfigured, match=rf"JWT_GUARD\['{key}'\]"):
         client.get("/orders", headers=bearer())
+
+
+def test_manage_py_check_reports_a_bad_dpop_setting(configure):
+    from jwt_guard_django.checks import check_settings
+
+    configure(DPOP="on")
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E007"]
+    assert "JWT_GUARD['DPOP']" in messages[0].msg
+    configure(DPOP="allowed")
+    assert check_settings() == []
