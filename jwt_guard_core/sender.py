@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "SenderResult",
     "find_token",
     "route_dpop",
+    "route_step_up",
 ]
 
 #: What a route may demand of DPoP beyond the global setting.
@@ -140,6 +141,18 @@ def route_dpop(value: str | None) -> str | None:
             "dpop", f"{value!r}: a route can only ask for dpop='required' (or leave it out)"
         )
     return value
+
+
+def route_step_up(
+    acr_values: Iterable[str] | str = (), max_age: int | None = None
+) -> StepUpRequirement | None:
+    """A route's step-up demand (``acr_values=``, ``max_age=``), checked at decoration time.
+
+    ``None`` when the route demands nothing; a bad value raises
+    :class:`ConfigurationError` (``acr_values`` or ``max_age``).
+    """
+    requirement = StepUpRequirement(acr_values, max_age)
+    return requirement if requirement.acr_values or requirement.max_age is not None else None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,7 +24,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from jwt_guard_core import TokenError
 from jwt_guard_core.http import check_scopes
-from jwt_guard_core.sender import route_dpop
+from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
 
 from ._auth import (
@@ -82,14 +82,6 @@ def _user_refusal(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResp
         return to_response(outcome.answer(error))
     request.user = user
     return None
-
-
-def step_up_requirement(
-    acr_values: Iterable[str] | str, max_age: int | None
-) -> StepUpRequirement | None:
-    """The step-up demand of ``acr_values``/``max_age``, checked at decoration (or ``None``)."""
-    requirement = StepUpRequirement(acr_values, max_age)
-    return requirement if requirement.acr_values or requirement.max_age is not None else None
 
 
 def _guard(
@@ -173,7 +165,7 @@ def jwt_required(
     gets 401 ``insufficient_user_authentication`` naming both.
     """
     route = route_dpop(dpop)
-    step_up = step_up_requirement(acr_values, max_age)
+    step_up = route_step_up(acr_values, max_age)
 
     def decorate(v: View) -> View:
         return _guard(v, optional=False, scopes=(), any_of=False, dpop=route, step_up=step_up)

@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from jwt_guard_core.sender import route_dpop
+from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
 
 from ._request import (
@@ -29,7 +29,6 @@ __all__ = [
     "jwt_required",
     "normalize_scopes",
     "require_scopes",
-    "step_up_requirement",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,14 +41,6 @@ def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
         if not isinstance(scope, str) or not scope or any(ch.isspace() for ch in scope):
             raise ValueError(f"{scope!r} is not a scope name")
     return tuple(items)
-
-
-def step_up_requirement(
-    acr_values: Iterable[str] | str, max_age: int | None
-) -> StepUpRequirement | None:
-    """The step-up demand of a decorator's ``acr_values``/``max_age``, checked at decoration."""
-    requirement = StepUpRequirement(acr_values, max_age)
-    return requirement if requirement.acr_values or requirement.max_age is not None else None
 
 
 def _wrap(
@@ -143,7 +134,7 @@ def jwt_required(
     needed = normalize_scopes(scopes)
     where = normalize_locations(locations)
     route = route_dpop(dpop)
-    step_up = step_up_requirement(acr_values, max_age)
+    step_up = route_step_up(acr_values, max_age)
 
     def decorate(fn: F) -> F:
         return _wrap(

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
-from jwt_guard_core.sender import route_dpop
+from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
     awarm_key_sources,
@@ -33,7 +33,7 @@ from ._sessions import init_sessions
 from ._state import AppState
 from .cli import register_cli
 from .config import DEFAULTS, load, read
-from .decorators import normalize_scopes, step_up_requirement
+from .decorators import normalize_scopes
 from .errors import JWTGuardHTTPException
 from .session_routes import SessionsMixin
 
@@ -173,7 +173,7 @@ class JWTGuard(SessionsMixin):
         needed = normalize_scopes(scopes)
         where = normalize_locations(locations)
         route = route_dpop(dpop)
-        step_up = step_up_requirement(acr_values, max_age)
+        step_up = route_step_up(acr_values, max_age)
 
         def _guard_blueprint() -> None:
             token = authenticate(optional=optional, locations=where, dpop=route)
