@@ -168,11 +168,16 @@ def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
 
 
 def _sender_request(request: HttpRequest, found: PresentedToken) -> SenderRequest:
-    mtls = get_resource().mtls
+    policy = get_resource()
+    mtls = policy.mtls
+    # The URL is read only when a proof will be checked against it:
+    # get_host() refuses a Host outside ALLOWED_HOSTS (400), which a plain
+    # bearer request did not meet before DPoP existed.
+    proof_checked = found.scheme == "DPoP" and policy.dpop_mode != "off"
     return SenderRequest(
         method=request.method or "GET",
         scheme=request.scheme or "http",
-        host=request.get_host(),
+        host=request.get_host() if proof_checked else "",
         path=request.path,
         presented=found.scheme,
         proofs=_meta_header(request, "DPoP"),

@@ -435,3 +435,13 @@ def test_manage_py_check_reports_a_bad_dpop_setting(configure):
     assert "JWT_GUARD['DPOP']" in messages[0].msg
     configure(DPOP="allowed")
     assert check_settings() == []
+
+
+def test_the_host_is_read_only_for_a_proof(client, allowed, bearer, make_token, client_key):
+    # A bearer request never meets ALLOWED_HOSTS here (no CommonMiddleware),
+    # as before DPoP; a DPoP request needs its URL, so a foreign Host is a 400.
+    assert client.get("/orders", headers=bearer(), HTTP_HOST="other.example").status_code == 200
+    token = make_token(cnf={"jkt": client_key.jkt})
+    proof = client_key.proof(token, htu="http://other.example/orders")
+    response = client.get("/orders", HTTP_HOST="other.example", **_dpop(token, proof))
+    assert response.status_code == 400
