@@ -18,6 +18,7 @@ from jwt_guard_flask import current_token, jwt_required, token_rejected
 from tests.core.dpop_support import Client
 from tests.factories import NOW
 from tests.flask.conftest import MakeApp
+from tests.redis_server import redis_client, redis_server  # noqa: F401 - fixtures
 from tests.sender_support import (
     BEARER,
     CERT_HEADER,
@@ -435,3 +436,26 @@ def test_a_bad_setting_fails_init_app_naming_the_key(make_app, key, value, named
     with pytest.raises(ConfigurationError) as info:
         make_app(**{key: value})
     assert info.value.setting.startswith(named)
+
+
+def test_a_redis_replay_store_shared_by_two_apps_catches_a_replay(
+    make_app, mint, client_key, redis_client, rejected  # noqa: F811
+):
+    # Two apps stand for two workers: the proof spent on one is refused by the other.
+    url = redis_client.connection_pool.connection_kwargs
+    store = f"redis://{url['host']}:{url['port']}/0"
+    first, second = (
+        _build(make_app, JWT_GUARD_DPOP="allowed", JWT_GUARD_DPOP_REPLAY_STORE=store)
+        for _ in range(2)
+    )
+    token = mint(cnf={"jkt": client_key.jkt})
+    headers = _dpop(token, client_key.proof(token, htu=URL))
+    assert first.test_client().get("/orders", headers=headers).status_code == 200
+    response = second.test_client().get("/orders", headers=headers)
+    _refused(
+        response,
+        rejected,
+        "dpop_replayed",
+        401,
+        f"{BEARER}, {challenge('DPoP', 'invalid_dpop_proof')}",
+    )
