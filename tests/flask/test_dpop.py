@@ -439,7 +439,11 @@ def test_a_bad_setting_fails_init_app_naming_the_key(make_app, key, value, named
 
 
 def test_a_redis_replay_store_shared_by_two_apps_catches_a_replay(
-    make_app, mint, client_key, redis_client, rejected  # noqa: F811
+    make_app,
+    mint,
+    client_key,
+    redis_client,
+    rejected,  # noqa: F811
 ):
     # Two apps stand for two workers: the proof spent on one is refused by the other.
     url = redis_client.connection_pool.connection_kwargs
