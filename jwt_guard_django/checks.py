@@ -43,6 +43,7 @@ IDS = {
     "cookie_samesite_none": "jwt_guard.W005",
     "cookie_csrf_off": "jwt_guard.W006",
     "unknown_keys": "jwt_guard.W007",
+    "dpop_memory_replay_store": "jwt_guard.W009",
 }
 
 

@@ -434,6 +434,8 @@ def test_manage_py_check_reports_a_bad_dpop_setting(configure):
     assert [m.id for m in messages] == ["jwt_guard.E007"]
     assert "JWT_GUARD['DPOP']" in messages[0].msg
     configure(DPOP="allowed")
+    assert [m.id for m in check_settings()] == ["jwt_guard.W009"]
+    configure(DPOP="required", DPOP_REPLAY_STORE="redis://127.0.0.1:6379/0")
     assert check_settings() == []
 
 

@@ -6,6 +6,7 @@ and the exact ``WWW-Authenticate``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -442,8 +443,8 @@ def test_a_redis_replay_store_shared_by_two_apps_catches_a_replay(
     make_app,
     mint,
     client_key,
-    redis_client,
-    rejected,  # noqa: F811
+    redis_client,  # noqa: F811 - the fixture
+    rejected,
 ):
     # Two apps stand for two workers: the proof spent on one is refused by the other.
     url = redis_client.connection_pool.connection_kwargs
@@ -463,3 +464,16 @@ def test_a_redis_replay_store_shared_by_two_apps_catches_a_replay(
         401,
         f"{BEARER}, {challenge('DPoP', 'invalid_dpop_proof')}",
     )
+
+
+def test_init_app_warns_about_a_per_process_replay_store(make_app, caplog, tmp_path):
+    with caplog.at_level(logging.WARNING, logger="jwt_guard.flask"):
+        make_app(JWT_GUARD_DPOP="allowed")
+    assert any("in-memory DPoP replay store" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="jwt_guard.flask"):
+        make_app(
+            JWT_GUARD_DPOP="allowed",
+            JWT_GUARD_DPOP_REPLAY_STORE=f"sqlite:///{tmp_path}/replay.sqlite3",
+        )
+    assert caplog.records == []
