@@ -70,7 +70,13 @@ class JWTGuard(SessionsMixin):
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Configure ``app``: config defaults, validation, verifier, error handler."""
+        """Configure ``app``: config defaults, validation, verifier, error handler.
+
+        Also builds the resource policy (DPoP, certificate binding,
+        challenges), adds the ``DPoP-Nonce`` of accepted DPoP requests to
+        responses, and routes the RFC 9728 document at its well-known path
+        when ``JWT_GUARD_RESOURCE_METADATA`` is set.
+        """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
                 f"jwt-guard is already registered on app {app.name!r}; call init_app once per app"
