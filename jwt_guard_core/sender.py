@@ -182,6 +182,14 @@ class ResourcePolicy:
     def dpop_mode(self) -> str:
         return self.dpop.mode
 
+    @property
+    def forwarded_headers(self) -> tuple[str, ...]:
+        """The lower-case names of the forwarded headers to pass in :attr:`SenderRequest.headers`.
+
+        Only these are read, so an adapter copies nothing else per request.
+        """
+        return tuple(self.dpop.request_url.forwarded_headers.values())
+
     def _dpop_request(self, request: SenderRequest) -> DPoPRequest:
         return DPoPRequest(
             method=request.method,

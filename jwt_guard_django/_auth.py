@@ -181,7 +181,11 @@ def _sender_request(request: HttpRequest, found: PresentedToken) -> SenderReques
         path=request.path,
         presented=found.scheme,
         proofs=_meta_header(request, "DPoP"),
-        headers={name.lower(): value for name, value in request.headers.items()},
+        headers={
+            name: request.headers[name]
+            for name in policy.forwarded_headers
+            if name in request.headers
+        },
         certificates=_meta_header(request, mtls.header) if mtls is not None else (),
     )
 

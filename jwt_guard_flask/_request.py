@@ -155,7 +155,11 @@ def _sender_request(found: PresentedToken, state: AppState) -> SenderRequest:
         path=request.path,
         presented=found.scheme,
         proofs=tuple(request.headers.getlist("DPoP")),
-        headers={name.lower(): value for name, value in request.headers.items()},
+        headers={
+            name: request.headers[name]
+            for name in state.resource.forwarded_headers
+            if name in request.headers
+        },
         certificates=tuple(request.headers.getlist(mtls.header)) if mtls is not None else (),
     )
 
