@@ -77,7 +77,8 @@ def find_token(
     (``dpop_not_enabled``) rather than treat the request as anonymous.
     Malformed credentials raise :class:`~jwt_guard_core.errors.InvalidRequest`.
     """
-    if "header" in locations:
+    # The prefix test keeps the common Bearer request to one parse.
+    if "header" in locations and authorization and authorization.lstrip()[:4].lower() == "dpop":
         dpop = extract_dpop_token(authorization)
         if dpop is not None:
             return PresentedToken(dpop, "header", "DPoP")

@@ -34,9 +34,14 @@ def test_a_dpop_header_is_read_only_where_headers_are():
     assert (found.token, found.scheme) == ("xyz", "cookie")
 
 
-def test_malformed_dpop_credentials_are_invalid_request():
+@pytest.mark.parametrize("authorization", ["DPoP a b", "DPoP\tabc", "  dpop ", "DPoP a,b"])
+def test_malformed_dpop_credentials_are_invalid_request(authorization):
     with pytest.raises(InvalidRequest):
-        _find("DPoP a b")
+        _find(authorization)
+
+
+def test_a_scheme_that_only_starts_with_dpop_is_not_dpop():
+    assert _find("DPoPx abc") is None
 
 
 @pytest.mark.parametrize("value", ["allowed", "off", "REQUIRED", 1])
