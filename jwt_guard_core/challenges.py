@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from .dpop.errors import InvalidDPoPProof, UseDPoPNonce
 from .dpop.policy import DPoPPolicy
 from .errors import ConfigurationError, InsufficientScope, TokenError
-from .http import ErrorResponse, _quote, error_response
+from .http import ErrorResponse, error_response, quoted_string
 from .step_up import InsufficientUserAuthentication
 
 __all__ = ["SCHEMES", "ChallengeOptions", "challenge_response", "www_authenticate_challenges"]
@@ -109,23 +109,23 @@ def www_authenticate_challenges(
     carrier = _error_scheme(error, options, presented) if error is not None else None
     challenges = []
     for scheme in options.schemes:
-        params = [f"realm={_quote(options.realm)}"]
+        params = [f"realm={quoted_string(options.realm)}"]
         if scheme == carrier and error is not None:
-            params.append(f"error={_quote(error.error)}")
+            params.append(f"error={quoted_string(error.error)}")
             scopes = tuple(scope.split()) if isinstance(scope, str) else tuple(scope)
             if not scopes and isinstance(error, InsufficientScope):
                 scopes = error.required
             if scopes:
-                params.append(f"scope={_quote(' '.join(scopes))}")
+                params.append(f"scope={quoted_string(' '.join(scopes))}")
             if isinstance(error, InsufficientUserAuthentication):
                 if error.acr_values:
-                    params.append(f"acr_values={_quote(' '.join(error.acr_values))}")
+                    params.append(f"acr_values={quoted_string(' '.join(error.acr_values))}")
                 if error.max_age is not None:
                     params.append(f'max_age="{error.max_age}"')
         if scheme == "DPoP" and options.dpop_algorithms:
-            params.append(f"algs={_quote(' '.join(options.dpop_algorithms))}")
+            params.append(f"algs={quoted_string(' '.join(options.dpop_algorithms))}")
         if options.resource_metadata is not None:
-            params.append(f"resource_metadata={_quote(options.resource_metadata)}")
+            params.append(f"resource_metadata={quoted_string(options.resource_metadata)}")
         challenges.append(f"{scheme} " + ", ".join(params))
     return ", ".join(challenges)
 

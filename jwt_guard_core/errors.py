@@ -17,10 +17,14 @@ __all__ = [
     "BadIssuer",
     "BadSignature",
     "BadType",
+    "CertificateBindingError",
     "ConfigurationError",
+    "DPoPBindingError",
     "EmbeddedKey",
     "InsufficientScope",
+    "InsufficientUserAuthentication",
     "InvalidClaim",
+    "InvalidDPoPProof",
     "InvalidRequest",
     "IssuedInFuture",
     "KeySourceUnavailable",
@@ -36,6 +40,7 @@ __all__ = [
     "TokenTooOld",
     "UnknownCrit",
     "UnknownKid",
+    "UseDPoPNonce",
 ]
 
 
@@ -250,3 +255,106 @@ class RateLimited(TokenError):
     def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(detail)
+
+
+# -- sender-constrained tokens and step-up (RFC 9449, RFC 8705, RFC 9470)
+
+
+class InvalidDPoPProof(TokenError):
+    """The ``DPoP`` proof is missing, malformed or does not fit the request.
+
+    RFC 9449 section 7.1: 401 with ``error="invalid_dpop_proof"`` in a
+    ``DPoP`` challenge. ``reason`` is one of ``dpop_proof_missing``,
+    ``dpop_multiple_proofs``, ``dpop_proof_malformed``, ``dpop_bad_type``,
+    ``dpop_alg_not_allowed``, ``dpop_bad_jwk``, ``dpop_private_key``,
+    ``dpop_unknown_crit``, ``dpop_bad_signature``, ``dpop_missing_claim``,
+    ``dpop_htm_mismatch``, ``dpop_htu_mismatch``, ``dpop_iat_out_of_window``,
+    ``dpop_replayed``, ``dpop_ath_mismatch``, ``dpop_jkt_mismatch``.
+    """
+
+    reason = "dpop_proof_invalid"
+    error = "invalid_dpop_proof"
+    status = 401
+    default_detail = "the DPoP proof is not valid"
+
+    def __init__(self, detail: str | None = None, *, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+
+
+class UseDPoPNonce(TokenError):
+    """The proof lacks the server nonce, or carries a stale one (RFC 9449 section 9).
+
+    401 with ``error="use_dpop_nonce"`` and a ``DPoP-Nonce`` response header
+    holding :attr:`nonce`, which the client puts in its next proof.
+    ``reason`` is ``dpop_nonce_missing`` or ``dpop_nonce_invalid``.
+    """
+
+    reason = "dpop_nonce_missing"
+    error = "use_dpop_nonce"
+    status = 401
+    default_detail = "the DPoP proof must carry the server's current nonce"
+
+    def __init__(self, nonce: str, detail: str | None = None, *, reason: str) -> None:
+        self.nonce = nonce
+        super().__init__(detail, reason=reason)
+
+
+class DPoPBindingError(TokenError):
+    """The token and the authorization scheme disagree about DPoP.
+
+    RFC 9449 section 7.1 and 7.2: a DPoP-bound token (``cnf.jkt``) sent as
+    ``Bearer`` (or from a cookie), a ``DPoP`` proof sent with a ``Bearer``
+    token, a token without ``cnf.jkt`` sent with the ``DPoP`` scheme, or a
+    plain bearer token where DPoP is required. 401 ``invalid_token``.
+    ``reason`` is one of ``dpop_bound_token_as_bearer``,
+    ``dpop_proof_with_bearer``, ``dpop_token_not_bound``, ``dpop_required``,
+    ``dpop_not_enabled``.
+    """
+
+    reason = "dpop_binding"
+    default_detail = "the token's DPoP binding does not fit how it was presented"
+
+    def __init__(self, detail: str | None = None, *, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+
+
+class CertificateBindingError(TokenError):
+    """A certificate-bound token without the matching client certificate.
+
+    RFC 8705 section 3: 401 ``invalid_token``. ``reason`` is one of
+    ``mtls_certificate_missing``, ``mtls_certificate_mismatch``,
+    ``mtls_header_malformed``, ``mtls_bad_cnf``.
+    """
+
+    reason = "mtls_certificate_mismatch"
+    default_detail = "the token is bound to another client certificate"
+
+    def __init__(self, detail: str | None = None, *, reason: str) -> None:
+        super().__init__(detail, reason=reason)
+
+
+class InsufficientUserAuthentication(TokenError):
+    """The token is valid but the user's authentication is not strong or recent enough.
+
+    RFC 9470 section 3: 401 with ``error="insufficient_user_authentication"``;
+    :attr:`acr_values` and :attr:`max_age` go into the challenge. ``reason``
+    is one of ``acr_missing``, ``acr_not_accepted``, ``auth_time_missing``,
+    ``auth_time_too_old``, ``auth_time_invalid``.
+    """
+
+    reason = "step_up_required"
+    error = "insufficient_user_authentication"
+    status = 401
+    default_detail = "the user's authentication does not meet this resource's requirements"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        reason: str,
+        acr_values: tuple[str, ...] = (),
+        max_age: int | None = None,
+    ) -> None:
+        self.acr_values = acr_values
+        self.max_age = max_age
+        super().__init__(detail, reason=reason)

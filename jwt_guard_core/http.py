@@ -35,6 +35,7 @@ __all__ = [
     "error_response",
     "extract_token",
     "new_csrf_token",
+    "quoted_string",
     "www_authenticate",
 ]
 
@@ -170,8 +171,12 @@ def check_scopes(
         raise InsufficientScope(needed)
 
 
-def _quote(value: str) -> str:
-    # RFC 7230 quoted-string: escape backslash and quote, drop control chars.
+def quoted_string(value: str) -> str:
+    """``value`` as an RFC 7230 quoted-string, for a challenge parameter.
+
+    Backslash and quote are escaped; control characters are dropped, so a
+    value can never end the header or start another.
+    """
     cleaned = "".join(ch for ch in value if ch >= " " and ch != "\x7f")
     return '"' + cleaned.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -184,14 +189,14 @@ def www_authenticate(
     With no ``error`` (the request had no credentials) only the realm is
     given, as section 3.1 asks. The reason is never included.
     """
-    params = [f"realm={_quote(realm)}"]
+    params = [f"realm={quoted_string(realm)}"]
     if error is not None:
-        params.append(f"error={_quote(error.error)}")
+        params.append(f"error={quoted_string(error.error)}")
         scopes = _scope_names(scope) or (
             error.required if isinstance(error, InsufficientScope) else ()
         )
         if scopes:
-            params.append(f"scope={_quote(' '.join(scopes))}")
+            params.append(f"scope={quoted_string(' '.join(scopes))}")
     return "Bearer " + ", ".join(params)
 
 

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import events
 from .encoding import b64url_encode
-from .errors import ConfigurationError, TokenError
+from .errors import CertificateBindingError, ConfigurationError
 
 __all__ = [
     "CERTIFICATE_FORMATS",
@@ -57,21 +57,6 @@ _PEM_BODY = re.compile(
 _HEX_SHA256 = re.compile(r"[0-9A-Fa-f]{64}\Z")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+\Z")
 _MAX_HEADER = 32 * 1024
-
-
-class CertificateBindingError(TokenError):
-    """A certificate-bound token without the matching client certificate.
-
-    RFC 8705 section 3: 401 ``invalid_token``. ``reason`` is one of
-    ``mtls_certificate_missing``, ``mtls_certificate_mismatch``,
-    ``mtls_header_malformed``, ``mtls_bad_cnf``.
-    """
-
-    reason = "mtls_certificate_mismatch"
-    default_detail = "the token is bound to another client certificate"
-
-    def __init__(self, detail: str | None = None, *, reason: str) -> None:
-        super().__init__(detail, reason=reason)
 
 
 def _malformed(detail: str) -> CertificateBindingError:

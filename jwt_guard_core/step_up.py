@@ -16,36 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import events
-from .errors import ConfigurationError, TokenError
+from .errors import ConfigurationError, InsufficientUserAuthentication
 
 __all__ = ["InsufficientUserAuthentication", "StepUpRequirement", "check_step_up"]
-
-
-class InsufficientUserAuthentication(TokenError):
-    """The token is valid but the user's authentication is not strong or recent enough.
-
-    RFC 9470 section 3: 401 with ``error="insufficient_user_authentication"``;
-    :attr:`acr_values` and :attr:`max_age` go into the challenge. ``reason``
-    is one of ``acr_missing``, ``acr_not_accepted``, ``auth_time_missing``,
-    ``auth_time_too_old``, ``auth_time_invalid``.
-    """
-
-    reason = "step_up_required"
-    error = "insufficient_user_authentication"
-    status = 401
-    default_detail = "the user's authentication does not meet this resource's requirements"
-
-    def __init__(
-        self,
-        detail: str | None = None,
-        *,
-        reason: str,
-        acr_values: tuple[str, ...] = (),
-        max_age: int | None = None,
-    ) -> None:
-        self.acr_values = acr_values
-        self.max_age = max_age
-        super().__init__(detail, reason=reason)
 
 
 @dataclass(frozen=True)

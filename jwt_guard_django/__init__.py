@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .decorators import jwt_optional, jwt_required, require_scopes
     from .issuing import get_key_manager, get_token_issuer
     from .middleware import JWTGuardMiddleware
-    from .permissions import HasAnyScope, HasScopes
+    from .permissions import HasAnyScope, HasScopes, RequiresAuthLevel, RequiresDPoP
     from .sessions import get_sessions
     from .signals import token_rejected, token_verified
     from .store import DjangoSessionStore
@@ -40,6 +40,8 @@ __all__ = [
     "HasScopes",
     "JWTGuardAuthentication",
     "JWTGuardMiddleware",
+    "RequiresAuthLevel",
+    "RequiresDPoP",
     "TokenUser",
     "delete_auth_cookie",
     "get_key_manager",
@@ -62,6 +64,8 @@ _MODULES = {
     "HasScopes": "permissions",
     "JWTGuardAuthentication": "authentication",
     "JWTGuardMiddleware": "middleware",
+    "RequiresAuthLevel": "permissions",
+    "RequiresDPoP": "permissions",
     "TokenUser": "user",
     "delete_auth_cookie": "cookies",
     "get_key_manager": "issuing",

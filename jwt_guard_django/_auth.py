@@ -20,17 +20,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
 from jwt_guard_core import InvalidRequest, TokenError, VerifiedToken, events
-from jwt_guard_core.http import (
-    ErrorResponse,
-    ExtractedToken,
-    csrf_failure_response,
-    csrf_required,
-    error_response,
-    extract_token,
-)
+from jwt_guard_core.http import ErrorResponse, csrf_failure_response, csrf_required
+from jwt_guard_core.sender import PresentedToken, SenderRequest, SenderResult, find_token
 
 from . import signals
 from .conf import conf
+from .resource import get_resource
 from .user import aresolve_user, resolve_user
 from .verifier import get_verifier
 
@@ -47,13 +42,17 @@ class Outcome:
 
     Exactly one of: a verified ``token``; an ``error`` (invalid, malformed
     request, key source down); ``csrf_failed``; or none of them (no token:
-    anonymous).
+    anonymous). ``presented`` is how the token came (``"DPoP"``,
+    ``"Bearer"``, ``"cookie"``), ``sender`` what the DPoP and certificate
+    checks found (the ``DPoP-Nonce`` to send, among others).
     """
 
     token: VerifiedToken | None = None
     error: TokenError | None = None
     csrf_failed: bool = False
     location: str | None = None
+    presented: str | None = None
+    sender: SenderResult | None = None
 
     @property
     def reason(self) -> str | None:
@@ -61,13 +60,20 @@ class Outcome:
             return "csrf_failed"
         return self.error.reason if self.error is not None else None
 
-    def refusal(self) -> ErrorResponse | None:
-        """The response this outcome demands, or ``None`` when the request may go on."""
+    def refusal(self, *, dpop: str | None = None) -> ErrorResponse | None:
+        """The response this outcome demands, or ``None`` when the request may go on.
+
+        ``dpop="required"``: a route's own demand, which shapes the challenge.
+        """
         if self.csrf_failed:
             return csrf_failure_response()
         if self.error is not None:
-            return error_response(self.error, realm=conf.request.realm)
+            return self.answer(self.error, dpop=dpop)
         return None
+
+    def answer(self, error: TokenError | None, *, dpop: str | None = None) -> ErrorResponse:
+        """The response for ``error`` (``None``: no token) on this request: status, challenges."""
+        return get_resource().refusal(error, presented=self.presented, dpop=dpop)
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -123,10 +129,10 @@ def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
     return getattr(match.func, _EXEMPT, False) is True
 
 
-def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
+def _begin(request: HttpRequest) -> Outcome | PresentedToken:
     """Everything before verification: find the token, apply CSRF."""
     try:
-        found = extract_token(
+        found = find_token(
             authorization=request.META.get("HTTP_AUTHORIZATION"),
             cookies=request.COOKIES,
             locations=conf.request.locations,
@@ -150,24 +156,64 @@ def _begin(request: HttpRequest) -> Outcome | ExtractedToken:
                 message=f"cookie token refused: {failure}",
                 status=403,
             )
-            return Outcome(csrf_failed=True, location=found.location)
+            return Outcome(csrf_failed=True, location=found.location, presented=found.scheme)
     return found
 
 
-def _verified(found: ExtractedToken, verify: Callable[[str], VerifiedToken]) -> Outcome:
+def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
+    # WSGI and Django's ASGI handler fold a repeated header into one value
+    # joined by ","; the DPoP check refuses that as several proofs.
+    value = request.META.get("HTTP_" + name.upper().replace("-", "_"))
+    return (value,) if value is not None else ()
+
+
+def _sender_request(request: HttpRequest, found: PresentedToken) -> SenderRequest:
+    policy = get_resource()
+    mtls = policy.mtls
+    # The URL is read only when a proof will be checked against it:
+    # get_host() refuses a Host outside ALLOWED_HOSTS (400), which a plain
+    # bearer request did not meet before DPoP existed.
+    proof_checked = found.scheme == "DPoP" and policy.dpop_mode != "off"
+    return SenderRequest(
+        method=request.method or "GET",
+        scheme=request.scheme or "http",
+        host=request.get_host() if proof_checked else "",
+        path=request.path,
+        presented=found.scheme,
+        proofs=_meta_header(request, "DPoP"),
+        headers={
+            name: request.headers[name]
+            for name in policy.forwarded_headers
+            if name in request.headers
+        },
+        certificates=_meta_header(request, mtls.header) if mtls is not None else (),
+    )
+
+
+def _verified(
+    request: HttpRequest, found: PresentedToken, verify: Callable[[str], VerifiedToken]
+) -> Outcome:
     try:
-        return Outcome(token=verify(found.token), location=found.location)
+        token = verify(found.token)
+        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
+        # signature: the proof's jti is spent only on an otherwise valid request.
+        sender = get_resource().check(_sender_request(request, found), token, found.token)
     except TokenError as exc:
-        return Outcome(error=exc, location=found.location)
+        return Outcome(error=exc, location=found.location, presented=found.scheme)
+    return Outcome(token=token, sender=sender, location=found.location, presented=found.scheme)
 
 
 async def _averified(
-    found: ExtractedToken, averify: Callable[[str], Awaitable[VerifiedToken]]
+    request: HttpRequest,
+    found: PresentedToken,
+    averify: Callable[[str], Awaitable[VerifiedToken]],
 ) -> Outcome:
     try:
-        return Outcome(token=await averify(found.token), location=found.location)
+        token = await averify(found.token)
+        sender = await get_resource().acheck(_sender_request(request, found), token, found.token)
     except TokenError as exc:
-        return Outcome(error=exc, location=found.location)
+        return Outcome(error=exc, location=found.location, presented=found.scheme)
+    return Outcome(token=token, sender=sender, location=found.location, presented=found.scheme)
 
 
 def _rate_limited(
@@ -203,7 +249,7 @@ def authenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = _verified(step, _rate_limited(request, get_verifier().verify))
+            outcome = _verified(request, step, _rate_limited(request, get_verifier().verify))
         _send(request, _remember(request, outcome))
     return outcome
 
@@ -216,14 +262,18 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = await _averified(step, _arate_limited(request, get_verifier().averify))
+            outcome = await _averified(
+                request, step, _arate_limited(request, get_verifier().averify)
+            )
         await _asend(request, _remember(request, outcome))
     return outcome
 
 
-def admit(request: HttpRequest, outcome: Outcome) -> JsonResponse | None:
+def admit(
+    request: HttpRequest, outcome: Outcome, *, dpop: str | None = None
+) -> JsonResponse | None:
     """The refusal ``outcome`` demands; else ``None``, with ``request.auth`` set (token or None)."""
-    spec = outcome.refusal()
+    spec = outcome.refusal(dpop=dpop)
     if spec is not None:
         return to_response(spec)
     request.auth = outcome.token  # type: ignore[attr-defined]

@@ -10,7 +10,10 @@
 
 Refusals use DRF's own exception handling, so they go through a custom
 ``EXCEPTION_HANDLER`` like any other, but carry the same status, RFC 6750
-``WWW-Authenticate`` header and JSON body as the middleware's.
+``WWW-Authenticate`` header (with the RFC 9449 ``DPoP`` challenge and RFC
+9728 ``resource_metadata`` when configured) and JSON body as the
+middleware's. DRF's handler sends no other header, so with DPoP nonces on,
+use the middleware too: it refuses with (and hands out) ``DPoP-Nonce``.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from jwt_guard_core import TokenError, VerifiedToken
-from jwt_guard_core.http import ErrorResponse, error_response, www_authenticate
+from jwt_guard_core.http import ErrorResponse
 
 from ._auth import authenticate, get_user, user_not_found
-from .conf import conf
+from .resource import get_resource
 
 __all__ = ["JWTGuardAPIError", "JWTGuardAuthentication", "api_error"]
 
-_ERROR = "_jwt_guard_error"
+_CHALLENGE = "_jwt_guard_challenge"
 
 
 class JWTGuardAPIError(exceptions.APIException):
@@ -55,10 +58,21 @@ class _Unauthenticated(exceptions.AuthenticationFailed):
         super().__init__(detail=dict(spec.body))
 
 
-def api_error(error: TokenError) -> exceptions.APIException:
-    """The DRF exception for a core rejection."""
-    spec = error_response(error, realm=conf.request.realm)
+def api_error(
+    error: TokenError, request: Request | None = None, *, dpop: str | None = None
+) -> exceptions.APIException:
+    """The DRF exception for a core rejection.
+
+    With ``request``, the challenge names the scheme its token came in, and
+    a 401 keeps it for :meth:`JWTGuardAuthentication.authenticate_header`
+    (DRF asks that method for the ``WWW-Authenticate`` of every 401).
+    ``dpop="required"``: a view's own DPoP demand.
+    """
+    presented = authenticate(request._request).presented if request is not None else None
+    spec = get_resource().refusal(error, presented=presented, dpop=dpop)
     if spec.status == 401:
+        if request is not None:
+            setattr(request, _CHALLENGE, spec.headers.get("WWW-Authenticate"))
         return _Unauthenticated(spec)
     return JWTGuardAPIError(spec)
 
@@ -79,22 +93,25 @@ class JWTGuardAuthentication(BaseAuthentication):
         spec = outcome.refusal()
         if spec is not None:
             if outcome.error is not None:
-                setattr(request, _ERROR, outcome.error)
-                raise api_error(outcome.error)
+                raise api_error(outcome.error, request)
             raise JWTGuardAPIError(spec)
         if outcome.token is None:
             return None
         user = get_user(request._request, outcome.token)
         if user is None:
-            error = user_not_found()
-            setattr(request, _ERROR, error)
-            raise api_error(error)
+            raise api_error(user_not_found(), request)
         return user, outcome.token
 
     def authenticate_header(self, request: Request) -> str:
-        """The ``WWW-Authenticate`` challenge; DRF answers 401 (not 403) because of it."""
-        error = getattr(request, _ERROR, None)
-        return www_authenticate(error, realm=conf.request.realm)
+        """The ``WWW-Authenticate`` challenge; DRF answers 401 (not 403) because of it.
+
+        The challenge of the refusal at hand, or (no token) one per accepted
+        scheme, with ``resource_metadata`` when configured.
+        """
+        challenge = getattr(request, _CHALLENGE, None)
+        if isinstance(challenge, str):
+            return challenge
+        return get_resource().refusal(None).headers["WWW-Authenticate"]
 
 
 if importlib.util.find_spec("drf_spectacular") is not None:

@@ -43,6 +43,7 @@ IDS = {
     "cookie_samesite_none": "jwt_guard.W005",
     "cookie_csrf_off": "jwt_guard.W006",
     "unknown_keys": "jwt_guard.W007",
+    "dpop_memory_replay_store": "jwt_guard.W009",
 }
 
 
@@ -66,11 +67,14 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     messages += _middleware_order()
     if not any(isinstance(m, Error) for m in messages):
         # Imported here: registering the checks must not load the verifier.
+        from jwt_guard_core.settings.resource import resource_policy
+
         from .verifier import build_config
 
         try:
             conf.parsed.request  # noqa: B018 - validates where tokens are read
             build_config()
+            resource_policy(conf.parsed)  # DPoP, mTLS, RFC 9728 metadata
         except (ConfigurationError, ImportError) as exc:
             messages.append(
                 Error(

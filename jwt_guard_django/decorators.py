@@ -16,14 +16,16 @@ once). On success ``request.auth`` is the
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from jwt_guard_core import InsufficientScope, TokenError
-from jwt_guard_core.http import check_scopes, error_response
+from jwt_guard_core import TokenError
+from jwt_guard_core.http import check_scopes
+from jwt_guard_core.sender import route_dpop, route_step_up
+from jwt_guard_core.step_up import StepUpRequirement
 
 from ._auth import (
     Outcome,
@@ -35,7 +37,7 @@ from ._auth import (
     to_response,
     user_not_found,
 )
-from .conf import conf
+from .resource import get_resource
 
 __all__ = ["jwt_optional", "jwt_required", "require_scopes"]
 
@@ -49,40 +51,65 @@ def _decide(
     optional: bool,
     scopes: tuple[str, ...],
     any_of: bool,
+    dpop: str | None = None,
+    step_up: StepUpRequirement | None = None,
 ) -> HttpResponseBase | None:
     """Every decision the sync and async wrappers share, bar the user lookup."""
-    refused = admit(request, outcome)
+    refused = admit(request, outcome, dpop=dpop)
     if refused is not None:
         return refused
     token = outcome.token
     if token is None:
         if optional:
             return None
-        return to_response(error_response(None, realm=conf.request.realm))
+        return to_response(outcome.answer(None, dpop=dpop))
     try:
+        # A route's own demands: DPoP (RFC 9449), step-up (RFC 9470); the
+        # core emits the security event.
+        if dpop is not None:
+            get_resource().require_dpop(outcome.sender)
+        if step_up is not None:
+            get_resource().step_up(token, step_up)
         check_scopes(token, scopes, any_of=any_of)
-    except InsufficientScope as exc:
-        return to_response(error_response(exc, realm=conf.request.realm))
+    except TokenError as exc:
+        return to_response(outcome.answer(exc, dpop=dpop))
     return None
 
 
-def _user_refusal(request: HttpRequest, user: Any) -> HttpResponseBase | None:
+def _user_refusal(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResponseBase | None:
     if user is None:
         error: TokenError = user_not_found()
-        return to_response(error_response(error, realm=conf.request.realm))
+        return to_response(outcome.answer(error))
     request.user = user
     return None
 
 
-def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool) -> View:
+def _guard(
+    view: View,
+    *,
+    optional: bool,
+    scopes: tuple[str, ...],
+    any_of: bool,
+    dpop: str | None = None,
+    step_up: StepUpRequirement | None = None,
+) -> View:
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             outcome = await aauthenticate(request)
-            refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+            refused = _decide(
+                request,
+                outcome,
+                optional=optional,
+                scopes=scopes,
+                any_of=any_of,
+                dpop=dpop,
+                step_up=step_up,
+            )
             if refused is None and outcome.token is not None:
-                refused = _user_refusal(request, await aget_user(request, outcome.token))
+                user = await aget_user(request, outcome.token)
+                refused = _user_refusal(request, outcome, user)
             if refused is not None:
                 return refused
             return await view(request, *args, **kwargs)
@@ -92,9 +119,17 @@ def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool)
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         outcome = authenticate(request)
-        refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+        refused = _decide(
+            request,
+            outcome,
+            optional=optional,
+            scopes=scopes,
+            any_of=any_of,
+            dpop=dpop,
+            step_up=step_up,
+        )
         if refused is None and outcome.token is not None:
-            refused = _user_refusal(request, get_user(request, outcome.token))
+            refused = _user_refusal(request, outcome, get_user(request, outcome.token))
         if refused is not None:
             return refused
         return view(request, *args, **kwargs)
@@ -105,14 +140,37 @@ def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool)
 @overload
 def jwt_required(view: View) -> View: ...
 @overload
-def jwt_required(view: None = None) -> Callable[[View], View]: ...
+def jwt_required(
+    view: None = None,
+    *,
+    dpop: str | None = None,
+    acr_values: Iterable[str] | str = (),
+    max_age: int | None = None,
+) -> Callable[[View], View]: ...
 
 
-def jwt_required(view: View | None = None) -> View | Callable[[View], View]:
-    """The view needs a valid token: 401 without one, 401/400/503 for a bad one."""
-    if view is None:
-        return lambda v: _guard(v, optional=False, scopes=(), any_of=False)
-    return _guard(view, optional=False, scopes=(), any_of=False)
+def jwt_required(
+    view: View | None = None,
+    *,
+    dpop: str | None = None,
+    acr_values: Iterable[str] | str = (),
+    max_age: int | None = None,
+) -> View | Callable[[View], View]:
+    """The view needs a valid token: 401 without one, 401/400/503 for a bad one.
+
+    ``@jwt_required(dpop="required")``: only a DPoP-bound token with a valid
+    proof (``DPOP`` must be ``"allowed"`` or ``"required"``).
+    ``@jwt_required(acr_values=[...], max_age=300)``: step-up (RFC 9470);
+    a token whose ``acr`` is not listed, or whose ``auth_time`` is older,
+    gets 401 ``insufficient_user_authentication`` naming both.
+    """
+    route = route_dpop(dpop)
+    step_up = route_step_up(acr_values, max_age)
+
+    def decorate(v: View) -> View:
+        return _guard(v, optional=False, scopes=(), any_of=False, dpop=route, step_up=step_up)
+
+    return decorate if view is None else decorate(view)
 
 
 @overload

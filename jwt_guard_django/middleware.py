@@ -8,8 +8,12 @@ after ``AuthenticationMiddleware`` (when you use it). Then:
 * a valid token: ``request.auth`` is the
   :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the user,
   resolved lazily on first access (``await request.auser()`` in async views);
+* a DPoP-bound token (``Authorization: DPoP``) with its proof, when
+  ``DPOP`` allows it; the next ``DPoP-Nonce`` on the response when nonces
+  are on (see docs/dpop.md);
 * an invalid token: 401 with ``WWW-Authenticate: Bearer realm="...",
-  error="invalid_token"``; a malformed ``Authorization`` header: 400
+  error="invalid_token"`` (plus the ``DPoP`` challenge and
+  ``resource_metadata`` when configured); a malformed ``Authorization`` header: 400
   ``invalid_request``; the key source down: 503 with ``Retry-After``; a
   cookie token on an unsafe method without CSRF proof: 403 ``csrf_failed``;
 * a token *cookie* that fails verification on a view marked ``jwt_exempt``
@@ -63,18 +67,22 @@ class JWTGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        refused = self._apply(request, authenticate(request))
+        outcome = authenticate(request)
+        refused = self._apply(request, outcome)
         if refused is not None:
             return refused
-        return self.get_response(request)
+        response = self.get_response(request)
+        assert isinstance(response, HttpResponseBase)
+        return _with_nonce(response, outcome)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        refused = self._apply(request, await aauthenticate(request))
+        outcome = await aauthenticate(request)
+        refused = self._apply(request, outcome)
         if refused is not None:
             return refused
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
-        return await response
+        return _with_nonce(await response, outcome)
 
     @staticmethod
     def _apply(request: HttpRequest, outcome: Outcome) -> HttpResponseBase | None:
@@ -107,6 +115,15 @@ class JWTGuardMiddleware:
         request.user = SimpleLazyObject(user)  # type: ignore[assignment]
         request.auser = auser
         return None
+
+
+def _with_nonce(response: HttpResponseBase, outcome: Outcome) -> HttpResponseBase:
+    # RFC 9449 section 8.2: the next DPoP nonce may ride on any response, so
+    # a client never needs a failed request to learn it.
+    nonce = outcome.sender.nonce if outcome.sender is not None else None
+    if nonce and not response.has_header("DPoP-Nonce"):
+        response["DPoP-Nonce"] = nonce
+    return response
 
 
 def _auser_of(request: HttpRequest) -> Callable[[], Awaitable[Any]]:

@@ -1,4 +1,4 @@
-"""DRF permission classes that check the token's scopes.
+"""DRF permission classes that check the token's scopes, DPoP binding and step-up.
 
 .. code-block:: python
 
@@ -22,12 +22,15 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from jwt_guard_core import InsufficientScope, VerifiedToken
+from jwt_guard_core import ConfigurationError, InsufficientScope, TokenError, VerifiedToken
 from jwt_guard_core.http import check_scopes
+from jwt_guard_core.step_up import StepUpRequirement
 
+from ._auth import authenticate
 from .authentication import api_error
+from .resource import get_resource
 
-__all__ = ["HasAnyScope", "HasScopes"]
+__all__ = ["HasAnyScope", "HasScopes", "RequiresAuthLevel", "RequiresDPoP"]
 
 
 def _required(request: Request, view: Any) -> tuple[str, ...] | None:
@@ -77,3 +80,59 @@ class HasAnyScope(HasScopes):
     """The token must carry at least one scope of the view's ``required_scopes``."""
 
     any_of = True
+
+
+class RequiresDPoP(BasePermission):
+    """Only a DPoP-bound token with a valid proof (RFC 9449), whatever else ``DPOP`` allows.
+
+    ``JWT_GUARD["DPOP"]`` must be ``"allowed"`` or ``"required"``. A bearer
+    token gets 401 ``invalid_token`` with a ``DPoP`` challenge.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, VerifiedToken):
+            return False
+        try:
+            get_resource().require_dpop(authenticate(request._request).sender)
+        except TokenError as exc:
+            raise api_error(exc, request, dpop="required") from None
+        return True
+
+
+class RequiresAuthLevel(BasePermission):
+    """Step-up (RFC 9470): the view's ``required_acr_values`` and/or ``required_max_age``.
+
+    .. code-block:: python
+
+        class Payments(APIView):
+            permission_classes = [IsAuthenticated, RequiresAuthLevel]
+            required_acr_values = ["urn:example:mfa"]
+            required_max_age = 300
+
+    A token whose ``acr`` is not listed, or whose ``auth_time`` is older
+    than ``required_max_age`` seconds, gets 401
+    ``insufficient_user_authentication`` with ``acr_values`` and
+    ``max_age`` in the challenge.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, VerifiedToken):
+            return False
+        acr_values = getattr(view, "required_acr_values", ())
+        max_age = getattr(view, "required_max_age", None)
+        try:
+            requirement = StepUpRequirement(acr_values, max_age)
+        except ConfigurationError as exc:
+            raise ImproperlyConfigured(f"{type(view).__name__}: {exc}") from None
+        if not requirement.acr_values and requirement.max_age is None:
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses RequiresAuthLevel but sets neither "
+                "required_acr_values nor required_max_age"
+            )
+        try:
+            get_resource().step_up(token, requirement)
+        except TokenError as exc:
+            raise api_error(exc, request) from None
+        return True

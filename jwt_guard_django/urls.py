@@ -9,14 +9,16 @@
 
 serves ``/.well-known/jwks.json`` (URL name ``jwt_guard:jwks``) and
 ``/.well-known/openid-configuration`` (``jwt_guard:openid_configuration``),
-configured by ``JWT_GUARD["ISSUING"]``.
+configured by ``JWT_GUARD["ISSUING"]``, and
+``/.well-known/oauth-protected-resource`` (``jwt_guard:protected_resource_metadata``,
+RFC 9728) from ``JWT_GUARD["RESOURCE_METADATA"]``.
 """
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 
-from .views import jwks_view, openid_configuration_view
+from .views import jwks_view, openid_configuration_view, protected_resource_metadata_view
 
 app_name = "jwt_guard"
 
@@ -26,5 +28,11 @@ urlpatterns = [
         ".well-known/openid-configuration",
         openid_configuration_view,
         name="openid_configuration",
+    ),
+    # RFC 9728 section 3.1: the resource's path follows the well-known segment.
+    re_path(
+        r"^\.well-known/oauth-protected-resource(?:/.*)?\Z",
+        protected_resource_metadata_view,
+        name="protected_resource_metadata",
     ),
 ]

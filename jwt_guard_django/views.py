@@ -1,4 +1,4 @@
-"""The issuing side's public routes: the JWKS and a minimal OpenID discovery document.
+"""Public routes: the JWKS, a minimal OpenID discovery document, RFC 9728 resource metadata.
 
 Both answer what the core decided (:mod:`jwt_guard_core.signing.routes`:
 :meth:`KeyManager.jwks_response`, :meth:`TokenIssuer.openid_configuration`,
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
 from jwt_guard_core.signing.routes import RouteReply, jwks_reply, openid_configuration_reply
 
 from .issuing import get_issuing
+from .resource import get_resource
 
-__all__ = ["jwks_view", "openid_configuration_view"]
+__all__ = ["jwks_view", "openid_configuration_view", "protected_resource_metadata_view"]
 
 logger = logging.getLogger("jwt_guard.django")
 
@@ -46,3 +47,17 @@ def openid_configuration_view(request: HttpRequest) -> HttpResponse:
     from ``ISSUING["ISSUER"]``, never from the request's ``Host`` header.
     """
     return _response(openid_configuration_reply(get_issuing, logger=logger))
+
+
+@require_safe
+def protected_resource_metadata_view(request: HttpRequest) -> HttpResponse:
+    """``GET /.well-known/oauth-protected-resource[/path]``: the RFC 9728 document.
+
+    Built from ``JWT_GUARD["RESOURCE_METADATA"]`` and the DPoP and mTLS
+    settings in force; 404 when not configured, or at any path other than
+    the one RFC 9728 section 3.1 derives from ``resource``.
+    """
+    metadata = get_resource().metadata
+    if metadata is None or request.path != metadata.path:
+        raise Http404("no protected resource metadata here")
+    return JsonResponse(metadata.document())

@@ -1,4 +1,4 @@
-"""One request's authentication: find the token, CSRF, verify, scopes, user.
+"""One request's authentication: find the token, CSRF, verify, sender checks, scopes, user.
 
 The sync and async paths share every decision; they differ only in how
 the user loader is called (an ``async def`` loader is awaited in async
@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from flask import current_app, g, has_app_context, request
+from flask import Response, current_app, g, has_app_context, request
 
 from jwt_guard_core import TokenError, VerifiedToken, events
-from jwt_guard_core.http import ExtractedToken, check_scopes, extract_token
+from jwt_guard_core.http import check_scopes
+from jwt_guard_core.sender import PresentedToken, SenderRequest, SenderResult, find_token
+from jwt_guard_core.step_up import StepUpRequirement
 
 from ._sessions import verify_limited
 from ._state import AppState, current_state
@@ -29,8 +31,10 @@ from .signals import token_rejected, token_verified
 __all__ = [
     "EXEMPT_ATTRIBUTE",
     "aauthenticate",
+    "add_dpop_nonce",
     "authenticate",
     "deferred_cookie_error",
+    "enforce_route",
     "enforce_scopes",
     "normalize_locations",
 ]
@@ -41,6 +45,8 @@ _TOKEN_ATTR = "_jwt_guard_token"  # noqa: S105 - a flask.g attribute name, not a
 _USER = "_jwt_guard_user"
 _OUTCOMES = "_jwt_guard_outcomes"
 _COOKIE_ERROR = "_jwt_guard_cookie_error"
+_SENDER = "_jwt_guard_sender"
+_PRESENTED = "_jwt_guard_presented"
 #: Set by :func:`jwt_guard_flask.decorators.jwt_exempt` on a view function.
 EXEMPT_ATTRIBUTE = "jwt_exempt"
 
@@ -72,20 +78,27 @@ def _send(signal: Any, **kwargs: Any) -> None:
 
 
 def _reject(
-    state: AppState, error: TokenError | None, *, emit: bool, level: int = logging.INFO
+    state: AppState,
+    error: TokenError | None,
+    *,
+    emit: bool,
+    level: int = logging.INFO,
+    dpop: str | None = None,
 ) -> JWTGuardHTTPException:
-    exc = http_error(error, realm=state.settings.realm)
+    presented = g.get(_PRESENTED) if has_app_context() else None
+    response = state.resource.refusal(error, presented=presented, dpop=dpop)
+    exc = http_error(error, response=response)
     if emit and error is not None:
         events.emit("token_rejected", level=level, reason=error.reason, status=error.status)
     _send(token_rejected, reason=exc.reason, error=error)
     return exc
 
 
-def _begin(state: AppState, locations: tuple[str, ...]) -> ExtractedToken | None:
+def _begin(state: AppState, locations: tuple[str, ...]) -> PresentedToken | None:
     """Find the token and apply CSRF: everything before verification."""
     settings = state.settings
     try:
-        found = extract_token(
+        found = find_token(
             authorization=request.headers.get("Authorization"),
             cookies=request.cookies,
             locations=locations,
@@ -96,6 +109,7 @@ def _begin(state: AppState, locations: tuple[str, ...]) -> ExtractedToken | None
         raise _reject(state, exc, emit=True) from None
     if found is None:
         return None
+    g.setdefault(_PRESENTED, found.scheme)
     refusal = check_csrf(request, found.location, settings)
     if refusal is not None:
         _send(token_rejected, reason="csrf_failed", error=None)
@@ -114,11 +128,13 @@ def _store(locations: tuple[str, ...], outcome: Any) -> None:
     g.setdefault(_OUTCOMES, {})[locations] = outcome
 
 
-def _replay(outcome: Any, optional: bool, state: AppState) -> VerifiedToken | None:
+def _replay(
+    outcome: Any, optional: bool, state: AppState, dpop: str | None
+) -> VerifiedToken | None:
     if isinstance(outcome, JWTGuardHTTPException):
         raise outcome
     if outcome is None and not optional:
-        raise http_error(None, realm=state.settings.realm)
+        raise http_error(None, response=state.resource.refusal(None, dpop=dpop))
     return outcome  # type: ignore[no-any-return]
 
 
@@ -127,7 +143,28 @@ def _user_missing(state: AppState) -> JWTGuardHTTPException:
     return _reject(state, error, emit=True, level=logging.WARNING)
 
 
-def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
+def _sender_request(found: PresentedToken, state: AppState) -> SenderRequest:
+    # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
+    # and the core refuses that too); only the certificate header the
+    # settings name is read.
+    mtls = state.resource.mtls
+    return SenderRequest(
+        method=request.method,
+        scheme=request.scheme,
+        host=request.host,
+        path=request.path,
+        presented=found.scheme,
+        proofs=tuple(request.headers.getlist("DPoP")),
+        headers={
+            name: request.headers[name]
+            for name in state.resource.forwarded_headers
+            if name in request.headers
+        },
+        certificates=tuple(request.headers.getlist(mtls.header)) if mtls is not None else (),
+    )
+
+
+def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> VerifiedToken | None:
     found = _begin(state, where)
     if found is None:
         return None
@@ -136,10 +173,14 @@ def _verify(state: AppState, where: tuple[str, ...]) -> VerifiedToken | None:
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
     try:
-        return verify_limited(state.verifier, found.token)
+        token = verify_limited(state.verifier, found.token)
+        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
+        # signature: the proof's jti is spent only on an otherwise valid request.
+        setattr(g, _SENDER, state.resource.check(_sender_request(found, state), token, found.token))
+        return token
     except TokenError as exc:
-        # The verifier has already emitted the security event.
-        rejection = _reject(state, exc, emit=False)
+        # The verifier, the DPoP and the mTLS checks have emitted the security event.
+        rejection = _reject(state, exc, emit=False, dpop=dpop)
         if found.location == "cookie" and _exempt():
             g.setdefault(_COOKIE_ERROR, exc)
             return None
@@ -179,15 +220,18 @@ class _Attempt:
     Every refusal is remembered, so a second check on the request replays it.
     """
 
-    def __init__(self, optional: bool, locations: tuple[str, ...] | None) -> None:
+    def __init__(
+        self, optional: bool, locations: tuple[str, ...] | None, dpop: str | None = None
+    ) -> None:
         self.state = current_state()
         self.optional = optional
+        self.dpop = dpop
         self.where = locations or self.state.settings.locations
         self.token: VerifiedToken | None = None
         self.hit, self.outcome = _cached(self.where)
         if not self.hit:
             with self.recording():
-                self.token = _verify(self.state, self.where)
+                self.token = _verify(self.state, self.where, dpop)
 
     def user_step(self) -> _UserStep | None:
         """The user loader call still to make, or ``None``: no fresh token or no loader."""
@@ -211,7 +255,7 @@ class _Attempt:
 
     def finish(self) -> VerifiedToken | None:
         if self.hit:
-            return _replay(self.outcome, self.optional, self.state)
+            return _replay(self.outcome, self.optional, self.state, self.dpop)
         token = self.token
         if token is not None:
             _send(token_verified, token=token)
@@ -219,16 +263,20 @@ class _Attempt:
         if token is None:
             if self.optional:
                 return None
-            raise _reject(self.state, None, emit=False)
+            raise _reject(self.state, None, emit=False, dpop=self.dpop)
         setattr(g, _TOKEN_ATTR, token)
         return token
 
 
 def authenticate(
-    *, optional: bool = False, locations: tuple[str, ...] | None = None
+    *, optional: bool = False, locations: tuple[str, ...] | None = None, dpop: str | None = None
 ) -> VerifiedToken | None:
-    """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`."""
-    attempt = _Attempt(optional, locations)
+    """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`.
+
+    ``dpop="required"`` (a route's demand) shapes the challenge sent when
+    there is no token; :func:`enforce_route` refuses an unbound one.
+    """
+    attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
         with attempt.recording():
@@ -237,10 +285,10 @@ def authenticate(
 
 
 async def aauthenticate(
-    *, optional: bool = False, locations: tuple[str, ...] | None = None
+    *, optional: bool = False, locations: tuple[str, ...] | None = None, dpop: str | None = None
 ) -> VerifiedToken | None:
     """Like :func:`authenticate`, for async views: an ``async def`` user loader is awaited."""
-    attempt = _Attempt(optional, locations)
+    attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
         with attempt.recording():
@@ -255,6 +303,33 @@ def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: boo
         check_scopes(token, scopes, any_of=any_of)
     except TokenError as exc:
         raise _reject(current_state(), exc, emit=True) from None
+
+
+def enforce_route(
+    token: VerifiedToken, *, dpop: str | None = None, step_up: StepUpRequirement | None = None
+) -> None:
+    """A route's own demands on a verified token: ``dpop="required"``, step-up (RFC 9470).
+
+    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, or
+    401 ``insufficient_user_authentication`` naming ``acr_values`` and
+    ``max_age``; the core emits the security event.
+    """
+    state = current_state()
+    try:
+        if dpop is not None:
+            state.resource.require_dpop(g.get(_SENDER))
+        if step_up is not None:
+            state.resource.step_up(token, step_up)
+    except TokenError as exc:
+        raise _reject(state, exc, emit=False, dpop=dpop) from None
+
+
+def add_dpop_nonce(response: Response) -> Response:
+    """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
+    result = g.get(_SENDER)
+    if isinstance(result, SenderResult) and result.nonce and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = result.nonce
+    return response
 
 
 def current_token() -> VerifiedToken | None:

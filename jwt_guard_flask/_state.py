@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from jwt_guard_core import Verifier
+from jwt_guard_core.sender import ResourcePolicy
 
 from .config import FlaskSettings
 
@@ -24,6 +25,7 @@ class AppState:
     guard: JWTGuard
     verifier: Verifier
     settings: FlaskSettings
+    resource: ResourcePolicy
 
 
 def current_state() -> AppState:

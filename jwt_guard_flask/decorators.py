@@ -12,15 +12,24 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
+from jwt_guard_core.sender import route_dpop, route_step_up
+from jwt_guard_core.step_up import StepUpRequirement
+
 from ._request import (
     EXEMPT_ATTRIBUTE,
     aauthenticate,
     authenticate,
+    enforce_route,
     enforce_scopes,
     normalize_locations,
 )
 
-__all__ = ["jwt_exempt", "jwt_required", "normalize_scopes", "require_scopes"]
+__all__ = [
+    "jwt_exempt",
+    "jwt_required",
+    "normalize_scopes",
+    "require_scopes",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,12 +50,17 @@ def _wrap(
     scopes: tuple[str, ...],
     any_of: bool,
     locations: tuple[str, ...] | None,
+    dpop: str | None = None,
+    step_up: StepUpRequirement | None = None,
 ) -> F:
+    route = dpop is not None or step_up is not None
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = await aauthenticate(optional=optional, locations=locations)
+            token = await aauthenticate(optional=optional, locations=locations, dpop=dpop)
+            if token is not None and route:
+                enforce_route(token, dpop=dpop, step_up=step_up)
             if token is not None and scopes:
                 enforce_scopes(token, scopes, any_of=any_of)
             return await view(*args, **kwargs)
@@ -55,7 +69,9 @@ def _wrap(
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        token = authenticate(optional=optional, locations=locations)
+        token = authenticate(optional=optional, locations=locations, dpop=dpop)
+        if token is not None and route:
+            enforce_route(token, dpop=dpop, step_up=step_up)
         if token is not None and scopes:
             enforce_scopes(token, scopes, any_of=any_of)
         return view(*args, **kwargs)
@@ -76,6 +92,9 @@ def jwt_required(
     scopes: Iterable[str] | str = (),
     any_scope: bool = False,
     locations: Iterable[str] | str | None = None,
+    dpop: str | None = None,
+    acr_values: Iterable[str] | str = (),
+    max_age: int | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -87,6 +106,9 @@ def jwt_required(
     scopes: Iterable[str] | str = (),
     any_scope: bool = False,
     locations: Iterable[str] | str | None = None,
+    dpop: str | None = None,
+    acr_values: Iterable[str] | str = (),
+    max_age: int | None = None,
 ) -> F | Callable[[F], F]:
     """Require a valid token for the view (``@jwt_required`` or ``@jwt_required(...)``).
 
@@ -98,6 +120,12 @@ def jwt_required(
             ``any_scope=True``); otherwise 403 ``insufficient_scope``.
         locations: override ``JWT_GUARD_TOKEN_LOCATION`` for this view, e.g.
             ``["cookie"]``.
+        dpop: ``"required"``: only a DPoP-bound token with a valid proof
+            (``JWT_GUARD_DPOP`` must be ``"allowed"`` or ``"required"``).
+        acr_values, max_age: step-up (RFC 9470): the token's ``acr`` must
+            be one of ``acr_values`` and its ``auth_time`` no older than
+            ``max_age`` seconds; otherwise 401
+            ``insufficient_user_authentication`` naming both.
 
     Refusals: 401 ``invalid_token`` (or no token), 400 ``invalid_request``,
     403 ``insufficient_scope`` or CSRF failure, 503 with ``Retry-After``
@@ -105,9 +133,19 @@ def jwt_required(
     """
     needed = normalize_scopes(scopes)
     where = normalize_locations(locations)
+    route = route_dpop(dpop)
+    step_up = route_step_up(acr_values, max_age)
 
     def decorate(fn: F) -> F:
-        return _wrap(fn, optional=optional, scopes=needed, any_of=any_scope, locations=where)
+        return _wrap(
+            fn,
+            optional=optional,
+            scopes=needed,
+            any_of=any_scope,
+            locations=where,
+            dpop=route,
+            step_up=step_up,
+        )
 
     if view is not None:
         if not callable(view):

@@ -5,8 +5,10 @@ also the matching werkzeug class (``Unauthorized``, ``BadRequest``,
 ``Forbidden``, ``ServiceUnavailable``), so Flask, Flask-RESTX and any
 ``errorhandler(401)`` treat it as the HTTP error it is, never as a 500.
 
-Status, ``WWW-Authenticate`` (RFC 6750 section 3), ``Retry-After`` and the
-JSON body all come from :func:`jwt_guard_core.http.error_response`; the body
+Status, ``WWW-Authenticate`` (RFC 6750 section 3, with the ``DPoP`` challenge
+of RFC 9449 and RFC 9728 ``resource_metadata`` when configured),
+``Retry-After``, ``DPoP-Nonce`` and the JSON body all come from the core
+(:meth:`jwt_guard_core.sender.ResourcePolicy.refusal`); the body
 never carries the machine reason, which goes to logs and events only.
 """
 
@@ -94,9 +96,17 @@ _BY_STATUS: dict[int, type[JWTGuardHTTPException]] = {
 }
 
 
-def http_error(error: TokenError | None, *, realm: str = "api") -> JWTGuardHTTPException:
-    """The exception to raise for ``error`` (``None``: the request carried no token)."""
-    response = error_response(error, realm=realm)
+def http_error(
+    error: TokenError | None, *, realm: str = "api", response: ErrorResponse | None = None
+) -> JWTGuardHTTPException:
+    """The exception to raise for ``error`` (``None``: the request carried no token).
+
+    ``response`` is the core's answer when the caller has one (the
+    resource policy's, with DPoP and ``resource_metadata`` challenges);
+    otherwise the plain RFC 6750 one for ``realm``.
+    """
+    if response is None:
+        response = error_response(error, realm=realm)
     cls = _BY_STATUS.get(response.status, JWTGuardHTTPException)
     reason = error.reason if error is not None else "missing_token"
     return cls(response, error, reason)

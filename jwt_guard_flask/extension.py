@@ -8,10 +8,12 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
+from jwt_guard_core.sender import route_dpop, route_step_up
+from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
     awarm_key_sources,
     config_key_sources,
@@ -20,7 +22,13 @@ from jwt_guard_core.sources import (
     warm_key_sources,
 )
 
-from ._request import authenticate, enforce_scopes, normalize_locations
+from ._request import (
+    add_dpop_nonce,
+    authenticate,
+    enforce_route,
+    enforce_scopes,
+    normalize_locations,
+)
 from ._sessions import init_sessions
 from ._state import AppState
 from .cli import register_cli
@@ -62,7 +70,13 @@ class JWTGuard(SessionsMixin):
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Configure ``app``: config defaults, validation, verifier, error handler."""
+        """Configure ``app``: config defaults, validation, verifier, error handler.
+
+        Also builds the resource policy (DPoP, certificate binding,
+        challenges), adds the ``DPoP-Nonce`` of accepted DPoP requests to
+        responses, and routes the RFC 9728 document at its well-known path
+        when ``JWT_GUARD_RESOURCE_METADATA`` is set.
+        """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
                 f"jwt-guard is already registered on app {app.name!r}; call init_app once per app"
@@ -75,10 +89,31 @@ class JWTGuard(SessionsMixin):
         loaded = load(app.config, revocation=sessions.revocation if sessions else None)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
-        state = AppState(guard=self, verifier=Verifier(loaded.config), settings=loaded.settings)
+        resource = resource_policy(loaded.parsed)
+        state = AppState(
+            guard=self,
+            verifier=Verifier(loaded.config),
+            settings=loaded.settings,
+            resource=resource,
+        )
         self._states[app] = state
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
+        app.after_request(add_dpop_nonce)
+        if resource.metadata is not None:
+            # RFC 9728 section 3: the document lives at the well-known path
+            # derived from JWT_GUARD_RESOURCE_METADATA["resource"].
+            document = resource.metadata.document
+
+            def protected_resource_metadata() -> ResponseReturnValue:
+                return jsonify(document())
+
+            app.add_url_rule(
+                resource.metadata.path,
+                endpoint="jwt_guard_protected_resource_metadata",
+                view_func=protected_resource_metadata,
+                methods=["GET"],
+            )
         register_cli(app)
         if loaded.settings.warm_on_startup:
             self.warm(app)
@@ -130,18 +165,26 @@ class JWTGuard(SessionsMixin):
         scopes: Iterable[str] | str = (),
         any_scope: bool = False,
         locations: Iterable[str] | str | None = None,
+        dpop: str | None = None,
+        acr_values: Iterable[str] | str = (),
+        max_age: int | None = None,
     ) -> Blueprint:
         """Require a valid token (and ``scopes``) on every view of ``blueprint``.
 
         Call before the blueprint is registered on the app. Works for sync
         and async views alike: the check runs as a ``before_request``
-        function.
+        function. ``dpop``, ``acr_values`` and ``max_age`` are those of
+        :func:`~jwt_guard_flask.jwt_required`.
         """
         needed = normalize_scopes(scopes)
         where = normalize_locations(locations)
+        route = route_dpop(dpop)
+        step_up = route_step_up(acr_values, max_age)
 
         def _guard_blueprint() -> None:
-            token = authenticate(optional=optional, locations=where)
+            token = authenticate(optional=optional, locations=where, dpop=route)
+            if token is not None and (route is not None or step_up is not None):
+                enforce_route(token, dpop=route, step_up=step_up)
             if token is not None and needed:
                 enforce_scopes(token, needed, any_of=any_scope)
 

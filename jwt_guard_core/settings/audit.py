@@ -46,6 +46,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _validation(settings)
     found += _locations(settings)
     found += _cookie(settings, development)
+    found += _sender(settings)
     return found
 
 
@@ -256,4 +257,19 @@ def _cookie(s: GuardSettings, development: bool) -> Iterator[Finding]:
             f"{s.name('cookie_csrf')} is False while tokens are read from a cookie: unsafe "
             "requests are open to cross-site request forgery",
             "Keep CSRF protection on (the default).",
+        )
+
+
+def _sender(s: GuardSettings) -> Iterator[Finding]:
+    # Issue 15 (DPoP): a replay store per process lets a replayed proof through.
+    mode = s.get("dpop")
+    if mode in ("allowed", "required") and s.get("dpop_replay_store") is None:
+        yield Finding(
+            "dpop_memory_replay_store",
+            False,
+            f"{s.name('dpop')} is {mode!r} with the in-memory DPoP replay store: each worker "
+            "process remembers only its own proofs, so a proof replayed to another worker is "
+            "accepted",
+            f"With several workers set {s.short('dpop_replay_store')} to a redis:// URL or "
+            "'sqlite:///path' they share (docs/dpop.md).",
         )

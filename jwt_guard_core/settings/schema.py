@@ -107,6 +107,13 @@ def issuing_source(value: Any, name: str) -> str:
     return "issuing"
 
 
+def dpop_mode(value: Any, name: str) -> str:
+    """``"off"``, ``"allowed"`` or ``"required"``."""
+    if value not in ("off", "allowed", "required"):
+        raise ConfigurationError(name, f"{value!r} is not 'off', 'allowed' or 'required'")
+    return value  # type: ignore[no-any-return]
+
+
 # flask-jwt-extended spells the locations in the plural; accept both.
 LOCATION_ALIASES = {
     "header": "header",
@@ -403,6 +410,110 @@ SETTINGS: tuple[Setting, ...] = (
             "clock"
         ),
         checked_by=_CONFIG,
+    ),
+    # -- sender-constrained tokens, resource metadata (issue 15: DPoP, mTLS, RFC 9728)
+    _s(
+        "dpop",
+        "verify",
+        "off",
+        (
+            '`"off"`, `"allowed"` (bearer and DPoP-bound tokens) or `"required"` (DPoP only); '
+            "a DPoP-bound token sent as a bearer token is refused in every mode"
+        ),
+        read=dpop_mode,
+        checked_by="DPoPPolicy",
+    ),
+    _s(
+        "dpop_algorithms",
+        "verify",
+        ("ES256", "ES384", "EdDSA", "Ed25519", "PS256", "RS256"),
+        "the DPoP proof algorithms accepted (asymmetric only)",
+        read=string_list,
+        checked_by="DPoPPolicy",
+    ),
+    _s(
+        "dpop_iat_window",
+        "verify",
+        60,
+        "how old a DPoP proof may be (seconds or `timedelta`)",
+        read=seconds,
+        checked_by="DPoPPolicy",
+    ),
+    _s(
+        "dpop_leeway",
+        "verify",
+        5,
+        "clock skew allowed on a proof's `iat`, each way (seconds)",
+        read=seconds,
+        checked_by="DPoPPolicy",
+    ),
+    _s(
+        "dpop_replay_store",
+        "verify",
+        None,
+        (
+            "where used proof `jti`s are kept: `None` (this process's memory), a "
+            '`redis://` URL, `"sqlite:///path"`, or a `ReplayStore` object, class or dotted '
+            "path; use Redis or SQLite with several workers"
+        ),
+        checked_by="DPoPPolicy",
+    ),
+    _s(
+        "dpop_nonces",
+        "verify",
+        None,
+        (
+            "server nonces (RFC 9449 section 9): `None` off, `True` (a secret per process), or "
+            "a list of secrets of 32+ bytes shared by every process (the first signs)"
+        ),
+        checked_by="NonceProvider",
+    ),
+    _s(
+        "dpop_nonce_lifetime",
+        "verify",
+        300,
+        "seconds per nonce step; a nonce is accepted for one to two steps",
+        read=seconds,
+        checked_by="NonceProvider",
+    ),
+    _s(
+        "dpop_forwarded_headers",
+        "verify",
+        None,
+        (
+            "headers a trusted proxy sets, by part, to rebuild the URL the client signed: "
+            '`{"proto": "X-Forwarded-Proto", "host": "X-Forwarded-Host", "port": ..., '
+            '"prefix": ...}`'
+        ),
+        checked_by="RequestURL",
+    ),
+    _s(
+        "mtls_certificate_header",
+        "verify",
+        None,
+        (
+            "the header the TLS-terminating proxy puts the client certificate in (RFC 8705); "
+            "`None`: certificate-bound tokens are refused"
+        ),
+        checked_by="MTLSPolicy",
+    ),
+    _s(
+        "mtls_certificate_format",
+        "verify",
+        "url_encoded_pem",
+        '`"url_encoded_pem"` (nginx, AWS ALB), `"pem"` or `"xfcc"` (Envoy)',
+        checked_by="MTLSPolicy",
+    ),
+    _s(
+        "resource_metadata",
+        "verify",
+        None,
+        (
+            "RFC 9728 protected resource metadata: a dict with `resource` (required), "
+            "`authorization_servers`, `scopes_supported`, `jwks_uri`, `resource_name`, ...; "
+            "served at `/.well-known/oauth-protected-resource` and named in every challenge"
+        ),
+        checked_by="ProtectedResourceMetadata",
     ),
     # -- where the keys come from: exactly one source, or one per issuer
     _s(
