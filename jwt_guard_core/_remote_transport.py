@@ -217,6 +217,11 @@ class Transports:
         }
         self.forget()
 
+    @property
+    def options(self) -> dict[str, Any]:
+        """The ``httpx`` client options every client of this source is built with."""
+        return dict(self._options)
+
     def forget(self) -> None:
         """Drop every client without closing it: after a fork, they are the parent's."""
         self._lock = threading.Lock()

@@ -33,14 +33,14 @@ def test_plain_http_on_loopback_loads_no_certificates(fresh_context, jwks_server
 
 
 def test_every_key_set_shares_the_process_context(fresh_context, make_jwks):
-    first = make_jwks("https://idp.example/jwks")._client_options()["verify"]
-    second = make_jwks("https://other.example/jwks")._client_options()["verify"]
+    first = make_jwks("https://idp.example/jwks")._transports.options["verify"]
+    second = make_jwks("https://other.example/jwks")._transports.options["verify"]
     assert first is second is default_tls_context()
 
 
 def test_a_context_given_by_the_user_is_used_as_it_is(make_jwks, client_tls):
     assert (
-        make_jwks("https://idp.example/jwks", verify=client_tls)._client_options()["verify"]
+        make_jwks("https://idp.example/jwks", verify=client_tls)._transports.options["verify"]
         is client_tls
     )
 
