@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from jwt_guard_core import Verifier
+from jwt_guard_core.users import UserMapping
 
 from .config import FlaskSettings
 
@@ -24,6 +25,8 @@ class AppState:
     guard: JWTGuard
     verifier: Verifier
     settings: FlaskSettings
+    #: Which issuers' tokens the user loader is called for (``JWT_GUARD_USER_ISSUERS``).
+    users: UserMapping = field(default_factory=UserMapping)
 
 
 def current_state() -> AppState:

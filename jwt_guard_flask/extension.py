@@ -75,7 +75,12 @@ class JWTGuard(SessionsMixin):
         loaded = load(app.config, revocation=sessions.revocation if sessions else None)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
-        state = AppState(guard=self, verifier=Verifier(loaded.config), settings=loaded.settings)
+        state = AppState(
+            guard=self,
+            verifier=Verifier(loaded.config),
+            settings=loaded.settings,
+            users=loaded.parsed.users,
+        )
         self._states[app] = state
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
@@ -99,6 +104,14 @@ class JWTGuard(SessionsMixin):
         Called once per request after the token is verified (an ``async def``
         loader is awaited in async views). Returning ``None`` refuses the
         request with 401 ``invalid_token`` (reason ``user_not_found``).
+
+        A user is its issuer *and* subject (OpenID Connect Core 5.7): match
+        on ``token.issuer`` and ``token.subject``. The loader is called only
+        for tokens of an issuer in ``JWT_GUARD_USER_ISSUERS`` (by default
+        the one configured issuer; none when ``JWT_GUARD_ISSUERS`` has
+        several): for another issuer's token the request goes on with
+        :data:`current_user` ``None``, so a partner's ``sub="admin"`` never
+        reaches a lookup of the local ``admin``.
         """
         self._user_loader = loader
         return loader

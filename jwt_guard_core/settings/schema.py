@@ -170,6 +170,19 @@ def printable(value: Any, name: str) -> str:
     return value
 
 
+def issuer_names(value: Any, name: str) -> tuple[str, ...] | None:
+    """``None``, or issuers as a list (or a comma-separated string); an empty list is allowed."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+        isinstance(v, str) and v for v in value
+    ):
+        raise ConfigurationError(name, f"{value!r} is not None or a list of issuers")
+    return tuple(value)
+
+
 def text(value: Any, name: str) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value:
@@ -606,6 +619,18 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         flask=None,
         read=text,
+    ),
+    # -- user mapping per issuer (OpenID Connect Core 5.7: a user is iss and sub)
+    _s(
+        "user_issuers",
+        "user",
+        None,
+        (
+            "the issuers whose tokens are matched to local users (Django: {user_id_field}, "
+            "{user_resolver}; Flask: the `user_loader`); other tokens stay tokens. `None`: "
+            "every issuer with one key source, none with several {issuers}"
+        ),
+        read=issuer_names,
     ),
     # -- how refusals look
     _s("realm", "response", "api", "the `realm` in `WWW-Authenticate`", read=printable),
