@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
 
 from .conf import conf, improperly_configured
 
@@ -30,10 +31,15 @@ __all__ = ["TokenUser", "aresolve_user", "resolve_user"]
 
 
 def _names(value: Any) -> frozenset[str]:
+    # The core's scope grammar (RFC 6749 3.3): one U+0020 between names, so
+    # every reader sees the same names; a string outside it grants none.
     if isinstance(value, str):
-        return frozenset(value.split())
+        try:
+            return frozenset(parse_scope(value))
+        except InvalidScope:
+            return frozenset()
     if isinstance(value, (list, tuple)):
-        return frozenset(v for v in value if isinstance(v, str))
+        return frozenset(v for v in value if is_scope_name(v))
     return frozenset()
 
 

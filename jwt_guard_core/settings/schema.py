@@ -926,6 +926,28 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         checked_by=_SESSIONS,
     ),
+    # -- security review: IPv6 networks as one client, revoked keys' retention
+    _s(
+        "sessions.rate_limit_ipv6_prefix",
+        "sessions",
+        64,
+        (
+            "IPv6 clients are limited per network of this many bits (a /64 is one subscriber; "
+            "128 keys each address on its own)"
+        ),
+        checked_by="FailureRateLimiter",
+    ),
+    _s(
+        "sessions.key_retention",
+        "sessions",
+        None,
+        (
+            "how long a signing key revoked by an emergency rotation stays denied (seconds or "
+            "`timedelta`, 60 s or more); `None` keeps it for good. Must exceed the longest time "
+            "a verifier may cache a JWKS"
+        ),
+        checked_by="RevocationService",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
