@@ -12,7 +12,6 @@ verifier reads: the forged token is refused at once, reason ``revoked``.
 from __future__ import annotations
 
 import io
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from django.core.management import call_command
 
 from jwt_guard_core.signing import FileKeyStore
 from jwt_guard_django.issuing import get_key_manager
-from jwt_guard_django.signals import token_rejected
-from tests.factories import AUDIENCE, ISSUER, FakeClock, sign
+from tests import leaks
+from tests.factories import AUDIENCE, ISSUER, FakeClock
 
 from .session_fixtures import PASSPHRASE, guard_sessions, key_dir
 
@@ -30,34 +29,12 @@ __all__ = ["guard_sessions", "key_dir"]
 
 
 def forge(key: Any, kid: str, iat: int) -> str:
-    header = {"alg": "ES256", "typ": "at+jwt", "kid": kid}
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "admin",
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + 900,
-        "jti": secrets.token_hex(16),
-    }
-    return sign(header, payload, key)
-
-
-@pytest.fixture
-def rejected() -> Any:
-    seen: list[str] = []
-
-    def receiver(sender: Any, request: Any, reason: str, **kwargs: Any) -> None:
-        seen.append(reason)
-
-    token_rejected.connect(receiver)
-    yield seen
-    token_rejected.disconnect(receiver)
+    return leaks.forge(key, kid, iss=ISSUER, aud=AUDIENCE, iat=iat)
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])
 def test_emergency_command_makes_a_token_forged_with_the_old_key_refused_at_once(
-    client, guard_sessions, key_dir: Path, clock: FakeClock, rejected, tmp_path, backend
+    client, guard_sessions, key_dir: Path, clock: FakeClock, rejected_reasons, tmp_path, backend
 ):
     extra = {"SQLITE_PATH": str(tmp_path / "sessions.db")} if backend == "sqlite" else {}
     guard_sessions(BACKEND=backend, **extra)
@@ -77,7 +54,7 @@ def test_emergency_command_makes_a_token_forged_with_the_old_key_refused_at_once
     )
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
-    assert rejected == ["revoked"]
+    assert rejected_reasons == ["revoked"]
 
 
 def test_emergency_command_says_the_removed_keys_are_denied(guard_sessions, key_dir: Path):

@@ -13,23 +13,10 @@ from typing import Any
 
 import pytest
 
-from jwt_guard_django.signals import token_rejected
 from tests.django.bodies import INVALID_TOKEN_BODY
 from tests.factories import named
 
 CHALLENGE = 'Bearer realm="api", error="invalid_token"'
-
-
-@pytest.fixture
-def rejected() -> Any:
-    seen: list[str] = []
-
-    def receiver(sender: Any, request: Any, reason: str, **kwargs: Any) -> None:
-        seen.append(reason)
-
-    token_rejected.connect(receiver)
-    yield seen
-    token_rejected.disconnect(receiver)
 
 
 def _refused(response: Any) -> None:
@@ -40,23 +27,23 @@ def _refused(response: Any) -> None:
 
 @pytest.mark.django_db
 def test_unknown_user_is_refused_behind_the_middleware(
-    client, configure, bearer, rejected, recorded_events
+    client, configure, bearer, rejected_reasons, recorded_events
 ):
     configure(USER_ID_FIELD="username")
     _refused(client.get("/plain/", headers=bearer(sub="ghost")))
-    assert rejected == ["user_not_found"]
+    assert rejected_reasons == ["user_not_found"]
     (event,) = named(recorded_events, "token_rejected")
     assert event.reason == "user_not_found"
 
 
 @pytest.mark.django_db
 def test_inactive_user_is_refused_behind_the_middleware(
-    client, configure, bearer, django_user_model, rejected
+    client, configure, bearer, django_user_model, rejected_reasons
 ):
     django_user_model.objects.create_user("user-1", password="pw-123456", is_active=False)
     configure(USER_ID_FIELD="username")
     _refused(client.get("/plain/", headers=bearer()))
-    assert rejected == ["user_not_found"]
+    assert rejected_reasons == ["user_not_found"]
 
 
 @pytest.mark.django_db

@@ -11,7 +11,6 @@ token is refused at once, reason ``revoked``.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,8 @@ import pytest
 from jwt_guard_core.signing import FileKeyStore
 from jwt_guard_flask import token_rejected
 from jwt_guard_flask.issuing import get_key_manager
-from tests.factories import AUDIENCE, ISSUER, FakeClock, sign
+from tests import leaks
+from tests.factories import AUDIENCE, ISSUER, FakeClock
 
 from .session_fixtures import PASSPHRASE, SessionsApp, key_dir, sessions_app
 
@@ -28,17 +28,7 @@ __all__ = ["key_dir", "sessions_app"]
 
 
 def forge(key: Any, kid: str, iat: int) -> str:
-    header = {"alg": "ES256", "typ": "at+jwt", "kid": kid}
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "admin",
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + 900,
-        "jti": secrets.token_hex(16),
-    }
-    return sign(header, payload, key)
+    return leaks.forge(key, kid, iss=ISSUER, aud=AUDIENCE, iat=iat)
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite"])

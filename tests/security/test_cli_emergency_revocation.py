@@ -10,7 +10,6 @@ command says plainly that only the JWKS changed.
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ import pytest
 from jwt_guard_core import GuardConfig, StaticKeySet, TokenRevoked, Verifier
 from jwt_guard_core.sessions import RevocationService, SQLiteSessionStore
 from jwt_guard_core.signing import FileKeyStore, KeyManager
+from tests import leaks
 from tests.core.cli_support import PASSPHRASE, Run
-from tests.factories import FakeClock, sign
+from tests.factories import FakeClock
 from tests.redis_server import RedisServer, redis_client, redis_server
 
 pytest_plugins = ["tests.core.cli_fixtures"]
@@ -31,17 +31,7 @@ AUDIENCE = "https://api.example"
 
 
 def forge(key: Any, kid: str, iat: int) -> str:
-    header = {"alg": "ES256", "typ": "at+jwt", "kid": kid}
-    payload = {
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "admin",
-        "iat": iat,
-        "nbf": iat,
-        "exp": iat + 900,
-        "jti": secrets.token_hex(16),
-    }
-    return sign(header, payload, key)
+    return leaks.forge(key, kid, iss=ISSUER, aud=AUDIENCE, iat=iat)
 
 
 def leak(store_dir: Path, clock: FakeClock) -> tuple[Any, str, dict[str, Any]]:
