@@ -82,6 +82,7 @@ class JWTGuard(SessionsMixin):
             users=loaded.parsed.users,
         )
         self._states[app] = state
+        self._warn_if_no_issuer_maps(app, state)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
         register_cli(app)
@@ -114,7 +115,20 @@ class JWTGuard(SessionsMixin):
         reaches a lookup of the local ``admin``.
         """
         self._user_loader = loader
+        for app, state in list(self._states.items()):
+            self._warn_if_no_issuer_maps(app, state)
         return loader
+
+    def _warn_if_no_issuer_maps(self, app: Flask, state: AppState) -> None:
+        # Django's check jwt_guard.W009: a loader no token will ever reach.
+        if self._user_loader is not None and state.users.issuers == frozenset():
+            logger.warning(
+                "jwt-guard: JWT_GUARD_ISSUERS has several issuers and JWT_GUARD_USER_ISSUERS "
+                "is not set on app %r: the user loader is called for no token (current_user "
+                "is None); list the issuers whose subjects are your users",
+                app.name,
+                extra={"jwt_guard_event": "risky_setting"},
+            )
 
     def error_handler(self, handler: F) -> F:
         """Register ``handler(exc) -> response`` for every jwt-guard rejection.

@@ -8,6 +8,7 @@ the loader is not called for it and ``current_user`` is ``None``.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -144,3 +145,25 @@ def test_user_issuers_of_the_wrong_type_stops_init_app(make_app: MakeApp):
     with pytest.raises(ConfigurationError) as caught:
         make_app(JWT_GUARD_USER_ISSUERS=42)
     assert caught.value.setting == "JWT_GUARD_USER_ISSUERS"
+
+
+def test_a_loader_no_token_can_reach_is_a_warning(
+    make_app: MakeApp, keyring, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.WARNING, logger="jwt_guard.flask")
+    app = make_app(
+        JWT_GUARD_ISSUER=None,
+        JWT_GUARD_PUBLIC_KEY=None,
+        JWT_GUARD_ALGORITHMS=["RS256", "ES256"],
+        JWT_GUARD_ISSUERS=issuers(keyring),
+    )
+    assert not [r for r in caplog.records if "USER_ISSUERS" in r.getMessage()]
+    app.extensions["jwt_guard"].user_loader(lambda token: None)
+    (record,) = [r for r in caplog.records if "USER_ISSUERS" in r.getMessage()]
+    assert "the user loader is called for no token" in record.getMessage()
+
+
+def test_no_warning_once_user_issuers_is_set(build, keyring, caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.WARNING, logger="jwt_guard.flask")
+    build(JWT_GUARD_USER_ISSUERS=[ISSUER])
+    assert not [r for r in caplog.records if "USER_ISSUERS" in r.getMessage()]
