@@ -48,17 +48,22 @@ def test_inactive_user_is_refused_behind_the_middleware(
 
 @pytest.mark.django_db
 def test_the_decorators_and_drf_answer_the_same_for_an_inactive_user(
-    client, configure, bearer, django_user_model
+    client, configure, bearer, django_user_model, rejected_reasons
 ):
     django_user_model.objects.create_user("user-1", password="pw-123456", is_active=False)
     configure(USER_ID_FIELD="username")
-    for path in ("/plain/", "/required/", "/optional/", "/drf/me/"):
+    paths = ("/plain/", "/required/", "/optional/", "/drf/me/")
+    for path in paths:
         _refused(client.get(path, headers=bearer()))
+    assert rejected_reasons == ["user_not_found"] * len(paths)
 
 
-def test_a_resolver_returning_none_is_refused_behind_the_middleware(client, configure, bearer):
+def test_a_resolver_returning_none_is_refused_behind_the_middleware(
+    client, configure, bearer, rejected_reasons
+):
     configure(USER_RESOLVER="tests.django.resolvers.by_subject")
     _refused(client.get("/plain/", headers=bearer(sub="nobody")))
+    assert rejected_reasons == ["user_not_found"]
     response = client.get("/plain/", headers=bearer())
     assert response.status_code == 200
     assert response.json()["username"] == "resolved:user-1"
@@ -66,7 +71,7 @@ def test_a_resolver_returning_none_is_refused_behind_the_middleware(client, conf
 
 @pytest.mark.django_db(transaction=True)
 async def test_inactive_user_is_refused_behind_the_async_middleware(
-    async_client, configure, bearer, django_user_model
+    async_client, configure, bearer, django_user_model, recorded_events
 ):
     from asgiref.sync import sync_to_async
 
@@ -76,6 +81,8 @@ async def test_inactive_user_is_refused_behind_the_async_middleware(
     configure(USER_ID_FIELD="username")
     response = await async_client.get("/plain-async/", headers=bearer())
     _refused(response)
+    (event,) = named(recorded_events, "token_rejected")
+    assert event.reason == "user_not_found"
 
 
 @pytest.mark.django_db

@@ -66,6 +66,7 @@ def test_a_one_mib_body_is_refused_before_it_is_read(guard_sessions, view, path,
         "error": "invalid_request",
         "error_description": "The body is too large.",
     }
+    assert "WWW-Authenticate" not in response
     assert stream.read_bytes == 0
 
 

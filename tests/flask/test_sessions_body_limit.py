@@ -54,6 +54,7 @@ def test_a_one_mib_body_is_refused_before_it_is_read(sessions_app: SessionsApp, 
         "error": "invalid_request",
         "error_description": "The body is too large.",
     }
+    assert "WWW-Authenticate" not in response.headers
     assert stream.read_bytes == 0
 
 

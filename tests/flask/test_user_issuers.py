@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
-from jwt_guard_flask import current_token, current_user, jwt_required
+from jwt_guard_flask import current_token, current_user, jwt_required, token_rejected
 from tests.factories import ISSUER, KeyRing, claims, public_pem, sign
 from tests.flask.conftest import MakeApp, bearer, expect_error
 
@@ -97,8 +97,15 @@ def test_only_issuers_in_user_issuers_reach_the_loader(build, keyring, path):
 
 def test_a_mapped_issuer_with_no_such_user_is_still_refused(build, keyring):
     app, calls = build(JWT_GUARD_USER_ISSUERS=[ISSUER])
-    response = app.test_client().get("/me", headers=bearer(ours(keyring, sub="ghost")))
+    reasons: list[str] = []
+
+    def receiver(sender: Any, reason: str, **kwargs: Any) -> None:
+        reasons.append(reason)
+
+    with token_rejected.connected_to(receiver, app):
+        response = app.test_client().get("/me", headers=bearer(ours(keyring, sub="ghost")))
     expect_error(response, 401, "invalid_token")
+    assert reasons == ["user_not_found"]
     assert calls == [(ISSUER, "ghost")]
 
 
