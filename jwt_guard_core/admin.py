@@ -71,14 +71,11 @@ def rotate(
     """Rotate now, in an emergency (every older key dropped), or as the schedule says."""
     check_rotate_options(emergency=emergency, scheduled=scheduled, reason=reason)
     if emergency:
+        from .cli._store import emergency_summary
+
+        removed = [k.kid for k in keys.list_keys()]
         info = keys.emergency_rotate(reason=reason)
-        return [
-            Line(
-                f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every token "
-                f"issued before {iso(keys.emergency_epoch)} is invalid",
-                "warning",
-            )
-        ]
+        return [Line(emergency_summary(keys, info, removed), "warning")]
     if scheduled:
         outcome = keys.maybe_rotate()
         if not outcome:

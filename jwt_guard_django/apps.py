@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.apps import AppConfig
 from django.core import checks
@@ -36,3 +37,14 @@ class JWTGuardConfig(AppConfig):
                 logger.error("jwt-guard is misconfigured, key sets not warmed: %s", exc)
                 return
             warm(verifier)
+
+    def key_revocation(self) -> Any:
+        """The sessions' revocation service when ``SESSIONS`` is set, else ``None``.
+
+        Where an emergency key rotation denies the removed keys (see
+        :func:`jwt_guard_django.issuing.build_issuing`). Reached through the
+        app config because the session side imports the issuing side.
+        """
+        from .sessions import get_sessions, sessions_configured
+
+        return get_sessions().revocation if sessions_configured() else None

@@ -44,6 +44,10 @@ IDS = {
     "cookie_csrf_off": "jwt_guard.W006",
     "unknown_keys": "jwt_guard.W007",
     "dpop_memory_replay_store": "jwt_guard.W009",
+    # local users per issuer (OpenID Connect Core 5.7)
+    "user_issuers_invalid": "jwt_guard.E012",
+    "user_issuers_unset": "jwt_guard.W010",
+    "user_issuers_shared": "jwt_guard.W011",
 }
 
 

@@ -62,9 +62,24 @@ def build_issuing(settings: Settings = conf) -> Issuing:
     Opens the key store (a missing passphrase or a world-readable key
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     whose ``setting`` names the key to fix. ``JWT_GUARD["CLOCK"]`` is the
-    issuing clock too.
+    issuing clock too. With ``SESSIONS`` set, the key manager records an
+    emergency rotation in the sessions' revocation store (the one the
+    verifier reads), so a leaked key's tokens are refused at once.
     """
-    return sides.open_issuing(settings.parsed)
+    return sides.open_issuing(settings.parsed, revocation=_key_revocation(settings))
+
+
+def _key_revocation(settings: Settings) -> Any:
+    if settings.raw.get("SESSIONS") is None:
+        return None
+    # The session side imports this module: reach it through the app config.
+    from django.apps import apps
+
+    try:
+        app = apps.get_app_config("jwt_guard")
+    except LookupError:  # jwt_guard_django not in INSTALLED_APPS
+        return None
+    return app.key_revocation()  # type: ignore[attr-defined]
 
 
 _lock = threading.Lock()

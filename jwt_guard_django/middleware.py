@@ -7,10 +7,14 @@ after ``AuthenticationMiddleware`` (when you use it). Then:
   with ``request.auth = None``;
 * a valid token: ``request.auth`` is the
   :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the user,
-  resolved lazily on first access (``await request.auser()`` in async views);
+  (``await request.auser()`` in async views), resolved here, once;
 * a DPoP-bound token (``Authorization: DPoP``) with its proof, when
   ``DPOP`` allows it; the next ``DPoP-Nonce`` on the response when nonces
   are on (see docs/dpop.md);
+* a valid token whose user does not exist or is inactive (``USER_ID_FIELD``
+  or ``USER_RESOLVER`` finds none): 401 ``invalid_token``, reason
+  ``user_not_found``, as the decorators and the DRF class answer, so no
+  view behind the middleware sees ``request.auth`` for a disabled account;
 * an invalid token: 401 with ``WWW-Authenticate: Bearer realm="...",
   error="invalid_token"`` (plus the ``DPoP`` challenge and
   ``resource_metadata`` when configured); a malformed ``Authorization`` header: 400
@@ -43,6 +47,7 @@ from ._auth import (
     authenticate,
     defers_to_view,
     get_user,
+    user_not_found,
 )
 
 __all__ = ["JWTGuardMiddleware"]
@@ -68,7 +73,8 @@ class JWTGuardMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         outcome = authenticate(request)
-        refused = self._apply(request, outcome)
+        user = get_user(request, outcome.token) if outcome.token is not None else None
+        refused = self._apply(request, outcome, user)
         if refused is not None:
             return refused
         response = self.get_response(request)
@@ -77,7 +83,8 @@ class JWTGuardMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         outcome = await aauthenticate(request)
-        refused = self._apply(request, outcome)
+        user = await aget_user(request, outcome.token) if outcome.token is not None else None
+        refused = self._apply(request, outcome, user)
         if refused is not None:
             return refused
         response = self.get_response(request)
@@ -85,8 +92,17 @@ class JWTGuardMiddleware:
         return _with_nonce(await response, outcome)
 
     @staticmethod
-    def _apply(request: HttpRequest, outcome: Outcome) -> HttpResponseBase | None:
-        """Refuse the request, or set ``request.auth`` and ``request.user``."""
+    def _apply(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResponseBase | None:
+        """Refuse the request, or set ``request.auth`` and ``request.user``.
+
+        ``user`` is the token's user (``None``: no token, or no active user).
+        """
+        if outcome.token is not None and user is None:
+            # The decorators and DRF refuse such a token; so does the
+            # middleware, or a plain view would act for a disabled account.
+            outcome = Outcome(
+                error=user_not_found(), location=outcome.location, presented=outcome.presented
+            )
         if defers_to_view(request, outcome):
             # To the rest of the stack the request is anonymous; the view
             # still finds the real outcome with authenticate(request).
@@ -94,8 +110,7 @@ class JWTGuardMiddleware:
         refused = admit(request, outcome)
         if refused is not None:
             return refused
-        token = outcome.token
-        if token is None:
+        if outcome.token is None:
             if not hasattr(request, "user"):
                 request.user = SimpleLazyObject(anonymous_user)  # type: ignore[assignment]
             if not hasattr(request, "auser"):
@@ -104,15 +119,10 @@ class JWTGuardMiddleware:
                 request.auser = _auser_of(request)
             return None
 
-        def user() -> Any:
-            found = get_user(request, token)
-            return found if found is not None else anonymous_user()
-
         async def auser() -> Any:
-            found = await aget_user(request, token)
-            return found if found is not None else anonymous_user()
+            return user
 
-        request.user = SimpleLazyObject(user)  # type: ignore[assignment]
+        request.user = user
         request.auser = auser
         return None
 

@@ -71,10 +71,24 @@ def _reply(reply: SessionReply) -> HttpResponse:
     return response
 
 
+def _content_length(request: HttpRequest) -> int | None:
+    """The request's ``Content-Length``, ``None`` when absent or not a length."""
+    value = request.META.get("CONTENT_LENGTH")
+    if not isinstance(value, str) or not value.isdigit():
+        return None
+    return int(value)
+
+
 def _session_request(request: HttpRequest) -> SessionRequest:
     # request.body is read only for a JSON request: another body may already
-    # have been parsed (request.POST) by the CSRF check.
-    return SessionRequest(request.content_type, lambda: request.body, request.COOKIES)
+    # have been parsed (request.POST) by the CSRF check. With its length
+    # known, an oversized body is refused before a byte of it is read.
+    return SessionRequest(
+        request.content_type,
+        lambda: request.body,
+        request.COOKIES,
+        content_length=_content_length(request),
+    )
 
 
 def _session_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:

@@ -4,6 +4,12 @@ By default a stateless :class:`TokenUser` built from the claims: no database
 read per request. With ``USER_ID_FIELD`` the Django user whose field equals
 the ``USER_ID_CLAIM`` claim; with ``USER_RESOLVER`` whatever a function of the
 token returns. A token whose user does not exist or is inactive gets no user.
+
+Only tokens of an issuer allowed to map to local users (``USER_ISSUERS``;
+by default the one configured issuer, none of several ``ISSUERS``) are
+looked up: OpenID Connect Core 5.7 identifies a user by ``iss`` and
+``sub``, so a partner's ``sub="admin"`` must not become the local admin.
+Other tokens get a :class:`TokenUser`, and the resolver is not called.
 """
 
 from __future__ import annotations
@@ -17,17 +23,23 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
 
-from .conf import conf
+from .conf import conf, improperly_configured
 
 __all__ = ["TokenUser", "aresolve_user", "resolve_user"]
 
 
 def _names(value: Any) -> frozenset[str]:
+    # The core's scope grammar (RFC 6749 3.3): one U+0020 between names, so
+    # every reader sees the same names; a string outside it grants none.
     if isinstance(value, str):
-        return frozenset(value.split())
+        try:
+            return frozenset(parse_scope(value))
+        except InvalidScope:
+            return frozenset()
     if isinstance(value, (list, tuple)):
-        return frozenset(v for v in value if isinstance(v, str))
+        return frozenset(v for v in value if is_scope_name(v))
     return frozenset()
 
 
@@ -147,6 +159,17 @@ def _resolver() -> Callable[[VerifiedToken], Any] | None:
     return resolver  # type: ignore[no-any-return]
 
 
+def _maps(token: VerifiedToken) -> bool:
+    try:
+        return conf.parsed.users.maps(token)
+    except ConfigurationError as exc:
+        raise improperly_configured(exc) from exc
+
+
+def _token_user(token: VerifiedToken) -> TokenUser:
+    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)
+
+
 def _lookup(token: VerifiedToken, field: str) -> Any:
     value = token.claims.get(conf.USER_ID_CLAIM)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -166,7 +189,13 @@ def _lookup(token: VerifiedToken, field: str) -> Any:
 
 
 def resolve_user(token: VerifiedToken) -> Any:
-    """The user for ``token``, or ``None`` when no usable user matches."""
+    """The user for ``token``, or ``None`` when no usable user matches.
+
+    A token whose issuer does not map to local users (``USER_ISSUERS``) is
+    a :class:`TokenUser`, whatever ``USER_ID_FIELD`` or ``USER_RESOLVER`` say.
+    """
+    if not _maps(token):
+        return _token_user(token)
     resolver = _resolver()
     if resolver is not None:
         if iscoroutinefunction(resolver):
@@ -175,11 +204,13 @@ def resolve_user(token: VerifiedToken) -> Any:
     field = conf.USER_ID_FIELD
     if field:
         return _lookup(token, field)
-    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)
+    return _token_user(token)
 
 
 async def aresolve_user(token: VerifiedToken) -> Any:
     """Like :func:`resolve_user`; database lookups run in a thread."""
+    if not _maps(token):
+        return _token_user(token)
     resolver = _resolver()
     if resolver is not None:
         if iscoroutinefunction(resolver):
@@ -188,4 +219,4 @@ async def aresolve_user(token: VerifiedToken) -> Any:
     field = conf.USER_ID_FIELD
     if field:
         return await sync_to_async(_lookup)(token, field)
-    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)
+    return _token_user(token)

@@ -234,9 +234,15 @@ class _Attempt:
                 self.token = _verify(self.state, self.where, dpop)
 
     def user_step(self) -> _UserStep | None:
-        """The user loader call still to make, or ``None``: no fresh token or no loader."""
+        """The user loader call still to make, or ``None``: no fresh token or no loader.
+
+        Nor for a token whose issuer does not map to local users
+        (``JWT_GUARD_USER_ISSUERS``): it has no ``current_user``.
+        """
         loader = self.state.guard._user_loader
         if self.hit or self.token is None or loader is None:
+            return None
+        if not self.state.users.maps(self.token):
             return None
         return _UserStep(loader, self.token)
 

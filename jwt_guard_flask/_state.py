@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from jwt_guard_core import Verifier
 from jwt_guard_core.sender import ResourcePolicy
+from jwt_guard_core.users import UserMapping
 
 from .config import FlaskSettings
 
@@ -26,6 +27,8 @@ class AppState:
     verifier: Verifier
     settings: FlaskSettings
     resource: ResourcePolicy
+    #: Which issuers' tokens the user loader is called for (``JWT_GUARD_USER_ISSUERS``).
+    users: UserMapping = field(default_factory=UserMapping)
 
 
 def current_state() -> AppState:

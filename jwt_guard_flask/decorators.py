@@ -14,6 +14,7 @@ from typing import Any, TypeVar, overload
 
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
+from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
 
 from ._request import (
     EXEMPT_ATTRIBUTE,
@@ -35,12 +36,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
-    """Scopes as a tuple; a string is split on spaces like the ``scope`` claim (RFC 6749 3.3)."""
-    items = scopes.split() if isinstance(scopes, str) else tuple(scopes)
+    """Scopes as a tuple; a string is split like the ``scope`` claim (RFC 6749 3.3).
+
+    The core's grammar: names separated by one U+0020, each printable ASCII
+    without ``"`` or ``\\``, so a required scope is spelled the way a token's
+    scopes are read (a tab or a doubled space is refused at decoration time).
+    """
+    if isinstance(scopes, str):
+        try:
+            return parse_scope(scopes, name="scopes")
+        except InvalidScope as exc:
+            raise ValueError(f"{scopes!r}: {exc}") from None
+    items = tuple(scopes)
     for scope in items:
-        if not isinstance(scope, str) or not scope or any(ch.isspace() for ch in scope):
-            raise ValueError(f"{scope!r} is not a scope name")
-    return tuple(items)
+        if not is_scope_name(scope):
+            raise ValueError(f"{scope!r} is not a scope name (RFC 6749 3.3)")
+    return items
 
 
 def _wrap(

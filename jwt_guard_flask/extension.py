@@ -95,8 +95,10 @@ class JWTGuard(SessionsMixin):
             verifier=Verifier(loaded.config),
             settings=loaded.settings,
             resource=resource,
+            users=loaded.parsed.users,
         )
         self._states[app] = state
+        self._warn_if_no_issuer_maps(app, state)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
         app.after_request(add_dpop_nonce)
@@ -134,9 +136,30 @@ class JWTGuard(SessionsMixin):
         Called once per request after the token is verified (an ``async def``
         loader is awaited in async views). Returning ``None`` refuses the
         request with 401 ``invalid_token`` (reason ``user_not_found``).
+
+        A user is its issuer *and* subject (OpenID Connect Core 5.7): match
+        on ``token.issuer`` and ``token.subject``. The loader is called only
+        for tokens of an issuer in ``JWT_GUARD_USER_ISSUERS`` (by default
+        the one configured issuer; none when ``JWT_GUARD_ISSUERS`` has
+        several): for another issuer's token the request goes on with
+        :data:`current_user` ``None``, so a partner's ``sub="admin"`` never
+        reaches a lookup of the local ``admin``.
         """
         self._user_loader = loader
+        for app, state in list(self._states.items()):
+            self._warn_if_no_issuer_maps(app, state)
         return loader
+
+    def _warn_if_no_issuer_maps(self, app: Flask, state: AppState) -> None:
+        # Django's check jwt_guard.W010: a loader no token will ever reach.
+        if self._user_loader is not None and state.users.issuers == frozenset():
+            logger.warning(
+                "jwt-guard: JWT_GUARD_ISSUERS has several issuers and JWT_GUARD_USER_ISSUERS "
+                "is not set on app %r: the user loader is called for no token (current_user "
+                "is None); list the issuers whose subjects are your users",
+                app.name,
+                extra={"jwt_guard_event": "risky_setting"},
+            )
 
     def error_handler(self, handler: F) -> F:
         """Register ``handler(exc) -> response`` for every jwt-guard rejection.

@@ -58,16 +58,24 @@ def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
     return check_issuing(read(config))
 
 
-def build_issuing(config: Mapping[str, Any]) -> Issuing:
+def build_issuing(config: Mapping[str, Any], *, revocation: Any = None) -> Issuing:
     """Translate the ``JWT_GUARD_ISSUING_*`` keys of ``config`` into core objects.
 
     Opens the key store (a missing passphrase or a world-readable key
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
+    ``revocation`` is where an emergency rotation denies the removed keys
+    (:func:`get_issuing` passes the sessions' revocation service).
     """
     from jwt_guard_core.settings.sides import open_issuing
 
-    return open_issuing(read(config))
+    return open_issuing(read(config), revocation=revocation)
+
+
+def _sessions_revocation(app: Flask) -> Any:
+    # The sessions are built at init_app, before the issuing side; read from
+    # app.extensions, not imported (the session side imports this module).
+    return getattr(app.extensions.get("jwt_guard_sessions"), "revocation", None)
 
 
 def _app(app: Flask | None) -> Flask:
@@ -77,14 +85,20 @@ def _app(app: Flask | None) -> Flask:
 
 
 def get_issuing(app: Flask | None = None) -> Issuing:
-    """The issuing side of ``app`` (default: the current app), built on first use."""
+    """The issuing side of ``app`` (default: the current app), built on first use.
+
+    With sessions configured, its key manager records an emergency rotation
+    in the sessions' revocation store (the one the app's verifier reads).
+    """
     app = _app(app)
     issuing = app.extensions.get(EXTENSION)
     if issuing is None:
         with _lock:
             issuing = app.extensions.get(EXTENSION)
             if issuing is None:
-                issuing = app.extensions[EXTENSION] = build_issuing(app.config)
+                issuing = app.extensions[EXTENSION] = build_issuing(
+                    app.config, revocation=_sessions_revocation(app)
+                )
     return issuing
 
 

@@ -84,7 +84,13 @@ def _reply(reply: SessionReply) -> Response:
 def _session_request() -> SessionRequest:
     from jwt_guard_core.sessions.endpoints import SessionRequest
 
-    return SessionRequest(request.mimetype, lambda: request.get_data(cache=True), request.cookies)
+    # With the length known, an oversized body is refused before it is read.
+    return SessionRequest(
+        request.mimetype,
+        lambda: request.get_data(cache=True),
+        request.cookies,
+        content_length=request.content_length,
+    )
 
 
 def _csrf_failure() -> str | None:

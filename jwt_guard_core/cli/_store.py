@@ -18,7 +18,7 @@ from ..errors import ConfigurationError
 from ..signing import FileKeyStore, KeyInfo, KeyManager
 from ._output import EXIT_OK, Clock, Refused, Terminal
 
-__all__ = ["add_parsers", "key_rows", "key_table", "store_manager", "utc"]
+__all__ = ["add_parsers", "emergency_summary", "key_rows", "key_table", "store_manager", "utc"]
 
 
 def key_rows(infos: Sequence[KeyInfo]) -> list[dict[str, Any]]:
@@ -64,6 +64,30 @@ def utc(value: float | None) -> str:
     return datetime.fromtimestamp(value, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def emergency_summary(keys: KeyManager, info: KeyInfo, removed: Sequence[str]) -> str:
+    """What an emergency rotation did, saying no more than it did.
+
+    Shared by ``jwt-guard rotate --emergency`` and the adapters' commands.
+    Without a revocation store the removed keys only leave the JWKS: a
+    verifier that still caches them accepts tokens a thief signs (with any
+    ``iat``) until it refetches, so the line does not claim otherwise.
+    """
+    head = f"emergency rotation: {info.kid} ({info.algorithm}) is the only key"
+    kids = ", ".join(removed) or "none"
+    if keys.revocation is not None:
+        return (
+            f"{head}; removed keys ({kids}) are denied in the revocation store: every verifier "
+            f"reading it refuses their tokens now, and every token issued before "
+            f"{utc(keys.emergency_epoch)}"
+        )
+    return (
+        f"{head}; removed keys ({kids}) left the JWKS: verifiers refuse their tokens once they "
+        "refetch it (within its max-age). No revocation store was written, so a verifier still "
+        "caching them accepts tokens signed with them until then; verifiers reading this key "
+        f"store refuse tokens issued before {utc(keys.emergency_epoch)}"
+    )
+
+
 def store_manager(
     directory: str,
     passphrase_env: str,
@@ -71,6 +95,7 @@ def store_manager(
     *,
     allow_hmac: bool = False,
     auto_rotate: bool = True,
+    revocation: Any = None,
 ) -> KeyManager:
     """The manager of the file store in ``directory``, imposing none of its own defaults.
 
@@ -86,25 +111,64 @@ def store_manager(
         )
     store = FileKeyStore(directory, passphrase_env=passphrase_env)
     return KeyManager(
-        store, algorithm=None, allow_hmac=allow_hmac, auto_rotate=auto_rotate, clock=clock
+        store,
+        algorithm=None,
+        allow_hmac=allow_hmac,
+        auto_rotate=auto_rotate,
+        revocation=revocation,
+        clock=clock,
     )
 
 
-def _manager(args: argparse.Namespace, io: Terminal) -> KeyManager:
-    return store_manager(args.store, args.passphrase_env, io.clock, allow_hmac=args.allow_hmac)
+def _manager(args: argparse.Namespace, io: Terminal, revocation: Any = None) -> KeyManager:
+    return store_manager(
+        args.store, args.passphrase_env, io.clock, allow_hmac=args.allow_hmac, revocation=revocation
+    )
+
+
+def _revocation_store(args: argparse.Namespace) -> Any:
+    """The session store ``--revocation-sqlite`` or ``--revocation-redis`` names, or ``None``."""
+    path, url = args.revocation_sqlite, args.revocation_redis
+    if path is not None and url is not None:
+        raise ConfigurationError("--revocation-sqlite", "give it or --revocation-redis, not both")
+    if (path is not None or url is not None) and not args.emergency:
+        raise ConfigurationError(
+            "--revocation-sqlite" if path is not None else "--revocation-redis",
+            "only used with --emergency",
+        )
+    if path is not None:
+        if not Path(path).is_file():
+            # SQLiteSessionStore would create it: a typo must not write to a new file.
+            raise ConfigurationError("--revocation-sqlite", f"{path} is not the application's file")
+        from ..sessions import SQLiteSessionStore
+
+        return SQLiteSessionStore(path)
+    if url is not None:
+        from ..sessions.redis import RedisSessionStore
+
+        return RedisSessionStore(url, prefix=args.revocation_prefix)
+    return None
 
 
 def _cmd_rotate(args: argparse.Namespace, io: Terminal) -> int:
     if args.reason is not None and not args.emergency:
         raise ConfigurationError("--reason", "only used with --emergency")
-    keys = _manager(args, io)
+    store = _revocation_store(args)
     if args.emergency:
-        info = keys.emergency_rotate(reason=args.reason)
-        io.say(
-            f"emergency rotation: {info.kid} ({info.algorithm}) is the only key; every token "
-            f"issued before {utc(keys.emergency_epoch)} is invalid"
-        )
+        from ..sessions import RevocationService
+
+        revocation = None if store is None else RevocationService(store, clock=io.clock)
+        keys = _manager(args, io, revocation)
+        removed = [k.kid for k in keys.list_keys()]
+        try:
+            info = keys.emergency_rotate(reason=args.reason)
+        finally:
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+        io.say(emergency_summary(keys, info, removed))
         return EXIT_OK
+    keys = _manager(args, io)
     previous = keys.active_key() if keys.list_keys() else None
     info = keys.rotate()
     line = f"rotated: {info.kid} ({info.algorithm}) signs from now on"
@@ -157,12 +221,30 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="rotate the signing key of a key store directory",
         description="Make a new key active in the FileKeyStore in DIR (the first key of an "
         "empty store); the old one stays published until its tokens expire. --emergency, for "
-        "a leaked key, removes every other key at once: every token issued before now stops "
-        "verifying. The passphrase is read from $JWT_GUARD_KEY_PASSPHRASE (--passphrase-env).",
+        "a leaked key, removes every other key from the JWKS at once; with --revocation-sqlite "
+        "or --revocation-redis (the application's session store) the removed keys are also "
+        "denied there, so verifiers reading it refuse their tokens now, even with the old JWKS "
+        "cached. The passphrase is read from $JWT_GUARD_KEY_PASSPHRASE (--passphrase-env).",
     )
     _add_store_arguments(rotate)
     rotate.add_argument(
         "--emergency", action="store_true", help="drop every previous key now (a leaked key)"
+    )
+    rotate.add_argument(
+        "--revocation-sqlite",
+        metavar="PATH",
+        help="with --emergency: deny the removed keys in this session SQLite file",
+    )
+    rotate.add_argument(
+        "--revocation-redis",
+        metavar="URL",
+        help="with --emergency: deny the removed keys in this session Redis (redis://...)",
+    )
+    rotate.add_argument(
+        "--revocation-prefix",
+        default="jwt_guard:sessions",
+        metavar="PREFIX",
+        help="the session store's Redis key prefix (default jwt_guard:sessions)",
     )
     rotate.add_argument("--reason", help="why, for the emergency rotation's security event")
     rotate.set_defaults(handler=_cmd_rotate)

@@ -65,6 +65,7 @@ _PARAMETER_FIELDS = {
     "same_site": "cookie_samesite",
     "domain": "cookie_domain",
     "fail_open": "revocation_fail_open",
+    "ipv6_prefix": "rate_limit_ipv6_prefix",
 }
 
 Clock = Callable[[], float]
@@ -120,6 +121,8 @@ class SessionsSettings:
     rate_limit: int | None = SESSIONS_DEFAULTS["RATE_LIMIT"]
     rate_limit_window: float | timedelta = SESSIONS_DEFAULTS["RATE_LIMIT_WINDOW"]
     rate_limit_key: Callable[[Any], str] | None = SESSIONS_DEFAULTS["RATE_LIMIT_KEY"]
+    rate_limit_ipv6_prefix: int = SESSIONS_DEFAULTS["RATE_LIMIT_IPV6_PREFIX"]
+    key_retention: float | timedelta | None = SESSIONS_DEFAULTS["KEY_RETENTION"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -237,6 +240,7 @@ class SessionsSettings:
             store,
             emergency_epoch_source=epoch,
             fail_open=self.revocation_fail_open,
+            key_retention=_seconds(self.key_retention),
             **timing,
         )
         refresh_tokens = RefreshTokenService(
@@ -252,7 +256,11 @@ class SessionsSettings:
         limiter = None
         if self.rate_limit is not None:
             limiter = FailureRateLimiter(
-                store, limit=self.rate_limit, window=_seconds(self.rate_limit_window), **timing
+                store,
+                limit=self.rate_limit,
+                window=_seconds(self.rate_limit_window),
+                ipv6_prefix=self.rate_limit_ipv6_prefix,
+                **timing,
             )
         return refresh_tokens, revocation, limiter
 

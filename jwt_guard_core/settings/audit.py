@@ -47,6 +47,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _locations(settings)
     found += _cookie(settings, development)
     found += _sender(settings)
+    found += _users(settings)
     return found
 
 
@@ -272,4 +273,44 @@ def _sender(s: GuardSettings) -> Iterator[Finding]:
             "accepted",
             f"With several workers set {s.short('dpop_replay_store')} to a redis:// URL or "
             "'sqlite:///path' they share (docs/dpop.md).",
+        )
+
+
+def _users(s: GuardSettings) -> Iterator[Finding]:
+    """Local users matched across issuers (OpenID Connect Core 5.7: a user is iss and sub)."""
+    try:
+        mapping = s.users
+    except ConfigurationError as exc:
+        yield Finding(
+            "user_issuers_invalid",
+            True,
+            str(exc),
+            f"{s.short('user_issuers')} lists the issuers (keys of {s.short('issuers')}) whose "
+            "subjects are local users.",
+        )
+        return
+    issuers = s.get("issuers")
+    field, resolver = s.get("user_id_field"), s.get("user_resolver")
+    if field is None and resolver is None:
+        return
+    by = s.short("user_resolver") if resolver is not None else s.short("user_id_field")
+    if isinstance(issuers, Mapping) and len(issuers) > 1 and s.get("user_issuers") is None:
+        yield Finding(
+            "user_issuers_unset",
+            False,
+            f"{s.short('issuers')} has {len(issuers)} issuers and {by} is set, but "
+            f"{s.short('user_issuers')} is not: no issuer's tokens are matched to local users "
+            "(request.user is a TokenUser)",
+            f"Set {s.short('user_issuers')} to the issuers whose subjects are your users.",
+        )
+    if resolver is None and mapping.several:
+        listed = ", ".join(repr(i) for i in sorted(mapping.issuers or ()))
+        yield Finding(
+            "user_issuers_shared",
+            False,
+            f"{s.short('user_issuers')} maps {listed} to local users by {by}, which matches the "
+            "subject alone: a sub from one issuer becomes the local user with that sub from "
+            "another (OpenID Connect Core 5.7)",
+            f"Map one issuer, or give a {s.short('user_resolver')} that matches "
+            "token.issuer and token.subject.",
         )

@@ -24,6 +24,7 @@ from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
 if TYPE_CHECKING:
     from ..config import GuardConfig
     from ..keys import KeySource
+    from ..users import UserMapping
 
 __all__ = ["GuardSettings", "RequestSettings", "import_object"]
 
@@ -246,6 +247,20 @@ class GuardSettings:
             csrf_header_name=read("csrf_header_name"),
             realm=read("realm"),
             warm_on_startup=read("warm_on_startup"),
+        )
+
+    @cached_property
+    def users(self) -> UserMapping:
+        """Which issuers' tokens map to local users (``USER_ISSUERS``), validated."""
+        from ..users import user_mapping
+
+        return user_mapping(
+            issuers=self.get("issuers"),
+            issuer=self.get("issuer"),
+            user_issuers=self.read("user_issuers"),
+            name=self.name("user_issuers"),
+            issuers_name=self.short("issuers"),
+            issuer_name=self.short("issuer"),
         )
 
     def guard_config(

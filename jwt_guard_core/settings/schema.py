@@ -186,6 +186,19 @@ def printable(value: Any, name: str) -> str:
     return value
 
 
+def issuer_names(value: Any, name: str) -> tuple[str, ...] | None:
+    """``None``, or issuers as a list (or a comma-separated string); an empty list is allowed."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if not isinstance(value, (list, tuple, set, frozenset)) or not all(
+        isinstance(v, str) and v for v in value
+    ):
+        raise ConfigurationError(name, f"{value!r} is not None or a list of issuers")
+    return tuple(value)
+
+
 def text(value: Any, name: str) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value:
@@ -760,6 +773,18 @@ SETTINGS: tuple[Setting, ...] = (
         flask=None,
         read=text,
     ),
+    # -- user mapping per issuer (OpenID Connect Core 5.7: a user is iss and sub)
+    _s(
+        "user_issuers",
+        "user",
+        None,
+        (
+            "the issuers whose tokens are matched to local users (Django: {user_id_field}, "
+            "{user_resolver}; Flask: the `user_loader`); other tokens stay tokens. `None`: "
+            "every issuer with one key source, none with several {issuers}"
+        ),
+        read=issuer_names,
+    ),
     # -- how refusals look
     _s("realm", "response", "api", "the `realm` in `WWW-Authenticate`", read=printable),
     # -- the issuing side
@@ -1053,6 +1078,28 @@ SETTINGS: tuple[Setting, ...] = (
             "remote address (never a raw `X-Forwarded-For`)"
         ),
         checked_by=_SESSIONS,
+    ),
+    # -- security review: IPv6 networks as one client, revoked keys' retention
+    _s(
+        "sessions.rate_limit_ipv6_prefix",
+        "sessions",
+        64,
+        (
+            "IPv6 clients are limited per network of this many bits (a /64 is one subscriber; "
+            "128 keys each address on its own)"
+        ),
+        checked_by="FailureRateLimiter",
+    ),
+    _s(
+        "sessions.key_retention",
+        "sessions",
+        None,
+        (
+            "how long a signing key revoked by an emergency rotation stays denied (seconds or "
+            "`timedelta`, 60 s or more); `None` keeps it for good. Must exceed the longest time "
+            "a verifier may cache a JWKS"
+        ),
+        checked_by="RevocationService",
     ),
 )
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ..sessions import CookiePolicy, FailureRateLimiter, RefreshTokenService, RevocationService
     from ..sessions.endpoints import SessionEndpoints
     from ..sessions.settings import SessionsSettings
+    from ..signing.manager import KeyRevocation
     from ..signing.settings import Issuing, IssuingSettings
 
 __all__ = ["SessionSide", "check_issuing", "issuing_values", "open_issuing", "open_sessions"]
@@ -54,12 +55,21 @@ def check_issuing(settings: GuardSettings) -> IssuingSettings:
     )
 
 
-def open_issuing(settings: GuardSettings) -> Issuing:
-    """The key manager and token issuer; opens the key store. ``CLOCK`` is theirs too."""
+def open_issuing(settings: GuardSettings, *, revocation: KeyRevocation | None = None) -> Issuing:
+    """The key manager and token issuer; opens the key store. ``CLOCK`` is theirs too.
+
+    ``revocation`` is the sessions' revocation service when sessions are
+    configured: an emergency rotation then denies the removed keys where
+    every verifier of the app looks, so a token forged with a leaked key is
+    refused at once, whatever ``iat`` it carries.
+    """
     from ..signing.settings import issuing_from_settings
 
     return issuing_from_settings(
-        issuing_values(settings), name_for=settings.name_for("issuing"), clock=settings.clock()
+        issuing_values(settings),
+        name_for=settings.name_for("issuing"),
+        clock=settings.clock(),
+        revocation=revocation,
     )
 
 

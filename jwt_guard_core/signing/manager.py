@@ -384,6 +384,11 @@ class KeyManager:
         return self._load_view().ring.emergency_epoch
 
     @property
+    def revocation(self) -> KeyRevocation | None:
+        """The revocation store :meth:`emergency_rotate` writes to, or ``None``."""
+        return self._revocation
+
+    @property
     def revoked_before(self) -> int | None:
         """Alias of :attr:`emergency_epoch`, in the vocabulary of revocation checks."""
         return self.emergency_epoch

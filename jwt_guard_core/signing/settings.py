@@ -43,7 +43,7 @@ from ..settings.schema import ISSUING_DEFAULTS as _SCHEMA_ISSUING_DEFAULTS
 from ._crypto import resolve_passphrase
 from .issuer import TokenIssuer
 from .keystore import FileKeyStore, KeyRing, KeyStore, check_key_directory
-from .manager import KeyManager
+from .manager import KeyManager, KeyRevocation
 
 __all__ = [
     "ISSUING_DEFAULTS",
@@ -214,12 +214,20 @@ class IssuingSettings:
             # A missing directory is fine: the store creates it 0700 when opened.
             check_key_directory(Path(self.key_dir), "key_dir")
 
-    def open(self, *, clock: Callable[[], float] | None = None) -> Issuing:
+    def open(
+        self,
+        *,
+        clock: Callable[[], float] | None = None,
+        revocation: KeyRevocation | None = None,
+    ) -> Issuing:
         """Open the key store and build the :class:`Issuing` side.
 
         A missing or wrong passphrase, or a key directory others can read,
         raises :class:`~jwt_guard_core.ConfigurationError` here. ``clock``
-        (Unix time) is the key manager's and the issuer's.
+        (Unix time) is the key manager's and the issuer's. ``revocation``
+        (the sessions' :class:`~jwt_guard_core.sessions.RevocationService`)
+        is where an emergency rotation denies the removed keys, so the
+        verifiers sharing it refuse a leaked key's tokens at once.
         """
         with self._naming():
             store: KeyStore
@@ -228,7 +236,7 @@ class IssuingSettings:
             else:
                 assert self.key_dir is not None
                 store = FileKeyStore(self.key_dir, passphrase_env=self.passphrase_env)
-            keys, issuer = self._build(store, clock=clock)
+            keys, issuer = self._build(store, clock=clock, revocation=revocation)
         return Issuing(keys=keys, issuer=issuer, jwks_uri=self.resolved_jwks_uri)
 
     # -- helpers
@@ -241,9 +249,15 @@ class IssuingSettings:
         )
 
     def _build(
-        self, store: KeyStore, *, clock: Callable[[], float] | None
+        self,
+        store: KeyStore,
+        *,
+        clock: Callable[[], float] | None,
+        revocation: KeyRevocation | None = None,
     ) -> tuple[KeyManager, TokenIssuer]:
         options: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        if revocation is not None:
+            options["revocation"] = revocation
         keys = KeyManager(
             store,
             algorithm=self.algorithm,
@@ -294,11 +308,15 @@ def issuing_from_settings(
     *,
     name_for: NameFor | None = None,
     clock: Callable[[], float] | None = None,
+    revocation: KeyRevocation | None = None,
 ) -> Issuing:
     """Translate issuing settings (:data:`ISSUING_DEFAULTS` keys) into an opened :class:`Issuing`.
 
     Opens the key store (a missing passphrase or a world-readable key
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
-    whose ``setting`` is ``name_for(KEY)``.
+    whose ``setting`` is ``name_for(KEY)``. ``revocation``: see
+    :meth:`IssuingSettings.open`.
     """
-    return IssuingSettings.from_mapping(values, name_for=name_for).open(clock=clock)
+    return IssuingSettings.from_mapping(values, name_for=name_for).open(
+        clock=clock, revocation=revocation
+    )

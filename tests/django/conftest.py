@@ -62,3 +62,18 @@ def bearer(make_token: Callable[..., str]) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {make_token(**overrides)}"}
 
     return _bearer
+
+
+@pytest.fixture
+def rejected_reasons() -> Any:
+    """The ``reason`` of every ``token_rejected`` signal sent during the test, in order."""
+    from jwt_guard_django.signals import token_rejected
+
+    seen: list[str] = []
+
+    def receiver(sender: Any, request: Any, reason: str, **kwargs: Any) -> None:
+        seen.append(reason)
+
+    token_rejected.connect(receiver)
+    yield seen
+    token_rejected.disconnect(receiver)

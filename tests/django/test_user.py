@@ -79,15 +79,6 @@ def test_unknown_django_user_is_401_for_a_protected_view(client, configure, bear
 
 
 @pytest.mark.django_db
-def test_unknown_django_user_is_anonymous_behind_the_middleware(client, configure, bearer):
-    configure(USER_ID_FIELD="username")
-    response = client.get("/plain/", headers=bearer(sub="ghost"))
-    assert response.status_code == 200
-    assert response.json()["user"] == "AnonymousUser"
-    assert response.json()["sub"] == "ghost"
-
-
-@pytest.mark.django_db
 def test_inactive_django_user_is_refused(client, configure, bearer, django_user_model):
     django_user_model.objects.create_user(username="user-1", password="x-123456", is_active=False)
     configure(USER_ID_FIELD="username")
