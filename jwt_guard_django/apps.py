@@ -18,6 +18,9 @@ class JWTGuardConfig(AppConfig):
     name = "jwt_guard_django"
     label = "jwt_guard"
     verbose_name = "jwt-guard"
+    # What migration 0001 uses: without it a project that does not set
+    # DEFAULT_AUTO_FIELD gets models.W042 and a spurious migration.
+    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
         from .checks import check_settings

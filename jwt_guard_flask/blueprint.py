@@ -46,7 +46,7 @@ def _response(reply: RouteReply) -> Response:
     # Response would add "; charset=utf-8" to a content type given as
     # mimetype; the JWK Set media type (RFC 7517 section 8.5.1) has none.
     response = Response(reply.body, status=reply.status)
-    response.headers.update(reply.headers)
+    response.headers.update(dict(reply.headers))  # Werkzeug 2.3 takes dicts, not any mapping
     return response
 
 

@@ -74,7 +74,7 @@ def _reply(reply: SessionReply) -> Response:
         response = Response(
             json.dumps(dict(reply.body)), status=reply.status, mimetype="application/json"
         )
-    response.headers.update(reply.headers)
+    response.headers.update(dict(reply.headers))  # Werkzeug 2.3 takes dicts, not any mapping
     for spec in reply.cookies:
         # A past Expires too: older user agents ignore Max-Age=0.
         response.set_cookie(**spec.set_cookie_arguments(), expires=0 if spec.deletes else None)

@@ -27,6 +27,7 @@ from jwt_guard_core import TokenError, Verifier
 from jwt_guard_core.challenges import ChallengeOptions, challenge_response
 from jwt_guard_core.dpop import DPoPPolicy, DPoPRequest, NonceProvider, extract_dpop_token
 from tests.core.dpop_support import issue_token
+from tests.tools import missing
 
 OAUTH4WEBAPI = "oauth4webapi@3.8.8"
 INTEROP = Path(__file__).resolve().parent.parent / "interop"
@@ -36,7 +37,7 @@ INTEROP = Path(__file__).resolve().parent.parent / "interop"
 def node_client() -> Path:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("node and npm are needed for the oauth4webapi interop test")
+        missing("node and npm are needed for the oauth4webapi interop test")
     if not (INTEROP / "node_modules" / "oauth4webapi" / "package.json").exists():
         subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--no-save", "--no-package-lock",

@@ -29,6 +29,7 @@ from jwt_guard_core.jwe import DecryptionKey, DecryptionKeySet, JWEPolicy, Recip
 from jwt_guard_core.jwe._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT
 from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
 from tests.factories import AUDIENCE, ISSUER, NOW, FakeClock, claims, public_pem
+from tests.tools import missing
 
 JOSE_VERSION = "6.2.18"
 INTEROP = Path(__file__).resolve().parent.parent / "interop" / "jose"
@@ -39,7 +40,7 @@ PAIRS = [(alg, enc) for alg in KEY_MANAGEMENT for enc in CONTENT_ENCRYPTION]
 def run_jose() -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("node and npm are needed for the jose interop test")
+        missing("node and npm are needed for the jose interop test")
     installed = INTEROP / "node_modules" / "jose" / "package.json"
     if not installed.exists() or json.loads(installed.read_text())["version"] != JOSE_VERSION:
         subprocess.run(

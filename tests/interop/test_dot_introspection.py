@@ -29,8 +29,9 @@ from jwt_guard_core.introspection import (
     route,
 )
 from tests.e2e.servers import ROOT, serving
+from tests.tools import require_module
 
-pytest.importorskip("oauth2_provider")
+require_module("oauth2_provider", "django-oauth-toolkit is not installed (the test extra)")
 
 PROJECT = Path(__file__).parent / "dot_server"
 API = "https://api.example/orders"

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.e2e.servers import free_port, gunicorn, serving
+from tests.tools import missing
 
 INTEROP = Path(__file__).resolve().parent
 APPS = INTEROP / "dpop_apps"
@@ -37,7 +38,7 @@ METADATA = 'resource_metadata="https://api.example/.well-known/oauth-protected-r
 def node() -> str:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("node and npm are needed for the oidc-provider interop test")
+        missing("node and npm are needed for the oidc-provider interop test")
     modules = INTEROP / "node_modules"
     if not all((modules / p.rsplit("@", 1)[0] / "package.json").exists() for p in PACKAGES):
         subprocess.run(

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from tests.tools import missing, require_module
+
 MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 TOKEN = "jwt-guard-tests"
 #: A token no test logs in to: a wrong PIN is only checked by a token without a login.
@@ -44,10 +46,10 @@ class SoftHSM:
 
 @pytest.fixture(scope="session")
 def softhsm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftHSM]:
-    pytest.importorskip("pkcs11", reason="the hsm extra (python-pkcs11) is not installed")
+    require_module("pkcs11", "the hsm extra (python-pkcs11) is not installed")
     util = shutil.which("softhsm2-util")
     if util is None or not os.path.exists(MODULE):
-        pytest.skip("SoftHSM2 is not installed (apt-get install softhsm2)")
+        missing("SoftHSM2 is not installed (apt-get install softhsm2)")
     directory = tmp_path_factory.mktemp("softhsm")
     tokens = directory / "tokens"
     tokens.mkdir(mode=0o700)

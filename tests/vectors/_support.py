@@ -1,9 +1,10 @@
-"""Access to the external test vectors, read in place from ``<repo>/../shared/vectors``.
+"""Access to the external test vectors copied into ``tests/vectors/data``.
 
 The vectors are data written by others (Project Wycheproof, the RFC 7520
-cookbook); they are never copied into the project. CI keeps ``shared/``
-beside the checkout, so a missing directory is an error, not a skip: a
-vector suite that silently runs nothing would prove nothing.
+cookbook), copied unchanged with their licences; ``data/PROVENANCE.md`` says
+from which repository and commit, ``data/SHA256SUMS`` pins every byte. The
+tests read nothing outside the checkout. A missing file is an error, not a
+skip: a vector suite that silently runs nothing would prove nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
 from jwt_guard_core.algorithms import ALGORITHMS, ASYMMETRIC_ALGORITHMS, min_token_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data"
 
 
 def vectors_dir(*parts: str) -> Path:
@@ -27,9 +28,8 @@ def vectors_dir(*parts: str) -> Path:
     path = VECTORS.joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(
-            f"external test vectors not found at {path}: they are read in place from "
-            "<repo>/../shared/vectors (CI keeps shared/ beside the checkout) and are "
-            "never copied into the project"
+            f"test vector {path} not found: the vectors live in tests/vectors/data "
+            "(see its PROVENANCE.md for where each file comes from)"
         )
     return path
 

@@ -28,9 +28,9 @@ from tests.vectors._support import Case, cases, signature_verifier, wycheproof
 FILE = "json_web_signature_test.json"
 CASES = list(cases(FILE))
 
-# Defects in the vectors themselves (listed in shared/vectors/README.md): a
+# Defects in the vectors themselves (listed in data/PROVENANCE.md): a
 # correct verifier disagrees with these verdicts. Each reason is checked by
-# test_known_defects_are_what_the_readme_says below.
+# test_known_defects_are_what_the_provenance_note_says below.
 EXPECTED_DISAGREEMENTS = {
     367: "labelled invalid (bad padding) but byte-identical to the valid tcId 357",
     370: "labelled invalid (bad padding in payload) but byte-identical to the valid tcId 357",
@@ -112,7 +112,7 @@ def _case(tc_id: int) -> Case:
     return next(c for c in CASES if c.tc_id == tc_id)
 
 
-def test_known_defects_are_what_the_readme_says() -> None:
+def test_known_defects_are_what_the_provenance_note_says() -> None:
     valid_357 = _case(357)
     assert valid_357.result == "valid"
     for tc_id in (367, 370):
