@@ -136,6 +136,7 @@ def django_settings(ctx: Context) -> Iterator[None]:
     from django.utils.module_loading import import_string
 
     from jwt_guard_core.settings import GuardSettings, findings, sides
+    from jwt_guard_core.settings.resource import resource_policy
 
     _passphrase(ctx)
     ctx.ns.update(
@@ -166,6 +167,13 @@ def django_settings(ctx: Context) -> Iterator[None]:
     parsed.guard_config(issuing_keys=lambda: sides.open_issuing(parsed).keys)
     if parsed.group("issuing") is not None:
         sides.check_issuing(parsed)
+    resource = resource_policy(parsed)  # DPoP, mTLS and RFC 9728 metadata settings
+    if "RESOURCE_METADATA" in ns["JWT_GUARD"]:
+        assert resource.metadata is not None
+        assert (
+            resource.metadata.document()["resource"]
+            == ns["JWT_GUARD"]["RESOURCE_METADATA"]["resource"]
+        )
     for pattern in ns.get("urlpatterns", ()):
         if pattern is not Ellipsis:
             assert pattern.resolve is not None
@@ -439,3 +447,104 @@ def mtls(ctx: Context) -> Iterator[None]:
         claims={"sub": "unbound"},
     )
     yield
+
+
+# What a route demanding more than a valid token answers to one: a DPoP-bound
+# token with its proof (RFC 9449), or a stronger or more recent login (RFC 9470).
+DPOP_DEMANDED = 'DPoP realm="api", error="invalid_token"'
+STEP_UP_DEMANDED = 'error="insufficient_user_authentication"'
+
+
+def _django_views(ns: dict[str, Any]) -> dict[str, Any]:
+    """The block's views: functions a jwt-guard decorator wrapped, and DRF ``APIView``s."""
+    from rest_framework.views import APIView
+
+    views = {}
+    for name, value in ns.items():
+        if isinstance(value, type) and issubclass(value, APIView) and value is not APIView:
+            views[name] = value.as_view()
+        elif callable(value) and hasattr(value, "__wrapped__"):
+            views[name] = value
+    return views
+
+
+def _django_routes(ctx: Context, demanded: str) -> Iterator[None]:
+    """``JWT_GUARD`` over a LocalIssuer's keys with ``DPOP = "allowed"``; after the block,
+    each of its views refuses a request without a token, and refuses a token that is
+    valid but no more with ``demanded`` in its challenge."""
+    from django.test import RequestFactory, override_settings
+
+    issuer = _local_issuer(ctx, serve=False)
+    ctx.stack.enter_context(
+        override_settings(JWT_GUARD=issuer.django_settings(source="static", DPOP="allowed"))
+    )
+    yield
+    views = _django_views(ctx.ns)
+    assert views, "the block defines no protected view"
+    plain = issuer.tokens().token()
+    factory = RequestFactory()
+    for name, view in views.items():
+        anonymous = view(factory.post("/"))
+        assert anonymous.status_code == 401, name
+        assert anonymous.has_header("WWW-Authenticate"), name
+        refused = view(factory.post("/", HTTP_AUTHORIZATION=f"Bearer {plain}"))
+        assert refused.status_code == 401, name
+        assert demanded in refused["WWW-Authenticate"], (name, refused["WWW-Authenticate"])
+
+
+@setup("django-dpop")
+def django_dpop(ctx: Context) -> Iterator[None]:
+    """Django with DPoP allowed; the block's views must demand a DPoP-bound token."""
+    yield from _django_routes(ctx, DPOP_DEMANDED)
+
+
+@setup("django-step-up")
+def django_step_up(ctx: Context) -> Iterator[None]:
+    """Django; the block's views must demand a stronger login than the plain token's."""
+    yield from _django_routes(ctx, STEP_UP_DEMANDED)
+
+
+def _flask_routes(ctx: Context, demanded: str) -> Iterator[None]:
+    """``app`` and ``guard`` over a LocalIssuer's keys with ``DPOP="allowed"``; after the
+    block, each route it added refuses a request without a token, and refuses a token
+    that ``/docs-check`` (a plain ``jwt_required``) accepts with ``demanded``."""
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard, jwt_required
+
+    issuer = _local_issuer(ctx, serve=False)
+    app = Flask("docs_example")
+    app.config.update(issuer.flask_config(source="static", DPOP="allowed"))
+    ctx.ns.update(app=app, guard=JWTGuard(app))
+
+    @app.post("/docs-check")
+    @jwt_required
+    def protected() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    before = {rule.rule for rule in app.url_map.iter_rules()}
+    yield
+    added = [rule for rule in app.url_map.iter_rules() if rule.rule not in before]
+    assert added, "the block adds no route"
+    plain = {"Authorization": f"Bearer {issuer.tokens().token()}"}
+    client = app.test_client()
+    assert client.post("/docs-check", headers=plain).status_code == 200
+    for rule in added:
+        anonymous = client.post(rule.rule)
+        assert anonymous.status_code == 401, rule
+        assert "WWW-Authenticate" in anonymous.headers, rule
+        refused = client.post(rule.rule, headers=plain)
+        assert refused.status_code == 401, rule
+        assert demanded in refused.headers["WWW-Authenticate"], (rule, refused.headers)
+
+
+@setup("flask-dpop")
+def flask_dpop(ctx: Context) -> Iterator[None]:
+    """Flask with DPoP allowed; the block's routes must demand a DPoP-bound token."""
+    yield from _flask_routes(ctx, DPOP_DEMANDED)
+
+
+@setup("flask-step-up")
+def flask_step_up(ctx: Context) -> Iterator[None]:
+    """Flask; the block's routes must demand a stronger login than the plain token's."""
+    yield from _flask_routes(ctx, STEP_UP_DEMANDED)
