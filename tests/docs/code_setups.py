@@ -548,3 +548,69 @@ def flask_dpop(ctx: Context) -> Iterator[None]:
 def flask_step_up(ctx: Context) -> Iterator[None]:
     """Flask; the block's routes must demand a stronger login than the plain token's."""
     yield from _flask_routes(ctx, STEP_UP_DEMANDED)
+
+
+@setup("jwe-keys")
+def jwe_keys(ctx: Context) -> Iterator[None]:
+    """Keys for docs/jwe.md: the files a verifier reads, the names an issuer uses.
+
+    ``api-enc.jwks.json``: the payments API's private EC P-384 JWKS;
+    ``auth.jwks.json``: the public JWKS of ``keys``, the issuer's ES256
+    KeyManager; ``decryption`` (that private key set) and
+    ``payments_enc_jwk`` (its public key). After the block, a ``verifier``
+    must accept a nested JWE for the payments API and refuse a plain JWS
+    (``encryption_required``); ``encrypted`` must be a nested JWE that key
+    opens and ``plain`` a JWS; ``public_jwks`` holds no private member.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    from jwt_guard_core.jwe import DecryptionKeySet, JWEPolicy, RecipientKey
+    from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    private_jwk = {
+        **ECAlgorithm.to_jwk(private, as_dict=True),
+        "kid": "enc-2026",
+        "alg": "ECDH-ES+A256KW",
+        "use": "enc",
+    }
+    (ctx.tmp_path / "api-enc.jwks.json").write_text(json.dumps({"keys": [private_jwk]}))
+    decryption = DecryptionKeySet.from_jwks({"keys": [private_jwk]})
+    keys = KeyManager(FileKeyStore(ctx.tmp_path / "keys", passphrase=PASSPHRASE), algorithm="ES256")
+    (ctx.tmp_path / "auth.jwks.json").write_text(json.dumps(keys.jwks()))
+    payments_jwk = decryption.jwks()["keys"][0]
+    ctx.ns.update(decryption=decryption, keys=keys, payments_enc_jwk=payments_jwk)
+    yield
+    ns = ctx.ns
+    payments = "https://payments.example"
+    issuer = TokenIssuer(
+        keys,
+        issuer="https://auth.example",
+        encrypt_for={
+            payments: RecipientKey.from_jwk(payments_jwk, alg="ECDH-ES+A256KW", enc="A256GCM")
+        },
+    )
+    if "verifier" in ns:
+        nested = issuer.issue_access_token("alice", audience=payments)
+        assert ns["verifier"].verify(nested).subject == "alice"
+        plain_issuer = TokenIssuer(keys, issuer="https://auth.example", audience=payments)
+        with pytest.raises(TokenError) as refused:
+            ns["verifier"].verify(plain_issuer.issue_access_token("alice"))
+        assert refused.value.reason == "encryption_required"
+    if "public_jwks" in ns:
+        assert ns["public_jwks"]["keys"] and all("d" not in k for k in ns["public_jwks"]["keys"])
+    if "encrypted" in ns:
+        assert ns["encrypted"].count(".") == 4 and ns["plain"].count(".") == 2
+        opener = Verifier(
+            GuardConfig(
+                algorithms=["ES256"],
+                keys=StaticKeySet.from_jwks(keys.jwks()),
+                issuer="https://auth.example",
+                audience=payments,
+                jwe=JWEPolicy(
+                    keys=decryption, algorithms=["ECDH-ES+A256KW"], encryption=["A256GCM"]
+                ),
+            )
+        )
+        assert opener.verify(ns["encrypted"]).subject == "user-1"
