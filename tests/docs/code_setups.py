@@ -614,3 +614,41 @@ def jwe_keys(ctx: Context) -> Iterator[None]:
             )
         )
         assert opener.verify(ns["encrypted"]).subject == "user-1"
+
+
+@setup("redis-breaker")
+def redis_breaker(ctx: Context) -> Iterator[None]:
+    """The key store passphrase set; after the block, the session store uses its closed ``breaker``.
+
+    Building the stores opens no connection (redis-py connects on first use),
+    so the block runs without a Redis server.
+    """
+    _passphrase(ctx)
+    yield
+    breaker = ctx.ns["breaker"]
+    assert ctx.ns["sessions"].breaker is breaker
+    assert ctx.ns["sessions"].breaker.state == "closed"
+
+
+@setup("otel-reader")
+def otel_reader(ctx: Context) -> Iterator[None]:
+    """After the block: a refused token shows in its ``reader``; ``uninstall`` runs at the end."""
+    ctx.stack.callback(lambda: ctx.ns.get("uninstall", lambda: None)())
+    yield
+    keys = StaticKeySet.from_jwks(_local_issuer(ctx, serve=False).jwks())
+    verifier = Verifier(
+        GuardConfig(algorithms=["ES256"], keys=keys, issuer=ISSUER, audience=AUDIENCE)
+    )
+    with pytest.raises(TokenError):
+        verifier.verify("not-a-token")
+    points = [
+        point.attributes
+        for resource in ctx.ns["reader"].get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "jwt_guard.verifications"
+        for point in metric.data.data_points
+    ]
+    assert {"outcome": "rejected", "reason": "malformed"} in [
+        {k: p.get(k) for k in ("outcome", "reason")} for p in points
+    ], points
