@@ -599,9 +599,11 @@ def jwe_keys(ctx: Context) -> Iterator[None]:
             ns["verifier"].verify(plain_issuer.issue_access_token("alice"))
         assert refused.value.reason == "encryption_required"
     if "public_jwks" in ns:
-        assert ns["public_jwks"]["keys"] and all("d" not in k for k in ns["public_jwks"]["keys"])
+        assert ns["public_jwks"]["keys"]
+        assert all("d" not in k for k in ns["public_jwks"]["keys"])
     if "encrypted" in ns:
-        assert ns["encrypted"].count(".") == 4 and ns["plain"].count(".") == 2
+        assert ns["encrypted"].count(".") == 4
+        assert ns["plain"].count(".") == 2
         opener = Verifier(
             GuardConfig(
                 algorithms=["ES256"],
