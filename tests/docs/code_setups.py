@@ -136,6 +136,7 @@ def django_settings(ctx: Context) -> Iterator[None]:
     from django.utils.module_loading import import_string
 
     from jwt_guard_core.settings import GuardSettings, findings, sides
+    from jwt_guard_core.settings.resource import resource_policy
 
     _passphrase(ctx)
     ctx.ns.update(
@@ -166,6 +167,13 @@ def django_settings(ctx: Context) -> Iterator[None]:
     parsed.guard_config(issuing_keys=lambda: sides.open_issuing(parsed).keys)
     if parsed.group("issuing") is not None:
         sides.check_issuing(parsed)
+    resource = resource_policy(parsed)  # DPoP, mTLS and RFC 9728 metadata settings
+    if "RESOURCE_METADATA" in ns["JWT_GUARD"]:
+        assert resource.metadata is not None
+        assert (
+            resource.metadata.document()["resource"]
+            == ns["JWT_GUARD"]["RESOURCE_METADATA"]["resource"]
+        )
     for pattern in ns.get("urlpatterns", ()):
         if pattern is not Ellipsis:
             assert pattern.resolve is not None
@@ -439,3 +447,210 @@ def mtls(ctx: Context) -> Iterator[None]:
         claims={"sub": "unbound"},
     )
     yield
+
+
+# What a route demanding more than a valid token answers to one: a DPoP-bound
+# token with its proof (RFC 9449), or a stronger or more recent login (RFC 9470).
+DPOP_DEMANDED = 'DPoP realm="api", error="invalid_token"'
+STEP_UP_DEMANDED = 'error="insufficient_user_authentication"'
+
+
+def _django_views(ns: dict[str, Any]) -> dict[str, Any]:
+    """The block's views: functions a jwt-guard decorator wrapped, and DRF ``APIView``s."""
+    from rest_framework.views import APIView
+
+    views = {}
+    for name, value in ns.items():
+        if isinstance(value, type) and issubclass(value, APIView) and value is not APIView:
+            views[name] = value.as_view()
+        elif callable(value) and hasattr(value, "__wrapped__"):
+            views[name] = value
+    return views
+
+
+def _django_routes(ctx: Context, demanded: str) -> Iterator[None]:
+    """``JWT_GUARD`` over a LocalIssuer's keys with ``DPOP = "allowed"``; after the block,
+    each of its views refuses a request without a token, and refuses a token that is
+    valid but no more with ``demanded`` in its challenge."""
+    from django.test import RequestFactory, override_settings
+
+    issuer = _local_issuer(ctx, serve=False)
+    ctx.stack.enter_context(
+        override_settings(JWT_GUARD=issuer.django_settings(source="static", DPOP="allowed"))
+    )
+    yield
+    views = _django_views(ctx.ns)
+    assert views, "the block defines no protected view"
+    plain = issuer.tokens().token()
+    factory = RequestFactory()
+    for name, view in views.items():
+        anonymous = view(factory.post("/"))
+        assert anonymous.status_code == 401, name
+        assert anonymous.has_header("WWW-Authenticate"), name
+        refused = view(factory.post("/", HTTP_AUTHORIZATION=f"Bearer {plain}"))
+        assert refused.status_code == 401, name
+        assert demanded in refused["WWW-Authenticate"], (name, refused["WWW-Authenticate"])
+
+
+@setup("django-dpop")
+def django_dpop(ctx: Context) -> Iterator[None]:
+    """Django with DPoP allowed; the block's views must demand a DPoP-bound token."""
+    yield from _django_routes(ctx, DPOP_DEMANDED)
+
+
+@setup("django-step-up")
+def django_step_up(ctx: Context) -> Iterator[None]:
+    """Django; the block's views must demand a stronger login than the plain token's."""
+    yield from _django_routes(ctx, STEP_UP_DEMANDED)
+
+
+def _flask_routes(ctx: Context, demanded: str) -> Iterator[None]:
+    """``app`` and ``guard`` over a LocalIssuer's keys with ``DPOP="allowed"``; after the
+    block, each route it added refuses a request without a token, and refuses a token
+    that ``/docs-check`` (a plain ``jwt_required``) accepts with ``demanded``."""
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard, jwt_required
+
+    issuer = _local_issuer(ctx, serve=False)
+    app = Flask("docs_example")
+    app.config.update(issuer.flask_config(source="static", DPOP="allowed"))
+    ctx.ns.update(app=app, guard=JWTGuard(app))
+
+    @app.post("/docs-check")
+    @jwt_required
+    def protected() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    before = {rule.rule for rule in app.url_map.iter_rules()}
+    yield
+    added = [rule for rule in app.url_map.iter_rules() if rule.rule not in before]
+    assert added, "the block adds no route"
+    plain = {"Authorization": f"Bearer {issuer.tokens().token()}"}
+    client = app.test_client()
+    assert client.post("/docs-check", headers=plain).status_code == 200
+    for rule in added:
+        anonymous = client.post(rule.rule)
+        assert anonymous.status_code == 401, rule
+        assert "WWW-Authenticate" in anonymous.headers, rule
+        refused = client.post(rule.rule, headers=plain)
+        assert refused.status_code == 401, rule
+        assert demanded in refused.headers["WWW-Authenticate"], (rule, refused.headers)
+
+
+@setup("flask-dpop")
+def flask_dpop(ctx: Context) -> Iterator[None]:
+    """Flask with DPoP allowed; the block's routes must demand a DPoP-bound token."""
+    yield from _flask_routes(ctx, DPOP_DEMANDED)
+
+
+@setup("flask-step-up")
+def flask_step_up(ctx: Context) -> Iterator[None]:
+    """Flask; the block's routes must demand a stronger login than the plain token's."""
+    yield from _flask_routes(ctx, STEP_UP_DEMANDED)
+
+
+@setup("jwe-keys")
+def jwe_keys(ctx: Context) -> Iterator[None]:
+    """Keys for docs/jwe.md: the files a verifier reads, the names an issuer uses.
+
+    ``api-enc.jwks.json``: the payments API's private EC P-384 JWKS;
+    ``auth.jwks.json``: the public JWKS of ``keys``, the issuer's ES256
+    KeyManager; ``decryption`` (that private key set) and
+    ``payments_enc_jwk`` (its public key). After the block, a ``verifier``
+    must accept a nested JWE for the payments API and refuse a plain JWS
+    (``encryption_required``); ``encrypted`` must be a nested JWE that key
+    opens and ``plain`` a JWS; ``public_jwks`` holds no private member.
+    """
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    from jwt_guard_core.jwe import DecryptionKeySet, JWEPolicy, RecipientKey
+    from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
+
+    private = ec.generate_private_key(ec.SECP384R1())
+    private_jwk = {
+        **ECAlgorithm.to_jwk(private, as_dict=True),
+        "kid": "enc-2026",
+        "alg": "ECDH-ES+A256KW",
+        "use": "enc",
+    }
+    (ctx.tmp_path / "api-enc.jwks.json").write_text(json.dumps({"keys": [private_jwk]}))
+    decryption = DecryptionKeySet.from_jwks({"keys": [private_jwk]})
+    keys = KeyManager(FileKeyStore(ctx.tmp_path / "keys", passphrase=PASSPHRASE), algorithm="ES256")
+    (ctx.tmp_path / "auth.jwks.json").write_text(json.dumps(keys.jwks()))
+    payments_jwk = decryption.jwks()["keys"][0]
+    ctx.ns.update(decryption=decryption, keys=keys, payments_enc_jwk=payments_jwk)
+    yield
+    ns = ctx.ns
+    payments = "https://payments.example"
+    issuer = TokenIssuer(
+        keys,
+        issuer="https://auth.example",
+        encrypt_for={
+            payments: RecipientKey.from_jwk(payments_jwk, alg="ECDH-ES+A256KW", enc="A256GCM")
+        },
+    )
+    if "verifier" in ns:
+        nested = issuer.issue_access_token("alice", audience=payments)
+        assert ns["verifier"].verify(nested).subject == "alice"
+        plain_issuer = TokenIssuer(keys, issuer="https://auth.example", audience=payments)
+        with pytest.raises(TokenError) as refused:
+            ns["verifier"].verify(plain_issuer.issue_access_token("alice"))
+        assert refused.value.reason == "encryption_required"
+    if "public_jwks" in ns:
+        assert ns["public_jwks"]["keys"]
+        assert all("d" not in k for k in ns["public_jwks"]["keys"])
+    if "encrypted" in ns:
+        assert ns["encrypted"].count(".") == 4
+        assert ns["plain"].count(".") == 2
+        opener = Verifier(
+            GuardConfig(
+                algorithms=["ES256"],
+                keys=StaticKeySet.from_jwks(keys.jwks()),
+                issuer="https://auth.example",
+                audience=payments,
+                jwe=JWEPolicy(
+                    keys=decryption, algorithms=["ECDH-ES+A256KW"], encryption=["A256GCM"]
+                ),
+            )
+        )
+        assert opener.verify(ns["encrypted"]).subject == "user-1"
+
+
+@setup("redis-breaker")
+def redis_breaker(ctx: Context) -> Iterator[None]:
+    """The key store passphrase set; after the block, the session store uses its closed ``breaker``.
+
+    Building the stores opens no connection (redis-py connects on first use),
+    so the block runs without a Redis server.
+    """
+    _passphrase(ctx)
+    yield
+    breaker = ctx.ns["breaker"]
+    assert ctx.ns["sessions"].breaker is breaker
+    assert ctx.ns["sessions"].breaker.state == "closed"
+
+
+@setup("otel-reader")
+def otel_reader(ctx: Context) -> Iterator[None]:
+    """After the block: a refused token shows in its ``reader``; ``uninstall`` runs at the end."""
+    ctx.stack.callback(lambda: ctx.ns.get("uninstall", lambda: None)())
+    yield
+    keys = StaticKeySet.from_jwks(_local_issuer(ctx, serve=False).jwks())
+    verifier = Verifier(
+        GuardConfig(algorithms=["ES256"], keys=keys, issuer=ISSUER, audience=AUDIENCE)
+    )
+    with pytest.raises(TokenError):
+        verifier.verify("not-a-token")
+    points = [
+        point.attributes
+        for resource in ctx.ns["reader"].get_metrics_data().resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "jwt_guard.verifications"
+        for point in metric.data.data_points
+    ]
+    assert {"outcome": "rejected", "reason": "malformed"} in [
+        {k: p.get(k) for k in ("outcome", "reason")} for p in points
+    ], points
