@@ -61,6 +61,8 @@ def metadata(wheel: zipfile.ZipFile) -> Message:
 
 def test_the_sdist_carries_the_licence_docs_tests_and_vectors(sdist_names: set[str]) -> None:
     assert {"LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml", "PKG-INFO"} <= sdist_names
+    # The docs site's configuration ships with its pages (mkdocs build works from the sdist).
+    assert "mkdocs.yml" in sdist_names
     docs = {f"docs/{path.name}" for path in (REPO_ROOT / "docs").iterdir()}
     assert docs
     assert docs <= sdist_names

@@ -207,7 +207,7 @@ def test_the_requirements_install_the_example_without_the_test_tools(name: str) 
         for line in (project / "requirements.txt").read_text(encoding="utf-8").splitlines()
     ]
     requirements = [line for line in lines if line]
-    extra = "django" if name.startswith("django") else "flask"
+    extra = "drf" if name.startswith("django") else "flask"  # the Django example uses DRF
     # The checkout itself, with the adapter's extra only.
     assert f"-e ../..[{extra}]" in requirements
     assert (project / "../../pyproject.toml").resolve() == ROOT / "pyproject.toml"
