@@ -165,11 +165,14 @@ class VerifiedToken:
     scopes: frozenset[str]
     expires_at: datetime | None
     algorithm: str
+    #: The roles the token grants, read from ``ROLES_CLAIM`` (empty when none).
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "claims", frozen_mapping(self.claims))
         object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
+        object.__setattr__(self, "roles", frozenset(self.roles))
 
     @property
     def jti(self) -> str | None:
@@ -190,3 +193,7 @@ class VerifiedToken:
     def has_scopes(self, *required: str) -> bool:
         """True when the token carries every scope in ``required`` (all of them)."""
         return self.scopes.issuperset(required)
+
+    def has_roles(self, *required: str) -> bool:
+        """True when the token carries every role in ``required`` (all of them)."""
+        return self.roles.issuperset(required)

@@ -41,8 +41,9 @@ from .errors import (
     TokenTooOld,
     UnknownCrit,
 )
+from .issuer_templates import match_template
 from .keys import VerificationKey
-from .token import InvalidScope, VerifiedToken, frozen_mapping, scopes_from_claims
+from .token import VerifiedToken, frozen_mapping
 
 __all__ = ["Verifier"]
 
@@ -180,6 +181,8 @@ class Verifier:
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
                 raise TokenRevoked()
+            # The user's CLAIMS_CHECK, last (jwt_guard_core/claims_policy.py).
+            parsed.policy.claims.run_check(result)
             return result
 
     async def averify(self, token: str) -> VerifiedToken:
@@ -192,6 +195,8 @@ class Verifier:
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
                 raise TokenRevoked()
+            # The user's CLAIMS_CHECK, last (jwt_guard_core/claims_policy.py).
+            await parsed.policy.claims.arun_check(result)
             return result
 
     def verify_signature_only(self, token: str) -> tuple[Mapping[str, Any], bytes]:
@@ -370,6 +375,9 @@ class Verifier:
         # Exact, case-sensitive match (RFC 7519 section 4.1.1): no prefix,
         # trailing-slash or case folding tricks.
         policy = self._policies.get(iss) if isinstance(iss, str) else None
+        if (policy is None or policy.template is not None) and isinstance(iss, str):
+            # Issuer templates ({tid}), jwt_guard_core/issuer_templates.py.
+            policy = match_template(self.config.templates, iss, claims)
         if policy is None:
             raise BadIssuer()
         return policy
@@ -399,7 +407,7 @@ class Verifier:
 
         claims = parsed.claims
         config = self.config
-        missing = config.required - claims.keys()
+        missing = parsed.policy.required - claims.keys()
         if missing:
             raise MissingClaim(f"required claim {sorted(missing)[0]} is missing")
 
@@ -426,7 +434,7 @@ class Verifier:
                     "the token's lifetime is over the maximum", reason="lifetime_too_long"
                 )
 
-        if config.verify_audience:
+        if parsed.policy.check_audience:
             self._check_audience(claims, parsed.policy.audiences)
 
         # A JSON null is present but not a value: "sub": null must not pass
@@ -437,10 +445,8 @@ class Verifier:
         jti = claims.get("jti")
         if "jti" in claims and not isinstance(jti, str):
             raise InvalidClaim("jti is not a string")
-        try:
-            scopes = scopes_from_claims(claims)
-        except InvalidScope as exc:
-            raise InvalidClaim(str(exc)) from None
+        # The claims policy: values, parties, token kind, roles and scopes.
+        grants = parsed.policy.claims.check(claims, header.raw)
 
         issuer = parsed.policy.issuer
         if issuer is None:
@@ -452,7 +458,8 @@ class Verifier:
             kid=ctx["kid"],
             issuer=issuer,
             subject=sub,
-            scopes=scopes,
+            scopes=grants.scopes,
+            roles=grants.roles,
             expires_at=datetime.fromtimestamp(exp, tz=timezone.utc) if exp is not None else None,
             algorithm=header.alg,
         )

@@ -43,6 +43,9 @@ IDS = {
     "cookie_samesite_none": "jwt_guard.W005",
     "cookie_csrf_off": "jwt_guard.W006",
     "unknown_keys": "jwt_guard.W007",
+    # The claims policy (issue 13).
+    "claims_relaxed": "jwt_guard.W030",
+    "token_kind_any": "jwt_guard.W031",
 }
 
 

@@ -45,6 +45,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _algorithms(settings)
     found += _key_sources(settings)
     found += _validation(settings)
+    found += _claims_policy(settings)
     found += _locations(settings)
     found += _cookie(settings, development)
     return found
@@ -191,6 +192,27 @@ def _validation(s: GuardSettings) -> Iterator[Finding]:
             f"{s.name('leeway')} {leeway!r} is not from 0 to {MAX_LEEWAY:g} seconds.",
             "Leeway absorbs clock skew between servers (seconds, default 10); a larger one "
             "keeps expired tokens alive. Fix the clocks with NTP instead.",
+        )
+
+
+def _claims_policy(s: GuardSettings) -> Iterator[Finding]:
+    """The claims policy's risky values (issue 13; docs/claims.md)."""
+    relaxed = s.get("optional_claims")
+    if relaxed:
+        names = relaxed if isinstance(relaxed, str) else ", ".join(map(str, relaxed))
+        yield Finding(
+            "claims_relaxed",
+            False,
+            f"{s.name('optional_claims')} relaxes {names}: tokens without them are accepted",
+            "Keep iat and sub required unless your issuer never writes them.",
+        )
+    if s.get("token_kind") == "any":
+        yield Finding(
+            "token_kind_any",
+            False,
+            f"{s.name('token_kind')} is 'any': ID and refresh tokens of your issuer are "
+            "accepted as access tokens",
+            "Keep 'access' (the default) unless this API is meant to take ID tokens.",
         )
 
 

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from ..issuer_templates import is_template
 from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
 
 if TYPE_CHECKING:
@@ -30,7 +31,17 @@ __all__ = ["GuardSettings", "RequestSettings", "import_object"]
 _PREFIX = "JWT_GUARD_"
 # The key sources, in the order a "no key source" error lists them.
 _SOURCES = ("jwks_url", "oidc_issuer", "verifying_key", "public_key", "jwks", "secret", "keys")
-_ENTRY_EXTRA = ("jwks_options", "audience", "algorithms")
+# The claims policy's settings an ISSUERS entry may give (jwt_guard_core/claims_policy.py).
+_CLAIMS_POLICY = (
+    "claim_values",
+    "authorized_parties",
+    "token_kind",
+    "roles_claim",
+    "scopes_claim",
+    "claims_check",
+    "tenants",
+)
+_ENTRY_EXTRA = ("jwks_options", "audience", "algorithms", *_CLAIMS_POLICY)
 # Core parameters whose setting has another canonical name.
 _CORE_FIELDS = {"max_lifetime": "max_token_lifetime"}
 
@@ -250,11 +261,18 @@ class GuardSettings:
         """
         sources: list[str] = []
         try:
-            return self._guard_config(revocation, sources)
+            config = self._guard_config(revocation, sources)
         except ConfigurationError as exc:
             if self.adapter == "flask":
                 raise self._renamed(exc, sources) from None
             raise
+        if self.adapter == "flask" and any(p.claims.is_async for p in config.policies.values()):
+            # Flask verifies on the request's thread, async views included.
+            raise ConfigurationError(
+                self.name("claims_check"),
+                "is an async function; Flask verifies tokens synchronously, give a plain function",
+            )
+        return config
 
     def _guard_config(self, revocation: Any, sources: list[str]) -> GuardConfig:
         from ..config import GuardConfig, IssuerPolicy
@@ -270,6 +288,16 @@ class GuardSettings:
             "max_lifetime": self.read("max_token_lifetime"),
             "expected_type": self.get("expected_type"),
             "max_token_bytes": self.get("max_token_bytes"),
+            # The claims policy (jwt_guard_core/claims_policy.py).
+            "optional_claims": self.get("optional_claims"),
+            "claim_values": self.get("claim_values"),
+            "authorized_parties": self.read("authorized_parties"),
+            "token_kind": self.get("token_kind"),
+            "roles_claim": self.get("roles_claim"),
+            "scopes_claim": self.get("scopes_claim"),
+            "roles_booleans": self.read("roles_booleans"),
+            "claims_check": self._callable(self.name("claims_check"), self.get("claims_check")),
+            "tenants": self.read("tenants"),
         }
         given = self.resolved("revocation")
         if isinstance(given, type):
@@ -328,18 +356,35 @@ class GuardSettings:
                         algorithms if algorithms is not None else options["algorithms"],
                         clock,
                         missing=where,
+                        template=iss if is_template(iss) else None,
                     ),
                     audience=values["audience"],
                     algorithms=algorithms,
+                    claim_values=values["claim_values"],
+                    authorized_parties=by_name("authorized_parties").read(
+                        values["authorized_parties"], where
+                    ),
+                    token_kind=values["token_kind"],
+                    roles_claim=values["roles_claim"],
+                    scopes_claim=values["scopes_claim"],
+                    claims_check=self._callable(
+                        f"{where}[{self.entry_key('claims_check')!r}]", values["claims_check"]
+                    ),
+                    tenants=by_name("tenants").read(values["tenants"], where),
                 )
             return GuardConfig(issuers=policies, **options)
 
         values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
         sources.extend(self.name(s) for s in self._sources() if values[s] is not None)
-        keys = self._key_source(
-            values, self.name, options["algorithms"], clock, missing=self.name(self._sources()[0])
-        )
         issuer = self.get("issuer")
+        keys = self._key_source(
+            values,
+            self.name,
+            options["algorithms"],
+            clock,
+            missing=self.name(self._sources()[0]),
+            template=issuer if is_template(issuer) else None,
+        )
         oidc = self.get("oidc_issuer")
         if issuer is None and isinstance(oidc, str) and options["verify_issuer"] is True:
             # OIDC Discovery 1.0 section 4.3: the discovery document's issuer is
@@ -365,6 +410,7 @@ class GuardSettings:
         clock: Any,
         *,
         missing: str,
+        template: str | None = None,
     ) -> KeySource:
         """One key source from exactly one of the source settings in ``values``."""
         from ..keys import KeySource
@@ -394,6 +440,8 @@ class GuardSettings:
         if clock is not None:
             options = {"clock": clock, **options}
         try:
+            if name == "oidc_issuer" and template is not None:
+                return _template_key_set(where(name), value, template, options)
             if name in ("jwks_url", "oidc_issuer"):
                 return remote_key_set(
                     where(name), value, discovery=name == "oidc_issuer", options=options
@@ -417,6 +465,12 @@ class GuardSettings:
             )
         return value
 
+    def _callable(self, name: str, value: Any) -> Any:
+        """A callable setting: a dotted path is imported; anything else is checked by the core."""
+        if isinstance(value, str):
+            return import_object(name, value)
+        return value
+
     def _renamed(self, exc: ConfigurationError, sources: list[str]) -> ConfigurationError:
         """The core names its own fields; the user needs the key they wrote."""
         setting = exc.setting
@@ -434,3 +488,19 @@ class GuardSettings:
 
 
 _NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def _template_key_set(setting: str, url: Any, template: str, options: Mapping[str, Any]) -> Any:
+    """The key set of a template issuer, discovered from ``url`` (Entra's ``common``).
+
+    The discovery document's ``issuer`` is the template itself (OIDC
+    Discovery's exact match, with the placeholder as the provider spells it).
+    """
+    from ..issuer_templates import discovery_issuer
+    from ..remote import RemoteJWKS
+    from ..sources import remote_key_set
+
+    # Checks the URL and every option exactly as for any issuer.
+    remote_key_set(setting, url, discovery=True, options=options).close()  # type: ignore[attr-defined]
+    document = str(url).rstrip("/") + "/.well-known/openid-configuration"
+    return RemoteJWKS(document, **options, _issuer=discovery_issuer(template))
