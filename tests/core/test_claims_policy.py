@@ -171,9 +171,7 @@ def test_authorized_parties_of_another_shape_are_a_configuration_error(make_veri
         ({"typ": "application/secevent+jwt"}, {}),
     ],
 )
-def test_a_recognisable_non_access_token_is_wrong_token_type(
-    make_verifier, keyring, header, extra
-):
+def test_a_recognisable_non_access_token_is_wrong_token_type(make_verifier, keyring, header, extra):
     token = sign({"alg": "RS256", "kid": "rsa-1", **header}, {**claims(), **extra}, keyring.rsa)
     rejected(make_verifier(), token, WrongTokenType, "wrong_token_type")
 

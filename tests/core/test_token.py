@@ -48,9 +48,7 @@ def test_expires_at_keeps_fractional_seconds(verified):
     assert verified(exp=NOW + 600.25).expires_at.microsecond == 250000
 
 
-def test_a_token_without_exp_is_never_verified_so_expires_at_is_always_set(
-    make_verifier, keyring
-):
+def test_a_token_without_exp_is_never_verified_so_expires_at_is_always_set(make_verifier, keyring):
     token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(exp=None), keyring.rsa)
     with pytest.raises(MissingClaim):
         make_verifier(required_claims=["sub"], optional_claims=["iat"]).verify(token)
