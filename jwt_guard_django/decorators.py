@@ -8,6 +8,9 @@
     @require_scopes("orders:write")
     async def create_order(request): ...
 
+    @require_roles("admin")
+    def admin_only(request): ...
+
 They work with or without the middleware (with it, the token is verified
 once). On success ``request.auth`` is the
 :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the resolved user.
@@ -23,6 +26,8 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from jwt_guard_core import InsufficientScope, TokenError
+from jwt_guard_core.claims_policy import check_roles, role_list
+from jwt_guard_core.errors import InsufficientRole
 from jwt_guard_core.http import check_scopes, error_response
 
 from ._auth import (
@@ -37,7 +42,7 @@ from ._auth import (
 )
 from .conf import conf
 
-__all__ = ["jwt_optional", "jwt_required", "require_scopes"]
+__all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -49,6 +54,8 @@ def _decide(
     optional: bool,
     scopes: tuple[str, ...],
     any_of: bool,
+    roles: tuple[str, ...] = (),
+    any_role: bool = False,
 ) -> HttpResponseBase | None:
     """Every decision the sync and async wrappers share, bar the user lookup."""
     refused = admit(request, outcome)
@@ -61,7 +68,8 @@ def _decide(
         return to_response(error_response(None, realm=conf.request.realm))
     try:
         check_scopes(token, scopes, any_of=any_of)
-    except InsufficientScope as exc:
+        check_roles(token, roles, any_of=any_role)
+    except (InsufficientScope, InsufficientRole) as exc:
         return to_response(error_response(exc, realm=conf.request.realm))
     return None
 
@@ -74,13 +82,25 @@ def _user_refusal(request: HttpRequest, user: Any) -> HttpResponseBase | None:
     return None
 
 
-def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool) -> View:
+def _guard(
+    view: View,
+    *,
+    optional: bool,
+    scopes: tuple[str, ...],
+    any_of: bool,
+    roles: tuple[str, ...] = (),
+    any_role: bool = False,
+) -> View:
+    decide = functools.partial(
+        _decide, optional=optional, scopes=scopes, any_of=any_of, roles=roles, any_role=any_role
+    )
+
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             outcome = await aauthenticate(request)
-            refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+            refused = decide(request, outcome)
             if refused is None and outcome.token is not None:
                 refused = _user_refusal(request, await aget_user(request, outcome.token))
             if refused is not None:
@@ -92,7 +112,7 @@ def _guard(view: View, *, optional: bool, scopes: tuple[str, ...], any_of: bool)
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         outcome = authenticate(request)
-        refused = _decide(request, outcome, optional=optional, scopes=scopes, any_of=any_of)
+        refused = decide(request, outcome)
         if refused is None and outcome.token is not None:
             refused = _user_refusal(request, get_user(request, outcome.token))
         if refused is not None:
@@ -143,5 +163,31 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]
 
     def decorator(view: View) -> View:
         return _guard(view, optional=False, scopes=wanted, any_of=any_of)
+
+    return decorator
+
+
+def require_roles(*roles: str) -> Callable[[View], View]:
+    """The view needs a valid token with every role in ``roles`` (``VerifiedToken.roles``).
+
+    Too few roles is 403 with ``WWW-Authenticate: Bearer realm="...",
+    error="insufficient_scope"`` (RFC 6750 section 3.1: the request needs
+    higher privileges than the token grants) and no ``scope`` parameter; the
+    reason ``insufficient_role`` is logged.
+    """
+    wanted = role_list("require_roles", roles)
+
+    def decorator(view: View) -> View:
+        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted)
+
+    return decorator
+
+
+def require_any_role(*roles: str) -> Callable[[View], View]:
+    """Like :func:`require_roles`, but one of ``roles`` is enough."""
+    wanted = role_list("require_any_role", roles)
+
+    def decorator(view: View) -> View:
+        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted, any_role=True)
 
     return decorator

@@ -490,7 +490,9 @@ class GuardSettings:
 _NAMES = frozenset(s.name for s in SETTINGS)
 
 
-def _template_key_set(setting: str, url: Any, template: str, options: Mapping[str, Any]) -> Any:
+def _template_key_set(
+    setting: str, url: Any, template: str, options: Mapping[str, Any]
+) -> KeySource:
     """The key set of a template issuer, discovered from ``url`` (Entra's ``common``).
 
     The discovery document's ``issuer`` is the template itself (OIDC
