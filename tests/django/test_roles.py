@@ -159,7 +159,7 @@ def test_token_user_answers_permission_questions_like_django_users(configure, ma
     assert not user.has_module_perms("sessions")
     assert user.get_all_permissions() == {"auth.add_user", "auth.view_user"}
     assert user.get_group_permissions() == {"auth.add_user", "auth.view_user"}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="iterable"):
         user.has_perms("auth.add_user")
 
 
