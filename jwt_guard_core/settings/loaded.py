@@ -171,10 +171,56 @@ class GuardSettings:
         return setting in self.given
 
     def get(self, setting: str) -> Any:
-        """The value as given, or the schema default (not validated)."""
-        if setting in self.given:
+        """The value as given, else the ``PROVIDER`` preset's, else the schema default.
+
+        A given value equal to the default (Flask's ``init_app`` sets every
+        key to its default) leaves the preset's in place.
+        """
+        default = by_name(setting).default_for(self.adapter)
+        provided = self._provided
+        if setting in self.given and not (setting in provided and self.given[setting] == default):
             return self.given[setting]
-        return by_name(setting).default_for(self.adapter)
+        return provided.get(setting, default)
+
+    @cached_property
+    def _provided(self) -> Mapping[str, Any]:
+        # Never raises (findings read settings through get); guard_config does.
+        try:
+            return self.provider_values()
+        except ConfigurationError:
+            return {}
+
+    def provider_values(self) -> dict[str, Any]:
+        """The ``PROVIDER`` preset (canonical name -> value) for what is not given.
+
+        A key source given in the configuration replaces the preset's; the
+        preset's discovery URL then still names the issuer.
+        """
+        from ..providers import provider_settings
+
+        value = self.given.get("provider")
+        if value is None:
+            return {}
+        name = self.name("provider")
+        if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+            raise ConfigurationError(
+                name, "give a dict such as {'name': 'auth0', 'domain': ..., 'audience': ...}"
+            )
+        if self.given.get("issuers") is not None:
+            raise ConfigurationError(name, f"cannot be combined with {self.short('issuers')}")
+        params = {str(k): v for k, v in value.items() if k != "name"}
+        try:
+            preset = provider_settings(value["name"], **params)
+        except ConfigurationError as exc:
+            raise ConfigurationError(name, str(exc).removeprefix("provider: ")) from None
+        canonical = {s.django: s.name for s in SETTINGS if s.django and "." not in s.name}
+        found = {canonical[key]: v for key, v in preset.items()}
+        if any(self.given.get(s) is not None for s in _SOURCES):
+            discovered = found.pop("oidc_issuer", None)
+            found.pop("jwks_url", None)
+            if discovered is not None:
+                found.setdefault("issuer", discovered)
+        return found
 
     def read(self, setting: str) -> Any:
         """The value read by its schema reader; raises ConfigurationError in the user's spelling."""
@@ -260,6 +306,7 @@ class GuardSettings:
         them under ``JWT_GUARD``.
         """
         sources: list[str] = []
+        self.provider_values()  # a bad PROVIDER is named, not silently ignored
         try:
             config = self._guard_config(revocation, sources)
         except ConfigurationError as exc:

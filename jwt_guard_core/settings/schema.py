@@ -483,6 +483,17 @@ SETTINGS: tuple[Setting, ...] = (
         checked_by=_CONFIG,
     ),
     _s(
+        "provider",
+        "verify",
+        None,
+        (
+            'a provider profile, e.g. `{"name": "cognito", "region": ..., '
+            '"user_pool_id": ..., "client_id": ...}`: presets for every setting not '
+            "given (see docs/providers.md)"
+        ),
+        checked_by="provider_settings",
+    ),
+    _s(
         "tenants",
         "verify",
         None,
