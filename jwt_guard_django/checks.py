@@ -46,6 +46,7 @@ IDS = {
     # The claims policy (issue 13).
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
+    "claims_check_async": "jwt_guard.W032",
 }
 
 

@@ -206,6 +206,18 @@ def _claims_policy(s: GuardSettings) -> Iterator[Finding]:
             f"{s.name('optional_claims')} relaxes {names}: tokens without them are accepted",
             "Keep iat and sub required unless your issuer never writes them.",
         )
+    check = s.get("claims_check")
+    if s.adapter == "django" and (
+        _is_async(check) or (isinstance(check, str) and _is_async(_imported(s, "claims_check")))
+    ):
+        yield Finding(
+            "claims_check_async",
+            False,
+            f"{s.name('claims_check')} is an async function: only async requests (the "
+            "middleware under ASGI) can run it; sync requests and DRF views fail with a "
+            "configuration error",
+            "Give a plain function unless every protected request is served asynchronously.",
+        )
     if s.get("token_kind") == "any":
         yield Finding(
             "token_kind_any",
@@ -214,6 +226,21 @@ def _claims_policy(s: GuardSettings) -> Iterator[Finding]:
             "accepted as access tokens",
             "Keep 'access' (the default) unless this API is meant to take ID tokens.",
         )
+
+
+def _is_async(value: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 - async __call__ objects count too
+    )
+
+
+def _imported(s: GuardSettings, name: str) -> Any:
+    try:
+        return s.resolved(name)
+    except ConfigurationError:
+        return None  # reported when the configuration is built
 
 
 def _read(s: GuardSettings, name: str) -> tuple[Any, ConfigurationError | None]:

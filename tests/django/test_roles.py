@@ -252,6 +252,12 @@ def test_token_kind_any_is_a_check_warning(configure, capsys):
     assert "jwt_guard.W031" in capsys.readouterr().err
 
 
+def test_an_async_claims_check_is_a_check_warning(configure, capsys):
+    configure(CLAIMS_CHECK="tests.django.test_roles.apaid_only")
+    call_command("check")
+    assert "jwt_guard.W032" in capsys.readouterr().err
+
+
 def test_an_invalid_claims_policy_setting_fails_the_checks(configure):
     configure(TOKEN_KIND="id")
     with pytest.raises(SystemCheckError) as info:
