@@ -35,6 +35,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
+from .claims_policy import ClaimsPolicy
 from .keys import KeySource, VerificationKey
 from .token import VerifiedToken
 
@@ -60,6 +61,8 @@ class CachedToken(NamedTuple):
     # The alg, kid, iss and jti of the first verification, for the security
     # event of a later refusal.
     context: dict[str, Any]
+    # The issuer's claims policy: its CLAIMS_CHECK runs on every use.
+    claims: ClaimsPolicy
 
 
 class TokenCache:

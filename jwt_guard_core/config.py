@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, ML_DSA, min_token_bytes
+from .claims_policy import ClaimsPolicy, required_claims
 from .errors import ConfigurationError
+from .issuer_templates import IssuerTemplate, is_template, tenant_list
 from .jwe.decrypt import JWEPolicy
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
 from .settings.schema import DEFAULTS as _SCHEMA_DEFAULTS
@@ -57,6 +59,14 @@ class IssuerPolicy:
     keys: KeySource
     audience: str | Sequence[str] | None = None
     algorithms: Sequence[str] | None = None
+    # The claims policy (jwt_guard_core/claims_policy.py); None: the GuardConfig value.
+    claim_values: Mapping[str, Any] | None = None
+    authorized_parties: str | Sequence[str] | None = None
+    token_kind: str | None = None
+    roles_claim: Any = None
+    scopes_claim: Any = None
+    claims_check: Any = None
+    tenants: Sequence[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,12 @@ class _Policy:
     keys: KeySource
     audiences: frozenset[str]
     algorithms: frozenset[str]
+    claims: ClaimsPolicy = field(default_factory=ClaimsPolicy)
+    # Claims every token of this issuer must carry; aud only when it is checked.
+    required: frozenset[str] = frozenset()
+    check_audience: bool = True
+    # An issuer template ({tid}): matched by shape, never by exact lookup.
+    template: IssuerTemplate | None = None
 
 
 def _strings(setting: str, value: str | Sequence[str], what: str) -> tuple[str, ...]:
@@ -163,8 +179,17 @@ class GuardConfig:
             the token's ``iss`` selects the entry before any key lookup.
         leeway: clock skew allowed on ``exp``/``nbf``/``iat`` (default 10 s,
             at most 300 s).
-        required_claims: claims that must be present. Default: ``exp``,
-            ``iat``, ``sub``, plus ``iss`` and ``aud`` when they are verified.
+        required_claims: claims that must be present besides the minimum
+            (``exp``, ``iat``, ``sub``, plus ``iss`` and ``aud`` when they
+            are verified); they only add to it.
+        optional_claims: ``iat`` and/or ``sub`` to drop from the minimum
+            (never ``exp``); reported as a warning by the start-up checks.
+        claim_values, authorized_parties, token_kind, roles_claim,
+            scopes_claim, roles_booleans, claims_check: the claims policy,
+            see :class:`~jwt_guard_core.claims_policy.ClaimsPolicy`. With
+            ``authorized_parties`` an issuer may go without an audience
+            (Cognito access tokens have no ``aud``).
+        tenants: the tenants an issuer template (``{tid}``) accepts.
         max_token_age: reject tokens whose ``iat`` is older than this.
         max_lifetime: reject tokens whose ``exp - iat`` is longer than this.
         expected_type: the required ``typ`` header, e.g. ``"at+jwt"``
@@ -194,6 +219,15 @@ class GuardConfig:
     verify_audience: bool = True
     leeway: float = DEFAULT_LEEWAY
     required_claims: Sequence[str] | None = None
+    optional_claims: Sequence[str] | None = None
+    claim_values: Mapping[str, Any] | None = None
+    authorized_parties: str | Sequence[str] | None = None
+    token_kind: str = "access"  # noqa: S105 - a kind, not a secret
+    roles_claim: Any = "roles"
+    scopes_claim: Any = None
+    roles_booleans: bool = False
+    claims_check: Any = None
+    tenants: Sequence[str] | None = None
     max_token_age: float | None = None
     max_lifetime: float | None = None
     expected_type: str | None = None
@@ -209,6 +243,7 @@ class GuardConfig:
     all_algorithms: frozenset[str] = field(init=False, repr=False, compare=False)
     required: frozenset[str] = field(init=False, repr=False, compare=False)
     normalized_type: str | None = field(init=False, repr=False, compare=False)
+    templates: tuple[_Policy, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _seconds("leeway", self.leeway, allow_none=False, maximum=MAX_LEEWAY)
@@ -278,15 +313,34 @@ class GuardConfig:
             if self.audience is not None
             else frozenset()
         )
+        top_claims = ClaimsPolicy(
+            claim_values=self.claim_values,
+            authorized_parties=self.authorized_parties,
+            token_kind=self.token_kind,  # type: ignore[arg-type]
+            roles_claim=self.roles_claim,
+            scopes_claim=self.scopes_claim,
+            roles_booleans=self.roles_booleans,
+            claims_check=self.claims_check,
+        )
+        top_tenants = tenant_list("tenants", self.tenants)
         if (
             self.verify_audience
             and self.audience is None
-            and not (self.issuers and all(p.audience is not None for p in self.issuers.values()))
+            and not top_claims.parties
+            and not (
+                self.issuers
+                and all(
+                    p.audience is not None or p.authorized_parties is not None
+                    for p in self.issuers.values()
+                )
+            )
         ):
             raise ConfigurationError(
                 "audience",
-                "required: give this API's identifier, or set verify_audience=False to accept "
-                "tokens minted for any audience (RFC 8725 section 3.9 advises against it)",
+                "required: give this API's identifier, or authorized_parties (the client ids "
+                "tokens must be issued to) for a provider whose access tokens have no aud, or set "
+                "verify_audience=False to accept tokens minted for any audience (RFC 8725 section "
+                "3.9 advises against it)",
             )
         if not self.verify_audience and (
             self.audience is not None
@@ -326,8 +380,47 @@ class GuardConfig:
                 alg_setting = (
                     f"{setting}.algorithms" if policy.algorithms is not None else "algorithms"
                 )
+                claims = top_claims
+                overrides = {
+                    name: getattr(policy, name)
+                    for name in (
+                        "authorized_parties",
+                        "token_kind",
+                        "roles_claim",
+                        "scopes_claim",
+                        "claims_check",
+                    )
+                    if getattr(policy, name) is not None
+                }
+                if policy.claim_values is not None:
+                    # The entry's values add to (and per claim replace) the top-level ones.
+                    overrides["claim_values"] = {**(self.claim_values or {}), **policy.claim_values}
+                if overrides:
+                    claims = ClaimsPolicy(
+                        **{
+                            "claim_values": self.claim_values,
+                            "authorized_parties": self.authorized_parties,
+                            "token_kind": self.token_kind,
+                            "roles_claim": self.roles_claim,
+                            "scopes_claim": self.scopes_claim,
+                            "roles_booleans": self.roles_booleans,
+                            "claims_check": self.claims_check,
+                            **overrides,
+                            "prefix": f"{setting}.",
+                        }
+                    )
+                if not aud and self.verify_audience and not claims.parties:
+                    raise ConfigurationError(
+                        f"{setting}.audience",
+                        "required: give the audience or authorized_parties for this issuer",
+                    )
+                tenants = (
+                    tenant_list(f"{setting}.tenants", policy.tenants)
+                    if policy.tenants is not None
+                    else top_tenants
+                )
                 policies[iss] = self._policy(
-                    f"{setting}.keys", iss, policy.keys, aud, algs, alg_setting
+                    f"{setting}.keys", iss, policy.keys, aud, algs, alg_setting, claims, tenants
                 )
         else:
             if self.keys is None:
@@ -344,7 +437,14 @@ class GuardConfig:
                     )
                 for iss in _strings("issuer", self.issuer, "a non-empty string or list of strings"):
                     policies[iss] = self._policy(
-                        "keys", iss, self.keys, default_aud, default_algs, "algorithms"
+                        "keys",
+                        iss,
+                        self.keys,
+                        default_aud,
+                        default_algs,
+                        "algorithms",
+                        top_claims,
+                        top_tenants,
                     )
             else:
                 if self.issuer is not None:
@@ -353,38 +453,55 @@ class GuardConfig:
                         f"{self.issuer!r} given while verify_issuer=False; remove one of the two",
                     )
                 policies[None] = self._policy(
-                    "keys", None, self.keys, default_aud, default_algs, "algorithms"
+                    "keys", None, self.keys, default_aud, default_algs, "algorithms", top_claims
                 )
 
-        required: set[str]
-        if self.required_claims is None:
-            required = {"exp", "iat", "sub"}
-        else:
-            if isinstance(self.required_claims, str):
-                raise ConfigurationError(
-                    "required_claims", "give a list of claim names, not a string"
-                )
-            required = (
-                set()
-                if isinstance(self.required_claims, (list, tuple, set, frozenset))
-                and not self.required_claims
-                else set(_strings("required_claims", self.required_claims, "a list of claim names"))
+        if isinstance(self.required_claims, str):
+            raise ConfigurationError("required_claims", "give a list of claim names, not a string")
+        if self.required_claims is not None and not isinstance(
+            self.required_claims, (list, tuple, set, frozenset)
+        ):
+            raise ConfigurationError(
+                "required_claims", f"{self.required_claims!r} is not accepted; give a list"
             )
-        if self.verify_issuer:
-            required.add("iss")
-        if self.verify_audience:
-            required.add("aud")
+        extra: set[str] = set()
         if self.max_token_age is not None:
-            required.add("iat")
+            extra.add("iat")
         if self.max_lifetime is not None:
-            required.update(("iat", "exp"))
+            extra.update(("iat", "exp"))
+
+        def required_for(check_audience: bool) -> frozenset[str]:
+            return required_claims(
+                self.required_claims,
+                self.optional_claims,
+                issuer=self.verify_issuer,
+                audience=check_audience,
+            ) | frozenset(extra)
+
+        required = required_for(
+            self.verify_audience and (self.audience is not None or not top_claims.parties)
+        )
+        for key, prepared in list(policies.items()):
+            check_audience = self.verify_audience and bool(prepared.audiences)
+            policies[key] = replace(
+                prepared, required=required_for(check_audience), check_audience=check_audience
+            )
 
         _refuse_public_secrets(policies)
         all_algorithms = frozenset().union(*(p.algorithms for p in policies.values()))
         _check_token_room(self.max_token_bytes, all_algorithms, nested=self.jwe is not None)
         object.__setattr__(self, "policies", policies)
         object.__setattr__(self, "all_algorithms", all_algorithms)
+        if (
+            top_tenants is not None or any(p.tenants for p in (self.issuers or {}).values())
+        ) and not any(p.template is not None for p in policies.values()):
+            raise ConfigurationError(
+                "tenants", "given but no issuer is a template with a {tid} placeholder"
+            )
         object.__setattr__(self, "required", frozenset(required))
+        object.__setattr__(
+            self, "templates", tuple(p for p in policies.values() if p.template is not None)
+        )
         object.__setattr__(
             self,
             "normalized_type",
@@ -399,6 +516,8 @@ class GuardConfig:
         audiences: frozenset[str],
         algorithms: frozenset[str],
         alg_setting: str,
+        claims: ClaimsPolicy,
+        tenants: frozenset[str] | None = None,
     ) -> _Policy:
         if not isinstance(keys, KeySource):
             raise ConfigurationError(
@@ -411,7 +530,22 @@ class GuardConfig:
                 f"{', '.join(sorted(hmac_algs))} allowed but the key source holds no HMAC secret; "
                 "allowing HMAC with public keys is the algorithm-confusion attack (RFC 8725 2.1)",
             )
-        return _Policy(issuer=issuer, keys=keys, audiences=audiences, algorithms=algorithms)
+        template = None
+        if is_template(issuer):
+            assert issuer is not None
+            try:
+                template = IssuerTemplate(issuer, tenants)
+            except ConfigurationError as exc:
+                name = "issuer" if setting == "keys" else setting.removesuffix(".keys")
+                raise ConfigurationError(name, str(exc).split(": ", 1)[1]) from None
+        return _Policy(
+            issuer=issuer,
+            keys=keys,
+            audiences=audiences,
+            algorithms=algorithms,
+            claims=claims,
+            template=template,
+        )
 
 
 def _check_token_room(max_bytes: int, algorithms: frozenset[str], *, nested: bool) -> None:

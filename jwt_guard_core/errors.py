@@ -21,6 +21,7 @@ __all__ = [
     "ConfigurationError",
     "DPoPBindingError",
     "EmbeddedKey",
+    "InsufficientRole",
     "InsufficientScope",
     "InsufficientUserAuthentication",
     "InvalidClaim",
@@ -197,6 +198,25 @@ class InsufficientScope(TokenError):
     error = "insufficient_scope"
     status = 403
     default_detail = "the token lacks a required scope"
+
+    def __init__(self, required: tuple[str, ...] = (), detail: str | None = None) -> None:
+        self.required = tuple(required)
+        super().__init__(detail)
+
+
+class InsufficientRole(TokenError):
+    """The token is valid but lacks a role the resource needs.
+
+    403 with ``error="insufficient_scope"``: RFC 6750 section 3.1 defines it
+    as "the request requires higher privileges than provided by the access
+    token", which a missing role is; the challenge names no ``scope`` (roles
+    are not scopes). The reason ``insufficient_role`` goes to logs only.
+    """
+
+    reason = "insufficient_role"
+    error = "insufficient_scope"
+    status = 403
+    default_detail = "the token lacks a required role"
 
     def __init__(self, required: tuple[str, ...] = (), detail: str | None = None) -> None:
         self.required = tuple(required)

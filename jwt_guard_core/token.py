@@ -187,11 +187,14 @@ class VerifiedToken:
     scopes: frozenset[str]
     expires_at: datetime | None
     algorithm: str
+    #: The roles the token grants, read from ``ROLES_CLAIM`` (empty when none).
+    roles: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "claims", frozen_mapping(self.claims))
         object.__setattr__(self, "header", frozen_mapping(self.header))
         object.__setattr__(self, "scopes", frozenset(self.scopes))
+        object.__setattr__(self, "roles", frozenset(self.roles))
 
     @classmethod
     def _read_only(
@@ -203,6 +206,7 @@ class VerifiedToken:
         subject: str | None,
         scopes: frozenset[str],
         algorithm: str,
+        roles: frozenset[str] = frozenset(),
     ) -> VerifiedToken:
         """The verifier's constructor: ``claims`` and ``header`` are already read-only.
 
@@ -223,6 +227,7 @@ class VerifiedToken:
                 "subject": subject,
                 "scopes": scopes,
                 "algorithm": algorithm,
+                "roles": roles,
             },
         )
         return token
@@ -257,3 +262,7 @@ class VerifiedToken:
     def has_scopes(self, *required: str) -> bool:
         """True when the token carries every scope in ``required`` (all of them)."""
         return self.scopes.issuperset(required)
+
+    def has_roles(self, *required: str) -> bool:
+        """True when the token carries every role in ``required`` (all of them)."""
+        return self.roles.issuperset(required)

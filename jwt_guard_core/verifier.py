@@ -45,8 +45,9 @@ from .errors import (
     TokenTooOld,
     UnknownCrit,
 )
+from .issuer_templates import match_template
 from .keys import VerificationKey
-from .token import InvalidScope, ReadOnlyDict, VerifiedToken, scopes_from_claims
+from .token import ReadOnlyDict, VerifiedToken
 
 __all__ = ["Verifier"]
 
@@ -166,7 +167,7 @@ class Verifier:
                 entry is not None
                 and entry.keys.get_key(entry.header_kid, entry.token.algorithm) is entry.key
             ):
-                result = entry.token
+                result, checks = entry.token, entry.claims
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
                     token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
@@ -174,9 +175,12 @@ class Verifier:
                 header, _, policy, _, _, _ = parsed
                 key = policy.keys.get_key(header.kid, header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
+                checks = policy.claims
             revocation = self.config.revocation
             if revocation is not None and _revoked(revocation, result):
                 raise TokenRevoked()
+            # The user's CLAIMS_CHECK, last, on every use (jwt_guard_core/claims_policy.py).
+            checks.run_check(result)
         except Exception as exc:
             self._refused(exc, ctx, digest)
             raise
@@ -196,7 +200,7 @@ class Verifier:
                 entry is not None
                 and await entry.keys.aget_key(entry.header_kid, entry.token.algorithm) is entry.key
             ):
-                result = entry.token
+                result, checks = entry.token, entry.claims
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
                     token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
@@ -204,9 +208,12 @@ class Verifier:
                 header, _, policy, _, _, _ = parsed
                 key = await policy.keys.aget_key(header.kid, header.alg)
                 result, fresh = self._finish(parsed, key, ctx)
+                checks = policy.claims
             revocation = self.config.revocation
             if revocation is not None and await _arevoked(revocation, result):
                 raise TokenRevoked()
+            # The user's CLAIMS_CHECK, last, on every use (jwt_guard_core/claims_policy.py).
+            await checks.arun_check(result)
         except Exception as exc:
             self._refused(exc, ctx, digest)
             raise
@@ -423,6 +430,9 @@ class Verifier:
         # Exact, case-sensitive match (RFC 7519 section 4.1.1): no prefix,
         # trailing-slash or case folding tricks.
         policy = self._policies.get(iss) if isinstance(iss, str) else None
+        if (policy is None or policy.template is not None) and isinstance(iss, str):
+            # Issuer templates ({tid}), jwt_guard_core/issuer_templates.py.
+            policy = match_template(self.config.templates, iss, claims)
         if policy is None:
             raise BadIssuer()
         return policy
@@ -466,8 +476,8 @@ class Verifier:
         self._check_signature(header, key, raw, second, ctx)
 
         config = self.config
-        if not self._required.issubset(claims):
-            missing = sorted(self._required - claims.keys())
+        if not policy.required.issubset(claims):
+            missing = sorted(policy.required - claims.keys())
             raise MissingClaim(f"required claim {missing[0]} is missing")
 
         now = self._clock()
@@ -484,7 +494,7 @@ class Verifier:
                 "the token's lifetime is over the maximum", reason="lifetime_too_long"
             )
 
-        if config.verify_audience:
+        if policy.check_audience:
             self._check_audience(claims, policy.audiences)
 
         # A JSON null is present but not a value: "sub": null must not pass
@@ -494,10 +504,8 @@ class Verifier:
             raise InvalidClaim("sub is not a non-empty string")
         if type(claims.get("jti")) is not str and "jti" in claims:
             raise InvalidClaim("jti is not a string")
-        try:
-            scopes = scopes_from_claims(claims)
-        except InvalidScope as exc:
-            raise InvalidClaim(str(exc)) from None
+        # The claims policy: values, parties, token kind, roles and scopes.
+        grants = policy.claims.check(claims, header.raw)
 
         issuer = policy.issuer
         if issuer is None:
@@ -509,8 +517,9 @@ class Verifier:
             ctx["kid"],
             issuer,
             sub,
-            scopes,
+            grants.scopes,
             header.alg,
+            grants.roles,
         )
         if self._cache is None:
             return result, None
@@ -519,7 +528,7 @@ class Verifier:
             drop_at = exp + self._leeway
         # ctx is this call's own dict and nothing changes it after success.
         return result, CachedToken(
-            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, ctx
+            result, policy.keys, header.kid, key, exp, nbf, iat, drop_at, ctx, policy.claims
         )
 
     @staticmethod

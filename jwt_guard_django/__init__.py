@@ -24,10 +24,23 @@ if TYPE_CHECKING:
     from ._auth import jwt_exempt
     from .authentication import JWTGuardAuthentication
     from .cookies import delete_auth_cookie, set_auth_cookie
-    from .decorators import jwt_optional, jwt_required, require_scopes
+    from .decorators import (
+        jwt_optional,
+        jwt_required,
+        require_any_role,
+        require_roles,
+        require_scopes,
+    )
     from .issuing import get_key_manager, get_token_issuer
     from .middleware import JWTGuardMiddleware
-    from .permissions import HasAnyScope, HasScopes, RequiresAuthLevel, RequiresDPoP
+    from .permissions import (
+        HasAnyRole,
+        HasAnyScope,
+        HasRoles,
+        HasScopes,
+        RequiresAuthLevel,
+        RequiresDPoP,
+    )
     from .sessions import get_sessions
     from .signals import token_rejected, token_verified
     from .store import DjangoSessionStore
@@ -36,7 +49,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DjangoSessionStore",
+    "HasAnyRole",
     "HasAnyScope",
+    "HasRoles",
     "HasScopes",
     "JWTGuardAuthentication",
     "JWTGuardMiddleware",
@@ -52,6 +67,8 @@ __all__ = [
     "jwt_optional",
     "jwt_required",
     "key_set_health",
+    "require_any_role",
+    "require_roles",
     "require_scopes",
     "set_auth_cookie",
     "token_rejected",
@@ -60,7 +77,9 @@ __all__ = [
 
 _MODULES = {
     "DjangoSessionStore": "store",
+    "HasAnyRole": "permissions",
     "HasAnyScope": "permissions",
+    "HasRoles": "permissions",
     "HasScopes": "permissions",
     "JWTGuardAuthentication": "authentication",
     "JWTGuardMiddleware": "middleware",
@@ -76,6 +95,8 @@ _MODULES = {
     "jwt_optional": "decorators",
     "jwt_required": "decorators",
     "key_set_health": "verifier",
+    "require_any_role": "decorators",
+    "require_roles": "decorators",
     "require_scopes": "decorators",
     "set_auth_cookie": "cookies",
     "token_rejected": "signals",

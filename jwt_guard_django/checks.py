@@ -48,6 +48,10 @@ IDS = {
     "user_issuers_invalid": "jwt_guard.E012",
     "user_issuers_unset": "jwt_guard.W010",
     "user_issuers_shared": "jwt_guard.W011",
+    # The claims policy (issue 13).
+    "claims_relaxed": "jwt_guard.W030",
+    "token_kind_any": "jwt_guard.W031",
+    "claims_check_async": "jwt_guard.W032",
 }
 
 

@@ -8,6 +8,9 @@
     @require_scopes("orders:write")
     async def create_order(request): ...
 
+    @require_roles("admin")
+    def admin_only(request): ...
+
 They work with or without the middleware (with it, the token is verified
 once). On success ``request.auth`` is the
 :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the resolved user.
@@ -23,6 +26,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from jwt_guard_core import TokenError
+from jwt_guard_core.claims_policy import check_roles, role_list
 from jwt_guard_core.http import check_scopes
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
@@ -39,7 +43,7 @@ from ._auth import (
 )
 from .resource import get_resource
 
-__all__ = ["jwt_optional", "jwt_required", "require_scopes"]
+__all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -53,6 +57,8 @@ def _decide(
     any_of: bool,
     dpop: str | None = None,
     step_up: StepUpRequirement | None = None,
+    roles: tuple[str, ...] = (),
+    any_role: bool = False,
 ) -> HttpResponseBase | None:
     """Every decision the sync and async wrappers share, bar the user lookup."""
     refused = admit(request, outcome, dpop=dpop)
@@ -71,6 +77,7 @@ def _decide(
         if step_up is not None:
             get_resource().step_up(token, step_up)
         check_scopes(token, scopes, any_of=any_of)
+        check_roles(token, roles, any_of=any_role)
     except TokenError as exc:
         return to_response(outcome.answer(exc, dpop=dpop))
     return None
@@ -92,21 +99,26 @@ def _guard(
     any_of: bool,
     dpop: str | None = None,
     step_up: StepUpRequirement | None = None,
+    roles: tuple[str, ...] = (),
+    any_role: bool = False,
 ) -> View:
+    decide = functools.partial(
+        _decide,
+        optional=optional,
+        scopes=scopes,
+        any_of=any_of,
+        dpop=dpop,
+        step_up=step_up,
+        roles=roles,
+        any_role=any_role,
+    )
+
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             outcome = await aauthenticate(request)
-            refused = _decide(
-                request,
-                outcome,
-                optional=optional,
-                scopes=scopes,
-                any_of=any_of,
-                dpop=dpop,
-                step_up=step_up,
-            )
+            refused = decide(request, outcome)
             if refused is None and outcome.token is not None:
                 user = await aget_user(request, outcome.token)
                 refused = _user_refusal(request, outcome, user)
@@ -119,15 +131,7 @@ def _guard(
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         outcome = authenticate(request)
-        refused = _decide(
-            request,
-            outcome,
-            optional=optional,
-            scopes=scopes,
-            any_of=any_of,
-            dpop=dpop,
-            step_up=step_up,
-        )
+        refused = decide(request, outcome)
         if refused is None and outcome.token is not None:
             refused = _user_refusal(request, outcome, get_user(request, outcome.token))
         if refused is not None:
@@ -201,5 +205,31 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]
 
     def decorator(view: View) -> View:
         return _guard(view, optional=False, scopes=wanted, any_of=any_of)
+
+    return decorator
+
+
+def require_roles(*roles: str) -> Callable[[View], View]:
+    """The view needs a valid token with every role in ``roles`` (``VerifiedToken.roles``).
+
+    Too few roles is 403 with ``WWW-Authenticate: Bearer realm="...",
+    error="insufficient_scope"`` (RFC 6750 section 3.1: the request needs
+    higher privileges than the token grants) and no ``scope`` parameter; the
+    reason ``insufficient_role`` is logged.
+    """
+    wanted = role_list("require_roles", roles)
+
+    def decorator(view: View) -> View:
+        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted)
+
+    return decorator
+
+
+def require_any_role(*roles: str) -> Callable[[View], View]:
+    """Like :func:`require_roles`, but one of ``roles`` is enough."""
+    wanted = role_list("require_any_role", roles)
+
+    def decorator(view: View) -> View:
+        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted, any_role=True)
 
     return decorator

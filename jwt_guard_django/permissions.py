@@ -1,4 +1,4 @@
-"""DRF permission classes that check the token's scopes, DPoP binding and step-up.
+"""DRF permission classes that check the token's scopes, roles, DPoP binding and step-up.
 
 .. code-block:: python
 
@@ -11,6 +11,10 @@
 a forgotten entry must not open an endpoint. Too few scopes is 403 with
 ``WWW-Authenticate: Bearer ..., error="insufficient_scope", scope="..."``
 (RFC 6750 section 3.1); no token at all is 401.
+
+:class:`HasRoles` and :class:`HasAnyRole` read ``required_roles`` the same
+way and check ``VerifiedToken.roles`` (see ``ROLES_CLAIM``); too few roles is
+403 with ``error="insufficient_scope"`` and no ``scope`` parameter.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from jwt_guard_core import ConfigurationError, InsufficientScope, TokenError, VerifiedToken
+from jwt_guard_core.claims_policy import check_roles
+from jwt_guard_core.errors import InsufficientRole
 from jwt_guard_core.http import check_scopes
 from jwt_guard_core.step_up import StepUpRequirement
 
@@ -30,14 +36,24 @@ from ._auth import authenticate
 from .authentication import api_error
 from .resource import get_resource
 
-__all__ = ["HasAnyScope", "HasScopes", "RequiresAuthLevel", "RequiresDPoP"]
+__all__ = [
+    "HasAnyRole",
+    "HasAnyScope",
+    "HasRoles",
+    "HasScopes",
+    "RequiresAuthLevel",
+    "RequiresDPoP",
+]
 
 
-def _required(request: Request, view: Any) -> tuple[str, ...] | None:
-    required = getattr(view, "required_scopes", None)
+def _required(
+    request: Request, view: Any, attribute: str = "required_scopes"
+) -> tuple[str, ...] | None:
+    required = getattr(view, attribute, None)
     if required is None:
+        what = "scope" if attribute == "required_scopes" else "role"
         raise ImproperlyConfigured(
-            f"{type(view).__name__} uses a jwt-guard scope permission but sets no required_scopes"
+            f"{type(view).__name__} uses a jwt-guard {what} permission but sets no {attribute}"
         )
     if isinstance(required, Mapping):
         method = (request.method or "GET").upper()
@@ -48,8 +64,9 @@ def _required(request: Request, view: Any) -> tuple[str, ...] | None:
             return None
         required = chosen
     if isinstance(required, str) or not isinstance(required, Sequence):
+        what = "scopes" if attribute == "required_scopes" else "roles"
         raise ImproperlyConfigured(
-            f"{type(view).__name__}.required_scopes must be a list of scopes or a dict of "
+            f"{type(view).__name__}.{attribute} must be a list of {what} or a dict of "
             "method to list"
         )
     return tuple(required)
@@ -78,6 +95,31 @@ class HasScopes(BasePermission):
 
 class HasAnyScope(HasScopes):
     """The token must carry at least one scope of the view's ``required_scopes``."""
+
+    any_of = True
+
+
+class HasRoles(BasePermission):
+    """The token must carry every role in the view's ``required_roles``."""
+
+    any_of = False
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, VerifiedToken):
+            return False
+        required = _required(request, view, "required_roles")
+        if required is None:
+            raise api_error(InsufficientRole(()))
+        try:
+            check_roles(token, required, any_of=self.any_of)
+        except InsufficientRole as exc:
+            raise api_error(exc) from None
+        return True
+
+
+class HasAnyRole(HasRoles):
+    """The token must carry at least one role of the view's ``required_roles``."""
 
     any_of = True
 

@@ -23,44 +23,29 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
-from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
 
 from .conf import conf, improperly_configured
 
 __all__ = ["TokenUser", "aresolve_user", "resolve_user"]
 
 
-def _names(value: Any) -> frozenset[str]:
-    # The core's scope grammar (RFC 6749 3.3): one U+0020 between names, so
-    # every reader sees the same names; a string outside it grants none.
-    if isinstance(value, str):
-        try:
-            return frozenset(parse_scope(value))
-        except InvalidScope:
-            return frozenset()
-    if isinstance(value, (list, tuple)):
-        return frozenset(v for v in value if is_scope_name(v))
-    return frozenset()
-
-
-def _claim(claims: Any, path: str) -> Any:
-    # Dotted paths reach nested claims such as Keycloak's realm_access.roles.
-    value = claims
-    for part in path.split("."):
-        if not hasattr(value, "get"):
-            return None
-        value = value.get(part)
-    return value
+def _role_permissions() -> Any:
+    try:
+        return conf.parsed.read("role_permissions")
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 
 
 class TokenUser:
     """A user that exists only in the token: built from claims, never saved.
 
     ``pk``, ``id`` and ``username`` come from the ``USER_ID_CLAIM`` claim
-    (default ``sub``); ``scopes`` from ``scope``/``scp``; ``roles`` from
-    ``ROLES_CLAIM`` (default ``roles``; a dotted path such as
-    ``realm_access.roles`` reaches nested claims). It has no Django
-    permissions: authorize with scopes or roles.
+    (default ``sub``); ``scopes`` and ``roles`` are the token's (read by the
+    core from ``SCOPES_CLAIM`` and ``ROLES_CLAIM``). It answers permission
+    questions the way Django's users do: its permissions are those
+    ``ROLE_PERMISSIONS`` maps its roles to (none by default), and
+    ``has_perms([])`` is ``True``, so DRF's ``DjangoModelPermissions`` lets a
+    read through and checks a write against the mapped permissions.
     """
 
     is_active = True
@@ -97,9 +82,15 @@ class TokenUser:
     def scopes(self) -> frozenset[str]:
         return self.token.scopes
 
-    @cached_property
+    @property
     def roles(self) -> frozenset[str]:
-        return _names(_claim(self.token.claims, self._roles_claim))
+        """The token's roles (``VerifiedToken.roles``)."""
+        return self.token.roles
+
+    @cached_property
+    def _permissions(self) -> frozenset[str]:
+        mapping = _role_permissions()
+        return frozenset().union(*(mapping.get(role, ()) for role in self.roles))
 
     def get_username(self) -> str:
         return self.username
@@ -111,22 +102,31 @@ class TokenUser:
         return role in self.roles
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
-        return False
+        """Whether one of the token's roles maps to ``perm`` in ``ROLE_PERMISSIONS``.
+
+        Like Django's model backend, an object-level question (``obj`` given)
+        is answered ``False``: roles grant model permissions only.
+        """
+        return obj is None and perm in self._permissions
 
     def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
-        return False
+        """Every permission in ``perm_list`` (``True`` for none, as Django's users)."""
+        if isinstance(perm_list, str):
+            raise ValueError("perm_list must be an iterable of permissions.")
+        return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def has_module_perms(self, module: str) -> bool:
-        return False
+        return any(perm.partition(".")[0] == module for perm in self._permissions)
 
     def get_all_permissions(self, obj: object = None) -> set[str]:
-        return set()
+        return set(self._permissions) if obj is None else set()
 
     def get_user_permissions(self, obj: object = None) -> set[str]:
         return set()
 
     def get_group_permissions(self, obj: object = None) -> set[str]:
-        return set()
+        # Roles play the part of Django's groups.
+        return self.get_all_permissions(obj)
 
     def save(self) -> None:
         raise NotImplementedError("a TokenUser is stateless and cannot be saved")

@@ -27,7 +27,13 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess
 from .config import DEFAULTS
 from .cookies import set_access_cookies, unset_access_cookies
 from .csrf import set_csrf_cookie
-from .decorators import jwt_exempt, jwt_required, require_scopes
+from .decorators import (
+    jwt_exempt,
+    jwt_required,
+    require_any_role,
+    require_roles,
+    require_scopes,
+)
 from .errors import (
     CSRFError,
     JWTGuardHTTPException,
@@ -65,6 +71,8 @@ __all__ = [
     "issuing_blueprint",
     "jwt_exempt",
     "jwt_required",
+    "require_any_role",
+    "require_roles",
     "require_scopes",
     "set_access_cookies",
     "set_csrf_cookie",

@@ -1,4 +1,4 @@
-"""``@jwt_required`` and ``@require_scopes`` for sync and async views.
+"""``@jwt_required``, ``@require_scopes`` and ``@require_roles`` for sync and async views.
 
 Both work on plain view functions, ``async def`` views, the methods of a
 ``MethodView`` and in its ``decorators`` list. A whole blueprint is
@@ -12,23 +12,29 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
+from jwt_guard_core import TokenError, VerifiedToken
+from jwt_guard_core.claims_policy import check_roles, role_list
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
 from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
 
 from ._request import (
     EXEMPT_ATTRIBUTE,
+    _reject,
     aauthenticate,
     authenticate,
     enforce_route,
     enforce_scopes,
     normalize_locations,
 )
+from ._state import current_state
 
 __all__ = [
     "jwt_exempt",
     "jwt_required",
     "normalize_scopes",
+    "require_any_role",
+    "require_roles",
     "require_scopes",
 ]
 
@@ -54,6 +60,14 @@ def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     return items
 
 
+def enforce_roles(token: VerifiedToken, roles: tuple[str, ...], *, any_of: bool) -> None:
+    """403 ``insufficient_scope`` (reason ``insufficient_role``) unless ``token`` has the roles."""
+    try:
+        check_roles(token, roles, any_of=any_of)
+    except TokenError as exc:
+        raise _reject(current_state(), exc, emit=True) from None
+
+
 def _wrap(
     view: F,
     *,
@@ -63,28 +77,33 @@ def _wrap(
     locations: tuple[str, ...] | None,
     dpop: str | None = None,
     step_up: StepUpRequirement | None = None,
+    roles: tuple[str, ...] = (),
+    any_role: bool = False,
 ) -> F:
     route = dpop is not None or step_up is not None
+
+    def authorize(token: VerifiedToken | None) -> None:
+        if token is None:
+            return
+        if route:
+            enforce_route(token, dpop=dpop, step_up=step_up)
+        if scopes:
+            enforce_scopes(token, scopes, any_of=any_of)
+        if roles:
+            enforce_roles(token, roles, any_of=any_role)
+
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = await aauthenticate(optional=optional, locations=locations, dpop=dpop)
-            if token is not None and route:
-                enforce_route(token, dpop=dpop, step_up=step_up)
-            if token is not None and scopes:
-                enforce_scopes(token, scopes, any_of=any_of)
+            authorize(await aauthenticate(optional=optional, locations=locations, dpop=dpop))
             return await view(*args, **kwargs)
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        token = authenticate(optional=optional, locations=locations, dpop=dpop)
-        if token is not None and route:
-            enforce_route(token, dpop=dpop, step_up=step_up)
-        if token is not None and scopes:
-            enforce_scopes(token, scopes, any_of=any_of)
+        authorize(authenticate(optional=optional, locations=locations, dpop=dpop))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -178,6 +197,40 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[F], F]:
 
     def decorate(fn: F) -> F:
         return _wrap(fn, optional=False, scopes=needed, any_of=any_of, locations=None)
+
+    return decorate
+
+
+def require_roles(*roles: str) -> Callable[[F], F]:
+    """Require a valid token carrying every role in ``roles`` (``current_token.roles``).
+
+    Too few roles is 403 with ``WWW-Authenticate: Bearer realm="...",
+    error="insufficient_scope"`` (RFC 6750 section 3.1: the request needs
+    higher privileges than the token grants) and no ``scope`` parameter;
+    the exception's ``reason`` is ``insufficient_role``.
+    """
+    needed = role_list("require_roles", roles)
+
+    def decorate(fn: F) -> F:
+        return _wrap(fn, optional=False, scopes=(), any_of=False, locations=None, roles=needed)
+
+    return decorate
+
+
+def require_any_role(*roles: str) -> Callable[[F], F]:
+    """Like :func:`require_roles`, but one of ``roles`` is enough."""
+    needed = role_list("require_any_role", roles)
+
+    def decorate(fn: F) -> F:
+        return _wrap(
+            fn,
+            optional=False,
+            scopes=(),
+            any_of=False,
+            locations=None,
+            roles=needed,
+            any_role=True,
+        )
 
     return decorate
 

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 
 from ..errors import ConfigurationError
 from ..signing import KeyStoreError
-from . import _demo, _inspect, _keys, _store, _token, _verify
+from . import _demo, _inspect, _keys, _provider, _store, _token, _verify
 from ._inspect import token_warnings
 from ._keys import GeneratedKey, generate_key, jwk_thumbprint, write_key
 from ._output import (
@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     _demo.add_parser(commands)
     _store.add_parsers(commands)
     _token.add_parser(commands)
+    _provider.add_parser(commands)
     return parser
 
 

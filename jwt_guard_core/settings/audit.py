@@ -44,6 +44,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _algorithms(settings)
     found += _key_sources(settings)
     found += _validation(settings)
+    found += _claims_policy(settings)
     found += _locations(settings)
     found += _cookie(settings, development)
     found += _sender(settings)
@@ -193,6 +194,54 @@ def _validation(s: GuardSettings) -> Iterator[Finding]:
             "Leeway absorbs clock skew between servers (seconds, default 10); a larger one "
             "keeps expired tokens alive. Fix the clocks with NTP instead.",
         )
+
+
+def _claims_policy(s: GuardSettings) -> Iterator[Finding]:
+    """The claims policy's risky values (issue 13; docs/claims.md)."""
+    relaxed = s.get("optional_claims")
+    if relaxed:
+        names = relaxed if isinstance(relaxed, str) else ", ".join(map(str, relaxed))
+        yield Finding(
+            "claims_relaxed",
+            False,
+            f"{s.name('optional_claims')} relaxes {names}: tokens without them are accepted",
+            "Keep iat and sub required unless your issuer never writes them.",
+        )
+    check = s.get("claims_check")
+    if s.adapter == "django" and (
+        _is_async(check) or (isinstance(check, str) and _is_async(_imported(s, "claims_check")))
+    ):
+        yield Finding(
+            "claims_check_async",
+            False,
+            f"{s.name('claims_check')} is an async function: only async requests (the "
+            "middleware under ASGI) can run it; sync requests and DRF views fail with a "
+            "configuration error",
+            "Give a plain function unless every protected request is served asynchronously.",
+        )
+    if s.get("token_kind") == "any":
+        yield Finding(
+            "token_kind_any",
+            False,
+            f"{s.name('token_kind')} is 'any': ID and refresh tokens of your issuer are "
+            "accepted as access tokens",
+            "Keep 'access' (the default) unless this API is meant to take ID tokens.",
+        )
+
+
+def _is_async(value: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 - async __call__ objects count too
+    )
+
+
+def _imported(s: GuardSettings, name: str) -> Any:
+    try:
+        return s.resolved(name)
+    except ConfigurationError:
+        return None  # reported when the configuration is built
 
 
 def _read(s: GuardSettings, name: str) -> tuple[Any, ConfigurationError | None]:

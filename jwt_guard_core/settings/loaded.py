@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from ..issuer_templates import is_template
 from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
 
 if TYPE_CHECKING:
@@ -40,7 +41,17 @@ KEY_SOURCES = _SOURCES = (
     "key_source",
     "keys",
 )
-_ENTRY_EXTRA = ("jwks_options", "audience", "algorithms")
+# The claims policy's settings an ISSUERS entry may give (jwt_guard_core/claims_policy.py).
+_CLAIMS_POLICY = (
+    "claim_values",
+    "authorized_parties",
+    "token_kind",
+    "roles_claim",
+    "scopes_claim",
+    "claims_check",
+    "tenants",
+)
+_ENTRY_EXTRA = ("jwks_options", "audience", "algorithms", *_CLAIMS_POLICY)
 # Core parameters whose setting has another canonical name.
 _CORE_FIELDS = {"max_lifetime": "max_token_lifetime"}
 
@@ -170,10 +181,56 @@ class GuardSettings:
         return setting in self.given
 
     def get(self, setting: str) -> Any:
-        """The value as given, or the schema default (not validated)."""
-        if setting in self.given:
+        """The value as given, else the ``PROVIDER`` preset's, else the schema default.
+
+        A given value equal to the default (Flask's ``init_app`` sets every
+        key to its default) leaves the preset's in place.
+        """
+        default = by_name(setting).default_for(self.adapter)
+        provided = self._provided
+        if setting in self.given and not (setting in provided and self.given[setting] == default):
             return self.given[setting]
-        return by_name(setting).default_for(self.adapter)
+        return provided.get(setting, default)
+
+    @cached_property
+    def _provided(self) -> Mapping[str, Any]:
+        # Never raises (findings read settings through get); guard_config does.
+        try:
+            return self.provider_values()
+        except ConfigurationError:
+            return {}
+
+    def provider_values(self) -> dict[str, Any]:
+        """The ``PROVIDER`` preset (canonical name -> value) for what is not given.
+
+        A key source given in the configuration replaces the preset's; the
+        preset's discovery URL then still names the issuer.
+        """
+        from ..providers import provider_settings
+
+        value = self.given.get("provider")
+        if value is None:
+            return {}
+        name = self.name("provider")
+        if not isinstance(value, Mapping) or not isinstance(value.get("name"), str):
+            raise ConfigurationError(
+                name, "give a dict such as {'name': 'auth0', 'domain': ..., 'audience': ...}"
+            )
+        if self.given.get("issuers") is not None:
+            raise ConfigurationError(name, f"cannot be combined with {self.short('issuers')}")
+        params = {str(k): v for k, v in value.items() if k != "name"}
+        try:
+            preset = provider_settings(value["name"], **params)
+        except ConfigurationError as exc:
+            raise ConfigurationError(name, str(exc).removeprefix("provider: ")) from None
+        canonical = {s.django: s.name for s in SETTINGS if s.django and "." not in s.name}
+        found = {canonical[key]: v for key, v in preset.items()}
+        if any(self.given.get(s) is not None for s in _SOURCES):
+            discovered = found.pop("oidc_issuer", None)
+            found.pop("jwks_url", None)
+            if discovered is not None:
+                found.setdefault("issuer", discovered)
+        return found
 
     def read(self, setting: str) -> Any:
         """The value read by its schema reader; raises ConfigurationError in the user's spelling."""
@@ -278,12 +335,20 @@ class GuardSettings:
         them under ``JWT_GUARD``.
         """
         sources: list[str] = []
+        self.provider_values()  # a bad PROVIDER is named, not silently ignored
         try:
-            return self._guard_config(revocation, sources, issuing_keys)
+            config = self._guard_config(revocation, sources, issuing_keys)
         except ConfigurationError as exc:
             if self.adapter == "flask":
                 raise self._renamed(exc, sources) from None
             raise
+        if self.adapter == "flask" and any(p.claims.is_async for p in config.policies.values()):
+            # Flask verifies on the request's thread, async views included.
+            raise ConfigurationError(
+                self.name("claims_check"),
+                "is an async function; Flask verifies tokens synchronously, give a plain function",
+            )
+        return config
 
     def _guard_config(
         self,
@@ -306,6 +371,16 @@ class GuardSettings:
             "max_token_bytes": self.get("max_token_bytes"),
             "token_cache_size": self.get("token_cache_size"),
             "token_cache_max_age": self.read("token_cache_max_age"),
+            # The claims policy (jwt_guard_core/claims_policy.py).
+            "optional_claims": self.get("optional_claims"),
+            "claim_values": self.get("claim_values"),
+            "authorized_parties": self.read("authorized_parties"),
+            "token_kind": self.get("token_kind"),
+            "roles_claim": self.get("roles_claim"),
+            "scopes_claim": self.get("scopes_claim"),
+            "roles_booleans": self.read("roles_booleans"),
+            "claims_check": self._callable(self.name("claims_check"), self.get("claims_check")),
+            "tenants": self.read("tenants"),
         }
         given = self.resolved("revocation")
         if isinstance(given, type):
@@ -365,14 +440,27 @@ class GuardSettings:
                         clock,
                         missing=where,
                         issuing_keys=issuing_keys,
+                        template=iss if is_template(iss) else None,
                     ),
                     audience=values["audience"],
                     algorithms=algorithms,
+                    claim_values=values["claim_values"],
+                    authorized_parties=by_name("authorized_parties").read(
+                        values["authorized_parties"], where
+                    ),
+                    token_kind=values["token_kind"],
+                    roles_claim=values["roles_claim"],
+                    scopes_claim=values["scopes_claim"],
+                    claims_check=self._callable(
+                        f"{where}[{self.entry_key('claims_check')!r}]", values["claims_check"]
+                    ),
+                    tenants=by_name("tenants").read(values["tenants"], where),
                 )
             return GuardConfig(issuers=policies, **options)
 
         values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
         sources.extend(self.name(s) for s in self._sources() if values[s] is not None)
+        issuer = self.get("issuer")
         keys = self._key_source(
             values,
             self.name,
@@ -380,8 +468,8 @@ class GuardSettings:
             clock,
             missing=self.name(self._sources()[0]),
             issuing_keys=issuing_keys,
+            template=issuer if is_template(issuer) else None,
         )
-        issuer = self.get("issuer")
         oidc = self.get("oidc_issuer")
         if issuer is None and isinstance(oidc, str) and options["verify_issuer"] is True:
             # OIDC Discovery 1.0 section 4.3: the discovery document's issuer is
@@ -408,6 +496,7 @@ class GuardSettings:
         *,
         missing: str,
         issuing_keys: Callable[[], KeySource] | None = None,
+        template: str | None = None,
     ) -> KeySource:
         """One key source from exactly one of the source settings in ``values``."""
         from ..keys import KeySource
@@ -443,6 +532,8 @@ class GuardSettings:
         if clock is not None:
             options = {"clock": clock, **options}
         try:
+            if name == "oidc_issuer" and template is not None:
+                return _template_key_set(where(name), value, template, options)
             if name in ("jwks_url", "oidc_issuer"):
                 return remote_key_set(
                     where(name), value, discovery=name == "oidc_issuer", options=options
@@ -478,6 +569,12 @@ class GuardSettings:
         group = self.group("issuing") or {}
         return group.get("ALLOW_HMAC") is True
 
+    def _callable(self, name: str, value: Any) -> Any:
+        """A callable setting: a dotted path is imported; anything else is checked by the core."""
+        if isinstance(value, str):
+            return import_object(name, value)
+        return value
+
     def _renamed(self, exc: ConfigurationError, sources: list[str]) -> ConfigurationError:
         """The core names its own fields; the user needs the key they wrote."""
         setting = exc.setting
@@ -495,3 +592,21 @@ class GuardSettings:
 
 
 _NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def _template_key_set(
+    setting: str, url: Any, template: str, options: Mapping[str, Any]
+) -> KeySource:
+    """The key set of a template issuer, discovered from ``url`` (Entra's ``common``).
+
+    The discovery document's ``issuer`` is the template itself (OIDC
+    Discovery's exact match, with the placeholder as the provider spells it).
+    """
+    from ..issuer_templates import discovery_issuer
+    from ..remote import RemoteJWKS
+    from ..sources import remote_key_set
+
+    # Checks the URL and every option exactly as for any issuer.
+    remote_key_set(setting, url, discovery=True, options=options).close()  # type: ignore[attr-defined]
+    document = str(url).rstrip("/") + "/.well-known/openid-configuration"
+    return RemoteJWKS(document, **options, _issuer=discovery_issuer(template))

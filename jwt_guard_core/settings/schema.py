@@ -114,6 +114,31 @@ def dpop_mode(value: Any, name: str) -> str:
     return value  # type: ignore[no-any-return]
 
 
+def optional_strings(value: Any, name: str) -> tuple[str, ...] | None:
+    """``None``, or one string, a comma-separated string or a list of non-empty strings."""
+    return None if value is None else strings(value, name)
+
+
+def role_permissions(value: Any, name: str) -> Mapping[str, frozenset[str]]:
+    """``{role: [permission, ...]}``; ``None`` is no permissions."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(name, f"{value!r} is not a dict of role to permissions")
+    found: dict[str, frozenset[str]] = {}
+    for role, perms in value.items():
+        if not isinstance(role, str) or not role:
+            raise ConfigurationError(name, f"{role!r} is not a role name")
+        items = strings(perms, f"{name}[{role!r}]")
+        for perm in items:
+            if perm.count(".") < 1:
+                raise ConfigurationError(
+                    f"{name}[{role!r}]", f"{perm!r} is not a permission 'app_label.codename'"
+                )
+        found[role] = frozenset(items)
+    return found
+
+
 # flask-jwt-extended spells the locations in the plural; accept both.
 LOCATION_ALIASES = {
     "header": "header",
@@ -528,6 +553,110 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         checked_by="ProtectedResourceMetadata",
     ),
+    # -- the claims policy (issue 13; docs/claims.md)
+    _s(
+        "optional_claims",
+        "verify",
+        None,
+        ("`iat` and/or `sub` to drop from the minimum (`exp` never can be); reported as a warning"),
+        read=string_list,
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "claim_values",
+        "verify",
+        None,
+        (
+            "`{claim: value or [values]}` a token must carry; for a list-valued claim one "
+            "element must be allowed"
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "authorized_parties",
+        "verify",
+        None,
+        (
+            "allowed clients: `azp`, or `client_id` when the token has no `azp`, must be one "
+            "of them. With it {audience} may be left unset (Cognito access tokens have no `aud`)"
+        ),
+        read=optional_strings,
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "token_kind",
+        "verify",
+        "access",
+        (
+            '`"access"` refuses tokens that are recognisably not access tokens (ID, refresh, '
+            'logout tokens, DPoP proofs) with `wrong_token_type`; `"any"` does not look'
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "roles_claim",
+        "verify",
+        "roles",
+        (
+            "where `VerifiedToken.roles` come from: a claim name, never split on dots "
+            '(`"https://example.com/roles"`), a list of segments (`["realm_access", "roles"]`)'
+            " or a list of such paths"
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "scopes_claim",
+        "verify",
+        None,
+        (
+            "where `VerifiedToken.scopes` come from, as {roles_claim}; `None` is `scope` and "
+            "`scp`. Strings split on spaces (RFC 6749 3.3)"
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "roles_booleans",
+        "verify",
+        False,
+        (
+            "`True`: in an object at a roles path, a key whose value is `true` is a role "
+            '(`{"admin": true}`)'
+        ),
+        read=flag,
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "claims_check",
+        "verify",
+        None,
+        (
+            "a callable (or dotted path) `f(token)` run after every other check; it refuses by "
+            "raising `InvalidClaim`. Async is awaited on async requests (Django only)"
+        ),
+        checked_by=_CONFIG,
+    ),
+    _s(
+        "provider",
+        "verify",
+        None,
+        (
+            'a provider profile, e.g. `{"name": "cognito", "region": ..., '
+            '"user_pool_id": ..., "client_id": ...}`: presets for every setting not '
+            "given (see docs/providers.md)"
+        ),
+        checked_by="provider_settings",
+    ),
+    _s(
+        "tenants",
+        "verify",
+        None,
+        (
+            "the tenants (`tid` claim) an issuer template (an issuer holding the `tid` "
+            "placeholder) accepts; `None`: any"
+        ),
+        read=optional_strings,
+        checked_by=_CONFIG,
+    ),
     # -- where the keys come from: exactly one source, or one per issuer
     _s(
         "jwks_url",
@@ -762,16 +891,18 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         flask=None,
     ),
+    # -- roles as Django permissions (issue 13)
     _s(
-        "roles_claim",
+        "role_permissions",
         "user",
-        "roles",
+        None,
         (
-            "where `TokenUser.roles` comes from; a dotted path reaches nested claims "
-            '(`"realm_access.roles"`)'
+            "`{role: [permission, ...]}`: the Django permissions (`app_label.codename`) a "
+            "`TokenUser` holds through its roles; `has_perm` and DRF's `DjangoModelPermissions` "
+            "read them"
         ),
         flask=None,
-        read=text,
+        read=role_permissions,
     ),
     # -- user mapping per issuer (OpenID Connect Core 5.7: a user is iss and sub)
     _s(

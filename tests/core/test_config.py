@@ -280,12 +280,12 @@ def test_max_token_age_and_lifetime_must_be_positive_seconds(base, setting, valu
 
 
 def test_max_token_age_makes_iat_required(base):
-    config = GuardConfig(**{**base, "required_claims": ["sub"], "max_token_age": 3600})
-    assert config.required == {"sub", "iat", "iss", "aud"}
+    config = GuardConfig(**{**base, "optional_claims": ["iat"], "max_token_age": 3600})
+    assert config.required == {"exp", "sub", "iat", "iss", "aud"}
 
 
 def test_max_lifetime_makes_iat_and_exp_required(base):
-    config = GuardConfig(**{**base, "required_claims": [], "max_lifetime": 900})
+    config = GuardConfig(**{**base, "optional_claims": ["iat", "sub"], "max_lifetime": 900})
     assert config.required == {"iat", "exp", "iss", "aud"}
 
 
@@ -296,13 +296,14 @@ def test_required_claims_default_to_exp_iat_sub_plus_iss_and_aud(base):
     assert GuardConfig(**base).required == {"exp", "iat", "sub", "iss", "aud"}
 
 
-def test_required_claims_replace_the_default_and_keep_iss_aud(base):
-    config = GuardConfig(**{**base, "required_claims": ["exp", "jti"]})
-    assert config.required == {"exp", "jti", "iss", "aud"}
+def test_required_claims_add_to_the_minimum(base):
+    config = GuardConfig(**{**base, "required_claims": ["jti"]})
+    assert config.required == {"exp", "iat", "sub", "jti", "iss", "aud"}
 
 
-def test_empty_required_claims_still_require_the_verified_iss_and_aud(base):
-    assert GuardConfig(**{**base, "required_claims": []}).required == {"iss", "aud"}
+def test_empty_required_claims_keep_the_minimum(base):
+    required = GuardConfig(**{**base, "required_claims": []}).required
+    assert required == {"exp", "iat", "sub", "iss", "aud"}
 
 
 @pytest.mark.parametrize("value", ["exp", ["exp", ""], ["exp", 1], 5])

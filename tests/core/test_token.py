@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from jwt_guard_core import VerifiedToken
+from jwt_guard_core import MissingClaim, VerifiedToken
 from jwt_guard_core.token import InvalidScope, ReadOnlyDict, scopes_from_claims
 from tests.factories import AUDIENCE, ISSUER, NOW, claims, sign
 
@@ -48,10 +48,10 @@ def test_expires_at_keeps_fractional_seconds(verified):
     assert verified(exp=NOW + 600.25).expires_at.microsecond == 250000
 
 
-def test_expires_at_is_none_without_exp(make_verifier, keyring):
+def test_a_token_without_exp_is_never_verified_so_expires_at_is_always_set(make_verifier, keyring):
     token = sign({"alg": "RS256", "kid": "rsa-1"}, claims(exp=None), keyring.rsa)
-    result = make_verifier(required_claims=["sub"]).verify(token)
-    assert result.expires_at is None
+    with pytest.raises(MissingClaim):
+        make_verifier(required_claims=["sub"], optional_claims=["iat"]).verify(token)
 
 
 def test_token_is_frozen(verified):

@@ -45,7 +45,7 @@ def test_token_user_cannot_be_saved(make_token):
 
 
 def test_roles_claim_can_be_a_nested_path(configure, make_token):
-    configure(ROLES_CLAIM="realm_access.roles")
+    configure(ROLES_CLAIM=["realm_access", "roles"])
     user = resolve_user(_verified(make_token, realm_access={"roles": ["reader"]}))
     assert user.roles == frozenset({"reader"})
 

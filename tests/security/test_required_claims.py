@@ -50,11 +50,48 @@ def test_configured_extra_claim_is_required(make_verifier, keyring, rejects):
     rejects(verifier, _token(keyring, jti=None, client_id="app-1"), MissingClaim, "missing_claim")
 
 
-def test_empty_required_claims_still_require_iss_and_aud(make_verifier, keyring, rejects):
+def test_empty_required_claims_keep_the_minimum(make_verifier, keyring, rejects):
     verifier = make_verifier(required_claims=[])
-    assert verifier.config.required == {"iss", "aud"}
-    assert rejects.accepts(verifier, _token(keyring, exp=None, iat=None, sub=None))
+    assert verifier.config.required == {"exp", "iat", "sub", "iss", "aud"}
+    rejects(verifier, _token(keyring, exp=None), MissingClaim, "missing_claim")
     rejects(verifier, _token(keyring, aud=None), MissingClaim, "missing_claim")
+
+
+def test_required_claims_naming_other_claims_never_drop_exp(make_verifier, keyring, rejects):
+    # The reported hole: REQUIRED_CLAIMS=["client_id", "token_use"] used to
+    # replace the defaults, and a token without exp was accepted.
+    verifier = make_verifier(required_claims=["client_id", "token_use"])
+    assert {"exp", "client_id", "token_use"} <= verifier.config.required
+    token = _token(keyring, exp=None, client_id="app", token_use="access")
+    result = rejects(verifier, token, MissingClaim, "missing_claim")
+    assert "exp" in result.error.detail
+
+
+def test_optional_claims_relax_iat_and_sub_only(make_verifier, keyring, rejects):
+    verifier = make_verifier(optional_claims=["iat", "sub"])
+    assert verifier.config.required == {"exp", "iss", "aud"}
+    assert rejects.accepts(verifier, _token(keyring, iat=None, sub=None))
+    rejects(verifier, _token(keyring, exp=None), MissingClaim, "missing_claim")
+
+
+@pytest.mark.parametrize("name", ["exp", "iss", "aud", "jti"])
+def test_optional_claims_cannot_relax_exp_or_another_claim(make_verifier, name):
+    with pytest.raises(ConfigurationError) as info:
+        make_verifier(optional_claims=[name])
+    assert info.value.setting == "optional_claims"
+    assert name in str(info.value)
+
+
+def test_a_claim_both_required_and_optional_is_a_configuration_error(make_verifier):
+    with pytest.raises(ConfigurationError) as info:
+        make_verifier(required_claims=["sub"], optional_claims=["sub"])
+    assert info.value.setting == "optional_claims"
+
+
+@pytest.mark.parametrize(("options", "name"), [({"max_token_age": 300}, "iat")])
+def test_age_limit_requires_iat_even_when_optional(make_verifier, keyring, rejects, options, name):
+    verifier = make_verifier(optional_claims=["iat"], **options)
+    rejects(verifier, _token(keyring, **{name: None}), MissingClaim, "missing_claim")
 
 
 @pytest.mark.parametrize(
@@ -68,7 +105,7 @@ def test_empty_required_claims_still_require_iss_and_aud(make_verifier, keyring,
 def test_age_and_lifetime_limits_make_their_claims_required(
     make_verifier, keyring, rejects, options, name
 ):
-    verifier = make_verifier(required_claims=[], **options)
+    verifier = make_verifier(optional_claims=["iat"], **options)
     rejects(verifier, _token(keyring, **{name: None}), MissingClaim, "missing_claim")
 
 
