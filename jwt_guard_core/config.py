@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 from .algorithms import ALGORITHMS, HMAC_ALGORITHMS, ML_DSA, min_token_bytes
 from .claims_policy import ClaimsPolicy, required_claims
 from .errors import ConfigurationError
+from .introspection.routing import OpaqueTokenSource
 from .issuer_templates import IssuerTemplate, is_template, tenant_list
 from .jwe.decrypt import JWEPolicy
 from .keys import KeySource, StaticKeySet, secret_shares_public_material
@@ -67,6 +68,9 @@ class IssuerPolicy:
     scopes_claim: Any = None
     claims_check: Any = None
     tenants: Sequence[str] | None = None
+    # Opaque (non-JWS) tokens of this issuer go to its introspection endpoint
+    # (RFC 7662, jwt_guard_core/introspection); at most one issuer may.
+    introspection: OpaqueTokenSource | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,9 @@ class GuardConfig:
         max_token_bytes: tokens longer than this are refused before any
             decoding (default 8192).
         revocation: an optional :class:`RevocationCheck`.
+        introspection: an :class:`~jwt_guard_core.introspection.IntrospectionSource`
+            for opaque (non-JWS) tokens (RFC 7662; default ``None``: they are
+            refused as malformed). JWTs keep the local path.
         jwe: a :class:`~jwt_guard_core.jwe.JWEPolicy` to decrypt nested JWE
             (default ``None``: five-segment tokens are refused as malformed).
         token_cache_size: how many verified tokens the verifier remembers
@@ -234,11 +241,13 @@ class GuardConfig:
     max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES
     revocation: RevocationCheck | None = None
     jwe: JWEPolicy | None = None
+    introspection: OpaqueTokenSource | None = None
     token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE
     token_cache_max_age: float = DEFAULT_TOKEN_CACHE_MAX_AGE
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     # Prepared in __post_init__.
+    opaque_source: OpaqueTokenSource | None = field(init=False, repr=False, compare=False)
     policies: Mapping[str | None, _Policy] = field(init=False, repr=False, compare=False)
     all_algorithms: frozenset[str] = field(init=False, repr=False, compare=False)
     required: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -488,6 +497,22 @@ class GuardConfig:
             )
 
         _refuse_public_secrets(policies)
+        sources = [
+            p.introspection for p in (self.issuers or {}).values() if p.introspection is not None
+        ]
+        if self.introspection is not None:
+            sources.append(self.introspection)
+        for source in sources:
+            if not isinstance(source, OpaqueTokenSource):
+                raise ConfigurationError(
+                    "introspection", f"{type(source).__name__} is not an IntrospectionSource"
+                )
+        if len(sources) > 1:
+            raise ConfigurationError(
+                "introspection",
+                "at most one issuer may introspect opaque tokens: they carry no iss to choose by",
+            )
+        object.__setattr__(self, "opaque_source", sources[0] if sources else None)
         all_algorithms = frozenset().union(*(p.algorithms for p in policies.values()))
         _check_token_room(self.max_token_bytes, all_algorithms, nested=self.jwe is not None)
         object.__setattr__(self, "policies", policies)

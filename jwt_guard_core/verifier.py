@@ -23,6 +23,7 @@ from typing import Any
 from . import events
 from ._token_cache import CachedToken, TokenCache
 from .algorithms import HMAC_ALGORITHMS, verify_signature
+from .claims_policy import ClaimsPolicy
 from .config import GuardConfig, RevocationCheck, _Policy, normalize_type
 from .encoding import DecodeError, b64url_decode, parse_read_only_object
 from .errors import (
@@ -45,6 +46,7 @@ from .errors import (
     TokenTooOld,
     UnknownCrit,
 )
+from .introspection.routing import route
 from .issuer_templates import match_template
 from .keys import VerificationKey
 from .token import ReadOnlyDict, VerifiedToken
@@ -138,6 +140,7 @@ class Verifier:
         self.config = config
         self._header_cache: dict[bytes, _Header] = {}
         self._policies = config.policies
+        self._opaque_source = config.opaque_source
         self._any_issuer = None in config.policies
         self._leeway = float(config.leeway)
         self._clock = config.clock
@@ -168,6 +171,11 @@ class Verifier:
                 and entry.keys.get_key(entry.header_kid, entry.token.algorithm) is entry.key
             ):
                 result, checks = entry.token, entry.claims
+            elif self._opaque_source is not None and route(token) == "opaque":
+                # An opaque token: the issuer's introspection endpoint (RFC 7662)
+                # says what it is, and caches its own answers.
+                result = self._opaque_source.verify(token)
+                checks = self._opaque_checks()
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
                     token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
@@ -201,6 +209,11 @@ class Verifier:
                 and await entry.keys.aget_key(entry.header_kid, entry.token.algorithm) is entry.key
             ):
                 result, checks = entry.token, entry.claims
+            elif self._opaque_source is not None and route(token) == "opaque":
+                # An opaque token: the issuer's introspection endpoint (RFC 7662)
+                # says what it is, and caches its own answers.
+                result = await self._opaque_source.averify(token)
+                checks = self._opaque_checks()
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
                     token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
@@ -268,6 +281,13 @@ class Verifier:
             self._cache.clear()
 
     # -- the verified-token cache (see _token_cache)
+
+    def _opaque_checks(self) -> ClaimsPolicy:
+        """The introspecting issuer's claims policy: its CLAIMS_CHECK runs on opaque tokens too."""
+        source = self._opaque_source
+        assert source is not None
+        policy = self._policies.get(source.issuer) or self._policies.get(None)
+        return policy.claims if policy is not None else ClaimsPolicy()
 
     def _recall(self, token: str, ctx: dict[str, Any]) -> tuple[bytes | None, CachedToken | None]:
         """The token's cache digest and live entry, the time claims re-checked."""

@@ -399,11 +399,16 @@ def introspection(ctx: Context) -> Iterator[None]:
     )
     ctx.stack.callback(source.close)
     token = issuer.tokens().token(sub="alice")
-    ctx.ns.update(token=token, verifier=Verifier(config), source=source)
+    first = Verifier(config)
+    ctx.ns.update(token=token, verifier=first, source=source, issuer_keys=keys)
     yield
     verify = ctx.ns.get("verify")
     if callable(verify):
         assert verify(token).subject == "alice"
+    built = ctx.ns["verifier"]
+    if built is not first:
+        # A block that builds its own verifier hands opaque tokens to the source.
+        assert built.config.opaque_source is source
 
 
 @setup("mtls")
