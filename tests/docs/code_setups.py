@@ -654,3 +654,21 @@ def otel_reader(ctx: Context) -> Iterator[None]:
     assert {"outcome": "rejected", "reason": "malformed"} in [
         {k: p.get(k) for k in ("outcome", "reason")} for p in points
     ], points
+
+
+@setup("flask-settings")
+def flask_settings(ctx: Context) -> Iterator[None]:
+    """``app``: a new Flask app; after the block, ``JWTGuard(app)`` starts on its config.
+
+    The block's ``JWT_GUARD_*`` keys must pass the core's validation with no
+    start-up error and no start-up warning.
+    """
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard
+    from jwt_guard_flask.config import load
+
+    app = ctx.ns["app"] = Flask("docs_example")
+    yield
+    JWTGuard(app)
+    assert load(app.config).warnings == ()
