@@ -659,3 +659,83 @@ def otel_reader(ctx: Context) -> Iterator[None]:
     assert {"outcome": "rejected", "reason": "malformed"} in [
         {k: p.get(k) for k in ("outcome", "reason")} for p in points
     ], points
+
+
+@setup("flask-settings")
+def flask_settings(ctx: Context) -> Iterator[None]:
+    """``app``: a new Flask app; after the block, ``JWTGuard(app)`` starts on its config.
+
+    The block's ``JWT_GUARD_*`` keys must pass the core's validation with no
+    start-up error and no start-up warning.
+    """
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard
+    from jwt_guard_flask.config import load
+
+    app = ctx.ns["app"] = Flask("docs_example")
+    yield
+    JWTGuard(app)
+    assert load(app.config).warnings == ()
+
+
+def _django_verifier(settings: dict[str, Any]) -> tuple[Verifier, Callable[..., str]]:
+    """A verifier of ``JWT_GUARD`` (``django-settings``' ISSUING keys) and its token issuer."""
+    from jwt_guard_core.settings import GuardSettings, sides
+
+    parsed = GuardSettings.from_mapping(settings, "django")
+    issuing = sides.open_issuing(parsed)
+    verifier = Verifier(parsed.guard_config(issuing_keys=lambda: issuing.keys))
+    audience = settings["AUDIENCE"]
+
+    def issue(**claims: Any) -> str:
+        return issuing.issuer.issue_access_token("alice", audience=audience, claims=claims)
+
+    return verifier, issue
+
+
+def _refused(verifier: Verifier, token: str) -> str:
+    with pytest.raises(TokenError) as refused:
+        verifier.verify(token)
+    return refused.value.reason
+
+
+@setup("claim-values")
+def claim_values(ctx: Context) -> Iterator[None]:
+    """After ``django-settings``: the block's ``CLAIM_VALUES`` (docs/claims.md) hold."""
+    yield
+    verifier, issue = _django_verifier(ctx.ns["JWT_GUARD"])
+    good = {"tenant": "acme", "ver": "2.0", "groups": ["users", "staff"]}
+    assert verifier.verify(issue(**good)).subject == "alice"
+    assert _refused(verifier, issue(**{**good, "tenant": "other"})) == "invalid_claim"
+    assert _refused(verifier, issue(**{**good, "groups": ["users"]})) == "invalid_claim"
+    assert _refused(verifier, issue(ver="2.0", groups=["staff"])) == "missing_claim"
+
+
+@setup("claims-check")
+def claims_check(ctx: Context) -> Iterator[None]:
+    """After ``django-settings``: the block's ``CLAIMS_CHECK`` lets paid plans only through."""
+    yield
+    verifier, issue = _django_verifier(ctx.ns["JWT_GUARD"])
+    assert verifier.verify(issue(plan="paid")).subject == "alice"
+    assert _refused(verifier, issue(plan="free")) == "unpaid"
+    assert _refused(verifier, issue()) == "unpaid"
+
+
+@setup("role-permissions")
+def role_permissions(ctx: Context) -> Iterator[None]:
+    """After ``django-settings``: a ``TokenUser`` holds the permissions its roles map to."""
+    from django.test import override_settings
+
+    from jwt_guard_django.user import TokenUser
+
+    yield
+    verifier, issue = _django_verifier(ctx.ns["JWT_GUARD"])
+    with override_settings(JWT_GUARD=ctx.ns["JWT_GUARD"]):
+        admin = TokenUser(verifier.verify(issue(roles=["admin"])))
+        assert admin.has_perms(["orders.add_order", "orders.delete_order"])
+        assert not admin.has_perm("orders.view_order")
+        assert admin.has_module_perms("orders")
+        reader = TokenUser(verifier.verify(issue(roles=["reader"])))
+        assert not reader.has_perm("orders.add_order")
+        assert reader.get_all_permissions() == set()
