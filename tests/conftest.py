@@ -8,6 +8,10 @@ import pytest
 from jwt_guard_core import GuardConfig, SecurityEvent, StaticKeySet, Verifier, subscribe
 from tests.factories import AUDIENCE, ISSUER, FakeClock, KeyRing, public_pem
 
+# One SoftHSM2 token folder per test session: the PKCS#11 login is per process,
+# so every module shares these fixtures instead of importing its own copy.
+pytest_plugins = ["tests.signing.softhsm"]
+
 
 @pytest.fixture(scope="session")
 def keyring() -> KeyRing:

@@ -1049,6 +1049,66 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         checked_by=_ISSUING,
     ),
+    # -- signing keys on a PKCS#11 token (issue 18; docs/hsm.md)
+    _s(
+        "issuing.pkcs11_module",
+        "issuing",
+        None,
+        (
+            "key store on a hardware token: the absolute path of the vendor's PKCS#11 module "
+            "(`/usr/lib/softhsm/libsofthsm2.so` for SoftHSM2); give this, {issuing.key_dir} or "
+            "{issuing.redis_url}"
+        ),
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_token_label",
+        "issuing",
+        None,
+        "the token's label (or {issuing.pkcs11_slot})",
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_slot",
+        "issuing",
+        None,
+        "the token's slot number (or {issuing.pkcs11_token_label})",
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_pin_env",
+        "issuing",
+        None,
+        (
+            "the environment variable holding the user PIN (or {issuing.pkcs11_pin_file}); a PIN "
+            "written in the settings is refused"
+        ),
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_pin_file",
+        "issuing",
+        None,
+        "a file (mode 0600) holding the user PIN (or {issuing.pkcs11_pin_env})",
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_prefix",
+        "issuing",
+        "jwt-guard",
+        "namespaces this key ring on the token, so several rings can share one",
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.pkcs11_lock_file",
+        "issuing",
+        None,
+        (
+            "the `flock` file that makes processes on this host rotate one at a time; `None`: "
+            "a per-user file in the temporary directory"
+        ),
+        checked_by=_ISSUING,
+    ),
     # -- login sessions
     _s(
         "sessions.backend",

@@ -131,6 +131,14 @@ class IssuingSettings:
     publish_ahead: float | timedelta | None = ISSUING_DEFAULTS["PUBLISH_AHEAD"]
     auto_rotate: bool = ISSUING_DEFAULTS["AUTO_ROTATE"]
     jwks_uri: str | None = ISSUING_DEFAULTS["JWKS_URI"]
+    # A PKCS#11 token (docs/hsm.md): keys generated and used on the token.
+    pkcs11_module: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_MODULE"]
+    pkcs11_token_label: str | None = ISSUING_DEFAULTS["PKCS11_TOKEN_LABEL"]
+    pkcs11_slot: int | None = ISSUING_DEFAULTS["PKCS11_SLOT"]
+    pkcs11_pin_env: str | None = ISSUING_DEFAULTS["PKCS11_PIN_ENV"]
+    pkcs11_pin_file: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_PIN_FILE"]
+    pkcs11_prefix: str = ISSUING_DEFAULTS["PKCS11_PREFIX"]
+    pkcs11_lock_file: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_LOCK_FILE"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -157,6 +165,14 @@ class IssuingSettings:
 
     def _check_store_choice(self) -> None:
         directory, url = self.key_dir, self.redis_url
+        if self.pkcs11_module is not None:
+            if directory is not None or url is not None:
+                raise ConfigurationError(
+                    "pkcs11_module",
+                    f"give one key store: {self._name('pkcs11_module')}, "
+                    f"{self._name('key_dir')} or {self._name('redis_url')}",
+                )
+            return
         if directory is not None and url is not None:
             raise ConfigurationError(
                 "key_dir",
@@ -183,6 +199,9 @@ class IssuingSettings:
         An unknown key is refused: a misspelt one would silently keep a
         default (a 30-day rotation someone meant to shorten).
         """
+        from .pkcs11_settings import refuse_literal_pin
+
+        refuse_literal_pin(values, lambda key: setting_name(key, name_for))
         refuse_unknown_keys(values, ISSUING_DEFAULTS, name_for)
         given = {key.lower(): values.get(key, default) for key, default in ISSUING_DEFAULTS.items()}
         return cls(**given, name_for=name_for)
@@ -205,6 +224,12 @@ class IssuingSettings:
         nothing: meant for start-up checks (``manage.py check``).
         """
         with self._naming():
+            if self.pkcs11_module is not None:
+                # The token holds the keys: no passphrase, no directory.
+                from .pkcs11_settings import check_pkcs11_settings
+
+                check_pkcs11_settings(self.pkcs11_module, **self._pkcs11_options())
+                return
             resolve_passphrase(None, self.passphrase_env)
             if self.redis_url is not None:
                 # Parses the URL and reads the passphrase; connects only on first use.
@@ -231,7 +256,14 @@ class IssuingSettings:
         """
         with self._naming():
             store: KeyStore
-            if self.redis_url is not None:
+            if self.pkcs11_module is not None:
+                from .pkcs11_store import Pkcs11KeyStore
+
+                hsm = Pkcs11KeyStore(self.pkcs11_module, **self._pkcs11_options())
+                if self.algorithm is not None:
+                    hsm.check_algorithm(self.algorithm)
+                store = hsm
+            elif self.redis_url is not None:
                 store = self._redis_store()
             else:
                 assert self.key_dir is not None
@@ -240,6 +272,16 @@ class IssuingSettings:
         return Issuing(keys=keys, issuer=issuer, jwks_uri=self.resolved_jwks_uri)
 
     # -- helpers
+
+    def _pkcs11_options(self) -> dict[str, Any]:
+        return {
+            "token_label": self.pkcs11_token_label,
+            "slot": self.pkcs11_slot,
+            "pin_env": self.pkcs11_pin_env,
+            "pin_file": self.pkcs11_pin_file,
+            "prefix": self.pkcs11_prefix,
+            "lock_file": self.pkcs11_lock_file,
+        }
 
     def _redis_store(self) -> Any:
         from .redis_store import RedisKeyStore
@@ -284,7 +326,13 @@ class IssuingSettings:
 
     def _naming(self) -> AbstractContextManager[None]:
         """Re-raise a core error under the name the user wrote the setting with."""
-        store = "redis_url" if self.redis_url is not None else "key_dir"
+        store = (
+            "pkcs11_module"
+            if self.pkcs11_module is not None
+            else "redis_url"
+            if self.redis_url is not None
+            else "key_dir"
+        )
         return renamed(_FIELDS, {**_PARAMETER_FIELDS, "key_store": store}, self.name_for)
 
 

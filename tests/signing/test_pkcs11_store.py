@@ -23,9 +23,6 @@ from tests.signing.softhsm import (
     PIN_ENV,
     TOKEN,
     SoftHSM,
-    hsm_store,
-    make_hsm_store,
-    softhsm,
 )
 
 pkcs11 = pytest.importorskip("pkcs11")
@@ -39,8 +36,6 @@ from jwt_guard_core.signing.pkcs11_store import (  # noqa: E402
     check_pkcs11_settings,
     refuse_literal_pin,
 )
-
-__all__ = ["hsm_store", "make_hsm_store", "softhsm"]
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 DAY = 86400.0
