@@ -739,3 +739,10 @@ def role_permissions(ctx: Context) -> Iterator[None]:
         reader = TokenUser(verifier.verify(issue(roles=["reader"])))
         assert not reader.has_perm("orders.add_order")
         assert reader.get_all_permissions() == set()
+
+
+@setup("hsm-pin")
+def hsm_pin(ctx: Context) -> Iterator[None]:
+    """``JWT_GUARD_HSM_PIN`` set, as the service's environment would have it (docs/hsm.md)."""
+    ctx.monkeypatch.setenv("JWT_GUARD_HSM_PIN", "docs-example-pin")
+    yield
