@@ -285,12 +285,12 @@ def parse_jwks(
     parsed: list[VerificationKey] = []
     skipped: set[str] = set()
 
-    def skip(label: str, problem: str, kid: str | None) -> None:
+    def skip(label: str, problem: str, kid: str | None, level: int = logging.WARNING) -> None:
         skipped.add(label)
         if label not in already_skipped:
             events.emit(
                 "jwks_key_skipped",
-                level=logging.WARNING,
+                level=level,
                 reason="key_rejected",
                 message=f"a key in the remote JWKS was skipped: {problem}",
                 url=url,
@@ -304,7 +304,11 @@ def parse_jwks(
         try:
             parsed.append(key_from_jwk(jwk, private_members="refuse", allow_hmac=False))
         except KeyRejected as exc:
-            skip(label, str(exc), kid if isinstance(kid, str) else None)
+            # Keycloak, Entra and others publish their encryption keys in the
+            # same set: expected, so INFO (still once), not a warning.
+            expected = isinstance(jwk, dict) and jwk.get("use") == "enc"
+            level = logging.INFO if expected else logging.WARNING
+            skip(label, str(exc), kid if isinstance(kid, str) else None, level)
 
     counts: dict[str, int] = {}
     for key in parsed:

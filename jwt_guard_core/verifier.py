@@ -343,12 +343,13 @@ class Verifier:
         if not isinstance(token, str):
             raise MalformedToken("the token is not a string")
         if len(token) > max_bytes:
-            raise TokenTooLarge()
+            raise _too_large(len(token), max_bytes)
         if not token.isascii():
             # The limit is in bytes: a compact JWS is ASCII, and multi-byte
             # text under the character count can still be over the byte limit.
-            if len(token.encode("utf-8", "surrogatepass")) > max_bytes:
-                raise TokenTooLarge()
+            size = len(token.encode("utf-8", "surrogatepass"))
+            if size > max_bytes:
+                raise _too_large(size, max_bytes)
             raise MalformedToken("a compact JWS is ASCII only (RFC 7515 section 7.1)")
         raw = token.encode("ascii")
         first = raw.find(b".")
@@ -621,3 +622,12 @@ class Verifier:
         error = TokenError("the token could not be verified", reason="verification_error")
         self._rejected(error, ctx)
         return error
+
+
+def _too_large(size: int, limit: int) -> TokenTooLarge:
+    # Logged, never sent: tells the operator which setting to raise (Entra
+    # tokens with many groups, ML-DSA signatures and nested JWE exceed 8 KiB).
+    return TokenTooLarge(
+        f"the token is {size} bytes, over the limit of {limit}; if tokens this large are "
+        "legitimate, raise MAX_TOKEN_BYTES (GuardConfig max_token_bytes)"
+    )

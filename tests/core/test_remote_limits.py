@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import socket
 import threading
 
@@ -333,6 +334,10 @@ def test_bad_keys_are_skipped_with_an_event_and_the_good_ones_serve(
     assert all(e.fields["problem"] for e in skipped)
     assert "bits" in skipped[1].fields["problem"]
     assert "private" in skipped[3].fields["problem"]
+    # An encryption key (Keycloak and Entra publish theirs in the same set)
+    # is expected: INFO; the others are warnings.
+    assert skipped[0].level == logging.INFO
+    assert all(e.level == logging.WARNING for e in skipped[1:])
     # A refresh of the same set does not report the same keys again.
     clock.advance(301)
     jwks.warm()

@@ -93,3 +93,14 @@ def test_unreasonable_limit_is_a_configuration_error(rsa_keys, value):
             max_token_bytes=value,
         )
     assert info.value.setting == "max_token_bytes"
+
+
+def test_the_logged_detail_names_the_size_and_the_setting_to_raise(make_verifier, keyring):
+    # Entra tokens with many groups exceed 8 KiB: the operator's log says what to change.
+    token = _signed_of_length_at_least(keyring, DEFAULT_LIMIT + 1)
+    with pytest.raises(TokenTooLarge) as caught:
+        make_verifier().verify(token)
+    assert f"the token is {len(token)} bytes, over the limit of {DEFAULT_LIMIT}" in str(
+        caught.value.detail
+    )
+    assert "MAX_TOKEN_BYTES" in str(caught.value.detail)
