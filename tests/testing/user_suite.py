@@ -31,8 +31,11 @@ def run_user_suite(
         target.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_"))}
     env["PYTHONPATH"] = os.pathsep.join([*map(str, extra_path), str(ROOT)])
+    # The user's project is a plain pytest project: this suite's own
+    # pytest-asyncio (which newer pytest releases turn into a start-up error
+    # without its loop-scope option) is not part of it.
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio", *args],
         cwd=project,
         env=env,
         capture_output=True,
