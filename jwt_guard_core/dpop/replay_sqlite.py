@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 
 from ..errors import ConfigurationError
@@ -51,6 +52,10 @@ class SQLiteReplayStore:
         self._timeout = float(timeout)
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
+        # A store dropped without close() (settings rebuilt, a test's app
+        # discarded) still closes its idle connections: Python 3.13 reports
+        # unclosed databases. The list is only ever changed in place.
+        weakref.finalize(self, _close_all, self._idle)
         self._pid = os.getpid()
         self._ready = False
         self._writes = 0
@@ -61,15 +66,16 @@ class SQLiteReplayStore:
     def close(self) -> None:
         """Close the idle connections (the store stays usable and reopens on demand)."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+            idle = self._idle[:]
+            self._idle.clear()
+        _close_all(idle)
 
     def _connection(self) -> sqlite3.Connection:
         with self._lock:
             if self._pid != os.getpid():
                 # Never use a connection inherited through fork.
-                self._idle, self._pid = [], os.getpid()
+                self._idle.clear()
+                self._pid = os.getpid()
             if self._idle:
                 return self._idle.pop()
         if not self._path.exists():
@@ -119,3 +125,9 @@ class SQLiteReplayStore:
         if conn is not None:
             conn.close()
         return inserted == 1
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
+    connections.clear()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,6 +124,10 @@ class SQLiteSessionStore:
         # that start a thread per request (Django's runserver) would
         # otherwise open a connection, and a file descriptor, per request.
         self._idle: list[sqlite3.Connection] = []
+        # A store dropped without close() (settings rebuilt, a test's app
+        # discarded) still closes its idle connections: Python 3.13 reports
+        # unclosed databases. The list is only ever changed in place.
+        weakref.finalize(self, _close_all, self._idle)
         self._pid = os.getpid()
         self._writes = 0
 
@@ -166,7 +171,7 @@ class SQLiteSessionStore:
                 # A forked child must never use the parent's connections
                 # (SQLite's locks are per process); drop them unclosed, as
                 # closing could disturb the parent's transactions.
-                self._idle = []
+                self._idle.clear()
                 self._pid = os.getpid()
             if self._idle:
                 return self._idle.pop()
@@ -219,9 +224,9 @@ class SQLiteSessionStore:
     def close(self) -> None:
         """Close the idle connections (call it at shutdown); later calls reconnect."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+            idle = self._idle[:]
+            self._idle.clear()
+        _close_all(idle)
 
     def purge(self, *, now: float) -> None:
         """Delete expired tokens, families, denylist entries and stale failures."""
@@ -525,3 +530,9 @@ def _token(row: Any) -> RefreshRecord:
         expires_at=expires_at,
         spent_at=spent_at,
     )
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    for conn in connections:
+        conn.close()
+    connections.clear()

@@ -38,6 +38,10 @@ class CountingStream:
     def readline(self, size: int = -1) -> bytes:
         return self.read(size)
 
+    def seekable(self) -> bool:
+        # Django 6 asks before reading a body whose length it cannot trust.
+        return False
+
     def close(self) -> None:
         pass
 

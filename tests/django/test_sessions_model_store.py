@@ -21,6 +21,7 @@ from jwt_guard_core.sessions import (
 )
 from jwt_guard_django.models import FailedAttempt, RefreshToken, RevocationEntry
 from jwt_guard_django.store import DjangoSessionStore
+from tests.django.db_threads import close_thread_connection
 from tests.factories import NOW
 
 pytestmark = pytest.mark.django_db
@@ -173,12 +174,7 @@ def test_of_two_concurrent_spends_exactly_one_wins() -> None:
         except StoreUnavailable as exc:  # a locked database is an outage, never a win
             results.append(exc)
         finally:
-            connection.close()
-            # close() leaves an in-memory SQLite database open (the test database
-            # here); this thread's handle is closed for real, or Python 3.13 warns
-            # about an unclosed database when it is collected in a later test.
-            if connection.connection is not None:
-                connection.connection.close()
+            close_thread_connection()
 
     threads = [threading.Thread(target=spend) for _ in range(2)]
     for thread in threads:

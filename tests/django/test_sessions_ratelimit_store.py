@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from jwt_guard_core.errors import RateLimited, StateUnavailable
 from jwt_guard_core.sessions import FailureRateLimiter
 from jwt_guard_django.store import DjangoSessionStore
+from tests.django.db_threads import close_thread_connection
 from tests.factories import NOW, FakeClock
 from tests.sessions.ratelimit_fixtures import Gate, burst, check_reservations
 
@@ -40,7 +40,7 @@ def test_a_parallel_burst_reaches_the_work_at_most_limit_times() -> None:
         except (RateLimited, StateUnavailable) as exc:
             return exc.reason
         finally:
-            connection.close()
+            close_thread_connection()
 
     outcomes = Counter(burst(gate, BURST, guess))
     assert 1 <= gate.reached <= LIMIT
