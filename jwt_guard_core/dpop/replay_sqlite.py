@@ -15,6 +15,7 @@ import threading
 import weakref
 from pathlib import Path
 
+from .._sqlite import close_all
 from ..errors import ConfigurationError
 from ..sessions.errors import StoreUnavailable
 
@@ -55,7 +56,7 @@ class SQLiteReplayStore:
         # A store dropped without close() (settings rebuilt, a test's app
         # discarded) still closes its idle connections: Python 3.13 reports
         # unclosed databases. The list is only ever changed in place.
-        weakref.finalize(self, _close_all, self._idle)
+        weakref.finalize(self, close_all, self._idle)
         self._pid = os.getpid()
         self._ready = False
         self._writes = 0
@@ -68,7 +69,7 @@ class SQLiteReplayStore:
         with self._lock:
             idle = self._idle[:]
             self._idle.clear()
-        _close_all(idle)
+        close_all(idle)
 
     def _connection(self) -> sqlite3.Connection:
         with self._lock:
@@ -125,9 +126,3 @@ class SQLiteReplayStore:
         if conn is not None:
             conn.close()
         return inserted == 1
-
-
-def _close_all(connections: list[sqlite3.Connection]) -> None:
-    for conn in connections:
-        conn.close()
-    connections.clear()

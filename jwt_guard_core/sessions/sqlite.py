@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .._sqlite import close_all
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
 from .ratelimit import Reserved
@@ -127,7 +128,7 @@ class SQLiteSessionStore:
         # A store dropped without close() (settings rebuilt, a test's app
         # discarded) still closes its idle connections: Python 3.13 reports
         # unclosed databases. The list is only ever changed in place.
-        weakref.finalize(self, _close_all, self._idle)
+        weakref.finalize(self, close_all, self._idle)
         self._pid = os.getpid()
         self._writes = 0
 
@@ -226,7 +227,7 @@ class SQLiteSessionStore:
         with self._lock:
             idle = self._idle[:]
             self._idle.clear()
-        _close_all(idle)
+        close_all(idle)
 
     def purge(self, *, now: float) -> None:
         """Delete expired tokens, families, denylist entries and stale failures."""
@@ -530,9 +531,3 @@ def _token(row: Any) -> RefreshRecord:
         expires_at=expires_at,
         spent_at=spent_at,
     )
-
-
-def _close_all(connections: list[sqlite3.Connection]) -> None:
-    for conn in connections:
-        conn.close()
-    connections.clear()
