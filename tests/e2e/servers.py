@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
+
+from jwt_guard_core.testing import LocalIssuer
 
 ROOT = Path(__file__).resolve().parents[2]
-ISSUER = "https://issuer.e2e.example"
 AUDIENCE = "orders-api"
 STARTUP_BUDGET = 30.0  # seconds a server may take to answer its first request
 
@@ -43,15 +43,11 @@ def gunicorn(app: str) -> Callable[[int], list[str]]:
     return command
 
 
-def key_source(jwks_server: HTTPServer, keys: str) -> tuple[str, dict[str, str]]:
+def key_source(issuer: LocalIssuer, keys: str) -> tuple[str, dict[str, str]]:
     """``(issuer, env)`` for an example taking its keys by JWKS URL or by OIDC discovery."""
     if keys == "jwks":
-        return ISSUER, {
-            "JWT_GUARD_ISSUER": ISSUER,
-            "JWT_GUARD_JWKS_URL": jwks_server.url_for("/jwks.json"),
-        }
-    issuer = jwks_server.url_for("/idp")
-    return issuer, {"JWT_GUARD_DISCOVERY_URL": f"{issuer}/.well-known/openid-configuration"}
+        return issuer.url, {"JWT_GUARD_ISSUER": issuer.url, "JWT_GUARD_JWKS_URL": issuer.jwks_url}
+    return issuer.url, {"JWT_GUARD_DISCOVERY_URL": issuer.discovery_url}
 
 
 def bearer(token: str) -> dict[str, str]:

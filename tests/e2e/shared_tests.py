@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pytest_httpserver import HTTPServer
+
+from jwt_guard_core.testing import LocalIssuer
 
 from .servers import AUDIENCE, bearer
 
 
 def test_healthz_reports_the_warmed_key_set(
-    served: tuple[str, str], jwks_server: HTTPServer
+    served: tuple[str, str], e2e_issuer: LocalIssuer
 ) -> None:
     base_url, issuer = served
     response = httpx.get(f"{base_url}/healthz")
@@ -27,8 +28,8 @@ def test_healthz_reports_the_warmed_key_set(
     key_set = body["key_sets"][issuer]
     assert key_set["type"] == "remote"
     assert key_set["state"] == "ok"
-    assert key_set["url"] == jwks_server.url_for("/jwks.json")
-    assert key_set["kids"] == ["e2e-1"]
+    assert key_set["url"] == e2e_issuer.jwks_url
+    assert key_set["kids"] == [e2e_issuer.kid]
 
 
 def test_me_returns_the_verified_claims(served: tuple[str, str], token: Any) -> None:

@@ -1,6 +1,6 @@
 """The Django example project under real servers: gunicorn (WSGI) and uvicorn (ASGI).
 
-A real JWKS endpoint (pytest-httpserver) serves the public key; the example
+The test kit's LocalIssuer serves the JWKS and discovery on loopback; the example
 is configured only through its environment variables, as its README says,
 and is called over real HTTP on a free loopback port.
 """
@@ -8,15 +8,13 @@ and is called over real HTTP on a free loopback port.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
 
-from tests.factories import KeyRing
+from jwt_guard_core.testing import LocalIssuer, TokenFactory
 
 from .servers import ROOT, gunicorn, key_source, serving
 from .servers import bearer as _auth
@@ -48,11 +46,11 @@ SERVERS: dict[str, Any] = {
 
 @pytest.fixture(scope="module", params=["gunicorn-jwks", "uvicorn-jwks", "uvicorn-discovery"])
 def served(
-    request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
+    request: pytest.FixtureRequest, e2e_issuer: LocalIssuer, tmp_path_factory: Any
 ) -> Iterator[tuple[str, str]]:
     """``(base_url, issuer)`` of the example running under a real server."""
     server, keys = request.param.split("-")
-    issuer, env = key_source(jwks_server, keys)
+    issuer, env = key_source(e2e_issuer, keys)
     env.update(DJANGO_SETTINGS_MODULE="orders_api.settings", JWT_GUARD_TOKEN_LOCATIONS="header")
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
     with serving(SERVERS[server], PROJECT, env, log_path) as url:
@@ -66,9 +64,8 @@ def test_me_without_token_is_401_with_the_bearer_challenge(base_url: str) -> Non
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
-def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
-    now = int(time.time())
-    expired = token(iat=now - 3600, nbf=now - 3600, exp=now - 1800)
+def test_expired_token_is_401_invalid_token(base_url: str, tokens: TokenFactory) -> None:
+    expired = tokens.expired()
     response = httpx.get(f"{base_url}/api/me", headers=_auth(expired))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
@@ -78,21 +75,20 @@ def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
     }
 
 
-def test_token_signed_by_another_key_is_401(base_url: str, token: Any) -> None:
-    other = KeyRing().rsa
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(key=other)))
+def test_token_signed_by_another_key_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.unknown_key()))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 
 
-def test_token_from_another_issuer_is_401(base_url: str, token: Any) -> None:
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(iss="https://evil.example")))
+def test_token_from_another_issuer_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.wrong_issuer()))
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
 
 
-def test_token_for_another_audience_is_401(base_url: str, token: Any) -> None:
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(aud="billing-api")))
+def test_token_for_another_audience_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.wrong_audience()))
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_token"
 

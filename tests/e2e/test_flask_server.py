@@ -1,13 +1,12 @@
 """The Flask example project under a real gunicorn, called over real HTTP.
 
-A real JWKS endpoint (pytest-httpserver) serves the public key; the example
+The test kit's LocalIssuer serves the JWKS and discovery on loopback; the example
 is configured only through its environment variables, as its README says,
 and served with the README's command on a free loopback port.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -15,11 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
 
-from tests.factories import KeyRing, sign
+from jwt_guard_core.testing import LocalIssuer, TokenFactory
 
-from .servers import AUDIENCE, ISSUER, ROOT, gunicorn, key_source, serving
+from .servers import AUDIENCE, ROOT, gunicorn, key_source, serving
 from .servers import bearer as _auth
 from .shared_tests import (
     test_healthz_reports_the_warmed_key_set as test_healthz_reports_the_warmed_key_set,
@@ -39,10 +37,10 @@ def _gunicorn(env_vars: dict[str, str], log_path: Path) -> AbstractContextManage
 
 @pytest.fixture(scope="module", params=["jwks", "discovery"])
 def served(
-    request: pytest.FixtureRequest, jwks_server: HTTPServer, tmp_path_factory: Any
+    request: pytest.FixtureRequest, e2e_issuer: LocalIssuer, tmp_path_factory: Any
 ) -> Iterator[tuple[str, str]]:
     """``(base_url, issuer)`` of the example running under gunicorn."""
-    issuer, env = key_source(jwks_server, request.param)
+    issuer, env = key_source(e2e_issuer, request.param)
     env["JWT_GUARD_TOKEN_LOCATIONS"] = "header,cookie"
     log_path = tmp_path_factory.mktemp("server") / f"{request.param}.log"
     with _gunicorn(env, log_path) as url:
@@ -69,26 +67,24 @@ def test_me_without_token_is_401_with_the_bearer_challenge(base_url: str) -> Non
     _refusal(response, 401, "unauthorized", 'Bearer realm="api"')
 
 
-def test_expired_token_is_401_invalid_token(base_url: str, token: Any) -> None:
-    now = int(time.time())
-    expired = token(iat=now - 3600, nbf=now - 3600, exp=now - 1800)
+def test_expired_token_is_401_invalid_token(base_url: str, tokens: TokenFactory) -> None:
+    expired = tokens.expired()
     response = httpx.get(f"{base_url}/api/me", headers=_auth(expired))
     _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
 
 
-def test_token_signed_by_another_key_is_401(base_url: str, token: Any) -> None:
-    other = KeyRing().rsa
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(key=other)))
+def test_token_signed_by_another_key_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.unknown_key()))
     _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
 
 
-def test_token_from_another_issuer_is_401(base_url: str, token: Any) -> None:
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(iss="https://evil.example")))
+def test_token_from_another_issuer_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.wrong_issuer()))
     _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
 
 
-def test_token_for_another_audience_is_401(base_url: str, token: Any) -> None:
-    response = httpx.get(f"{base_url}/api/me", headers=_auth(token(aud="billing-api")))
+def test_token_for_another_audience_is_401(base_url: str, tokens: TokenFactory) -> None:
+    response = httpx.get(f"{base_url}/api/me", headers=_auth(tokens.wrong_audience()))
     _refusal(response, 401, "invalid_token", 'Bearer realm="api", error="invalid_token"')
 
 
@@ -151,18 +147,16 @@ def test_cookie_token_post_needs_the_csrf_header(base_url: str, token: Any) -> N
         assert client.get("/api/me").status_code == 200
 
 
-def test_key_source_outage_is_503_with_retry_after(
-    jwks_server: HTTPServer, keyring: KeyRing, tmp_path: Path
-) -> None:
-    env = {"JWT_GUARD_ISSUER": ISSUER, "JWT_GUARD_JWKS_URL": jwks_server.url_for("/down/jwks.json")}
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "s", "iat": now, "exp": now + 300}
-    token = sign({"alg": "RS256", "kid": "e2e-1"}, claims, keyring.rsa)
-    with _gunicorn(env, tmp_path / "outage.log") as base_url:
-        health = httpx.get(f"{base_url}/healthz")
-        assert health.status_code == 503
-        assert health.json()["status"] == "unavailable"
-        assert health.json()["key_sets"][ISSUER]["state"] == "unavailable"
-        response = httpx.get(f"{base_url}/api/me", headers=_auth(token))
-        _refusal(response, 503, "temporarily_unavailable", None)
-        assert int(response.headers["Retry-After"]) >= 1
+def test_key_source_outage_is_503_with_retry_after(tmp_path: Path) -> None:
+    # A second issuer whose JWKS answers 500 from the start: the example has no keys cached.
+    with LocalIssuer(algorithm="RS256", audience=AUDIENCE) as down, down.outage(500):
+        env = {"JWT_GUARD_ISSUER": down.url, "JWT_GUARD_JWKS_URL": down.jwks_url}
+        token = down.tokens().token("s")
+        with _gunicorn(env, tmp_path / "outage.log") as base_url:
+            health = httpx.get(f"{base_url}/healthz")
+            assert health.status_code == 503
+            assert health.json()["status"] == "unavailable"
+            assert health.json()["key_sets"][down.url]["state"] == "unavailable"
+            response = httpx.get(f"{base_url}/api/me", headers=_auth(token))
+            _refusal(response, 503, "temporarily_unavailable", None)
+            assert int(response.headers["Retry-After"]) >= 1
