@@ -117,7 +117,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "384": hashes.SHA384,
     "512": hashes.SHA512,
 }
-_HMAC_DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+_HMAC_DIGESTS = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
 _EC_COORD_BYTES = {"ES256": 32, "ES384": 48, "ES512": 66}
 
 # Prepared once: cryptography's padding and hash objects are immutable.
@@ -184,7 +184,7 @@ def verify_signature(alg: str, key: PublicKey | bytes, signing_input: bytes, sig
         if family == "HS":
             if not isinstance(key, bytes):
                 return False
-            expected = hmac.new(key, signing_input, _HMAC_DIGESTS[alg]).digest()
+            expected = hmac.digest(key, signing_input, _HMAC_DIGESTS[alg])
             return hmac.compare_digest(expected, sig)
         if family == "RS":
             if not isinstance(key, rsa.RSAPublicKey):

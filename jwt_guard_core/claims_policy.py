@@ -264,6 +264,7 @@ def claim_paths(setting: str, value: Any) -> tuple[ClaimPath, ...]:
 
 
 _MISSING = object()
+_NO_ROLES: frozenset[str] = frozenset()
 
 
 def read_path(claims: Mapping[str, Any], path: ClaimPath) -> Any:
@@ -318,8 +319,11 @@ def role_names(
     """
     found: set[str] = set()
     for path in paths:
-        found.update(_from_value(path, read_path(claims, path), scopes=False, booleans=booleans))
-    return frozenset(found)
+        # Most tokens carry no roles: an absent claim costs one lookup.
+        value = claims.get(path[0]) if len(path) == 1 else read_path(claims, path)
+        if value is not None:
+            found.update(_from_value(path, value, scopes=False, booleans=booleans))
+    return frozenset(found) if found else _NO_ROLES
 
 
 def _scope_names(
