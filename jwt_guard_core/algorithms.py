@@ -7,7 +7,6 @@ cryptographic operation and nothing else.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
