@@ -297,3 +297,14 @@ def test_the_issuers_id_token_is_not_an_access_token(issued):
 def test_token_kind_refuses_the_id_token_where_the_audience_would_admit_it(issued):
     assert issued.kind_ways.check(issued.tokens["access"]) == accepted(issued.subject)
     assert issued.kind_ways.check(issued.tokens["id_token"]) == refused(issued.kind_reason)
+
+
+@pytest.mark.parametrize("issued", ["oauth2-mock-server"], indirect=True)
+def test_an_rfc_9068_api_refuses_oauth2_mock_servers_plain_jwt_access_tokens(issued):
+    # oauth2-mock-server writes typ "JWT" on every token: EXPECTED_TYPE = "at+jwt"
+    # refuses even its access tokens, so its settings above leave EXPECTED_TYPE out.
+    ways = ThreeWays({**issued.settings, "EXPECTED_TYPE": "at+jwt"})
+    try:
+        assert ways.check(issued.tokens["access"]) == refused("bad_type")
+    finally:
+        ways.close()
