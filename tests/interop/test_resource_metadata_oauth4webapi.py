@@ -62,7 +62,9 @@ def provider(node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 
 @pytest.fixture(
-    scope="module", params=SERVERS, ids=[f"{a.split('_')[0]}-{p or 'root'}" for a, p in SERVERS]
+    scope="module",
+    params=SERVERS,
+    ids=[f"{a.split('_')[0]}-{p.strip('/') or 'root'}" for a, p in SERVERS],
 )
 def resource(request, provider, tmp_path_factory) -> Iterator[tuple[str, str]]:
     """``(resource identifier, base URL)`` of a resource server under gunicorn."""
