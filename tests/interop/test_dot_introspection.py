@@ -10,11 +10,7 @@ opaque strings DOT issues by default, which the JWT pipeline refuses as
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,42 +24,20 @@ from jwt_guard_core.introspection import (
     IntrospectionUnavailable,
     route,
 )
-from tests.e2e.servers import ROOT, serving
+from tests.interop.dot import running_dot
 from tests.tools import require_module
 
 require_module("oauth2_provider", "django-oauth-toolkit is not installed (the test extra)")
 
-PROJECT = Path(__file__).parent / "dot_server"
 API = "https://api.example/orders"
 RESOURCE_SERVER = ("orders-api", "orders-api-secret")
-
-
-def gunicorn(port: int) -> list[str]:
-    bind = f"127.0.0.1:{port}"
-    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", "2", "dot_project.wsgi"]
 
 
 @pytest.fixture(scope="module")
 def dot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a running DOT server with fresh data."""
-    workdir = tmp_path_factory.mktemp("dot")
-    env = {
-        "DOT_DB": str(workdir / "dot.sqlite3"),
-        "DJANGO_SETTINGS_MODULE": "dot_project.settings",
-    }
-    subprocess.run(
-        [sys.executable, "make_data.py"],
-        cwd=PROJECT,
-        env={**_base_env(), **env},
-        check=True,
-        timeout=120,
-    )
-    with serving(gunicorn, PROJECT, env, workdir / "gunicorn.log") as url:
+    with running_dot(tmp_path_factory.mktemp("dot")) as url:
         yield url
-
-
-def _base_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT), str(ROOT)])}
 
 
 def issue(dot: str, client: tuple[str, str], **form: str) -> dict[str, Any]:

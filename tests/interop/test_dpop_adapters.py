@@ -16,62 +16,29 @@ installed by the test into ``tests/interop/node_modules`` (pinned); without
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.servers import free_port, gunicorn, serving
-from tests.tools import missing
+from tests.e2e.servers import gunicorn, serving
+from tests.interop.npm import node_with
+from tests.interop.oidc_provider import INTEROP, PACKAGES, running_provider
 
-INTEROP = Path(__file__).resolve().parent
 APPS = INTEROP / "dpop_apps"
-PACKAGES = ("oidc-provider@9.13.3", "oauth4webapi@3.8.8")
 ALGS = 'algs="ES256 ES384 EdDSA Ed25519 PS256 RS256"'
 METADATA = 'resource_metadata="https://api.example/.well-known/oauth-protected-resource"'
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        missing("node and npm are needed for the oidc-provider interop test")
-    modules = INTEROP / "node_modules"
-    if not all((modules / p.rsplit("@", 1)[0] / "package.json").exists() for p in PACKAGES):
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--no-save", "--no-package-lock",
-             "--prefix", str(INTEROP), *PACKAGES],
-            check=True, capture_output=True, timeout=300,
-        )  # fmt: skip
-    return node
+    return node_with(INTEROP, PACKAGES, "the oidc-provider interop test")
 
 
 @pytest.fixture(scope="module")
 def provider(node: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("op") / "provider.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [node, str(INTEROP / "dpop_provider.mjs"), str(port), "https://api.example"],
-            cwd=INTEROP,
-            stdout=subprocess.PIPE,
-            stderr=out,
-        )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert line.strip() == b"ready", log.read_text()
-        issuer = f"http://127.0.0.1:{port}"
-        httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=10).raise_for_status()
+    with running_provider(node, tmp_path_factory.mktemp("op") / "provider.log") as issuer:
         yield issuer
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 @pytest.fixture(params=["flask_resource:app", "django_resource:application"])

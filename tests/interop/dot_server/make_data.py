@@ -1,6 +1,6 @@
 """Create the interop server's database: ``DOT_DB=/tmp/x.sqlite3 python make_data.py``.
 
-Migrates, then creates user ``alice`` and the three applications of README.md.
+Migrates, then creates user ``alice`` and the applications of README.md.
 """
 
 import os
@@ -20,6 +20,11 @@ CLIENTS = {
     "service-app": ("service-secret", "client-credentials"),
     "orders-api": ("orders-api-secret", "client-credentials"),
 }
+SPA_CLIENT, SPA_SECRET, SPA_REDIRECT = (
+    "orders-spa",
+    "orders-spa-secret",
+    "http://127.0.0.1/callback",
+)
 
 
 def main() -> None:
@@ -35,6 +40,19 @@ def main() -> None:
             authorization_grant_type=grant,
             user=owner,
         )
+    # The OpenID Connect client of the ID-token tests: authorization code
+    # (with PKCE, DOT's default), RS256 ID tokens, no consent page.
+    Application.objects.create(
+        name=SPA_CLIENT,
+        client_id=SPA_CLIENT,
+        client_secret=SPA_SECRET,
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=SPA_REDIRECT,
+        algorithm=Application.RS256_ALGORITHM,
+        skip_authorization=True,
+        user=owner,
+    )
 
 
 if __name__ == "__main__":
