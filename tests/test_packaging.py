@@ -74,6 +74,8 @@ def test_the_sdist_carries_the_licence_docs_tests_and_vectors(sdist_names: set[s
         "example_projects/flask_api/requirements.txt",
     } <= sdist_names
     assert not [name for name in sdist_names if "__pycache__" in name or ".venv" in name]
+    # The npm packages interop tests install into the working copy are never shipped.
+    assert not [name for name in sdist_names if "node_modules" in name]
 
 
 def test_the_licence_is_an_spdx_expression_with_its_file(metadata: Message) -> None:
