@@ -20,7 +20,7 @@ from jwt_guard_core.settings import findings
 
 from .conf import conf
 
-__all__ = ["check_settings"]
+__all__ = ["check_key_sets", "check_key_sets_deploy", "check_settings"]
 
 _MIDDLEWARE = "jwt_guard_django.middleware.JWTGuardMiddleware"
 _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -52,7 +52,21 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # Remote key sets fetched at start-up (issue 13): check_key_sets.
+    "discovery_issuer_mismatch": "jwt_guard.E013",
+    "key_set_invalid": "jwt_guard.E014",
+    "key_set_unreachable": "jwt_guard.W012",
 }
+
+
+def _messages(found: list[Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for finding in found:
+        check_id = IDS.get(finding.code)
+        if check_id is not None:
+            kind = Error if check_id.startswith("jwt_guard.E") else Warning
+            messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
+    return messages
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -66,12 +80,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="jwt_guard.E008",
             )
         ]
-    messages: list[CheckMessage] = []
-    for finding in findings(conf.parsed, development=bool(settings.DEBUG)):
-        check_id = IDS.get(finding.code)
-        if check_id is not None:
-            kind = Error if check_id.startswith("jwt_guard.E") else Warning
-            messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
+    messages = _messages(findings(conf.parsed, development=bool(settings.DEBUG)))
     messages += _middleware_order()
     if not any(isinstance(m, Error) for m in messages):
         # Imported here: registering the checks must not load the verifier.
@@ -95,6 +104,42 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     # tokens without verifying any.
     messages += _issuing(raw)
     return messages
+
+
+def check_key_sets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``jwt_guard.E013``, ``E014``, ``W012`` when ``WARM_ON_STARTUP`` is on.
+
+    The key sets were fetched by the app's ``ready()``; this reports what
+    that found (a key set not tried yet is fetched now). Without warm-up a
+    plain ``manage.py check`` does no network I/O:
+    :func:`check_key_sets_deploy` runs under ``check --deploy`` instead.
+    """
+    if conf.get("WARM_ON_STARTUP") is not True:
+        return []
+    return _key_sets()
+
+
+def check_key_sets_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The same checks under ``manage.py check --deploy`` when warm-up is off: fetches now."""
+    if conf.get("WARM_ON_STARTUP") is True:
+        return []  # check_key_sets reports them
+    return _key_sets()
+
+
+def _key_sets() -> list[CheckMessage]:
+    # Imported here: registering the checks must not load the verifier.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jwt_guard_core.startup import key_set_findings
+
+    from .verifier import get_verifier
+
+    try:
+        # The shared verifier's key sets: what is fetched here serves requests.
+        verifier = get_verifier()
+    except ImproperlyConfigured:
+        return []  # check_settings reports it (jwt_guard.E007)
+    return _messages(key_set_findings(conf.parsed, verifier.config))
 
 
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:

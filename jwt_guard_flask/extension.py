@@ -21,6 +21,7 @@ from jwt_guard_core.sources import (
     log_warm_failures,
     warm_key_sources,
 )
+from jwt_guard_core.startup import key_set_findings, log_findings
 
 from ._request import (
     add_dpop_nonce,
@@ -118,7 +119,8 @@ class JWTGuard(SessionsMixin):
             )
         register_cli(app)
         if loaded.settings.warm_on_startup:
-            self.warm(app)
+            # Warms every remote key set; what failed is logged naming its key.
+            log_findings(key_set_findings(loaded.parsed, state.verifier.config), logger)
 
     def _state_for(self, app: Flask) -> AppState:
         try:
