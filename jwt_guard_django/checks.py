@@ -9,7 +9,7 @@ docs/django.md) and adds what only Django has (the middleware order).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +20,7 @@ from jwt_guard_core.settings import findings
 
 from .conf import conf
 
-__all__ = ["check_key_sets", "check_key_sets_deploy", "check_settings"]
+__all__ = ["check_key_sets", "check_key_sets_deploy", "check_routes", "check_settings"]
 
 _MIDDLEWARE = "jwt_guard_django.middleware.JWTGuardMiddleware"
 _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -56,6 +56,8 @@ IDS = {
     "discovery_issuer_mismatch": "jwt_guard.E013",
     "key_set_invalid": "jwt_guard.E014",
     "key_set_unreachable": "jwt_guard.W012",
+    # A view demanding what the settings turned off (issue 15): check_routes.
+    "route_dpop_off": "jwt_guard.E015",
 }
 
 
@@ -140,6 +142,43 @@ def _key_sets() -> list[CheckMessage]:
     except ImproperlyConfigured:
         return []  # check_settings reports it (jwt_guard.E007)
     return _messages(key_set_findings(conf.parsed, verifier.config))
+
+
+def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``jwt_guard.E015``: each view of the URLconf that demands DPoP while ``DPOP`` is off.
+
+    Reads what ``@jwt_required(dpop="required")`` and DRF's ``RequiresDPoP``
+    (in a view's ``permission_classes``) record on the view; no request is made.
+    """
+    from django.urls import get_resolver
+
+    from jwt_guard_core.route_checks import route_findings
+
+    return _messages(route_findings(conf.parsed, _routes(get_resolver())))
+
+
+def _routes(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, Any]]:
+    """``(label, requirements)`` of every marked view under ``resolver``, included URLconfs too."""
+    from django.urls import URLResolver
+
+    from jwt_guard_core.route_checks import requirements_of
+
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _routes(entry, route, inner)
+            continue
+        view = entry.callback
+        # A DRF view (view.cls) demands what its permission classes record.
+        view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+        permissions = getattr(view_class, "permission_classes", None) or ()
+        requirements = requirements_of(view, *permissions)
+        if requirements is not None:
+            name = f" (name {namespace + entry.name!r})" if entry.name else ""
+            target = view_class or view
+            where = f"{target.__module__}.{target.__qualname__}"
+            yield f"URL pattern {route!r}{name}, view {where},", requirements
 
 
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:

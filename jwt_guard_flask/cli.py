@@ -140,15 +140,17 @@ def check() -> None:
     """Report what is wrong or risky, fetching every remote key set now; exit 1 on an error.
 
     The start-up checks of Django's ``manage.py check --deploy`` for a
-    Flask app: the settings, and each remote key set (a discovery document
-    for another issuer, a JWKS URL that is not a key set, a provider that
-    cannot be reached).
+    Flask app: the settings, every route (one demanding DPoP while
+    ``JWT_GUARD_DPOP`` is off), and each remote key set (a discovery
+    document for another issuer, a JWKS URL that is not a key set, a
+    provider that cannot be reached).
     """
     from flask import current_app
 
     from jwt_guard_core.settings import findings
     from jwt_guard_core.startup import key_set_findings
 
+    from ._startup import check_routes
     from .config import read
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -156,7 +158,8 @@ def check() -> None:
     if guard is None:
         raise click.ClickException("jwt-guard is not registered on this app (JWTGuard(app))")
     parsed = read(app.config)
-    found = findings(parsed) + key_set_findings(parsed, guard.verifier(app).config)
+    found = findings(parsed) + check_routes(app, parsed)
+    found += key_set_findings(parsed, guard.verifier(app).config)
     for finding in found:
         click.echo(f"{'ERROR' if finding.error else 'WARNING'}: {finding.message}")
         if finding.hint:

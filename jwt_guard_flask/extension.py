@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
@@ -31,6 +32,7 @@ from ._request import (
     normalize_locations,
 )
 from ._sessions import init_sessions
+from ._startup import watch_routes
 from ._state import AppState
 from .cli import register_cli
 from .config import DEFAULTS, load, read
@@ -118,6 +120,7 @@ class JWTGuard(SessionsMixin):
                 methods=["GET"],
             )
         register_cli(app)
+        watch_routes(app, loaded.parsed, logger)  # routes demanding what settings turned off
         if loaded.settings.warm_on_startup:
             # Warms every remote key set; what failed is logged naming its key.
             log_findings(key_set_findings(loaded.parsed, state.verifier.config), logger)
@@ -213,6 +216,7 @@ class JWTGuard(SessionsMixin):
             if token is not None and needed:
                 enforce_scopes(token, needed, any_of=any_scope)
 
+        mark(_guard_blueprint, dpop=route, step_up=step_up)  # read by the route checks
         blueprint.before_request(_guard_blueprint)
         return blueprint
 
