@@ -170,9 +170,15 @@ def _routes(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[tu
             yield from _routes(entry, route, inner)
             continue
         view = entry.callback
-        # A DRF view (view.cls) demands what its permission classes record.
+        # A DRF view (view.cls) demands what its permission classes record,
+        # as_view(permission_classes=...) overriding the class's own.
         view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
-        permissions = getattr(view_class, "permission_classes", None) or ()
+        initkwargs = getattr(view, "initkwargs", None) or {}
+        permissions = (
+            initkwargs.get("permission_classes")
+            or getattr(view_class, "permission_classes", None)
+            or ()
+        )
         requirements = requirements_of(view, *permissions)
         if requirements is not None:
             name = f" (name {namespace + entry.name!r})" if entry.name else ""

@@ -12,9 +12,12 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.urls import include, path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
 
 from jwt_guard_django.checks import check_routes
 from jwt_guard_django.decorators import jwt_required, require_scopes
+from jwt_guard_django.permissions import RequiresDPoP
 
 pytestmark = pytest.mark.urls("tests.django.dpop_urls")
 
@@ -25,8 +28,14 @@ def wrapped_twice(request):  # pragma: no cover - never called
     raise AssertionError
 
 
+class Plain(APIView):
+    def get(self, request):  # pragma: no cover - never called
+        raise AssertionError
+
+
 urlpatterns = [
     path("api/", include(([path("bound", wrapped_twice, name="bound")], "api"))),
+    path("drf", Plain.as_view(permission_classes=[IsAuthenticated, RequiresDPoP])),
 ]
 
 
@@ -56,12 +65,15 @@ def test_no_message_when_dpop_is_on(configure, mode):
 
 
 @pytest.mark.urls("tests.django.test_checks_routes")
-def test_a_namespaced_view_with_more_decorators_is_found_by_name():
-    [message] = check_routes()
-    assert message.id == "jwt_guard.E015"
-    assert message.msg.startswith(
+def test_a_namespaced_view_and_as_view_permission_classes_are_found():
+    first, second = check_routes()
+    assert first.id == second.id == "jwt_guard.E015"
+    assert first.msg.startswith(
         "URL pattern 'api/bound' (name 'api:bound'), view "
         "tests.django.test_checks_routes.wrapped_twice, requires"
+    )
+    assert second.msg.startswith(
+        "URL pattern 'drf', view tests.django.test_checks_routes.Plain, requires"
     )
 
 
