@@ -194,7 +194,8 @@ def key_set_probes(settings: GuardSettings, config: GuardConfig) -> list[tuple[K
             if policy is None or not _remote(policy.keys):
                 continue
             where = f"{settings.name('issuers')}[{iss!r}]"
-            setting, value = where, str(iss)
+            # An IssuerPolicy entry is named by its issuer alone.
+            setting, value = where, _described(policy.keys)
             if isinstance(entry, Mapping):
                 for name in _REMOTE:
                     key = settings.entry_key(name)
@@ -207,8 +208,10 @@ def key_set_probes(settings: GuardSettings, config: GuardConfig) -> list[tuple[K
     for source in sources.values():
         if not _remote(source):
             continue
-        setting, value = _single_setting(settings)
-        issuer_setting = settings.name("issuer") if settings.get("issuer") is not None else setting
+        setting, value = _single_setting(settings, source)
+        issuer_setting = (
+            _named(settings, "issuer") if settings.get("issuer") is not None else setting
+        )
         probes.append((_probe(setting, value, source, expected, issuer_setting), source))
     return probes
 
@@ -217,15 +220,31 @@ def _remote(source: Any) -> bool:
     return callable(getattr(source, "warm", None)) and callable(getattr(source, "health", None))
 
 
-def _single_setting(settings: GuardSettings) -> tuple[str, str]:
-    for name in _REMOTE:
+def _single_setting(settings: GuardSettings, source: Any) -> tuple[str, str]:
+    """The setting that configures the one key set, and its value as the user knows it."""
+    for name in (*_REMOTE, "keys"):
         value = settings.get(name)
-        if value is not None:
-            if settings.given.get(name) is None:
-                # From the PROVIDER preset: that is the setting the user wrote.
-                return f"{settings.name(name)} (from {settings.name('provider')})", str(value)
-            return settings.name(name), str(value)
-    return settings.name("key_source"), ""
+        if value is None:
+            continue
+        shown = value if isinstance(value, str) else _described(source)
+        return _named(settings, name), shown
+    return "the key source", _described(source)
+
+
+def _named(settings: GuardSettings, name: str) -> str:
+    """The setting in the user's spelling; one from the ``PROVIDER`` preset says so."""
+    if settings.given.get(name) is None:
+        return f"{settings.name(name)} (from {settings.name('provider')})"
+    return settings.name(name)
+
+
+def _described(source: Any) -> str:
+    """A key set object given as a setting (``JWT_GUARD_KEYS``): its issuer or URL."""
+    for attribute in ("issuer", "url"):
+        value = getattr(source, attribute, None)
+        if isinstance(value, str):
+            return value
+    return repr(source)
 
 
 def _probe(

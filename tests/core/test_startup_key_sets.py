@@ -15,7 +15,12 @@ import pytest
 
 from jwt_guard_core import Verifier
 from jwt_guard_core.settings import GuardSettings
-from jwt_guard_core.startup import KeySetProbe, key_set_finding, key_set_findings
+from jwt_guard_core.startup import (
+    KeySetProbe,
+    key_set_finding,
+    key_set_findings,
+    key_set_probes,
+)
 from jwt_guard_core.testing import LocalIssuer
 from tests import startup_support
 from tests.startup_support import serve_discovery
@@ -215,3 +220,32 @@ def test_the_decision_is_plain_data():
     assert finding is not None
     assert finding.code == "key_set_unreachable"
     assert "(at https://idp.example/jwks)" in finding.message
+
+
+def test_a_key_set_object_given_as_flask_keys_is_named_by_that_key(jwks_server):
+    from jwt_guard_core.remote import RemoteJWKS
+
+    jwks_server.serve("not here", status=404, content_type="text/plain")
+    raw = {
+        "JWT_GUARD_ALGORITHMS": ["ES256"],
+        "JWT_GUARD_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_ISSUER": "https://issuer.example",
+        "JWT_GUARD_KEYS": RemoteJWKS(jwks_server.url()),
+    }
+    [finding] = run(raw, "flask")
+    assert finding.code == "key_set_invalid"
+    assert finding.message.startswith(f"JWT_GUARD_KEYS ({jwks_server.url()!r}) does not give")
+
+
+def test_provider_presets_are_named_as_such_and_entra_common_is_no_mismatch():
+    # Probing is I/O free: the preset's https URLs are never fetched here.
+    settings = GuardSettings.from_mapping(
+        {"PROVIDER": {"name": "entra", "tenant": "common", "audience": "api://x"}}, "django"
+    )
+    [(probe, source)] = key_set_probes(settings, settings.guard_config())
+    assert probe.setting == "JWT_GUARD['OIDC_ISSUER'] (from JWT_GUARD['PROVIDER'])"
+    assert probe.issuer_setting == "JWT_GUARD['ISSUER'] (from JWT_GUARD['PROVIDER'])"
+    assert probe.discovery_issuer == "https://login.microsoftonline.com/{tenantid}/v2.0"
+    assert probe.issuers == ("https://login.microsoftonline.com/{tid}/v2.0",)
+    assert key_set_finding(probe, {"state": "ok"}) is None
+    source.close()
