@@ -5,6 +5,12 @@ and ``manage.py check --deploy`` run them. What is wrong or risky is decided
 by the core (:func:`jwt_guard_core.settings.findings`, shared with Flask's
 start-up warnings); this module gives each finding its stable id (see
 docs/django.md) and adds what only Django has (the middleware order).
+
+Two more groups need more than the settings: :func:`check_key_sets` fetches
+the remote key sets (:mod:`jwt_guard_core.startup`; only with
+``WARM_ON_STARTUP`` or under ``check --deploy``), and :func:`check_routes`
+walks the URLconf for views demanding what the settings turned off
+(:mod:`jwt_guard_core.route_checks`).
 """
 
 from __future__ import annotations
