@@ -23,10 +23,15 @@ class JWTGuardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .checks import check_settings
+        from .checks import check_key_sets, check_key_sets_deploy, check_routes, check_settings
         from .conf import conf
 
         checks.register(check_settings, checks.Tags.security)
+        # The remote key sets (jwt_guard.E013/E014/W012): with WARM_ON_STARTUP
+        # in every check, else only under `check --deploy` (network I/O).
+        checks.register(check_key_sets, checks.Tags.security)
+        checks.register(check_key_sets_deploy, checks.Tags.security, deploy=True)
+        checks.register(check_routes, checks.Tags.security)  # jwt_guard.E015
         # The drf-spectacular extension is registered by the DRF authentication
         # module, which DRF imports only when a project uses it.
         # Read as given: the settings are parsed (and cached) on first use, not here.

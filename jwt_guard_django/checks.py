@@ -5,11 +5,17 @@ and ``manage.py check --deploy`` run them. What is wrong or risky is decided
 by the core (:func:`jwt_guard_core.settings.findings`, shared with Flask's
 start-up warnings); this module gives each finding its stable id (see
 docs/django.md) and adds what only Django has (the middleware order).
+
+Two more groups need more than the settings: :func:`check_key_sets` fetches
+the remote key sets (:mod:`jwt_guard_core.startup`; only with
+``WARM_ON_STARTUP`` or under ``check --deploy``), and :func:`check_routes`
+walks the URLconf for views demanding what the settings turned off
+(:mod:`jwt_guard_core.route_checks`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +26,7 @@ from jwt_guard_core.settings import findings
 
 from .conf import conf
 
-__all__ = ["check_settings"]
+__all__ = ["check_key_sets", "check_key_sets_deploy", "check_routes", "check_settings"]
 
 _MIDDLEWARE = "jwt_guard_django.middleware.JWTGuardMiddleware"
 _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
@@ -52,7 +58,23 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # Remote key sets fetched at start-up (issue 13): check_key_sets.
+    "discovery_issuer_mismatch": "jwt_guard.E013",
+    "key_set_invalid": "jwt_guard.E014",
+    "key_set_unreachable": "jwt_guard.W012",
+    # A view demanding what the settings turned off (issue 15): check_routes.
+    "route_dpop_off": "jwt_guard.E015",
 }
+
+
+def _messages(found: list[Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for finding in found:
+        check_id = IDS.get(finding.code)
+        if check_id is not None:
+            kind = Error if check_id.startswith("jwt_guard.E") else Warning
+            messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
+    return messages
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
@@ -66,12 +88,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 id="jwt_guard.E008",
             )
         ]
-    messages: list[CheckMessage] = []
-    for finding in findings(conf.parsed, development=bool(settings.DEBUG)):
-        check_id = IDS.get(finding.code)
-        if check_id is not None:
-            kind = Error if check_id.startswith("jwt_guard.E") else Warning
-            messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
+    messages = _messages(findings(conf.parsed, development=bool(settings.DEBUG)))
     messages += _middleware_order()
     if not any(isinstance(m, Error) for m in messages):
         # Imported here: registering the checks must not load the verifier.
@@ -95,6 +112,85 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     # tokens without verifying any.
     messages += _issuing(raw)
     return messages
+
+
+def check_key_sets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``jwt_guard.E013``, ``E014``, ``W012`` when ``WARM_ON_STARTUP`` is on.
+
+    The key sets were fetched by the app's ``ready()``; this reports what
+    that found (a key set not tried yet is fetched now). Without warm-up a
+    plain ``manage.py check`` does no network I/O:
+    :func:`check_key_sets_deploy` runs under ``check --deploy`` instead.
+    """
+    if conf.get("WARM_ON_STARTUP") is not True:
+        return []
+    return _key_sets()
+
+
+def check_key_sets_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The same checks under ``manage.py check --deploy`` when warm-up is off: fetches now."""
+    if conf.get("WARM_ON_STARTUP") is True:
+        return []  # check_key_sets reports them
+    return _key_sets()
+
+
+def _key_sets() -> list[CheckMessage]:
+    # Imported here: registering the checks must not load the verifier.
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jwt_guard_core.startup import key_set_findings
+
+    from .verifier import get_verifier
+
+    try:
+        # The shared verifier's key sets: what is fetched here serves requests.
+        verifier = get_verifier()
+    except ImproperlyConfigured:
+        return []  # check_settings reports it (jwt_guard.E007)
+    return _messages(key_set_findings(conf.parsed, verifier.config))
+
+
+def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``jwt_guard.E015``: each view of the URLconf that demands DPoP while ``DPOP`` is off.
+
+    Reads what ``@jwt_required(dpop="required")`` and DRF's ``RequiresDPoP``
+    (in a view's ``permission_classes``) record on the view; no request is made.
+    """
+    from django.urls import get_resolver
+
+    from jwt_guard_core.route_checks import route_findings
+
+    return _messages(route_findings(conf.parsed, _routes(get_resolver())))
+
+
+def _routes(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, Any]]:
+    """``(label, requirements)`` of every marked view under ``resolver``, included URLconfs too."""
+    from django.urls import URLResolver
+
+    from jwt_guard_core.route_checks import requirements_of
+
+    for entry in resolver.url_patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _routes(entry, route, inner)
+            continue
+        view = entry.callback
+        # A DRF view (view.cls) demands what its permission classes record,
+        # as_view(permission_classes=...) overriding the class's own.
+        view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
+        initkwargs = getattr(view, "initkwargs", None) or {}
+        permissions = (
+            initkwargs.get("permission_classes")
+            or getattr(view_class, "permission_classes", None)
+            or ()
+        )
+        requirements = requirements_of(view, *permissions)
+        if requirements is not None:
+            name = f" (name {namespace + entry.name!r})" if entry.name else ""
+            target = view_class or view
+            where = f"{target.__module__}.{target.__qualname__}"
+            yield f"URL pattern {route!r}{name}, view {where},", requirements
 
 
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:

@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponseBase
 from jwt_guard_core import TokenError
 from jwt_guard_core.claims_policy import check_roles, role_list
 from jwt_guard_core.http import check_scopes
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
 
@@ -126,6 +127,8 @@ def _guard(
                 return refused
             return await view(request, *args, **kwargs)
 
+        # What the start-up check (jwt_guard.E015) reads.
+        mark(async_wrapper, dpop=dpop, step_up=step_up)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
@@ -138,6 +141,7 @@ def _guard(
             return refused
         return view(request, *args, **kwargs)
 
+    mark(wrapper, dpop=dpop, step_up=step_up)
     return wrapper  # type: ignore[return-value]
 
 

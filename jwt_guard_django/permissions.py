@@ -30,6 +30,7 @@ from jwt_guard_core import ConfigurationError, InsufficientScope, TokenError, Ve
 from jwt_guard_core.claims_policy import check_roles
 from jwt_guard_core.errors import InsufficientRole
 from jwt_guard_core.http import check_scopes
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.step_up import StepUpRequirement
 
 from ._auth import authenticate
@@ -140,6 +141,10 @@ class RequiresDPoP(BasePermission):
         except TokenError as exc:
             raise api_error(exc, request, dpop="required") from None
         return True
+
+
+# What the start-up check (jwt_guard.E015) reads from a view's permission_classes.
+mark(RequiresDPoP, dpop="required")
 
 
 class RequiresAuthLevel(BasePermission):

@@ -1,4 +1,4 @@
-"""``flask jwt-guard keygen | rotate [--emergency | --scheduled] | keys``.
+"""``flask jwt-guard keygen | rotate [--emergency | --scheduled] | keys | revoke | check``.
 
 Thin shells over the core ``KeyManager`` configured by the app's
 ``JWT_GUARD_ISSUING_*`` keys. Added to ``app.cli`` by ``JWTGuard.init_app``
@@ -133,3 +133,38 @@ def revoke(
         _echo([admin.revoke(sessions.revocation, sessions.refresh_tokens, **options)])
     except StateUnavailable as exc:
         raise click.ClickException(f"the session store is unavailable: {exc}") from None
+
+
+@jwt_guard_cli.command("check")
+def check() -> None:
+    """Report what is wrong or risky, fetching every remote key set now; exit 1 on an error.
+
+    The start-up checks of Django's ``manage.py check --deploy`` for a
+    Flask app: the settings, every route (one demanding DPoP while
+    ``JWT_GUARD_DPOP`` is off), and each remote key set (a discovery
+    document for another issuer, a JWKS URL that is not a key set, a
+    provider that cannot be reached).
+    """
+    from flask import current_app
+
+    from jwt_guard_core.settings import findings
+    from jwt_guard_core.startup import key_set_findings
+
+    from ._startup import check_routes
+    from .config import read
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    guard = app.extensions.get("jwt_guard")
+    if guard is None:
+        raise click.ClickException("jwt-guard is not registered on this app (JWTGuard(app))")
+    parsed = read(app.config)
+    found = findings(parsed) + check_routes(app, parsed)
+    found += key_set_findings(parsed, guard.verifier(app).config)
+    for finding in found:
+        click.echo(f"{'ERROR' if finding.error else 'WARNING'}: {finding.message}")
+        if finding.hint:
+            click.echo(f"    {finding.hint}")
+    errors = sum(1 for f in found if f.error)
+    if errors:
+        raise click.ClickException(f"{errors} error(s) found")
+    click.echo(f"jwt-guard: no errors ({len(found)} warning(s))")

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, overload
 
 from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core.claims_policy import check_roles, role_list
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.step_up import StepUpRequirement
 from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
@@ -99,6 +100,8 @@ def _wrap(
             authorize(await aauthenticate(optional=optional, locations=locations, dpop=dpop))
             return await view(*args, **kwargs)
 
+        # What the start-up route check reads.
+        mark(async_wrapper, dpop=dpop, step_up=step_up)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
@@ -106,6 +109,7 @@ def _wrap(
         authorize(authenticate(optional=optional, locations=locations, dpop=dpop))
         return view(*args, **kwargs)
 
+    mark(wrapper, dpop=dpop, step_up=step_up)
     return wrapper  # type: ignore[return-value]
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
@@ -21,6 +22,7 @@ from jwt_guard_core.sources import (
     log_warm_failures,
     warm_key_sources,
 )
+from jwt_guard_core.startup import key_set_findings, log_findings
 
 from ._request import (
     add_dpop_nonce,
@@ -30,6 +32,7 @@ from ._request import (
     normalize_locations,
 )
 from ._sessions import init_sessions
+from ._startup import watch_routes
 from ._state import AppState
 from .cli import register_cli
 from .config import DEFAULTS, load, read
@@ -117,8 +120,10 @@ class JWTGuard(SessionsMixin):
                 methods=["GET"],
             )
         register_cli(app)
+        watch_routes(app, loaded.parsed, logger)  # routes demanding what settings turned off
         if loaded.settings.warm_on_startup:
-            self.warm(app)
+            # Warms every remote key set; what failed is logged naming its key.
+            log_findings(key_set_findings(loaded.parsed, state.verifier.config), logger)
 
     def _state_for(self, app: Flask) -> AppState:
         try:
@@ -211,6 +216,7 @@ class JWTGuard(SessionsMixin):
             if token is not None and needed:
                 enforce_scopes(token, needed, any_of=any_scope)
 
+        mark(_guard_blueprint, dpop=route, step_up=step_up)  # read by the route checks
         blueprint.before_request(_guard_blueprint)
         return blueprint
 
