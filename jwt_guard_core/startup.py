@@ -7,7 +7,7 @@ every token). :func:`key_set_findings` fetches each remote key set of the
 verifier's configuration through the key set itself (its discovery, its
 limits, its cache: the first request then finds the keys) and returns
 :class:`~jwt_guard_core.settings.Finding` objects for the adapters: Django
-turns them into system checks (``jwt_guard.E013``, ``E014``, ``W012``),
+turns them into system checks (``jwt_guard.E013``, ``E014``, ``E021``, ``W012``),
 Flask logs them at ``init_app`` and in ``flask jwt-guard check``.
 
 The decision, :func:`key_set_finding`, is a plain function of a

@@ -27,7 +27,7 @@ class JWTGuardConfig(AppConfig):
         from .conf import conf
 
         checks.register(check_settings, checks.Tags.security)
-        # The remote key sets (jwt_guard.E013/E014/W012): with WARM_ON_STARTUP
+        # The remote key sets (jwt_guard.E013/E014/E021/W012): with WARM_ON_STARTUP
         # in every check, else only under `check --deploy` (network I/O).
         checks.register(check_key_sets, checks.Tags.security)
         checks.register(check_key_sets_deploy, checks.Tags.security, deploy=True)

@@ -61,16 +61,21 @@ IDS = {
     # Remote key sets fetched at start-up (issue 13): check_key_sets.
     "discovery_issuer_mismatch": "jwt_guard.E013",
     "key_set_invalid": "jwt_guard.E014",
-    "key_set_unreachable": "jwt_guard.W012",
+    "key_set_unreachable": "jwt_guard.W012",  # under check --deploy, warm-up off
     # A view demanding what the settings turned off (issue 15): check_routes.
     "route_dpop_off": "jwt_guard.E015",
 }
 
 
-def _messages(found: list[Any]) -> list[CheckMessage]:
+#: With ``WARM_ON_STARTUP`` the project asked for its keys at start-up: an
+#: issuer it cannot reach then is an error, not a warning (issue 13).
+_WARM_IDS = {**IDS, "key_set_unreachable": "jwt_guard.E021"}
+
+
+def _messages(found: list[Any], ids: Mapping[str, str] = IDS) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     for finding in found:
-        check_id = IDS.get(finding.code)
+        check_id = ids.get(finding.code)
         if check_id is not None:
             kind = Error if check_id.startswith("jwt_guard.E") else Warning
             messages.append(kind(finding.message, hint=finding.hint or _DOCS, id=check_id))
@@ -115,7 +120,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 
 def check_key_sets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``jwt_guard.E013``, ``E014``, ``W012`` when ``WARM_ON_STARTUP`` is on.
+    """``jwt_guard.E013``, ``E014``, ``E021`` when ``WARM_ON_STARTUP`` is on.
 
     The key sets were fetched by the app's ``ready()``; this reports what
     that found (a key set not tried yet is fetched now). Without warm-up a
@@ -124,17 +129,22 @@ def check_key_sets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """
     if conf.get("WARM_ON_STARTUP") is not True:
         return []
-    return _key_sets()
+    return _key_sets(_WARM_IDS)
 
 
 def check_key_sets_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The same checks under ``manage.py check --deploy`` when warm-up is off: fetches now."""
+    """The same checks under ``manage.py check --deploy`` when warm-up is off: fetches now.
+
+    An unreachable issuer is then ``jwt_guard.W012``: the project did not ask
+    for its keys at start-up, and a deploy check may run where the provider
+    cannot be reached.
+    """
     if conf.get("WARM_ON_STARTUP") is True:
         return []  # check_key_sets reports them
     return _key_sets()
 
 
-def _key_sets() -> list[CheckMessage]:
+def _key_sets(ids: Mapping[str, str] = IDS) -> list[CheckMessage]:
     # Imported here: registering the checks must not load the verifier.
     from django.core.exceptions import ImproperlyConfigured
 
@@ -147,7 +157,7 @@ def _key_sets() -> list[CheckMessage]:
         verifier = get_verifier()
     except ImproperlyConfigured:
         return []  # check_settings reports it (jwt_guard.E007)
-    return _messages(key_set_findings(conf.parsed, verifier.config))
+    return _messages(key_set_findings(conf.parsed, verifier.config), ids)
 
 
 def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:

@@ -1,4 +1,4 @@
-"""System checks of the remote key sets (issue 13): jwt_guard.E013, E014, W012.
+"""System checks of the remote key sets (issue 13): jwt_guard.E013, E014, E021, W012.
 
 Real providers on loopback: a discovery document for another issuer, a
 port nobody listens on, a JWKS URL answering 404 and a good issuer. With
@@ -88,7 +88,8 @@ def test_e014_jwks_url_that_is_not_a_key_set(use, httpserver, issuer):
     assert "HTTP 404" in message.msg
 
 
-def test_w012_unreachable_issuer(use, issuer, closed_port):
+def test_e021_unreachable_issuer_with_warm_up(use, issuer, closed_port):
+    # WARM_ON_STARTUP asks for the keys at start-up: not getting them is an error.
     url = f"http://127.0.0.1:{closed_port}"
     use(
         issuer.django_settings(
@@ -96,8 +97,8 @@ def test_w012_unreachable_issuer(use, issuer, closed_port):
         )
     )
     [message] = check_key_sets()
-    assert message.id == "jwt_guard.W012"
-    assert isinstance(message, checks.Warning)
+    assert message.id == "jwt_guard.E021"
+    assert isinstance(message, checks.Error)
     assert message.msg.startswith(
         f"could not warm the key set of JWT_GUARD['OIDC_ISSUER'] ({url!r}) at start-up: "
         "connect_error"
@@ -147,3 +148,15 @@ def test_without_warm_up_check_deploy_fetches_and_reports(use, httpserver, issue
 def test_a_bad_configuration_is_left_to_check_settings(use, issuer):
     use(issuer.django_settings(AUDIENCE=None, WARM_ON_STARTUP=True))
     assert check_key_sets() == []
+
+
+def test_w012_unreachable_issuer_under_deploy_without_warm_up(use, issuer, closed_port):
+    # No warm-up: the project did not ask for its keys at start-up, and a
+    # deploy check may run where the provider cannot be reached.
+    url = f"http://127.0.0.1:{closed_port}"
+    use(issuer.django_settings(source="discovery", ISSUER=None, OIDC_ISSUER=url))
+    assert check_key_sets() == []
+    [message] = check_key_sets_deploy()
+    assert message.id == "jwt_guard.W012"
+    assert isinstance(message, checks.Warning)
+    assert f"JWT_GUARD['OIDC_ISSUER'] ({url!r})" in message.msg
