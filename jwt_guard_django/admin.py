@@ -13,6 +13,10 @@ revocation mirrors see them exactly as a logout:
   everywhere";
 * failed attempts: "Clear the failed attempts of the selected clients".
 
+Viewing needs the models' view permission; the actions need their change
+permission (``jwt_guard.change_refreshfamily``,
+``jwt_guard.change_failedattempt``), which a superuser has.
+
 With another backend (``sqlite``, ``memory``, ``redis``) the session state
 is not in these tables, so these pages stay empty: use ``manage.py
 jwt_guard_sessions`` (or ``flask jwt-guard sessions``), which lists every
@@ -54,6 +58,12 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # a raw delete would bypass the core
         return actions
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        """The actions need the model's change permission: viewing is not operating."""
+        opts = self.opts
+        user: Any = request.user
+        return bool(user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
 
 
 def _run(
@@ -118,12 +128,12 @@ class RefreshFamilyAdmin(_ReadOnly):
     expires = _time("expires_at", "expires")
     revoked = _time("revoked_at", "revoked")
 
-    @admin.action(description="Revoke the selected sessions")
+    @admin.action(description="Revoke the selected sessions", permissions=["operate"])
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[RefreshFamily]) -> None:
         ids = queryset.values_list("family_id", flat=True)
         _run(self, request, ids, lambda s, sid: commands.revoke_family(s.refresh_tokens, sid))
 
-    @admin.action(description="Log their subjects out everywhere")
+    @admin.action(description="Log their subjects out everywhere", permissions=["operate"])
     def log_subjects_out(self, request: HttpRequest, queryset: QuerySet[RefreshFamily]) -> None:
         subjects = queryset.order_by("subject").values_list("subject", flat=True)
         _run(self, request, subjects, lambda s, sub: commands.logout_subject(s.refresh_tokens, sub))
@@ -187,7 +197,9 @@ class FailedAttemptAdmin(_ReadOnly):
 
     when = _time("at", "at")
 
-    @admin.action(description="Clear the failed attempts of the selected clients")
+    @admin.action(
+        description="Clear the failed attempts of the selected clients", permissions=["operate"]
+    )
     def clear_attempts(self, request: HttpRequest, queryset: QuerySet[FailedAttempt]) -> None:
         clients = queryset.order_by("client").values_list("client", flat=True)
         _run(self, request, clients, lambda s, c: commands.clear_attempts(s.limiter, c))

@@ -103,6 +103,23 @@ def test_sessions_cannot_be_added_edited_or_deleted_here(operated: Client) -> No
     assert RefreshFamily.objects.get(family_id=sid).subject != "mallory"
 
 
+def test_staff_who_may_only_view_cannot_run_the_actions(operated: Client) -> None:
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", password="not used here 0123", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_refreshfamily"))
+    staff = Client()
+    staff.force_login(viewer)
+    api = Client()
+    mine = _session(api)
+    page = staff.get(FAMILIES).content.decode()
+    assert mine["sid"] in page
+    assert "Revoke the selected sessions" not in page
+    staff.post(FAMILIES, {"action": "revoke_sessions", "_selected_action": [mine["sid"]]})
+    assert RefreshFamily.objects.get(family_id=mine["sid"]).revoked_at is None
+    assert api.get("/api/me/", **bearer(mine["access_token"])).status_code == 200
+
+
 def test_revoke_action_ends_the_session_through_the_core(
     operated: Client, recorded_events: list[SecurityEvent]
 ) -> None:
