@@ -1,34 +1,53 @@
-"""What the adapters' key and revocation commands do and say, written once.
+"""What the adapters' key, revocation and session commands do and say, written once.
 
 ``manage.py jwt_guard_keygen | jwt_guard_rotate_keys | jwt_guard_keys |
-jwt_guard_revoke`` and ``flask jwt-guard keygen | rotate | keys | revoke``
-parse their options and print :class:`Line` objects these functions
-return; a bad combination of options raises :class:`UsageError` with the
-text to show. Key material is never part of a line.
+jwt_guard_revoke | jwt_guard_sessions`` and ``flask jwt-guard keygen |
+rotate | keys | revoke | sessions ...`` parse their options and print
+:class:`Line` objects these functions return; a bad combination of options
+raises :class:`UsageError` with the text to show. Key material, refresh
+tokens and their hashes are never part of a line. The Django admin's
+session actions report with the same lines.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .sessions import RefreshTokenService, RevocationService
+    from .sessions import (
+        FailureRateLimiter,
+        RefreshTokenService,
+        RevocationService,
+        SessionListing,
+    )
     from .signing import KeyManager
 
 __all__ = [
+    "LISTING_LIMIT",
     "Line",
     "UsageError",
     "check_revoke_options",
     "check_rotate_options",
+    "clear_attempts",
     "iso",
     "keygen",
+    "list_failures",
     "list_keys",
+    "list_revocations",
+    "list_sessions",
+    "listing",
+    "logout_subject",
     "revoke",
+    "revoke_family",
     "rotate",
 ]
+
+#: How many rows a listing shows unless told otherwise.
+LISTING_LIMIT = 50
 
 
 class UsageError(ValueError):
@@ -149,3 +168,112 @@ def check_revoke_options(
         raise UsageError("give exactly one of --jti, --session, --subject")
     if expires_at is not None and jti is None:
         raise UsageError("--expires-at goes with --jti")
+
+
+# -- operating sessions (``sessions ...`` commands and the Django admin)
+
+
+def listing(store: Any) -> SessionListing:
+    """``store`` as a :class:`~jwt_guard_core.sessions.SessionListing`, or a UsageError."""
+    from .sessions import SessionListing
+
+    if not isinstance(store, SessionListing):
+        raise UsageError(f"the session store {store!r} cannot list sessions")
+    return store
+
+
+def _state(revoked_at: float | None, expires_at: float) -> str:
+    return (
+        f"revoked {iso(revoked_at)}" if revoked_at is not None else f"live until {iso(expires_at)}"
+    )
+
+
+def list_sessions(
+    store: Any, *, now: float, subject: str | None = None, limit: int = LISTING_LIMIT
+) -> list[Line]:
+    """Sessions (refresh-token families) not yet expired, newest first, as a table."""
+    families = listing(store).list_families(now=now, subject=subject, limit=limit)
+    if not families:
+        whose = f" of {subject}" if subject is not None else ""
+        return [Line(f"no sessions{whose}")]
+    rows = [("SESSION", "SUBJECT", "STARTED", "STATE")] + [
+        (f.family_id, f.subject, iso(f.created_at), _state(f.revoked_at, f.expires_at))
+        for f in families
+    ]
+    return _table(rows)
+
+
+def list_revocations(store: Any, *, now: float, limit: int = LISTING_LIMIT) -> list[Line]:
+    """Revocation rules in force: denied tokens, sessions and keys, subjects, the epoch."""
+    rules = listing(store).list_revocations(now=now, limit=limit)
+    if not rules:
+        return [Line("no revocations in force")]
+    what = {
+        "jti": "token {key} denied until {at}",
+        "sid": "session {key} denied until {at}",
+        "kid": "signing key {key} denied until {at}",
+        "subject": "tokens of {key} issued before {at} refused",
+        "epoch": "every token issued before {at} refused (emergency epoch)",
+    }
+    return [
+        Line(what.get(r.kind, r.kind + " {key} {at}").format(key=r.key, at=iso(r.value)))
+        for r in rules
+    ]
+
+
+def list_failures(
+    store: Any, limiter: FailureRateLimiter | None, *, now: float, limit: int = LISTING_LIMIT
+) -> list[Line]:
+    """Clients with failed attempts in the rate-limit window, and whether they are refused."""
+    if limiter is None:
+        return [Line("rate limiting is off (RATE_LIMIT is None): nothing is counted")]
+    counts = listing(store).list_failures(now=now, window=limiter.window, limit=limit)
+    if not counts:
+        return [Line(f"no failed attempts in the last {limiter.window:g} s")]
+    rows = [("CLIENT", "FAILURES", "LAST", "STATE")] + [
+        (
+            c.client,
+            str(c.failures),
+            iso(c.last_at),
+            "refused" if c.failures >= limiter.limit else "allowed",
+        )
+        for c in counts
+    ]
+    return _table(rows)
+
+
+def revoke_family(refresh_tokens: RefreshTokenService, family_id: str) -> Line:
+    """End one session: its refresh tokens and (with revocation) its access tokens."""
+    if not family_id:
+        raise UsageError("give a session id")
+    if refresh_tokens.revoke_family(family_id):
+        return Line(f"revoked session {family_id}", "success")
+    return Line(
+        f"session {family_id} was already revoked or is unknown; its access tokens are refused"
+    )
+
+
+def logout_subject(refresh_tokens: RefreshTokenService, subject: str) -> Line:
+    """Log ``subject`` out everywhere: every session, every access token issued before now."""
+    if not subject:
+        raise UsageError("give a subject")
+    count = refresh_tokens.revoke_subject(subject)
+    return Line(f"logged {subject} out everywhere ({count} session(s) ended)", "success")
+
+
+def clear_attempts(limiter: FailureRateLimiter | None, client: str) -> Line:
+    """Forget a client's failed attempts, so the rate limit lets it in again."""
+    if limiter is None:
+        raise UsageError("rate limiting is off (RATE_LIMIT is None): nothing to clear")
+    if not client:
+        raise UsageError("give a client (an address or a key as listed)")
+    count = limiter.clear(client)
+    return Line(f"cleared {count} failed attempt(s) of {limiter.key(client)}", "success")
+
+
+def _table(rows: Sequence[Sequence[str]]) -> list[Line]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        Line("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        for row in rows
+    ]

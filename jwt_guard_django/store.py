@@ -1,8 +1,9 @@
 """``DjangoSessionStore``: the core's session storage interfaces over Django models.
 
 Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
-:class:`~jwt_guard_core.sessions.RevocationStore` and
-:class:`~jwt_guard_core.sessions.RateLimitStore` with the tables of
+:class:`~jwt_guard_core.sessions.RevocationStore`,
+:class:`~jwt_guard_core.sessions.RateLimitStore` and
+:class:`~jwt_guard_core.sessions.SessionListing` with the tables of
 :mod:`jwt_guard_django.models` (``manage.py migrate`` creates them), so a
 project whose processes share a database needs nothing else.
 
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 
 from jwt_guard_core.sessions import (
     FamilyRecord,
@@ -30,6 +31,7 @@ from jwt_guard_core.sessions import (
     SpendResult,
     StoreUnavailable,
 )
+from jwt_guard_core.sessions.listing import FailureCount, RevocationRule, ordered_rules
 from jwt_guard_core.sessions.ratelimit import Reserved
 
 from .models import FailedAttempt, RefreshFamily, RefreshToken, RevocationEntry
@@ -342,3 +344,49 @@ class DjangoSessionStore:
                 .values_list("at", flat=True)
             )
         )
+
+    # -- SessionListing (the admin pages query the models themselves)
+
+    def list_families(
+        self, *, now: float, subject: str | None = None, limit: int = 100
+    ) -> Sequence[FamilyRecord]:
+        def action() -> tuple[FamilyRecord, ...]:
+            rows = RefreshFamily.objects.using(self._using).filter(expires_at__gt=now)
+            if subject is not None:
+                rows = rows.filter(subject=subject)
+            return tuple(_family(r) for r in rows.order_by("-created_at", "family_id")[:limit])
+
+        return self._run(action)
+
+    def list_revocations(self, *, now: float, limit: int = 100) -> Sequence[RevocationRule]:
+        def action() -> list[RevocationRule]:
+            rows = RevocationEntry.objects.using(self._using).filter(
+                Q(kind__in=("subject", "epoch")) | Q(value__gt=now)
+            )
+            return [
+                RevocationRule(k, key, v) for k, key, v in rows.values_list("kind", "key", "value")
+            ]
+
+        return ordered_rules(self._run(action), limit)
+
+    def list_failures(
+        self, *, now: float, window: float, limit: int = 100
+    ) -> Sequence[FailureCount]:
+        def action() -> tuple[FailureCount, ...]:
+            rows = (
+                FailedAttempt.objects.using(self._using)
+                .filter(at__gt=now - window)
+                .values("client")
+                .annotate(failures=Count("pk"), last_at=Max("at"))
+                .order_by("-last_at", "client")[:limit]
+            )
+            return tuple(FailureCount(r["client"], r["failures"], r["last_at"]) for r in rows)
+
+        return self._run(action)
+
+    def clear_failures(self, client: str) -> int:
+        def action() -> int:
+            deleted, _ = FailedAttempt.objects.using(self._using).filter(client=client).delete()
+            return int(deleted)
+
+        return self._run(action)

@@ -1,7 +1,9 @@
-"""``flask jwt-guard keygen | rotate [--emergency | --scheduled] | keys | revoke | check``.
+"""``flask jwt-guard keygen | rotate | keys | revoke | check | sessions ...``.
 
 Thin shells over the core ``KeyManager`` configured by the app's
-``JWT_GUARD_ISSUING_*`` keys. Added to ``app.cli`` by ``JWTGuard.init_app``
+``JWT_GUARD_ISSUING_*`` keys and the session services of
+``JWT_GUARD_SESSIONS_*`` (``sessions list | revocations | revoke-family |
+logout-subject | failed-attempts | clear-attempts``). Added to ``app.cli`` by ``JWTGuard.init_app``
 and by registering :data:`~jwt_guard_flask.blueprint.issuing_blueprint`
 (or call :func:`register_cli` yourself). Key material is never printed.
 """
@@ -30,7 +32,8 @@ __all__ = ["jwt_guard_cli", "register_cli"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 jwt_guard_cli = AppGroup(
-    "jwt-guard", help="Manage the signing keys configured by JWT_GUARD_ISSUING_*."
+    "jwt-guard",
+    help="Manage the signing keys (JWT_GUARD_ISSUING_*) and sessions (JWT_GUARD_SESSIONS_*).",
 )
 
 
@@ -168,3 +171,79 @@ def check() -> None:
     if errors:
         raise click.ClickException(f"{errors} error(s) found")
     click.echo(f"jwt-guard: no errors ({len(found)} warning(s))")
+
+
+# -- flask jwt-guard sessions ... (what each prints: jwt_guard_core.admin)
+
+
+@jwt_guard_cli.group("sessions")
+def sessions_cli() -> None:
+    """Operate sessions: list them, revoke one, log a subject out, clear failed attempts."""
+
+
+def _operate(action: Callable[[Any], list[Line]]) -> None:
+    """Run ``action(sessions)`` on the app's session services; errors as one line, exit 1."""
+    try:
+        sessions = get_sessions()
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        _echo(action(sessions))
+    except StateUnavailable as exc:
+        raise click.ClickException(f"the session store is unavailable: {exc}") from None
+
+
+_LIMIT = click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=admin.LISTING_LIMIT, show_default=True
+)
+
+
+@sessions_cli.command("list")
+@click.option("--subject", help="Only this subject's sessions.")
+@_LIMIT
+@_errors_as_click
+def sessions_list(subject: str | None, limit: int) -> None:
+    """List sessions (refresh-token families) not yet expired, newest first."""
+    _operate(
+        lambda s: admin.list_sessions(s.store, now=s.side.clock(), subject=subject, limit=limit)
+    )
+
+
+@sessions_cli.command("revocations")
+@_LIMIT
+@_errors_as_click
+def sessions_revocations(limit: int) -> None:
+    """List the revocation rules in force (denied tokens, sessions, keys; subjects; epoch)."""
+    _operate(lambda s: admin.list_revocations(s.store, now=s.side.clock(), limit=limit))
+
+
+@sessions_cli.command("revoke-family")
+@click.argument("session")
+@_errors_as_click
+def sessions_revoke_family(session: str) -> None:
+    """Revoke one session by its id (the sid claim): its refresh and access tokens."""
+    _operate(lambda s: [admin.revoke_family(s.refresh_tokens, session)])
+
+
+@sessions_cli.command("logout-subject")
+@click.argument("subject")
+@_errors_as_click
+def sessions_logout_subject(subject: str) -> None:
+    """Log a subject out everywhere: every session and every access token issued before now."""
+    _operate(lambda s: [admin.logout_subject(s.refresh_tokens, subject)])
+
+
+@sessions_cli.command("failed-attempts")
+@_LIMIT
+@_errors_as_click
+def sessions_failed_attempts(limit: int) -> None:
+    """List clients with failed attempts in the rate-limit window."""
+    _operate(lambda s: admin.list_failures(s.store, s.limiter, now=s.side.clock(), limit=limit))
+
+
+@sessions_cli.command("clear-attempts")
+@click.argument("client")
+@_errors_as_click
+def sessions_clear_attempts(client: str) -> None:
+    """Forget a client's failed attempts (an address, or a key as listed)."""
+    _operate(lambda s: [admin.clear_attempts(s.limiter, client)])

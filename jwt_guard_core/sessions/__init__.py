@@ -41,6 +41,7 @@ from .cookies import (
 )
 from .endpoints import SessionEndpoints, SessionRequest
 from .errors import InvalidRefreshToken, StoreUnavailable
+from .listing import FailureCount, RevocationRule, SessionListing
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter, RateLimitStore
 from .refresh import (
@@ -69,6 +70,7 @@ __all__ = [
     "AccessTokenIssuer",
     "CookiePolicy",
     "CookieSpec",
+    "FailureCount",
     "FailureRateLimiter",
     "FamilyRecord",
     "InvalidRefreshToken",
@@ -79,11 +81,13 @@ __all__ = [
     "RefreshRecord",
     "RefreshTokenService",
     "RefreshTokenStore",
+    "RevocationRule",
     "RevocationService",
     "RevocationState",
     "RevocationStore",
     "SQLiteSessionStore",
     "SessionEndpoints",
+    "SessionListing",
     "SessionReply",
     "SessionRequest",
     "SessionServices",

@@ -14,6 +14,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 
+from .listing import (
+    FailureCount,
+    RevocationRule,
+    busiest_failures,
+    newest_families,
+    ordered_rules,
+)
 from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
@@ -29,8 +36,9 @@ class MemorySessionStore:
     """Refresh tokens, revocation state and failure counts in this process's memory.
 
     Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
-    :class:`~jwt_guard_core.sessions.RevocationStore` and
-    :class:`~jwt_guard_core.sessions.RateLimitStore`.
+    :class:`~jwt_guard_core.sessions.RevocationStore`,
+    :class:`~jwt_guard_core.sessions.RateLimitStore` and
+    :class:`~jwt_guard_core.sessions.SessionListing`.
     """
 
     #: Answers without I/O: async callers need no worker thread.
@@ -219,3 +227,47 @@ class MemorySessionStore:
     def recent_failures(self, client: str, *, now: float, window: float) -> Sequence[float]:
         with self._lock:
             return tuple(t for t in self._failures.get(client, ()) if t > now - window)
+
+    # -- SessionListing
+
+    def list_families(
+        self, *, now: float, subject: str | None = None, limit: int = 100
+    ) -> Sequence[FamilyRecord]:
+        with self._lock:
+            if subject is None:
+                found = list(self._families.values())
+            else:
+                found = [self._families[f] for f in self._by_subject.get(subject, ())]
+        return newest_families([f for f in found if f.expires_at > now], limit)
+
+    def list_revocations(self, *, now: float, limit: int = 100) -> Sequence[RevocationRule]:
+        with self._lock:
+            rules = [
+                RevocationRule(kind, key, until)
+                for kind, table in (
+                    ("jti", self._denied),
+                    ("sid", self._denied_sessions),
+                    ("kid", self._denied_kids),
+                )
+                for key, until in table.items()
+                if until > now
+            ]
+            rules += [RevocationRule("subject", s, t) for s, t in self._subjects.items()]
+            if self._epoch is not None:
+                rules.append(RevocationRule("epoch", "", self._epoch))
+        return ordered_rules(rules, limit)
+
+    def list_failures(
+        self, *, now: float, window: float, limit: int = 100
+    ) -> Sequence[FailureCount]:
+        with self._lock:
+            live = {
+                c: [t for t in times if t > now - window] for c, times in self._failures.items()
+            }
+        return busiest_failures(
+            [FailureCount(c, len(times), times[-1]) for c, times in live.items() if times], limit
+        )
+
+    def clear_failures(self, client: str) -> int:
+        with self._lock:
+            return len(self._failures.pop(client, ()))

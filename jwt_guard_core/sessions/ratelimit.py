@@ -332,6 +332,29 @@ class FailureRateLimiter:
         except StoreUnavailable as exc:
             self._outage(exc)
 
+    def clear(self, client: str) -> int:
+        """Forget ``client``'s counted attempts (an operator unblocking it); returns how many.
+
+        ``client`` is a client as the adapter names it (an address) or a key
+        as the listings show it (its network); the key it maps to is cleared
+        too. Emits ``rate_limit_cleared``. Needs a store that can list
+        (:class:`~jwt_guard_core.sessions.SessionListing`); raises
+        :class:`~jwt_guard_core.errors.StateUnavailable` when it is down, as
+        an unblocking that did not happen must not look like one.
+        """
+        clear = getattr(self._store, "clear_failures", None)
+        if clear is None:
+            raise ConfigurationError("store", f"{self._store!r} cannot clear failed attempts")
+        key = self.key(client)
+        try:
+            count = sum(int(clear(k)) for k in dict.fromkeys((client, key)))
+        except StoreUnavailable as exc:
+            raise StateUnavailable(
+                f"failed attempts not cleared: {exc}", reason="rate_limit_unavailable"
+            ) from None
+        events.emit("rate_limit_cleared", client=key, cleared=count)
+        return count
+
     def counts(self, error: TokenError) -> bool:
         """Whether a rejection counts as a failure (the token was bad, not the service)."""
         return error.status in (400, 401)

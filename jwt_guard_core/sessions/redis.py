@@ -38,6 +38,7 @@ revocation survives the failover of its primary.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any, cast
@@ -46,6 +47,13 @@ from .._redis import Gateway, KeySpace, RedisClient, connect, is_cluster
 from ..breaker import CircuitBreaker
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
+from .listing import (
+    FailureCount,
+    RevocationRule,
+    busiest_failures,
+    newest_families,
+    ordered_rules,
+)
 from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
@@ -157,6 +165,15 @@ def _num(value: bytes | str | None) -> float | None:
     return None if value is None or value in (b"", "") else float(value)
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _glob(text: str) -> str:
+    """``text`` as a literal in a SCAN ``MATCH`` pattern."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
 def _pairs(flat: Sequence[bytes]) -> dict[str, bytes]:
     return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
 
@@ -184,8 +201,9 @@ class RedisSessionStore:
         replica_timeout: how long that ``WAIT`` may take, in seconds.
 
     Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
-    :class:`~jwt_guard_core.sessions.RevocationStore` and
-    :class:`~jwt_guard_core.sessions.RateLimitStore`.
+    :class:`~jwt_guard_core.sessions.RevocationStore`,
+    :class:`~jwt_guard_core.sessions.RateLimitStore` and
+    :class:`~jwt_guard_core.sessions.SessionListing`.
     """
 
     def __init__(
@@ -431,3 +449,110 @@ class RedisSessionStore:
             ),
         )
         return tuple(float(score) for _, score in rows)
+
+    # -- SessionListing (SCAN: for operators, never on a request's path)
+
+    def _scan(self, prefix: str) -> list[tuple[str, str]]:
+        """``(key, name)`` of every key ``prefix + name``."""
+        pattern = _glob(prefix) + "*"
+
+        def action() -> list[bytes]:
+            return list(self._client.scan_iter(match=pattern, count=500))
+
+        found = self._redis.run(action)
+        names = [_text(k) for k in found]
+        return [(key, key[len(prefix) :]) for key in names]
+
+    def _family_records(self, ids: Sequence[str]) -> list[FamilyRecord]:
+        def action() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            for family_id in ids:
+                pipe.hgetall(self._key("fam", family_id))
+            return cast("list[Any]", pipe.execute())
+
+        records = []
+        results = self._redis.run(action) if ids else []
+        for family_id, fields in zip(ids, results, strict=True):
+            if not fields:
+                continue  # expired since it was listed
+            got = {_text(k): v for k, v in fields.items()}
+            records.append(
+                FamilyRecord(
+                    family_id=family_id,
+                    subject=_text(got["subject"]),
+                    created_at=float(got["created_at"]),
+                    expires_at=float(got["expires_at"]),
+                    revoked_at=_num(got.get("revoked_at")),
+                )
+            )
+        return records
+
+    def list_families(
+        self, *, now: float, subject: str | None = None, limit: int = 100
+    ) -> Sequence[FamilyRecord]:
+        if subject is not None:
+            members = self._redis.run(lambda: self._client.smembers(self._key("subfam", subject)))
+            ids = sorted(_text(m) for m in members)
+        else:
+            ids = [name for _, name in self._scan(self._key("fam", "") + ":")]
+        found = self._family_records(ids)
+        return newest_families([f for f in found if f.expires_at > now], limit)
+
+    def list_revocations(self, *, now: float, limit: int = 100) -> Sequence[RevocationRule]:
+        named = [
+            (rule, key, name)
+            for kind, rule in (
+                ("deny", "jti"),
+                ("denysid", "sid"),
+                ("denykid", "kid"),
+                ("sub", "subject"),
+            )
+            for key, name in self._scan(self._key(kind, "") + ":")
+        ]
+        keys = [key for _, key, _ in named] + [self._key("epoch")]
+        values = self._redis.run(lambda: self._client.mget(keys))
+        rules = [
+            RevocationRule(rule, name, value)
+            for (rule, _, name), raw in zip(named, values[:-1], strict=True)
+            if (value := _num(raw)) is not None and (rule == "subject" or value > now)
+        ]
+        epoch = _num(values[-1])
+        if epoch is not None:
+            rules.append(RevocationRule("epoch", "", epoch))
+        return ordered_rules(rules, limit)
+
+    def _failure_keys(self) -> list[tuple[str, str]]:
+        if not self._keys.cluster:
+            return self._scan(self._key("fail", "") + ":")
+        # On a Cluster each client's key is "{prefix:fail:client}", a slot of its own.
+        head = "{" + self._prefix + ":fail:"
+        return [(key, name[:-1]) for key, name in self._scan(head) if name.endswith("}")]
+
+    def list_failures(
+        self, *, now: float, window: float, limit: int = 100
+    ) -> Sequence[FailureCount]:
+        counts = []
+        for key, client in self._failure_keys():
+            rows = cast(
+                "list[tuple[bytes, float]]",
+                self._redis.run(
+                    lambda key=key: self._client.zrangebyscore(  # type: ignore[misc]
+                        key, f"({now - window!r}", "+inf", withscores=True
+                    )
+                ),
+            )
+            if rows:
+                counts.append(FailureCount(client, len(rows), max(s for _, s in rows)))
+        return busiest_failures(counts, limit)
+
+    def clear_failures(self, client: str) -> int:
+        key = self._keys.alone("fail", client)
+
+        def action() -> int:
+            pipe = self._client.pipeline(transaction=True)
+            pipe.zcard(key)
+            pipe.delete(key)
+            count, _ = pipe.execute()
+            return int(count)
+
+        return self._redis.run(action)

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from .._sqlite import close_all
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
+from .listing import FailureCount, RevocationRule, ordered_rules
 from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
@@ -101,8 +102,9 @@ class SQLiteSessionStore:
         timeout: seconds a write waits for another process's write lock.
 
     Implements :class:`~jwt_guard_core.sessions.RefreshTokenStore`,
-    :class:`~jwt_guard_core.sessions.RevocationStore` and
-    :class:`~jwt_guard_core.sessions.RateLimitStore`.
+    :class:`~jwt_guard_core.sessions.RevocationStore`,
+    :class:`~jwt_guard_core.sessions.RateLimitStore` and
+    :class:`~jwt_guard_core.sessions.SessionListing`.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
@@ -516,6 +518,62 @@ class SQLiteSessionStore:
                 (client, now - window),
             ).fetchall()
             return tuple(float(r[0]) for r in rows)
+
+        return self._run(action)
+
+    # -- SessionListing
+
+    def list_families(
+        self, *, now: float, subject: str | None = None, limit: int = 100
+    ) -> Sequence[FamilyRecord]:
+        # "? IS NULL": no subject given lists every family.
+        def action(conn: sqlite3.Connection) -> Sequence[FamilyRecord]:
+            rows = conn.execute(
+                "SELECT family_id, subject, created_at, expires_at, revoked_at "
+                "FROM jwt_guard_refresh_families WHERE expires_at > ? "
+                "AND (? IS NULL OR subject = ?) "
+                "ORDER BY created_at DESC, family_id LIMIT ?",
+                (now, subject, subject, max(0, limit)),
+            ).fetchall()
+            return tuple(FamilyRecord(*row) for row in rows)
+
+        return self._run(action)
+
+    def list_revocations(self, *, now: float, limit: int = 100) -> Sequence[RevocationRule]:
+        def action(conn: sqlite3.Connection) -> Sequence[RevocationRule]:
+            rows = conn.execute(
+                "SELECT 'jti', jti, expires_at FROM jwt_guard_denied_jti WHERE expires_at > ?1 "
+                "UNION ALL SELECT 'sid', session_id, expires_at FROM jwt_guard_denied_sessions "
+                "WHERE expires_at > ?1 "
+                "UNION ALL SELECT 'kid', kid, expires_at FROM jwt_guard_denied_kids "
+                "WHERE expires_at > ?1 "
+                "UNION ALL SELECT 'subject', subject, revoked_before "
+                "FROM jwt_guard_subject_revocations "
+                "UNION ALL SELECT 'epoch', '', epoch FROM jwt_guard_revocation_epoch",
+                (now,),
+            ).fetchall()
+            return tuple(RevocationRule(*row) for row in rows)
+
+        return ordered_rules(self._run(action), limit)
+
+    def list_failures(
+        self, *, now: float, window: float, limit: int = 100
+    ) -> Sequence[FailureCount]:
+        def action(conn: sqlite3.Connection) -> Sequence[FailureCount]:
+            rows = conn.execute(
+                "SELECT client, COUNT(*), MAX(at) FROM jwt_guard_failures WHERE at > ? "
+                "GROUP BY client ORDER BY MAX(at) DESC, client LIMIT ?",
+                (now - window, max(0, limit)),
+            ).fetchall()
+            return tuple(FailureCount(str(c), int(n), float(at)) for c, n, at in rows)
+
+        return self._run(action)
+
+    def clear_failures(self, client: str) -> int:
+        def action(conn: sqlite3.Connection) -> int:
+            with self._write(conn):
+                cursor = conn.execute("DELETE FROM jwt_guard_failures WHERE client = ?", (client,))
+            return int(cursor.rowcount)
 
         return self._run(action)
 

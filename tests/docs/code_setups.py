@@ -10,6 +10,7 @@ paths under the test's temporary directory (the one rewrite there is).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -746,3 +747,67 @@ def hsm_pin(ctx: Context) -> Iterator[None]:
     """``JWT_GUARD_HSM_PIN`` set, as the service's environment would have it (docs/hsm.md)."""
     ctx.monkeypatch.setenv("JWT_GUARD_HSM_PIN", "docs-example-pin")
     yield
+
+
+@functools.cache
+def _provider_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(65537, 2048)
+
+
+def _provider_accepts_its_shape(raw: dict[str, Any], adapter: str, prefix: str) -> None:
+    """``raw`` (a ``PROVIDER`` configuration) verifies that provider's token of tests/providers.
+
+    The profile's remote key source is replaced by a test key (a given key
+    source wins over the profile's), the clock is the token's; everything
+    else is the block's own configuration, loaded by the core's settings
+    loader, so a wrong key, parameter or value fails here.
+    """
+    from jwt_guard_core.settings import GuardSettings, findings
+    from tests.factories import FakeClock, public_pem, sign
+    from tests.providers.shapes import SHAPES, T
+
+    settings = GuardSettings.from_mapping(raw, adapter)  # type: ignore[arg-type]
+    assert [f.message for f in findings(settings)] == []
+    name = raw[f"{prefix}PROVIDER"]["name"]
+    shape = next(s for s in SHAPES if s.provider == name)
+    key = _provider_key()
+    testable = {
+        **raw,
+        # The same key setting in each spelling: Django VERIFYING_KEY, Flask PUBLIC_KEY.
+        ("VERIFYING_KEY" if adapter == "django" else "JWT_GUARD_PUBLIC_KEY"): {
+            "rsa-1": public_pem(key).decode()
+        },
+        f"{prefix}CLOCK": FakeClock(T),
+    }
+    parsed = GuardSettings.from_mapping(testable, adapter)  # type: ignore[arg-type]
+    assert parsed.unknown == ()
+    verifier = Verifier(parsed.guard_config())
+    token = sign({"alg": "RS256", "kid": "rsa-1", **shape.header}, shape.claims, key)
+    assert verifier.verify(token).subject == shape.claims["sub"]
+
+
+@setup("provider-django")
+def provider_django(ctx: Context) -> Iterator[None]:
+    """After the block: its ``JWT_GUARD`` (a ``PROVIDER``) loads with no finding and verifies
+    that provider's token (tests/providers/shapes.py)."""
+    yield
+    _provider_accepts_its_shape(ctx.ns["JWT_GUARD"], "django", "")
+
+
+@setup("provider-flask")
+def provider_flask(ctx: Context) -> Iterator[None]:
+    """``app``: a new Flask app; after the block, ``JWTGuard(app)`` starts on its config with
+    no warning, and the ``JWT_GUARD_*`` keys verify that provider's token."""
+    from flask import Flask
+
+    from jwt_guard_flask import JWTGuard
+    from jwt_guard_flask.config import load
+
+    app = ctx.ns["app"] = Flask("docs_example")
+    yield
+    raw = {k: v for k, v in app.config.items() if k.startswith("JWT_GUARD_")}  # the block's
+    JWTGuard(app)
+    assert load(app.config).warnings == ()
+    _provider_accepts_its_shape(raw, "flask", "JWT_GUARD_")

@@ -9,6 +9,9 @@ from tests.factories import NOW
 
 T = int(NOW)
 TID = "9188040d-6c67-4c5b-b112-36a304b66dad"
+# A v2.0 access token's aud is the API's application (client) ID, not its api:// URI
+# (Microsoft identity platform, "Access token claims reference").
+ENTRA_API = "6e74172b-be56-4843-9ff4-e66a39bb12e3"
 
 
 @dataclass(frozen=True)
@@ -105,11 +108,11 @@ SHAPES = (
     ),
     Shape(
         "entra",
-        {"tenant": "organizations", "audience": "api://orders", "tenants": TID},
+        {"tenant": "organizations", "audience": ENTRA_API, "tenants": TID},
         _times(
             iss=f"https://login.microsoftonline.com/{TID}/v2.0",
             tid=TID,
-            aud="api://orders",
+            aud=ENTRA_API,
             azp="spa-client",
             sub="AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ",
             oid="00000000-0000-0000-66f3-3332eca7ea81",

@@ -14,6 +14,7 @@ from jwt_guard_core.shared_jwks import RedisSharedJWKS
 from jwt_guard_core.signing import RedisKeyStore
 from tests.factories import NOW, FakeClock
 from tests.scale import scenarios
+from tests.sessions.listing_contract import check_failures, check_families, check_revocations
 from tests.signing.conftest import PASSPHRASE
 
 pytest_plugins = ["tests.core.remote_fixtures"]
@@ -155,3 +156,11 @@ def test_the_revocation_mirror_refuses_a_cluster_store_with_a_clear_error(store)
         RedisRevocationMirror(store, background=False)
     assert caught.value.setting == "store"
     assert "Redis Cluster is not supported" in str(caught.value)
+
+
+def test_operators_list_sessions_revocations_and_failures_on_a_cluster(store):
+    # Sessions and revocations share the store's slot; each client's failures
+    # live in a slot of their own, found by a SCAN of every primary.
+    check_families(store)
+    check_revocations(store)
+    check_failures(store)
