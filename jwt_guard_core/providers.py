@@ -56,6 +56,16 @@ def _name(setting: str, value: str) -> str:
     return value
 
 
+def _list(name: str, value: str) -> list[str]:
+    """A comma-separated parameter; at least one non-empty entry."""
+    found = [v.strip() for v in value.split(",") if v.strip()]
+    if not found:
+        raise ConfigurationError(
+            name, f"{value!r} names none; give one or more, separated by commas"
+        )
+    return found
+
+
 def _auth0(p: Mapping[str, str]) -> dict[str, Any]:
     issuer = f"https://{_host('domain', p['domain'])}/"  # Auth0 writes the trailing slash
     return {
@@ -156,13 +166,17 @@ def _zitadel(p: Mapping[str, str]) -> dict[str, Any]:
         "ALGORITHMS": ["RS256"],
         "OIDC_ISSUER": f"https://{_host('domain', p['domain'])}",
         "AUDIENCE": p["project_id"],
+        # ID tokens can list the project id in aud too: the client ids
+        # (client_id / azp) tell the API's callers apart and let the token
+        # kind rule refuse ID tokens.
+        "AUTHORIZED_PARTIES": _list("client_ids", p["client_ids"]),
         "ROLES_CLAIM": "urn:zitadel:iam:org:project:roles",
     }
 
 
 def _clerk(p: Mapping[str, str]) -> dict[str, Any]:
     issuer = f"https://{_host('domain', p['domain'])}"
-    parties = [v.strip() for v in p["authorized_parties"].split(",") if v.strip()]
+    parties = _list("authorized_parties", p["authorized_parties"])
     return {
         "ALGORITHMS": ["RS256"],
         "ISSUER": issuer,
@@ -208,7 +222,9 @@ PROFILES: Mapping[str, Profile] = {
     ),
     "google": Profile(("client_id",), (), _google, "Google ID tokens (Sign-In)"),
     "firebase": Profile(("project_id",), (), _firebase, "Firebase Authentication ID tokens"),
-    "zitadel": Profile(("domain", "project_id"), (), _zitadel, "ZITADEL access tokens (JWT)"),
+    "zitadel": Profile(
+        ("domain", "project_id", "client_ids"), (), _zitadel, "ZITADEL access tokens (JWT)"
+    ),
     "clerk": Profile(
         ("domain", "authorized_parties"), (), _clerk, "Clerk session tokens (Frontend API)"
     ),

@@ -155,7 +155,7 @@ SHAPES = (
     ),
     Shape(
         "zitadel",
-        {"domain": "acme.zitadel.cloud", "project_id": "2345project"},
+        {"domain": "acme.zitadel.cloud", "project_id": "2345project", "client_ids": "client@acme"},
         _times(
             iss="https://acme.zitadel.cloud",
             aud=["2345project", "client@acme"],
@@ -165,6 +165,18 @@ SHAPES = (
             **{"urn:zitadel:iam:org:project:roles": {"admin": {"2345org": "acme.zitadel.cloud"}}},
         ),
         roles=frozenset({"admin"}),
+        others=(
+            # Its ID token: the project id in aud too, minted for the client.
+            {
+                "aud": ["client@acme", "2345project"],
+                "azp": "client@acme",
+                "client_id": None,
+                "jti": None,
+                "at_hash": "HK6E_P6Dh8Y93mRNtsDB1Q",
+            },
+            # Another client's access token for the same project.
+            {"client_id": "other@acme", "aud": ["2345project", "other@acme"]},
+        ),
     ),
     Shape(
         "clerk",
