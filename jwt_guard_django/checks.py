@@ -52,6 +52,10 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # Production at scale (issue 17): Redis breakers, the shared JWKS cache.
+    "scale_setting_invalid": "jwt_guard.E018",
+    "redis_breaker_off": "jwt_guard.W017",
+    "shared_jwks_unused": "jwt_guard.W018",
 }
 
 

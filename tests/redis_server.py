@@ -107,12 +107,14 @@ def start_redis_server(
     extra: Sequence[str] = (),
     config: str | None = None,
     ready: bytes = b"Ready to accept connections",
+    port: int | None = None,
 ) -> RedisServer:
     """Start ``redis-server`` on 127.0.0.1 and a free port; wait until it accepts commands.
 
     ``extra`` are further command-line options; ``config`` is the text of a
     configuration file to start from (a Sentinel's, say: it must be
-    writable); ``ready`` is the log line that says the server is up.
+    writable); ``ready`` is the log line that says the server is up;
+    ``port`` restarts a stopped server where its clients look for it.
     """
     directory.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("redis-server")
@@ -121,8 +123,9 @@ def start_redis_server(
             "redis-server is not installed: run scripts/test, or apt-get install -y redis-server"
         )
     last_output = ""
+    fixed = port
     for _ in range(attempts):
-        port = _free_port()
+        port = fixed if fixed is not None else _free_port()
         head = [binary]
         if config is not None:
             config_file = directory / "redis.conf"
