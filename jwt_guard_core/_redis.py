@@ -196,6 +196,20 @@ class Gateway:
                 f"the Redis {self.label} is unavailable ({type(exc).__name__})"
             ) from None
 
+    def ping(self) -> str | None:
+        """``None`` when Redis answers ``PING``; else ``"circuit_open"`` or the error's class name.
+
+        For health checks: through the breaker (an open one answers at once),
+        and never an exception message (redis-py's can name hosts).
+        """
+        try:
+            self.breaker.call(self.client.ping, failure=FAILURES)
+        except CircuitOpen:
+            return "circuit_open"
+        except FAILURES as exc:
+            return type(exc).__name__
+        return None
+
     def write(
         self,
         calls: Sequence[tuple[Any, Sequence[Any], Sequence[Any]]],

@@ -36,13 +36,17 @@ from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
 __all__ = [
+    "LOCKED_REDIS_PASSWORD",
     "RedisClusterGroup",
     "RedisServer",
+    "RestartableRedis",
     "SentinelGroup",
+    "locked_redis",
     "redis_client",
     "redis_cluster",
     "redis_sentinel",
     "redis_server",
+    "restartable_redis",
     "start_redis_cluster",
     "start_redis_server",
     "start_sentinel_group",
@@ -194,6 +198,57 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+class RestartableRedis:
+    """A server of one test's own: ``stop()`` it, ``start()`` it again on the same port."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._starts = 0
+        self.server = start_redis_server(directory / "run0")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self._starts += 1
+        port = self.server.port
+        self.server = start_redis_server(self._directory / f"run{self._starts}", port=port)
+
+
+@pytest.fixture
+def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
+    """A server this test may stop (an outage) and start again where its clients look."""
+    control = RestartableRedis(tmp_path / "restartable-redis")
+    try:
+        yield control
+    finally:
+        control.server.stop()
+
+
+#: The password of :func:`locked_redis`: an answer that shows it leaks it.
+LOCKED_REDIS_PASSWORD = "s3cret-redis-pw"
+
+
+@pytest.fixture
+def locked_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A server of this test's own that requires :data:`LOCKED_REDIS_PASSWORD`.
+
+    ``locked_redis.url`` has no password; build the URL with it where needed.
+    """
+    server = start_redis_server(tmp_path / "locked-redis")
+    client = server.client()
+    client.config_set("requirepass", LOCKED_REDIS_PASSWORD)
+    client.close()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- Redis Cluster and Sentinel -------------------------------------------------

@@ -12,7 +12,6 @@ jwt_guard.E018, W017 and W018.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,37 +24,20 @@ from jwt_guard_django.checks import check_settings
 from jwt_guard_django.sessions import get_sessions
 from jwt_guard_django.verifier import key_sources, reset_verifier
 from tests.factories import FakeClock, named, public_pem
-from tests.redis_server import RedisServer, redis_client, redis_server, start_redis_server
+from tests.redis_server import (
+    RedisServer,
+    RestartableRedis,
+    redis_client,
+    redis_server,
+    restartable_redis,
+)
 
-__all__ = ["redis_client", "redis_server"]
+__all__ = ["redis_client", "redis_server", "restartable_redis"]
 
 UNAVAILABLE_BODY = {
     "error": "temporarily_unavailable",
     "error_description": "Token verification is temporarily unavailable.",
 }
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[Any]:
-    """A server this test may stop and start again on the same port."""
-    holder = {"server": start_redis_server(tmp_path / "redis")}
-
-    class Control:
-        @property
-        def server(self) -> RedisServer:
-            return holder["server"]
-
-        def stop(self) -> None:
-            holder["server"].stop()
-
-        def start(self) -> None:
-            port = holder["server"].port
-            holder["server"] = start_redis_server(tmp_path / "redis2", port=port)
-
-    try:
-        yield Control()
-    finally:
-        holder["server"].stop()
 
 
 def _ids() -> list[str]:
@@ -97,7 +79,7 @@ def test_a_rebuilt_verifier_takes_the_key_set_from_the_shared_cache(
 def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down(
     client: Any,
     configure: Any,
-    own_redis: Any,
+    restartable_redis: RestartableRedis,
     bearer: Any,
     clock: FakeClock,
     recorded_events: list[Any],
@@ -105,7 +87,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     configure(
         SESSIONS={
             "BACKEND": "redis",
-            "REDIS_URL": own_redis.server.url,
+            "REDIS_URL": restartable_redis.url,
             "REDIS_PREFIX": f"t{secrets.token_hex(4)}",
         },
         REDIS_BREAKER_FAILURES=3,
@@ -116,7 +98,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     headers = bearer(jti="j-1")
     assert client.get("/plain/", headers=headers).status_code == 200
 
-    own_redis.stop()
+    restartable_redis.stop()
     for _ in range(7):
         response = client.get("/plain/", headers=headers)
         assert response.status_code == 503
@@ -129,7 +111,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     opened = named(recorded_events, "breaker_opened")
     assert [(e.fields["breaker"], e.fields["failures"]) for e in opened] == [("redis:sessions", 3)]
 
-    own_redis.start()
+    restartable_redis.start()
     clock.advance(29.5)
     assert client.get("/plain/", headers=headers).status_code == 503
     clock.advance(0.5)
@@ -143,9 +125,11 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     ]
 
 
-def test_breaker_off_is_honoured_and_warned_w017(configure: Any, own_redis: Any) -> None:
+def test_breaker_off_is_honoured_and_warned_w017(
+    configure: Any, restartable_redis: RestartableRedis
+) -> None:
     configure(
-        SESSIONS={"BACKEND": "redis", "REDIS_URL": own_redis.server.url},
+        SESSIONS={"BACKEND": "redis", "REDIS_URL": restartable_redis.url},
         REDIS_BREAKER=False,
     )
     assert _ids() == ["jwt_guard.W017"]

@@ -10,7 +10,6 @@ and after the cool-down (the injected clock) one probe closes it again.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,9 @@ from jwt_guard_flask import jwt_required
 from jwt_guard_flask._sessions import get_sessions
 from tests.factories import FakeClock, named
 from tests.flask.conftest import MakeApp, Mint, bearer, expect_error
-from tests.redis_server import RedisServer, redis_client, redis_server, start_redis_server
+from tests.redis_server import RestartableRedis, redis_client, redis_server, restartable_redis
 
-__all__ = ["redis_client", "redis_server"]
+__all__ = ["redis_client", "redis_server", "restartable_redis"]
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -42,30 +41,6 @@ def _route(app: Flask) -> Flask:
 
 def _jwks_requests(server: HTTPServer) -> int:
     return sum(1 for request, _ in server.log if request.path == JWKS_PATH)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    """A server this test may stop and start again on the same port."""
-    holder = {"server": start_redis_server(tmp_path / "redis")}
-
-    class Control:
-        @property
-        def server(self) -> RedisServer:
-            return holder["server"]
-
-        def stop(self) -> None:
-            holder["server"].stop()
-
-        def start(self) -> None:
-            old = holder["server"]
-            holder["server"] = start_redis_server(tmp_path / "redis2", port=old.port)
-
-    control = Control()
-    try:
-        yield control  # type: ignore[misc]
-    finally:
-        holder["server"].stop()
 
 
 @pytest.mark.parametrize("kind", ["redis", "file"])
@@ -141,11 +116,11 @@ def test_a_shared_lock_shorter_than_the_fetch_timeout_is_refused(
 
 
 def test_breaker_off_with_redis_sessions_is_warned(
-    make_app: MakeApp, own_redis: Any, caplog: pytest.LogCaptureFixture
+    make_app: MakeApp, restartable_redis: RestartableRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
     make_app(
         JWT_GUARD_SESSIONS_BACKEND="redis",
-        JWT_GUARD_SESSIONS_REDIS_URL=own_redis.server.url,
+        JWT_GUARD_SESSIONS_REDIS_URL=restartable_redis.url,
         JWT_GUARD_REDIS_BREAKER=False,
     )
     warned = [r.getMessage() for r in caplog.records if "JWT_GUARD_REDIS_BREAKER" in r.getMessage()]
@@ -155,7 +130,7 @@ def test_breaker_off_with_redis_sessions_is_warned(
 
 def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down(
     make_app: MakeApp,
-    own_redis: Any,
+    restartable_redis: RestartableRedis,
     mint: Mint,
     clock: FakeClock,
     recorded_events: list[Any],
@@ -164,7 +139,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     app = _route(
         make_app(
             JWT_GUARD_SESSIONS_BACKEND="redis",
-            JWT_GUARD_SESSIONS_REDIS_URL=own_redis.server.url,
+            JWT_GUARD_SESSIONS_REDIS_URL=restartable_redis.url,
             JWT_GUARD_SESSIONS_REDIS_PREFIX=f"t{secrets.token_hex(4)}",
             JWT_GUARD_REDIS_BREAKER_FAILURES=3,
             JWT_GUARD_REDIS_BREAKER_COOL_DOWN=30,
@@ -176,7 +151,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     token = mint(jti="j-1")
     assert client.get("/x", headers=bearer(token)).status_code == 200
 
-    own_redis.stop()
+    restartable_redis.stop()
     for _ in range(2):
         expect_error(client.get("/x", headers=bearer(token)), 503, "temporarily_unavailable")
     assert breaker.state == "open"
@@ -197,7 +172,7 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     assert all("(circuit open, next probe in 30 s)" in m for m in store_errors[-5:])
     assert [e.name for e in recorded_events if e.name.startswith("breaker_")] == ["breaker_opened"]
 
-    own_redis.start()
+    restartable_redis.start()
     clock.advance(29)
     expect_error(client.get("/x", headers=bearer(token)), 503, "temporarily_unavailable")
     assert breaker.state == "open"
