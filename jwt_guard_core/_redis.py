@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -181,10 +182,13 @@ class Gateway:
         try:
             return self.breaker.call(action, failure=FAILURES)
         except CircuitOpen as exc:
-            raise self._unavailable(
+            error = self._unavailable(
                 f"the Redis {self.label} is unavailable (circuit open, next probe in "
                 f"{exc.retry_after:.3g} s)"
-            ) from None
+            )
+            # Read by the revocation service for its 503's Retry-After.
+            error.retry_after = math.ceil(exc.retry_after)  # type: ignore[attr-defined]
+            raise error from None
         except _NotReplicated as exc:
             raise self._unavailable(
                 f"the Redis {self.label} could not confirm a write on {self.replicas} "

@@ -157,7 +157,9 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
     assert breaker.state == "open"
     # Open: refused at once, without a call to the server (the message says why).
     for _ in range(5):
-        expect_error(client.get("/x", headers=bearer(token)), 503, "temporarily_unavailable")
+        response = client.get("/x", headers=bearer(token))
+        expect_error(response, 503, "temporarily_unavailable")
+        assert response.headers["Retry-After"] == "30"  # the wait for the probe
     rejected = named(recorded_events, "token_rejected")
     assert [e.reason for e in rejected] == ["revocation_unavailable"] * 7
     assert all(e.fields["status"] == 503 for e in rejected)
