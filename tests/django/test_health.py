@@ -150,6 +150,25 @@ def test_ready_is_503_not_500_when_the_settings_are_broken(client: Any, configur
     assert response.json()["error"] == "ImproperlyConfigured"
 
 
+def test_a_jwks_url_with_basic_auth_credentials_is_refused_and_never_shown(
+    client: Any, configure: Any, httpserver: HTTPServer
+) -> None:
+    # Key set URLs may not carry credentials (they would reach logs and
+    # events); the probe says the configuration is refused, not what it was.
+    url = httpserver.url_for("/jwks.json").replace("://", f"://jwks-user:{PASSWORD}@")
+    configure(VERIFYING_KEY=None, JWKS_URL=url)
+    response = client.get("/ready")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "not_ready",
+        "error": "ImproperlyConfigured",
+        "key_sources": [],
+        "backends": [],
+    }
+    assert PASSWORD not in response.content.decode()
+    assert "jwks-user" not in response.content.decode()
+
+
 def test_only_get_and_head_are_served(client: Any) -> None:
     assert client.post("/live").status_code == 405
     assert client.post("/ready").status_code == 405
