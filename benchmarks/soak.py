@@ -4,6 +4,7 @@
 
     python3 benchmarks/soak.py                      # 60 s, 4 workers, 16 clients
     python3 benchmarks/soak.py --seconds 20 --clients 8
+    python3 benchmarks/soak.py --failover           # CLUSTER FAILOVER half-way through
 
 Starts a 3-primary Redis Cluster with a replica each (the test suite's own
 code, tests/redis_server.py), makes the app's signing keys, then serves
@@ -17,6 +18,10 @@ repeats one session's life over real HTTP:
     replay must be refused, and so must the family's newest token after it;
   - or a logout (``POST /auth/refresh/logout`` with the access token):
     once acknowledged, that access token must be refused by every worker.
+
+With ``--failover``, half-way through, the replica of the primary that
+holds the sessions' slot takes over (a controlled ``CLUSTER FAILOVER``, as
+in tests/scale/test_redis_cluster.py) while the clients keep going.
 
 It reports requests, p50/p99 latency per kind, 5xx answers, lost
 revocations (a token accepted after its revocation was acknowledged:
@@ -274,6 +279,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--failover", action="store_true", help="fail the sessions' primary over half-way"
+    )
     args = parser.parse_args(argv)
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
         raise SystemExit("needs redis-server and redis-cli on PATH (apt-get install redis-server)")
@@ -324,6 +332,16 @@ def main(argv: list[str]) -> int:
             ]
             for thread in threads:
                 thread.start()
+            failover = ""
+            if args.failover:
+                time.sleep(args.seconds / 2)
+                # Every session key shares the slot of the {soak} hash tag.
+                before = time.monotonic()
+                new = cluster.fail_over("{soak}:x")
+                failover = (
+                    f"; CLUSTER FAILOVER at {before - started:.0f} s to port {new.port}, "
+                    f"{time.monotonic() - before:.1f} s until every node agreed"
+                )
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
@@ -331,7 +349,7 @@ def main(argv: list[str]) -> int:
             setup = (
                 f"Redis Cluster 3x(1+1), gunicorn {args.workers} sync workers, "
                 f"{args.clients} client threads, {os.cpu_count()} CPUs (shared), "
-                f"Python {sys.version.split()[0]}"
+                f"Python {sys.version.split()[0]}{failover}"
             )
             print(report(tally, elapsed, counted, setup))
         finally:

@@ -85,7 +85,7 @@ def health(
     """
     sources = [_key_source(iss, source, warm=warm) for iss, source in key_sources.items()]
     stores = dict(backends or {})
-    shared = _shared_caches(key_sources.values())
+    shared = _shared_cache(key_sources.values())
     if shared is not None:
         stores.setdefault("jwks_shared_cache", shared)
     pinged = [
@@ -206,7 +206,7 @@ def redact_url(url: object) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _shared_caches(sources: Iterable[KeySource]) -> Any:
+def _shared_cache(sources: Iterable[KeySource]) -> Any:
     """The shared JWKS cache the remote key sources use (one per configuration)."""
     for source in sources:
         shared = getattr(source, "shared_cache", None)
