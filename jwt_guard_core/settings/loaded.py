@@ -13,6 +13,7 @@ own spelling (``JWT_GUARD['JWKS_URL']``, ``JWT_GUARD_JWKS_URL``).
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -293,14 +294,11 @@ class GuardSettings:
         """A circuit breaker for the Redis backend ``name`` (``redis:sessions``).
 
         From ``REDIS_BREAKER``, ``REDIS_BREAKER_FAILURES`` and
-        ``REDIS_BREAKER_COOL_DOWN``.
-
-        Each backend gets its own, so one server's outage spares the
-        others. Its clock is ``CLOCK`` when set (tests), else monotonic.
-        ``REDIS_BREAKER = False`` gives a breaker that lets every call through.
+        ``REDIS_BREAKER_COOL_DOWN``. Each backend gets its own, so one
+        server's outage spares the others. Its clock is ``CLOCK`` when set
+        (tests), else monotonic. ``REDIS_BREAKER = False`` gives a breaker
+        that lets every call through.
         """
-        import time
-
         from ..breaker import CircuitBreaker
 
         failures = self.read("redis_breaker_failures")
@@ -326,8 +324,6 @@ class GuardSettings:
         name = self.name("jwks_shared_cache")
         try:
             if kind == "redis":
-                import time
-
                 from ..shared_jwks import RedisSharedJWKS
 
                 store: Any = RedisSharedJWKS(
