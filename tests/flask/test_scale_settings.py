@@ -187,3 +187,22 @@ def test_redis_down_opens_the_breaker_then_a_probe_closes_it_after_the_cool_down
         "breaker_half_open",
         "breaker_closed",
     ]
+
+
+def test_every_issuer_of_issuers_shares_the_one_cache(make_app: MakeApp, tmp_path: Path) -> None:
+    entry = {"JWKS_URL": "https://a.example/jwks.json", "AUDIENCE": "api"}
+    app = make_app(
+        JWT_GUARD_PUBLIC_KEY=None,
+        JWT_GUARD_ISSUER=None,
+        JWT_GUARD_AUDIENCE=None,
+        JWT_GUARD_ISSUERS={
+            "https://a.example": entry,
+            "https://b.example": {**entry, "JWKS_URL": "https://b.example/jwks.json"},
+        },
+        JWT_GUARD_JWKS_SHARED_CACHE=str(tmp_path / "jwks"),
+    )
+    sources = app.extensions["jwt_guard"].key_sources(app)
+    caches = {id(source.shared_cache) for source in sources.values()}
+    assert len(sources) == 2
+    assert len(caches) == 1
+    assert isinstance(next(iter(sources.values())).shared_cache, FileSharedJWKS)
