@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -181,10 +182,13 @@ class Gateway:
         try:
             return self.breaker.call(action, failure=FAILURES)
         except CircuitOpen as exc:
-            raise self._unavailable(
+            error = self._unavailable(
                 f"the Redis {self.label} is unavailable (circuit open, next probe in "
                 f"{exc.retry_after:.3g} s)"
-            ) from None
+            )
+            # Read by the revocation service for its 503's Retry-After.
+            error.retry_after = math.ceil(exc.retry_after)  # type: ignore[attr-defined]
+            raise error from None
         except _NotReplicated as exc:
             raise self._unavailable(
                 f"the Redis {self.label} could not confirm a write on {self.replicas} "
@@ -195,6 +199,20 @@ class Gateway:
             raise self._unavailable(
                 f"the Redis {self.label} is unavailable ({type(exc).__name__})"
             ) from None
+
+    def ping(self) -> str | None:
+        """``None`` when Redis answers ``PING``; else ``"circuit_open"`` or the error's class name.
+
+        For health checks: through the breaker (an open one answers at once),
+        and never an exception message (redis-py's can name hosts).
+        """
+        try:
+            self.breaker.call(self.client.ping, failure=FAILURES)
+        except CircuitOpen:
+            return "circuit_open"
+        except FAILURES as exc:
+            return type(exc).__name__
+        return None
 
     def write(
         self,

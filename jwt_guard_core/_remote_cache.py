@@ -74,6 +74,8 @@ class CacheOptions:
     refresh_ahead: float
     clock: Callable[[], float]
     shared: SharedJWKSCache | None = None
+    #: How long the shared fetch lock is held at most (``None``: one fetch's time budget).
+    shared_lock: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ class KeySetCache:
         # wait that long for another process's fetch.
         self._fetch_bound = options.timeout * exchanges + _WAIT_MARGIN
         shared = options.shared is not None
-        self.wait_bound = self._fetch_bound * 2 if shared else self._fetch_bound
+        self._lock_bound = options.shared_lock or self._fetch_bound
+        self.wait_bound = self._fetch_bound + self._lock_bound if shared else self._fetch_bound
         self.lock = threading.Lock()
         self._state = _State()
         self._discovered: _Discovered | None = None
@@ -417,8 +420,8 @@ class KeySetCache:
                 newer_than=newer_than,
                 since=now,
                 owner=owner,
-                lock_seconds=self._fetch_bound,
-                wait_seconds=self._fetch_bound,
+                lock_seconds=self._lock_bound,
+                wait_seconds=self._lock_bound,
             ),
             fallback=("alone", None),
         )

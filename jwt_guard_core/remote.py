@@ -189,6 +189,19 @@ def _shared(cache: object) -> SharedJWKSCache | None:
     return cache
 
 
+def _lock_timeout(value: object, timeout: float) -> float | None:
+    if value is None:
+        return None
+    seconds = _positive("shared_lock_timeout", value)
+    if seconds < timeout:
+        # The lock would expire while its holder still fetches, and a second
+        # process would fetch too.
+        raise ConfigurationError(
+            "shared_lock_timeout", f"{value!r} is shorter than the fetch timeout ({timeout!r} s)"
+        )
+    return seconds
+
+
 # --- fork safety ---------------------------------------------------------------
 
 # Servers that load the app and then fork workers (gunicorn --preload, uWSGI)
@@ -248,6 +261,10 @@ class RemoteJWKS:
             (:class:`~jwt_guard_core.shared_jwks.RedisSharedJWKS`, or
             :class:`~jwt_guard_core.shared_jwks.FileSharedJWKS` for one
             host), so that one of them fetches and the others read.
+        shared_lock_timeout: with ``shared_cache``, how long one process may
+            hold the fetch lock, and the others wait for its copy, in
+            seconds; at least ``timeout``. ``None``: one fetch's time budget
+            (``timeout``, twice with discovery, plus a second).
 
     Raises:
         ConfigurationError: for a bad URL or option, naming the setting.
@@ -273,6 +290,7 @@ class RemoteJWKS:
         verify: VerifyOption = True,
         clock: Callable[[], float] = time.time,
         shared_cache: SharedJWKSCache | None = None,
+        shared_lock_timeout: float | None = None,
         _issuer: str | None = None,
     ) -> None:
         # With _issuer (given only by from_issuer, which checked it), ``url``
@@ -305,6 +323,7 @@ class RemoteJWKS:
             else _positive("refresh_ahead", refresh_ahead, allow_zero=True),
             clock=_clock(clock),
             shared=_shared(shared_cache),
+            shared_lock=_lock_timeout(shared_lock_timeout, timeout),
         )
         self._verify = _ssl_option(verify)
         self._cache = KeySetCache(options)
@@ -419,6 +438,11 @@ class RemoteJWKS:
     def url(self) -> str | None:
         """The JWKS URL: as configured, or the discovered ``jwks_uri`` (``None`` before)."""
         return self._cache.url
+
+    @property
+    def shared_cache(self) -> SharedJWKSCache | None:
+        """The second-level cache shared with other processes, if any (for health checks)."""
+        return self._cache.options.shared
 
     @property
     def issuer(self) -> str | None:

@@ -288,6 +288,15 @@ class RedisSharedJWKS:
     def __repr__(self) -> str:
         return f"RedisSharedJWKS(prefix={self._prefix!r})"
 
+    @property
+    def breaker(self) -> Any:
+        """The cache's circuit breaker (its ``state`` is for health checks)."""
+        return self._redis.breaker
+
+    def ping(self) -> str | None:
+        """``None`` when Redis answers; else why not (for health checks)."""
+        return self._redis.ping()
+
     def _key(self, url: str, kind: str) -> str:
         # On a Cluster, a URL's keys share a slot of their own.
         return f"{self._keys.alone('url', _digest(url))}:{kind}"

@@ -64,6 +64,10 @@ IDS = {
     "key_set_unreachable": "jwt_guard.W012",  # under check --deploy, warm-up off
     # A view demanding what the settings turned off (issue 15): check_routes.
     "route_dpop_off": "jwt_guard.E015",
+    # Production at scale (issue 17): Redis breakers, the shared JWKS cache.
+    "scale_setting_invalid": "jwt_guard.E018",
+    "redis_breaker_off": "jwt_guard.W017",
+    "shared_jwks_unused": "jwt_guard.W018",
 }
 
 

@@ -36,13 +36,17 @@ from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
 __all__ = [
+    "LOCKED_REDIS_PASSWORD",
     "RedisClusterGroup",
     "RedisServer",
+    "RestartableRedis",
     "SentinelGroup",
+    "locked_redis",
     "redis_client",
     "redis_cluster",
     "redis_sentinel",
     "redis_server",
+    "restartable_redis",
     "start_redis_cluster",
     "start_redis_server",
     "start_sentinel_group",
@@ -107,12 +111,14 @@ def start_redis_server(
     extra: Sequence[str] = (),
     config: str | None = None,
     ready: bytes = b"Ready to accept connections",
+    port: int | None = None,
 ) -> RedisServer:
     """Start ``redis-server`` on 127.0.0.1 and a free port; wait until it accepts commands.
 
     ``extra`` are further command-line options; ``config`` is the text of a
     configuration file to start from (a Sentinel's, say: it must be
-    writable); ``ready`` is the log line that says the server is up.
+    writable); ``ready`` is the log line that says the server is up;
+    ``port`` restarts a stopped server where its clients look for it.
     """
     directory.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("redis-server")
@@ -121,8 +127,9 @@ def start_redis_server(
             "redis-server is not installed: run scripts/test, or apt-get install -y redis-server"
         )
     last_output = ""
+    fixed = port
     for _ in range(attempts):
-        port = _free_port()
+        port = fixed if fixed is not None else _free_port()
         head = [binary]
         if config is not None:
             config_file = directory / "redis.conf"
@@ -191,6 +198,57 @@ def redis_client(redis_server: RedisServer) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+class RestartableRedis:
+    """A server of one test's own: ``stop()`` it, ``start()`` it again on the same port."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._starts = 0
+        self.server = start_redis_server(directory / "run0")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self._starts += 1
+        port = self.server.port
+        self.server = start_redis_server(self._directory / f"run{self._starts}", port=port)
+
+
+@pytest.fixture
+def restartable_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
+    """A server this test may stop (an outage) and start again where its clients look."""
+    control = RestartableRedis(tmp_path / "restartable-redis")
+    try:
+        yield control
+    finally:
+        control.server.stop()
+
+
+#: The password of :func:`locked_redis`: an answer that shows it leaks it.
+LOCKED_REDIS_PASSWORD = "s3cret-redis-pw"
+
+
+@pytest.fixture
+def locked_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A server of this test's own that requires :data:`LOCKED_REDIS_PASSWORD`.
+
+    ``locked_redis.url`` has no password; build the URL with it where needed.
+    """
+    server = start_redis_server(tmp_path / "locked-redis")
+    client = server.client()
+    client.config_set("requirepass", LOCKED_REDIS_PASSWORD)
+    client.close()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- Redis Cluster and Sentinel -------------------------------------------------

@@ -28,13 +28,15 @@ def open_session_store(
     redis_prefix: str,
     setting: Callable[[str], str],
     more: Mapping[str, Callable[[], Any]] | None = None,
+    breaker: Any = None,
 ) -> Any:
     """The store ``backend`` names: ``sqlite`` (the embedded default), ``memory`` or ``redis``.
 
     ``setting("BACKEND")`` is the adapter's name for a key, used in every
     :class:`~jwt_guard_core.ConfigurationError`. ``more`` adds backends by
     name (a factory each). The Redis store is imported only when chosen, so
-    redis-py stays optional.
+    redis-py stays optional; ``breaker`` is its
+    :class:`~jwt_guard_core.breaker.CircuitBreaker` (``None``: its default).
     """
     extra = dict(more or {})
     names = (*BACKENDS, *extra)
@@ -51,7 +53,7 @@ def open_session_store(
             raise ConfigurationError(setting("REDIS_URL"), "required: a redis:// URL")
         from .redis import RedisSessionStore
 
-        return RedisSessionStore(redis_url, prefix=str(redis_prefix))
+        return RedisSessionStore(redis_url, prefix=str(redis_prefix), breaker=breaker)
     if sqlite_path is None:
         raise ConfigurationError(
             setting("SQLITE_PATH"), "required with the sqlite backend: a file on a local disk"

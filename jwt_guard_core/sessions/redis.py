@@ -249,6 +249,10 @@ class RedisSessionStore:
         """The store's circuit breaker (its ``state`` is for health checks)."""
         return self._redis.breaker
 
+    def ping(self) -> str | None:
+        """``None`` when Redis answers; else why not (for health checks, see ``Gateway.ping``)."""
+        return self._redis.ping()
+
     def _key(self, kind: str, name: str = "") -> str:
         return self._keys.key(kind, name)
 

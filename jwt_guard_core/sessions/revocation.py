@@ -337,7 +337,7 @@ class RevocationService:
             # Writes always fail loudly, even with fail_open: the caller
             # must know the revocation did not happen.
             raise StateUnavailable(
-                f"revocation not recorded: {exc}", retry_after=self._retry_after
+                f"revocation not recorded: {exc}", retry_after=self._retry_after_for(exc)
             ) from None
 
     # -- reading
@@ -448,8 +448,15 @@ class RevocationService:
         if not isinstance(exc, StoreUnavailable):
             logger.error("reading the revocation state failed", exc_info=exc)
         raise StateUnavailable(
-            "the revocation state cannot be read", retry_after=self._retry_after
+            "the revocation state cannot be read", retry_after=self._retry_after_for(exc)
         ) from None
+
+    def _retry_after_for(self, exc: Exception) -> int:
+        """``Retry-After``: an open circuit breaker's wait until its probe, else the default."""
+        breaker_wait = getattr(exc, "retry_after", None)
+        if isinstance(breaker_wait, int) and breaker_wait > 0:
+            return max(self._retry_after, breaker_wait)
+        return self._retry_after
 
 
 def _before(issued: float | None, limit: float | None) -> bool:

@@ -186,8 +186,13 @@ class SessionsSettings:
                 same_site=self.cookie_samesite,
             )
 
-    def open_store(self, *, more: Mapping[str, Callable[[], Any]] | None = None) -> Any:
-        """Open the store ``backend`` names; ``more`` adds an adapter's backends by name."""
+    def open_store(
+        self, *, more: Mapping[str, Callable[[], Any]] | None = None, breaker: Any = None
+    ) -> Any:
+        """Open the store ``backend`` names; ``more`` adds an adapter's backends by name.
+
+        ``breaker`` is the Redis store's circuit breaker (``None``: its default).
+        """
         return open_session_store(
             self.backend,
             sqlite_path=self.sqlite_path,
@@ -195,6 +200,7 @@ class SessionsSettings:
             redis_prefix=str(self.redis_prefix),
             setting=lambda key: self._name(key.lower()),
             more=more,
+            breaker=breaker,
         )
 
     def open(
@@ -204,15 +210,17 @@ class SessionsSettings:
         emergency_epoch_source: Any = None,
         clock: Clock | None = None,
         more: Mapping[str, Callable[[], Any]] | None = None,
+        breaker: Any = None,
     ) -> SessionServices:
         """Open the store and build the services over it.
 
         ``access_tokens`` issues the access tokens (a ``TokenIssuer`` or
         ``callable(subject, *, scopes, claims)``); ``emergency_epoch_source``
         (a ``KeyManager`` or a callable) makes an emergency key rotation
-        revoke every older token; ``clock`` (Unix time) is every service's.
+        revoke every older token; ``clock`` (Unix time) is every service's;
+        ``breaker`` is the Redis store's circuit breaker.
         """
-        store = self.open_store(more=more)
+        store = self.open_store(more=more, breaker=breaker)
         with self._naming():
             refresh_tokens, revocation, limiter = self._build(
                 store, access_tokens=access_tokens, epoch=emergency_epoch_source, clock=clock

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from .loaded import KEY_SOURCES as _KEY_SOURCES
-from .loaded import GuardSettings
+from .loaded import SCALE_SETTINGS, GuardSettings
 from .schema import by_name
 
 __all__ = ["Finding", "findings"]
@@ -49,6 +49,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _cookie(settings, development)
     found += _sender(settings)
     found += _users(settings)
+    found += _scale(settings)
     return found
 
 
@@ -363,3 +364,65 @@ def _users(s: GuardSettings) -> Iterator[Finding]:
             f"Map one issuer, or give a {s.short('user_resolver')} that matches "
             "token.issuer and token.subject.",
         )
+
+
+def _scale(s: GuardSettings) -> Iterator[Finding]:
+    """Production at scale (issue 17): the Redis breakers and the shared JWKS cache."""
+    for setting in SCALE_SETTINGS:
+        try:
+            s.read(setting)
+        except ConfigurationError as exc:
+            yield Finding(
+                "scale_setting_invalid",
+                True,
+                str(exc),
+                "See the settings table and docs/production.md for the accepted values.",
+            )
+            return
+    shared = s.read("jwks_shared_cache")
+    redis_backends = [
+        name
+        for name, used in (
+            (s.name("sessions.redis_url"), _group_value(s, "sessions", "BACKEND") == "redis"),
+            (s.name("issuing.redis_url"), _group_value(s, "issuing", "REDIS_URL") is not None),
+            (s.name("jwks_shared_cache"), shared is not None and shared[0] == "redis"),
+        )
+        if used
+    ]
+    if s.get("redis_breaker") is False and redis_backends:
+        yield Finding(
+            "redis_breaker_off",
+            False,
+            f"{s.name('redis_breaker')} is False while {', '.join(redis_backends)} use Redis: "
+            "during a Redis outage every request waits for its socket timeout, and the workers "
+            "pile up behind it",
+            f"Keep {s.short('redis_breaker')} on (the default); tune "
+            f"{s.short('redis_breaker_failures')} and {s.short('redis_breaker_cool_down')}.",
+        )
+    if shared is not None and not _has_remote_source(s):
+        yield Finding(
+            "shared_jwks_unused",
+            False,
+            f"{s.name('jwks_shared_cache')} is set but no key source is fetched "
+            f"({s.short('jwks_url')} or {s.short('oidc_issuer')}): it is not used",
+            "Remove it, or configure a remote key set.",
+        )
+
+
+def _group_value(s: GuardSettings, group: str, key: str) -> Any:
+    """A nested group's value as given (Django's default sessions backend is sqlite)."""
+    try:
+        values = s.group(group)
+    except ConfigurationError:
+        return None
+    if not isinstance(values, Mapping) or (s.adapter == "django" and not values):
+        return None
+    return values.get(key)
+
+
+def _has_remote_source(s: GuardSettings) -> bool:
+    return any(
+        keys.get(name) is not None
+        for _, _, keys in _entries(s)
+        for name in ("jwks_url", "oidc_issuer")
+    )

@@ -13,6 +13,7 @@ own spelling (``JWT_GUARD['JWKS_URL']``, ``JWT_GUARD_JWKS_URL``).
 from __future__ import annotations
 
 import importlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,7 @@ from ..issuer_templates import is_template
 from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
 
 if TYPE_CHECKING:
+    from ..breaker import CircuitBreaker
     from ..config import GuardConfig
     from ..keys import KeySource
     from ..users import UserMapping
@@ -52,6 +54,14 @@ _CLAIMS_POLICY = (
     "tenants",
 )
 _ENTRY_EXTRA = ("jwks_options", "audience", "algorithms", *_CLAIMS_POLICY)
+# Production at scale (issue 17): read by the Redis backends and remote key sets.
+SCALE_SETTINGS = (
+    "redis_breaker",
+    "redis_breaker_failures",
+    "redis_breaker_cool_down",
+    "jwks_shared_cache",
+    "jwks_shared_lock_timeout",
+)
 # Core parameters whose setting has another canonical name.
 _CORE_FIELDS = {"max_lifetime": "max_token_lifetime"}
 
@@ -278,6 +288,58 @@ class GuardSettings:
         value = by_name(setting).read(self.get(setting), self.name(setting))
         return int(value) if isinstance(value, (int, float)) else None
 
+    # -- production at scale (issue 17): Redis breakers, the shared JWKS cache
+
+    def breaker(self, name: str) -> CircuitBreaker:
+        """A circuit breaker for the Redis backend ``name`` (``redis:sessions``).
+
+        From ``REDIS_BREAKER``, ``REDIS_BREAKER_FAILURES`` and
+        ``REDIS_BREAKER_COOL_DOWN``. Each backend gets its own, so one
+        server's outage spares the others. Its clock is ``CLOCK`` when set
+        (tests), else monotonic. ``REDIS_BREAKER = False`` gives a breaker
+        that lets every call through.
+        """
+        from ..breaker import CircuitBreaker
+
+        failures = self.read("redis_breaker_failures")
+        return CircuitBreaker(
+            name,
+            failures=failures if self.read("redis_breaker") else 0,
+            cool_down=self.read("redis_breaker_cool_down"),
+            clock=self.clock() or time.monotonic,
+        )
+
+    @cached_property
+    def shared_jwks_options(self) -> Mapping[str, Any]:
+        """``RemoteJWKS`` options from ``JWKS_SHARED_CACHE``/``..._LOCK_TIMEOUT``; ``{}`` when off.
+
+        Built once per configuration: every remote key set shares one store
+        (its keys are per URL).
+        """
+        target = self.read("jwks_shared_cache")
+        lock = self.read("jwks_shared_lock_timeout")
+        if target is None:
+            return {}
+        kind, where = target
+        name = self.name("jwks_shared_cache")
+        try:
+            if kind == "redis":
+                from ..shared_jwks import RedisSharedJWKS
+
+                store: Any = RedisSharedJWKS(
+                    where, clock=self.clock() or time.time, breaker=self.breaker("redis:jwks")
+                )
+            else:
+                from ..shared_jwks import FileSharedJWKS
+
+                store = FileSharedJWKS(where)
+        except ConfigurationError as exc:
+            raise ConfigurationError(name, str(exc).removeprefix(f"{exc.setting}: ")) from None
+        options: dict[str, Any] = {"shared_cache": store}
+        if lock is not None:
+            options["shared_lock_timeout"] = lock
+        return options
+
     # -- what the adapters build
 
     @cached_property
@@ -336,6 +398,8 @@ class GuardSettings:
         """
         sources: list[str] = []
         self.provider_values()  # a bad PROVIDER is named, not silently ignored
+        for setting in SCALE_SETTINGS:
+            self.read(setting)  # named at start-up even when nothing reads them yet
         try:
             config = self._guard_config(revocation, sources, issuing_keys)
         except ConfigurationError as exc:
@@ -531,6 +595,8 @@ class GuardSettings:
             raise ConfigurationError(where("jwks_options"), "give a dict of RemoteJWKS options")
         if clock is not None:
             options = {"clock": clock, **options}
+        if name in ("jwks_url", "oidc_issuer"):
+            options = {**self.shared_jwks_options, **options}
         try:
             if name == "oidc_issuer" and template is not None:
                 return _template_key_set(where(name), value, template, options)
@@ -551,6 +617,11 @@ class GuardSettings:
                     where(name), issuing_keys, allows_hmac=self._issuing_allows_hmac()
                 )
         except RemoteOptionError as exc:
+            own = values.get("jwks_options") or {}
+            if exc.option == "shared_lock_timeout" and "shared_lock_timeout" not in own:
+                raise ConfigurationError(
+                    self.name("jwks_shared_lock_timeout"), exc.detail
+                ) from None
             if self.adapter == "django":
                 raise
             # Flask names a bad option value by the URL key it configures and

@@ -23,6 +23,8 @@ costs nothing at start-up.
 
 from __future__ import annotations
 
+import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,7 +54,7 @@ Reader = Callable[[Any, str], Any]
 
 #: The groups, in the order the docs list them. ``issuing`` and ``sessions``
 #: are nested dicts in Django (``JWT_GUARD["ISSUING"]``) and prefixes in Flask.
-GROUPS = ("verify", "keys", "token", "user", "response", "issuing", "sessions")
+GROUPS = ("verify", "keys", "token", "user", "response", "issuing", "sessions", "redis")
 NESTED = ("issuing", "sessions")
 
 _SAME = object()
@@ -228,6 +230,76 @@ def text(value: Any, name: str) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value:
         raise ConfigurationError(name, f"{value!r} is not a non-empty string")
+    return value
+
+
+# -- production at scale (issue 17): the shared JWKS cache and the Redis breakers
+
+#: The URL schemes jwt_guard_core._redis.connect reads.
+REDIS_SCHEMES = (
+    "redis://",
+    "rediss://",
+    "unix://",
+    "redis+cluster://",
+    "rediss+cluster://",
+    "redis+sentinel://",
+)
+
+
+def shared_jwks_cache(value: Any, name: str) -> tuple[str, str] | None:
+    """``None`` (off), ``("redis", url)`` or ``("file", absolute directory)``."""
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(
+            name, f"{type(value).__name__} is not a Redis URL or a directory path"
+        )
+    if value.startswith(REDIS_SCHEMES):
+        return ("redis", value)
+    if "://" in value:
+        # The scheme only: the rest of a URL may carry a password.
+        scheme = value.partition("://")[0][:20]
+        raise ConfigurationError(
+            name,
+            f"{scheme!r} URLs are not supported; give a redis://, rediss://, unix://, "
+            "redis+cluster:// or redis+sentinel:// URL, or a directory path",
+        )
+    if not os.path.isabs(value):
+        raise ConfigurationError(name, f"{value!r} is not an absolute directory path")
+    return ("file", value)
+
+
+def _number(value: Any) -> float | None:
+    value = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def optional_lock_seconds(value: Any, name: str) -> float | None:
+    """``None``, or seconds (a number or ``timedelta``) above 0 and at most 300."""
+    if value is None:
+        return None
+    number = _number(value)
+    if number is None or not 0 < number <= 300:
+        raise ConfigurationError(name, f"{value!r} is not a number of seconds in (0, 300]")
+    return number
+
+
+def cool_down_seconds(value: Any, name: str) -> float:
+    """Seconds (a number or ``timedelta``) above 0 and at most 3600."""
+    number = _number(value)
+    if number is None or not 0 < number <= 3600:
+        raise ConfigurationError(name, f"{value!r} is not a number of seconds in (0, 3600]")
+    return number
+
+
+def failure_count(value: Any, name: str) -> int:
+    """A whole number from 1 to 1000."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        raise ConfigurationError(name, f"{value!r} is not a whole number from 1 to 1000")
     return value
 
 
@@ -751,6 +823,32 @@ SETTINGS: tuple[Setting, ...] = (
         flask=None,
         read=issuing_source,
         checked_by=_CONFIG,
+    ),
+    # -- production at scale (issue 17): one JWKS fetch per fleet (docs/production.md)
+    _s(
+        "jwks_shared_cache",
+        "keys",
+        None,
+        (
+            "a key-set cache shared by processes, so one fetches and the others read: `None` "
+            "(off), a Redis URL (`redis://`, `redis+cluster://`, `redis+sentinel://`, ...) for a "
+            "fleet, or an absolute directory (`0700`) for the processes of one host. Whoever can "
+            "write there can replace the keys this service trusts"
+        ),
+        read=shared_jwks_cache,
+        checked_by="RedisSharedJWKS",
+    ),
+    _s(
+        "jwks_shared_lock_timeout",
+        "keys",
+        None,
+        (
+            "how long one process may hold the shared fetch lock, and the others wait for its "
+            "copy (seconds or `timedelta`, not below the fetch `timeout`); `None`: the fetch "
+            "time budget"
+        ),
+        read=optional_lock_seconds,
+        checked_by="RemoteJWKS",
     ),
     _s(
         "issuing",
@@ -1291,6 +1389,38 @@ SETTINGS: tuple[Setting, ...] = (
             "a verifier may cache a JWKS"
         ),
         checked_by="RevocationService",
+    ),
+    # -- production at scale (issue 17): circuit breakers on every Redis backend
+    _s(
+        "redis_breaker",
+        "redis",
+        True,
+        (
+            "a circuit breaker on each Redis backend (sessions, issuing keys, shared JWKS): after "
+            "{redis_breaker_failures} failures in a row calls fail at once (503) instead of "
+            "each waiting for its timeout. `False` turns it off (a warning)"
+        ),
+        read=flag,
+        checked_by="CircuitBreaker",
+    ),
+    _s(
+        "redis_breaker_failures",
+        "redis",
+        5,
+        "consecutive Redis failures that open a breaker (1 to 1000)",
+        read=failure_count,
+        checked_by="CircuitBreaker",
+    ),
+    _s(
+        "redis_breaker_cool_down",
+        "redis",
+        5.0,
+        (
+            "seconds an open breaker fails fast before one probe call (seconds or `timedelta`, "
+            "up to 3600)"
+        ),
+        read=cool_down_seconds,
+        checked_by="CircuitBreaker",
     ),
 )
 

@@ -70,6 +70,7 @@ def open_issuing(settings: GuardSettings, *, revocation: KeyRevocation | None = 
         name_for=settings.name_for("issuing"),
         clock=settings.clock(),
         revocation=revocation,
+        breaker=settings.breaker("redis:keys"),
     )
 
 
@@ -177,6 +178,7 @@ def open_sessions(
         emergency_epoch_source=emergency_epoch,
         clock=clock,
         more=more,
+        breaker=settings.breaker("redis:sessions"),
     )
     cookie_names = {
         "access_cookie": settings.get("cookie_name"),

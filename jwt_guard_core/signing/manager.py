@@ -296,6 +296,11 @@ class KeyManager:
     def clock(self) -> Callable[[], float]:
         return self._clock
 
+    @property
+    def store(self) -> KeyStore:
+        """The key store (a health check pings a Redis one)."""
+        return self._store
+
     def __repr__(self) -> str:
         return (
             f"KeyManager({self._store!r}, algorithm={self._algorithm!r}, "

@@ -131,6 +131,10 @@ class RedisKeyStore:
         """The store's circuit breaker (its ``state`` is for health checks)."""
         return self._redis.breaker
 
+    def ping(self) -> str | None:
+        """``None`` when Redis answers; else why not (for health checks)."""
+        return self._redis.ping()
+
     def check(self) -> None:
         """Connect and verify the passphrase now (for start-up checks)."""
         self._get_sealer()

@@ -244,6 +244,7 @@ class IssuingSettings:
         *,
         clock: Callable[[], float] | None = None,
         revocation: KeyRevocation | None = None,
+        breaker: Any = None,
     ) -> Issuing:
         """Open the key store and build the :class:`Issuing` side.
 
@@ -264,7 +265,7 @@ class IssuingSettings:
                     hsm.check_algorithm(self.algorithm)
                 store = hsm
             elif self.redis_url is not None:
-                store = self._redis_store()
+                store = self._redis_store(breaker)
             else:
                 assert self.key_dir is not None
                 store = FileKeyStore(self.key_dir, passphrase_env=self.passphrase_env)
@@ -283,11 +284,14 @@ class IssuingSettings:
             "lock_file": self.pkcs11_lock_file,
         }
 
-    def _redis_store(self) -> Any:
+    def _redis_store(self, breaker: Any = None) -> Any:
         from .redis_store import RedisKeyStore
 
         return RedisKeyStore(
-            self.redis_url or "", prefix=self.redis_prefix, passphrase_env=self.passphrase_env
+            self.redis_url or "",
+            prefix=self.redis_prefix,
+            passphrase_env=self.passphrase_env,
+            breaker=breaker,
         )
 
     def _build(
@@ -357,14 +361,15 @@ def issuing_from_settings(
     name_for: NameFor | None = None,
     clock: Callable[[], float] | None = None,
     revocation: KeyRevocation | None = None,
+    breaker: Any = None,
 ) -> Issuing:
     """Translate issuing settings (:data:`ISSUING_DEFAULTS` keys) into an opened :class:`Issuing`.
 
     Opens the key store (a missing passphrase or a world-readable key
     directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
     whose ``setting`` is ``name_for(KEY)``. ``revocation``: see
-    :meth:`IssuingSettings.open`.
+    :meth:`IssuingSettings.open`; ``breaker``: the Redis key store's circuit breaker.
     """
     return IssuingSettings.from_mapping(values, name_for=name_for).open(
-        clock=clock, revocation=revocation
+        clock=clock, revocation=revocation, breaker=breaker
     )

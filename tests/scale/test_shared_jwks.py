@@ -252,3 +252,39 @@ def test_without_a_shared_cache_sixteen_processes_make_sixteen_fetches(jwks_serv
     answers = _race(jwks_server.url(), "none", "")
     assert answers == ["a"] * PROCESSES
     assert jwks_server.count() == PROCESSES
+
+
+class _LockRecording(FileSharedJWKS):
+    """The file store, noting how long each fetch lock is asked for."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.lock_seconds: list[float] = []
+
+    def try_lock(self, url: str, owner: str, *, seconds: float) -> bool:
+        self.lock_seconds.append(seconds)
+        return super().try_lock(url, owner, seconds=seconds)
+
+
+def test_the_fetch_lock_lasts_the_shared_lock_timeout(jwks_server, jwk_a, make_jwks, tmp_path):
+    jwks_server.serve_keys(jwk_a)
+    given = _LockRecording(tmp_path / "given")
+    make_jwks(jwks_server.url(), shared_cache=given, shared_lock_timeout=9).get_key("a", "RS256")
+    assert given.lock_seconds == [9.0]
+    default = _LockRecording(tmp_path / "default")
+    make_jwks(jwks_server.url(), shared_cache=default, timeout=2).get_key("a", "RS256")
+    assert default.lock_seconds == [3.0]  # one fetch's budget: the timeout plus a second
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "9", True])
+def test_a_shared_lock_timeout_below_the_fetch_timeout_or_not_a_number_is_refused(
+    value, make_jwks, tmp_path
+):
+    with pytest.raises(ConfigurationError) as caught:
+        make_jwks(
+            "https://idp.example/jwks.json",
+            shared_cache=FileSharedJWKS(tmp_path / "c"),
+            shared_lock_timeout=value,
+            timeout=2,
+        )
+    assert caught.value.setting == "shared_lock_timeout"
