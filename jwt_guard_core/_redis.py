@@ -36,7 +36,16 @@ from redis.sentinel import Sentinel
 from .breaker import CircuitBreaker, CircuitOpen
 from .errors import ConfigurationError
 
-__all__ = ["Gateway", "KeySpace", "RedisClient", "connect", "is_cluster"]
+__all__ = [
+    "FAILURES",
+    "Gateway",
+    "KeySpace",
+    "NotReplicated",
+    "RedisClient",
+    "connect",
+    "is_cluster",
+    "sentinel_parts",
+]
 
 _T = TypeVar("_T")
 
@@ -100,8 +109,9 @@ def _from_url(url: str) -> RedisClient:
     return redis.Redis.from_url(url, **_TIMEOUTS)
 
 
-def _sentinel_master(url: str) -> redis.Redis:
-    """``redis+sentinel://[:password@]host:port,host:port/service[/db]``."""
+def sentinel_parts(url: str) -> tuple[list[tuple[str, int]], str, int, str | None]:
+    """``redis+sentinel://[:password@]host:port,host:port/service[/db]``: sentinels, service, db,
+    password."""
     parts = urlsplit(url)
     auth, _, hosts = parts.netloc.rpartition("@")
     password = unquote(auth.partition(":")[2]) or None if auth else None
@@ -113,12 +123,17 @@ def _sentinel_master(url: str) -> redis.Redis:
     if not sentinels or not path:
         raise ValueError("a Sentinel URL names its sentinels and the service")
     db = int(path[1]) if len(path) > 1 else 0
+    return sentinels, path[0], db, password
+
+
+def _sentinel_master(url: str) -> redis.Redis:
+    sentinels, service, db, password = sentinel_parts(url)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         sentinels,
         sentinel_kwargs={"socket_timeout": 2.0, "socket_connect_timeout": 2.0},
         **_TIMEOUTS,
     )
-    master = sentinel.master_for(path[0], db=db, password=password)  # type: ignore[no-untyped-call]
+    master = sentinel.master_for(service, db=db, password=password)  # type: ignore[no-untyped-call]
     return cast("redis.Redis", master)
 
 
@@ -180,21 +195,23 @@ class Gateway:
         """``action()``; a Redis error or an open breaker raises ``unavailable``."""
         try:
             return self.breaker.call(action, failure=FAILURES)
-        except CircuitOpen as exc:
-            raise self._unavailable(
+        except (CircuitOpen, *FAILURES) as exc:
+            raise self.unavailable(exc) from None
+
+    def unavailable(self, exc: BaseException) -> Exception:
+        """The backend's "unavailable" error for a failure of a call (sync or async)."""
+        if isinstance(exc, CircuitOpen):
+            return self._unavailable(
                 f"the Redis {self.label} is unavailable (circuit open, next probe in "
                 f"{exc.retry_after:.3g} s)"
-            ) from None
-        except _NotReplicated as exc:
-            raise self._unavailable(
+            )
+        if isinstance(exc, NotReplicated):
+            return self._unavailable(
                 f"the Redis {self.label} could not confirm a write on {self.replicas} "
                 f"replica(s) (only {exc.acked})"
-            ) from None
-        except FAILURES as exc:
-            # The class name only: redis-py messages can carry host names.
-            raise self._unavailable(
-                f"the Redis {self.label} is unavailable ({type(exc).__name__})"
-            ) from None
+            )
+        # The class name only: redis-py messages can carry host names.
+        return self._unavailable(f"the Redis {self.label} is unavailable ({type(exc).__name__})")
 
     def write(
         self,
@@ -219,7 +236,7 @@ class Gateway:
         def durable() -> list[Any]:
             try:
                 return to_owner()
-            except _NotReplicated as exc:
+            except NotReplicated as exc:
                 if undo is not None:
                     with contextlib.suppress(*FAILURES):
                         undo(exc.results)
@@ -257,11 +274,11 @@ def _replicated(
     results = pipe.execute()
     acked = int(results.pop())
     if acked < replicas:
-        raise _NotReplicated(acked, results)
+        raise NotReplicated(acked, results)
     return list(results)
 
 
-class _NotReplicated(RedisError):
+class NotReplicated(RedisError):
     def __init__(self, acked: int, results: list[Any]) -> None:
         super().__init__(acked)
         self.acked = acked
