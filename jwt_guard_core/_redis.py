@@ -39,6 +39,7 @@ from .errors import ConfigurationError
 __all__ = [
     "FAILURES",
     "Gateway",
+    "GatewayPolicy",
     "KeySpace",
     "NotReplicated",
     "RedisClient",
@@ -158,12 +159,11 @@ class KeySpace:
         return f"{{{self.prefix}:{kind}:{name}}}"
 
 
-class Gateway:
-    """Calls to one Redis client: through the breaker, failures as ``unavailable(message)``."""
+class GatewayPolicy:
+    """What a gateway does with any client, sync or asyncio: the breaker, replicas, errors."""
 
     def __init__(
         self,
-        client: RedisClient,
         *,
         label: str,
         name: str,
@@ -184,19 +184,11 @@ class Gateway:
             )
         if breaker is not None and not isinstance(breaker, CircuitBreaker):
             raise ConfigurationError("breaker", "give a jwt_guard_core.breaker.CircuitBreaker")
-        self.client = client
         self.label = label
         self.breaker = breaker if breaker is not None else CircuitBreaker(f"redis:{name}")
         self.replicas = replicas
-        self._wait_ms = max(1, round(replica_timeout * 1000))
+        self.wait_ms = max(1, round(replica_timeout * 1000))
         self._unavailable = unavailable
-
-    def run(self, action: Callable[[], _T]) -> _T:
-        """``action()``; a Redis error or an open breaker raises ``unavailable``."""
-        try:
-            return self.breaker.call(action, failure=FAILURES)
-        except (CircuitOpen, *FAILURES) as exc:
-            raise self.unavailable(exc) from None
 
     def unavailable(self, exc: BaseException) -> Exception:
         """The backend's "unavailable" error for a failure of a call (sync or async)."""
@@ -212,6 +204,38 @@ class Gateway:
             )
         # The class name only: redis-py messages can carry host names.
         return self._unavailable(f"the Redis {self.label} is unavailable ({type(exc).__name__})")
+
+
+class Gateway(GatewayPolicy):
+    """Calls to one Redis client: through the breaker, failures as ``unavailable(message)``."""
+
+    def __init__(
+        self,
+        client: RedisClient,
+        *,
+        label: str,
+        name: str,
+        unavailable: Callable[[str], Exception],
+        breaker: CircuitBreaker | None,
+        replicas: int = 0,
+        replica_timeout: float = 1.0,
+    ) -> None:
+        super().__init__(
+            label=label,
+            name=name,
+            unavailable=unavailable,
+            breaker=breaker,
+            replicas=replicas,
+            replica_timeout=replica_timeout,
+        )
+        self.client = client
+
+    def run(self, action: Callable[[], _T]) -> _T:
+        """``action()``; a Redis error or an open breaker raises ``unavailable``."""
+        try:
+            return self.breaker.call(action, failure=FAILURES)
+        except (CircuitOpen, *FAILURES) as exc:
+            raise self.unavailable(exc) from None
 
     def write(
         self,
@@ -249,14 +273,14 @@ class Gateway:
                 owner = cluster.get_node_from_key(calls[0][1][0])  # type: ignore[no-untyped-call]
                 node = cluster.get_redis_connection(owner)
                 try:
-                    return _replicated(node, calls, self.replicas, self._wait_ms)
+                    return _replicated(node, calls, self.replicas, self.wait_ms)
                 except FAILURES:
                     # This path bypasses the cluster client's MOVED handling:
                     # after a failover, learn the new slot owners for next time.
                     with contextlib.suppress(*FAILURES):
                         cluster.nodes_manager.initialize()
                     raise
-            return _replicated(node, calls, self.replicas, self._wait_ms)
+            return _replicated(node, calls, self.replicas, self.wait_ms)
 
         return self.run(durable)
 
