@@ -52,6 +52,8 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # Async session views (issue 17).
+    "sessions_async_orm": "jwt_guard.W021",
 }
 
 
