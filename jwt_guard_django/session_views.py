@@ -28,8 +28,9 @@ Each view has an ``async def`` twin (``aobtain_view``, ``arefresh_view``,
 ``alogout_view``, ``alogout_everywhere_view``) that :mod:`.session_urls`
 serves when ``SESSIONS["ASYNC"]`` is ``True``: the same decisions (the
 core's ``alogin``, ``arefresh`` ...), with the store awaited (redis.asyncio,
-or the SQLite and ORM stores off the event loop), ``django.contrib.auth.aauthenticate``
-for the credentials, and the access token verified by ``aauthenticate``.
+or the SQLite and ORM stores off the event loop), the credentials checked by
+``django.contrib.auth.aauthenticate`` (in a thread when a backend has no
+``aauthenticate``), and the access token verified without blocking the loop.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from typing import Any, cast
 from asgiref.sync import sync_to_async
 from django.contrib.auth import aauthenticate as django_aauthenticate
 from django.contrib.auth import authenticate as django_authenticate
+from django.contrib.auth import get_backends
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
@@ -160,7 +162,7 @@ async def aobtain_view(request: HttpRequest) -> HttpResponse:
     sessions = await aget_sessions()
 
     async def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
-        user = await django_aauthenticate(request, username=username, password=password)
+        user = await _aauthenticate(request, username, password)
         # SCOPES may be a function of the user that reads the database.
         return await sync_to_async(_granted)(sessions, user)
 
@@ -168,6 +170,17 @@ async def aobtain_view(request: HttpRequest) -> HttpResponse:
         _session_request(request), client=sessions.client_key(request), check=check
     )
     return await _asession_response(request, reply)
+
+
+async def _aauthenticate(request: HttpRequest, username: str, password: str) -> Any:
+    # Django's aauthenticate awaits each backend's aauthenticate (BaseBackend
+    # and ModelBackend have one); a backend written without it is run the
+    # sync way, in a thread, rather than failing the login with a 500.
+    if all(hasattr(backend, "aauthenticate") for backend in get_backends()):
+        return await django_aauthenticate(request, username=username, password=password)
+    return await sync_to_async(django_authenticate)(
+        request, username=username, password=password
+    )
 
 
 async def _asession_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:
