@@ -47,13 +47,14 @@ def _timeouts() -> dict[str, Any]:
     return {"socket_timeout": 2.0, "socket_connect_timeout": 2.0, "retry": Retry(NoBackoff(), 1)}
 
 
-def _from_url(url: str) -> AsyncRedisClient:
+def _from_url(url: str) -> tuple[AsyncRedisClient, list[aredis.Redis]]:
+    """The client of ``url`` and the clients it leans on (a Sentinel's), to close with it."""
     scheme, _, rest = url.partition("://")
     if scheme in ("redis+cluster", "rediss+cluster"):
         plain = f"{scheme.split('+')[0]}://{rest}"
         if not urlsplit(plain).hostname:
             raise ValueError("a Cluster URL names one of its nodes")
-        return AsyncRedisCluster.from_url(plain, **_timeouts())
+        return AsyncRedisCluster.from_url(plain, **_timeouts()), []
     if scheme == "redis+sentinel":
         sentinels, service, db, password = sentinel_parts(url)
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
@@ -62,8 +63,8 @@ def _from_url(url: str) -> AsyncRedisClient:
             **_timeouts(),
         )
         master = sentinel.master_for(service, db=db, password=password)
-        return cast("aredis.Redis", master)
-    return aredis.Redis.from_url(url, **_timeouts())
+        return cast("aredis.Redis", master), list(sentinel.sentinels)
+    return aredis.Redis.from_url(url, **_timeouts()), []
 
 
 def _checked(client: object, setting: str) -> AsyncRedisClient:
@@ -86,17 +87,18 @@ class AsyncClients:
     def __init__(self, client: object, *, setting: str) -> None:
         self._url: str | None = None
         self._given: AsyncRedisClient | None = None
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncRedisClient]
+        self._per_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[AsyncRedisClient, list[aredis.Redis]]
+        ]
         self._per_loop = weakref.WeakKeyDictionary()
         if isinstance(client, str):
             try:
-                probe = _from_url(client)
+                probe, _ = _from_url(client)
             except (ValueError, IndexError):
                 raise ConfigurationError(setting, _URL_HINT) from None
             self._url = client
-            self.cluster = isinstance(probe, AsyncRedisCluster)
             # Nothing connected yet: the probe only read the URL.
-            del probe
+            self.cluster = isinstance(probe, AsyncRedisCluster)
         else:
             self._given = _checked(client, setting)
             self.cluster = isinstance(self._given, AsyncRedisCluster)
@@ -106,20 +108,23 @@ class AsyncClients:
         if self._given is not None:
             return self._given
         loop = asyncio.get_running_loop()
-        client = self._per_loop.get(loop)
-        if client is None:
+        made = self._per_loop.get(loop)
+        if made is None:
             assert self._url is not None
-            client = _from_url(self._url)
-            self._per_loop[loop] = client
-        return client
+            made = _from_url(self._url)
+            self._per_loop[loop] = made
+        return made[0]
 
     async def aclose(self) -> None:
         """Close the running loop's client made from a URL (a client given is the caller's)."""
         if self._given is not None:
             return
-        client = self._per_loop.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        made = self._per_loop.pop(asyncio.get_running_loop(), None)
+        if made is not None:
+            client, helpers = made
             await client.aclose()
+            for helper in helpers:
+                await helper.aclose()
 
 
 class AsyncGateway(GatewayPolicy):

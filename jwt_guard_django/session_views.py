@@ -178,9 +178,7 @@ async def _aauthenticate(request: HttpRequest, username: str, password: str) -> 
     # sync way, in a thread, rather than failing the login with a 500.
     if all(hasattr(backend, "aauthenticate") for backend in get_backends()):
         return await django_aauthenticate(request, username=username, password=password)
-    return await sync_to_async(django_authenticate)(
-        request, username=username, password=password
-    )
+    return await sync_to_async(django_authenticate)(request, username=username, password=password)
 
 
 async def _asession_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:

@@ -217,6 +217,12 @@ class AsyncSessionStore:
 
 def async_face(store: Any, astore: Any = None) -> Any:
     """``astore`` when given (checked to be async), else ``AsyncSessionStore(store)``."""
+    if getattr(store, "is_async", False):
+        # Its coroutine methods would be called without await on the sync path.
+        raise ConfigurationError(
+            "store",
+            f"{type(store).__name__} is async: give a sync store as store= and this one as astore=",
+        )
     if astore is None:
         return AsyncSessionStore(store)
     if not getattr(astore, "is_async", False):

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from jwt_guard_core import RateLimited, StateUnavailable
+from jwt_guard_core import ConfigurationError, RateLimited, StateUnavailable
 from jwt_guard_core.sessions import (
     AsyncRedisSessionStore,
     AsyncSessionStore,
@@ -35,7 +35,9 @@ from jwt_guard_core.sessions import (
 )
 from jwt_guard_core.sessions.endpoints import SessionEndpoints, SessionRequest
 from tests.factories import FakeClock, named
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]
 
 CLIENT = "192.0.2.7"
 
@@ -318,3 +320,57 @@ async def test_the_loop_keeps_running_while_sqlite_waits_for_a_lock(
         assert rotated.refresh_token != tokens.refresh_token
     finally:
         store.close()
+
+
+# -- the asyncio Redis store's own rules
+
+
+def test_the_async_redis_store_refuses_what_it_cannot_use(
+    redis_server: RedisServer, make_sessions: Callable[..., RefreshTokenService]
+) -> None:
+    import redis
+    import redis.asyncio
+
+    with pytest.raises(ConfigurationError) as caught:
+        AsyncRedisSessionStore("http://127.0.0.1:6379")
+    assert caught.value.setting == "redis"
+    assert "the Redis URL is not valid" in str(caught.value)
+    with pytest.raises(ConfigurationError) as caught:
+        AsyncRedisSessionStore(redis.Redis())  # type: ignore[arg-type]
+    assert "give a redis.asyncio.Redis" in str(caught.value)
+    with pytest.raises(ConfigurationError) as caught:
+        AsyncRedisSessionStore(redis.asyncio.Redis(decode_responses=True))
+    assert "decode_responses=False" in str(caught.value)
+    with pytest.raises(ConfigurationError) as caught:
+        AsyncRedisSessionStore(redis_server.url, prefix="")
+    assert caught.value.setting == "prefix"
+    # An async store where a sync one belongs, and the other way round.
+    astore = AsyncRedisSessionStore(redis_server.url)
+    with pytest.raises(ConfigurationError) as caught:
+        make_sessions(astore)
+    assert caught.value.setting == "store"
+    store = MemorySessionStore()
+    with pytest.raises(ConfigurationError) as caught:
+        make_sessions(store, astore=store)
+    assert caught.value.setting == "astore"
+
+
+async def test_an_unreplicated_spend_is_a_503_and_is_taken_back(
+    redis_server: RedisServer, make_sessions: Callable[..., RefreshTokenService]
+) -> None:
+    # A lone server has no replica to confirm the write: WAIT 1 gets 0.
+    server = redis_server
+    server.client().flushall()
+    store = RedisSessionStore(server.url, prefix="wait")
+    astore = AsyncRedisSessionStore(server.url, prefix="wait", replicas=1, replica_timeout=0.05)
+    try:
+        sessions = make_sessions(store, astore=astore)
+        tokens = sessions.issue("user-1")
+        with pytest.raises(StateUnavailable) as caught:
+            await sessions.arefresh(tokens.refresh_token)
+        assert caught.value.reason == "session_store_unavailable"
+        # The spend was undone on the primary: the client's retry is a first use.
+        assert sessions.refresh(tokens.refresh_token).subject == "user-1"
+    finally:
+        await astore.aclose()
+        store._client.close()
