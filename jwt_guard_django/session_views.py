@@ -35,14 +35,16 @@ or the SQLite and ORM stores off the event loop), the credentials checked by
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
+import django.contrib.auth as django_auth
 from asgiref.sync import sync_to_async
-from django.contrib.auth import aauthenticate as django_aauthenticate
 from django.contrib.auth import authenticate as django_authenticate
 from django.contrib.auth import get_backends
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -154,9 +156,29 @@ def _granted(sessions: Sessions, user: Any) -> tuple[str, tuple[str, ...]] | Non
     return str(user.pk), sessions.scopes_for(user)
 
 
+AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponse]]
+
+
+def _async_post(view: AsyncView) -> AsyncView:
+    """``csrf_exempt`` + ``require_POST`` for an ``async def`` view, on every Django version.
+
+    Django's own decorators wrap a coroutine function only since 5.0; the
+    project supports 4.2 too. CSRF is the core's to decide (cookie
+    credentials only), as for the sync views.
+    """
+
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return await view(request)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
 @jwt_exempt
-@csrf_exempt
-@require_POST
+@_async_post
 async def aobtain_view(request: HttpRequest) -> HttpResponse:
     """:func:`obtain_view` as an async view (``SESSIONS["ASYNC"]``)."""
     sessions = await aget_sessions()
@@ -173,11 +195,15 @@ async def aobtain_view(request: HttpRequest) -> HttpResponse:
 
 
 async def _aauthenticate(request: HttpRequest, username: str, password: str) -> Any:
-    # Django's aauthenticate awaits each backend's aauthenticate (BaseBackend
-    # and ModelBackend have one); a backend written without it is run the
-    # sync way, in a thread, rather than failing the login with a 500.
-    if all(hasattr(backend, "aauthenticate") for backend in get_backends()):
-        return await django_aauthenticate(request, username=username, password=password)
+    # Django's aauthenticate (5.0+) awaits each backend's aauthenticate
+    # (BaseBackend and ModelBackend have one); a backend written without it,
+    # or Django 4.2, runs the sync check in a thread rather than failing the
+    # login with a 500.
+    aauthenticate = getattr(django_auth, "aauthenticate", None)
+    if aauthenticate is not None and all(
+        hasattr(backend, "aauthenticate") for backend in get_backends()
+    ):
+        return await aauthenticate(request, username=username, password=password)
     return await sync_to_async(django_authenticate)(request, username=username, password=password)
 
 
@@ -209,8 +235,7 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
 
 
 @jwt_exempt
-@csrf_exempt
-@require_POST
+@_async_post
 async def arefresh_view(request: HttpRequest) -> HttpResponse:
     """:func:`refresh_view` as an async view (``SESSIONS["ASYNC"]``)."""
     sessions = await aget_sessions()
@@ -256,8 +281,7 @@ def _logout_refusal(outcome: Outcome) -> tuple[HttpResponse | None, TokenError |
 
 
 @jwt_exempt
-@csrf_exempt
-@require_POST
+@_async_post
 async def alogout_view(request: HttpRequest) -> HttpResponse:
     """:func:`logout_view` as an async view (``SESSIONS["ASYNC"]``)."""
     outcome = await aauthenticate(request)
@@ -289,8 +313,7 @@ def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
     return _reply(get_sessions().endpoints.logout_everywhere(outcome.token))
 
 
-@csrf_exempt
-@require_POST
+@_async_post
 async def alogout_everywhere_view(request: HttpRequest) -> HttpResponse:
     """:func:`logout_everywhere_view` as an async view (``SESSIONS["ASYNC"]``)."""
     outcome = await aauthenticate(request)

@@ -208,3 +208,12 @@ def test_w021_async_views_over_the_orm_store(guard_sessions: Callable[..., Any])
     assert not [m for m in check_settings() if m.id == "jwt_guard.W021"]
     guard_sessions(BACKEND="django")
     assert not [m for m in check_settings() if m.id == "jwt_guard.W021"]
+
+
+@pytest.mark.django_db
+def test_the_async_views_take_post_only(async_sessions: Any, client: Client) -> None:
+    for route in ("/auth/token/", "/auth/refresh/", "/auth/refresh/logout/"):
+        response = client.get(route)
+        assert response.status_code == 405
+        assert response["Allow"] == "POST"
+    assert client.get("/auth/logout-everywhere/").status_code == 405
