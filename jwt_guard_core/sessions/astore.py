@@ -108,7 +108,10 @@ class AsyncSessionStore:
         offload: how a call leaves the loop: ``asyncio.to_thread`` (the
             default), or e.g. Django's ``sync_to_async(thread_sensitive=True)``
             for a store on the Django ORM. A store that answers from memory
-            (``in_process = True``) is called inline, without a thread.
+            (``in_process = True``) is called inline, without a thread;
+            one that reads from memory but writes elsewhere (the Redis
+            revocation mirror: ``in_process_writes = False``) writes in a
+            thread.
 
     Implements :class:`AsyncRefreshTokenStore`, :class:`AsyncRevocationStore`
     and :class:`AsyncRateLimitStore` for whichever of the sync protocols
@@ -124,12 +127,9 @@ class AsyncSessionStore:
             raise ConfigurationError("offload", "give a function(call) -> awaitable")
         self._store = store
         self.in_process = bool(getattr(store, "in_process", False))
-        if offload is not None:
-            self._offload: Offload = offload
-        elif self.in_process:
-            self._offload = _inline
-        else:
-            self._offload = asyncio.to_thread
+        writes_in_process = bool(getattr(store, "in_process_writes", self.in_process))
+        self._read: Offload = offload or (_inline if self.in_process else asyncio.to_thread)
+        self._offload: Offload = offload or (_inline if writes_in_process else asyncio.to_thread)
 
     @property
     def store(self) -> Any:
@@ -192,9 +192,12 @@ class AsyncSessionStore:
         session: str | None = None,
         kid: str | None = None,
     ) -> RevocationState:
-        state: RevocationState = await self._call(
-            "revocation_state", jti, subject, now=now, session=session, kid=kid
+        # The one read on every verification: inline for a store that
+        # answers from memory.
+        call = partial(
+            self._store.revocation_state, jti, subject, now=now, session=session, kid=kid
         )
+        state: RevocationState = await self._read(call)
         return state
 
     # -- AsyncRateLimitStore

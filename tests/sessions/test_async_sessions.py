@@ -374,3 +374,37 @@ async def test_an_unreplicated_spend_is_a_503_and_is_taken_back(
     finally:
         await astore.aclose()
         store._client.close()
+
+
+class ThreadRecordingRedisStore(RedisSessionStore):
+    """The Redis store, noting the thread of each write and read."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.write_threads: list[int] = []
+
+    def deny_jti(self, jti: str, *, expires_at: float, now: float) -> None:
+        self.write_threads.append(threading.get_ident())
+        super().deny_jti(jti, expires_at=expires_at, now=now)
+
+
+async def test_the_revocation_mirror_reads_inline_and_writes_off_the_loop(
+    redis_server: RedisServer, clock: FakeClock
+) -> None:
+    from jwt_guard_core.sessions import RedisRevocationMirror
+
+    server = redis_server
+    server.client().flushall()
+    store = ThreadRecordingRedisStore(server.url, prefix="mirror")
+    mirror = RedisRevocationMirror(store, background=False)
+    try:
+        revocation = RevocationService(mirror, clock=clock)
+        await revocation.arevoke_jti("j-mirror", expires_at=clock() + 600)
+        # The write reached Redis from a worker thread, not the loop's.
+        assert store.write_threads
+        assert threading.get_ident() not in store.write_threads
+        mirror.sync()
+        assert await revocation.acheck({"jti": "j-mirror"}) == "jti"
+    finally:
+        mirror.close()
+        store._client.close()
