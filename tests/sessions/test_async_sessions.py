@@ -408,3 +408,39 @@ async def test_the_revocation_mirror_reads_inline_and_writes_off_the_loop(
     finally:
         mirror.close()
         store._client.close()
+
+
+def test_settings_open_each_backends_async_face(
+    tmp_path: Path, redis_server: RedisServer, access_issuer: Any
+) -> None:
+    from jwt_guard_core.sessions import sessions_from_settings
+
+    redis = sessions_from_settings(
+        {"BACKEND": "redis", "REDIS_URL": redis_server.url, "REDIS_PREFIX": "app:s"},
+        access_tokens=access_issuer,
+    )
+    try:
+        assert isinstance(redis.astore, AsyncRedisSessionStore)
+        assert repr(redis.astore) == "AsyncRedisSessionStore(prefix='app:s')"
+        # One breaker for both clients of one server.
+        assert redis.astore.breaker is redis.store.breaker
+        assert redis.refresh_tokens.astore is redis.astore
+        assert redis.revocation.astore is redis.astore
+    finally:
+        redis.store._client.close()
+    sqlite = sessions_from_settings(
+        {"BACKEND": "sqlite", "SQLITE_PATH": str(tmp_path / "s.db")}, access_tokens=access_issuer
+    )
+    try:
+        assert isinstance(sqlite.astore, AsyncSessionStore)
+        assert sqlite.astore.store is sqlite.store
+    finally:
+        sqlite.store.close()
+    marker: list[Any] = []
+    custom = sessions_from_settings(
+        {"BACKEND": "mine"},
+        access_tokens=access_issuer,
+        more={"mine": MemorySessionStore},
+        amore={"mine": lambda store: marker.append(store) or AsyncSessionStore(store)},
+    )
+    assert marker == [custom.store]
