@@ -37,7 +37,17 @@ from redis.sentinel import Sentinel
 from .breaker import CircuitBreaker, CircuitOpen
 from .errors import ConfigurationError
 
-__all__ = ["Gateway", "KeySpace", "RedisClient", "connect", "is_cluster"]
+__all__ = [
+    "FAILURES",
+    "Gateway",
+    "GatewayPolicy",
+    "KeySpace",
+    "NotReplicated",
+    "RedisClient",
+    "connect",
+    "is_cluster",
+    "sentinel_parts",
+]
 
 _T = TypeVar("_T")
 
@@ -101,8 +111,9 @@ def _from_url(url: str) -> RedisClient:
     return redis.Redis.from_url(url, **_TIMEOUTS)
 
 
-def _sentinel_master(url: str) -> redis.Redis:
-    """``redis+sentinel://[:password@]host:port,host:port/service[/db]``."""
+def sentinel_parts(url: str) -> tuple[list[tuple[str, int]], str, int, str | None]:
+    """``redis+sentinel://[:password@]host:port,host:port/service[/db]``: sentinels, service, db,
+    password."""
     parts = urlsplit(url)
     auth, _, hosts = parts.netloc.rpartition("@")
     password = unquote(auth.partition(":")[2]) or None if auth else None
@@ -114,12 +125,17 @@ def _sentinel_master(url: str) -> redis.Redis:
     if not sentinels or not path:
         raise ValueError("a Sentinel URL names its sentinels and the service")
     db = int(path[1]) if len(path) > 1 else 0
+    return sentinels, path[0], db, password
+
+
+def _sentinel_master(url: str) -> redis.Redis:
+    sentinels, service, db, password = sentinel_parts(url)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         sentinels,
         sentinel_kwargs={"socket_timeout": 2.0, "socket_connect_timeout": 2.0},
         **_TIMEOUTS,
     )
-    master = sentinel.master_for(path[0], db=db, password=password)  # type: ignore[no-untyped-call]
+    master = sentinel.master_for(service, db=db, password=password)  # type: ignore[no-untyped-call]
     return cast("redis.Redis", master)
 
 
@@ -144,12 +160,11 @@ class KeySpace:
         return f"{{{self.prefix}:{kind}:{name}}}"
 
 
-class Gateway:
-    """Calls to one Redis client: through the breaker, failures as ``unavailable(message)``."""
+class GatewayPolicy:
+    """What a gateway does with any client, sync or asyncio: the breaker, replicas, errors."""
 
     def __init__(
         self,
-        client: RedisClient,
         *,
         label: str,
         name: str,
@@ -170,35 +185,61 @@ class Gateway:
             )
         if breaker is not None and not isinstance(breaker, CircuitBreaker):
             raise ConfigurationError("breaker", "give a jwt_guard_core.breaker.CircuitBreaker")
-        self.client = client
         self.label = label
         self.breaker = breaker if breaker is not None else CircuitBreaker(f"redis:{name}")
         self.replicas = replicas
-        self._wait_ms = max(1, round(replica_timeout * 1000))
+        self.wait_ms = max(1, round(replica_timeout * 1000))
         self._unavailable = unavailable
 
-    def run(self, action: Callable[[], _T]) -> _T:
-        """``action()``; a Redis error or an open breaker raises ``unavailable``."""
-        try:
-            return self.breaker.call(action, failure=FAILURES)
-        except CircuitOpen as exc:
+    def unavailable(self, exc: BaseException) -> Exception:
+        """The backend's "unavailable" error for a failure of a call (sync or async)."""
+        if isinstance(exc, CircuitOpen):
             error = self._unavailable(
                 f"the Redis {self.label} is unavailable (circuit open, next probe in "
                 f"{exc.retry_after:.3g} s)"
             )
             # Read by the revocation service for its 503's Retry-After.
             error.retry_after = math.ceil(exc.retry_after)  # type: ignore[attr-defined]
-            raise error from None
-        except _NotReplicated as exc:
-            raise self._unavailable(
+            return error
+        if isinstance(exc, NotReplicated):
+            return self._unavailable(
                 f"the Redis {self.label} could not confirm a write on {self.replicas} "
                 f"replica(s) (only {exc.acked})"
-            ) from None
-        except FAILURES as exc:
-            # The class name only: redis-py messages can carry host names.
-            raise self._unavailable(
-                f"the Redis {self.label} is unavailable ({type(exc).__name__})"
-            ) from None
+            )
+        # The class name only: redis-py messages can carry host names.
+        return self._unavailable(f"the Redis {self.label} is unavailable ({type(exc).__name__})")
+
+
+class Gateway(GatewayPolicy):
+    """Calls to one Redis client: through the breaker, failures as ``unavailable(message)``."""
+
+    def __init__(
+        self,
+        client: RedisClient,
+        *,
+        label: str,
+        name: str,
+        unavailable: Callable[[str], Exception],
+        breaker: CircuitBreaker | None,
+        replicas: int = 0,
+        replica_timeout: float = 1.0,
+    ) -> None:
+        super().__init__(
+            label=label,
+            name=name,
+            unavailable=unavailable,
+            breaker=breaker,
+            replicas=replicas,
+            replica_timeout=replica_timeout,
+        )
+        self.client = client
+
+    def run(self, action: Callable[[], _T]) -> _T:
+        """``action()``; a Redis error or an open breaker raises ``unavailable``."""
+        try:
+            return self.breaker.call(action, failure=FAILURES)
+        except (CircuitOpen, *FAILURES) as exc:
+            raise self.unavailable(exc) from None
 
     def ping(self) -> str | None:
         """``None`` when Redis answers ``PING``; else ``"circuit_open"`` or the error's class name.
@@ -237,7 +278,7 @@ class Gateway:
         def durable() -> list[Any]:
             try:
                 return to_owner()
-            except _NotReplicated as exc:
+            except NotReplicated as exc:
                 if undo is not None:
                     with contextlib.suppress(*FAILURES):
                         undo(exc.results)
@@ -250,14 +291,14 @@ class Gateway:
                 owner = cluster.get_node_from_key(calls[0][1][0])  # type: ignore[no-untyped-call]
                 node = cluster.get_redis_connection(owner)
                 try:
-                    return _replicated(node, calls, self.replicas, self._wait_ms)
+                    return _replicated(node, calls, self.replicas, self.wait_ms)
                 except FAILURES:
                     # This path bypasses the cluster client's MOVED handling:
                     # after a failover, learn the new slot owners for next time.
                     with contextlib.suppress(*FAILURES):
                         cluster.nodes_manager.initialize()
                     raise
-            return _replicated(node, calls, self.replicas, self._wait_ms)
+            return _replicated(node, calls, self.replicas, self.wait_ms)
 
         return self.run(durable)
 
@@ -275,11 +316,11 @@ def _replicated(
     results = pipe.execute()
     acked = int(results.pop())
     if acked < replicas:
-        raise _NotReplicated(acked, results)
+        raise NotReplicated(acked, results)
     return list(results)
 
 
-class _NotReplicated(RedisError):
+class NotReplicated(RedisError):
     def __init__(self, acked: int, results: list[Any]) -> None:
         super().__init__(acked)
         self.acked = acked

@@ -20,7 +20,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from . import events
@@ -120,6 +120,27 @@ class CircuitBreaker:
         probe = self._admit()
         try:
             result = action()
+        except failure:
+            self._failed(probe)
+            raise
+        except BaseException:
+            self._succeeded(probe)
+            raise
+        self._succeeded(probe)
+        return result
+
+    async def acall(
+        self,
+        action: Callable[[], Awaitable[_T]],
+        *,
+        failure: type[BaseException] | tuple[type[BaseException], ...],
+    ) -> _T:
+        """Like :meth:`call` for a coroutine: the same states and counts."""
+        if self.failures == 0:
+            return await action()
+        probe = self._admit()
+        try:
+            result = await action()
         except failure:
             self._failed(probe)
             raise

@@ -68,6 +68,8 @@ IDS = {
     "scale_setting_invalid": "jwt_guard.E018",
     "redis_breaker_off": "jwt_guard.W017",
     "shared_jwks_unused": "jwt_guard.W018",
+    # Async session views (issue 17).
+    "sessions_async_orm": "jwt_guard.W021",
 }
 
 

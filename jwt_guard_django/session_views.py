@@ -23,26 +23,49 @@ these ``POST`` routes needs Django's CSRF proof (the ``csrftoken`` cookie
 copied into the ``X-CSRFToken`` header), the same check the middleware
 applies. Login, refresh and logout are ``jwt_exempt``: a revoked or expired
 access-token cookie never blocks them.
+
+Each view has an ``async def`` twin (``aobtain_view``, ``arefresh_view``,
+``alogout_view``, ``alogout_everywhere_view``) that :mod:`.session_urls`
+serves when ``SESSIONS["ASYNC"]`` is ``True``: the same decisions (the
+core's ``alogin``, ``arefresh`` ...), with the store awaited (redis.asyncio,
+or the SQLite and ORM stores off the event loop), the credentials checked by
+``django.contrib.auth.aauthenticate`` (in a thread when a backend has no
+``aauthenticate``), and the access token verified without blocking the loop.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
+import django.contrib.auth as django_auth
+from asgiref.sync import sync_to_async
 from django.contrib.auth import authenticate as django_authenticate
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import get_backends
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core.sessions.cookies import SessionReply
 from jwt_guard_core.sessions.endpoints import SessionRequest, error_reply
 
-from ._auth import _csrf_failure, authenticate, jwt_exempt
-from .sessions import get_sessions
+from ._auth import Outcome, _csrf_failure, aauthenticate, authenticate, jwt_exempt
+from .sessions import Sessions, aget_sessions, get_sessions
 
-__all__ = ["logout_everywhere_view", "logout_view", "obtain_view", "refresh_view"]
+__all__ = [
+    "alogout_everywhere_view",
+    "alogout_view",
+    "aobtain_view",
+    "arefresh_view",
+    "logout_everywhere_view",
+    "logout_view",
+    "obtain_view",
+    "refresh_view",
+]
 
 
 def _reply(reply: SessionReply) -> HttpResponse:
@@ -118,14 +141,78 @@ def obtain_view(request: HttpRequest) -> HttpResponse:
 
     def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
         user = django_authenticate(request, username=username, password=password)
-        if user is None or not getattr(user, "is_active", True):
-            return None
-        return str(user.pk), sessions.scopes_for(user)
+        return _granted(sessions, user)
 
     reply = sessions.endpoints.login(
         _session_request(request), client=sessions.client_key(request), check=check
     )
     return _session_response(request, reply)
+
+
+def _granted(sessions: Sessions, user: Any) -> tuple[str, tuple[str, ...]] | None:
+    # An inactive user is refused like wrong credentials.
+    if user is None or not getattr(user, "is_active", True):
+        return None
+    return str(user.pk), sessions.scopes_for(user)
+
+
+AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponse]]
+
+
+def _async_post(view: AsyncView) -> AsyncView:
+    """``csrf_exempt`` + ``require_POST`` for an ``async def`` view, on every Django version.
+
+    Django's own decorators wrap a coroutine function only since 5.0; the
+    project supports 4.2 too. CSRF is the core's to decide (cookie
+    credentials only), as for the sync views.
+    """
+
+    @functools.wraps(view)
+    async def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return await view(request)
+
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+@jwt_exempt
+@_async_post
+async def aobtain_view(request: HttpRequest) -> HttpResponse:
+    """:func:`obtain_view` as an async view (``SESSIONS["ASYNC"]``)."""
+    sessions = await aget_sessions()
+
+    async def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
+        user = await _aauthenticate(request, username, password)
+        # SCOPES may be a function of the user that reads the database.
+        return await sync_to_async(_granted)(sessions, user)
+
+    reply = await sessions.endpoints.alogin(
+        _session_request(request), client=sessions.client_key(request), check=check
+    )
+    return await _asession_response(request, reply)
+
+
+async def _aauthenticate(request: HttpRequest, username: str, password: str) -> Any:
+    # Django's aauthenticate (5.0+) awaits each backend's aauthenticate
+    # (BaseBackend and ModelBackend have one); a backend written without it,
+    # or Django 4.2, runs the sync check in a thread rather than failing the
+    # login with a 500.
+    aauthenticate = getattr(django_auth, "aauthenticate", None)
+    if aauthenticate is not None and all(
+        hasattr(backend, "aauthenticate") for backend in get_backends()
+    ):
+        return await aauthenticate(request, username=username, password=password)
+    return await sync_to_async(django_authenticate)(request, username=username, password=password)
+
+
+async def _asession_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:
+    if reply.status == 200 and reply.cookies:
+        # Django's CSRF token may live in the session (CSRF_USE_SESSIONS): the
+        # database, so a thread.
+        return await sync_to_async(_session_response)(request, reply)
+    return _reply(reply)
 
 
 @jwt_exempt  # the refresh token is the credential here, not the access token
@@ -147,6 +234,17 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
     return _session_response(request, reply)
 
 
+@jwt_exempt
+@_async_post
+async def arefresh_view(request: HttpRequest) -> HttpResponse:
+    """:func:`refresh_view` as an async view (``SESSIONS["ASYNC"]``)."""
+    sessions = await aget_sessions()
+    reply = await sessions.endpoints.arefresh(
+        _session_request(request), csrf_failure=lambda: _csrf_failure(request)
+    )
+    return await _asession_response(request, reply)
+
+
 @jwt_exempt  # a revoked access cookie must not keep the browser from logging out
 @csrf_exempt  # cookie credentials get Django's CSRF check in the core and in authenticate()
 @require_POST
@@ -162,13 +260,36 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     not happen must not look like one).
     """
     outcome = authenticate(request)
+    refusal, cookie_error = _logout_refusal(outcome)
+    if refusal is not None:
+        return refusal
+    reply = get_sessions().endpoints.logout(
+        _session_request(request),
+        access=outcome.token,
+        access_cookie_error=cookie_error,
+        csrf_failure=lambda: _csrf_failure(request),
+    )
+    return _reply(reply)
+
+
+def _logout_refusal(outcome: Outcome) -> tuple[HttpResponse | None, TokenError | None]:
     # A failed access *cookie* is the core's to weigh; anything else (a bad
     # header token, a cookie without CSRF proof) is refused as everywhere.
     cookie_error = outcome.error if outcome.location == "cookie" else None
     refusal = outcome.refusal() if cookie_error is None else None
+    return (None if refusal is None else _reply(error_reply(refusal))), cookie_error
+
+
+@jwt_exempt
+@_async_post
+async def alogout_view(request: HttpRequest) -> HttpResponse:
+    """:func:`logout_view` as an async view (``SESSIONS["ASYNC"]``)."""
+    outcome = await aauthenticate(request)
+    refusal, cookie_error = _logout_refusal(outcome)
     if refusal is not None:
-        return _reply(error_reply(refusal))
-    reply = get_sessions().endpoints.logout(
+        return refusal
+    sessions = await aget_sessions()
+    reply = await sessions.endpoints.alogout(
         _session_request(request),
         access=outcome.token,
         access_cookie_error=cookie_error,
@@ -190,3 +311,15 @@ def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return _reply(error_reply(refusal))
     return _reply(get_sessions().endpoints.logout_everywhere(outcome.token))
+
+
+@_async_post
+async def alogout_everywhere_view(request: HttpRequest) -> HttpResponse:
+    """:func:`logout_everywhere_view` as an async view (``SESSIONS["ASYNC"]``)."""
+    outcome = await aauthenticate(request)
+    refusal = outcome.refusal()
+    if refusal is not None:
+        return _reply(error_reply(refusal))
+    sessions = await aget_sessions()
+    token: VerifiedToken | None = outcome.token
+    return _reply(await sessions.endpoints.alogout_everywhere(token))

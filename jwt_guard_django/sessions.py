@@ -9,11 +9,13 @@ rotation, reuse detection, revocation and cookie attributes are the core's
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import cached_property
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -21,10 +23,10 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
-from jwt_guard_core.sessions import CookiePolicy, FailureRateLimiter
+from jwt_guard_core.sessions import AsyncSessionStore, CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
 from jwt_guard_core.settings import import_object
-from jwt_guard_core.settings.schema import group_defaults
+from jwt_guard_core.settings.schema import by_name, group_defaults
 from jwt_guard_core.settings.sides import SessionSide, open_sessions
 
 from .conf import Settings, conf
@@ -32,6 +34,8 @@ from .conf import Settings, conf
 __all__ = [
     "SESSIONS_DEFAULTS",
     "Sessions",
+    "aget_sessions",
+    "async_views",
     "averify_function",
     "build_sessions",
     "client_key",
@@ -52,13 +56,25 @@ def _remote_addr(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
 
 
+def _orm(call: Callable[[], Any]) -> Awaitable[Any]:
+    # The ORM's connections are per thread: Django's thread-sensitive
+    # executor keeps them on the thread that owns them (and, in tests, on
+    # the test's transaction).
+    return sync_to_async(call, thread_sensitive=True)()
+
+
+def _orm_face(store: Any) -> AsyncSessionStore:
+    return AsyncSessionStore(store, offload=_orm)
+
+
 class Sessions:
     """The session side built from settings: store, refresh service, revocation, limiter.
 
     Validation, the services and their wiring are the core's
     (:func:`jwt_guard_core.settings.sides.open_sessions`); this class adds
     the ``django`` backend, ``SCOPES``, ``REFRESH_COOKIE_PATH`` and Django's
-    own CSRF cookie.
+    own CSRF cookie. The ``django`` backend's async face goes through
+    ``sync_to_async(thread_sensitive=True)``.
     """
 
     def __init__(self, settings: Settings = conf) -> None:
@@ -80,10 +96,12 @@ class Sessions:
             get_issuing,
             csrf_cookie=getattr(django_settings, "CSRF_COOKIE_NAME", "csrftoken"),
             more={"django": django_store},
+            amore={"django": _orm_face},
         )
         self.mode = self.side.mode
         self.clock = self.side.clock
         self.store = self.side.store
+        self.astore = self.side.astore
         self.revocation = self.side.revocation
         self.refresh_tokens = self.side.refresh_tokens
         self.limiter: FailureRateLimiter | None = self.side.limiter
@@ -174,6 +192,25 @@ def get_sessions() -> Sessions:
                 _sessions = build_sessions()
             current = _sessions
     return current
+
+
+async def aget_sessions() -> Sessions:
+    """:func:`get_sessions` for async code: the first build (opening the store) runs in a thread."""
+    current = _sessions
+    if current is not None:
+        return current
+    return await asyncio.to_thread(get_sessions)
+
+
+def async_views() -> bool:
+    """``SESSIONS["ASYNC"]``: whether :mod:`~jwt_guard_django.session_urls` serves async views.
+
+    Read without building the session services (no store is opened).
+    """
+    parsed = conf.parsed
+    values = parsed.group("sessions") or {}
+    row = by_name("sessions.async")
+    return bool(row.read(values.get("ASYNC", row.default), parsed.nested_name("sessions", "ASYNC")))
 
 
 def reset_sessions() -> None:

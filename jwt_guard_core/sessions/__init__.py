@@ -17,16 +17,32 @@
     revocation.revoke_token(verified.claims)                        # logout
     revocation.revoke_subject("user-42"); sessions.revoke_subject("user-42")  # everywhere
 
-:class:`RedisSessionStore` and :class:`RedisRevocationMirror` (revocation
-answered from memory, kept fresh by Redis) need the ``redis`` extra and are
-imported on first use, so this package works without redis-py installed.
+    tokens = await sessions.arefresh(tokens.refresh_token)          # the same, in async code
+
+Every operation has a coroutine twin (``aissue``, ``arefresh``, ``arevoke``,
+``arevoke_subject``; ``SessionEndpoints.alogin`` ...) making the same
+decisions (:mod:`~jwt_guard_core.sessions.steps`) over the store's async
+face: :class:`AsyncRedisSessionStore` (redis.asyncio) when given as
+``astore=``, else :class:`AsyncSessionStore` (the sync store in a worker
+thread; inline for memory).
+
+:class:`RedisSessionStore`, :class:`AsyncRedisSessionStore` and
+:class:`RedisRevocationMirror` (revocation answered from memory, kept fresh
+by Redis) need the ``redis`` extra and are imported on first use, so this
+package works without redis-py installed.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .backends import open_session_store
+from .astore import (
+    AsyncRateLimitStore,
+    AsyncRefreshTokenStore,
+    AsyncRevocationStore,
+    AsyncSessionStore,
+)
+from .backends import open_async_session_store, open_session_store
 from .cookies import (
     CSRF_HEADER,
     DELIVERY_MODES,
@@ -60,6 +76,7 @@ from .settings import SESSIONS_DEFAULTS, SessionServices, SessionsSettings, sess
 from .sqlite import SQLiteSessionStore
 
 if TYPE_CHECKING:
+    from .aredis import AsyncRedisSessionStore
     from .redis import RedisSessionStore
     from .revocation_mirror import RedisRevocationMirror
 
@@ -68,6 +85,11 @@ __all__ = [
     "DELIVERY_MODES",
     "SESSIONS_DEFAULTS",
     "AccessTokenIssuer",
+    "AsyncRateLimitStore",
+    "AsyncRedisSessionStore",
+    "AsyncRefreshTokenStore",
+    "AsyncRevocationStore",
+    "AsyncSessionStore",
     "CookiePolicy",
     "CookieSpec",
     "FailureCount",
@@ -99,6 +121,7 @@ __all__ = [
     "find_refresh_token",
     "hash_refresh_token",
     "logout_reply",
+    "open_async_session_store",
     "open_session_store",
     "refresh_error_response",
     "request_error_response",
@@ -112,6 +135,10 @@ def __getattr__(name: str) -> Any:
         from .redis import RedisSessionStore
 
         return RedisSessionStore
+    if name == "AsyncRedisSessionStore":
+        from .aredis import AsyncRedisSessionStore
+
+        return AsyncRedisSessionStore
     if name == "RedisRevocationMirror":
         from .revocation_mirror import RedisRevocationMirror
 

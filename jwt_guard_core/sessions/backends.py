@@ -11,10 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigurationError
+from .astore import AsyncSessionStore
 from .memory import MemorySessionStore
 from .sqlite import SQLiteSessionStore
 
-__all__ = ["BACKENDS", "open_session_store"]
+__all__ = ["BACKENDS", "open_async_session_store", "open_session_store"]
 
 #: The backends the core provides; an adapter may add its own (Django's ``django``).
 BACKENDS = ("sqlite", "memory", "redis")
@@ -61,3 +62,29 @@ def open_session_store(
     if not isinstance(sqlite_path, str) and not hasattr(sqlite_path, "__fspath__"):
         raise ConfigurationError(setting("SQLITE_PATH"), f"{sqlite_path!r} is not a path")
     return SQLiteSessionStore(sqlite_path)
+
+
+def open_async_session_store(
+    backend: Any,
+    store: Any,
+    *,
+    redis_url: Any,
+    redis_prefix: str,
+    more: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> Any:
+    """The async face of ``store``, the store :func:`open_session_store` opened for ``backend``.
+
+    ``redis``: an :class:`~jwt_guard_core.sessions.AsyncRedisSessionStore`
+    on the same URL, prefix and circuit breaker (nothing connects before the
+    first await). Any other: :class:`~jwt_guard_core.sessions.AsyncSessionStore`
+    (SQLite in a worker thread, memory inline), unless ``more`` names a
+    factory ``store -> async store`` for the backend (Django's ORM store).
+    """
+    extra = dict(more or {})
+    if backend in extra:
+        return extra[backend](store)
+    if backend == "redis":
+        from .aredis import AsyncRedisSessionStore
+
+        return AsyncRedisSessionStore(redis_url, prefix=str(redis_prefix), breaker=store.breaker)
+    return AsyncSessionStore(store)

@@ -17,15 +17,21 @@ logout revokes, which error answers which mistake: all decided here, once.
         SessionRequest(content_type, lambda: raw_body, cookies),
         csrf_failure=lambda: None if policy.csrf_valid(cookies, headers) else "no CSRF header",
     )
+    reply = await endpoints.arefresh(...)   # an async view: the same decisions
+
+Each endpoint is written once as steps (:mod:`jwt_guard_core.sessions.steps`):
+``login``/``refresh``/``logout``/``logout_everywhere`` drive them with the
+sync stores, ``alogin``/``arefresh``/``alogout``/``alogout_everywhere``
+await the async ones.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .. import events
@@ -42,11 +48,13 @@ from .cookies import (
     request_error_response,
     session_reply,
 )
-from .ratelimit import FailureRateLimiter
-from .refresh import RefreshTokenService, refresh_error_response
+from .ratelimit import Attempt, FailureRateLimiter
+from .refresh import RefreshTokenService, SessionTokens, refresh_error_response
 from .revocation import RevocationService
+from .steps import Io, Steps, adrive, drive
 
 __all__ = [
+    "AsyncCredentialsCheck",
     "CredentialsCheck",
     "CsrfCheck",
     "InvalidBody",
@@ -58,6 +66,8 @@ __all__ = [
 
 #: ``check(username, password)`` -> ``None`` (refused) or ``(subject, scopes)``.
 CredentialsCheck = Callable[[str, str], "tuple[str, Iterable[str]] | None"]
+#: The same as a coroutine function, for :meth:`SessionEndpoints.alogin`.
+AsyncCredentialsCheck = Callable[[str, str], "Awaitable[tuple[str, Iterable[str]] | None]"]
 #: ``csrf_failure()`` -> ``None`` when the request proves its origin, else why not.
 CsrfCheck = Callable[[], "str | None"]
 
@@ -175,6 +185,14 @@ class SessionRequest:
         )
 
 
+async def _not_async() -> Any:
+    raise RuntimeError("a sync credentials check reached the async path")
+
+
+def _not_sync() -> Any:
+    raise RuntimeError("an async credentials check reached the sync path")
+
+
 def _csrf_refusal(csrf_failure: CsrfCheck) -> SessionReply | None:
     failure = csrf_failure()
     if failure is None:
@@ -253,6 +271,21 @@ class SessionEndpoints:
         many failures from ``client``; 503 when the session store is down.
         The access token the request may carry plays no part.
         """
+        return drive(
+            self.login_steps(request, client, lambda u, p: Io(partial(check, u, p), _not_async))
+        )
+
+    async def alogin(
+        self, request: SessionRequest, *, client: str, check: AsyncCredentialsCheck
+    ) -> SessionReply:
+        """Like :meth:`login`, awaiting ``check`` and the async stores."""
+        return await adrive(
+            self.login_steps(request, client, lambda u, p: Io(_not_sync, partial(check, u, p)))
+        )
+
+    def login_steps(
+        self, request: SessionRequest, client: str, check: Callable[[str, str], Io]
+    ) -> Steps[SessionReply]:
         try:
             data = request.json(required=True)
         except InvalidBody as exc:
@@ -260,15 +293,21 @@ class SessionEndpoints:
         username, password = data.get("username"), data.get("password")
         if not isinstance(username, str) or not isinstance(password, str):
             return error_reply(request_error_response("Give username and password as strings."))
+
+        def checked(attempt: Attempt | None) -> Steps[tuple[str, Iterable[str]] | None]:
+            found: tuple[str, Iterable[str]] | None = yield check(username, password)
+            if found is None and attempt is not None:
+                attempt.fail()
+            return found
+
         try:
             # Password guessing is a stream of failures too: the same limit,
             # reserved before the (slow) credentials check so that a parallel
             # burst gets no more guesses than a sequence. Kept when the
             # credentials are wrong, forgotten when they are right.
-            with self.limiter.attempt(client) if self.limiter else nullcontext() as attempt:
-                found = check(username, password)
-                if found is None and attempt is not None:
-                    attempt.fail()
+            found = yield from (
+                self.limiter.attempt_steps(client, checked) if self.limiter else checked(None)
+            )
             if found is None:
                 events.emit(
                     "login_failed",
@@ -279,7 +318,7 @@ class SessionEndpoints:
                 )
                 return error_reply(credentials_error_response())
             subject, scopes = found
-            tokens = self.refresh_tokens.issue(subject, scopes=scopes)
+            tokens = yield from self.refresh_tokens.issue_steps(subject, scopes=scopes)
         except TokenError as exc:
             return error_reply(refresh_error_response(exc))
         events.emit("login_succeeded", subject=subject, family_id=tokens.family_id)
@@ -297,6 +336,15 @@ class SessionEndpoints:
         plays no part: a browser whose access cookie was revoked or expired
         can still refresh.
         """
+        return drive(self.refresh_steps(request, csrf_failure))
+
+    async def arefresh(self, request: SessionRequest, *, csrf_failure: CsrfCheck) -> SessionReply:
+        """Like :meth:`refresh`, awaiting the async stores."""
+        return await adrive(self.refresh_steps(request, csrf_failure))
+
+    def refresh_steps(
+        self, request: SessionRequest, csrf_failure: CsrfCheck
+    ) -> Steps[SessionReply]:
         try:
             data = request.json(required=False)
         except InvalidBody as exc:
@@ -314,7 +362,9 @@ class SessionEndpoints:
         except InvalidScope:
             return error_reply(request_error_response(_BAD_SCOPE))
         try:
-            tokens = self.refresh_tokens.refresh(found.token, scopes=scopes)
+            tokens: SessionTokens = yield from self.refresh_tokens.refresh_steps(
+                found.token, scopes=scopes
+            )
         except TokenError as exc:
             return error_reply(refresh_error_response(exc))
         return self._session(tokens)
@@ -345,6 +395,26 @@ class SessionEndpoints:
         401 when the request carries no credential at all; 403 for a
         cookie refresh token without CSRF proof; 503 when the store is down.
         """
+        return drive(self.logout_steps(request, access, csrf_failure, access_cookie_error))
+
+    async def alogout(
+        self,
+        request: SessionRequest,
+        *,
+        access: VerifiedToken | None,
+        csrf_failure: CsrfCheck,
+        access_cookie_error: TokenError | None = None,
+    ) -> SessionReply:
+        """Like :meth:`logout`, awaiting the async stores."""
+        return await adrive(self.logout_steps(request, access, csrf_failure, access_cookie_error))
+
+    def logout_steps(
+        self,
+        request: SessionRequest,
+        access: VerifiedToken | None,
+        csrf_failure: CsrfCheck,
+        access_cookie_error: TokenError | None = None,
+    ) -> Steps[SessionReply]:
         try:
             data = request.json(required=False)
         except InvalidBody as exc:
@@ -361,12 +431,12 @@ class SessionEndpoints:
                 return refused
         try:
             if access is not None:
-                self.revocation.revoke_token(access.claims)
+                yield from self.revocation.revoke_token_steps(access.claims)
                 sid = access.claims.get("sid")
                 if isinstance(sid, str):
-                    self.refresh_tokens.revoke_family(sid)
+                    yield from self.refresh_tokens.revoke_family_steps(sid)
             if found is not None:
-                self.refresh_tokens.revoke(found.token)
+                yield from self.refresh_tokens.revoke_steps(found.token)
         except StateUnavailable as exc:
             return error_reply(error_response(exc, realm=self.realm))
         return self._ended()
@@ -377,10 +447,17 @@ class SessionEndpoints:
         204 (cookies deleted in cookie modes); 401 without a valid access
         token with a subject; 503 when the store is down.
         """
+        return drive(self.logout_everywhere_steps(access))
+
+    async def alogout_everywhere(self, access: VerifiedToken | None) -> SessionReply:
+        """Like :meth:`logout_everywhere`, awaiting the async stores."""
+        return await adrive(self.logout_everywhere_steps(access))
+
+    def logout_everywhere_steps(self, access: VerifiedToken | None) -> Steps[SessionReply]:
         if access is None or not access.subject:
             return error_reply(error_response(None, realm=self.realm))
         try:
-            self.refresh_tokens.revoke_subject(access.subject)
+            yield from self.refresh_tokens.revoke_subject_steps(access.subject)
         except StateUnavailable as exc:
             return error_reply(error_response(exc, realm=self.realm))
         return self._ended()

@@ -27,7 +27,6 @@ an IP address (a user name, an API key id) is used as given.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import math
@@ -35,13 +34,15 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from .. import events
 from ..errors import ConfigurationError, RateLimited, StateUnavailable, TokenError
 from ..token import VerifiedToken
 from ..verifier import Verifier
+from .astore import async_face
 from .errors import StoreUnavailable
+from .steps import Io, Steps, adrive, drive, store_io
 
 __all__ = ["Attempt", "FailureRateLimiter", "RateLimitStore", "Reserved", "client_network"]
 
@@ -148,6 +149,10 @@ class FailureRateLimiter:
         ipv6_prefix: IPv6 clients are keyed by their network of this many
             bits (default 64; 128 keys each address on its own).
         clock: returns Unix time; inject a fake one in tests.
+        astore: the store's async face for :meth:`aattempt` (an
+            :class:`~jwt_guard_core.sessions.AsyncRedisSessionStore`);
+            default :class:`~jwt_guard_core.sessions.AsyncSessionStore` over
+            ``store``.
 
     Use :meth:`verify` / :meth:`averify`, or wrap other work that a guess
     reaches (a password check) in :meth:`attempt` / :meth:`aattempt`.
@@ -162,6 +167,7 @@ class FailureRateLimiter:
         fail_open: bool = True,
         ipv6_prefix: int = DEFAULT_IPV6_PREFIX,
         clock: Callable[[], float] = time.time,
+        astore: Any = None,
     ) -> None:
         if not isinstance(store, RateLimitStore):
             raise ConfigurationError("store", f"{type(store).__name__} is not a RateLimitStore")
@@ -194,7 +200,7 @@ class FailureRateLimiter:
         self._fail_open = fail_open
         self._ipv6_prefix = ipv6_prefix
         self._clock = clock
-        self._blocking = not getattr(store, "in_process", False)
+        self._astore = async_face(store, astore)
 
     @property
     def limit(self) -> int:
@@ -206,6 +212,9 @@ class FailureRateLimiter:
 
     def __repr__(self) -> str:
         return f"FailureRateLimiter({self._store!r}, limit={self._limit}, window={self._window:g})"
+
+    def _io(self, method: str, *args: Any, **kwargs: Any) -> Io:
+        return store_io(self._store, self._astore, method, *args, **kwargs)
 
     def key(self, client: str) -> str:
         """The store key of ``client``: its :func:`client_network`, cut at 256 characters."""
@@ -222,17 +231,20 @@ class FailureRateLimiter:
         Raises :class:`~jwt_guard_core.errors.RateLimited` over the limit.
         Pair with :meth:`settle`; :meth:`attempt` does both.
         """
+        return drive(self.reserve_steps(client))
+
+    def reserve_steps(self, client: str) -> Steps[Attempt]:
         key = self.key(client)
         now = self._clock()
         try:
-            admitted, counted = self._store.reserve(
-                key, now=now, window=self._window, limit=self._limit
+            reserved: Reserved = yield self._io(
+                "reserve", key, now=now, window=self._window, limit=self._limit
             )
         except StoreUnavailable as exc:
             self._outage(exc)
             return Attempt(key, None)
-        if not admitted:
-            self._refuse(key, counted, now)
+        if not reserved.admitted:
+            self._refuse(key, reserved.counted, now)
         return Attempt(key, now)
 
     def settle(self, attempt: Attempt, error: BaseException | None = None) -> None:
@@ -242,10 +254,13 @@ class FailureRateLimiter:
         rejection that :meth:`counts`; success, an outage, a scope refusal
         or an unexpected error say nothing about a guess.
         """
+        drive(self.settle_steps(attempt, error))
+
+    def settle_steps(self, attempt: Attempt, error: BaseException | None = None) -> Steps[None]:
         if attempt.at is None or self._failed(attempt, error):
             return
         try:
-            self._store.release(attempt.client, at=attempt.at)
+            yield self._io("release", attempt.client, at=attempt.at)
         except StoreUnavailable as exc:
             # The attempt stays counted until it leaves the window: fail
             # safe, and the caller's own outcome is not turned into an error.
@@ -272,21 +287,27 @@ class FailureRateLimiter:
             raise
         self.settle(attempt)
 
+    def attempt_steps(self, client: str, work: Callable[[Attempt], Steps[_T]]) -> Steps[_T]:
+        """``work(attempt)``'s steps between reserving and settling (see :meth:`attempt`)."""
+        attempt = yield from self.reserve_steps(client)
+        try:
+            result = yield from work(attempt)
+        except BaseException as exc:
+            yield from self.settle_steps(attempt, exc)
+            raise
+        yield from self.settle_steps(attempt)
+        return result
+
     @asynccontextmanager
     async def aattempt(self, client: str) -> AsyncIterator[Attempt]:
-        """Like :meth:`attempt`; store I/O runs off the event loop."""
-        attempt = await self._offload(self.reserve, client)
+        """Like :meth:`attempt`, awaiting the async store: the event loop never blocks."""
+        attempt = await adrive(self.reserve_steps(client))
         try:
             yield attempt
         except BaseException as exc:
-            await self._offload(self.settle, attempt, exc)
+            await adrive(self.settle_steps(attempt, exc))
             raise
-        await self._offload(self.settle, attempt)
-
-    async def _offload(self, action: Callable[..., _T], *args: object) -> _T:
-        if self._blocking:
-            return await asyncio.to_thread(action, *args)
-        return action(*args)
+        await adrive(self.settle_steps(attempt))
 
     def verify(self, verifier: Verifier, token: str, *, client: str) -> VerifiedToken:
         """``verifier.verify(token)`` behind the limit: reserve first, keep rejections."""

@@ -32,13 +32,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from .. import events
 from ..errors import ConfigurationError, StateUnavailable, TokenError
 from ..http import ErrorResponse, error_response
+from .astore import async_face
 from .errors import InvalidRefreshToken, StoreUnavailable
 from .revocation import RevocationService
+from .steps import Io, Steps, adrive, drive, offloaded, store_io
 
 __all__ = [
     "AccessTokenIssuer",
@@ -261,6 +264,7 @@ class RefreshTokenService:
         session_claim: str | None = "sid",
         revocation: RevocationService | None = None,
         clock: Callable[[], float] = time.time,
+        astore: Any = None,
     ) -> None:
         if not isinstance(store, RefreshTokenStore):
             raise ConfigurationError("store", f"{type(store).__name__} is not a RefreshTokenStore")
@@ -304,11 +308,20 @@ class RefreshTokenService:
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         self._store = store
+        self._astore = async_face(store, astore)
         self._clock = clock
 
     @property
     def store(self) -> RefreshTokenStore:
         return self._store
+
+    @property
+    def astore(self) -> Any:
+        """The async face of :attr:`store` the ``a...`` methods await."""
+        return self._astore
+
+    def _io(self, method: str, *args: Any, **kwargs: Any) -> Io:
+        return store_io(self._store, self._astore, method, *args, **kwargs)
 
     @property
     def lifetime(self) -> float:
@@ -326,6 +339,13 @@ class RefreshTokenService:
         what the session may ever hold; a refresh can narrow but never
         widen them (RFC 6749 section 6).
         """
+        return drive(self.issue_steps(subject, scopes=scopes))
+
+    async def aissue(self, subject: str, *, scopes: Iterable[str] = ()) -> SessionTokens:
+        """Like :meth:`issue`, awaiting the async store (the access token signed in a thread)."""
+        return await adrive(self.issue_steps(subject, scopes=scopes))
+
+    def issue_steps(self, subject: str, *, scopes: Iterable[str] = ()) -> Steps[SessionTokens]:
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject", "must be a non-empty string")
         granted = _scopes(scopes, "scopes")
@@ -337,8 +357,8 @@ class RefreshTokenService:
             expires_at=now + self._family_lifetime,
         )
         with _unavailable_as_503():
-            self._store.create_family(family)
-        return self._new_tokens(family, granted, granted, now)
+            yield self._io("create_family", family)
+        return (yield from self._new_tokens(family, granted, granted, now))
 
     def _new_tokens(
         self,
@@ -346,11 +366,14 @@ class RefreshTokenService:
         granted: tuple[str, ...],
         access_scopes: tuple[str, ...],
         now: float,
-    ) -> SessionTokens:
+    ) -> Steps[SessionTokens]:
         # Access token first: if signing fails (key store down) no refresh
-        # token is stored that the client never received.
+        # token is stored that the client never received. Signing may read
+        # a key store: on the async path it runs in a worker thread.
         claims = {self._session_claim: family.family_id} if self._session_claim else None
-        access = self._issue_access(family.subject, scopes=access_scopes, claims=claims)
+        access: str = yield offloaded(
+            partial(self._issue_access, family.subject, scopes=access_scopes, claims=claims)
+        )
         token = secrets.token_urlsafe(_TOKEN_BYTES)
         record = RefreshRecord(
             token_hash=hash_refresh_token(token),
@@ -361,7 +384,7 @@ class RefreshTokenService:
             expires_at=min(now + self._lifetime, now + self._idle, family.expires_at),
         )
         with _unavailable_as_503():
-            self._store.add_token(record, now=now)
+            yield self._io("add_token", record, now=now)
         return SessionTokens(
             access_token=access,
             refresh_token=token,
@@ -387,10 +410,19 @@ class RefreshTokenService:
             StateUnavailable: 503; the store cannot be reached (reason
                 ``session_store_unavailable``).
         """
+        return drive(self.refresh_steps(token, scopes=scopes))
+
+    async def arefresh(self, token: str, *, scopes: Iterable[str] | None = None) -> SessionTokens:
+        """Like :meth:`refresh`, awaiting the async store: the same rotation and reuse rules."""
+        return await adrive(self.refresh_steps(token, scopes=scopes))
+
+    def refresh_steps(
+        self, token: str, *, scopes: Iterable[str] | None = None
+    ) -> Steps[SessionTokens]:
         token_hash = self._hash(token)
         now = self._clock()
         with _unavailable_as_503():
-            result = self._store.spend(token_hash, now=now)
+            result: SpendResult | None = yield self._io("spend", token_hash, now=now)
         if result is None:
             raise self._rejected("refresh_token_unknown", "no such refresh token")
         record, family = result.record, result.family
@@ -411,7 +443,7 @@ class RefreshTokenService:
             # Two holders of one token: the victim and a thief. Which one is
             # presenting it now cannot be known, so the session ends for both.
             with _unavailable_as_503():
-                self._store.revoke_family(record.family_id, now=now)
+                yield self._io("revoke_family", record.family_id, now=now)
             events.emit(
                 "refresh_token_reuse",
                 level=logging.WARNING,
@@ -421,19 +453,19 @@ class RefreshTokenService:
                 family_id=record.family_id,
                 spent_at=spent_at,
             )
-            self._end_access_tokens(record.family_id)
+            yield from self._end_access_tokens(record.family_id)
             raise InvalidRefreshToken(
                 "the refresh token was already used", reason="refresh_token_reused"
             )
         try:
-            return self._rotate(record, family, scopes, now)
+            return (yield from self._rotate(record, family, scopes, now))
         except BaseException:
             # Only a completed rotation leaves the token spent. A refused or
             # failed one gives it back, so the client's next attempt is
             # answered for what it is (expired, revoked, a retry after an
             # outage) and never taken for theft.
             with contextlib.suppress(StoreUnavailable):
-                self._store.unspend(token_hash, spent_at=now)
+                yield self._io("unspend", token_hash, spent_at=now)
             raise
 
     def _rotate(
@@ -442,7 +474,7 @@ class RefreshTokenService:
         family: FamilyRecord | None,
         scopes: Iterable[str] | None,
         now: float,
-    ) -> SessionTokens:
+    ) -> Steps[SessionTokens]:
         if family is None or family.revoked_at is not None:
             raise self._rejected("refresh_family_revoked", "the session was revoked", record)
         if now >= family.expires_at:
@@ -462,7 +494,7 @@ class RefreshTokenService:
                 # RFC 6749 section 6: a refresh never widens the grant.
                 raise self._rejected("invalid_scope", "scope not granted to the session", record)
             access_scopes = wanted
-        return self._new_tokens(family, record.scopes, access_scopes, now)
+        return (yield from self._new_tokens(family, record.scopes, access_scopes, now))
 
     # -- revoking
 
@@ -472,34 +504,55 @@ class RefreshTokenService:
         An unknown or malformed token is not an error: logging out twice
         must not fail.
         """
+        return drive(self.revoke_steps(token))
+
+    async def arevoke(self, token: str) -> bool:
+        """Like :meth:`revoke`, awaiting the async store."""
+        return await adrive(self.revoke_steps(token))
+
+    def revoke_steps(self, token: str) -> Steps[bool]:
         try:
             token_hash = self._hash(token)
         except InvalidRefreshToken:
             return False
         now = self._clock()
         with _unavailable_as_503():
-            result = self._store.spend(token_hash, now=now)
+            result: SpendResult | None = yield self._io("spend", token_hash, now=now)
             if result is None:
                 return False
-            revoked = self._store.revoke_family(result.record.family_id, now=now)
+            revoked: bool = yield self._io("revoke_family", result.record.family_id, now=now)
         if revoked:
             events.emit("refresh_family_revoked", family_id=result.record.family_id)
-        self._end_access_tokens(result.record.family_id)
+        yield from self._end_access_tokens(result.record.family_id)
         return revoked
 
     def revoke_family(self, family_id: str) -> bool:
         """Revoke one session by family id (the ``sid`` claim of its access tokens)."""
+        return drive(self.revoke_family_steps(family_id))
+
+    async def arevoke_family(self, family_id: str) -> bool:
+        """Like :meth:`revoke_family`, awaiting the async store."""
+        return await adrive(self.revoke_family_steps(family_id))
+
+    def revoke_family_steps(self, family_id: str) -> Steps[bool]:
         if not isinstance(family_id, str) or not family_id:
             return False
         with _unavailable_as_503():
-            revoked = self._store.revoke_family(family_id, now=self._clock())
-        self._end_access_tokens(family_id)
+            revoked: bool = yield self._io("revoke_family", family_id, now=self._clock())
+        yield from self._end_access_tokens(family_id)
         if revoked:
             events.emit("refresh_family_revoked", family_id=family_id)
         return revoked
 
     def revoke_subject(self, subject: str) -> int:
         """Revoke every session of ``subject`` (log out everywhere); returns how many."""
+        return drive(self.revoke_subject_steps(subject))
+
+    async def arevoke_subject(self, subject: str) -> int:
+        """Like :meth:`revoke_subject`, awaiting the async stores."""
+        return await adrive(self.revoke_subject_steps(subject))
+
+    def revoke_subject_steps(self, subject: str) -> Steps[int]:
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject", "must be a non-empty string")
         now = self._clock()
@@ -509,24 +562,26 @@ class RefreshTokenService:
             # session id off the denylist (its family is still revoked, and
             # its first access token, older than the logout, fails the time
             # rule), so a session id is never denied for what comes after.
-            sessions = self._store.subject_sessions(subject, now=now) if ends_sessions else ()
-            count = self._store.revoke_subject(subject, now=now)
+            sessions: Sequence[str] = (
+                (yield self._io("subject_sessions", subject, now=now)) if ends_sessions else ()
+            )
+            count: int = yield self._io("revoke_subject", subject, now=now)
         if self._revocation is not None:
-            self._revocation.revoke_subject(subject)
+            yield from self._revocation.revoke_subject_steps(subject)
             # The time rule trusts the issuer's clock; denying the session
             # ids also ends tokens minted by a clock running ahead.
             for family_id in sessions:
-                self._end_access_tokens(family_id)
+                yield from self._end_access_tokens(family_id)
         events.emit("refresh_subject_revoked", subject=subject, families=count)
         return count
 
     # -- helpers
 
-    def _end_access_tokens(self, family_id: str) -> None:
+    def _end_access_tokens(self, family_id: str) -> Steps[None]:
         # A revoked session's access tokens are still in flight for up to
         # their lifetime; the session denylist ends them now.
         if self._revocation is not None and self._session_claim is not None:
-            self._revocation.revoke_session(family_id)
+            yield from self._revocation.revoke_session_steps(family_id)
 
     @staticmethod
     def _hash(token: Any) -> str:

@@ -39,19 +39,19 @@ closed (503, :class:`~jwt_guard_core.errors.StateUnavailable`) unless
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol, runtime_checkable
 
 from .. import events
 from ..errors import ConfigurationError, StateUnavailable
 from ..token import VerifiedToken
+from .astore import async_face
 from .errors import StoreUnavailable
+from .steps import Io, Steps, adrive, drive, offloaded, store_io
 
 __all__ = ["RevocationService", "RevocationState", "RevocationStore"]
 
@@ -146,12 +146,22 @@ class RevocationService:
             seconds must exceed the longest time any verifier may keep a
             JWKS (``RemoteJWKS`` ``max_ttl`` + ``stale_ttl``).
         clock: returns Unix time; inject a fake one in tests.
+        astore: the store's async face for the ``a...`` methods (an
+            :class:`~jwt_guard_core.sessions.AsyncRedisSessionStore`);
+            default :class:`~jwt_guard_core.sessions.AsyncSessionStore` over
+            ``store`` (a worker thread per call, none for a memory store).
+            The epoch source is read in a worker thread on the async path.
+
+    Every write and :meth:`check` has a coroutine twin (``arevoke_token``,
+    ``arevoke_session``, ``arevoke_subject``, ``ais_revoked`` ...) making the
+    same decisions (:mod:`jwt_guard_core.sessions.steps`).
     """
 
     def __init__(
         self,
         store: RevocationStore,
         *,
+        astore: Any = None,
         emergency_epoch_source: Any = None,
         fail_open: bool = False,
         retry_after: int = 5,
@@ -211,12 +221,19 @@ class RevocationService:
         self._fail_open = fail_open
         self._retry_after = retry_after
         self._clock = clock
-        # In-process stores answer without I/O: no thread hop for averify.
-        self._blocking = not getattr(store, "in_process", False)
+        self._astore = async_face(store, astore)
 
     @property
     def store(self) -> RevocationStore:
         return self._store
+
+    @property
+    def astore(self) -> Any:
+        """The async face of :attr:`store` the ``a...`` methods await."""
+        return self._astore
+
+    def _io(self, method: str, *args: Any, **kwargs: Any) -> Io:
+        return store_io(self._store, self._astore, method, *args, **kwargs)
 
     def __repr__(self) -> str:
         return f"RevocationService({self._store!r}, fail_open={self._fail_open})"
@@ -229,17 +246,31 @@ class RevocationService:
         Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
         store is down: a logout that did not happen must not look like one.
         """
+        drive(self.revoke_jti_steps(jti, expires_at=expires_at))
+
+    async def arevoke_jti(self, jti: str, *, expires_at: float | None) -> None:
+        """Like :meth:`revoke_jti`, awaiting the async store."""
+        await adrive(self.revoke_jti_steps(jti, expires_at=expires_at))
+
+    def revoke_jti_steps(self, jti: str, *, expires_at: float | None) -> Steps[None]:
         if not isinstance(jti, str) or not jti:
             raise ConfigurationError("jti", "must be a non-empty string")
         now = self._clock()
         until = (
             now + _NO_EXP_RETENTION if expires_at is None else float(expires_at) + _DENYLIST_MARGIN
         )
-        self._write(lambda: self._store.deny_jti(jti, expires_at=until, now=now))
+        yield from self._write("deny_jti", jti, expires_at=until, now=now)
         events.emit("token_revoked", jti=jti)
 
     def revoke_token(self, claims: Mapping[str, Any]) -> None:
         """Log out one access token, given its verified claims (uses ``jti`` and ``exp``)."""
+        drive(self.revoke_token_steps(claims))
+
+    async def arevoke_token(self, claims: Mapping[str, Any]) -> None:
+        """Like :meth:`revoke_token`, awaiting the async store."""
+        await adrive(self.revoke_token_steps(claims))
+
+    def revoke_token_steps(self, claims: Mapping[str, Any]) -> Steps[None]:
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti:
             raise ConfigurationError(
@@ -247,7 +278,7 @@ class RevocationService:
             )
         exp = claims.get("exp")
         until = float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
-        self.revoke_jti(jti, expires_at=until)
+        yield from self.revoke_jti_steps(jti, expires_at=until)
 
     def revoke_session(self, session_id: str) -> None:
         """Refuse every access token whose session claim (``sid``) is ``session_id``.
@@ -255,11 +286,18 @@ class RevocationService:
         :class:`~jwt_guard_core.sessions.RefreshTokenService` calls it
         whenever it revokes a family when given ``revocation=``.
         """
+        drive(self.revoke_session_steps(session_id))
+
+    async def arevoke_session(self, session_id: str) -> None:
+        """Like :meth:`revoke_session`, awaiting the async store."""
+        await adrive(self.revoke_session_steps(session_id))
+
+    def revoke_session_steps(self, session_id: str) -> Steps[None]:
         if not isinstance(session_id, str) or not session_id:
             raise ConfigurationError("session_id", "must be a non-empty string")
         now = self._clock()
         until = now + self._session_retention
-        self._write(lambda: self._store.deny_session(session_id, expires_at=until, now=now))
+        yield from self._write("deny_session", session_id, expires_at=until, now=now)
         events.emit("session_revoked", family_id=session_id)
 
     def revoke_subject(self, subject: str, *, at: float | None = None) -> float:
@@ -273,12 +311,19 @@ class RevocationService:
         :meth:`~jwt_guard_core.sessions.RefreshTokenService.revoke_subject`,
         which calls this when given ``revocation=``.
         """
+        return drive(self.revoke_subject_steps(subject, at=at))
+
+    async def arevoke_subject(self, subject: str, *, at: float | None = None) -> float:
+        """Like :meth:`revoke_subject`, awaiting the async store."""
+        return await adrive(self.revoke_subject_steps(subject, at=at))
+
+    def revoke_subject_steps(self, subject: str, *, at: float | None = None) -> Steps[float]:
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject", "must be a non-empty string")
         # Never floored: iat is rounded down, so "iat < floor(now)" let every
         # token minted earlier in the logout's own second through.
         before = float(self._clock() if at is None else at)
-        self._write(lambda: self._store.revoke_subject_before(subject, before))
+        yield from self._write("revoke_subject_before", subject, before)
         events.emit("subject_revoked", subject=subject, revoked_before=before)
         return before
 
@@ -289,8 +334,15 @@ class RevocationService:
         ``keys.emergency_epoch`` so that verifiers that only share this
         store, not the key store, see the emergency too.
         """
+        return drive(self.set_emergency_epoch_steps(epoch))
+
+    async def aset_emergency_epoch(self, epoch: float | None = None) -> float:
+        """Like :meth:`set_emergency_epoch`, awaiting the async store."""
+        return await adrive(self.set_emergency_epoch_steps(epoch))
+
+    def set_emergency_epoch_steps(self, epoch: float | None) -> Steps[float]:
         value = float(math.floor(self._clock() if epoch is None else epoch))
-        self._write(lambda: self._store.set_emergency_epoch(value))
+        yield from self._write("set_emergency_epoch", value)
         events.emit(
             "emergency_epoch_set",
             level=logging.CRITICAL,
@@ -308,6 +360,13 @@ class RevocationService:
         Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
         store is down.
         """
+        return drive(self.revoke_keys_steps(kids))
+
+    async def arevoke_keys(self, kids: Iterable[str]) -> tuple[str, ...]:
+        """Like :meth:`revoke_keys`, awaiting the async store."""
+        return await adrive(self.revoke_keys_steps(kids))
+
+    def revoke_keys_steps(self, kids: Iterable[str]) -> Steps[tuple[str, ...]]:
         if isinstance(kids, (str, bytes)):
             raise ConfigurationError("kids", "give a list of kids, not one string")
         listed = tuple(kids)
@@ -320,7 +379,7 @@ class RevocationService:
         now = self._clock()
         until = FOREVER if self._key_retention is None else now + self._key_retention
         for kid in listed:
-            self._write(partial(self._store.deny_kid, kid, expires_at=until, now=now))
+            yield from self._write("deny_kid", kid, expires_at=until, now=now)
         events.emit(
             "signing_keys_revoked",
             level=logging.CRITICAL,
@@ -330,9 +389,9 @@ class RevocationService:
         )
         return listed
 
-    def _write(self, action: Callable[[], None]) -> None:
+    def _write(self, method: str, *args: Any, **kwargs: Any) -> Steps[None]:
         try:
-            action()
+            yield self._io(method, *args, **kwargs)
         except StoreUnavailable as exc:
             # Writes always fail loudly, even with fail_open: the caller
             # must know the revocation did not happen.
@@ -352,18 +411,30 @@ class RevocationService:
         Raises :class:`~jwt_guard_core.errors.StateUnavailable` when the
         state cannot be read and the service fails closed.
         """
+        return drive(self.check_steps(claims, kid=kid))
+
+    async def acheck(self, claims: Mapping[str, Any], *, kid: str | None = None) -> str | None:
+        """Like :meth:`check`, awaiting the async store (the epoch source in a thread)."""
+        return await adrive(self.check_steps(claims, kid=kid))
+
+    def check_steps(
+        self, claims: Mapping[str, Any], *, kid: str | None = None
+    ) -> Steps[str | None]:
         jti = claims.get("jti")
         sub = claims.get("sub")
         sid = claims.get(self._session_claim) if self._session_claim else None
         try:
-            state = self._store.revocation_state(
+            state: RevocationState = yield self._io(
+                "revocation_state",
                 jti if isinstance(jti, str) and jti else None,
                 sub if isinstance(sub, str) and sub else None,
                 now=self._clock(),
                 session=sid if isinstance(sid, str) and sid else None,
                 kid=kid if isinstance(kid, str) and kid else None,
             )
-            source_epoch = self._epoch_source() if self._epoch_source is not None else None
+            source_epoch: float | None = (
+                (yield offloaded(self._epoch_source)) if self._epoch_source is not None else None
+            )
         except Exception as exc:
             # Any failure to read (store or epoch source) is an outage here.
             self._unavailable(exc, claims)
@@ -404,18 +475,13 @@ class RevocationService:
 
         ``kid`` (the key that verified the token) enables the key rule.
         """
-        rule = self.check(claims, kid=kid)
-        if rule is not None:
-            logger.debug("token revoked by the %s rule", rule, extra={"jwt_guard_rule": rule})
-        return rule is not None
+        return _revoked_by(self.check(claims, kid=kid))
 
     async def ais_revoked(
         self, claims: Mapping[str, Any], issuer: str | None, *, kid: str | None = None
     ) -> bool:
-        """Like :meth:`is_revoked`; a store that does I/O is read off the event loop."""
-        if not self._blocking:
-            return self.is_revoked(claims, issuer, kid=kid)
-        return await asyncio.to_thread(lambda: self.is_revoked(claims, issuer, kid=kid))
+        """Like :meth:`is_revoked`, awaiting the async store: the event loop never blocks."""
+        return _revoked_by(await self.acheck(claims, kid=kid))
 
     def is_token_revoked(self, token: VerifiedToken) -> bool:
         """What the :class:`~jwt_guard_core.Verifier` calls: every rule, the key rule included.
@@ -457,6 +523,12 @@ class RevocationService:
         if isinstance(breaker_wait, int) and breaker_wait > 0:
             return max(self._retry_after, breaker_wait)
         return self._retry_after
+
+
+def _revoked_by(rule: str | None) -> bool:
+    if rule is not None:
+        logger.debug("token revoked by the %s rule", rule, extra={"jwt_guard_rule": rule})
+    return rule is not None
 
 
 def _before(issued: float | None, limit: float | None) -> bool:

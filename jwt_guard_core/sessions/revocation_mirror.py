@@ -121,6 +121,8 @@ class RedisRevocationMirror:
 
     #: Answers never block on I/O: the verifier's async path calls it inline.
     in_process = True
+    #: Writes go to Redis: an async caller makes them in a worker thread.
+    in_process_writes = False
 
     def __init__(
         self,

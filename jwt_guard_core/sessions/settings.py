@@ -38,7 +38,7 @@ from typing import Any
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
 from ..settings.schema import SESSIONS_DEFAULTS as _SCHEMA_SESSIONS_DEFAULTS
-from .backends import open_session_store
+from .backends import open_async_session_store, open_session_store
 from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter
@@ -85,10 +85,12 @@ class SessionServices:
     """The session side built from settings: store, refresh tokens, revocation, rate limiter.
 
     ``limiter`` is ``None`` when ``RATE_LIMIT`` is ``None`` (no limit).
+    ``astore`` is the store's async face the services' ``a...`` methods await.
     """
 
     settings: SessionsSettings
     store: Any
+    astore: Any
     refresh_tokens: RefreshTokenService
     revocation: RevocationService
     limiter: FailureRateLimiter | None
@@ -211,6 +213,7 @@ class SessionsSettings:
         clock: Clock | None = None,
         more: Mapping[str, Callable[[], Any]] | None = None,
         breaker: Any = None,
+        amore: Mapping[str, Callable[[Any], Any]] | None = None,
     ) -> SessionServices:
         """Open the store and build the services over it.
 
@@ -218,16 +221,30 @@ class SessionsSettings:
         ``callable(subject, *, scopes, claims)``); ``emergency_epoch_source``
         (a ``KeyManager`` or a callable) makes an emergency key rotation
         revoke every older token; ``clock`` (Unix time) is every service's;
-        ``breaker`` is the Redis store's circuit breaker.
+        ``breaker`` is the Redis store's circuit breaker (the async store shares
+        it). ``amore`` gives the async face of an adapter's backend
+        (:func:`~jwt_guard_core.sessions.open_async_session_store`).
         """
         store = self.open_store(more=more, breaker=breaker)
+        astore = open_async_session_store(
+            self.backend,
+            store,
+            redis_url=self.redis_url,
+            redis_prefix=str(self.redis_prefix),
+            more=amore,
+        )
         with self._naming():
             refresh_tokens, revocation, limiter = self._build(
-                store, access_tokens=access_tokens, epoch=emergency_epoch_source, clock=clock
+                store,
+                access_tokens=access_tokens,
+                epoch=emergency_epoch_source,
+                clock=clock,
+                astore=astore,
             )
         return SessionServices(
             settings=self,
             store=store,
+            astore=astore,
             refresh_tokens=refresh_tokens,
             revocation=revocation,
             limiter=limiter,
@@ -242,8 +259,10 @@ class SessionsSettings:
         access_tokens: AccessTokenIssuer | Callable[..., str],
         epoch: Any,
         clock: Clock | None,
+        astore: Any = None,
     ) -> tuple[RefreshTokenService, RevocationService, FailureRateLimiter | None]:
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        timing["astore"] = astore
         revocation = RevocationService(
             store,
             emergency_epoch_source=epoch,
@@ -291,6 +310,7 @@ def sessions_from_settings(
     clock: Clock | None = None,
     adapter_keys: Collection[str] = (),
     more: Mapping[str, Callable[[], Any]] | None = None,
+    amore: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> SessionServices:
     """Translate session settings (:data:`SESSIONS_DEFAULTS` keys) into opened services.
 
@@ -305,4 +325,5 @@ def sessions_from_settings(
         emergency_epoch_source=emergency_epoch_source,
         clock=clock,
         more=more,
+        amore=amore,
     )

@@ -50,6 +50,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _sender(settings)
     found += _users(settings)
     found += _scale(settings)
+    found += _sessions_async(settings)
     return found
 
 
@@ -425,4 +426,25 @@ def _has_remote_source(s: GuardSettings) -> bool:
         keys.get(name) is not None
         for _, _, keys in _entries(s)
         for name in ("jwks_url", "oidc_issuer")
+    )
+
+
+def _sessions_async(s: GuardSettings) -> Iterator[Finding]:
+    """Async session views over Django's ORM store: every store call queues on one thread."""
+    try:
+        group = s.group("sessions")
+    except ConfigurationError:
+        return  # reported when the sessions are built
+    if not group or group.get("ASYNC") is not True or group.get("BACKEND") != "django":
+        return
+    yield Finding(
+        "sessions_async_orm",
+        False,
+        f"{s.nested_name('sessions', 'ASYNC')} is True with {s.nested_name('sessions', 'BACKEND')} "
+        "'django': the async session views reach the database through "
+        "sync_to_async(thread_sensitive=True), so every session store call of every request "
+        "waits its turn on one thread",
+        f"Use {s.nested_name('sessions', 'BACKEND')} 'redis' (redis.asyncio) or 'sqlite' (a "
+        "worker thread per call) with async views, or keep "
+        f"{s.nested_name('sessions', 'ASYNC')} False.",
     )

@@ -1422,6 +1422,19 @@ SETTINGS: tuple[Setting, ...] = (
         read=cool_down_seconds,
         checked_by="CircuitBreaker",
     ),
+    # -- async sessions (issue 17): the session views as async views under ASGI
+    _s(
+        "sessions.async",
+        "sessions",
+        False,
+        (
+            "serve `jwt_guard_django.session_urls` with `async def` views (under ASGI): "
+            'redis.asyncio for `"redis"`, a worker thread per store call for `"sqlite"`, '
+            '`sync_to_async` for `"django"`'
+        ),
+        flask=None,
+        read=flag,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -91,6 +91,7 @@ class SessionSide:
 
     settings: SessionsSettings
     store: Any
+    astore: Any
     refresh_tokens: RefreshTokenService
     revocation: RevocationService
     limiter: FailureRateLimiter | None
@@ -131,13 +132,15 @@ def open_sessions(
     *,
     csrf_cookie: str | None = None,
     more: Mapping[str, Callable[[], Any]] | None = None,
+    amore: Mapping[str, Callable[[Any], Any]] | None = None,
 ) -> SessionSide:
     """Validate the session settings, open the store, build the services.
 
     ``issuing()`` returns the issuing side (called when a token is issued or
     the emergency epoch is read, never here). ``csrf_cookie`` names the CSRF
     cookie when the adapter has its own (Django's ``csrftoken``); ``more``
-    adds backends by name. Raises ConfigurationError naming the key.
+    adds backends by name, ``amore`` their async faces. Raises ConfigurationError naming the
+    key.
     """
     from ..sessions.settings import SessionsSettings
 
@@ -179,6 +182,7 @@ def open_sessions(
         clock=clock,
         more=more,
         breaker=settings.breaker("redis:sessions"),
+        amore=amore,
     )
     cookie_names = {
         "access_cookie": settings.get("cookie_name"),
@@ -191,6 +195,7 @@ def open_sessions(
     return SessionSide(
         settings=session_settings,
         store=services.store,
+        astore=services.astore,
         refresh_tokens=services.refresh_tokens,
         revocation=services.revocation,
         limiter=services.limiter,

@@ -30,5 +30,17 @@ JWT_GUARD = {
         "SQLITE_PATH": os.environ["E2E_SESSIONS_DB"],
         "MODE": "json",
         "SCOPES": ["orders:read"],
+        # Async session views under ASGI (E2E_SESSIONS_ASYNC=1), on Redis with E2E_REDIS_URL.
+        "ASYNC": os.environ.get("E2E_SESSIONS_ASYNC") == "1",
     },
+}
+if os.environ.get("E2E_REDIS_URL"):
+    JWT_GUARD["SESSIONS"].update(BACKEND="redis", REDIS_URL=os.environ["E2E_REDIS_URL"])
+
+# Security events (reason codes) to the server's output, which the tests read.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"jwt_guard": {"handlers": ["console"], "level": "WARNING"}},
 }
