@@ -52,6 +52,9 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # The Redis revocation mirror (issue 14).
+    "revocation_mirror_backend": "jwt_guard.E020",
+    "revocation_mirror_lag": "jwt_guard.W019",
 }
 
 

@@ -49,13 +49,12 @@ from redis.exceptions import RedisError
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
 from .redis import RedisSessionStore
-from .revocation import RevocationState
+from .revocation import DEFAULT_MAX_STALENESS, RevocationState, check_max_staleness
 
 __all__ = ["RedisRevocationMirror"]
 
 logger = logging.getLogger("jwt_guard.sessions")
 
-DEFAULT_MAX_STALENESS = 1.0
 # The kinds of revocation key, as RedisSessionStore names them ("epoch" is
 # one key, the others a prefix followed by a name).
 _KINDS = ("deny", "denysid", "denykid", "sub")
@@ -132,14 +131,7 @@ class RedisRevocationMirror:
     ) -> None:
         if not isinstance(store, RedisSessionStore):
             raise ConfigurationError("store", "give the RedisSessionStore to mirror")
-        if (
-            isinstance(max_staleness, bool)
-            or not isinstance(max_staleness, (int, float))
-            or not 0.05 <= max_staleness <= 60
-        ):
-            raise ConfigurationError(
-                "max_staleness", f"{max_staleness!r} is not a number of seconds from 0.05 to 60"
-            )
+        max_staleness = check_max_staleness(max_staleness)
         if not isinstance(background, bool):
             raise ConfigurationError("background", f"{background!r} is not True or False")
         if not callable(monotonic):
@@ -157,7 +149,7 @@ class RedisRevocationMirror:
         # The store's own client and key layout: the mirror reads what it writes.
         self._client: redis.Redis = client
         self._prefix: str = store._prefix
-        self._max_staleness = float(max_staleness)
+        self._max_staleness = max_staleness
         self.refresh = self._max_staleness / 4
         self._monotonic = monotonic
         self._copy = _Copy()
@@ -276,21 +268,24 @@ class RedisRevocationMirror:
 
     def _start_thread(self) -> None:
         self._stop = threading.Event()
-        thread = threading.Thread(target=self._run, name="jwt-guard-revocation-mirror", daemon=True)
+        thread = threading.Thread(
+            target=_refresh_loop,
+            args=(weakref.ref(self), self._stop, self.refresh),
+            name="jwt-guard-revocation-mirror",
+            daemon=True,
+        )
         self._thread = thread
         thread.start()
 
-    def _run(self) -> None:
-        stop = self._stop
-        while not stop.wait(self.refresh):
-            try:
-                self.sync()
-            except StoreUnavailable as exc:
-                if not self._stale_reported:
-                    self._stale_reported = True
-                    logger.warning("revocation mirror cannot refresh: %s", exc)
-            except Exception:  # pragma: no cover - a bug must not end the thread
-                logger.exception("revocation mirror refresh failed")
+    def _refresh_once(self) -> None:
+        try:
+            self.sync()
+        except StoreUnavailable as exc:
+            if not self._stale_reported:
+                self._stale_reported = True
+                logger.warning("revocation mirror cannot refresh: %s", exc)
+        except Exception:  # pragma: no cover - a bug must not end the thread
+            logger.exception("revocation mirror refresh failed")
 
     def close(self) -> None:
         """Stop the refresh thread and close the tracking connection."""
@@ -365,6 +360,19 @@ class RedisRevocationMirror:
 
 
 _instances: weakref.WeakSet[RedisRevocationMirror] = weakref.WeakSet()
+
+
+def _refresh_loop(
+    ref: weakref.ReferenceType[RedisRevocationMirror], stop: threading.Event, every: float
+) -> None:
+    # Holds the mirror only while refreshing it: a mirror dropped without
+    # close() (settings rebuilt, an app discarded) ends its thread.
+    while not stop.wait(every):
+        mirror = ref()
+        if mirror is None:
+            return
+        mirror._refresh_once()
+        del mirror
 
 
 def _after_fork_in_child() -> None:

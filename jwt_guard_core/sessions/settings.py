@@ -28,6 +28,7 @@ Validation happens in two steps, so a start-up check costs no I/O:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
@@ -43,12 +44,13 @@ from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter
 from .refresh import AccessTokenIssuer, RefreshTokenService
-from .revocation import RevocationService
+from .revocation import RevocationService, check_max_staleness
 
 __all__ = [
     "SESSIONS_DEFAULTS",
     "SessionServices",
     "SessionsSettings",
+    "revocation_mirror_problem",
     "sessions_from_settings",
 ]
 
@@ -66,6 +68,7 @@ _PARAMETER_FIELDS = {
     "domain": "cookie_domain",
     "fail_open": "revocation_fail_open",
     "ipv6_prefix": "rate_limit_ipv6_prefix",
+    "max_staleness": "revocation_max_staleness",
 }
 
 Clock = Callable[[], float]
@@ -123,6 +126,8 @@ class SessionsSettings:
     rate_limit_key: Callable[[Any], str] | None = SESSIONS_DEFAULTS["RATE_LIMIT_KEY"]
     rate_limit_ipv6_prefix: int = SESSIONS_DEFAULTS["RATE_LIMIT_IPV6_PREFIX"]
     key_retention: float | timedelta | None = SESSIONS_DEFAULTS["KEY_RETENTION"]
+    revocation_mirror: bool = SESSIONS_DEFAULTS["REVOCATION_MIRROR"]
+    revocation_max_staleness: float | timedelta = SESSIONS_DEFAULTS["REVOCATION_MAX_STALENESS"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +141,10 @@ class SessionsSettings:
                 )
             if self.rate_limit_key is not None and not callable(self.rate_limit_key):
                 raise ConfigurationError("rate_limit_key", "give a function(request) -> str")
+            problem = revocation_mirror_problem(self.backend, self.revocation_mirror)
+            if problem is not None:
+                raise ConfigurationError("revocation_mirror", problem)
+            check_max_staleness(_seconds(self.revocation_max_staleness))
             # A memory store costs no I/O; the real one is opened by open().
             self._build(MemorySessionStore(), access_tokens=_never_issued, epoch=None, clock=None)
             self.cookie_policy()
@@ -215,7 +224,11 @@ class SessionsSettings:
         store = self.open_store(more=more)
         with self._naming():
             refresh_tokens, revocation, limiter = self._build(
-                store, access_tokens=access_tokens, epoch=emergency_epoch_source, clock=clock
+                store,
+                access_tokens=access_tokens,
+                epoch=emergency_epoch_source,
+                clock=clock,
+                revocation_store=self._revocation_store(store, clock),
             )
         return SessionServices(
             settings=self,
@@ -227,6 +240,20 @@ class SessionsSettings:
 
     # -- helpers
 
+    def _revocation_store(self, store: Any, clock: Clock | None) -> Any:
+        """The store revocation is read from: ``store``, or its mirror when turned on."""
+        if not self.revocation_mirror:
+            return store
+        from .revocation_mirror import RedisRevocationMirror
+
+        # CLOCK (tests) measures the staleness too, so a test moves it past
+        # the bound instead of sleeping; otherwise the monotonic clock.
+        return RedisRevocationMirror(
+            store,
+            max_staleness=_seconds(self.revocation_max_staleness),
+            monotonic=clock or time.monotonic,
+        )
+
     def _build(
         self,
         store: Any,
@@ -234,10 +261,11 @@ class SessionsSettings:
         access_tokens: AccessTokenIssuer | Callable[..., str],
         epoch: Any,
         clock: Clock | None,
+        revocation_store: Any = None,
     ) -> tuple[RefreshTokenService, RevocationService, FailureRateLimiter | None]:
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
         revocation = RevocationService(
-            store,
+            store if revocation_store is None else revocation_store,
             emergency_epoch_source=epoch,
             fail_open=self.revocation_fail_open,
             key_retention=_seconds(self.key_retention),
@@ -272,6 +300,20 @@ class SessionsSettings:
 
 
 _FIELDS = frozenset(f.name for f in fields(SessionsSettings)) - {"name_for"}
+
+
+def revocation_mirror_problem(backend: Any, mirror: Any) -> str | None:
+    """What is wrong with ``REVOCATION_MIRROR`` given ``BACKEND``, or ``None``.
+
+    The mirror copies a Redis store's revocation state; other backends have
+    nothing to mirror (memory is already local, SQLite and the Django
+    database are read in place).
+    """
+    if not isinstance(mirror, bool):
+        return f"{mirror!r} is not True or False"
+    if mirror and backend != "redis":
+        return f"mirrors a Redis session store only; the backend is {backend!r}, not 'redis'"
+    return None
 
 
 def sessions_from_settings(

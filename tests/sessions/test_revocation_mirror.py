@@ -8,6 +8,7 @@ the one that checks the thread itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import subprocess
@@ -275,6 +276,24 @@ def test_the_refresh_thread_keeps_the_mirror_fresh(make_mirror, writer, clock):
         assert time.monotonic() < deadline, "the refresh thread never applied the revocation"
         time.sleep(0.01)
     assert mirror.fresh
+
+
+def test_a_mirror_dropped_without_close_ends_its_thread(redis_server, prefix):
+    # Settings rebuilt (Django's setting_changed) or an app discarded drop
+    # the mirror without close(): its thread must not keep it, and a
+    # connection, alive for the rest of the process.
+    client = redis_server.client(socket_timeout=5)
+    try:
+        mirror = RedisRevocationMirror(RedisSessionStore(client, prefix=prefix), max_staleness=0.05)
+        thread = mirror._thread
+        assert thread is not None
+        assert thread.is_alive()
+        del mirror
+        gc.collect()
+        thread.join(20)
+        assert not thread.is_alive()
+    finally:
+        client.close()
 
 
 @pytest.mark.parametrize(
