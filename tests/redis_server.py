@@ -69,6 +69,13 @@ class RedisServer:
         """A new client for database 0 (bytes responses unless told otherwise)."""
         return redis.Redis(host=self.host, port=self.port, db=0, **options)  # type: ignore[arg-type]
 
+    def quick_client(self) -> redis.Redis:
+        """A client that gives up at once when the server is gone (outage tests)."""
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        return self.client(socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -248,11 +248,19 @@ class SessionsSettings:
 
         # CLOCK (tests) measures the staleness too, so a test moves it past
         # the bound instead of sleeping; otherwise the monotonic clock.
-        return RedisRevocationMirror(
-            store,
-            max_staleness=_seconds(self.revocation_max_staleness),
-            monotonic=clock or time.monotonic,
-        )
+        try:
+            return RedisRevocationMirror(
+                store,
+                max_staleness=_seconds(self.revocation_max_staleness),
+                monotonic=clock or time.monotonic,
+            )
+        except ConfigurationError as exc:
+            if exc.setting != "store":
+                raise
+            # A Redis Cluster URL: the mirror setting is the one to change.
+            raise ConfigurationError(
+                "revocation_mirror", str(exc)[len(exc.setting) + 2 :]
+            ) from None
 
     def _build(
         self,

@@ -11,15 +11,22 @@ reserved is observed, not timed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from jwt_guard_core import TokenError, Verifier
-from jwt_guard_core.errors import RateLimited
-from jwt_guard_core.sessions import FailureRateLimiter, MemorySessionStore, RevocationService
-from tests.factories import FakeClock, KeyRing, claims, sign
+from jwt_guard_core.errors import RateLimited, StateUnavailable
+from jwt_guard_core.sessions import (
+    FailureRateLimiter,
+    MemorySessionStore,
+    RedisSessionStore,
+    RevocationService,
+)
+from tests.factories import FakeClock, KeyRing, claims, named, sign
+from tests.redis_server import start_redis_server
 
 CLIENT = "203.0.113.9"
 LIMIT = 3
@@ -137,3 +144,56 @@ def test_recalls_is_a_look_at_the_cache_only(make_verifier, token, clock):
     assert not uncached.recalls(token)
     clock.advance(3600 * 24)  # past exp
     assert not verifier.recalls(token)
+
+
+@pytest.fixture
+def stopped_redis_store(tmp_path: Any) -> Any:
+    """A Redis store whose server is stopped once the test has used it."""
+    server = start_redis_server(tmp_path / "redis")
+    client = server.quick_client()
+    try:
+        yield RedisSessionStore(client, prefix="recalled"), server
+    finally:
+        client.close()
+        server.stop()
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_a_recalled_token_with_the_store_down_follows_fail_open(
+    stopped_redis_store, make_verifier, token, clock, recorded_events, fail_open
+):
+    store, server = stopped_redis_store
+    verifier = make_verifier()
+    limiter = FailureRateLimiter(store, limit=LIMIT, window=60, fail_open=fail_open, clock=clock)
+    limiter.verify(verifier, token, client=CLIENT)
+    server.stop()
+    if fail_open:
+        assert limiter.verify(verifier, token, client=CLIENT).subject == "user-1"
+    else:
+        with pytest.raises(StateUnavailable) as caught:
+            limiter.verify(verifier, token, client=CLIENT)
+        assert caught.value.reason == "rate_limit_unavailable"
+    (event,) = named(recorded_events, "rate_limit_unavailable")
+    assert event.level == logging.ERROR
+
+
+def test_a_recalled_token_refused_while_the_store_is_down_keeps_its_own_error(
+    stopped_redis_store, make_verifier, token, clock, recorded_events
+):
+    store, server = stopped_redis_store
+    epoch: list[float] = []
+    revocation = RevocationService(
+        MemorySessionStore(),
+        emergency_epoch_source=lambda: epoch[0] if epoch else None,
+        clock=clock,
+    )
+    verifier = make_verifier(revocation=revocation)
+    limiter = FailureRateLimiter(store, limit=LIMIT, window=60, clock=clock)
+    limiter.verify(verifier, token, client=CLIENT)
+    server.stop()
+    epoch.append(clock() + 1)
+    with pytest.raises(TokenError) as caught:
+        limiter.verify(verifier, token, client=CLIENT)
+    assert caught.value.reason == "revoked"
+    # The read and the failure's write both met the outage.
+    assert len(named(recorded_events, "rate_limit_unavailable")) == 2
