@@ -400,6 +400,24 @@ class SentinelGroup:
         self.wait_replicated(new)
         return new
 
+    def wait_agreed(self, primary: RedisServer) -> None:
+        """Until every Sentinel names ``primary`` (what a client asking any of them then finds)."""
+
+        def agreed() -> bool:
+            for sentinel in self.sentinels:
+                client = sentinel.client()
+                try:
+                    _host, port = client.execute_command(
+                        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service
+                    )
+                finally:
+                    client.close()
+                if int(port) != primary.port:
+                    return False
+            return True
+
+        _wait_for(agreed, "every Sentinel to name the new primary")
+
     def wait_replicated(self, primary: RedisServer) -> None:
         want = len(self.servers) - 1
 

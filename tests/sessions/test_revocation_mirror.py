@@ -321,3 +321,14 @@ def test_only_a_redis_store_can_be_mirrored():
     with pytest.raises(ConfigurationError) as caught:
         RedisRevocationMirror(MemorySessionStore())  # type: ignore[arg-type]
     assert caught.value.setting == "store"
+
+
+def test_a_mirror_loads_more_entries_than_one_scan_or_mget_batch(make_mirror, writer, clock):
+    revocation = RevocationService(writer, clock=clock)
+    for n in range(1500):
+        revocation.revoke_jti(f"jti-{n}", expires_at=NOW + 600)
+    mirror = make_mirror()
+    assert all(
+        mirror.revocation_state(f"jti-{n}", None, now=NOW).jti_denied for n in (0, 999, 1000, 1499)
+    )
+    assert not mirror.revocation_state("jti-1500", None, now=NOW).jti_denied
