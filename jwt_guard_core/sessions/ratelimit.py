@@ -31,7 +31,8 @@ one not recalled) still takes the reservation: of any parallel burst of
 tokens the verifier has not accepted before, at most ``limit`` reach the
 signature and revocation checks. What a burst of recalled tokens can get
 past the count is answers about tokens the client already held (at most one
-signature each, when their key changed since), never a guess. The price of
+signature each, when their key changed or their cache entry was evicted
+between the look and the verification), never a guess. The price of
 the fast path is one read of the store instead of two writes: a successful
 repeated token costs about a dictionary lookup in memory, one read in SQLite
 and one round trip in Redis, instead of a lock twice, two write
