@@ -55,6 +55,7 @@ from .errors import StoreUnavailable
 
 __all__ = [
     "DEFAULT_MAX_STALENESS",
+    "REFRESHES_PER_BOUND",
     "RevocationService",
     "RevocationState",
     "RevocationStore",
@@ -77,6 +78,8 @@ _MAX_KID_LENGTH = 256
 #: How far, in seconds, a local copy of the revocation state (the Redis
 #: revocation mirror) may lag a revocation made elsewhere, by default.
 DEFAULT_MAX_STALENESS = 1.0
+#: A local copy is refreshed this many times per staleness bound.
+REFRESHES_PER_BOUND = 4
 
 
 def check_max_staleness(value: Any) -> float:

@@ -53,7 +53,12 @@ from redis.exceptions import RedisError
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
 from .redis import RedisSessionStore
-from .revocation import DEFAULT_MAX_STALENESS, RevocationState, check_max_staleness
+from .revocation import (
+    DEFAULT_MAX_STALENESS,
+    REFRESHES_PER_BOUND,
+    RevocationState,
+    check_max_staleness,
+)
 
 __all__ = ["RedisRevocationMirror"]
 
@@ -154,7 +159,7 @@ class RedisRevocationMirror:
         self._client: redis.Redis = client
         self._prefix: str = store._prefix
         self._max_staleness = max_staleness
-        self.refresh = self._max_staleness / 4
+        self.refresh = self._max_staleness / REFRESHES_PER_BOUND
         self._monotonic = monotonic
         self._copy = _Copy()
         self._sync_lock = threading.Lock()

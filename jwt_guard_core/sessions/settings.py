@@ -44,7 +44,7 @@ from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter
 from .refresh import AccessTokenIssuer, RefreshTokenService
-from .revocation import RevocationService, check_max_staleness
+from .revocation import REFRESHES_PER_BOUND, RevocationService, check_max_staleness
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -237,6 +237,11 @@ class SessionsSettings:
             revocation=revocation,
             limiter=limiter,
         )
+
+    @property
+    def mirror_refresh(self) -> float:
+        """How often, in seconds, the revocation mirror refreshes: a quarter of its bound."""
+        return float(_seconds(self.revocation_max_staleness)) / REFRESHES_PER_BOUND
 
     # -- helpers
 

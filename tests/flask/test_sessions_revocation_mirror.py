@@ -22,7 +22,8 @@ from jwt_guard_core import ConfigurationError
 from jwt_guard_core.sessions import RedisRevocationMirror
 from jwt_guard_flask import JWTGuard
 from jwt_guard_flask._sessions import get_sessions
-from tests.factories import FakeClock, named
+from jwt_guard_flask.issuing import build_issuing
+from tests.factories import AUDIENCE, ISSUER, FakeClock, named
 from tests.flask.conftest import expect_error
 from tests.flask.session_fixtures import (
     PASSPHRASE,
@@ -169,3 +170,61 @@ def test_a_long_bound_is_warned_about_at_start_up(
         )
     finally:
         mirror_of(app).close()
+
+
+def test_an_emergency_epoch_in_the_key_store_alone_is_read_once_per_refresh(
+    make_app: Callable[..., Flask],
+    redis_server: RedisServer,
+    key_dir: Path,
+    clock: FakeClock,
+    recorded_events: Any,
+) -> None:
+    # An emergency rotation whose revocation write did not happen (a tool
+    # without sessions, or the store down then) is in the key ring only. With
+    # the mirror on, the key store is read as often as the mirror refreshes
+    # (a quarter of the bound: 15 s here), not on every request.
+    app = make_app(redis_server, f"mirror:{secrets.token_hex(4)}", REVOCATION_MAX_STALENESS=60)
+    client = app.test_client()
+    access = login(client).get_json()["access_token"]
+    assert client.get("/api/me", headers=bearer(access)).status_code == 200
+    clock.advance(1)
+    tool = {
+        "JWT_GUARD_ISSUING_KEY_DIR": str(key_dir),
+        "JWT_GUARD_ISSUING_ISSUER": ISSUER,
+        "JWT_GUARD_ISSUING_AUDIENCE": AUDIENCE,
+        "JWT_GUARD_CLOCK": clock,
+    }
+    build_issuing(tool).keys.emergency_rotate()
+    mirror_of(app).sync()
+    # Read 1 s ago: within the refresh interval, the epoch is not read again.
+    assert client.get("/api/me", headers=bearer(access)).status_code == 200
+    clock.advance(15)
+    mirror_of(app).sync()
+    refused = client.get("/api/me", headers=bearer(access))
+    expect_error(refused, 401, "invalid_token", www_authenticate=INVALID_TOKEN)
+    assert [e.reason for e in named(recorded_events, "token_rejected")] == ["revoked"]
+
+
+def test_at_most_every_reads_again_after_the_interval_and_after_an_error() -> None:
+    from jwt_guard_core.settings.sides import at_most_every
+
+    now = [100.0]
+    answers: list[Any] = [1.0, RuntimeError("store down"), 2.0]
+    reads: list[float] = []
+
+    def read() -> float | None:
+        reads.append(now[0])
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
+
+    remembered = at_most_every(read, 0.25, lambda: now[0])
+    assert remembered() == 1.0
+    now[0] += 0.2
+    assert remembered() == 1.0
+    now[0] += 0.05
+    with pytest.raises(RuntimeError):
+        remembered()
+    assert remembered() == 2.0
+    assert reads == [100.0, 100.25, 100.25]
