@@ -7,7 +7,12 @@ Run by hand from the repository root, never as a test::
     python3 benchmarks/run.py --rounds 31 --memory
 
 Each section is also a script of its own: ``verify.py``, ``state.py``,
-``cold_start.py``.
+``cold_start.py``. ``--frameworks`` adds ``frameworks.py`` (a whole request
+through Django REST framework and Flask against simplejwt and
+flask-jwt-extended, with the test client and under gunicorn with ``wrk``;
+several minutes)::
+
+    python3 benchmarks/run.py --frameworks
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import cold_start, state, verify
+from benchmarks import cold_start, frameworks, state, verify
 from benchmarks._common import CASES, environment
 
 
@@ -28,6 +33,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--runs", type=int, default=15, help="cold-start processes")
     parser.add_argument("--memory", action="store_true", help="also the 100,000-token memory run")
+    parser.add_argument(
+        "--frameworks", action="store_true", help="also frameworks.py (test client and gunicorn)"
+    )
     args = parser.parse_args()
     # Peers announce their own deprecations; they are not what is measured.
     warnings.simplefilter("ignore")
@@ -38,6 +46,10 @@ def main() -> None:
         verify.memory_report()
     state.report(args.rounds)
     cold_start.report(args.runs)
+    if args.frameworks:
+        print(frameworks.versions())
+        frameworks.client_report(args.rounds, 200)
+        frameworks.gunicorn_report(5, 3.0)
 
 
 if __name__ == "__main__":

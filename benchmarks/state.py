@@ -4,9 +4,12 @@ Revocation: ``RevocationService.is_token_revoked`` (every rule, one store
 read) on a token that is not revoked, and a repeated-token ``verify``
 with that check, for the memory and SQLite stores, Redis (one ``MGET``
 round trip) and ``RedisRevocationMirror`` (the same state answered from
-memory). Rate limiter: ``FailureRateLimiter.run`` around a successful
-verification (reserve an attempt, then forget it: two store operations)
-for the memory, SQLite and Redis stores.
+memory). Rate limiter, for the memory, SQLite and Redis stores:
+``FailureRateLimiter.run`` around nothing (reserve an attempt, then forget
+it: two store operations), around a repeated-token verification (what
+``FailureRateLimiter.verify`` did for every token before recalled tokens
+skipped the reservation, and still does for a first-seen one), and
+``FailureRateLimiter.verify`` on a token the verifier recalls (one read).
 
 A ``redis-server`` is started on a free loopback port for the run (the
 test suite's helper), so Redis figures include a real loopback round trip.
@@ -99,15 +102,30 @@ def report(rounds: int) -> None:
             for name, store in made.items()
             if name != "Redis mirror"
         }
-        runs = {
-            name: lambda lim=limiter: lim.run("203.0.113.7", lambda: None)
-            for name, limiter in limiters.items()
-        }
+        client = "203.0.113.7"
+        limited = guard(key)
+        limited.verify(token)
+        runs: dict[str, Callable[[], Any]] = {"no limiter": lambda: limited.verify(token)}
+        for name, limiter in limiters.items():
+            runs[f"{name} reserve"] = lambda lim=limiter: lim.run(client, lambda: None)
+            # What FailureRateLimiter.verify did for every token before the
+            # recalled-token path: reserve, verify, forget.
+            runs[f"{name} before"] = lambda lim=limiter: lim.run(
+                client, lambda: limited.verify(token)
+            )
+            runs[f"{name} now"] = lambda lim=limiter: lim.verify(limited, token, client=client)
         limiter_times = interleaved(runs, rounds=rounds, number=200)
         print(header(f"Failure rate limiter per successful request ({rounds} rounds)"))
-        print(f"{'backend':<16}{'reserve + forget us':>20}")
-        for name, micros in limiter_times.items():
-            print(f"{name:<16}{micros:>20.2f}")
+        print(
+            f"{'backend':<10}{'reserve + forget':>18}{'verify, reserved':>18}"
+            f"{'verify, recalled':>18}"
+        )
+        print(f"{'none':<10}{'':>18}{'':>18}{limiter_times['no limiter']:>18.2f}")
+        for name in limiters:
+            print(
+                f"{name:<10}{limiter_times[f'{name} reserve']:>18.2f}"
+                f"{limiter_times[f'{name} before']:>18.2f}{limiter_times[f'{name} now']:>18.2f}"
+            )
 
 
 def main() -> None:

@@ -275,6 +275,20 @@ class Verifier:
             raise
         return header.raw, payload
 
+    def recalls(self, token: str) -> bool:
+        """Whether ``token`` is in the verified-token cache: it was fully verified before.
+
+        A look only: nothing is checked, counted or reported, and no I/O
+        (the next :meth:`verify` still re-checks the time claims, the key
+        and revocation). Only a token this verifier accepted can be
+        recalled, so a guess never is: the failure rate limiter lets a
+        recalled token skip its reservation (see ``sessions/ratelimit.py``).
+        """
+        digest = self._cache_digest(token)
+        if digest is None or self._cache is None:
+            return False
+        return self._cache.get(digest, self._clock()) is not None
+
     def clear_token_cache(self) -> None:
         """Forget every remembered token; the next use of each is verified in full."""
         if self._cache is not None:
@@ -289,8 +303,8 @@ class Verifier:
         policy = self._policies.get(source.issuer) or self._policies.get(None)
         return policy.claims if policy is not None else ClaimsPolicy()
 
-    def _recall(self, token: str, ctx: dict[str, Any]) -> tuple[bytes | None, CachedToken | None]:
-        """The token's cache digest and live entry, the time claims re-checked."""
+    def _cache_digest(self, token: str) -> bytes | None:
+        """The token's cache key; ``None`` with the cache off or for what it never holds."""
         cache = self._cache
         # Only what a first verification could have accepted is looked up:
         # anything else goes through step 1 and is refused there.
@@ -300,8 +314,16 @@ class Verifier:
             or not token.isascii()
             or len(token) > self.config.max_token_bytes
         ):
+            return None
+        return cache.digest(token)
+
+    def _recall(self, token: str, ctx: dict[str, Any]) -> tuple[bytes | None, CachedToken | None]:
+        """The token's cache digest and live entry, the time claims re-checked."""
+        digest = self._cache_digest(token)
+        if digest is None:
             return None, None
-        digest = cache.digest(token)
+        cache = self._cache
+        assert cache is not None
         now = self._clock()
         entry = cache.get(digest, now)
         if entry is not None:

@@ -70,6 +70,9 @@ IDS = {
     "shared_jwks_unused": "jwt_guard.W018",
     # Async session views (issue 17).
     "sessions_async_orm": "jwt_guard.W021",
+    # The Redis revocation mirror (issue 14).
+    "revocation_mirror_backend": "jwt_guard.E020",
+    "revocation_mirror_lag": "jwt_guard.W019",
 }
 
 

@@ -73,6 +73,13 @@ class RedisServer:
         """A new client for database 0 (bytes responses unless told otherwise)."""
         return redis.Redis(host=self.host, port=self.port, db=0, **options)  # type: ignore[arg-type]
 
+    def quick_client(self) -> redis.Redis:
+        """A client that gives up at once when the server is gone (outage tests)."""
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        return self.client(socket_timeout=2, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1))
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -450,6 +457,24 @@ class SentinelGroup:
             client.close()
         self.wait_replicated(new)
         return new
+
+    def wait_agreed(self, primary: RedisServer) -> None:
+        """Until every Sentinel names ``primary`` (what a client asking any of them then finds)."""
+
+        def agreed() -> bool:
+            for sentinel in self.sentinels:
+                client = sentinel.client()
+                try:
+                    _host, port = client.execute_command(
+                        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.service
+                    )
+                finally:
+                    client.close()
+                if int(port) != primary.port:
+                    return False
+            return True
+
+        _wait_for(agreed, "every Sentinel to name the new primary")
 
     def wait_replicated(self, primary: RedisServer) -> None:
         want = len(self.servers) - 1

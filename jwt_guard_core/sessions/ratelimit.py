@@ -17,6 +17,28 @@ successes never count and never reset the count (a client may not earn extra
 guesses by mixing in a valid token), and while attempts are in flight they
 count against the limit until they finish.
 
+A token already verified skips the reservation. :meth:`FailureRateLimiter.verify`
+asks the verifier whether it *recalls* the token (its verified-token cache
+holds these exact bytes: this verifier accepted them before, and they have
+not expired, been refused or aged out since). Such a token costs no
+signature, and it cannot be a guess: a guess is a token the verifier has
+never accepted, and only an accepted token enters the cache. So a recalled
+token gets a read-only :meth:`~FailureRateLimiter.check` (a client over the
+limit is still refused, as before) and, should its verification now fail
+(revoked, expired while cached), the failure is recorded after the fact.
+The guarantee is unchanged because every token that can be a guess (every
+one not recalled) still takes the reservation: of any parallel burst of
+tokens the verifier has not accepted before, at most ``limit`` reach the
+signature and revocation checks. What a burst of recalled tokens can get
+past the count is answers about tokens the client already held (at most one
+signature each, when their key changed or their cache entry was evicted
+between the look and the verification), never a guess. The price of
+the fast path is one read of the store instead of two writes: a successful
+repeated token costs about a dictionary lookup in memory, one read in SQLite
+and one round trip in Redis, instead of a lock twice, two write
+transactions and two Lua scripts (benchmarks/state.py measures it).
+:meth:`run` and :meth:`attempt`, which do not see the token, always reserve.
+
 The client key is the adapter's choice (the remote IP by default, a key
 function to choose another). An IP address is normalised: IPv6 clients are
 keyed by their network (``/64`` by default, what one subscriber is usually
@@ -27,6 +49,7 @@ an IP address (a user name, an API key id) is used as given.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import math
@@ -75,6 +98,14 @@ def client_network(client: str, *, ipv6_prefix: int = DEFAULT_IPV6_PREFIX) -> st
         return str(address.ipv4_mapped)
     network = ipaddress.IPv6Network((int(address), ipv6_prefix), strict=False)
     return str(network)
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_key(client: str, ipv6_prefix: int) -> str:
+    # Parsing an address costs more than the memory store's whole check: a
+    # client's next request finds its key here (bounded, so keys an attacker
+    # invents only evict each other).
+    return client_network(client, ipv6_prefix=ipv6_prefix)[:_MAX_CLIENT_KEY]
 
 
 class Reserved(NamedTuple):
@@ -221,7 +252,7 @@ class FailureRateLimiter:
         if not isinstance(client, str) or not client:
             raise ConfigurationError("client", "the client key must be a non-empty string")
         # Bounded: a key built from a header must not become a memory sink.
-        return client_network(client, ipv6_prefix=self._ipv6_prefix)[:_MAX_CLIENT_KEY]
+        return _client_key(client, self._ipv6_prefix)
 
     # -- reserving attempts
 
@@ -310,12 +341,46 @@ class FailureRateLimiter:
         await adrive(self.settle_steps(attempt))
 
     def verify(self, verifier: Verifier, token: str, *, client: str) -> VerifiedToken:
-        """``verifier.verify(token)`` behind the limit: reserve first, keep rejections."""
+        """``verifier.verify(token)`` behind the limit: reserve first, keep rejections.
+
+        A token the verifier recalls (accepted before, see the module
+        docstring) is checked against the limit without a reservation.
+        """
+        if verifier.recalls(token):
+            self.check(client)
+            try:
+                return verifier.verify(token)
+            except TokenError as exc:
+                drive(self._recalled_failed_steps(client, exc))
+                raise
         return self.run(client, lambda: verifier.verify(token))
 
     async def averify(self, verifier: Verifier, token: str, *, client: str) -> VerifiedToken:
         """Like :meth:`verify` with ``verifier.averify``; store I/O runs off the event loop."""
+        if verifier.recalls(token):
+            await adrive(self.check_steps(client))
+            try:
+                return await verifier.averify(token)
+            except TokenError as exc:
+                await adrive(self._recalled_failed_steps(client, exc))
+                raise
         return await self.arun(client, lambda: verifier.averify(token))
+
+    def _recalled_failed_steps(self, client: str, error: TokenError) -> Steps[None]:
+        # What a kept reservation would have counted, counted after the fact;
+        # as in settle, an outage here does not replace the token's own error.
+        if not self.counts(error):
+            return
+        try:
+            yield self._io(
+                "add_failure",
+                self.key(client),
+                now=self._clock(),
+                window=self._window,
+                keep=self._limit,
+            )
+        except StoreUnavailable as exc:
+            self._outage(exc, raising=False)
 
     async def arun(self, client: str, action: Callable[[], Awaitable[_T]]) -> _T:
         """``await action()`` inside :meth:`aattempt`: for a framework's own verify coroutine."""
@@ -335,10 +400,13 @@ class FailureRateLimiter:
         A look only: it reserves nothing, so work done after it is not
         protected from a parallel burst. Use :meth:`attempt` for that.
         """
+        drive(self.check_steps(client))
+
+    def check_steps(self, client: str) -> Steps[None]:
         key = self.key(client)
         now = self._clock()
         try:
-            failures = self._store.recent_failures(key, now=now, window=self._window)
+            failures = yield self._io("recent_failures", key, now=now, window=self._window)
         except StoreUnavailable as exc:
             self._outage(exc)
             return

@@ -53,7 +53,14 @@ from .astore import async_face
 from .errors import StoreUnavailable
 from .steps import Io, Steps, adrive, drive, offloaded, store_io
 
-__all__ = ["RevocationService", "RevocationState", "RevocationStore"]
+__all__ = [
+    "DEFAULT_MAX_STALENESS",
+    "REFRESHES_PER_BOUND",
+    "RevocationService",
+    "RevocationState",
+    "RevocationStore",
+    "check_max_staleness",
+]
 
 logger = logging.getLogger("jwt_guard.sessions")
 
@@ -67,6 +74,25 @@ _NO_EXP_RETENTION = 365 * 86400.0
 FOREVER = 253402300799.0
 # The verifier refuses longer kids (MalformedToken), so none can be denied.
 _MAX_KID_LENGTH = 256
+
+#: How far, in seconds, a local copy of the revocation state (the Redis
+#: revocation mirror) may lag a revocation made elsewhere, by default.
+DEFAULT_MAX_STALENESS = 1.0
+#: A local copy is refreshed this many times per staleness bound.
+REFRESHES_PER_BOUND = 4
+
+
+def check_max_staleness(value: Any) -> float:
+    """A staleness bound in seconds, 0.05 to 60; ConfigurationError ``max_staleness`` otherwise.
+
+    Here rather than beside the mirror so that settings are validated
+    without importing redis-py.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.05 <= value <= 60:
+        raise ConfigurationError(
+            "max_staleness", f"{value!r} is not a number of seconds from 0.05 to 60"
+        )
+    return float(value)
 
 
 @dataclass(frozen=True)

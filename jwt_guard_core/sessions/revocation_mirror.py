@@ -11,12 +11,16 @@ How the copy stays fresh. A dedicated connection turns on Redis client-side
 caching in broadcast mode for the revocation keys (``CLIENT TRACKING ON
 BCAST PREFIX ...``, RESP3): whoever writes one of them, any process, any
 client, Redis pushes its name on that connection. Every ``refresh`` seconds
-(a quarter of ``max_staleness``) the mirror sends ``PING`` there and,
-once the ``PONG`` is back, re-reads the keys whose invalidations came before
-it. Redis queues a write's invalidation before the write's reply reaches
-its writer, so a ``PONG`` to a ``PING`` sent at time ``t`` proves that
-every revocation completed before ``t`` has been applied: ``t`` becomes the
-mirror's confirmed time.
+(a quarter of ``max_staleness``) the mirror sends ``ROLE`` there and,
+once the answer is back, re-reads (on the same connection) the keys whose
+invalidations came before it. Redis queues a write's invalidation before
+the write's reply reaches its writer, so an answer to a command sent at time
+``t`` proves that every revocation completed before ``t`` has been applied:
+``t`` becomes the mirror's confirmed time. The answer must say the server is
+the primary: after a Sentinel failover the connection may still reach the
+old primary, a replica that answers but may never see another write, so the
+mirror drops it, counts as unavailable and reconnects to the new primary
+(reloading everything).
 
 The bound. An answer is given from memory only while the confirmed time is
 at most ``max_staleness`` seconds old (default 1 s): a revocation made
@@ -49,13 +53,17 @@ from redis.exceptions import RedisError
 from ..errors import ConfigurationError
 from .errors import StoreUnavailable
 from .redis import RedisSessionStore
-from .revocation import RevocationState
+from .revocation import (
+    DEFAULT_MAX_STALENESS,
+    REFRESHES_PER_BOUND,
+    RevocationState,
+    check_max_staleness,
+)
 
 __all__ = ["RedisRevocationMirror"]
 
 logger = logging.getLogger("jwt_guard.sessions")
 
-DEFAULT_MAX_STALENESS = 1.0
 # The kinds of revocation key, as RedisSessionStore names them ("epoch" is
 # one key, the others a prefix followed by a name).
 _KINDS = ("deny", "denysid", "denykid", "sub")
@@ -76,7 +84,7 @@ class _Copy:
 
     def __init__(self) -> None:
         self.values: dict[bytes, float] = {}
-        # Monotonic time of the PING whose PONG confirmed every write before it.
+        # Monotonic time of the ROLE whose answer confirmed every write before it.
         self.confirmed_at = -math.inf
 
     def replace(self, values: dict[bytes, float], confirmed_at: float) -> None:
@@ -134,14 +142,7 @@ class RedisRevocationMirror:
     ) -> None:
         if not isinstance(store, RedisSessionStore):
             raise ConfigurationError("store", "give the RedisSessionStore to mirror")
-        if (
-            isinstance(max_staleness, bool)
-            or not isinstance(max_staleness, (int, float))
-            or not 0.05 <= max_staleness <= 60
-        ):
-            raise ConfigurationError(
-                "max_staleness", f"{max_staleness!r} is not a number of seconds from 0.05 to 60"
-            )
+        max_staleness = check_max_staleness(max_staleness)
         if not isinstance(background, bool):
             raise ConfigurationError("background", f"{background!r} is not True or False")
         if not callable(monotonic):
@@ -159,8 +160,8 @@ class RedisRevocationMirror:
         # The store's own client and key layout: the mirror reads what it writes.
         self._client: redis.Redis = client
         self._prefix: str = store._prefix
-        self._max_staleness = float(max_staleness)
-        self.refresh = self._max_staleness / 4
+        self._max_staleness = max_staleness
+        self.refresh = self._max_staleness / REFRESHES_PER_BOUND
         self._monotonic = monotonic
         self._copy = _Copy()
         self._sync_lock = threading.Lock()
@@ -210,10 +211,14 @@ class RedisRevocationMirror:
         if self._tracking is None:
             self._connect()
         started = self._monotonic()
-        # Invalidations Redis queued before this PONG arrive ahead of it and
-        # are collected by _on_invalidate.
-        self._tracking.send_command("PING")
-        self._tracking.read_response()
+        # Invalidations Redis queued before this reply arrive ahead of it and
+        # are collected by _on_invalidate. ROLE rather than PING: after a
+        # failover this connection may still reach the old primary, now a
+        # replica that answers but, cut off from the new one, never sees a
+        # write; only a primary's answer confirms anything.
+        role = self._command("ROLE")
+        if not role or role[0] not in (b"master", "master"):
+            raise redis.ConnectionError("the mirrored server is no longer the primary")
         names, self._invalidated = self._invalidated, []
         if self._reload:
             self._copy.replace(self._load_all(), started)
@@ -221,9 +226,18 @@ class RedisRevocationMirror:
         else:
             if names:
                 unique = list(dict.fromkeys(names))
-                self._copy.apply(unique, self._client.mget(unique))
+                self._copy.apply(unique, self._command("MGET", *unique))
             self._copy.confirmed_at = started
         self._stale_reported = False
+
+    def _command(self, *args: Any) -> Any:
+        """One command on the tracking connection: the server whose role was confirmed.
+
+        (The store's client pool may still hold a connection to an old
+        primary after a failover, so values are read here too.)
+        """
+        self._tracking.send_command(*args)
+        return self._tracking.read_response()
 
     def _connect(self) -> None:
         pool = self._client.connection_pool
@@ -257,12 +271,19 @@ class RedisRevocationMirror:
         prefix = self._prefix.translate(_GLOB_SPECIALS)
         names: list[bytes] = []
         for kind in _KINDS:
-            names.extend(self._client.scan_iter(match=f"{prefix}:{kind}:*", count=1000))
+            cursor: bytes | int = 0
+            while True:
+                cursor, batch = self._command(
+                    "SCAN", cursor, "MATCH", f"{prefix}:{kind}:*", "COUNT", 1000
+                )
+                names.extend(batch)
+                if int(cursor) == 0:
+                    break
         names.append(f"{self._prefix}:epoch".encode())
         values: dict[bytes, float] = {}
         for start in range(0, len(names), 1000):
             batch = names[start : start + 1000]
-            for name, raw in zip(batch, self._client.mget(batch), strict=True):
+            for name, raw in zip(batch, self._command("MGET", *batch), strict=True):
                 number = _number(raw)
                 if number is not None:
                     values[name] = number
@@ -278,21 +299,24 @@ class RedisRevocationMirror:
 
     def _start_thread(self) -> None:
         self._stop = threading.Event()
-        thread = threading.Thread(target=self._run, name="jwt-guard-revocation-mirror", daemon=True)
+        thread = threading.Thread(
+            target=_refresh_loop,
+            args=(weakref.ref(self), self._stop, self.refresh),
+            name="jwt-guard-revocation-mirror",
+            daemon=True,
+        )
         self._thread = thread
         thread.start()
 
-    def _run(self) -> None:
-        stop = self._stop
-        while not stop.wait(self.refresh):
-            try:
-                self.sync()
-            except StoreUnavailable as exc:
-                if not self._stale_reported:
-                    self._stale_reported = True
-                    logger.warning("revocation mirror cannot refresh: %s", exc)
-            except Exception:  # pragma: no cover - a bug must not end the thread
-                logger.exception("revocation mirror refresh failed")
+    def _refresh_once(self) -> None:
+        try:
+            self.sync()
+        except StoreUnavailable as exc:
+            if not self._stale_reported:
+                self._stale_reported = True
+                logger.warning("revocation mirror cannot refresh: %s", exc)
+        except Exception:  # pragma: no cover - a bug must not end the thread
+            logger.exception("revocation mirror refresh failed")
 
     def close(self) -> None:
         """Stop the refresh thread and close the tracking connection."""
@@ -367,6 +391,19 @@ class RedisRevocationMirror:
 
 
 _instances: weakref.WeakSet[RedisRevocationMirror] = weakref.WeakSet()
+
+
+def _refresh_loop(
+    ref: weakref.ReferenceType[RedisRevocationMirror], stop: threading.Event, every: float
+) -> None:
+    # Holds the mirror only while refreshing it: a mirror dropped without
+    # close() (settings rebuilt, an app discarded) ends its thread.
+    while not stop.wait(every):
+        mirror = ref()
+        if mirror is None:
+            return
+        mirror._refresh_once()
+        del mirror
 
 
 def _after_fork_in_child() -> None:

@@ -28,6 +28,7 @@ Validation happens in two steps, so a start-up check costs no I/O:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, fields
@@ -43,12 +44,13 @@ from .cookies import CSRF_HEADER, DELIVERY_MODES, CookiePolicy
 from .memory import MemorySessionStore
 from .ratelimit import FailureRateLimiter
 from .refresh import AccessTokenIssuer, RefreshTokenService
-from .revocation import RevocationService
+from .revocation import REFRESHES_PER_BOUND, RevocationService, check_max_staleness
 
 __all__ = [
     "SESSIONS_DEFAULTS",
     "SessionServices",
     "SessionsSettings",
+    "revocation_mirror_problem",
     "sessions_from_settings",
 ]
 
@@ -66,6 +68,7 @@ _PARAMETER_FIELDS = {
     "domain": "cookie_domain",
     "fail_open": "revocation_fail_open",
     "ipv6_prefix": "rate_limit_ipv6_prefix",
+    "max_staleness": "revocation_max_staleness",
 }
 
 Clock = Callable[[], float]
@@ -125,6 +128,8 @@ class SessionsSettings:
     rate_limit_key: Callable[[Any], str] | None = SESSIONS_DEFAULTS["RATE_LIMIT_KEY"]
     rate_limit_ipv6_prefix: int = SESSIONS_DEFAULTS["RATE_LIMIT_IPV6_PREFIX"]
     key_retention: float | timedelta | None = SESSIONS_DEFAULTS["KEY_RETENTION"]
+    revocation_mirror: bool = SESSIONS_DEFAULTS["REVOCATION_MIRROR"]
+    revocation_max_staleness: float | timedelta = SESSIONS_DEFAULTS["REVOCATION_MAX_STALENESS"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -138,6 +143,10 @@ class SessionsSettings:
                 )
             if self.rate_limit_key is not None and not callable(self.rate_limit_key):
                 raise ConfigurationError("rate_limit_key", "give a function(request) -> str")
+            problem = revocation_mirror_problem(self.backend, self.revocation_mirror)
+            if problem is not None:
+                raise ConfigurationError("revocation_mirror", problem)
+            check_max_staleness(_seconds(self.revocation_max_staleness))
             # A memory store costs no I/O; the real one is opened by open().
             self._build(MemorySessionStore(), access_tokens=_never_issued, epoch=None, clock=None)
             self.cookie_policy()
@@ -240,6 +249,7 @@ class SessionsSettings:
                 epoch=emergency_epoch_source,
                 clock=clock,
                 astore=astore,
+                revocation_store=self._revocation_store(store, clock),
             )
         return SessionServices(
             settings=self,
@@ -250,7 +260,34 @@ class SessionsSettings:
             limiter=limiter,
         )
 
+    @property
+    def mirror_refresh(self) -> float:
+        """How often, in seconds, the revocation mirror refreshes: a quarter of its bound."""
+        return float(_seconds(self.revocation_max_staleness)) / REFRESHES_PER_BOUND
+
     # -- helpers
+
+    def _revocation_store(self, store: Any, clock: Clock | None) -> Any:
+        """The store revocation is read from: ``store``, or its mirror when turned on."""
+        if not self.revocation_mirror:
+            return store
+        from .revocation_mirror import RedisRevocationMirror
+
+        # CLOCK (tests) measures the staleness too, so a test moves it past
+        # the bound instead of sleeping; otherwise the monotonic clock.
+        try:
+            return RedisRevocationMirror(
+                store,
+                max_staleness=_seconds(self.revocation_max_staleness),
+                monotonic=clock or time.monotonic,
+            )
+        except ConfigurationError as exc:
+            if exc.setting != "store":
+                raise
+            # A Redis Cluster URL: the mirror setting is the one to change.
+            raise ConfigurationError(
+                "revocation_mirror", str(exc)[len(exc.setting) + 2 :]
+            ) from None
 
     def _build(
         self,
@@ -260,11 +297,12 @@ class SessionsSettings:
         epoch: Any,
         clock: Clock | None,
         astore: Any = None,
+        revocation_store: Any = None,
     ) -> tuple[RefreshTokenService, RevocationService, FailureRateLimiter | None]:
         timing: dict[str, Any] = {"clock": clock} if clock is not None else {}
         timing["astore"] = astore
         revocation = RevocationService(
-            store,
+            store if revocation_store is None else revocation_store,
             emergency_epoch_source=epoch,
             fail_open=self.revocation_fail_open,
             key_retention=_seconds(self.key_retention),
@@ -299,6 +337,20 @@ class SessionsSettings:
 
 
 _FIELDS = frozenset(f.name for f in fields(SessionsSettings)) - {"name_for"}
+
+
+def revocation_mirror_problem(backend: Any, mirror: Any) -> str | None:
+    """What is wrong with ``REVOCATION_MIRROR`` given ``BACKEND``, or ``None``.
+
+    The mirror copies a Redis store's revocation state; other backends have
+    nothing to mirror (memory is already local, SQLite and the Django
+    database are read in place).
+    """
+    if not isinstance(mirror, bool):
+        return f"{mirror!r} is not True or False"
+    if mirror and backend != "redis":
+        return f"mirrors a Redis session store only; the backend is {backend!r}, not 'redis'"
+    return None
 
 
 def sessions_from_settings(

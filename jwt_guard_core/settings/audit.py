@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from .loaded import KEY_SOURCES as _KEY_SOURCES
 from .loaded import SCALE_SETTINGS, GuardSettings
-from .schema import by_name
+from .schema import SESSIONS_DEFAULTS, by_name
 
 __all__ = ["Finding", "findings"]
 
@@ -51,6 +51,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _users(settings)
     found += _scale(settings)
     found += _sessions_async(settings)
+    found += _revocation_mirror(settings)
     return found
 
 
@@ -448,3 +449,48 @@ def _sessions_async(s: GuardSettings) -> Iterator[Finding]:
         "worker thread per call) with async views, or keep "
         f"{s.nested_name('sessions', 'ASYNC')} False.",
     )
+
+
+# -- speed (issue 14): the Redis revocation mirror
+
+#: Above this bound a logout takes long enough to be seen elsewhere to warn.
+_MIRROR_LAG_WARNING = 5.0
+
+
+def _revocation_mirror(s: GuardSettings) -> Iterator[Finding]:
+    try:
+        values = s.group("sessions")
+    except ConfigurationError:
+        return  # reported where the sessions are built
+    if not values:
+        return
+    from ..sessions.settings import revocation_mirror_problem
+
+    name = s.name_for("sessions")
+    backend = values.get("BACKEND", SESSIONS_DEFAULTS["BACKEND"])
+    mirror = values.get("REVOCATION_MIRROR", SESSIONS_DEFAULTS["REVOCATION_MIRROR"])
+    if backend is None and s.adapter == "flask":
+        return  # sessions off
+    problem = revocation_mirror_problem(backend, mirror)
+    if problem is not None:
+        yield Finding(
+            "revocation_mirror_backend",
+            True,
+            f"{name('REVOCATION_MIRROR')}: {problem}",
+            f"Set {name('BACKEND')} to 'redis' (with {name('REDIS_URL')}) or turn the mirror off.",
+        )
+        return
+    default = SESSIONS_DEFAULTS["REVOCATION_MAX_STALENESS"]
+    bound = by_name("sessions.revocation_max_staleness").read(
+        values.get("REVOCATION_MAX_STALENESS", default),
+        name("REVOCATION_MAX_STALENESS"),
+    )
+    if mirror and isinstance(bound, (int, float)) and bound > _MIRROR_LAG_WARNING:
+        yield Finding(
+            "revocation_mirror_lag",
+            False,
+            f"{name('REVOCATION_MAX_STALENESS')} is {bound:g} s: a logout or revocation made in "
+            "one process is honoured by the others only that much later.",
+            f"Keep it at a few seconds at most (default {default:g} s); each process then "
+            "refreshes its copy four times per bound.",
+        )

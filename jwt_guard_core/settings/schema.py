@@ -1435,6 +1435,29 @@ SETTINGS: tuple[Setting, ...] = (
         flask=None,
         read=flag,
     ),
+    # -- speed (issue 14): revocation read from a local mirror of the Redis store
+    _s(
+        "sessions.revocation_mirror",
+        "sessions",
+        False,
+        (
+            'with `"redis"`: answer the revocation check from a copy in each process, kept '
+            "fresh by Redis (no round trip per request); a process whose copy cannot be "
+            "confirmed fresh refuses with 503"
+        ),
+        checked_by=_SESSIONS,
+    ),
+    _s(
+        "sessions.revocation_max_staleness",
+        "sessions",
+        1.0,
+        (
+            "how far (seconds or `timedelta`, 0.05 to 60) the mirror may lag a revocation "
+            "made in another process before it refuses"
+        ),
+        read=seconds,
+        checked_by="RedisRevocationMirror",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -26,7 +26,14 @@ if TYPE_CHECKING:
     from ..signing.manager import KeyRevocation
     from ..signing.settings import Issuing, IssuingSettings
 
-__all__ = ["SessionSide", "check_issuing", "issuing_values", "open_issuing", "open_sessions"]
+__all__ = [
+    "SessionSide",
+    "at_most_every",
+    "check_issuing",
+    "issuing_values",
+    "open_issuing",
+    "open_sessions",
+]
 
 _HINT = {
     "issuing": "add an ISSUING dict with KEY_DIR (or REDIS_URL) and ISSUER",
@@ -72,6 +79,27 @@ def open_issuing(settings: GuardSettings, *, revocation: KeyRevocation | None = 
         revocation=revocation,
         breaker=settings.breaker("redis:keys"),
     )
+
+
+def at_most_every(
+    read: Callable[[], float | None], every: float, monotonic: Callable[[], float]
+) -> Callable[[], float | None]:
+    """``read``, called again only once ``every`` seconds have passed since its last answer.
+
+    An error is not remembered: the next call reads again (and fails closed
+    if the source is still down).
+    """
+    last: list[tuple[float, float | None]] = []
+
+    def remembered() -> float | None:
+        now = monotonic()
+        if last and now - last[0][0] < every:
+            return last[0][1]
+        value = read()
+        last[:] = [(now, value)]
+        return value
+
+    return remembered
 
 
 def _issuing_configured(settings: GuardSettings) -> bool:
@@ -170,15 +198,26 @@ def open_sessions(
         epoch = issuing().keys.emergency_epoch
         return None if epoch is None else float(epoch)
 
+    clock = settings.clock()
+    epoch_source: Callable[[], float | None] = emergency_epoch
+    if configured and session_settings.revocation_mirror:
+        # With the mirror, revocation is promised within the staleness bound,
+        # not at once: the key store (a Redis GET, a PKCS#11 read per check
+        # otherwise) is read as often as the mirror refreshes.
+        epoch_source = at_most_every(
+            emergency_epoch,
+            session_settings.mirror_refresh,
+            clock or time.monotonic,
+        )
+
     def issue_access_token(
         subject: str, *, scopes: Iterable[str] = (), claims: Mapping[str, Any] | None = None
     ) -> str:
         return issuing().issuer.issue_access_token(subject, scopes=scopes, claims=claims)
 
-    clock = settings.clock()
     services = session_settings.open(
         access_tokens=issue_access_token,
-        emergency_epoch_source=emergency_epoch,
+        emergency_epoch_source=epoch_source,
         clock=clock,
         more=more,
         breaker=settings.breaker("redis:sessions"),

@@ -164,3 +164,23 @@ def test_operators_list_sessions_revocations_and_failures_on_a_cluster(store):
     check_families(store)
     check_revocations(store)
     check_failures(store)
+
+
+def test_the_mirror_setting_with_a_cluster_url_names_the_setting(redis_cluster, prefix):
+    from jwt_guard_core import ConfigurationError
+    from jwt_guard_core.sessions import sessions_from_settings
+
+    values = {
+        "BACKEND": "redis",
+        "REDIS_URL": redis_cluster.url,
+        "REDIS_PREFIX": prefix,
+        "REVOCATION_MIRROR": True,
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        sessions_from_settings(
+            values,
+            access_tokens=lambda subject, **options: "unused",
+            name_for=lambda key: f"JWT_GUARD_SESSIONS_{key}",
+        )
+    assert caught.value.setting == "JWT_GUARD_SESSIONS_REVOCATION_MIRROR"
+    assert "Redis Cluster is not supported" in str(caught.value)

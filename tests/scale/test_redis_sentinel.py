@@ -111,3 +111,58 @@ def test_the_shared_jwks_cache_works_through_sentinel(
     shared = RedisSharedJWKS(redis_sentinel.url, prefix=prefix, clock=clock)
     scenarios.two_processes_share_one_fetch(shared, jwks_server, jwk_a, make_jwks)
     shared._client.close()
+
+
+def test_the_revocation_mirror_follows_a_failover(redis_sentinel, prefix, clock):
+    # The mirror's tracking connection was opened on the old primary. After
+    # the failover that server is a replica; cut off from the new primary
+    # (a partition, the usual reason for a failover) it still answers, but
+    # no write reaches it: the mirror must not confirm freshness there.
+    from jwt_guard_core.sessions import RedisRevocationMirror, StoreUnavailable
+
+    monotonic = FakeClock(1000.0)
+    mirrored = RedisSessionStore(redis_sentinel.url, prefix=prefix)
+    written = RedisSessionStore(redis_sentinel.url, prefix=prefix, replicas=1)
+    mirror = RedisRevocationMirror(mirrored, background=False, monotonic=monotonic)
+    writer = RevocationService(written, clock=clock)
+    old = redis_sentinel.primary()
+    try:
+        writer.revoke_jti("before", expires_at=NOW + 600)
+        mirror.sync()
+        assert mirror.revocation_state("before", None, now=NOW).jti_denied
+        new = redis_sentinel.fail_over()
+        cut_off = old.client()
+        try:
+            cut_off.execute_command("REPLICAOF", "127.0.0.1", "1")
+        finally:
+            cut_off.close()
+        client = new.client()
+        try:
+            client.set(f"{prefix}:deny:after", repr(NOW + 600))
+        finally:
+            client.close()
+        monotonic.advance(0.5)
+        # Its connection still reaches the old primary: dropped, not trusted.
+        with pytest.raises(StoreUnavailable):
+            mirror.sync()
+        monotonic.advance(0.6)  # past the bound (1 s) since the last confirmed answer
+        assert not mirror.fresh
+        with pytest.raises(StoreUnavailable):
+            mirror.revocation_state("after", None, now=NOW)
+        # Once the Sentinels agree, the next refresh reconnects and reloads.
+        redis_sentinel.wait_agreed(new)
+        mirror.sync()
+        assert mirror.revocation_state("after", None, now=NOW).jti_denied
+        assert mirror.revocation_state("before", None, now=NOW).jti_denied
+    finally:
+        mirror.close()
+        mirrored._client.close()
+        written._client.close()
+        restore = old.client()
+        try:
+            restore.execute_command(
+                "REPLICAOF", redis_sentinel.primary().host, redis_sentinel.primary().port
+            )
+        finally:
+            restore.close()
+        redis_sentinel.wait_replicated(redis_sentinel.primary())

@@ -9,9 +9,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from jwt_guard_core import TokenRevoked
 from jwt_guard_core.errors import StateUnavailable
@@ -36,13 +33,7 @@ def own_redis(tmp_path):
 
 @pytest.fixture
 def store(own_redis):
-    client = redis.Redis(
-        host=own_redis.host,
-        port=own_redis.port,
-        socket_timeout=2,
-        socket_connect_timeout=2,
-        retry=Retry(NoBackoff(), 1),
-    )
+    client = own_redis.quick_client()
     try:
         yield RedisSessionStore(client)
     finally:

@@ -8,6 +8,7 @@ the one that checks the thread itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 import subprocess
@@ -277,6 +278,24 @@ def test_the_refresh_thread_keeps_the_mirror_fresh(make_mirror, writer, clock):
     assert mirror.fresh
 
 
+def test_a_mirror_dropped_without_close_ends_its_thread(redis_server, prefix):
+    # Settings rebuilt (Django's setting_changed) or an app discarded drop
+    # the mirror without close(): its thread must not keep it, and a
+    # connection, alive for the rest of the process.
+    client = redis_server.client(socket_timeout=5)
+    try:
+        mirror = RedisRevocationMirror(RedisSessionStore(client, prefix=prefix), max_staleness=0.05)
+        thread = mirror._thread
+        assert thread is not None
+        assert thread.is_alive()
+        del mirror
+        gc.collect()
+        thread.join(20)
+        assert not thread.is_alive()
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize(
     ("options", "setting"),
     [
@@ -302,3 +321,14 @@ def test_only_a_redis_store_can_be_mirrored():
     with pytest.raises(ConfigurationError) as caught:
         RedisRevocationMirror(MemorySessionStore())  # type: ignore[arg-type]
     assert caught.value.setting == "store"
+
+
+def test_a_mirror_loads_more_entries_than_one_scan_or_mget_batch(make_mirror, writer, clock):
+    revocation = RevocationService(writer, clock=clock)
+    for n in range(1500):
+        revocation.revoke_jti(f"jti-{n}", expires_at=NOW + 600)
+    mirror = make_mirror()
+    assert all(
+        mirror.revocation_state(f"jti-{n}", None, now=NOW).jti_denied for n in (0, 999, 1000, 1499)
+    )
+    assert not mirror.revocation_state("jti-1500", None, now=NOW).jti_denied
