@@ -52,6 +52,11 @@ IDS = {
     "claims_relaxed": "jwt_guard.W030",
     "token_kind_any": "jwt_guard.W031",
     "claims_check_async": "jwt_guard.W032",
+    # Tokens beyond signed JWTs (issue 16): INTROSPECTION and JWE.
+    "introspection_invalid": "jwt_guard.E016",
+    "jwe_invalid": "jwt_guard.E017",
+    "introspection_risky": "jwt_guard.W015",
+    "jwe_risky": "jwt_guard.W016",
 }
 
 

@@ -49,6 +49,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _cookie(settings, development)
     found += _sender(settings)
     found += _users(settings)
+    found += _beyond_jws(settings)
     return found
 
 
@@ -363,3 +364,22 @@ def _users(s: GuardSettings) -> Iterator[Finding]:
             f"Map one issuer, or give a {s.short('user_resolver')} that matches "
             "token.issuer and token.subject.",
         )
+
+
+def _beyond_jws(s: GuardSettings) -> Iterator[Finding]:
+    """INTROSPECTION and JWE (issue 16): their shape without I/O, and their risky values."""
+    from .introspection import check_introspection, introspection_risks
+    from .jwe import check_jwe, jwe_risks
+
+    for setting, check, risks, docs in (
+        ("introspection", check_introspection, introspection_risks, "docs/introspection.md"),
+        ("jwe", check_jwe, jwe_risks, "docs/jwe.md"),
+    ):
+        where = s.name(setting)
+        try:
+            value = check(s.get(setting), where)
+        except ConfigurationError as exc:
+            yield Finding(f"{setting}_invalid", True, str(exc), f"See {docs} for every key.")
+            continue
+        for risk in risks(value, where):
+            yield Finding(f"{setting}_risky", False, risk, f"See {docs}.")

@@ -456,6 +456,7 @@ class GuardSettings:
                     ),
                     tenants=by_name("tenants").read(values["tenants"], where),
                 )
+            options.update(self._beyond_jws(options, None, lambda iss: _policy_keys(policies, iss)))
             return GuardConfig(issuers=policies, **options)
 
         values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
@@ -475,7 +476,36 @@ class GuardSettings:
             # OIDC Discovery 1.0 section 4.3: the discovery document's issuer is
             # the iss its tokens carry, and the key set checks that it matches.
             issuer = oidc
+        options.update(self._beyond_jws(options, issuer, lambda iss: keys))
         return GuardConfig(keys=keys, issuer=issuer, **options)
+
+    def _beyond_jws(
+        self,
+        options: Mapping[str, Any],
+        issuer: Any,
+        keys_for: Callable[[str], KeySource | None],
+    ) -> dict[str, Any]:
+        """The GuardConfig's ``introspection`` and ``jwe``: INTROSPECTION and JWE (issue 16)."""
+        from .introspection import introspection_source
+        from .jwe import jwe_policy
+
+        found: dict[str, Any] = {}
+        jwe = jwe_policy(self.read("jwe"), self.name("jwe"))
+        if jwe is not None:
+            found["jwe"] = jwe
+        source = introspection_source(
+            self.read("introspection"),
+            self.name("introspection"),
+            issuer=issuer,
+            audience=options["audience"],
+            verify_audience=options["verify_audience"],
+            leeway=options["leeway"],
+            clock=options.get("clock"),
+            keys_for=keys_for,
+        )
+        if source is not None:
+            found["introspection"] = source
+        return found
 
     def _sources(self) -> tuple[str, ...]:
         return tuple(s for s in _SOURCES if by_name(s).key(self.adapter) is not None)
@@ -592,6 +622,11 @@ class GuardSettings:
 
 
 _NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def _policy_keys(policies: Mapping[Any, Any], issuer: str) -> KeySource | None:
+    policy = policies.get(issuer)
+    return policy.keys if policy is not None else None
 
 
 def _template_key_set(

@@ -231,6 +231,34 @@ def text(value: Any, name: str) -> str:
     return value
 
 
+def mapping(value: Any, name: str) -> Mapping[str, Any] | None:
+    """``None`` or a dict (its keys are checked by the feature that reads it)."""
+    if value is not None and not isinstance(value, Mapping):
+        raise ConfigurationError(name, f"{value!r} is not a dict")
+    return value
+
+
+def entry(name: str, key: str) -> str:
+    """How the user spells ``key`` of the dict setting ``name``: ``JWT_GUARD_JWE['KEYS']``."""
+    return f"{name}[{key!r}]"
+
+
+def keyed_dict(
+    value: Any, name: str, known: Mapping[str, str], example: str
+) -> Mapping[str, Any] | None:
+    """``None``, or a dict whose keys are all in ``known``; else an error showing ``example``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(name, f"give a dict such as {example}")
+    unknown = sorted(str(k) for k in value if k not in known)
+    if unknown:
+        raise ConfigurationError(
+            name, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return value
+
+
 # -- the table -----------------------------------------------------------------
 
 
@@ -656,6 +684,31 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         read=optional_strings,
         checked_by=_CONFIG,
+    ),
+    # -- tokens beyond signed JWTs (issue 16: opaque tokens, nested JWE)
+    _s(
+        "introspection",
+        "verify",
+        None,
+        (
+            "opaque (non-JWT) access tokens go to the issuer's introspection endpoint (RFC "
+            '7662): a dict with `ENDPOINT` (a URL or `"discovery"`), `CLIENT_ID`, '
+            "`CLIENT_SECRET_ENV`/`CLIENT_SECRET_FILE` or `PRIVATE_KEY_FILE`, cache times, "
+            "timeouts (see docs/introspection.md); JWTs keep the local pipeline"
+        ),
+        read=mapping,
+        checked_by="IntrospectionSource",
+    ),
+    _s(
+        "jwe",
+        "verify",
+        None,
+        (
+            "nested JWE: a dict with `KEYS` (PEM or private JWKS files), `ALGORITHMS` and "
+            "`ENCRYPTION` (allowlists, no default), `REQUIRED` (default `True`); see docs/jwe.md"
+        ),
+        read=mapping,
+        checked_by="JWEPolicy",
     ),
     # -- where the keys come from: exactly one source, or one per issuer
     _s(
