@@ -10,6 +10,7 @@ refused.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -269,6 +270,25 @@ def test_any_modified_part_fails_as_decryption_failed(
             401,
         )
         assert str(info.value) == "decryption_failed: the encrypted token does not decrypt"
+
+
+def test_decryption_failed_is_logged_at_warning_like_a_bad_signature(
+    jwe_verifier: Callable[..., Verifier],
+    enc_keys: DecryptionKeySet,
+    keyring: KeyRing,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A JWE that does not decrypt is a tampered token or a probe (padding
+    # oracle, invalid curve), not a stale client: operators should see it.
+    parts = _nested(enc_keys, _jws(keyring)).split(".")
+    parts[4] = _flip(parts[4])
+    caplog.set_level(logging.DEBUG, logger="jwt_guard")
+    with pytest.raises(DecryptionFailed):
+        jwe_verifier().verify(".".join(parts))
+    (record,) = [r for r in caplog.records if r.name == "jwt_guard.security"]
+    assert record.reason == "decryption_failed"  # type: ignore[attr-defined]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("token rejected")
 
 
 def test_modified_protected_header_fails_at_the_tag(
