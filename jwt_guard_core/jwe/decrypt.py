@@ -105,7 +105,7 @@ class JWEPolicy:
         encs = check_algorithm_names("jwe.encryption", self.encryption, CONTENT_ENCRYPTION)
         if not isinstance(self.required, bool):
             raise ConfigurationError("jwe.required", f"{self.required!r} is not True or False")
-        if not any(k.algorithms & algs for k in self.keys.keys):
+        if not self.keys.key_algorithms() & algs:
             raise ConfigurationError(
                 "jwe.algorithms",
                 f"no decryption key may be used with {', '.join(sorted(algs))}",

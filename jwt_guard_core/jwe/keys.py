@@ -299,6 +299,10 @@ class DecryptionKeySet:
     def keys(self) -> tuple[DecryptionKey, ...]:
         return self._keys
 
+    def key_algorithms(self) -> frozenset[str]:
+        """The key-management algorithms some key of the set serves (checked at start-up)."""
+        return frozenset().union(*(k.algorithms for k in self._keys))
+
     def get(self, kid: str | None, alg: str) -> DecryptionKey:
         """The key for ``kid`` bound to ``alg``; without kid, the only key bound to ``alg``."""
         if kid is not None:

@@ -33,6 +33,7 @@ from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 from ..errors import ConfigurationError
 from ._crypto import (
     DEFAULT_PASSPHRASE_ENV,
+    ENCRYPTION_ALGORITHMS,
     SIGNING_ALGORITHMS,
     KeyMaterial,
     Sealer,
@@ -97,13 +98,17 @@ class StoredKey:
     info: KeyInfo
     material: KeyMaterial | None = field(default=None, repr=False, compare=False)
     external: Signer | None = field(default=None, repr=False, compare=False)
-    _signer: Signer = field(init=False, repr=False, compare=False)
+    _signer: Signer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         signer = self.external
         if signer is None:
             if self.material is None:
                 raise KeyStoreError(f"key {self.info.kid} has neither key material nor a signer")
+            if self.material.algorithm in ENCRYPTION_ALGORITHMS:
+                # A JWE decryption key (signing/encryption_keys.py) never signs.
+                object.__setattr__(self, "_signer", None)
+                return
             signer = LocalSigner(self.info.kid, self.material)
         elif signer.kid != self.info.kid or signer.algorithm != self.info.algorithm:
             raise KeyStoreError(
@@ -114,6 +119,8 @@ class StoredKey:
     @property
     def signer(self) -> Signer:
         """What signs with this key; the private key itself is never needed."""
+        if self._signer is None:
+            raise KeyStoreError(f"key {self.info.kid} is a decryption key: it never signs")
         return self._signer
 
     @property
@@ -226,7 +233,7 @@ def parse_key_metadata(meta: Any) -> KeyInfo:
     if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
         raise KeyStoreError("the key ring is corrupt: a kid is not a safe identifier")
     alg = meta.get("alg")
-    if alg not in SIGNING_ALGORITHMS:
+    if alg not in SIGNING_ALGORITHMS and alg not in ENCRYPTION_ALGORITHMS:
         raise KeyStoreError(f"the key ring is corrupt: key {kid} has an unknown algorithm")
     state = meta.get("state")
     if state not in _STATES:
