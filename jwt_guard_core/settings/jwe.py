@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..encoding import b64url_encode
@@ -24,13 +24,16 @@ from .schema import keyed_dict
 
 if TYPE_CHECKING:
     from ..jwe import DecryptionKey, JWEPolicy
+    from ..signing.encryption_keys import EncryptionKeyManager
 
 __all__ = ["KEYS", "check_jwe", "jwe_policy", "jwe_risks"]
 
 #: Every key of the JWE dict, with what it means (docs/jwe.md lists them).
 KEYS: Mapping[str, str] = {
     "KEYS": "*required*: the decryption keys: a path, or a list of paths, of PEM private keys "
-    "or private JWKS files (mode 0600). A PEM key's `kid` is its RFC 7638 thumbprint",
+    'or private JWKS files (mode 0600), or `"ISSUING"`: the key store\'s decryption key '
+    "(`ISSUING` `ENCRYPTION_ALGORITHM`), rotated with an overlap window. A PEM key's `kid` "
+    "is its RFC 7638 thumbprint",
     "ALGORITHMS": '*required*: the `alg` allowlist, e.g. `["ECDH-ES+A256KW"]`; no default',
     "ENCRYPTION": '*required*: the `enc` allowlist, e.g. `["A256GCM"]`; no default',
     "REQUIRED": "`True` (default): a plain JWS is refused (`encryption_required`); `False` "
@@ -65,6 +68,10 @@ def _paths(value: Any, name: str) -> tuple[str | os.PathLike[str], ...]:
     return tuple(items)
 
 
+def _from_issuing(keys: Any) -> bool:
+    return isinstance(keys, str) and keys.strip().upper() == "ISSUING"
+
+
 def check_jwe(value: Any, where: str) -> Mapping[str, Any] | None:
     """The JWE dict checked for shape and allowlists (no I/O); ``None`` when not configured."""
     from ..jwe._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT
@@ -79,7 +86,8 @@ def check_jwe(value: Any, where: str) -> Mapping[str, Any] | None:
         raise ConfigurationError(
             _key(where, "KEYS"), "required: the PEM or private JWKS file(s) of the decryption keys"
         )
-    _paths(checked["KEYS"], _key(where, "KEYS"))
+    if not _from_issuing(checked["KEYS"]):
+        _paths(checked["KEYS"], _key(where, "KEYS"))
     check_algorithm_names(_key(where, "ALGORITHMS"), checked.get("ALGORITHMS"), KEY_MANAGEMENT)
     check_algorithm_names(_key(where, "ENCRYPTION"), checked.get("ENCRYPTION"), CONTENT_ENCRYPTION)
     required = checked.get("REQUIRED", True)
@@ -116,8 +124,19 @@ def _file_keys(
     return [DecryptionKey.from_key(key.key, kid=thumbprint(key.public_jwk))]
 
 
-def jwe_policy(value: Any, where: str) -> JWEPolicy | None:
-    """The policy for the JWE dict (its key files read), or ``None`` when it is not set."""
+def jwe_policy(
+    value: Any,
+    where: str,
+    *,
+    issuing: Callable[[], EncryptionKeyManager] | None = None,
+    issuing_algorithm: Any = None,
+) -> JWEPolicy | None:
+    """The policy for the JWE dict (its key files read), or ``None`` when it is not set.
+
+    With ``KEYS: "ISSUING"`` the keys are the issuing side's decryption keys:
+    ``issuing`` opens their manager on first use (never here) and
+    ``issuing_algorithm`` is its ``ENCRYPTION_ALGORITHM`` (``None``: not set).
+    """
     from .._secret_files import read_key_password
     from ..jwe import DecryptionKeySet, JWEPolicy
 
@@ -125,11 +144,26 @@ def jwe_policy(value: Any, where: str) -> JWEPolicy | None:
     if checked is None:
         return None
     name = _key(where, "KEYS")
-    password = read_key_password(checked.get("KEY_PASSWORD_ENV"), _key(where, "KEY_PASSWORD_ENV"))
-    keys = [k for path in _paths(checked["KEYS"], name) for k in _file_keys(path, name, password)]
+    keys: DecryptionKeySet
+    if _from_issuing(checked["KEYS"]):
+        from ..signing.encryption_keys import StoredDecryptionKeys
+
+        if issuing is None or not isinstance(issuing_algorithm, str):
+            raise ConfigurationError(
+                name,
+                "'ISSUING' names the key store's decryption key: configure ISSUING with "
+                "ENCRYPTION_ALGORITHM (e.g. 'ECDH-ES+A256KW')",
+            )
+        keys = StoredDecryptionKeys(issuing, issuing_algorithm)
+    else:
+        password = read_key_password(
+            checked.get("KEY_PASSWORD_ENV"), _key(where, "KEY_PASSWORD_ENV")
+        )
+        found = [k for p in _paths(checked["KEYS"], name) for k in _file_keys(p, name, password)]
+        keys = DecryptionKeySet(found, setting=name)
     try:
         return JWEPolicy(
-            keys=DecryptionKeySet(keys, setting=name),
+            keys=keys,
             algorithms=list(checked["ALGORITHMS"]),
             encryption=list(checked["ENCRYPTION"]),
             required=checked.get("REQUIRED", True),

@@ -25,6 +25,7 @@ from .schema import NESTED, SETTINGS, Adapter, Setting, by_name, group_defaults
 if TYPE_CHECKING:
     from ..config import GuardConfig
     from ..keys import KeySource
+    from ..signing.encryption_keys import EncryptionKeyManager
     from ..users import UserMapping
 
 __all__ = ["GuardSettings", "RequestSettings", "import_object"]
@@ -490,7 +491,12 @@ class GuardSettings:
         from .jwe import jwe_policy
 
         found: dict[str, Any] = {}
-        jwe = jwe_policy(self.read("jwe"), self.name("jwe"))
+        jwe = jwe_policy(
+            self.read("jwe"),
+            self.name("jwe"),
+            issuing=self._issuing_encryption,
+            issuing_algorithm=self._issuing_value("ENCRYPTION_ALGORITHM"),
+        )
         if jwe is not None:
             found["jwe"] = jwe
         source = introspection_source(
@@ -594,10 +600,21 @@ class GuardSettings:
             )
         return value
 
-    def _issuing_allows_hmac(self) -> bool:
+    def _issuing_value(self, key: str) -> Any:
         # Known from the settings without opening the key store.
         group = self.group("issuing") or {}
-        return group.get("ALLOW_HMAC") is True
+        return group.get(key)
+
+    def _issuing_encryption(self) -> EncryptionKeyManager:
+        """The issuing side's JWE decryption keys (``JWE["KEYS"] = "ISSUING"``), opened now."""
+        from ..signing.settings import IssuingSettings
+
+        values = self.group("issuing") or {}
+        settings = IssuingSettings.from_mapping(values, name_for=self.name_for("issuing"))
+        return settings.open_encryption(clock=self.clock())
+
+    def _issuing_allows_hmac(self) -> bool:
+        return self._issuing_value("ALLOW_HMAC") is True
 
     def _callable(self, name: str, value: Any) -> Any:
         """A callable setting: a dotted path is imported; anything else is checked by the core."""

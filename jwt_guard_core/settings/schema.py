@@ -1162,6 +1162,21 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         checked_by=_ISSUING,
     ),
+    # -- the JWE decryption key in the key store (issue 16; docs/jwe.md)
+    _s(
+        "issuing.encryption_algorithm",
+        "issuing",
+        None,
+        (
+            "keep a JWE decryption key in the key store: `ECDH-ES+A256KW` (EC P-256), "
+            "`ECDH-ES`, `ECDH-ES+A128KW`, `ECDH-ES+A192KW` or `RSA-OAEP-256`; its public half is "
+            'published in the JWKS with `use: "enc"`, and `JWE` with `KEYS: "ISSUING"` '
+            "decrypts with it. Rotated with {issuing.rotation_interval}; a replaced key keeps "
+            "decrypting for {issuing.jwks_max_age} + {issuing.max_token_lifetime} + "
+            "{issuing.grace_period}"
+        ),
+        checked_by=_ISSUING,
+    ),
     # -- login sessions
     _s(
         "sessions.backend",
