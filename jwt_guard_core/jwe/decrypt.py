@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
 from ..encoding import DecodeError, b64url_decode, parse_json_object
 from ..errors import (
@@ -174,19 +174,30 @@ def _party_info(header: Mapping[str, Any], name: str) -> bytes:
     return b64url_decode(value)
 
 
-def _ephemeral_key(header: Mapping[str, Any], key: DecryptionKey) -> ec.EllipticCurvePublicKey:
+def _ephemeral_key(
+    header: Mapping[str, Any], key: DecryptionKey
+) -> ec.EllipticCurvePublicKey | x25519.X25519PublicKey:
     """The sender's ``epk``: on the recipient's curve, full-size coordinates, a valid point.
 
     ``cryptography`` refuses a point that is not on the curve when it is
     loaded; without that check an invalid-curve attack recovers the private
-    key a few bits per token.
+    key a few bits per token. An X25519 ``epk`` (RFC 8037 section 3.2.1) is
+    32 bytes; a small-order one makes the exchange fail (all-zero secret).
     """
     epk = header.get("epk")
-    if not isinstance(epk, Mapping) or epk.get("kty") != "EC" or "d" in epk:
+    if not isinstance(epk, Mapping) or epk.get("kty") != key.kty or "d" in epk:
         raise DecryptionFailed()
     crv = epk.get("crv")
     if crv != key.crv or not isinstance(crv, str):
         raise DecryptionFailed()
+    if key.kty == "OKP":
+        x_okp = epk.get("x")
+        if not isinstance(x_okp, str) or "y" in epk:
+            raise DecryptionFailed()
+        raw = b64url_decode(x_okp)
+        if len(raw) != 32:
+            raise DecryptionFailed()
+        return x25519.X25519PublicKey.from_public_bytes(raw)
     x, y = epk.get("x"), epk.get("y")
     if not isinstance(x, str) or not isinstance(y, str):
         raise DecryptionFailed()
@@ -208,7 +219,7 @@ def _content_key(header: _Header, key: DecryptionKey, encrypted_key: bytes) -> b
         assert isinstance(key.key, rsa.RSAPrivateKey)
         cek = rsa_oaep_256_decrypt(key.key, encrypted_key)
     else:
-        assert isinstance(key.key, ec.EllipticCurvePrivateKey)
+        assert isinstance(key.key, (ec.EllipticCurvePrivateKey, x25519.X25519PrivateKey))
         peer = _ephemeral_key(header.raw, key)
         apu, apv = _party_info(header.raw, "apu"), _party_info(header.raw, "apv")
         if management.wrap_bytes == 0:

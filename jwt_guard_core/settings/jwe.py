@@ -11,13 +11,10 @@ it), :func:`jwe_policy` reads the key files and builds the
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..encoding import b64url_encode
 from ..errors import ConfigurationError
 from .schema import entry as _key
 from .schema import keyed_dict
@@ -96,19 +93,12 @@ def check_jwe(value: Any, where: str) -> Mapping[str, Any] | None:
     return checked
 
 
-def thumbprint(public_jwk: Mapping[str, Any]) -> str:
-    """The RFC 7638 SHA-256 thumbprint of a public JWK (its required members only)."""
-    members = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
-    canonical = {m: public_jwk[m] for m in members[str(public_jwk["kty"])]}
-    text = json.dumps(canonical, separators=(",", ":"), sort_keys=True)
-    return b64url_encode(hashlib.sha256(text.encode("utf-8")).digest())
-
-
 def _file_keys(
     path: str | os.PathLike[str], name: str, password: bytes | None
 ) -> list[DecryptionKey]:
     from .._secret_files import read_private_file
     from ..jwe import DecryptionKey, DecryptionKeySet
+    from ..signing._crypto import thumbprint_kid
 
     data = read_private_file(path, name, "decryption key", _MAX_KEY_FILE)
     if len(data) > _MAX_KEY_FILE:
@@ -121,7 +111,7 @@ def _file_keys(
         raise ConfigurationError(
             name, f"{path}: {str(exc).removeprefix(exc.setting + ': ')}"
         ) from None
-    return [DecryptionKey.from_key(key.key, kid=thumbprint(key.public_jwk))]
+    return [DecryptionKey.from_key(key.key, kid=thumbprint_kid(key.public_jwk))]
 
 
 def jwe_policy(

@@ -568,7 +568,11 @@ def test_private_jwks_loads_and_publishes_only_public_halves(keyring: KeyRing) -
     ("jwk", "message"),
     [
         ({"kty": "oct", "k": "AAAA"}, "cannot decrypt"),
-        ({"kty": "OKP", "crv": "X25519", "x": "AAAA"}, "cannot decrypt"),
+        # X25519 decrypts (ECDH-ES, RFC 8037); a public-only JWK cannot.
+        ({"kty": "OKP", "crv": "X25519", "x": "AAAA"}, "no private key d"),
+        ({"kty": "OKP", "crv": "X25519", "d": "AAAA"}, "32 bytes"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "AAAA"}, "crv X25519"),
+        ({"kty": "OKP", "crv": "X25519", "alg": "RSA-OAEP-256"}, "not a key-management"),
         ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, "no private exponent"),
         ({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, "no private scalar"),
         ({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA", "d": "AA"}, "P-256"),
@@ -590,7 +594,7 @@ def test_bad_decryption_keys_are_refused(jwk: Any, message: str) -> None:
 def test_weak_and_foreign_private_keys_are_refused(keyring: KeyRing) -> None:
     with pytest.raises(KeyRejected, match="2048"):
         DecryptionKey.from_key(rsa.generate_private_key(65537, 1024))
-    with pytest.raises(KeyRejected, match="not an RSA or EC private key"):
+    with pytest.raises(KeyRejected, match="not an RSA, EC or X25519 private key"):
         DecryptionKey.from_key(keyring.ed25519)
     with pytest.raises(KeyRejected, match="P-256"):
         DecryptionKey.from_key(ec.generate_private_key(ec.SECP256K1()))
