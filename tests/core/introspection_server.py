@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, unquote_plus
 
 from werkzeug import Request, Response
 
+from jwt_guard_core.encoding import b64url_encode
 from tests.core.remote_servers import JWKSServer
-from tests.factories import NOW
+from tests.factories import NOW, sign
 
 PATH = "/introspect"
 CLIENT_ID = "orders-api"
@@ -92,3 +93,33 @@ def serve_metadata(server: JWKSServer, path: str, issuer: str, endpoint: str) ->
     server.add(
         path, lambda request: Response(json.dumps(document), content_type="application/json")
     )
+
+
+class SignedServer:
+    """Answers with ``application/token-introspection+jwt`` signed by the AS key."""
+
+    def __init__(self, server: JWKSServer, key: Any, alg: str = "ES256") -> None:
+        self.server, self.key, self.alg = server, key, alg
+        self.members: dict[str, Any] = active()
+        self.header: dict[str, Any] = {"alg": alg, "kid": "as-1", "typ": "token-introspection+jwt"}
+        self.claims: dict[str, Any] = {}
+        self.tamper = False
+        self.content_type = SIGNED
+        server.handle(self, path=PATH)
+
+    def __call__(self, request: Request) -> Response:
+        assert request.headers["Accept"] == SIGNED
+        payload = {
+            "iss": self.server.origin,
+            "aud": CLIENT_ID,
+            "iat": int(NOW),
+            "token_introspection": self.members,
+            **self.claims,
+        }
+        body = sign(self.header, payload, self.key, self.alg)
+        if self.tamper:
+            head, _, rest = body.partition(".")
+            payload["token_introspection"] = {**self.members, "scope": "admin"}
+            forged = b64url_encode(json.dumps(payload).encode())
+            body = f"{head}.{forged}.{rest.partition('.')[2]}"
+        return Response(body, content_type=self.content_type)

@@ -35,9 +35,9 @@ from tests.core.introspection_server import (
     CLIENT_ID,
     PATH,
     SECRET,
-    SIGNED,
     TOKEN,
     AuthServer,
+    SignedServer,
     active,
     serve_metadata,
 )
@@ -482,36 +482,6 @@ def test_a_cached_answer_is_judged_again_on_every_use(auth_server, make_source, 
 
 
 # --- signed answers (RFC 9701) ------------------------------------------------------------------
-
-
-class SignedServer:
-    """Answers with ``application/token-introspection+jwt`` signed by the AS key."""
-
-    def __init__(self, server: JWKSServer, key: Any, alg: str = "ES256") -> None:
-        self.server, self.key, self.alg = server, key, alg
-        self.members: dict[str, Any] = active()
-        self.header: dict[str, Any] = {"alg": alg, "kid": "as-1", "typ": "token-introspection+jwt"}
-        self.claims: dict[str, Any] = {}
-        self.tamper = False
-        self.content_type = SIGNED
-        server.handle(self, path=PATH)
-
-    def __call__(self, request: Request) -> Response:
-        assert request.headers["Accept"] == SIGNED
-        payload = {
-            "iss": self.server.origin,
-            "aud": CLIENT_ID,
-            "iat": int(NOW),
-            "token_introspection": self.members,
-            **self.claims,
-        }
-        body = sign(self.header, payload, self.key, self.alg)
-        if self.tamper:
-            head, _, rest = body.partition(".")
-            payload["token_introspection"] = {**self.members, "scope": "admin"}
-            forged = b64url_encode(json.dumps(payload).encode())
-            body = f"{head}.{forged}.{rest.partition('.')[2]}"
-        return Response(body, content_type=self.content_type)
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
-from jwt_guard_core import ConfigurationError
+from jwt_guard_core import ConfigurationError, StaticKeySet
+from jwt_guard_core.keys import key_from_public_key
 from jwt_guard_flask import current_token, jwt_required
 from tests.beyond_jws_support import (
     DOWN_PATH,
@@ -29,9 +30,17 @@ from tests.beyond_jws_support import (
     jwe_settings,
     tampered,
 )
-from tests.core.introspection_server import SECRET, AuthServer, active, serve_metadata
+from tests.core.introspection_server import (
+    CLIENT_ID,
+    PATH,
+    SECRET,
+    AuthServer,
+    SignedServer,
+    active,
+    serve_metadata,
+)
 from tests.core.remote_servers import JWKSServer
-from tests.factories import AUDIENCE
+from tests.factories import AUDIENCE, ISSUER, KeyRing, public_pem
 from tests.flask.conftest import MakeApp, Mint, bearer, expect_error
 
 pytest_plugins = ["tests.core.remote_fixtures", "tests.beyond_jws_fixtures"]
@@ -231,3 +240,54 @@ def test_risky_values_are_logged_at_init_app(
     assert len(logged) == 2
     assert "JWT_GUARD_INTROSPECTION['POSITIVE_TTL'] is 3600 seconds" in logged[0]
     assert "JWT_GUARD_JWE['REQUIRED'] is False" in logged[1]
+
+
+# -- signed answers (RFC 9701) with the issuer's own key source
+
+
+def test_signed_responses_are_verified_with_the_issuers_key_source(
+    app_with, jwks_server: JWKSServer, keyring: KeyRing, secret_env: str
+) -> None:
+    signed = SignedServer(jwks_server, keyring.p256)
+    signed.members = active(aud=AUDIENCE)
+    issuer_jwks = StaticKeySet([key_from_public_key(keyring.p256.public_key(), kid="as-1")]).jwks()
+    app = app_with(
+        JWT_GUARD_ALGORITHMS=["ES256"],
+        JWT_GUARD_PUBLIC_KEY=None,
+        JWT_GUARD_JWKS=issuer_jwks,
+        JWT_GUARD_ISSUER=jwks_server.origin,
+        JWT_GUARD_INTROSPECTION={
+            "ENDPOINT": jwks_server.url(PATH),
+            "CLIENT_ID": CLIENT_ID,
+            "CLIENT_SECRET_ENV": secret_env,
+            "SIGNED_RESPONSES": True,
+        },
+    )
+    assert _get(app, OPAQUE).get_json()["sub"] == "user-1"
+    signed.tamper = True
+    signed.members = active(aud=AUDIENCE, sub="user-2")  # a new answer, not the cached one
+    response = _get(app, "another-opaque-token")
+    expect_error(response, 503, "temporarily_unavailable")
+
+
+def test_with_issuers_the_introspected_issuer_must_be_named(
+    app_with, auth_server: AuthServer, secret_env: str, keyring: KeyRing
+) -> None:
+    issuers = {
+        ISSUER: {"PUBLIC_KEY": {"rsa-1": public_pem(keyring.rsa)}, "AUDIENCE": AUDIENCE},
+    }
+    error = _refusal(
+        app_with,
+        JWT_GUARD_ISSUER=None,
+        JWT_GUARD_ISSUERS=issuers,
+        JWT_GUARD_PUBLIC_KEY=None,
+        JWT_GUARD_INTROSPECTION=introspection_settings(auth_server),
+    )
+    assert error.setting == "JWT_GUARD_INTROSPECTION['ISSUER']"
+    app = app_with(
+        JWT_GUARD_ISSUER=None,
+        JWT_GUARD_ISSUERS=issuers,
+        JWT_GUARD_PUBLIC_KEY=None,
+        JWT_GUARD_INTROSPECTION=introspection_settings(auth_server, ISSUER=ISSUER),
+    )
+    assert _get(app, OPAQUE).status_code == 200

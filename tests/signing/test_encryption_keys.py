@@ -18,7 +18,13 @@ import pytest
 
 from jwt_guard_core import GuardConfig, KeySourceUnavailable, StaticKeySet, TokenError, Verifier
 from jwt_guard_core.jwe import JWEPolicy, RecipientKey
-from jwt_guard_core.signing import FileKeyStore, KeyManager, KeyStoreError, TokenIssuer
+from jwt_guard_core.signing import (
+    FileKeyStore,
+    KeyManager,
+    KeyStoreError,
+    RedisKeyStore,
+    TokenIssuer,
+)
 from jwt_guard_core.signing.encryption_keys import EncryptionKeyManager
 from tests.factories import FakeClock
 from tests.signing.conftest import AUDIENCE, ISSUER, PASSPHRASE, assert_no_secret
@@ -213,3 +219,29 @@ def test_building_a_policy_opens_no_store(tmp_path: Path, clock: FakeClock) -> N
     assert not (tmp_path / "k").exists()
     with pytest.raises(Exception, match="no decryption key may be used"):
         JWEPolicy(keys=keys, algorithms=["RSA-OAEP-256"], encryption=[ENC])
+
+
+def test_instances_sharing_redis_decrypt_with_the_same_rotating_keys(
+    manager: KeyManager,
+    make_enc: Callable[..., EncryptionKeyManager],
+    redis_client: Any,
+    clock: FakeClock,
+) -> None:
+    def store() -> RedisKeyStore:
+        return RedisKeyStore(redis_client, prefix="app:encryption", passphrase=PASSPHRASE)
+
+    first, second = make_enc(store()), make_enc(store())
+    old = first.jwks()
+    assert second.jwks() == old  # one first key for both
+    verifier = _verifier(manager, second, clock)
+    assert verifier.verify(_issue(manager, old)).subject == "user-1"
+    first.rotate()
+    assert second.jwks() != old
+    assert verifier.verify(_issue(manager, second.jwks())).subject == "user-1"
+    assert verifier.verify(_issue(manager, old)).subject == "user-1"  # overlap window
+    stored = redis_client.keys("app:encryption*")
+    assert stored
+    for name in stored:
+        value = redis_client.get(name)  # every key of the store is a string
+        assert value is not None
+        assert_no_secret(value, [k.key for k in first.decryption_keys().keys])
