@@ -1168,13 +1168,21 @@ SETTINGS: tuple[Setting, ...] = (
         "issuing",
         None,
         (
-            "keep a JWE decryption key in the key store: `ECDH-ES+A256KW` (EC P-256), "
-            "`ECDH-ES`, `ECDH-ES+A128KW`, `ECDH-ES+A192KW` or `RSA-OAEP-256`; its public half is "
+            "keep a JWE decryption key in the key store: `ECDH-ES+A256KW`, `ECDH-ES`, "
+            "`ECDH-ES+A128KW`, `ECDH-ES+A192KW` (on {issuing.encryption_curve}) or "
+            "`RSA-OAEP-256`; its public half is "
             'published in the JWKS with `use: "enc"`, and `JWE` with `KEYS: "ISSUING"` '
             "decrypts with it. Rotated with {issuing.rotation_interval}; a replaced key keeps "
             "decrypting for {issuing.jwks_max_age} + {issuing.max_token_lifetime} + "
             "{issuing.grace_period}"
         ),
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.encryption_curve",
+        "issuing",
+        "P-256",
+        "the curve of an ECDH-ES decryption key: `P-256` or `X25519` (RFC 8037)",
         checked_by=_ISSUING,
     ),
     # -- login sessions

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -30,6 +30,7 @@ from .errors import KeyStoreError
 __all__ = [
     "ASYMMETRIC_SIGNING_ALGORITHMS",
     "ENCRYPTION_ALGORITHMS",
+    "ENCRYPTION_CURVES",
     "HMAC_SIGNING_ALGORITHMS",
     "SIGNING_ALGORITHMS",
     "KeyMaterial",
@@ -59,7 +60,8 @@ _HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 HMAC_SIGNING_ALGORITHMS = frozenset(_HMAC_BYTES)
 SIGNING_ALGORITHMS = ASYMMETRIC_SIGNING_ALGORITHMS | HMAC_SIGNING_ALGORITHMS
 # JWE decryption keys (issue 16) kept in a store of their own: a ring entry's
-# "alg" is the key-management algorithm the key serves. ECDH-ES keys are P-256.
+# "alg" is the key-management algorithm the key serves. ECDH-ES keys are on
+# P-256 or X25519 (the stored key says which).
 _ECDH = frozenset({"ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"})
 ENCRYPTION_ALGORITHMS = frozenset({"RSA-OAEP-256", *_ECDH})
 
@@ -81,6 +83,7 @@ if TYPE_CHECKING:
         rsa.RSAPrivateKey
         | ec.EllipticCurvePrivateKey
         | ed25519.Ed25519PrivateKey
+        | x25519.X25519PrivateKey
         | mldsa.MLDSA44PrivateKey
         | mldsa.MLDSA65PrivateKey
         | mldsa.MLDSA87PrivateKey
@@ -148,12 +151,21 @@ def generate_material(algorithm: str) -> KeyMaterial:
     return KeyMaterial(key, algorithm)
 
 
-def generate_encryption_material(algorithm: str) -> KeyMaterial:
-    """A fresh decryption key for the JWE key-management ``algorithm`` (RSA 3072, EC P-256)."""
+ENCRYPTION_CURVES = ("P-256", "X25519")
+
+
+def generate_encryption_material(algorithm: str, curve: str = "P-256") -> KeyMaterial:
+    """A fresh decryption key for the JWE key-management ``algorithm``.
+
+    RSA-OAEP-256: 3072-bit RSA; ECDH-ES and its key-wrap variants: ``curve``,
+    EC P-256 or X25519 (RFC 8037).
+    """
     key: PrivateKey
     if algorithm == "RSA-OAEP-256":
         key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
-    elif algorithm in _ECDH:
+    elif algorithm in _ECDH and curve == "X25519":
+        key = x25519.X25519PrivateKey.generate()
+    elif algorithm in _ECDH and curve == "P-256":
         key = ec.generate_private_key(ec.SECP256R1())
     else:
         raise ConfigurationError(
@@ -195,6 +207,7 @@ def load_material(raw: bytes, algorithm: str) -> KeyMaterial:
         or (algorithm == "RSA-OAEP-256" and isinstance(key, rsa.RSAPrivateKey))
         or (algorithm in _ECDH and isinstance(key, ec.EllipticCurvePrivateKey)
             and isinstance(key.curve, ec.SECP256R1))
+        or (algorithm in _ECDH and isinstance(key, x25519.X25519PrivateKey))
     )  # fmt: skip
     if not fits:
         raise KeyStoreError(f"a stored private key does not fit its algorithm {algorithm}")

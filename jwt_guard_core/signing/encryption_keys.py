@@ -37,7 +37,12 @@ from .. import events
 from ..errors import ConfigurationError, KeySourceUnavailable
 from ..jwe.keys import DecryptionKey, DecryptionKeySet
 from ..keys import KeyRejected
-from ._crypto import ENCRYPTION_ALGORITHMS, generate_encryption_material, new_kid
+from ._crypto import (
+    ENCRYPTION_ALGORITHMS,
+    ENCRYPTION_CURVES,
+    generate_encryption_material,
+    thumbprint_kid,
+)
 from .errors import KeyStoreError
 from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
 from .manager import (
@@ -69,8 +74,10 @@ class EncryptionKeyManager:
             own): a ring holds one kind of key.
         algorithm: the key-management algorithm of new keys and the ``alg``
             published with them: ``ECDH-ES+A256KW`` (default), ``ECDH-ES``,
-            ``ECDH-ES+A128KW``, ``ECDH-ES+A192KW`` (EC P-256) or
-            ``RSA-OAEP-256`` (3072-bit RSA).
+            ``ECDH-ES+A128KW``, ``ECDH-ES+A192KW`` or ``RSA-OAEP-256``
+            (3072-bit RSA).
+        curve: the curve of new ECDH-ES keys: ``P-256`` (default) or
+            ``X25519`` (RFC 8037); ignored for RSA-OAEP-256.
         rotation_interval: age at which the active key is replaced (default
             30 days).
         max_token_lifetime, jwks_max_age, grace_period: their sum is how
@@ -85,6 +92,7 @@ class EncryptionKeyManager:
         store: KeyStore,
         *,
         algorithm: str = "ECDH-ES+A256KW",
+        curve: str = "P-256",
         rotation_interval: float | timedelta = DEFAULT_ROTATION_INTERVAL,
         max_token_lifetime: float | timedelta = DEFAULT_MAX_TOKEN_LIFETIME,
         jwks_max_age: int = DEFAULT_JWKS_MAX_AGE,
@@ -100,12 +108,17 @@ class EncryptionKeyManager:
                 f"{algorithm!r} is not a key-management algorithm for stored keys; choose one "
                 f"of {', '.join(sorted(ENCRYPTION_ALGORITHMS))}",
             )
+        if curve not in ENCRYPTION_CURVES:
+            raise ConfigurationError(
+                "curve", f"{curve!r} is not one of {', '.join(ENCRYPTION_CURVES)}"
+            )
         if isinstance(jwks_max_age, bool) or not isinstance(jwks_max_age, int) or jwks_max_age < 0:
             raise ConfigurationError("jwks_max_age", f"{jwks_max_age!r} is not a whole number >= 0")
         if not callable(clock):
             raise ConfigurationError("clock", "must be a callable returning Unix time in seconds")
         self._store = store
         self._algorithm = algorithm
+        self._curve = curve
         self._interval = _duration("rotation_interval", rotation_interval, minimum=60.0)
         self._retention = (
             _duration("max_token_lifetime", max_token_lifetime, minimum=1.0)
@@ -129,7 +142,10 @@ class EncryptionKeyManager:
         return self._retention
 
     def __repr__(self) -> str:
-        return f"EncryptionKeyManager({self._store!r}, algorithm={self._algorithm!r})"
+        return (
+            f"EncryptionKeyManager({self._store!r}, algorithm={self._algorithm!r}, "
+            f"curve={self._curve!r})"
+        )
 
     # -- reading
 
@@ -222,9 +238,10 @@ class EncryptionKeyManager:
         return now >= started + self._interval or any(self._expired(k, now) for k in ring.keys)
 
     def _new_key(self, now: float) -> StoredKey:
-        material = generate_encryption_material(self._algorithm)
+        material = generate_encryption_material(self._algorithm, self._curve)
+        public = DecryptionKey.from_key(material.reveal(), algorithms=[self._algorithm]).public_jwk
         info = KeyInfo(
-            kid=new_kid(material),
+            kid=thumbprint_kid(public),  # RFC 7638: anyone can check it belongs to the key
             algorithm=self._algorithm,
             state="active",
             created_at=now,

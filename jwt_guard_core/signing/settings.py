@@ -146,6 +146,7 @@ class IssuingSettings:
     pkcs11_lock_file: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_LOCK_FILE"]
     # A JWE decryption key in a store of its own beside the signing keys (issue 16).
     encryption_algorithm: str | None = ISSUING_DEFAULTS["ENCRYPTION_ALGORITHM"]
+    encryption_curve: str = ISSUING_DEFAULTS["ENCRYPTION_CURVE"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -371,20 +372,22 @@ class IssuingSettings:
     ) -> EncryptionKeyManager:
         from .encryption_keys import EncryptionKeyManager
 
+        options: dict[str, Any] = {"clock": clock} if clock is not None else {}
         try:
             return EncryptionKeyManager(
                 store,
                 algorithm=self.encryption_algorithm or "",
+                curve=self.encryption_curve,
                 rotation_interval=self.rotation_interval,
                 max_token_lifetime=self.max_token_lifetime,
                 jwks_max_age=self.jwks_max_age,
                 grace_period=self.grace_period,
                 auto_rotate=self.auto_rotate,
-                **({"clock": clock} if clock is not None else {}),
+                **options,
             )
         except ConfigurationError as exc:
-            if exc.setting == "algorithm":
-                raise exc.renamed("encryption_algorithm") from None
+            if exc.setting in ("algorithm", "curve"):
+                raise exc.renamed(f"encryption_{exc.setting}") from None
             raise
 
     def _name(self, field_name: str) -> str:

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from jwt_guard_core import GuardConfig, KeySourceUnavailable, StaticKeySet, TokenError, Verifier
+from jwt_guard_core import (
+    ConfigurationError,
+    GuardConfig,
+    KeySourceUnavailable,
+    StaticKeySet,
+    TokenError,
+    Verifier,
+)
 from jwt_guard_core.jwe import JWEPolicy, RecipientKey
 from jwt_guard_core.signing import (
     FileKeyStore,
@@ -245,3 +252,42 @@ def test_instances_sharing_redis_decrypt_with_the_same_rotating_keys(
         value = redis_client.get(name)  # every key of the store is a string
         assert value is not None
         assert_no_secret(value, [k.key for k in first.decryption_keys().keys])
+
+
+def test_x25519_keys_are_stored_published_and_rotated(
+    manager: KeyManager, make_enc: Callable[..., EncryptionKeyManager], clock: FakeClock
+) -> None:
+    enc = make_enc(algorithm="ECDH-ES+A128KW", curve="X25519")
+    old = enc.jwks()
+    (jwk,) = old["keys"]
+    assert (jwk["kty"], jwk["crv"], jwk["use"]) == ("OKP", "X25519", "enc")
+    assert jwk["alg"] == "ECDH-ES+A128KW"
+    assert "d" not in jwk
+    verifier = _verifier(manager, enc, clock)
+    assert verifier.verify(_issue(manager, old, alg="ECDH-ES+A128KW")).subject == "user-1"
+    enc.rotate()
+    # A new manager on the same directory opens the sealed X25519 keys.
+    reopened = make_enc(algorithm="ECDH-ES+A128KW", curve="X25519")
+    assert {k.kid for k in reopened.list_keys()} == {k.kid for k in enc.list_keys()}
+    assert verifier.verify(_issue(manager, old, alg="ECDH-ES+A128KW")).subject == "user-1"
+    new = _issue(manager, reopened.jwks(), alg="ECDH-ES+A128KW")
+    assert verifier.verify(new).subject == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("options", "setting"),
+    [
+        ({"algorithm": "RSA1_5"}, "algorithm"),
+        ({"algorithm": "ES256"}, "algorithm"),
+        ({"curve": "P-384"}, "curve"),
+        ({"curve": "X448"}, "curve"),
+        ({"jwks_max_age": -1}, "jwks_max_age"),
+        ({"rotation_interval": 1}, "rotation_interval"),
+    ],
+)
+def test_bad_manager_options_are_refused_naming_them(
+    make_enc: Callable[..., EncryptionKeyManager], options: dict[str, Any], setting: str
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        make_enc(**options)
+    assert refused.value.setting == setting
