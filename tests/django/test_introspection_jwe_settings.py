@@ -8,11 +8,16 @@ system checks report them under their own ids (E016, E017, W015, W016).
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
+from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
 from django.core.exceptions import ImproperlyConfigured
+from werkzeug import Request, Response
 
 from jwt_guard_django.checks import check_settings
 from jwt_guard_django.verifier import get_verifier
@@ -25,7 +30,8 @@ from tests.beyond_jws_support import (
     jwe_settings,
     tampered,
 )
-from tests.core.introspection_server import serve_metadata
+from tests.core.introspection_server import active, serve_metadata
+from tests.factories import AUDIENCE
 
 pytest_plugins = ["tests.core.remote_fixtures", "tests.beyond_jws_fixtures"]
 
@@ -221,3 +227,54 @@ def test_risky_values_are_logged_nowhere_but_the_checks(configure, enc_key_file,
     with caplog.at_level(logging.WARNING):
         get_verifier()
     assert caplog.records == []
+
+
+def test_private_key_jwt_from_an_encrypted_key_file(
+    client, configure, jwks_server, keyring, tmp_path, monkeypatch
+):
+    public = keyring.p256.public_key()
+    seen: list[dict[str, Any]] = []
+
+    def endpoint(request: Request) -> Response:
+        form = request.form
+        claims = jwt.decode(
+            form["client_assertion"],
+            public,
+            algorithms=["ES256"],
+            audience=jwks_server.url("/pkjwt"),
+            issuer="orders-api",
+            options={"verify_iat": False, "verify_exp": False},
+        )
+        seen.append(claims)
+        answer = active(aud=AUDIENCE) if form["token"] == OPAQUE else {"active": False}
+        return Response(json.dumps(answer), content_type="application/json")
+
+    jwks_server.add("/pkjwt", endpoint)
+    key_file = tmp_path / "rs-key.pem"
+    key_file.write_bytes(
+        keyring.p256.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"key file password"),
+        )
+    )
+    key_file.chmod(0o600)
+    monkeypatch.setenv("RS_KEY_PASSWORD", "key file password")
+    value = {
+        "ENDPOINT": jwks_server.url("/pkjwt"),
+        "CLIENT_ID": "orders-api",
+        "CLIENT_AUTH": "private_key_jwt",
+        "PRIVATE_KEY_FILE": str(key_file),
+        "PRIVATE_KEY_PASSWORD_ENV": "RS_KEY_PASSWORD",
+        "ASSERTION_ALGORITHM": "ES256",
+        "ASSERTION_KID": "rs-key-1",
+    }
+    configure(INTROSPECTION=value)
+    assert _get(client, OPAQUE).status_code == 200
+    assert seen[0]["sub"] == "orders-api"
+    monkeypatch.setenv("RS_KEY_PASSWORD", "wrong password")
+    configure(INTROSPECTION=dict(value))
+    message = _refusal()
+    assert "JWT_GUARD['INTROSPECTION']['PRIVATE_KEY_FILE']" in message
+    assert "key file password" not in message
+    assert "wrong password" not in message
