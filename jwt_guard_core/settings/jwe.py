@@ -119,13 +119,14 @@ def jwe_policy(
     where: str,
     *,
     issuing: Callable[[], EncryptionKeyManager] | None = None,
-    issuing_algorithm: Any = None,
+    issuing_algorithm: Callable[[], Any] | None = None,
 ) -> JWEPolicy | None:
     """The policy for the JWE dict (its key files read), or ``None`` when it is not set.
 
     With ``KEYS: "ISSUING"`` the keys are the issuing side's decryption keys:
     ``issuing`` opens their manager on first use (never here) and
-    ``issuing_algorithm`` is its ``ENCRYPTION_ALGORITHM`` (``None``: not set).
+    ``issuing_algorithm()`` reads its ``ENCRYPTION_ALGORITHM`` from the
+    settings (``None``: not set); neither is called otherwise.
     """
     from .._secret_files import read_key_password
     from ..jwe import DecryptionKeySet, JWEPolicy
@@ -138,13 +139,14 @@ def jwe_policy(
     if _from_issuing(checked["KEYS"]):
         from ..signing.encryption_keys import StoredDecryptionKeys
 
-        if issuing is None or not isinstance(issuing_algorithm, str):
+        algorithm = issuing_algorithm() if issuing_algorithm is not None else None
+        if issuing is None or not isinstance(algorithm, str):
             raise ConfigurationError(
                 name,
                 "'ISSUING' names the key store's decryption key: configure ISSUING with "
                 "ENCRYPTION_ALGORITHM (e.g. 'ECDH-ES+A256KW')",
             )
-        keys = StoredDecryptionKeys(issuing, issuing_algorithm)
+        keys = StoredDecryptionKeys(issuing, algorithm)
     else:
         password = read_key_password(
             checked.get("KEY_PASSWORD_ENV"), _key(where, "KEY_PASSWORD_ENV")

@@ -495,7 +495,7 @@ class GuardSettings:
             self.read("jwe"),
             self.name("jwe"),
             issuing=self._issuing_encryption,
-            issuing_algorithm=self._issuing_value("ENCRYPTION_ALGORITHM"),
+            issuing_algorithm=lambda: self._issuing_value("ENCRYPTION_ALGORITHM"),
         )
         if jwe is not None:
             found["jwe"] = jwe

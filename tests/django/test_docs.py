@@ -40,4 +40,5 @@ def test_every_check_id_is_documented():
     in_code = set(re.findall(r"jwt_guard\.[EW]\d{3}", CHECKS.read_text(encoding="utf-8")))
     in_docs = set(re.findall(r"\| `(jwt_guard\.[EW]\d{3})` \|", DOC.read_text(encoding="utf-8")))
     assert in_code == in_docs
-    assert len(in_code) == 26  # + W009 DPoP; E012, W010, W011 users; W030-W032 claims
+    # + W009 DPoP; E012, W010, W011 users; W030-W032 claims; E016, E017, W015, W016 issue 16
+    assert len(in_code) == 30
