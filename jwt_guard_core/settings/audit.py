@@ -381,5 +381,25 @@ def _beyond_jws(s: GuardSettings) -> Iterator[Finding]:
         except ConfigurationError as exc:
             yield Finding(f"{setting}_invalid", True, str(exc), f"See {docs} for every key.")
             continue
+        if setting == "jwe" and value is not None and not _issuing_decrypts(s, value):
+            yield Finding(
+                "jwe_invalid",
+                True,
+                f"{where}['KEYS'] is 'ISSUING' but the issuing side keeps no decryption key.",
+                "Set ENCRYPTION_ALGORITHM in ISSUING (see docs/jwe.md), or give key files.",
+            )
         for risk in risks(value, where):
             yield Finding(f"{setting}_risky", False, risk, f"See {docs}.")
+
+
+def _issuing_decrypts(s: GuardSettings, jwe: Mapping[str, Any]) -> bool:
+    """Whether ``KEYS: "ISSUING"`` has a key to use (``True`` when KEYS names files)."""
+    from .jwe import from_issuing
+
+    if not from_issuing(jwe["KEYS"]):
+        return True
+    try:
+        group = s.group("issuing") or {}
+    except ConfigurationError:
+        return True  # reported on its own (E011)
+    return group.get("ENCRYPTION_ALGORITHM") is not None

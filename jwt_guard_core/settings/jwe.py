@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..jwe import DecryptionKey, JWEPolicy
     from ..signing.encryption_keys import EncryptionKeyManager
 
-__all__ = ["KEYS", "check_jwe", "jwe_policy", "jwe_risks"]
+__all__ = ["KEYS", "check_jwe", "from_issuing", "jwe_policy", "jwe_risks"]
 
 #: Every key of the JWE dict, with what it means (docs/jwe.md lists them).
 KEYS: Mapping[str, str] = {
@@ -65,7 +65,8 @@ def _paths(value: Any, name: str) -> tuple[str | os.PathLike[str], ...]:
     return tuple(items)
 
 
-def _from_issuing(keys: Any) -> bool:
+def from_issuing(keys: Any) -> bool:
+    """Whether ``KEYS`` names the issuing side's key store (``"ISSUING"``, any case)."""
     return isinstance(keys, str) and keys.strip().upper() == "ISSUING"
 
 
@@ -83,7 +84,7 @@ def check_jwe(value: Any, where: str) -> Mapping[str, Any] | None:
         raise ConfigurationError(
             _key(where, "KEYS"), "required: the PEM or private JWKS file(s) of the decryption keys"
         )
-    if not _from_issuing(checked["KEYS"]):
+    if not from_issuing(checked["KEYS"]):
         _paths(checked["KEYS"], _key(where, "KEYS"))
     check_algorithm_names(_key(where, "ALGORITHMS"), checked.get("ALGORITHMS"), KEY_MANAGEMENT)
     check_algorithm_names(_key(where, "ENCRYPTION"), checked.get("ENCRYPTION"), CONTENT_ENCRYPTION)
@@ -136,7 +137,7 @@ def jwe_policy(
         return None
     name = _key(where, "KEYS")
     keys: DecryptionKeySet
-    if _from_issuing(checked["KEYS"]):
+    if from_issuing(checked["KEYS"]):
         from ..signing.encryption_keys import StoredDecryptionKeys
 
         algorithm = issuing_algorithm() if issuing_algorithm is not None else None

@@ -61,6 +61,31 @@ def test_an_opaque_token_is_accepted_by_introspection(client, introspecting):
     assert introspecting.count() == 1
 
 
+async def test_the_async_path_introspects_too(async_client, introspecting, rejected_reasons):
+    response = await async_client.get(
+        "/plain-async/", headers={"Authorization": f"Bearer {OPAQUE}"}
+    )
+    assert response.status_code == 200
+    assert response.json()["sub"] == "user-1"
+    refused = await async_client.get(
+        "/plain-async/", headers={"Authorization": f"Bearer {INACTIVE}"}
+    )
+    assert refused.status_code == 401
+    assert rejected_reasons == ["token_inactive"]
+
+
+async def test_the_async_path_decrypts_too(
+    async_client, encrypting, make_token, enc_private_key, rejected_reasons
+):
+    token = encrypt(make_token(), enc_private_key)
+    response = await async_client.get("/plain-async/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    bad = tampered(token)
+    refused = await async_client.get("/plain-async/", headers={"Authorization": f"Bearer {bad}"})
+    assert refused.status_code == 401
+    assert rejected_reasons == ["decryption_failed"]
+
+
 def test_a_jwt_still_verifies_locally_next_to_introspection(client, introspecting, make_token):
     assert _get(client, make_token()).status_code == 200
     assert introspecting.count() == 0

@@ -116,6 +116,9 @@ def test_issuing_without_an_encryption_algorithm_names_the_jwe_keys(
     settings.JWT_GUARD = {**settings.JWT_GUARD, "JWE": JWE}
     with pytest.raises(ImproperlyConfigured, match=r"JWT_GUARD\['JWE'\]\['KEYS'\]"):
         get_verifier()
+    messages = check_settings()
+    assert [m.id for m in messages] == ["jwt_guard.E017"]
+    assert "ENCRYPTION_ALGORITHM" in messages[0].hint
 
 
 def test_an_unsupported_encryption_algorithm_names_the_issuing_key(
