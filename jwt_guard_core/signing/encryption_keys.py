@@ -44,7 +44,7 @@ from ._crypto import (
     thumbprint_kid,
 )
 from .errors import KeyStoreError
-from .keystore import KeyInfo, KeyRing, KeyStore, StoredKey
+from .keystore import KeyInfo, KeyRing, KeyStore, RingViews, StoredKey
 from .manager import (
     DEFAULT_GRACE_PERIOD,
     DEFAULT_JWKS_MAX_AGE,
@@ -128,8 +128,7 @@ class EncryptionKeyManager:
         self._max_age = jwks_max_age
         self._auto = bool(auto_rotate)
         self._clock = clock
-        self._view: _View | None = None
-        self._mutex = threading.Lock()
+        self._views = RingViews(store, self._build_view)
 
     @property
     def algorithm(self) -> str:
@@ -150,14 +149,9 @@ class EncryptionKeyManager:
     # -- reading
 
     def _load(self) -> _View:
-        revision = self._store.revision()
-        with self._mutex:
-            view = self._view
-            if view is not None and view.ring.revision == revision:
-                return view
-        return self._set_view(self._store.load())
+        return self._views.load()
 
-    def _set_view(self, ring: KeyRing) -> _View:
+    def _build_view(self, ring: KeyRing) -> _View:
         for key in ring.keys:
             if key.info.algorithm not in ENCRYPTION_ALGORITHMS or key.material is None:
                 raise KeyStoreError(
@@ -176,15 +170,11 @@ class EncryptionKeyManager:
             decrypting.append(opened)
             if key.state == "active":
                 published.append(dict(opened.public_jwk))
-        view = _View(
+        return _View(
             ring=ring,
             keys=DecryptionKeySet(decrypting) if decrypting else None,
             jwks={"keys": published},
         )
-        with self._mutex:
-            if self._view is None or self._view.ring.revision <= ring.revision:
-                self._view = view
-        return view
 
     def _current(self) -> _View:
         """The ring, with its first key created and due maintenance done."""
@@ -267,7 +257,7 @@ class EncryptionKeyManager:
         saved = self._store.save(
             KeyRing(keys=tuple(keys), revision=ring.revision), expected_revision=ring.revision
         )
-        self._set_view(saved)
+        self._views.put(saved)
 
     def maybe_rotate(self, *, blocking: bool = True) -> bool:
         """Do what the schedule says, once across instances; ``True`` when the ring changed.

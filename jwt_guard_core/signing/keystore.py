@@ -23,12 +23,12 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from ..errors import ConfigurationError
 from ._crypto import (
@@ -53,6 +53,7 @@ __all__ = [
     "KeyRing",
     "KeyState",
     "KeyStore",
+    "RingViews",
     "StoredKey",
 ]
 
@@ -199,6 +200,53 @@ class GeneratesKeys(Protocol):
     """
 
     def generate_key(self, algorithm: str) -> Signer: ...
+
+
+class _HasRing(Protocol):
+    @property
+    def ring(self) -> KeyRing: ...
+
+
+ViewT = TypeVar("ViewT", bound=_HasRing)
+
+
+class RingViews(Generic[ViewT]):
+    """What a key manager derives from a store's ring, rebuilt only when the revision moves.
+
+    Reading a ring means opening every sealed key; a manager asks the
+    store's revision (a stat, or one Redis GET) and rebuilds its view only
+    when another process (or this one) saved a newer ring. Thread-safe: a
+    view of an older revision never replaces a newer one.
+    """
+
+    def __init__(self, store: KeyStore, build: Callable[[KeyRing], ViewT]) -> None:
+        self._store = store
+        self._build = build
+        self._view: ViewT | None = None
+        self._mutex = threading.Lock()
+
+    def load(self) -> ViewT:
+        """The view of the store's current ring."""
+        revision = self._store.revision()
+        with self._mutex:
+            view = self._view
+            if view is not None and view.ring.revision == revision:
+                return view
+        return self.put(self._store.load())
+
+    def put(self, ring: KeyRing) -> ViewT:
+        """The view of ``ring`` (just saved or loaded), kept unless a newer one is."""
+        view = self._build(ring)
+        with self._mutex:
+            current = self._view
+            if current is None or current.ring.revision <= ring.revision:
+                self._view = view
+        return view
+
+    def forget(self) -> None:
+        """Drop the kept view; the next :meth:`load` reads the store again."""
+        with self._mutex:
+            self._view = None
 
 
 # --- ring (de)serialization shared by the stores ---------------------------------
