@@ -226,7 +226,7 @@ class Verifier:
                 checks = self._opaque_checks()
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
-                    token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
+                    token = await self.config.jwe.aunwrap(token, self.config.max_token_bytes)
                 parsed = self._parse(token, ctx)
                 header, _, policy, _, _, _ = parsed
                 key = await policy.keys.aget_key(header.kid, header.alg)

@@ -278,6 +278,9 @@ class DecryptionKeySet:
     tokens for this API, so they can encrypt to it.
     """
 
+    #: Whether a lookup does I/O (a key store): async verification then runs it in a thread.
+    blocking = False
+
     def __init__(self, keys: Iterable[DecryptionKey], *, setting: str = "jwe.keys") -> None:
         self._keys = tuple(keys)
         if not self._keys:

@@ -313,8 +313,11 @@ class StoredDecryptionKeys(DecryptionKeySet):
     ``manager`` is called on first use (so building a configuration opens
     no store); ``algorithm`` is the manager's, known without opening it. A
     store that cannot be read is an outage (503, ``key_source_unavailable``),
-    never a refused token.
+    never a refused token. Lookups read the store (a file or Redis): the
+    verifier's async path runs them off the event loop (``blocking``).
     """
+
+    blocking = True
 
     def __init__(self, manager: Callable[[], EncryptionKeyManager], algorithm: str) -> None:
         self._factory = manager
@@ -333,7 +336,9 @@ class StoredDecryptionKeys(DecryptionKeySet):
     def _current(self) -> DecryptionKeySet:
         try:
             return self.manager().decryption_keys()
-        except KeyStoreError as exc:
+        except (ConfigurationError, KeyStoreError) as exc:
+            # A store that cannot be opened (a wrong passphrase) or read is an
+            # outage: 503, never a 500 nor a refused token.
             raise KeySourceUnavailable(f"the decryption keys cannot be read: {exc}") from None
 
     @property

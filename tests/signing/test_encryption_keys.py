@@ -291,3 +291,53 @@ def test_bad_manager_options_are_refused_naming_them(
     with pytest.raises(ConfigurationError) as refused:
         make_enc(**options)
     assert refused.value.setting == setting
+
+
+async def test_async_verification_reads_the_store_off_the_event_loop(
+    manager: KeyManager, tmp_path: Path, clock: FakeClock
+) -> None:
+    import threading
+
+    readers: list[int] = []
+
+    class Recording(FileKeyStore):
+        def revision(self) -> int:
+            readers.append(threading.get_ident())
+            return super().revision()
+
+    enc = EncryptionKeyManager(Recording(tmp_path / "enc", passphrase=PASSPHRASE), clock=clock)
+    token = _issue(manager, enc.jwks())
+    readers.clear()
+    result = await _verifier(manager, enc, clock).averify(token)
+    assert result.subject == "user-1"
+    assert readers
+    assert threading.get_ident() not in readers
+
+
+def test_a_store_that_cannot_be_opened_is_an_outage(
+    manager: KeyManager, enc: EncryptionKeyManager, clock: FakeClock
+) -> None:
+    from jwt_guard_core.signing.encryption_keys import StoredDecryptionKeys
+
+    token = _issue(manager, enc.jwks())
+
+    def wrong_passphrase() -> EncryptionKeyManager:
+        raise ConfigurationError("passphrase_env", "the passphrase does not open the key store")
+
+    verifier = Verifier(
+        GuardConfig(
+            algorithms=[manager.algorithm],
+            keys=StaticKeySet.from_jwks(manager.jwks()),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            clock=clock,
+            jwe=JWEPolicy(
+                keys=StoredDecryptionKeys(wrong_passphrase, "ECDH-ES+A256KW"),
+                algorithms=["ECDH-ES+A256KW"],
+                encryption=[ENC],
+            ),
+        )
+    )
+    with pytest.raises(KeySourceUnavailable) as outage:
+        verifier.verify(token)
+    assert (outage.value.status, outage.value.reason) == (503, "key_source_unavailable")
