@@ -234,7 +234,8 @@ def text(value: Any, name: str) -> str:
 def mapping(value: Any, name: str) -> Mapping[str, Any] | None:
     """``None`` or a dict (its keys are checked by the feature that reads it)."""
     if value is not None and not isinstance(value, Mapping):
-        raise ConfigurationError(name, f"{value!r} is not a dict")
+        # The type only: a secret pasted where the dict belongs stays out of the message.
+        raise ConfigurationError(name, f"a {type(value).__name__} is not a dict")
     return value
 
 

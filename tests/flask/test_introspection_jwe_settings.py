@@ -291,3 +291,10 @@ def test_with_issuers_the_introspected_issuer_must_be_named(
         JWT_GUARD_INTROSPECTION=introspection_settings(auth_server, ISSUER=ISSUER),
     )
     assert _get(app, OPAQUE).status_code == 200
+
+
+@pytest.mark.parametrize("setting", ["JWT_GUARD_INTROSPECTION", "JWT_GUARD_JWE"])
+def test_a_value_that_is_not_a_dict_is_refused_without_echoing_it(app_with, setting: str) -> None:
+    error = _refusal(app_with, **{setting: "s3cr3t-pasted-here"})
+    assert error.setting == setting
+    assert "s3cr3t" not in str(error)
