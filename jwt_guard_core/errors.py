@@ -56,6 +56,10 @@ class ConfigurationError(ValueError):
         self.setting = setting
         super().__init__(f"{setting}: {message}")
 
+    def renamed(self, setting: str) -> ConfigurationError:
+        """The same error naming ``setting``: a core parameter as the user spelt its setting."""
+        return ConfigurationError(setting, str(self).removeprefix(f"{self.setting}: "))
+
 
 class TokenError(Exception):
     """A token was rejected.

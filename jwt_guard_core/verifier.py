@@ -60,8 +60,18 @@ logger = logging.getLogger("jwt_guard.verifier")
 # them is either misconfigured or attacking.
 _KEY_HEADERS = ("jwk", "jku", "x5u", "x5c")
 # Rejections that point at an attacker rather than a stale client.
+# Logged at WARNING: what a forger or a prober produces, not a stale client.
+# A JWE that does not decrypt was tampered with or made for another key (a
+# padding-oracle or invalid-curve probe looks exactly like this).
 _ATTACK_REASONS = frozenset(
-    {"alg_not_allowed", "embedded_key", "bad_signature", "unknown_crit", "malformed"}
+    {
+        "alg_not_allowed",
+        "embedded_key",
+        "bad_signature",
+        "unknown_crit",
+        "malformed",
+        "decryption_failed",
+    }
 )
 _MAX_KID_LENGTH = 256
 # Unix time bounds for NumericDate claims: 0 to the end of year 9999.
@@ -216,7 +226,7 @@ class Verifier:
                 checks = self._opaque_checks()
             else:
                 if self.config.jwe is not None:  # nested JWE: decrypt first (jwe/decrypt.py)
-                    token = self.config.jwe.unwrap(token, self.config.max_token_bytes)
+                    token = await self.config.jwe.aunwrap(token, self.config.max_token_bytes)
                 parsed = self._parse(token, ctx)
                 header, _, policy, _, _, _ = parsed
                 key = await policy.keys.aget_key(header.kid, header.alg)

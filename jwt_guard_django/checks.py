@@ -73,6 +73,11 @@ IDS = {
     # The Redis revocation mirror (issue 14).
     "revocation_mirror_backend": "jwt_guard.E020",
     "revocation_mirror_lag": "jwt_guard.W019",
+    # Tokens beyond signed JWTs (issue 16): INTROSPECTION and JWE.
+    "introspection_invalid": "jwt_guard.E016",
+    "jwe_invalid": "jwt_guard.E017",
+    "introspection_risky": "jwt_guard.W015",
+    "jwe_risky": "jwt_guard.W016",
 }
 
 

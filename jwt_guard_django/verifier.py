@@ -67,13 +67,15 @@ def get_verifier() -> Verifier:
 def reset_verifier() -> None:
     """Drop the shared verifier; the next request builds a new one from settings.
 
-    The old verifier's remote key sets close their HTTP clients.
+    The old verifier's remote key sets and introspection source close their HTTP
+    clients.
     """
     global _verifier
     with _lock:
         old, _verifier = _verifier, None
     if old is not None:
-        for source in warmable_key_sources(key_sources(old).values()):
+        closable = [*warmable_key_sources(key_sources(old).values()), old.config.opaque_source]
+        for source in closable:
             close = getattr(source, "close", None)
             if callable(close):
                 close()

@@ -25,6 +25,14 @@ from jwt_guard_core.settings.schema import SETTINGS, Adapter, Setting, by_name  
 DOCUMENTS = {
     "docs/django.md": ("django", ("main", "issuing", "sessions")),
     "docs/flask.md": ("flask", ("main",)),
+    # The keys of a dict setting, the same in both adapters (issue 16).
+    "docs/introspection.md": ("django", ("introspection",)),
+    "docs/jwe.md": ("django", ("jwe",)),
+}
+#: Dict settings whose keys are a table of their own: table name -> the module holding KEYS.
+DICT_TABLES = {
+    "introspection": "jwt_guard_core.settings.introspection",
+    "jwe": "jwt_guard_core.settings.jwe",
 }
 _TABLE = re.compile(
     r"(<!-- settings-table: (?P<name>[a-z]+) -->\n)(?P<body>.*?)(<!-- end settings-table -->)",
@@ -69,6 +77,13 @@ def _doc(adapter: Adapter, setting: Setting) -> str:
 
 def render(adapter: Adapter, table: str) -> str:
     """One table, header included."""
+    if table in DICT_TABLES:
+        import importlib
+
+        keys = importlib.import_module(DICT_TABLES[table]).KEYS
+        lines = ["| key | meaning |", "| --- | --- |"]
+        lines += [f"| `{key}` | {meaning} |" for key, meaning in keys.items()]
+        return "\n".join(lines) + "\n"
     lines = ["| key | default | meaning |", "| --- | --- | --- |"]
     for setting in _rows(adapter, table):
         meaning = _doc(adapter, setting)

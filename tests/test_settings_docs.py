@@ -21,7 +21,9 @@ def _script():
     return module
 
 
-@pytest.mark.parametrize("document", ["docs/django.md", "docs/flask.md"])
+@pytest.mark.parametrize(
+    "document", ["docs/django.md", "docs/flask.md", "docs/introspection.md", "docs/jwe.md"]
+)
 def test_settings_tables_match_the_schema(document):
     script = _script()
     text = (ROOT / document).read_text(encoding="utf-8")

@@ -4,7 +4,8 @@ Content encryption (section 5): AES-GCM, and AES-CBC with HMAC-SHA2
 (section 5.2, the tag compared in constant time before any padding is
 looked at, so no padding oracle exists). Key management (section 4):
 RSA-OAEP-256 and ECDH-ES with the Concat KDF (section 4.6), directly or
-with AES key wrap. Nothing here decides what is allowed: the callers do.
+with AES key wrap, on the NIST curves or X25519 (RFC 8037 section 3.2).
+Nothing here decides what is allowed: the callers do.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,6 +32,7 @@ __all__ = [
     "content_decrypt",
     "content_encrypt",
     "derive_ecdh_key",
+    "key_types",
     "rsa_oaep_256_decrypt",
     "rsa_oaep_256_encrypt",
 ]
@@ -73,6 +75,13 @@ KEY_MANAGEMENT: dict[str, KeyManagement] = {
     "ECDH-ES+A192KW": KeyManagement("ECDH-ES+A192KW", "EC", 24),
     "ECDH-ES+A256KW": KeyManagement("ECDH-ES+A256KW", "EC", 32),
 }
+
+
+def key_types(alg: str) -> tuple[str, ...]:
+    """The JWK ``kty`` values ``alg`` works with: ECDH-ES takes EC and OKP (X25519) keys."""
+    kty = KEY_MANAGEMENT[alg].kty
+    return ("EC", "OKP") if kty == "EC" else (kty,)
+
 
 _CBC_HASH = {32: hashlib.sha256, 48: hashlib.sha384, 64: hashlib.sha512}
 _OAEP_256 = asym_padding.OAEP(
@@ -153,8 +162,8 @@ def _length_prefixed(data: bytes) -> bytes:
 
 
 def derive_ecdh_key(
-    private: ec.EllipticCurvePrivateKey,
-    peer: ec.EllipticCurvePublicKey,
+    private: ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey,
+    peer: ec.EllipticCurvePublicKey | x25519.X25519PublicKey,
     algorithm_id: str,
     key_bytes: int,
     apu: bytes,
@@ -163,9 +172,21 @@ def derive_ecdh_key(
     """RFC 7518 section 4.6.2: ECDH, then the Concat KDF (NIST SP 800-56A) with SHA-256.
 
     ``algorithm_id`` is the ``enc`` value for direct key agreement and the
-    ``alg`` value for ECDH-ES+AxxxKW.
+    ``alg`` value for ECDH-ES+AxxxKW. An X25519 exchange whose shared secret
+    is all zeros (a small-order peer point, RFC 7748 section 6.1) raises
+    ``ValueError``: the key would be known to anyone.
     """
-    shared = private.exchange(ec.ECDH(), peer)
+    shared: bytes
+    if isinstance(private, x25519.X25519PrivateKey):
+        if not isinstance(peer, x25519.X25519PublicKey):
+            raise ValueError("an X25519 key agrees only with an X25519 key")
+        shared = private.exchange(peer)  # cryptography refuses an all-zero result
+        if not any(shared):  # and so do we, whatever the backend does
+            raise ValueError("X25519 shared secret is all zeros")
+    else:
+        if not isinstance(peer, ec.EllipticCurvePublicKey):
+            raise ValueError("an EC key agrees only with an EC key")
+        shared = private.exchange(ec.ECDH(), peer)
     other_info = (
         _length_prefixed(algorithm_id.encode("ascii"))
         + _length_prefixed(apu)

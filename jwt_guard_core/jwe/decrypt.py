@@ -20,12 +20,13 @@ The order keeps garbage cheap and the cryptography silent:
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
 from ..encoding import DecodeError, b64url_decode, parse_json_object
 from ..errors import (
@@ -105,13 +106,19 @@ class JWEPolicy:
         encs = check_algorithm_names("jwe.encryption", self.encryption, CONTENT_ENCRYPTION)
         if not isinstance(self.required, bool):
             raise ConfigurationError("jwe.required", f"{self.required!r} is not True or False")
-        if not any(k.algorithms & algs for k in self.keys.keys):
+        if not self.keys.key_algorithms() & algs:
             raise ConfigurationError(
                 "jwe.algorithms",
                 f"no decryption key may be used with {', '.join(sorted(algs))}",
             )
         object.__setattr__(self, "allowed_algorithms", algs)
         object.__setattr__(self, "allowed_encryption", encs)
+
+    async def aunwrap(self, token: str, max_bytes: int) -> str:
+        """Like :meth:`unwrap`; keys read from a store are looked up off the event loop."""
+        if self.keys.blocking and isinstance(token, str) and token.count(".") == 4:
+            return await asyncio.to_thread(self.unwrap, token, max_bytes)
+        return self.unwrap(token, max_bytes)
 
     def unwrap(self, token: str, max_bytes: int) -> str:
         """The JWS inside a nested JWE ``token``; a plain JWS passes when not ``required``."""
@@ -174,19 +181,30 @@ def _party_info(header: Mapping[str, Any], name: str) -> bytes:
     return b64url_decode(value)
 
 
-def _ephemeral_key(header: Mapping[str, Any], key: DecryptionKey) -> ec.EllipticCurvePublicKey:
+def _ephemeral_key(
+    header: Mapping[str, Any], key: DecryptionKey
+) -> ec.EllipticCurvePublicKey | x25519.X25519PublicKey:
     """The sender's ``epk``: on the recipient's curve, full-size coordinates, a valid point.
 
     ``cryptography`` refuses a point that is not on the curve when it is
     loaded; without that check an invalid-curve attack recovers the private
-    key a few bits per token.
+    key a few bits per token. An X25519 ``epk`` (RFC 8037 section 3.2.1) is
+    32 bytes; a small-order one makes the exchange fail (all-zero secret).
     """
     epk = header.get("epk")
-    if not isinstance(epk, Mapping) or epk.get("kty") != "EC" or "d" in epk:
+    if not isinstance(epk, Mapping) or epk.get("kty") != key.kty or "d" in epk:
         raise DecryptionFailed()
     crv = epk.get("crv")
     if crv != key.crv or not isinstance(crv, str):
         raise DecryptionFailed()
+    if key.kty == "OKP":
+        x_okp = epk.get("x")
+        if not isinstance(x_okp, str) or "y" in epk:
+            raise DecryptionFailed()
+        raw = b64url_decode(x_okp)
+        if len(raw) != 32:
+            raise DecryptionFailed()
+        return x25519.X25519PublicKey.from_public_bytes(raw)
     x, y = epk.get("x"), epk.get("y")
     if not isinstance(x, str) or not isinstance(y, str):
         raise DecryptionFailed()
@@ -208,7 +226,7 @@ def _content_key(header: _Header, key: DecryptionKey, encrypted_key: bytes) -> b
         assert isinstance(key.key, rsa.RSAPrivateKey)
         cek = rsa_oaep_256_decrypt(key.key, encrypted_key)
     else:
-        assert isinstance(key.key, ec.EllipticCurvePrivateKey)
+        assert isinstance(key.key, (ec.EllipticCurvePrivateKey, x25519.X25519PrivateKey))
         peer = _ephemeral_key(header.raw, key)
         apu, apv = _party_info(header.raw, "apu"), _party_info(header.raw, "apv")
         if management.wrap_bytes == 0:

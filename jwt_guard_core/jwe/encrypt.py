@@ -12,7 +12,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
 from ..encoding import b64url_encode
 from ..errors import ConfigurationError
@@ -30,8 +31,14 @@ from .keys import RecipientKey
 __all__ = ["encrypt_compact", "encrypt_nested"]
 
 
-def _epk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
-    """The ephemeral public key as the ``epk`` header member (RFC 7518 section 4.6.1.1)."""
+def _epk(key: ec.EllipticCurvePublicKey | x25519.X25519PublicKey) -> dict[str, str]:
+    """The ephemeral public key as the ``epk`` header member (RFC 7518 section 4.6.1.1).
+
+    X25519: ``{"kty": "OKP", "crv": "X25519", "x": ...}`` (RFC 8037 section 3.2.1).
+    """
+    if isinstance(key, x25519.X25519PublicKey):
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return {"kty": "OKP", "crv": "X25519", "x": b64url_encode(raw)}
     jwk = key_from_public_key(key).public_jwk
     assert jwk is not None
     return {member: jwk[member] for member in ("kty", "crv", "x", "y")}
@@ -57,7 +64,11 @@ def encrypt_compact(
         cek = os.urandom(enc.key_bytes)
         encrypted_key = rsa_oaep_256_encrypt(recipient.key, cek)
     else:
-        ephemeral = ec.generate_private_key(recipient.key.curve)
+        ephemeral: ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey
+        if isinstance(recipient.key, x25519.X25519PublicKey):
+            ephemeral = x25519.X25519PrivateKey.generate()
+        else:
+            ephemeral = ec.generate_private_key(recipient.key.curve)
         header["epk"] = _epk(ephemeral.public_key())
         if management.wrap_bytes == 0:
             cek = derive_ecdh_key(ephemeral, recipient.key, recipient.enc, enc.key_bytes, b"", b"")

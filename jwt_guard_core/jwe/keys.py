@@ -1,8 +1,8 @@
 """JWE keys: the private keys that decrypt, and the recipients' public keys that encrypt.
 
-A decryption key is an RSA (2048 bits or more, no ROCA fingerprint) or EC
-(P-256, P-384, P-521) private key, bound to the key-management algorithms
-it may serve. Keys come from a private JWKS (a dict, JSON text or a file),
+A decryption key is an RSA (2048 bits or more, no ROCA fingerprint), EC
+(P-256, P-384, P-521) or X25519 (OKP, RFC 8037) private key, bound to the
+key-management algorithms it may serve. Keys come from a private JWKS (a dict, JSON text or a file),
 PEM, or ``cryptography`` objects, and are checked once, at start-up.
 
 A recipient key is the public half a token issuer encrypts to; it is checked
@@ -20,12 +20,12 @@ from typing import Any
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa, x25519
 
-from ..encoding import DecodeError, b64url_decode
+from ..encoding import DecodeError, b64url_decode, b64url_encode
 from ..errors import ConfigurationError, UnknownKid
 from ..keys import KeyRejected, key_from_jwk, key_from_public_key
-from ._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT
+from ._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT, key_types
 
 __all__ = [
     "EC_CURVES",
@@ -36,8 +36,8 @@ __all__ = [
     "check_algorithm_names",
 ]
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | x25519.X25519PrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | x25519.X25519PublicKey
 
 # Never, whatever the configuration says.
 NEVER_ALLOWED: dict[str, str] = {
@@ -101,7 +101,7 @@ def _int(jwk: Mapping[str, Any], name: str) -> int:
 
 
 def _algorithms_for_key(kty: str, declared: object) -> frozenset[str]:
-    possible = {name for name, spec in KEY_MANAGEMENT.items() if spec.kty == kty}
+    possible = {name for name in KEY_MANAGEMENT if kty in key_types(name)}
     if declared is None:
         return frozenset(possible)
     if not isinstance(declared, str):
@@ -129,13 +129,37 @@ def _check_use(jwk: Mapping[str, Any]) -> None:
         raise KeyRejected("key_ops must list encryption operations only")
 
 
-def _public_jwk(public: PublicKey, kid: str | None, algorithms: frozenset[str]) -> dict[str, Any]:
+def _x25519_public(raw: bytes) -> x25519.X25519PublicKey:
+    """An X25519 public key that is not of small order (RFC 7748 section 6.1).
+
+    A small-order point makes every shared secret all zeros; ``cryptography``
+    refuses such an exchange, so one trial exchange finds it.
+    """
+    if len(raw) != 32:
+        raise KeyRejected("an X25519 key is 32 bytes")
+    public = x25519.X25519PublicKey.from_public_bytes(raw)
     try:
-        checked = key_from_public_key(public)
-    except KeyRejected as exc:
-        raise KeyRejected(f"the public key fails the hygiene checks: {exc}") from None
-    assert checked.public_jwk is not None
-    jwk = {k: v for k, v in checked.public_jwk.items() if k not in ("use", "alg", "kid")}
+        x25519.X25519PrivateKey.generate().exchange(public)
+    except ValueError:
+        raise KeyRejected("the X25519 public key is of small order") from None
+    return public
+
+
+def _okp_jwk(public: x25519.X25519PublicKey) -> dict[str, Any]:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "X25519", "x": b64url_encode(raw)}
+
+
+def _public_jwk(public: PublicKey, kid: str | None, algorithms: frozenset[str]) -> dict[str, Any]:
+    if isinstance(public, x25519.X25519PublicKey):
+        jwk = _okp_jwk(public)
+    else:
+        try:
+            checked = key_from_public_key(public)
+        except KeyRejected as exc:
+            raise KeyRejected(f"the public key fails the hygiene checks: {exc}") from None
+        assert checked.public_jwk is not None
+        jwk = {k: v for k, v in checked.public_jwk.items() if k not in ("use", "alg", "kid")}
     if kid is not None:
         jwk["kid"] = kid
     if len(algorithms) == 1:
@@ -159,16 +183,19 @@ class DecryptionKey:
     def from_key(
         cls, key: object, *, kid: str | None = None, algorithms: Iterable[str] | None = None
     ) -> DecryptionKey:
-        """Wrap a ``cryptography`` RSA or EC private key. Raises :class:`KeyRejected`."""
+        """Wrap a ``cryptography`` RSA, EC or X25519 private key. Raises :class:`KeyRejected`."""
         if isinstance(key, rsa.RSAPrivateKey):
             kty, crv = "RSA", None
         elif isinstance(key, ec.EllipticCurvePrivateKey):
             kty, crv = "EC", _CURVE_NAME.get(key.curve.name)
             if crv is None:
                 raise KeyRejected(f"EC curve {key.curve.name} is not one of P-256, P-384, P-521")
+        elif isinstance(key, x25519.X25519PrivateKey):
+            kty, crv = "OKP", "X25519"
         else:
             raise KeyRejected(
-                f"{type(key).__name__} is not an RSA or EC private key; JWE decryption needs one"
+                f"{type(key).__name__} is not an RSA, EC or X25519 private key; JWE decryption "
+                "needs one"
             )
         possible = _algorithms_for_key(kty, None)
         if algorithms is None:
@@ -192,11 +219,14 @@ class DecryptionKey:
         if kid is not None and not isinstance(kid, str):
             raise KeyRejected("kid must be a string")
         _check_use(jwk)
-        if kty not in ("RSA", "EC"):
+        if kty not in ("RSA", "EC", "OKP"):
             raise KeyRejected(
-                f"kty {str(kty)[:16]!r} cannot decrypt; JWE decryption keys are RSA or EC "
-                "private keys"
+                f"kty {str(kty)[:16]!r} cannot decrypt; JWE decryption keys are RSA, EC or "
+                "X25519 private keys"
             )
+        if kty == "OKP" and jwk.get("crv") != "X25519":
+            # Ed25519 (and Ed448) keys sign; X448 is not supported.
+            raise KeyRejected("an OKP decryption key must have crv X25519")
         algs = _algorithms_for_key(kty, jwk.get("alg"))
         key: PrivateKey
         try:
@@ -216,6 +246,15 @@ class DecryptionKey:
                         rsa.rsa_crt_iqmp(p, q),
                     )
                 key = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, public_numbers).private_key()
+            elif kty == "OKP":
+                if "d" not in jwk:
+                    raise KeyRejected("the JWK has no private key d; decryption needs it")
+                scalar = _member(jwk, "d")
+                if len(scalar) != 32:
+                    raise KeyRejected("an X25519 private key is 32 bytes")
+                key = x25519.X25519PrivateKey.from_private_bytes(scalar)
+                if "x" in jwk and _okp_jwk(key.public_key())["x"] != jwk["x"]:
+                    raise KeyRejected("x is not the public key of d")
             else:
                 crv = jwk.get("crv")
                 if not isinstance(crv, str) or crv not in EC_CURVES:
@@ -238,6 +277,9 @@ class DecryptionKeySet:
     Publish :meth:`jwks` (public halves, ``use: enc``) to whoever issues
     tokens for this API, so they can encrypt to it.
     """
+
+    #: Whether a lookup does I/O (a key store): async verification then runs it in a thread.
+    blocking = False
 
     def __init__(self, keys: Iterable[DecryptionKey], *, setting: str = "jwe.keys") -> None:
         self._keys = tuple(keys)
@@ -299,6 +341,10 @@ class DecryptionKeySet:
     def keys(self) -> tuple[DecryptionKey, ...]:
         return self._keys
 
+    def key_algorithms(self) -> frozenset[str]:
+        """The key-management algorithms some key of the set serves (checked at start-up)."""
+        return frozenset().union(*(k.algorithms for k in self._keys))
+
     def get(self, kid: str | None, alg: str) -> DecryptionKey:
         """The key for ``kid`` bound to ``alg``; without kid, the only key bound to ``alg``."""
         if kid is not None:
@@ -344,14 +390,21 @@ class RecipientKey:
             declared = jwk.get("alg")
             if declared is not None and declared not in alg_ok:
                 raise KeyRejected(f"the JWK is for {str(declared)[:32]!r}, not {alg}")
-            if KEY_MANAGEMENT[alg].kty != jwk.get("kty"):
-                raise KeyRejected(f"{alg} needs a {KEY_MANAGEMENT[alg].kty} key")
-            # The verification-key parser checks the public part and refuses
-            # private members; use/alg/key_ops are ours to check, not its.
-            public = {k: v for k, v in jwk.items() if k not in ("use", "alg", "key_ops")}
-            parsed = key_from_jwk(public, allow_hmac=False)
+            if jwk.get("kty") not in key_types(alg):
+                raise KeyRejected(f"{alg} needs a {' or '.join(key_types(alg))} key")
+            key: PublicKey
+            if jwk.get("kty") == "OKP":
+                if jwk.get("crv") != "X25519" or "d" in jwk:
+                    raise KeyRejected("an OKP recipient key is a public X25519 key (crv, x)")
+                key = _x25519_public(_member(jwk, "x"))
+            else:
+                # The verification-key parser checks the public part and refuses
+                # private members; use/alg/key_ops are ours to check, not its.
+                public = {k: v for k, v in jwk.items() if k not in ("use", "alg", "key_ops")}
+                parsed = key_from_jwk(public, allow_hmac=False)
+                assert isinstance(parsed.key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
+                key = parsed.key
         except KeyRejected as exc:
             raise ConfigurationError("recipient", str(exc)) from None
-        assert isinstance(parsed.key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
         kid = jwk.get("kid")
-        return cls(key=parsed.key, alg=alg, enc=enc, kid=kid if isinstance(kid, str) else None)
+        return cls(key=key, alg=alg, enc=enc, kid=kid if isinstance(kid, str) else None)

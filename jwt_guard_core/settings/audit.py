@@ -52,6 +52,7 @@ def findings(settings: GuardSettings, *, development: bool = False) -> list[Find
     found += _scale(settings)
     found += _sessions_async(settings)
     found += _revocation_mirror(settings)
+    found += _beyond_jws(settings)
     return found
 
 
@@ -494,3 +495,42 @@ def _revocation_mirror(s: GuardSettings) -> Iterator[Finding]:
             f"Keep it at a few seconds at most (default {default:g} s); each process then "
             "refreshes its copy four times per bound.",
         )
+
+
+def _beyond_jws(s: GuardSettings) -> Iterator[Finding]:
+    """INTROSPECTION and JWE (issue 16): their shape without I/O, and their risky values."""
+    from .introspection import check_introspection, introspection_risks
+    from .jwe import check_jwe, jwe_risks
+
+    for setting, check, risks, docs in (
+        ("introspection", check_introspection, introspection_risks, "docs/introspection.md"),
+        ("jwe", check_jwe, jwe_risks, "docs/jwe.md"),
+    ):
+        where = s.name(setting)
+        try:
+            value = check(s.get(setting), where)
+        except ConfigurationError as exc:
+            yield Finding(f"{setting}_invalid", True, str(exc), f"See {docs} for every key.")
+            continue
+        if setting == "jwe" and value is not None and not _issuing_decrypts(s, value):
+            yield Finding(
+                "jwe_invalid",
+                True,
+                f"{where}['KEYS'] is 'ISSUING' but the issuing side keeps no decryption key.",
+                "Set ENCRYPTION_ALGORITHM in ISSUING (see docs/jwe.md), or give key files.",
+            )
+        for risk in risks(value, where):
+            yield Finding(f"{setting}_risky", False, risk, f"See {docs}.")
+
+
+def _issuing_decrypts(s: GuardSettings, jwe: Mapping[str, Any]) -> bool:
+    """Whether ``KEYS: "ISSUING"`` has a key to use (``True`` when KEYS names files)."""
+    from .jwe import from_issuing
+
+    if not from_issuing(jwe["KEYS"]):
+        return True
+    try:
+        group = s.group("issuing") or {}
+    except ConfigurationError:
+        return True  # reported on its own (E011)
+    return group.get("ENCRYPTION_ALGORITHM") is not None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..breaker import CircuitBreaker
     from ..config import GuardConfig
     from ..keys import KeySource
+    from ..signing.encryption_keys import EncryptionKeyManager
     from ..users import UserMapping
 
 __all__ = ["GuardSettings", "RequestSettings", "import_object"]
@@ -520,6 +521,7 @@ class GuardSettings:
                     ),
                     tenants=by_name("tenants").read(values["tenants"], where),
                 )
+            options.update(self._beyond_jws(options, None, lambda iss: _policy_keys(policies, iss)))
             return GuardConfig(issuers=policies, **options)
 
         values = {s: self.get(s) for s in (*self._sources(), "jwks_options")}
@@ -539,7 +541,41 @@ class GuardSettings:
             # OIDC Discovery 1.0 section 4.3: the discovery document's issuer is
             # the iss its tokens carry, and the key set checks that it matches.
             issuer = oidc
+        options.update(self._beyond_jws(options, issuer, lambda iss: keys))
         return GuardConfig(keys=keys, issuer=issuer, **options)
+
+    def _beyond_jws(
+        self,
+        options: Mapping[str, Any],
+        issuer: Any,
+        keys_for: Callable[[str], KeySource | None],
+    ) -> dict[str, Any]:
+        """The GuardConfig's ``introspection`` and ``jwe``: INTROSPECTION and JWE (issue 16)."""
+        from .introspection import introspection_source
+        from .jwe import jwe_policy
+
+        found: dict[str, Any] = {}
+        jwe = jwe_policy(
+            self.read("jwe"),
+            self.name("jwe"),
+            issuing=self._issuing_encryption,
+            issuing_algorithm=lambda: self._issuing_value("ENCRYPTION_ALGORITHM"),
+        )
+        if jwe is not None:
+            found["jwe"] = jwe
+        source = introspection_source(
+            self.read("introspection"),
+            self.name("introspection"),
+            issuer=issuer,
+            audience=options["audience"],
+            verify_audience=options["verify_audience"],
+            leeway=options["leeway"],
+            clock=options.get("clock"),
+            keys_for=keys_for,
+        )
+        if source is not None:
+            found["introspection"] = source
+        return found
 
     def _sources(self) -> tuple[str, ...]:
         return tuple(s for s in _SOURCES if by_name(s).key(self.adapter) is not None)
@@ -635,10 +671,21 @@ class GuardSettings:
             )
         return value
 
-    def _issuing_allows_hmac(self) -> bool:
+    def _issuing_value(self, key: str) -> Any:
         # Known from the settings without opening the key store.
         group = self.group("issuing") or {}
-        return group.get("ALLOW_HMAC") is True
+        return group.get(key)
+
+    def _issuing_encryption(self) -> EncryptionKeyManager:
+        """The issuing side's JWE decryption keys (``JWE["KEYS"] = "ISSUING"``), opened now."""
+        from ..signing.settings import IssuingSettings
+
+        values = self.group("issuing") or {}
+        settings = IssuingSettings.from_mapping(values, name_for=self.name_for("issuing"))
+        return settings.open_encryption(clock=self.clock())
+
+    def _issuing_allows_hmac(self) -> bool:
+        return self._issuing_value("ALLOW_HMAC") is True
 
     def _callable(self, name: str, value: Any) -> Any:
         """A callable setting: a dotted path is imported; anything else is checked by the core."""
@@ -663,6 +710,11 @@ class GuardSettings:
 
 
 _NAMES = frozenset(s.name for s in SETTINGS)
+
+
+def _policy_keys(policies: Mapping[Any, Any], issuer: str) -> KeySource | None:
+    policy = policies.get(issuer)
+    return policy.keys if policy is not None else None
 
 
 def _template_key_set(

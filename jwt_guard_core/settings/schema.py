@@ -303,6 +303,35 @@ def failure_count(value: Any, name: str) -> int:
     return value
 
 
+def mapping(value: Any, name: str) -> Mapping[str, Any] | None:
+    """``None`` or a dict (its keys are checked by the feature that reads it)."""
+    if value is not None and not isinstance(value, Mapping):
+        # The type only: a secret pasted where the dict belongs stays out of the message.
+        raise ConfigurationError(name, f"a {type(value).__name__} is not a dict")
+    return value
+
+
+def entry(name: str, key: str) -> str:
+    """How the user spells ``key`` of the dict setting ``name``: ``JWT_GUARD_JWE['KEYS']``."""
+    return f"{name}[{key!r}]"
+
+
+def keyed_dict(
+    value: Any, name: str, known: Mapping[str, str], example: str
+) -> Mapping[str, Any] | None:
+    """``None``, or a dict whose keys are all in ``known``; else an error showing ``example``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(name, f"give a dict such as {example}")
+    unknown = sorted(str(k) for k in value if k not in known)
+    if unknown:
+        raise ConfigurationError(
+            name, f"unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}"
+        )
+    return value
+
+
 # -- the table -----------------------------------------------------------------
 
 
@@ -728,6 +757,31 @@ SETTINGS: tuple[Setting, ...] = (
         ),
         read=optional_strings,
         checked_by=_CONFIG,
+    ),
+    # -- tokens beyond signed JWTs (issue 16: opaque tokens, nested JWE)
+    _s(
+        "introspection",
+        "verify",
+        None,
+        (
+            "opaque (non-JWT) access tokens go to the issuer's introspection endpoint (RFC "
+            '7662): a dict with `ENDPOINT` (a URL or `"discovery"`), `CLIENT_ID`, '
+            "`CLIENT_SECRET_ENV`/`CLIENT_SECRET_FILE` or `PRIVATE_KEY_FILE`, cache times, "
+            "timeouts (see docs/introspection.md); JWTs keep the local pipeline"
+        ),
+        read=mapping,
+        checked_by="IntrospectionSource",
+    ),
+    _s(
+        "jwe",
+        "verify",
+        None,
+        (
+            "nested JWE: a dict with `KEYS` (PEM or private JWKS files), `ALGORITHMS` and "
+            "`ENCRYPTION` (allowlists, no default), `REQUIRED` (default `True`); see docs/jwe.md"
+        ),
+        read=mapping,
+        checked_by="JWEPolicy",
     ),
     # -- where the keys come from: exactly one source, or one per issuer
     _s(
@@ -1205,6 +1259,29 @@ SETTINGS: tuple[Setting, ...] = (
             "the `flock` file that makes processes on this host rotate one at a time; `None`: "
             "a per-user file in the temporary directory"
         ),
+        checked_by=_ISSUING,
+    ),
+    # -- the JWE decryption key in the key store (issue 16; docs/jwe.md)
+    _s(
+        "issuing.encryption_algorithm",
+        "issuing",
+        None,
+        (
+            "keep a JWE decryption key in the key store: `ECDH-ES+A256KW`, `ECDH-ES`, "
+            "`ECDH-ES+A128KW`, `ECDH-ES+A192KW` (on {issuing.encryption_curve}) or "
+            "`RSA-OAEP-256`; its public half is "
+            'published in the JWKS with `use: "enc"`, and `JWE` with `KEYS: "ISSUING"` '
+            "decrypts with it. Rotated with {issuing.rotation_interval}; a replaced key keeps "
+            "decrypting for {issuing.jwks_max_age} + {issuing.max_token_lifetime} + "
+            "{issuing.grace_period}"
+        ),
+        checked_by=_ISSUING,
+    ),
+    _s(
+        "issuing.encryption_curve",
+        "issuing",
+        "P-256",
+        "the curve of an ECDH-ES decryption key: `P-256` or `X25519` (RFC 8037)",
         checked_by=_ISSUING,
     ),
     # -- login sessions

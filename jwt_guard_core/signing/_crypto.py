@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -29,10 +29,13 @@ from .errors import KeyStoreError
 
 __all__ = [
     "ASYMMETRIC_SIGNING_ALGORITHMS",
+    "ENCRYPTION_ALGORITHMS",
+    "ENCRYPTION_CURVES",
     "HMAC_SIGNING_ALGORITHMS",
     "SIGNING_ALGORITHMS",
     "KeyMaterial",
     "Sealer",
+    "generate_encryption_material",
     "generate_material",
     "jwk_for_public_key",
     "load_material",
@@ -56,6 +59,11 @@ ASYMMETRIC_SIGNING_ALGORITHMS = frozenset({*_EC, "RS256", "PS256", "EdDSA", *_ML
 _HMAC_BYTES = {"HS256": 32, "HS384": 48, "HS512": 64}
 HMAC_SIGNING_ALGORITHMS = frozenset(_HMAC_BYTES)
 SIGNING_ALGORITHMS = ASYMMETRIC_SIGNING_ALGORITHMS | HMAC_SIGNING_ALGORITHMS
+# JWE decryption keys (issue 16) kept in a store of their own: a ring entry's
+# "alg" is the key-management algorithm the key serves. ECDH-ES keys are on
+# P-256 or X25519 (the stored key says which).
+_ECDH = frozenset({"ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW"})
+ENCRYPTION_ALGORITHMS = frozenset({"RSA-OAEP-256", *_ECDH})
 
 MIN_PASSPHRASE_BYTES = 16
 DEFAULT_PASSPHRASE_ENV = "JWT_GUARD_KEY_PASSPHRASE"  # noqa: S105 - a variable name
@@ -75,6 +83,7 @@ if TYPE_CHECKING:
         rsa.RSAPrivateKey
         | ec.EllipticCurvePrivateKey
         | ed25519.Ed25519PrivateKey
+        | x25519.X25519PrivateKey
         | mldsa.MLDSA44PrivateKey
         | mldsa.MLDSA65PrivateKey
         | mldsa.MLDSA87PrivateKey
@@ -142,6 +151,31 @@ def generate_material(algorithm: str) -> KeyMaterial:
     return KeyMaterial(key, algorithm)
 
 
+ENCRYPTION_CURVES = ("P-256", "X25519")
+
+
+def generate_encryption_material(algorithm: str, curve: str = "P-256") -> KeyMaterial:
+    """A fresh decryption key for the JWE key-management ``algorithm``.
+
+    RSA-OAEP-256: 3072-bit RSA; ECDH-ES and its key-wrap variants: ``curve``,
+    EC P-256 or X25519 (RFC 8037).
+    """
+    key: PrivateKey
+    if algorithm == "RSA-OAEP-256":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    elif algorithm in _ECDH and curve == "X25519":
+        key = x25519.X25519PrivateKey.generate()
+    elif algorithm in _ECDH and curve == "P-256":
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        raise ConfigurationError(
+            "algorithm",
+            f"{algorithm!r} is not a key-management algorithm for stored keys; choose one of "
+            f"{', '.join(sorted(ENCRYPTION_ALGORITHMS))}",
+        )
+    return KeyMaterial(key, algorithm)
+
+
 def dump_material(material: KeyMaterial) -> bytes:
     """Plaintext serialization (PKCS#8 DER, or the raw secret), only ever sealed."""
     key = material.reveal()
@@ -170,6 +204,10 @@ def load_material(raw: bytes, algorithm: str) -> KeyMaterial:
         or (algorithm in ("RS256", "PS256") and isinstance(key, rsa.RSAPrivateKey))
         or (algorithm == "EdDSA" and isinstance(key, ed25519.Ed25519PrivateKey))
         or (algorithm in _MLDSA_PRIVATE and mldsa_algorithm_of(key) == algorithm)
+        or (algorithm == "RSA-OAEP-256" and isinstance(key, rsa.RSAPrivateKey))
+        or (algorithm in _ECDH and isinstance(key, ec.EllipticCurvePrivateKey)
+            and isinstance(key.curve, ec.SECP256R1))
+        or (algorithm in _ECDH and isinstance(key, x25519.X25519PrivateKey))
     )  # fmt: skip
     if not fits:
         raise KeyStoreError(f"a stored private key does not fit its algorithm {algorithm}")

@@ -23,16 +23,17 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
+from typing import Any, Generic, Literal, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from ..errors import ConfigurationError
 from ._crypto import (
     DEFAULT_PASSPHRASE_ENV,
+    ENCRYPTION_ALGORITHMS,
     SIGNING_ALGORITHMS,
     KeyMaterial,
     Sealer,
@@ -52,6 +53,7 @@ __all__ = [
     "KeyRing",
     "KeyState",
     "KeyStore",
+    "RingViews",
     "StoredKey",
 ]
 
@@ -97,13 +99,17 @@ class StoredKey:
     info: KeyInfo
     material: KeyMaterial | None = field(default=None, repr=False, compare=False)
     external: Signer | None = field(default=None, repr=False, compare=False)
-    _signer: Signer = field(init=False, repr=False, compare=False)
+    _signer: Signer | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         signer = self.external
         if signer is None:
             if self.material is None:
                 raise KeyStoreError(f"key {self.info.kid} has neither key material nor a signer")
+            if self.material.algorithm in ENCRYPTION_ALGORITHMS:
+                # A JWE decryption key (signing/encryption_keys.py) never signs.
+                object.__setattr__(self, "_signer", None)
+                return
             signer = LocalSigner(self.info.kid, self.material)
         elif signer.kid != self.info.kid or signer.algorithm != self.info.algorithm:
             raise KeyStoreError(
@@ -114,6 +120,8 @@ class StoredKey:
     @property
     def signer(self) -> Signer:
         """What signs with this key; the private key itself is never needed."""
+        if self._signer is None:
+            raise KeyStoreError(f"key {self.info.kid} is a decryption key: it never signs")
         return self._signer
 
     @property
@@ -194,6 +202,53 @@ class GeneratesKeys(Protocol):
     def generate_key(self, algorithm: str) -> Signer: ...
 
 
+class _HasRing(Protocol):
+    @property
+    def ring(self) -> KeyRing: ...
+
+
+ViewT = TypeVar("ViewT", bound=_HasRing)
+
+
+class RingViews(Generic[ViewT]):
+    """What a key manager derives from a store's ring, rebuilt only when the revision moves.
+
+    Reading a ring means opening every sealed key; a manager asks the
+    store's revision (a stat, or one Redis GET) and rebuilds its view only
+    when another process (or this one) saved a newer ring. Thread-safe: a
+    view of an older revision never replaces a newer one.
+    """
+
+    def __init__(self, store: KeyStore, build: Callable[[KeyRing], ViewT]) -> None:
+        self._store = store
+        self._build = build
+        self._view: ViewT | None = None
+        self._mutex = threading.Lock()
+
+    def load(self) -> ViewT:
+        """The view of the store's current ring."""
+        revision = self._store.revision()
+        with self._mutex:
+            view = self._view
+            if view is not None and view.ring.revision == revision:
+                return view
+        return self.put(self._store.load())
+
+    def put(self, ring: KeyRing) -> ViewT:
+        """The view of ``ring`` (just saved or loaded), kept unless a newer one is."""
+        view = self._build(ring)
+        with self._mutex:
+            current = self._view
+            if current is None or current.ring.revision <= ring.revision:
+                self._view = view
+        return view
+
+    def forget(self) -> None:
+        """Drop the kept view; the next :meth:`load` reads the store again."""
+        with self._mutex:
+            self._view = None
+
+
 # --- ring (de)serialization shared by the stores ---------------------------------
 
 
@@ -226,7 +281,7 @@ def parse_key_metadata(meta: Any) -> KeyInfo:
     if not isinstance(kid, str) or _KID.fullmatch(kid) is None:
         raise KeyStoreError("the key ring is corrupt: a kid is not a safe identifier")
     alg = meta.get("alg")
-    if alg not in SIGNING_ALGORITHMS:
+    if alg not in SIGNING_ALGORITHMS and alg not in ENCRYPTION_ALGORITHMS:
         raise KeyStoreError(f"the key ring is corrupt: key {kid} has an unknown algorithm")
     state = meta.get("state")
     if state not in _STATES:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -48,7 +47,7 @@ from ._crypto import (
     new_kid,
 )
 from .errors import KeyStoreError
-from .keystore import GeneratesKeys, KeyInfo, KeyRing, KeyStore, StoredKey
+from .keystore import GeneratesKeys, KeyInfo, KeyRing, KeyStore, RingViews, StoredKey
 from .signer import Signer
 
 __all__ = ["JWKS_MEDIA_TYPE", "JWKSResponse", "KeyManager", "KeyRevocation", "RotationOutcome"]
@@ -235,8 +234,7 @@ class KeyManager:
             )
         self._auto = bool(auto_rotate)
         self._clock = clock
-        self._view: _View | None = None
-        self._mutex = threading.Lock()
+        self._views = RingViews(store, self._build_view)
 
     # -- settings
 
@@ -311,15 +309,12 @@ class KeyManager:
 
     def _load_view(self) -> _View:
         """The current ring, re-read only when the store's revision moved."""
-        revision = self._store.revision()
-        with self._mutex:
-            view = self._view
-            if view is not None and view.ring.revision == revision:
-                return view
-        ring = self._store.load()
-        return self._set_view(ring)
+        return self._views.load()
 
     def _set_view(self, ring: KeyRing) -> _View:
+        return self._views.put(ring)
+
+    def _build_view(self, ring: KeyRing) -> _View:
         jwks: dict[str, Mapping[str, Any]] = {}
         verification: dict[str, VerificationKey] = {}
         for key in ring.keys:
@@ -340,12 +335,7 @@ class KeyManager:
                     verification[key.kid] = key_from_jwk(jwk)
             except KeyRejected as exc:
                 raise KeyStoreError(f"stored key {key.kid} fails the key checks: {exc}") from None
-        view = _View(ring=ring, jwks=jwks, verification=verification)
-        with self._mutex:
-            current = self._view
-            if current is None or current.ring.revision <= ring.revision:
-                self._view = view
-        return view
+        return _View(ring=ring, jwks=jwks, verification=verification)
 
     def _retention_for(self, ring: KeyRing) -> float:
         # The longest retention any manager sharing the store was given: a
@@ -368,8 +358,7 @@ class KeyManager:
 
     def refresh(self) -> None:
         """Forget the cached ring; the next use reads the store again."""
-        with self._mutex:
-            self._view = None
+        self._views.forget()
 
     def list_keys(self) -> tuple[KeyInfo, ...]:
         """Every stored key's kid, algorithm, state and times (never key material)."""

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._secret_files import read_secret
 from ..errors import ConfigurationError
 
 __all__ = ["check_pkcs11_settings", "refuse_literal_pin"]
@@ -41,47 +41,13 @@ def refuse_literal_pin(values: Mapping[str, Any], name_for: Callable[[str], str]
 
 
 def _read_pin(pin_env: str | None, pin_file: str | os.PathLike[str] | None) -> str:
-    if (pin_env is None) == (pin_file is None):
-        raise ConfigurationError(
-            "pkcs11_pin_env",
-            "give the name of an environment variable holding the token PIN, or "
-            "pkcs11_pin_file, a file holding it (exactly one; never the PIN itself)",
-        )
-    if pin_env is not None:
-        if not isinstance(pin_env, str) or not pin_env:
-            raise ConfigurationError("pkcs11_pin_env", "is not an environment variable name")
-        pin = os.environ.get(pin_env)
-        if not pin:
-            raise ConfigurationError(
-                "pkcs11_pin_env", f"the environment variable {pin_env} is not set"
-            )
-        return pin
-    if not isinstance(pin_file, (str, os.PathLike)):
-        raise ConfigurationError("pkcs11_pin_file", f"{pin_file!r} is not a path")
-    path = Path(pin_file)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError as exc:
-        raise ConfigurationError(
-            "pkcs11_pin_file", f"cannot read the PIN file {path}: {exc.strerror}"
-        ) from None
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        mode = stat.S_IMODE(st.st_mode)
-        if not stat.S_ISREG(st.st_mode) or mode & 0o077:
-            raise ConfigurationError(
-                "pkcs11_pin_file",
-                f"the PIN file {path} has mode {mode:04o}; it must be a regular file that "
-                f"group and others cannot access (chmod 600 {path})",
-            )
-        raw = fh.read(1025)
-    try:
-        pin = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError:
-        pin = ""
-    if not pin or len(raw) > 1024:
-        raise ConfigurationError("pkcs11_pin_file", f"the PIN file {path} holds no usable PIN")
-    return pin
+    return read_secret(
+        pin_env,
+        pin_file,
+        env_setting="pkcs11_pin_env",
+        file_setting="pkcs11_pin_file",
+        what="PIN",
+    )
 
 
 def _module_path(module: str | os.PathLike[str]) -> Path:

@@ -40,12 +40,23 @@ def _unavailable(exc: ConfigurationError | KeyStoreError, logger: logging.Logger
 
 
 def jwks_reply(issuing: Callable[[], Issuing], *, logger: logging.Logger) -> RouteReply:
-    """The public keys with the key manager's ``Cache-Control`` and the JWK Set media type."""
+    """The public keys with the key manager's ``Cache-Control`` and the JWK Set media type.
+
+    With ``ENCRYPTION_ALGORITHM`` the JWE decryption key's public half follows
+    the signing keys, with ``use: "enc"``.
+    """
     try:
-        reply = issuing().keys.jwks_response()
+        side = issuing()
+        reply = side.keys.jwks_response()
+        body = reply.body
+        if side.encryption is not None:
+            # The JWE decryption key's public half (use "enc"): what issuers encrypt to.
+            document = json.loads(body)
+            document["keys"] += side.encryption.jwks()["keys"]
+            body = json.dumps(document, separators=(",", ":")).encode("utf-8")
     except (ConfigurationError, KeyStoreError) as exc:
         return _unavailable(exc, logger)
-    return RouteReply(reply.status, dict(reply.headers), reply.body)
+    return RouteReply(reply.status, dict(reply.headers), body)
 
 
 def openid_configuration_reply(

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._naming import NameFor, refuse_unknown_keys, renamed, setting_name
 from ..errors import ConfigurationError
@@ -44,6 +44,9 @@ from ._crypto import resolve_passphrase
 from .issuer import TokenIssuer
 from .keystore import FileKeyStore, KeyRing, KeyStore, check_key_directory
 from .manager import KeyManager, KeyRevocation
+
+if TYPE_CHECKING:
+    from .encryption_keys import EncryptionKeyManager
 
 __all__ = [
     "ISSUING_DEFAULTS",
@@ -72,6 +75,8 @@ class Issuing:
     keys: KeyManager
     issuer: TokenIssuer
     jwks_uri: str
+    #: The JWE decryption keys (``ENCRYPTION_ALGORITHM``), published with ``use: "enc"``.
+    encryption: EncryptionKeyManager | None = None
 
 
 class _UnopenedStore:
@@ -139,6 +144,9 @@ class IssuingSettings:
     pkcs11_pin_file: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_PIN_FILE"]
     pkcs11_prefix: str = ISSUING_DEFAULTS["PKCS11_PREFIX"]
     pkcs11_lock_file: str | PathLike[str] | None = ISSUING_DEFAULTS["PKCS11_LOCK_FILE"]
+    # A JWE decryption key in a store of its own beside the signing keys (issue 16).
+    encryption_algorithm: str | None = ISSUING_DEFAULTS["ENCRYPTION_ALGORITHM"]
+    encryption_curve: str = ISSUING_DEFAULTS["ENCRYPTION_CURVE"]
     name_for: NameFor | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +170,14 @@ class IssuingSettings:
             if not isinstance(self.redis_prefix, str) or not self.redis_prefix:
                 raise ConfigurationError("redis_prefix", "must be a non-empty string")
             self._build(_UnopenedStore(), clock=None)
+            if self.encryption_algorithm is not None:
+                if self.pkcs11_module is not None:
+                    raise ConfigurationError(
+                        "encryption_algorithm",
+                        "decryption keys are kept in a key directory or Redis, not on a PKCS#11 "
+                        "token",
+                    )
+                self._encryption(_UnopenedStore(), clock=None)
 
     def _check_store_choice(self) -> None:
         directory, url = self.key_dir, self.redis_url
@@ -270,7 +286,37 @@ class IssuingSettings:
                 assert self.key_dir is not None
                 store = FileKeyStore(self.key_dir, passphrase_env=self.passphrase_env)
             keys, issuer = self._build(store, clock=clock, revocation=revocation)
-        return Issuing(keys=keys, issuer=issuer, jwks_uri=self.resolved_jwks_uri)
+        encryption = self.open_encryption(clock=clock) if self.encryption_algorithm else None
+        return Issuing(
+            keys=keys, issuer=issuer, jwks_uri=self.resolved_jwks_uri, encryption=encryption
+        )
+
+    def open_encryption(self, *, clock: Callable[[], float] | None = None) -> EncryptionKeyManager:
+        """The JWE decryption keys' manager, on a store of its own beside the signing keys.
+
+        ``KEY_DIR/encryption`` (created ``0700``), or the Redis prefix
+        followed by ``:encryption``; the same passphrase seals both.
+        """
+        with self._naming():
+            if self.encryption_algorithm is None:
+                raise ConfigurationError(
+                    "encryption_algorithm", "not set: the key store holds no decryption key"
+                )
+            store: KeyStore
+            if self.redis_url is not None:
+                from .redis_store import RedisKeyStore
+
+                store = RedisKeyStore(
+                    self.redis_url,
+                    prefix=f"{self.redis_prefix}:encryption",
+                    passphrase_env=self.passphrase_env,
+                )
+            else:
+                assert self.key_dir is not None
+                store = FileKeyStore(
+                    Path(self.key_dir) / "encryption", passphrase_env=self.passphrase_env
+                )
+            return self._encryption(store, clock=clock)
 
     # -- helpers
 
@@ -324,6 +370,29 @@ class IssuingSettings:
             max_lifetime=self.max_token_lifetime,
         )
         return keys, issuer
+
+    def _encryption(
+        self, store: KeyStore, *, clock: Callable[[], float] | None
+    ) -> EncryptionKeyManager:
+        from .encryption_keys import EncryptionKeyManager
+
+        options: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        try:
+            return EncryptionKeyManager(
+                store,
+                algorithm=self.encryption_algorithm or "",
+                curve=self.encryption_curve,
+                rotation_interval=self.rotation_interval,
+                max_token_lifetime=self.max_token_lifetime,
+                jwks_max_age=self.jwks_max_age,
+                grace_period=self.grace_period,
+                auto_rotate=self.auto_rotate,
+                **options,
+            )
+        except ConfigurationError as exc:
+            if exc.setting in ("algorithm", "curve"):
+                raise exc.renamed(f"encryption_{exc.setting}") from None
+            raise
 
     def _name(self, field_name: str) -> str:
         return setting_name(field_name, self.name_for)

@@ -10,6 +10,7 @@ refused.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -269,6 +270,25 @@ def test_any_modified_part_fails_as_decryption_failed(
             401,
         )
         assert str(info.value) == "decryption_failed: the encrypted token does not decrypt"
+
+
+def test_decryption_failed_is_logged_at_warning_like_a_bad_signature(
+    jwe_verifier: Callable[..., Verifier],
+    enc_keys: DecryptionKeySet,
+    keyring: KeyRing,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A JWE that does not decrypt is a tampered token or a probe (padding
+    # oracle, invalid curve), not a stale client: operators should see it.
+    parts = _nested(enc_keys, _jws(keyring)).split(".")
+    parts[4] = _flip(parts[4])
+    caplog.set_level(logging.DEBUG, logger="jwt_guard")
+    with pytest.raises(DecryptionFailed):
+        jwe_verifier().verify(".".join(parts))
+    (record,) = [r for r in caplog.records if r.name == "jwt_guard.security"]
+    assert record.reason == "decryption_failed"  # type: ignore[attr-defined]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith("token rejected")
 
 
 def test_modified_protected_header_fails_at_the_tag(
@@ -548,7 +568,11 @@ def test_private_jwks_loads_and_publishes_only_public_halves(keyring: KeyRing) -
     ("jwk", "message"),
     [
         ({"kty": "oct", "k": "AAAA"}, "cannot decrypt"),
-        ({"kty": "OKP", "crv": "X25519", "x": "AAAA"}, "cannot decrypt"),
+        # X25519 decrypts (ECDH-ES, RFC 8037); a public-only JWK cannot.
+        ({"kty": "OKP", "crv": "X25519", "x": "AAAA"}, "no private key d"),
+        ({"kty": "OKP", "crv": "X25519", "d": "AAAA"}, "32 bytes"),
+        ({"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "d": "AAAA"}, "crv X25519"),
+        ({"kty": "OKP", "crv": "X25519", "alg": "RSA-OAEP-256"}, "not a key-management"),
         ({"kty": "RSA", "n": "AQAB", "e": "AQAB"}, "no private exponent"),
         ({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, "no private scalar"),
         ({"kty": "EC", "crv": "secp256k1", "x": "AA", "y": "AA", "d": "AA"}, "P-256"),
@@ -570,7 +594,7 @@ def test_bad_decryption_keys_are_refused(jwk: Any, message: str) -> None:
 def test_weak_and_foreign_private_keys_are_refused(keyring: KeyRing) -> None:
     with pytest.raises(KeyRejected, match="2048"):
         DecryptionKey.from_key(rsa.generate_private_key(65537, 1024))
-    with pytest.raises(KeyRejected, match="not an RSA or EC private key"):
+    with pytest.raises(KeyRejected, match="not an RSA, EC or X25519 private key"):
         DecryptionKey.from_key(keyring.ed25519)
     with pytest.raises(KeyRejected, match="P-256"):
         DecryptionKey.from_key(ec.generate_private_key(ec.SECP256K1()))

@@ -1,7 +1,8 @@
 """Interop: panva's jose (npm) and jwt-guard exchange nested JWE both ways.
 
 jose signs an ES256 access token and encrypts it to jwt-guard's published
-encryption key for every supported ``alg``/``enc`` pair, and jwt-guard's
+encryption key (RSA, EC P-256, and X25519 for the ECDH-ES family) for every
+supported ``alg``/``enc`` pair, and jwt-guard's
 verifier decrypts and verifies it; jwt-guard's ``TokenIssuer`` wraps its
 tokens for a configured audience, and jose decrypts them (with only that
 ``alg``/``enc`` allowed) and verifies the inner JWS against the issuer's
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jwt_guard_core import GuardConfig, StaticKeySet, Verifier
+from jwt_guard_core.encoding import b64url_decode
 from jwt_guard_core.jwe import DecryptionKey, DecryptionKeySet, JWEPolicy, RecipientKey
 from jwt_guard_core.jwe._primitives import CONTENT_ENCRYPTION, KEY_MANAGEMENT
 from jwt_guard_core.signing import FileKeyStore, KeyManager, TokenIssuer
@@ -184,3 +186,89 @@ def test_jose_refuses_a_jwt_guard_token_under_another_enc(
     }
     (result,) = run_jose([job])
     assert "ERR_JOSE_ALG_NOT_ALLOWED" in result["error"]
+
+
+# -- X25519 (RFC 8037): OKP keys both ways
+
+X25519_PAIRS = [
+    (alg, enc) for alg in KEY_MANAGEMENT if alg.startswith("ECDH-ES") for enc in CONTENT_ENCRYPTION
+]
+
+
+@pytest.fixture(scope="module")
+def x25519_key() -> Any:
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    return x25519.X25519PrivateKey.generate()
+
+
+def test_nested_jwe_made_by_jose_for_an_x25519_key_is_accepted(
+    run_jose: Callable[..., list[dict[str, Any]]], x25519_key: Any, keyring: Any, clock: FakeClock
+) -> None:
+    keys = DecryptionKeySet([DecryptionKey.from_key(x25519_key, kid="enc-OKP")])
+    spki = x25519_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    jobs = [
+        {
+            "op": "issue",
+            "claims": claims(),
+            "signPkcs8": _pkcs8(keyring.p256),
+            "signKid": "sig-1",
+            "recipientSpki": spki.decode(),
+            "recipientKid": "enc-OKP",
+            "alg": alg,
+            "enc": enc,
+        }
+        for alg, enc in X25519_PAIRS
+    ]
+    verifier = Verifier(
+        GuardConfig(
+            algorithms=["ES256"],
+            keys=StaticKeySet.from_pem(public_pem(keyring.p256), kid="sig-1"),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            expected_type="at+jwt",
+            clock=clock,
+            jwe=JWEPolicy(
+                keys=keys,
+                algorithms=[a for a in KEY_MANAGEMENT if a.startswith("ECDH-ES")],
+                encryption=list(CONTENT_ENCRYPTION),
+            ),
+        )
+    )
+    for (alg, enc), result in zip(X25519_PAIRS, run_jose(jobs), strict=True):
+        token = result["token"]
+        header = json.loads(b64url_decode(token.split(".")[0]))
+        assert header["epk"]["crv"] == "X25519", (alg, enc)
+        assert verifier.verify(token).subject == "user-1", (alg, enc)
+
+
+def test_jose_decrypts_what_jwt_guard_encrypts_to_an_x25519_key(
+    run_jose: Callable[..., list[dict[str, Any]]], x25519_key: Any, manager: KeyManager
+) -> None:
+    public = DecryptionKey.from_key(x25519_key, kid="enc-OKP").public_jwk
+    jobs = []
+    for alg, enc in X25519_PAIRS:
+        issuer = TokenIssuer(
+            manager,
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            encrypt_for={AUDIENCE: RecipientKey.from_jwk(public, alg=alg, enc=enc)},
+        )
+        jobs.append(
+            {
+                "op": "consume",
+                "token": issuer.issue_access_token("user-7"),
+                "decryptPkcs8": _pkcs8(x25519_key),
+                "alg": alg,
+                "enc": enc,
+                "issuerJwks": manager.jwks(),
+                "issuer": ISSUER,
+                "audience": AUDIENCE,
+                "now": NOW,
+            }
+        )
+    for (alg, enc), result in zip(X25519_PAIRS, run_jose(jobs), strict=True):
+        assert "error" not in result, (alg, enc, result)
+        assert result["claims"]["sub"] == "user-7"

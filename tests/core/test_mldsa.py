@@ -154,7 +154,7 @@ def test_private_seed_is_refused_in_a_verification_set_unless_stripped(
 def test_an_ml_dsa_key_cannot_be_an_hmac_secret_or_a_decryption_key(
     ml_keys: dict[str, Any],
 ) -> None:
-    with pytest.raises(KeyRejected, match="not an RSA or EC private key"):
+    with pytest.raises(KeyRejected, match="not an RSA, EC or X25519 private key"):
         DecryptionKey.from_key(ml_keys["ML-DSA-44"])
     with pytest.raises(KeyRejected, match="private key was given"):
         key_from_public_key(ml_keys["ML-DSA-44"])

@@ -624,6 +624,86 @@ def jwe_keys(ctx: Context) -> Iterator[None]:
         assert opener.verify(ns["encrypted"]).subject == "user-1"
 
 
+def _sandbox_apps(ctx: Context) -> list[Path]:
+    """The ``/var/lib/<app>`` directories ``sandbox`` made (it runs first)."""
+    root = ctx.tmp_path / "sandbox" / "var" / "lib"
+    return sorted(root.iterdir()) if root.is_dir() else []
+
+
+def _django_config(ctx: Context) -> GuardConfig:
+    """The verifier configuration of the block's ``JWT_GUARD`` (``django-settings``)."""
+    from jwt_guard_core.settings import GuardSettings, sides
+
+    parsed = GuardSettings.from_mapping(ctx.ns["JWT_GUARD"], "django")
+    return parsed.guard_config(issuing_keys=lambda: sides.open_issuing(parsed).keys)
+
+
+def _private_file(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    path.chmod(0o600)
+
+
+@setup("introspection-secret")
+def introspection_secret(ctx: Context) -> Iterator[None]:
+    """The introspection client secret: in ``ORDERS_API_INTROSPECTION_SECRET`` and in
+    ``introspection-secret`` (mode 0600) of each sandbox directory.
+
+    After the block the settings' source must authenticate as ``orders-api``.
+    """
+    ctx.monkeypatch.setenv("ORDERS_API_INTROSPECTION_SECRET", "docs-client-secret")
+    for app in _sandbox_apps(ctx):
+        _private_file(app / "introspection-secret", b"docs-client-secret\n")
+    yield
+    if "JWT_GUARD" in ctx.ns:
+        source = _django_config(ctx).opaque_source
+        assert source is not None
+        assert source.issuer == ctx.ns["JWT_GUARD"]["ISSUER"]
+        ctx.stack.callback(source.close)  # type: ignore[attr-defined]
+
+
+@setup("jwe-key-files")
+def jwe_key_files(ctx: Context) -> Iterator[None]:
+    """Decryption key files in each sandbox directory (mode 0600).
+
+    ``enc.pem``: an EC P-256 PKCS#8 key; ``enc.jwks.json``: a private JWKS
+    with one RSA key for RSA-OAEP-256. After a Django block its ``JWEPolicy``
+    must decrypt a nested JWE made for ``enc.pem``.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    pem = ec_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    rsa_jwk = {
+        k: v
+        for k, v in RSAAlgorithm.to_jwk(rsa.generate_private_key(65537, 2048), as_dict=True).items()
+        if k != "key_ops"  # PyJWT writes signing operations
+    }
+    rsa_jwk = {
+        **rsa_jwk,
+        "kid": "enc-rsa-2026",
+        "alg": "RSA-OAEP-256",
+        "use": "enc",
+    }
+    for app in _sandbox_apps(ctx):
+        _private_file(app / "enc.pem", pem)
+        _private_file(app / "enc.jwks.json", json.dumps({"keys": [rsa_jwk]}).encode())
+    yield
+    if "JWT_GUARD" in ctx.ns:
+        from jwt_guard_core.jwe import decrypt_compact, encrypt_compact
+        from jwt_guard_core.jwe.keys import RecipientKey
+
+        policy = _django_config(ctx).jwe
+        assert policy is not None
+        public = policy.keys.jwks()["keys"][0]
+        recipient = RecipientKey.from_jwk(public, alg="ECDH-ES+A256KW", enc="A256GCM")
+        _, plaintext = decrypt_compact(encrypt_compact(b"docs", recipient), policy, 8192)
+        assert plaintext == b"docs"
+
+
 @setup("redis-breaker")
 def redis_breaker(ctx: Context) -> Iterator[None]:
     """The key store passphrase set; after the block, the session store uses its closed ``breaker``.

@@ -10,13 +10,13 @@ leave a key unset). ``mint(**claims)`` signs a token that app accepts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from jwt_guard_flask import JWTGuard
+from jwt_guard_flask import JWTGuard, token_rejected
 from tests.factories import AUDIENCE, ISSUER, FakeClock, KeyRing, claims, public_pem, sign
 
 MakeApp = Callable[..., Flask]
@@ -45,6 +45,19 @@ def make_app(base_config: dict[str, Any]) -> MakeApp:
         return app
 
     return _make
+
+
+@pytest.fixture
+def rejected() -> Iterator[list[str]]:
+    """The ``reason`` of every ``token_rejected`` signal sent during the test, in order."""
+    seen: list[str] = []
+
+    def on_rejected(sender: Flask, **kwargs: Any) -> None:
+        seen.append(kwargs["reason"])
+
+    token_rejected.connect(on_rejected)
+    yield seen
+    token_rejected.disconnect(on_rejected)
 
 
 @pytest.fixture

@@ -45,6 +45,9 @@ BAD_SETTINGS: list[tuple[dict[str, Any], str]] = [
     ({"PASSPHRASE_ENV": 3}, "PASSPHRASE_ENV"),
     ({"PASSPHRASE_ENV": "JWT_GUARD_TEST_UNSET_VARIABLE"}, "PASSPHRASE_ENV"),
     ({"ROTATE_EVERY": 60}, "ROTATE_EVERY"),
+    # The JWE decryption key in the store (issue 16).
+    ({"ENCRYPTION_ALGORITHM": "RSA1_5"}, "ENCRYPTION_ALGORITHM"),
+    ({"ENCRYPTION_ALGORITHM": "ECDH-ES", "ENCRYPTION_CURVE": "P-384"}, "ENCRYPTION_CURVE"),
 ]
 
 

@@ -7,7 +7,6 @@ and the exact ``WWW-Authenticate``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from flask import Flask
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.sessions import StoreUnavailable
-from jwt_guard_flask import current_token, jwt_required, token_rejected
+from jwt_guard_flask import current_token, jwt_required
 from tests.core.dpop_support import Client
 from tests.factories import NOW
 from tests.flask.conftest import MakeApp
@@ -63,18 +62,6 @@ def _build(make_app: MakeApp, **config: Any) -> Flask:
         return {"sub": current_token.subject if current_token else None}
 
     return app
-
-
-@pytest.fixture
-def rejected() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_rejected(sender: Flask, **kwargs: Any) -> None:
-        seen.append(kwargs["reason"])
-
-    token_rejected.connect(on_rejected)
-    yield seen
-    token_rejected.disconnect(on_rejected)
 
 
 def _dpop(token: str, proof: str | list[str]) -> list[tuple[str, str]]:

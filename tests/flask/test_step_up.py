@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Blueprint, Flask
 
 from jwt_guard_core import ConfigurationError
-from jwt_guard_flask import JWTGuard, current_token, jwt_required, token_rejected
+from jwt_guard_flask import JWTGuard, current_token, jwt_required
 from tests.factories import NOW
 from tests.flask.conftest import MakeApp
 from tests.sender_support import METADATA, METADATA_URL
@@ -39,18 +38,6 @@ def app(make_app: MakeApp) -> Flask:
         return "ok"
 
     return app
-
-
-@pytest.fixture
-def rejected() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def on_rejected(sender: Flask, **kwargs: Any) -> None:
-        seen.append(kwargs["reason"])
-
-    token_rejected.connect(on_rejected)
-    yield seen
-    token_rejected.disconnect(on_rejected)
 
 
 def _get(app: Flask, path: str, token: str) -> Any:
