@@ -79,6 +79,14 @@ class Settings:
             values[key] = self.parsed.resolved(name)
         return values[key]
 
+    def value(self, name: str) -> Any:
+        """A setting (canonical name) as given or defaulted, kept until settings change."""
+        values = self._values
+        key = f"value:{name}"
+        if key not in values:
+            values[key] = self.parsed.get(name)
+        return values[key]
+
     def get(self, name: str) -> Any:
         """One key's value, or its default."""
         return self.raw.get(name, DEFAULTS[name])

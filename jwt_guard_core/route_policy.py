@@ -1,0 +1,91 @@
+"""What one route demands of a verified token: DPoP, step-up, scopes, roles.
+
+The Django decorators and DRF permissions, the Flask decorators and
+``JWTGuard.protect`` declare a :class:`RouteRequirement` when the view is
+declared (a bad argument fails at import) and call :meth:`RouteRequirement.check`
+per request; the adapter only turns the raised
+:class:`~jwt_guard_core.errors.TokenError` into its response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import events
+from .claims_policy import check_roles
+from .errors import TokenError
+from .http import check_scopes
+from .sender import ResourcePolicy, SenderResult, route_dpop, route_step_up
+from .step_up import StepUpRequirement
+from .token import VerifiedToken
+
+__all__ = ["RouteRequirement"]
+
+
+@dataclass(frozen=True)
+class RouteRequirement:
+    """A route's own demands, checked in order: DPoP, step-up, scopes, roles.
+
+    Args:
+        scopes: scope names the token must carry (all, or one with ``any_scope``).
+        roles: role names (``VerifiedToken.roles``), all or one with ``any_role``.
+        dpop: ``"required"``: only a DPoP-bound token with a valid proof.
+        step_up: the RFC 9470 ``acr_values`` / ``max_age`` demand.
+    """
+
+    scopes: tuple[str, ...] = ()
+    any_scope: bool = False
+    roles: tuple[str, ...] = ()
+    any_role: bool = False
+    dpop: str | None = None
+    step_up: StepUpRequirement | None = None
+
+    @classmethod
+    def declare(
+        cls,
+        *,
+        scopes: tuple[str, ...] = (),
+        any_scope: bool = False,
+        roles: tuple[str, ...] = (),
+        any_role: bool = False,
+        dpop: str | None = None,
+        acr_values: Iterable[str] | str = (),
+        max_age: int | None = None,
+    ) -> RouteRequirement:
+        """The requirement of a decorator's arguments; a bad ``dpop``, ``acr_values`` or
+        ``max_age`` raises :class:`~jwt_guard_core.errors.ConfigurationError` naming it."""
+        return cls(
+            scopes=scopes,
+            any_scope=any_scope,
+            roles=roles,
+            any_role=any_role,
+            dpop=route_dpop(dpop),
+            step_up=route_step_up(acr_values, max_age),
+        )
+
+    @property
+    def demands(self) -> bool:
+        """Whether a verified token can fail this requirement at all."""
+        return bool(self.scopes or self.roles or self.dpop or self.step_up)
+
+    def check(
+        self, token: VerifiedToken, policy: ResourcePolicy, sender: SenderResult | None
+    ) -> None:
+        """Raise the :class:`~jwt_guard_core.errors.TokenError` of the first demand not met.
+
+        ``sender`` is what the request's DPoP and certificate checks found.
+        DPoP and step-up refusals are reported by the policy; a missing scope
+        or role is a ``token_rejected`` security event here.
+        """
+        # A route's own demands: DPoP (RFC 9449), step-up (RFC 9470).
+        if self.dpop is not None:
+            policy.require_dpop(sender)
+        if self.step_up is not None:
+            policy.step_up(token, self.step_up)
+        try:
+            check_scopes(token, self.scopes, any_of=self.any_scope)
+            check_roles(token, self.roles, any_of=self.any_role)
+        except TokenError as exc:
+            events.emit("token_rejected", reason=exc.reason, status=exc.status)
+            raise
