@@ -35,6 +35,7 @@ __all__ = [
     "RequestView",
     "averify_request",
     "locate",
+    "missing_user",
     "sender_request",
     "user_not_found",
     "verify_request",
@@ -146,6 +147,12 @@ def _default_policy() -> ResourcePolicy:
 def user_not_found() -> TokenError:
     """The rejection for a valid token whose user does not exist or is inactive."""
     return TokenError("no active user matches the token", reason="user_not_found")
+
+
+def missing_user() -> TokenError:
+    """:func:`user_not_found`, reported as a ``token_rejected`` security event (WARNING)."""
+    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
+    return user_not_found()
 
 
 def locate(

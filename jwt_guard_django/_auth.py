@@ -10,7 +10,6 @@ verified once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,14 +17,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
-from jwt_guard_core import VerifiedToken, events
+from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import (
     Outcome,
     RequestView,
     averify_request,
     locate,
-    user_not_found,
+    missing_user,
     verify_request,
 )
 from jwt_guard_core.sender import PresentedToken
@@ -211,11 +210,6 @@ async def _asend(request: HttpRequest, outcome: Outcome) -> None:
             signal.send(sender=None, request=request, **kwargs)
 
 
-def _user_missing() -> Outcome:
-    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
-    return Outcome(error=user_not_found())
-
-
 def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """The user for the request's token (resolved once per request), or ``None``."""
     user = getattr(request, _USER, _UNSET)
@@ -223,7 +217,7 @@ def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
         user = resolve_user(token)
         setattr(request, _USER, user)
         if user is None:
-            _send(request, _user_missing())
+            _send(request, Outcome(error=missing_user()))
     return user
 
 
@@ -234,7 +228,7 @@ async def aget_user(request: HttpRequest, token: VerifiedToken) -> Any:
         user = await aresolve_user(token)
         setattr(request, _USER, user)
         if user is None:
-            await _asend(request, _user_missing())
+            await _asend(request, Outcome(error=missing_user()))
     return user
 
 

@@ -16,16 +16,22 @@ from typing import Any, NamedTuple
 
 from flask import Response, current_app, g, has_app_context, request
 
-from jwt_guard_core import TokenError, VerifiedToken, events
-from jwt_guard_core.http import check_scopes
-from jwt_guard_core.sender import PresentedToken, SenderRequest, SenderResult, find_token
-from jwt_guard_core.step_up import StepUpRequirement
+from jwt_guard_core import TokenError, VerifiedToken
+from jwt_guard_core.request_policy import (
+    Outcome,
+    RequestView,
+    locate,
+    missing_user,
+    verify_request,
+)
+from jwt_guard_core.route_policy import RouteRequirement
+from jwt_guard_core.sender import SenderResult
 
 from ._sessions import verify_limited
 from ._state import AppState, current_state
 from .config import LOCATION_ALIASES
-from .csrf import check_csrf
-from .errors import JWTGuardHTTPException, http_error
+from .csrf import csrf_failure
+from .errors import JWTGuardHTTPException, csrf_error, http_error
 from .signals import token_rejected, token_verified
 
 __all__ = [
@@ -34,8 +40,7 @@ __all__ = [
     "add_dpop_nonce",
     "authenticate",
     "deferred_cookie_error",
-    "enforce_route",
-    "enforce_scopes",
+    "enforce",
     "normalize_locations",
 ]
 
@@ -78,43 +83,29 @@ def _send(signal: Any, **kwargs: Any) -> None:
 
 
 def _reject(
-    state: AppState,
-    error: TokenError | None,
-    *,
-    emit: bool,
-    level: int = logging.INFO,
-    dpop: str | None = None,
+    state: AppState, error: TokenError | None, *, dpop: str | None = None
 ) -> JWTGuardHTTPException:
+    # The core has emitted the security event (verifier, locate, route checks).
     presented = g.get(_PRESENTED) if has_app_context() else None
     response = state.resource.refusal(error, presented=presented, dpop=dpop)
     exc = http_error(error, response=response)
-    if emit and error is not None:
-        events.emit("token_rejected", level=level, reason=error.reason, status=error.status)
     _send(token_rejected, reason=exc.reason, error=error)
     return exc
 
 
-def _begin(state: AppState, locations: tuple[str, ...]) -> PresentedToken | None:
-    """Find the token and apply CSRF: everything before verification."""
-    settings = state.settings
-    try:
-        found = find_token(
-            authorization=request.headers.get("Authorization"),
-            cookies=request.cookies,
-            locations=locations,
-            header_types=settings.header_types,
-            cookie_name=settings.cookie_name,
-        )
-    except TokenError as exc:
-        raise _reject(state, exc, emit=True) from None
-    if found is None:
-        return None
-    g.setdefault(_PRESENTED, found.scheme)
-    refusal = check_csrf(request, found.location, settings)
-    if refusal is not None:
-        _send(token_rejected, reason="csrf_failed", error=None)
-        raise refusal
-    return found
+def _view() -> RequestView:
+    headers = request.headers
+    # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
+    # and the core refuses that too).
+    return RequestView(
+        method=request.method,
+        authorization=headers.get("Authorization"),
+        cookie=lambda name: request.cookies.get(name),
+        headers=lambda name: tuple(headers.getlist(name)),
+        scheme=request.scheme,
+        path=request.path,
+        host=lambda: request.host,
+    )
 
 
 def _cached(locations: tuple[str, ...]) -> tuple[bool, Any]:
@@ -138,53 +129,41 @@ def _replay(
     return outcome  # type: ignore[no-any-return]
 
 
-def _user_missing(state: AppState) -> JWTGuardHTTPException:
-    error = TokenError("no user matches the token", reason="user_not_found")
-    return _reject(state, error, emit=True, level=logging.WARNING)
-
-
-def _sender_request(found: PresentedToken, state: AppState) -> SenderRequest:
-    # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
-    # and the core refuses that too); only the certificate header the
-    # settings name is read.
-    mtls = state.resource.mtls
-    return SenderRequest(
-        method=request.method,
-        scheme=request.scheme,
-        host=request.host,
-        path=request.path,
-        presented=found.scheme,
-        proofs=tuple(request.headers.getlist("DPoP")),
-        headers={
-            name: request.headers[name]
-            for name in state.resource.forwarded_headers
-            if name in request.headers
-        },
-        certificates=tuple(request.headers.getlist(mtls.header)) if mtls is not None else (),
+def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
+    view = _view()
+    settings = state.settings
+    step = locate(
+        view,
+        settings,
+        state.resource,
+        csrf_failure=lambda: csrf_failure(request, settings),
+        locations=where,
     )
-
-
-def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> VerifiedToken | None:
-    found = _begin(state, where)
-    if found is None:
-        return None
+    if isinstance(step, Outcome):
+        return step
     # Async views use this sync path too: Flask runs an async view in an
     # event loop of its own that ends with the request, on the request's
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
-    try:
-        token = verify_limited(state.verifier, found.token)
-        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
-        # signature: the proof's jti is spent only on an otherwise valid request.
-        setattr(g, _SENDER, state.resource.check(_sender_request(found, state), token, found.token))
-        return token
-    except TokenError as exc:
-        # The verifier, the DPoP and the mTLS checks have emitted the security event.
-        rejection = _reject(state, exc, emit=False, dpop=dpop)
-        if found.location == "cookie" and _exempt():
-            g.setdefault(_COOKIE_ERROR, exc)
+    verifier = state.verifier
+    return verify_request(view, step, lambda raw: verify_limited(verifier, raw), state.resource)
+
+
+def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> VerifiedToken | None:
+    outcome = _outcome(state, where)
+    if outcome.presented is not None:
+        g.setdefault(_PRESENTED, outcome.presented)
+    if outcome.csrf_failed:
+        _send(token_rejected, reason="csrf_failed", error=None)
+        raise csrf_error()
+    if outcome.error is not None:
+        rejection = _reject(state, outcome.error, dpop=dpop)
+        if outcome.location == "cookie" and _exempt():
+            g.setdefault(_COOKIE_ERROR, outcome.error)
             return None
-        raise rejection from None
+        raise rejection
+    setattr(g, _SENDER, outcome.sender)
+    return outcome.token
 
 
 def _exempt() -> bool:
@@ -256,7 +235,7 @@ class _Attempt:
 
     def set_user(self, user: Any) -> None:
         if user is None:
-            raise _user_missing(self.state)
+            raise _reject(self.state, missing_user())
         setattr(g, _USER, user)
 
     def finish(self) -> VerifiedToken | None:
@@ -269,7 +248,7 @@ class _Attempt:
         if token is None:
             if self.optional:
                 return None
-            raise _reject(self.state, None, emit=False, dpop=self.dpop)
+            raise _reject(self.state, None, dpop=self.dpop)
         setattr(g, _TOKEN_ATTR, token)
         return token
 
@@ -303,31 +282,21 @@ async def aauthenticate(
     return attempt.finish()
 
 
-def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: bool) -> None:
-    """403 ``insufficient_scope`` (with the ``scope`` parameter) unless ``token`` has them."""
-    try:
-        check_scopes(token, scopes, any_of=any_of)
-    except TokenError as exc:
-        raise _reject(current_state(), exc, emit=True) from None
+def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
+    """A route's own demands on a verified token (DPoP, step-up, scopes, roles), or the refusal.
 
-
-def enforce_route(
-    token: VerifiedToken, *, dpop: str | None = None, step_up: StepUpRequirement | None = None
-) -> None:
-    """A route's own demands on a verified token: ``dpop="required"``, step-up (RFC 9470).
-
-    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, or
-    401 ``insufficient_user_authentication`` naming ``acr_values`` and
-    ``max_age``; the core emits the security event.
+    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, 401
+    ``insufficient_user_authentication`` naming ``acr_values`` and
+    ``max_age``, 403 ``insufficient_scope`` (also for a missing role);
+    the core emits the security event.
     """
+    if not route.demands:
+        return
     state = current_state()
     try:
-        if dpop is not None:
-            state.resource.require_dpop(g.get(_SENDER))
-        if step_up is not None:
-            state.resource.step_up(token, step_up)
+        route.check(token, state.resource, g.get(_SENDER))
     except TokenError as exc:
-        raise _reject(state, exc, emit=False, dpop=dpop) from None
+        raise _reject(state, exc, dpop=route.dpop) from None
 
 
 def add_dpop_nonce(response: Response) -> Response:

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
-from jwt_guard_core.sender import route_dpop, route_step_up
+from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
     awarm_key_sources,
@@ -22,13 +22,7 @@ from jwt_guard_core.sources import (
     warm_key_sources,
 )
 
-from ._request import (
-    add_dpop_nonce,
-    authenticate,
-    enforce_route,
-    enforce_scopes,
-    normalize_locations,
-)
+from ._request import add_dpop_nonce, authenticate, enforce, normalize_locations
 from ._sessions import init_sessions
 from ._state import AppState
 from .cli import register_cli
@@ -201,15 +195,18 @@ class JWTGuard(SessionsMixin):
         """
         needed = normalize_scopes(scopes)
         where = normalize_locations(locations)
-        route = route_dpop(dpop)
-        step_up = route_step_up(acr_values, max_age)
+        route = RouteRequirement.declare(
+            scopes=needed,
+            any_scope=any_scope,
+            dpop=dpop,
+            acr_values=acr_values,
+            max_age=max_age,
+        )
 
         def _guard_blueprint() -> None:
-            token = authenticate(optional=optional, locations=where, dpop=route)
-            if token is not None and (route is not None or step_up is not None):
-                enforce_route(token, dpop=route, step_up=step_up)
-            if token is not None and needed:
-                enforce_scopes(token, needed, any_of=any_scope)
+            token = authenticate(optional=optional, locations=where, dpop=route.dpop)
+            if token is not None:
+                enforce(token, route)
 
         blueprint.before_request(_guard_blueprint)
         return blueprint
