@@ -4,15 +4,14 @@ Both adapters describe their framework's request as a :class:`RequestView`
 and get an :class:`Outcome` back; they only store it and turn its
 :meth:`Outcome.refusal` into their own response::
 
-    view = RequestView(method, authorization, cookie=..., headers=..., scheme=..., path=...,
-                       host=...)
+    view = RequestView(method, authorization, cookie=..., headers=..., url=...)
     step = locate(view, settings, policy, csrf_failure=...)   # Outcome, or the token found
     outcome = step if isinstance(step, Outcome) else verify_request(view, step, verify, policy)
     outcome.refusal()      # ErrorResponse, or None: the request may go on
 
 What the configuration does not use is never read: cookies only when they
-are a token location, the host only when a DPoP proof is checked against
-the URL, the CSRF check only for a cookie token on an unsafe method. The
+are a token location, the URL only when a DPoP proof is checked against
+it, the CSRF check only for a cookie token on an unsafe method. The
 CSRF check itself is the framework's (Django's ``CsrfViewMiddleware``, the
 Flask double-submit cookie): the adapter passes it as ``csrf_failure``.
 """
@@ -42,8 +41,8 @@ __all__ = [
 ]
 
 
-def _no_host() -> str:
-    return ""
+def _no_url() -> tuple[str, str, str]:
+    return ("", "", "")
 
 
 def _no_headers(name: str) -> tuple[str, ...]:
@@ -66,19 +65,17 @@ class RequestView:
         headers: ``headers(name)``, every value of that header (none: an
             empty tuple); read for the DPoP proof, the client certificate
             and the forwarded headers the settings name.
-        scheme, path: the URL parts the DPoP ``htu`` is compared with.
-        host: ``host()``, the ``Host`` with its port; called only when a
-            DPoP proof is checked (Django's ``get_host()`` refuses a host
-            outside ``ALLOWED_HOSTS``, which a bearer request never met).
+        url: ``url()``, the ``(scheme, host with port, path)`` the DPoP
+            ``htu`` is compared with; called only when a DPoP proof is
+            checked (Django's ``get_host()`` refuses a host outside
+            ``ALLOWED_HOSTS``, which a bearer request never met).
     """
 
     method: str
     authorization: str | None
     cookie: Callable[[str], str | None] = _no_cookie
     headers: Callable[[str], tuple[str, ...]] = _no_headers
-    scheme: str = "http"
-    path: str = "/"
-    host: Callable[[], str] = _no_host
+    url: Callable[[], tuple[str, str, str]] = _no_url
 
 
 @dataclass(frozen=True)
@@ -108,6 +105,16 @@ class Outcome:
         if self.csrf_failed:
             return "csrf_failed"
         return self.error.reason if self.error is not None else None
+
+    @property
+    def deferrable(self) -> bool:
+        """Whether a ``jwt_exempt`` view may run without this refused token.
+
+        Only a cookie that failed verification (revoked, expired, a retired
+        key) is: a bad ``Authorization`` header is the client's choice, and
+        a cookie without CSRF proof may be a forged cross-site request.
+        """
+        return self.location == "cookie" and self.error is not None
 
     @property
     def nonce(self) -> str | None:
@@ -218,12 +225,14 @@ def sender_request(
         values = view.headers(name)
         if values:
             headers[name] = values[0]
+    # Only a proof names the URL (htu); a bearer or certificate check never reads it.
+    scheme, host, path = view.url() if proof_checked else _no_url()
     mtls = policy.mtls
     return SenderRequest(
         method=view.method,
-        scheme=view.scheme,
-        host=view.host() if proof_checked else "",
-        path=view.path,
+        scheme=scheme,
+        host=host,
+        path=path,
         presented=found.scheme,
         proofs=view.headers("DPoP"),
         headers=headers,

@@ -86,7 +86,7 @@ def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
     deferred, and the view is resolved only then, so other requests pay
     nothing.
     """
-    if outcome.location != "cookie" or outcome.error is None:
+    if not outcome.deferrable:
         return False
     try:
         match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
@@ -108,9 +108,7 @@ def _view(request: HttpRequest) -> RequestView:
         authorization=request.META.get("HTTP_AUTHORIZATION"),
         cookie=lambda name: request.COOKIES.get(name),
         headers=lambda name: _meta_header(request, name),
-        scheme=request.scheme or "http",
-        path=request.path,
-        host=request.get_host,
+        url=lambda: (request.scheme or "http", request.get_host(), request.path),
     )
 
 

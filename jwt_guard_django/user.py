@@ -188,8 +188,8 @@ def _lookup(token: VerifiedToken, field: str) -> Any:
     return user
 
 
-def resolve_user(token: VerifiedToken) -> Any:
-    """The user for ``token``, or ``None`` when no usable user matches.
+def _how(token: VerifiedToken) -> TokenUser | str | Callable[[VerifiedToken], Any]:
+    """The user already (a :class:`TokenUser`), the ``USER_ID_FIELD`` to look up, or the resolver.
 
     A token whose issuer does not map to local users (``USER_ISSUERS``) is
     a :class:`TokenUser`, whatever ``USER_ID_FIELD`` or ``USER_RESOLVER`` say.
@@ -198,25 +198,26 @@ def resolve_user(token: VerifiedToken) -> Any:
         return _token_user(token)
     resolver = _resolver()
     if resolver is not None:
-        if iscoroutinefunction(resolver):
-            return async_to_sync(resolver)(token)
-        return resolver(token)
+        return resolver
     field = conf.USER_ID_FIELD
-    if field:
-        return _lookup(token, field)
-    return _token_user(token)
+    return field if field else _token_user(token)
+
+
+def resolve_user(token: VerifiedToken) -> Any:
+    """The user for ``token``, or ``None`` when no usable user matches."""
+    how = _how(token)
+    if isinstance(how, TokenUser):
+        return how
+    if not callable(how):
+        return _lookup(token, how)
+    return async_to_sync(how)(token) if iscoroutinefunction(how) else how(token)
 
 
 async def aresolve_user(token: VerifiedToken) -> Any:
     """Like :func:`resolve_user`; database lookups run in a thread."""
-    if not _maps(token):
-        return _token_user(token)
-    resolver = _resolver()
-    if resolver is not None:
-        if iscoroutinefunction(resolver):
-            return await resolver(token)
-        return await sync_to_async(resolver)(token)
-    field = conf.USER_ID_FIELD
-    if field:
-        return await sync_to_async(_lookup)(token, field)
-    return _token_user(token)
+    how = _how(token)
+    if isinstance(how, TokenUser):
+        return how
+    if not callable(how):
+        return await sync_to_async(_lookup)(token, how)
+    return await how(token) if iscoroutinefunction(how) else await sync_to_async(how)(token)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from flask import Response, current_app, g, has_app_context, request
+from flask import Request, Response, current_app, g, has_app_context, request
 
 from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core.request_policy import (
@@ -94,17 +94,17 @@ def _reject(
 
 
 def _view() -> RequestView:
-    headers = request.headers
+    # One proxy lookup, not one per attribute; cookies are parsed only if read.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    headers = req.headers
     # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
     # and the core refuses that too).
     return RequestView(
-        method=request.method,
+        method=req.method,
         authorization=headers.get("Authorization"),
-        cookie=lambda name: request.cookies.get(name),
+        cookie=lambda name: req.cookies.get(name),
         headers=lambda name: tuple(headers.getlist(name)),
-        scheme=request.scheme,
-        path=request.path,
-        host=lambda: request.host,
+        url=lambda: (req.scheme, req.host, req.path),
     )
 
 
@@ -158,7 +158,7 @@ def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> Verifi
         raise csrf_error()
     if outcome.error is not None:
         rejection = _reject(state, outcome.error, dpop=dpop)
-        if outcome.location == "cookie" and _exempt():
+        if outcome.deferrable and _exempt():
             g.setdefault(_COOKIE_ERROR, outcome.error)
             return None
         raise rejection
@@ -259,7 +259,7 @@ def authenticate(
     """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`.
 
     ``dpop="required"`` (a route's demand) shapes the challenge sent when
-    there is no token; :func:`enforce_route` refuses an unbound one.
+    there is no token; :func:`enforce` refuses an unbound one.
     """
     attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()

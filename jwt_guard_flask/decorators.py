@@ -49,6 +49,23 @@ def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     return items
 
 
+def declare_route(
+    scopes: Iterable[str] | str,
+    any_scope: bool,
+    locations: Iterable[str] | str | None,
+    dpop: str | None,
+    acr_values: Iterable[str] | str,
+    max_age: int | None,
+) -> tuple[RouteRequirement, tuple[str, ...] | None]:
+    """``jwt_required``'s and ``protect``'s arguments, checked when the route is declared."""
+    needed = normalize_scopes(scopes)
+    where = normalize_locations(locations)
+    route = RouteRequirement.declare(
+        scopes=needed, any_scope=any_scope, dpop=dpop, acr_values=acr_values, max_age=max_age
+    )
+    return route, where
+
+
 def guard_view(
     view: F, route: RouteRequirement, *, optional: bool = False, locations: tuple[str, ...] | None
 ) -> F:
@@ -127,15 +144,7 @@ def jwt_required(
     403 ``insufficient_scope`` or CSRF failure, 503 with ``Retry-After``
     when the key source is down.
     """
-    needed = normalize_scopes(scopes)
-    where = normalize_locations(locations)
-    route = RouteRequirement.declare(
-        scopes=needed,
-        any_scope=any_scope,
-        dpop=dpop,
-        acr_values=acr_values,
-        max_age=max_age,
-    )
+    route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
 
     def decorate(fn: F) -> F:
         return guard_view(fn, route, optional=optional, locations=where)

@@ -12,7 +12,6 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
-from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
     awarm_key_sources,
@@ -22,12 +21,12 @@ from jwt_guard_core.sources import (
     warm_key_sources,
 )
 
-from ._request import add_dpop_nonce, authenticate, enforce, normalize_locations
+from ._request import add_dpop_nonce, authenticate, enforce
 from ._sessions import init_sessions
 from ._state import AppState
 from .cli import register_cli
 from .config import DEFAULTS, load, read
-from .decorators import normalize_scopes
+from .decorators import declare_route
 from .errors import JWTGuardHTTPException
 from .session_routes import SessionsMixin
 
@@ -193,15 +192,7 @@ class JWTGuard(SessionsMixin):
         function. ``dpop``, ``acr_values`` and ``max_age`` are those of
         :func:`~jwt_guard_flask.jwt_required`.
         """
-        needed = normalize_scopes(scopes)
-        where = normalize_locations(locations)
-        route = RouteRequirement.declare(
-            scopes=needed,
-            any_scope=any_scope,
-            dpop=dpop,
-            acr_values=acr_values,
-            max_age=max_age,
-        )
+        route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
 
         def _guard_blueprint() -> None:
             token = authenticate(optional=optional, locations=where, dpop=route.dpop)

@@ -47,9 +47,7 @@ class Reads:
             authorization=authorization,
             cookie=self._cookie,
             headers=self._headers,
-            scheme="https",
-            path="/orders",
-            host=self._host,
+            url=self._url,
         )
 
     def _cookie(self, name: str) -> str | None:
@@ -60,9 +58,9 @@ class Reads:
         self.asked.append(f"header:{name}")
         return self.header_values.get(name, ())
 
-    def _host(self) -> str:
-        self.asked.append("host")
-        return "api.example"
+    def _url(self) -> tuple[str, str, str]:
+        self.asked.append("url")
+        return ("https", "api.example", "/orders")
 
 
 def _no_csrf_check() -> str | None:
@@ -194,13 +192,13 @@ def _dpop_case(keyring: Any, verifier: Any, clock: Any) -> tuple[Reads, Presente
     return reads, PresentedToken(raw, "header", "DPoP"), policy
 
 
-def test_a_dpop_request_reads_the_host_and_the_proof(keyring, make_verifier, clock):
+def test_a_dpop_request_reads_the_url_and_the_proof(keyring, make_verifier, clock):
     verifier = make_verifier()
     reads, found, policy = _dpop_case(keyring, verifier, clock)
     outcome = verify_request(reads.view, found, verifier.verify, policy)
     assert outcome.sender is not None
     assert outcome.sender.dpop_bound
-    assert "host" in reads.asked
+    assert "url" in reads.asked
     assert "header:DPoP" in reads.asked
 
 
@@ -234,3 +232,14 @@ def test_an_outcome_refused_after_all_keeps_how_the_token_came(keyring, make_ver
     assert response is not None
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="orders", error="invalid_token"'
+
+
+def test_only_a_failed_cookie_can_be_left_to_an_exempt_view(keyring, make_verifier):
+    verifier = make_verifier()
+    raw = sign({"alg": "RS256", "kid": "rsa-1"}, claims(exp=NOW - 3600), keyring.rsa)
+    cookie = PresentedToken(raw, "cookie", "cookie")
+    assert verify_request(Reads().view, cookie, verifier.verify, ResourcePolicy()).deferrable
+    header = verify_request(Reads().view, _bearer(raw), verifier.verify, ResourcePolicy())
+    assert not header.deferrable
+    csrf = Outcome(csrf_failed=True, location="cookie", presented="cookie")
+    assert not csrf.deferrable
