@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 from . import events
 from .errors import InvalidRequest, TokenError
@@ -142,13 +143,10 @@ class Outcome:
         return replace(self, token=None, error=error, sender=None)
 
 
-_DEFAULT: list[ResourcePolicy] = []
-
-
+@cache
 def _default_policy() -> ResourcePolicy:
-    if not _DEFAULT:
-        _DEFAULT.append(ResourcePolicy())
-    return _DEFAULT[0]
+    # An outcome built without a policy (a signal's, say) answers as the defaults.
+    return ResourcePolicy()
 
 
 def user_not_found() -> TokenError:

@@ -71,7 +71,8 @@ class Settings:
         self._parsed = None
         self._values = {}
 
-    def _kept(self, key: str, compute: Callable[[], Any]) -> Any:
+    def kept(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, a value made from the settings, kept until they change."""
         values = self._values
         if key not in values:
             values[key] = compute()
@@ -79,11 +80,11 @@ class Settings:
 
     def resolved(self, name: str) -> Any:
         """A setting (canonical name) with a dotted path imported, kept until settings change."""
-        return self._kept(f"resolved:{name}", lambda: self.parsed.resolved(name))
+        return self.kept(f"resolved:{name}", lambda: self.parsed.resolved(name))
 
     def value(self, name: str) -> Any:
         """A setting (canonical name) as given or defaulted, kept until settings change."""
-        return self._kept(f"value:{name}", lambda: self.parsed.get(name))
+        return self.kept(f"value:{name}", lambda: self.parsed.get(name))
 
     def get(self, name: str) -> Any:
         """One key's value, or its default."""
@@ -96,7 +97,7 @@ class Settings:
         name = _CANONICAL.get(key)
         if name is None:
             raise AttributeError(key)
-        return self._kept(key, lambda: self._read(name))
+        return self.kept(key, lambda: self._read(name))
 
     def _read(self, name: str) -> Any:
         try:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from flask import Request, Response, current_app, g, has_app_context, request
@@ -46,14 +46,40 @@ __all__ = [
 
 logger = logging.getLogger("jwt_guard.flask")
 
-_TOKEN_ATTR = "_jwt_guard_token"  # noqa: S105 - a flask.g attribute name, not a secret
-_USER = "_jwt_guard_user"
-_OUTCOMES = "_jwt_guard_outcomes"
-_COOKIE_ERROR = "_jwt_guard_cookie_error"
-_SENDER = "_jwt_guard_sender"
-_PRESENTED = "_jwt_guard_presented"
+_RECORD = "_jwt_guard"
 #: Set by :func:`jwt_guard_flask.decorators.jwt_exempt` on a view function.
 EXEMPT_ATTRIBUTE = "jwt_exempt"
+
+
+@dataclass(slots=True)
+class _Record:
+    """What jwt-guard learnt about this request, kept on ``flask.g`` as one attribute.
+
+    ``outcomes`` maps the locations read to the token or the refusal
+    reached there; ``presented`` is how the first token came, ``sender``
+    what its DPoP and certificate checks found, ``cookie_error`` why a
+    cookie left to a ``jwt_exempt`` view failed.
+    """
+
+    outcomes: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    presented: str | None = None
+    sender: SenderResult | None = None
+    token: VerifiedToken | None = None
+    user: Any = None
+    cookie_error: TokenError | None = None
+
+
+def _record() -> _Record:
+    record: _Record | None = g.get(_RECORD)
+    if record is None:
+        record = _Record()
+        setattr(g, _RECORD, record)
+    return record
+
+
+def _recorded() -> _Record | None:
+    """This request's record, or ``None`` outside a request or before authentication."""
+    return g.get(_RECORD) if has_app_context() else None
 
 
 def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -74,6 +100,8 @@ def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...
 
 
 def _send(signal: Any, **kwargs: Any) -> None:
+    if not signal.receivers:
+        return  # nobody listens: the common case costs nothing
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for receiver in signal.receivers_for(app):
         try:
@@ -86,7 +114,8 @@ def _reject(
     state: AppState, error: TokenError | None, *, dpop: str | None = None
 ) -> JWTGuardHTTPException:
     # The core has emitted the security event (verifier, locate, route checks).
-    presented = g.get(_PRESENTED) if has_app_context() else None
+    record = _recorded()
+    presented = record.presented if record is not None else None
     response = state.resource.refusal(error, presented=presented, dpop=dpop)
     exc = http_error(error, response=response)
     _send(token_rejected, reason=exc.reason, error=error)
@@ -106,17 +135,6 @@ def _view() -> RequestView:
         headers=lambda name: tuple(headers.getlist(name)),
         url=lambda: (req.scheme, req.host, req.path),
     )
-
-
-def _cached(locations: tuple[str, ...]) -> tuple[bool, Any]:
-    outcomes: dict[tuple[str, ...], Any] = g.setdefault(_OUTCOMES, {})
-    if locations in outcomes:
-        return True, outcomes[locations]
-    return False, None
-
-
-def _store(locations: tuple[str, ...], outcome: Any) -> None:
-    g.setdefault(_OUTCOMES, {})[locations] = outcome
 
 
 def _replay(
@@ -146,23 +164,27 @@ def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
     verifier = state.verifier
-    return verify_request(view, step, lambda raw: verify_limited(verifier, raw), state.resource)
+    verify = (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
+    return verify_request(view, step, verify, state.resource)
 
 
-def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> VerifiedToken | None:
+def _verify(
+    state: AppState, record: _Record, where: tuple[str, ...], dpop: str | None
+) -> VerifiedToken | None:
     outcome = _outcome(state, where)
-    if outcome.presented is not None:
-        g.setdefault(_PRESENTED, outcome.presented)
+    if record.presented is None:
+        record.presented = outcome.presented
     if outcome.csrf_failed:
         _send(token_rejected, reason="csrf_failed", error=None)
         raise csrf_error()
     if outcome.error is not None:
         rejection = _reject(state, outcome.error, dpop=dpop)
         if outcome.deferrable and _exempt():
-            g.setdefault(_COOKIE_ERROR, outcome.error)
+            if record.cookie_error is None:
+                record.cookie_error = outcome.error
             return None
         raise rejection
-    setattr(g, _SENDER, outcome.sender)
+    record.sender = outcome.sender
     return outcome.token
 
 
@@ -181,8 +203,8 @@ def _exempt() -> bool:
 
 def deferred_cookie_error() -> TokenError | None:
     """Why the access cookie failed verification on this ``jwt_exempt`` view, else ``None``."""
-    error = g.get(_COOKIE_ERROR) if has_app_context() else None
-    return error if isinstance(error, TokenError) else None
+    record = _recorded()
+    return record.cookie_error if record is not None else None
 
 
 class _UserStep(NamedTuple):
@@ -202,15 +224,19 @@ class _Attempt:
     def __init__(
         self, optional: bool, locations: tuple[str, ...] | None, dpop: str | None = None
     ) -> None:
-        self.state = current_state()
+        self.state = state = current_state()
         self.optional = optional
         self.dpop = dpop
-        self.where = locations or self.state.settings.locations
+        self.where = where = locations or state.settings.locations
+        self.record = record = _record()
         self.token: VerifiedToken | None = None
-        self.hit, self.outcome = _cached(self.where)
+        self.hit = where in record.outcomes
         if not self.hit:
-            with self.recording():
-                self.token = _verify(self.state, self.where, dpop)
+            try:
+                self.token = _verify(state, record, where, dpop)
+            except JWTGuardHTTPException as exc:
+                record.outcomes[where] = exc
+                raise
 
     def user_step(self) -> _UserStep | None:
         """The user loader call still to make, or ``None``: no fresh token or no loader.
@@ -225,31 +251,26 @@ class _Attempt:
             return None
         return _UserStep(loader, self.token)
 
-    @contextmanager
-    def recording(self) -> Iterator[None]:
-        try:
-            yield
-        except JWTGuardHTTPException as exc:
-            _store(self.where, exc)
-            raise
-
     def set_user(self, user: Any) -> None:
         if user is None:
-            raise _reject(self.state, missing_user())
-        setattr(g, _USER, user)
+            exc = _reject(self.state, missing_user())
+            self.record.outcomes[self.where] = exc
+            raise exc
+        self.record.user = user
 
     def finish(self) -> VerifiedToken | None:
+        record = self.record
         if self.hit:
-            return _replay(self.outcome, self.optional, self.state, self.dpop)
+            return _replay(record.outcomes[self.where], self.optional, self.state, self.dpop)
         token = self.token
-        if token is not None:
-            _send(token_verified, token=token)
-        _store(self.where, token)
+        # No token is remembered as such: a later optional check lets it through.
+        record.outcomes[self.where] = token
         if token is None:
             if self.optional:
                 return None
             raise _reject(self.state, None, dpop=self.dpop)
-        setattr(g, _TOKEN_ATTR, token)
+        _send(token_verified, token=token)
+        record.token = token
         return token
 
 
@@ -264,8 +285,7 @@ def authenticate(
     attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
-        with attempt.recording():
-            attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
+        attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
     return attempt.finish()
 
 
@@ -276,9 +296,8 @@ async def aauthenticate(
     attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
-        with attempt.recording():
-            user = step.loader(step.token)
-            attempt.set_user(await user if inspect.isawaitable(user) else user)
+        user = step.loader(step.token)
+        attempt.set_user(await user if inspect.isawaitable(user) else user)
     return attempt.finish()
 
 
@@ -294,24 +313,27 @@ def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
         return
     state = current_state()
     try:
-        route.check(token, state.resource, g.get(_SENDER))
+        route.check(token, state.resource, _record().sender)
     except TokenError as exc:
         raise _reject(state, exc, dpop=route.dpop) from None
 
 
 def add_dpop_nonce(response: Response) -> Response:
     """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
-    result = g.get(_SENDER)
-    if isinstance(result, SenderResult) and result.nonce and "DPoP-Nonce" not in response.headers:
-        response.headers["DPoP-Nonce"] = result.nonce
+    record = _recorded()
+    nonce = record.sender.nonce if record is not None and record.sender is not None else None
+    if nonce and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = nonce
     return response
 
 
 def current_token() -> VerifiedToken | None:
     """The token verified for this request, or ``None``."""
-    return g.get(_TOKEN_ATTR) if has_app_context() else None
+    record = _recorded()
+    return record.token if record is not None else None
 
 
 def current_user() -> Any:
     """The user the loader returned for this request's token, or ``None``."""
-    return g.get(_USER) if has_app_context() else None
+    record = _recorded()
+    return record.user if record is not None else None

@@ -89,6 +89,7 @@ class JWTGuard(SessionsMixin):
             settings=loaded.settings,
             resource=resource,
             users=loaded.parsed.users,
+            limited=sessions is not None,
         )
         self._states[app] = state
         self._warn_if_no_issuer_maps(app, state)
