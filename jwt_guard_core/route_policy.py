@@ -14,13 +14,36 @@ from dataclasses import dataclass
 
 from . import events
 from .claims_policy import check_roles
-from .errors import TokenError
+from .errors import ConfigurationError, TokenError
 from .http import check_scopes
 from .sender import ResourcePolicy, SenderResult, route_dpop, route_step_up
 from .step_up import StepUpRequirement
-from .token import VerifiedToken
+from .token import InvalidScope, VerifiedToken, is_scope_name, parse_scope
 
-__all__ = ["RouteRequirement"]
+__all__ = ["RouteRequirement", "route_scopes"]
+
+
+def route_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+    """A route's required scopes, spelled the way a token's ``scope`` claim is read.
+
+    A string is split on single U+0020 spaces (RFC 6749 section 3.3: a tab,
+    a doubled space or another space character is refused); a list gives
+    one scope name per item. Anything else raises
+    :class:`~jwt_guard_core.errors.ConfigurationError` (``scopes``) when the
+    route is declared, so a route no token could ever pass fails at import.
+    """
+    if isinstance(scopes, str):
+        try:
+            return parse_scope(scopes, name="scopes")
+        except InvalidScope as exc:
+            raise ConfigurationError("scopes", f"{scopes!r}: {exc}") from None
+    names = tuple(scopes)
+    for name in names:
+        if not is_scope_name(name):
+            raise ConfigurationError(
+                "scopes", f"{name!r} is not a scope name (RFC 6749 section 3.3)"
+            )
+    return names
 
 
 @dataclass(frozen=True)
@@ -45,7 +68,7 @@ class RouteRequirement:
     def declare(
         cls,
         *,
-        scopes: tuple[str, ...] = (),
+        scopes: Iterable[str] | str = (),
         any_scope: bool = False,
         roles: tuple[str, ...] = (),
         any_role: bool = False,
@@ -53,10 +76,14 @@ class RouteRequirement:
         acr_values: Iterable[str] | str = (),
         max_age: int | None = None,
     ) -> RouteRequirement:
-        """The requirement of a decorator's arguments; a bad ``dpop``, ``acr_values`` or
-        ``max_age`` raises :class:`~jwt_guard_core.errors.ConfigurationError` naming it."""
+        """The requirement of a decorator's arguments, checked when the route is declared.
+
+        A bad ``scopes`` (see :func:`route_scopes`), ``dpop``, ``acr_values``
+        or ``max_age`` raises :class:`~jwt_guard_core.errors.ConfigurationError`
+        naming it.
+        """
         return cls(
-            scopes=scopes,
+            scopes=route_scopes(scopes),
             any_scope=any_scope,
             roles=roles,
             any_role=any_role,

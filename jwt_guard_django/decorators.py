@@ -154,11 +154,13 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]
     """The view needs a valid token with every scope in ``scopes`` (one, with ``any_of``).
 
     Too few scopes is 403 with ``error="insufficient_scope"`` and the
-    ``scope`` parameter listing what is needed (RFC 6750 section 3.1).
+    ``scope`` parameter listing what is needed (RFC 6750 section 3.1). A
+    name outside RFC 6749's grammar (``"a b"``, a tab) raises
+    :class:`~jwt_guard_core.ConfigurationError` here, not per request.
     """
     if not scopes or not all(isinstance(s, str) and s for s in scopes):
         raise TypeError("require_scopes needs one or more scope names")
-    route = RouteRequirement(scopes=tuple(scopes), any_scope=any_of)
+    route = RouteRequirement.declare(scopes=scopes, any_scope=any_of)
     return lambda view: _guard(view, route)
 
 

@@ -13,8 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
 from jwt_guard_core.claims_policy import role_list
-from jwt_guard_core.route_policy import RouteRequirement
-from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
+from jwt_guard_core.route_policy import RouteRequirement, route_scopes
 
 from ._request import EXEMPT_ATTRIBUTE, aauthenticate, authenticate, enforce, normalize_locations
 
@@ -33,20 +32,13 @@ F = TypeVar("F", bound=Callable[..., Any])
 def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     """Scopes as a tuple; a string is split like the ``scope`` claim (RFC 6749 3.3).
 
-    The core's grammar: names separated by one U+0020, each printable ASCII
-    without ``"`` or ``\\``, so a required scope is spelled the way a token's
-    scopes are read (a tab or a doubled space is refused at decoration time).
+    The core's grammar (:func:`jwt_guard_core.route_policy.route_scopes`):
+    names separated by one U+0020, each printable ASCII without ``"`` or
+    ``\\``, so a required scope is spelled the way a token's scopes are read
+    (a tab or a doubled space is refused at decoration time with a
+    ``ValueError``).
     """
-    if isinstance(scopes, str):
-        try:
-            return parse_scope(scopes, name="scopes")
-        except InvalidScope as exc:
-            raise ValueError(f"{scopes!r}: {exc}") from None
-    items = tuple(scopes)
-    for scope in items:
-        if not is_scope_name(scope):
-            raise ValueError(f"{scope!r} is not a scope name (RFC 6749 3.3)")
-    return items
+    return route_scopes(scopes)
 
 
 def declare_route(

@@ -7,7 +7,7 @@ import pytest
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.dpop import DPoPPolicy
 from jwt_guard_core.errors import InsufficientRole, InsufficientScope, TokenError
-from jwt_guard_core.route_policy import RouteRequirement
+from jwt_guard_core.route_policy import RouteRequirement, route_scopes
 from jwt_guard_core.sender import ResourcePolicy, SenderResult
 from jwt_guard_core.step_up import InsufficientUserAuthentication
 from tests.core.dpop_support import issue_token
@@ -85,3 +85,18 @@ def test_step_up_is_checked_before_scopes(token, clock):
 def test_bad_route_arguments_fail_when_the_route_is_declared(arguments):
     with pytest.raises(ConfigurationError):
         RouteRequirement.declare(**arguments)
+
+
+def test_route_scopes_split_a_string_like_the_scope_claim():
+    assert route_scopes("orders:read orders:write") == ("orders:read", "orders:write")
+    assert route_scopes(["orders:read", "a~b"]) == ("orders:read", "a~b")
+    assert route_scopes("") == ()
+
+
+@pytest.mark.parametrize(
+    "scopes", ["a\tb", "a  b", " a", "a\u00a0b", ["a b"], ["caf\u00e9"], [""], [3]]
+)
+def test_route_scopes_outside_the_grammar_fail_when_declared(scopes):
+    with pytest.raises(ConfigurationError) as info:
+        RouteRequirement.declare(scopes=scopes)
+    assert info.value.setting == "scopes"
