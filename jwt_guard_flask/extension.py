@@ -67,8 +67,8 @@ class JWTGuard(SessionsMixin):
 
         Also builds the resource policy (DPoP, certificate binding,
         challenges), adds the ``DPoP-Nonce`` of accepted DPoP requests to
-        responses, and routes the RFC 9728 document at its well-known path
-        when ``JWT_GUARD_RESOURCE_METADATA`` is set.
+        responses when DPoP nonces are on, and routes the RFC 9728 document
+        at its well-known path when ``JWT_GUARD_RESOURCE_METADATA`` is set.
         """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
@@ -95,7 +95,9 @@ class JWTGuard(SessionsMixin):
         self._warn_if_no_issuer_maps(app, state)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
-        app.after_request(add_dpop_nonce)
+        if resource.dpop.nonces is not None:
+            # Only DPoP nonces put a header on every response (RFC 9449 section 8.2).
+            app.after_request(add_dpop_nonce)
         if resource.metadata is not None:
             # RFC 9728 section 3: the document lives at the well-known path
             # derived from JWT_GUARD_RESOURCE_METADATA["resource"].

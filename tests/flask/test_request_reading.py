@@ -43,3 +43,12 @@ def test_the_token_cookie_is_read_when_cookies_are_a_location(
     response = client.get("/me")
     assert response.status_code == 200
     assert seen == [True]
+
+
+def test_no_response_hook_without_dpop_nonces(make_app: MakeApp) -> None:
+    from jwt_guard_flask._request import add_dpop_nonce
+
+    app = make_app()
+    assert add_dpop_nonce not in app.after_request_funcs.get(None, [])
+    with_nonces = make_app(JWT_GUARD_DPOP="allowed", JWT_GUARD_DPOP_NONCES=[b"n" * 32])
+    assert add_dpop_nonce in with_nonces.after_request_funcs[None]
