@@ -17,10 +17,35 @@ from .claims_policy import check_roles
 from .errors import ConfigurationError, TokenError
 from .http import check_scopes
 from .sender import ResourcePolicy, SenderResult, route_dpop, route_step_up
+from .settings.schema import LOCATION_ALIASES
 from .step_up import StepUpRequirement
 from .token import InvalidScope, VerifiedToken, is_scope_name, parse_scope
 
-__all__ = ["RouteRequirement", "route_scopes"]
+__all__ = ["RouteRequirement", "route_locations", "route_scopes"]
+
+
+def route_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """A route's own token locations (``"header"``, ``"cookie"``), or ``None``: the settings'.
+
+    Spelled as ``TOKEN_LOCATIONS`` is; a typo raises
+    :class:`~jwt_guard_core.errors.ConfigurationError` (``locations``) when
+    the route is declared.
+    """
+    if locations is None:
+        return None
+    items = (locations,) if isinstance(locations, str) else tuple(locations)
+    found: list[str] = []
+    for item in items:
+        location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
+        if location is None:
+            raise ConfigurationError(
+                "locations", f"unknown token location {item!r}; use 'header' and/or 'cookie'"
+            )
+        if location not in found:
+            found.append(location)
+    if not found:
+        raise ConfigurationError("locations", "locations is empty; give 'header' and/or 'cookie'")
+    return tuple(found)
 
 
 def route_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:

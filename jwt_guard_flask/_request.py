@@ -24,12 +24,11 @@ from jwt_guard_core.request_policy import (
     missing_user,
     verify_request,
 )
-from jwt_guard_core.route_policy import RouteRequirement
+from jwt_guard_core.route_policy import RouteRequirement, route_locations
 from jwt_guard_core.sender import SenderResult
 
 from ._sessions import verify_limited
 from ._state import AppState, current_state
-from .config import LOCATION_ALIASES
 from .csrf import csrf_failure
 from .errors import JWTGuardHTTPException, csrf_error, http_error
 from .signals import token_rejected, token_verified
@@ -84,19 +83,7 @@ def _recorded() -> _Record | None:
 
 def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
     """Validate a decorator's ``locations`` at decoration time (a typo fails at import)."""
-    if locations is None:
-        return None
-    items = (locations,) if isinstance(locations, str) else tuple(locations)
-    result: list[str] = []
-    for item in items:
-        location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
-        if location is None:
-            raise ValueError(f"unknown token location {item!r}; use 'header' and/or 'cookie'")
-        if location not in result:
-            result.append(location)
-    if not result:
-        raise ValueError("locations is empty; give 'header' and/or 'cookie'")
-    return tuple(result)
+    return route_locations(locations)
 
 
 def _send(signal: Any, **kwargs: Any) -> None:

@@ -7,7 +7,7 @@ import pytest
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.dpop import DPoPPolicy
 from jwt_guard_core.errors import InsufficientRole, InsufficientScope, TokenError
-from jwt_guard_core.route_policy import RouteRequirement, route_scopes
+from jwt_guard_core.route_policy import RouteRequirement, route_locations, route_scopes
 from jwt_guard_core.sender import ResourcePolicy, SenderResult
 from jwt_guard_core.step_up import InsufficientUserAuthentication
 from tests.core.dpop_support import issue_token
@@ -100,3 +100,16 @@ def test_route_scopes_outside_the_grammar_fail_when_declared(scopes):
     with pytest.raises(ConfigurationError) as info:
         RouteRequirement.declare(scopes=scopes)
     assert info.value.setting == "scopes"
+
+
+def test_route_locations_read_like_the_setting():
+    assert route_locations(None) is None
+    assert route_locations("Cookie") == ("cookie",)
+    assert route_locations(["header", "cookie", "header"]) == ("header", "cookie")
+
+
+@pytest.mark.parametrize("locations", [["query"], [], [3]])
+def test_route_locations_with_a_typo_fail_when_declared(locations):
+    with pytest.raises(ConfigurationError) as info:
+        route_locations(locations)
+    assert info.value.setting == "locations"
