@@ -103,7 +103,11 @@ def _from_authorization(value: str, header_types: Sequence[str]) -> str | None:
     if match is None:
         return None  # an empty header carries no credentials
     scheme, rest = match.groups()
-    if not any(scheme.lower() == t.lower() for t in header_types):
+    lowered = scheme.lower()
+    for accepted in header_types:
+        if accepted.lower() == lowered:
+            break
+    else:
         return None  # Basic, Digest, ...: not ours.
     credentials = rest.strip(" ")
     if not credentials.strip():

@@ -10,18 +10,24 @@ verified once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
-from jwt_guard_core import InvalidRequest, TokenError, VerifiedToken, events
-from jwt_guard_core.http import ErrorResponse, csrf_failure_response, csrf_required
-from jwt_guard_core.sender import PresentedToken, SenderRequest, SenderResult, find_token
+from jwt_guard_core import VerifiedToken
+from jwt_guard_core.http import ErrorResponse
+from jwt_guard_core.request_policy import (
+    Outcome,
+    RequestView,
+    averify_request,
+    locate,
+    missing_user,
+    verify_request,
+)
+from jwt_guard_core.sender import PresentedToken
 
 from . import signals
 from .conf import conf
@@ -34,46 +40,6 @@ _USER = "_jwt_guard_user"
 _UNSET = object()
 _EXEMPT = "jwt_exempt"
 View = TypeVar("View", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a request's credentials came to.
-
-    Exactly one of: a verified ``token``; an ``error`` (invalid, malformed
-    request, key source down); ``csrf_failed``; or none of them (no token:
-    anonymous). ``presented`` is how the token came (``"DPoP"``,
-    ``"Bearer"``, ``"cookie"``), ``sender`` what the DPoP and certificate
-    checks found (the ``DPoP-Nonce`` to send, among others).
-    """
-
-    token: VerifiedToken | None = None
-    error: TokenError | None = None
-    csrf_failed: bool = False
-    location: str | None = None
-    presented: str | None = None
-    sender: SenderResult | None = None
-
-    @property
-    def reason(self) -> str | None:
-        if self.csrf_failed:
-            return "csrf_failed"
-        return self.error.reason if self.error is not None else None
-
-    def refusal(self, *, dpop: str | None = None) -> ErrorResponse | None:
-        """The response this outcome demands, or ``None`` when the request may go on.
-
-        ``dpop="required"``: a route's own demand, which shapes the challenge.
-        """
-        if self.csrf_failed:
-            return csrf_failure_response()
-        if self.error is not None:
-            return self.answer(self.error, dpop=dpop)
-        return None
-
-    def answer(self, error: TokenError | None, *, dpop: str | None = None) -> ErrorResponse:
-        """The response for ``error`` (``None``: no token) on this request: status, challenges."""
-        return get_resource().refusal(error, presented=self.presented, dpop=dpop)
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -120,44 +86,13 @@ def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
     deferred, and the view is resolved only then, so other requests pay
     nothing.
     """
-    if outcome.location != "cookie" or outcome.error is None:
+    if not outcome.deferrable:
         return False
     try:
         match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
     except Resolver404:
         return False
     return getattr(match.func, _EXEMPT, False) is True
-
-
-def _begin(request: HttpRequest) -> Outcome | PresentedToken:
-    """Everything before verification: find the token, apply CSRF."""
-    try:
-        found = find_token(
-            authorization=request.META.get("HTTP_AUTHORIZATION"),
-            cookies=request.COOKIES,
-            locations=conf.request.locations,
-            header_types=conf.request.header_types,
-            cookie_name=conf.request.cookie_name,
-        )
-    except InvalidRequest as exc:
-        events.emit("token_rejected", reason=exc.reason, status=exc.status)
-        return Outcome(error=exc, location="header")
-    if found is None:
-        return Outcome()
-    # A browser sends cookies with cross-site requests on its own; an
-    # unsafe request authenticated by one must prove it came from our pages.
-    if conf.request.csrf_protect and csrf_required(request.method or "GET", found.location):
-        failure = _csrf_failure(request)
-        if failure is not None:
-            events.emit(
-                "token_rejected",
-                level=logging.WARNING,
-                reason="csrf_failed",
-                message=f"cookie token refused: {failure}",
-                status=403,
-            )
-            return Outcome(csrf_failed=True, location=found.location, presented=found.scheme)
-    return found
 
 
 def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
@@ -167,59 +102,27 @@ def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
     return (value,) if value is not None else ()
 
 
-def _sender_request(request: HttpRequest, found: PresentedToken) -> SenderRequest:
-    policy = get_resource()
-    mtls = policy.mtls
-    # The URL is read only when a proof will be checked against it:
-    # get_host() refuses a Host outside ALLOWED_HOSTS (400), which a plain
-    # bearer request did not meet before DPoP existed.
-    proof_checked = found.scheme == "DPoP" and policy.dpop_mode != "off"
-    return SenderRequest(
+def _view(request: HttpRequest) -> RequestView:
+    return RequestView(
         method=request.method or "GET",
-        scheme=request.scheme or "http",
-        host=request.get_host() if proof_checked else "",
-        path=request.path,
-        presented=found.scheme,
-        proofs=_meta_header(request, "DPoP"),
-        headers={
-            name: request.headers[name]
-            for name in policy.forwarded_headers
-            if name in request.headers
-        },
-        certificates=_meta_header(request, mtls.header) if mtls is not None else (),
+        authorization=request.META.get("HTTP_AUTHORIZATION"),
+        cookie=lambda name: request.COOKIES.get(name),
+        headers=lambda name: _meta_header(request, name),
+        url=lambda: (request.scheme or "http", request.get_host(), request.path),
     )
 
 
-def _verified(
-    request: HttpRequest, found: PresentedToken, verify: Callable[[str], VerifiedToken]
-) -> Outcome:
-    try:
-        token = verify(found.token)
-        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
-        # signature: the proof's jti is spent only on an otherwise valid request.
-        sender = get_resource().check(_sender_request(request, found), token, found.token)
-    except TokenError as exc:
-        return Outcome(error=exc, location=found.location, presented=found.scheme)
-    return Outcome(token=token, sender=sender, location=found.location, presented=found.scheme)
-
-
-async def _averified(
-    request: HttpRequest,
-    found: PresentedToken,
-    averify: Callable[[str], Awaitable[VerifiedToken]],
-) -> Outcome:
-    try:
-        token = await averify(found.token)
-        sender = await get_resource().acheck(_sender_request(request, found), token, found.token)
-    except TokenError as exc:
-        return Outcome(error=exc, location=found.location, presented=found.scheme)
-    return Outcome(token=token, sender=sender, location=found.location, presented=found.scheme)
+def _begin(request: HttpRequest) -> tuple[RequestView, Outcome | PresentedToken]:
+    """Everything before verification: find the token, apply Django's CSRF check."""
+    view = _view(request)
+    step = locate(view, conf.request, get_resource(), csrf_failure=lambda: _csrf_failure(request))
+    return view, step
 
 
 def _rate_limited(
     request: HttpRequest, verify: Callable[[str], VerifiedToken]
 ) -> Callable[[str], VerifiedToken]:
-    if conf.parsed.get("sessions") is None:
+    if conf.value("sessions") is None:
         return verify  # no sessions, no limiter: the session side is never imported
     from .sessions import verify_function
 
@@ -229,7 +132,7 @@ def _rate_limited(
 def _arate_limited(
     request: HttpRequest, averify: Callable[[str], Awaitable[VerifiedToken]]
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
-    if conf.parsed.get("sessions") is None:
+    if conf.value("sessions") is None:
         return averify
     from .sessions import averify_function
 
@@ -245,11 +148,12 @@ def authenticate(request: HttpRequest) -> Outcome:
     """Authenticate ``request`` once (sync); later calls return the same outcome."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        step = _begin(request)
+        view, step = _begin(request)
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = _verified(request, step, _rate_limited(request, get_verifier().verify))
+            verify = _rate_limited(request, get_verifier().verify)
+            outcome = verify_request(view, step, verify, get_resource())
         _send(request, _remember(request, outcome))
     return outcome
 
@@ -258,13 +162,12 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        step = _begin(request)
+        view, step = _begin(request)
         if isinstance(step, Outcome):
             outcome = step
         else:
-            outcome = await _averified(
-                request, step, _arate_limited(request, get_verifier().averify)
-            )
+            averify = _arate_limited(request, get_verifier().averify)
+            outcome = await averify_request(view, step, averify, get_resource())
         await _asend(request, _remember(request, outcome))
     return outcome
 
@@ -305,16 +208,6 @@ async def _asend(request: HttpRequest, outcome: Outcome) -> None:
             signal.send(sender=None, request=request, **kwargs)
 
 
-def _user_missing(request: HttpRequest) -> None:
-    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
-    _send(request, Outcome(error=user_not_found()))
-
-
-async def _auser_missing(request: HttpRequest) -> None:
-    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
-    await _asend(request, Outcome(error=user_not_found()))
-
-
 def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """The user for the request's token (resolved once per request), or ``None``."""
     user = getattr(request, _USER, _UNSET)
@@ -322,7 +215,7 @@ def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
         user = resolve_user(token)
         setattr(request, _USER, user)
         if user is None:
-            _user_missing(request)
+            _send(request, Outcome(error=missing_user()))
     return user
 
 
@@ -333,13 +226,8 @@ async def aget_user(request: HttpRequest, token: VerifiedToken) -> Any:
         user = await aresolve_user(token)
         setattr(request, _USER, user)
         if user is None:
-            await _auser_missing(request)
+            await _asend(request, Outcome(error=missing_user()))
     return user
-
-
-def user_not_found() -> TokenError:
-    """The rejection for a valid token whose user does not exist or is inactive."""
-    return TokenError("no active user matches the token", reason="user_not_found")
 
 
 def to_response(spec: ErrorResponse) -> JsonResponse:

@@ -27,8 +27,9 @@ from rest_framework.request import Request
 
 from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core.http import ErrorResponse
+from jwt_guard_core.request_policy import user_not_found
 
-from ._auth import authenticate, get_user, user_not_found
+from ._auth import authenticate, get_user
 from .resource import get_resource
 
 __all__ = ["JWTGuardAPIError", "JWTGuardAuthentication", "api_error"]

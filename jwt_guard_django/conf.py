@@ -12,7 +12,7 @@ Django spelling is ``JWT_GUARD["KEY"]``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -71,13 +71,20 @@ class Settings:
         self._parsed = None
         self._values = {}
 
+    def kept(self, key: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, a value made from the settings, kept until they change."""
+        values = self._values
+        if key not in values:
+            values[key] = compute()
+        return values[key]
+
     def resolved(self, name: str) -> Any:
         """A setting (canonical name) with a dotted path imported, kept until settings change."""
-        values = self._values
-        key = f"resolved:{name}"
-        if key not in values:
-            values[key] = self.parsed.resolved(name)
-        return values[key]
+        return self.kept(f"resolved:{name}", lambda: self.parsed.resolved(name))
+
+    def value(self, name: str) -> Any:
+        """A setting (canonical name) as given or defaulted, kept until settings change."""
+        return self.kept(f"value:{name}", lambda: self.parsed.get(name))
 
     def get(self, name: str) -> Any:
         """One key's value, or its default."""
@@ -90,14 +97,13 @@ class Settings:
         name = _CANONICAL.get(key)
         if name is None:
             raise AttributeError(key)
-        values = self._values
-        if key not in values:
-            parsed = self.parsed
-            try:
-                values[key] = parsed.read(name)
-            except ConfigurationError:
-                values[key] = parsed.get(name)
-        return values[key]
+        return self.kept(key, lambda: self._read(name))
+
+    def _read(self, name: str) -> Any:
+        try:
+            return self.parsed.read(name)
+        except ConfigurationError:
+            return self.parsed.get(name)
 
 
 conf = Settings()

@@ -26,100 +26,58 @@ from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from jwt_guard_core import TokenError
-from jwt_guard_core.claims_policy import check_roles, role_list
-from jwt_guard_core.http import check_scopes
+from jwt_guard_core.claims_policy import role_list
+from jwt_guard_core.request_policy import Outcome, user_not_found
 from jwt_guard_core.route_checks import mark
-from jwt_guard_core.sender import route_dpop, route_step_up
-from jwt_guard_core.step_up import StepUpRequirement
+from jwt_guard_core.route_policy import RouteRequirement
 
 from ._auth import (
-    Outcome,
     aauthenticate,
     admit,
     aget_user,
     authenticate,
     get_user,
     to_response,
-    user_not_found,
 )
 from .resource import get_resource
 
 __all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
 
 View = TypeVar("View", bound=Callable[..., Any])
+_ANY = RouteRequirement()  # a valid token, nothing more
 
 
 def _decide(
-    request: HttpRequest,
-    outcome: Outcome,
-    *,
-    optional: bool,
-    scopes: tuple[str, ...],
-    any_of: bool,
-    dpop: str | None = None,
-    step_up: StepUpRequirement | None = None,
-    roles: tuple[str, ...] = (),
-    any_role: bool = False,
+    request: HttpRequest, outcome: Outcome, optional: bool, route: RouteRequirement
 ) -> HttpResponseBase | None:
     """Every decision the sync and async wrappers share, bar the user lookup."""
-    refused = admit(request, outcome, dpop=dpop)
+    refused = admit(request, outcome, dpop=route.dpop)
     if refused is not None:
         return refused
     token = outcome.token
     if token is None:
-        if optional:
-            return None
-        return to_response(outcome.answer(None, dpop=dpop))
+        return None if optional else to_response(outcome.answer(None, dpop=route.dpop))
     try:
-        # A route's own demands: DPoP (RFC 9449), step-up (RFC 9470); the
-        # core emits the security event.
-        if dpop is not None:
-            get_resource().require_dpop(outcome.sender)
-        if step_up is not None:
-            get_resource().step_up(token, step_up)
-        check_scopes(token, scopes, any_of=any_of)
-        check_roles(token, roles, any_of=any_role)
+        route.check(token, get_resource(), outcome.sender)
     except TokenError as exc:
-        return to_response(outcome.answer(exc, dpop=dpop))
+        return to_response(outcome.answer(exc, dpop=route.dpop))
     return None
 
 
 def _user_refusal(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResponseBase | None:
     if user is None:
-        error: TokenError = user_not_found()
-        return to_response(outcome.answer(error))
+        return to_response(outcome.answer(user_not_found()))
     request.user = user
     return None
 
 
-def _guard(
-    view: View,
-    *,
-    optional: bool,
-    scopes: tuple[str, ...],
-    any_of: bool,
-    dpop: str | None = None,
-    step_up: StepUpRequirement | None = None,
-    roles: tuple[str, ...] = (),
-    any_role: bool = False,
-) -> View:
-    decide = functools.partial(
-        _decide,
-        optional=optional,
-        scopes=scopes,
-        any_of=any_of,
-        dpop=dpop,
-        step_up=step_up,
-        roles=roles,
-        any_role=any_role,
-    )
-
+def _guard(view: View, route: RouteRequirement, *, optional: bool = False) -> View:
     if iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             outcome = await aauthenticate(request)
-            refused = decide(request, outcome)
+            refused = _decide(request, outcome, optional, route)
             if refused is None and outcome.token is not None:
                 user = await aget_user(request, outcome.token)
                 refused = _user_refusal(request, outcome, user)
@@ -128,20 +86,20 @@ def _guard(
             return await view(request, *args, **kwargs)
 
         # What the start-up check (jwt_guard.E015) reads.
-        mark(async_wrapper, dpop=dpop, step_up=step_up)
+        mark(async_wrapper, dpop=route.dpop, step_up=route.step_up)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         outcome = authenticate(request)
-        refused = decide(request, outcome)
+        refused = _decide(request, outcome, optional, route)
         if refused is None and outcome.token is not None:
             refused = _user_refusal(request, outcome, get_user(request, outcome.token))
         if refused is not None:
             return refused
         return view(request, *args, **kwargs)
 
-    mark(wrapper, dpop=dpop, step_up=step_up)
+    mark(wrapper, dpop=route.dpop, step_up=route.step_up)
     return wrapper  # type: ignore[return-value]
 
 
@@ -172,11 +130,10 @@ def jwt_required(
     a token whose ``acr`` is not listed, or whose ``auth_time`` is older,
     gets 401 ``insufficient_user_authentication`` naming both.
     """
-    route = route_dpop(dpop)
-    step_up = route_step_up(acr_values, max_age)
+    route = RouteRequirement.declare(dpop=dpop, acr_values=acr_values, max_age=max_age)
 
     def decorate(v: View) -> View:
-        return _guard(v, optional=False, scopes=(), any_of=False, dpop=route, step_up=step_up)
+        return _guard(v, route)
 
     return decorate if view is None else decorate(view)
 
@@ -193,24 +150,22 @@ def jwt_optional(view: View | None = None) -> View | Callable[[View], View]:
     Without a token the view runs with ``request.auth = None``.
     """
     if view is None:
-        return lambda v: _guard(v, optional=True, scopes=(), any_of=False)
-    return _guard(view, optional=True, scopes=(), any_of=False)
+        return lambda v: _guard(v, _ANY, optional=True)
+    return _guard(view, _ANY, optional=True)
 
 
 def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
     """The view needs a valid token with every scope in ``scopes`` (one, with ``any_of``).
 
     Too few scopes is 403 with ``error="insufficient_scope"`` and the
-    ``scope`` parameter listing what is needed (RFC 6750 section 3.1).
+    ``scope`` parameter listing what is needed (RFC 6750 section 3.1). A
+    name outside RFC 6749's grammar (``"a b"``, a tab) raises
+    :class:`~jwt_guard_core.ConfigurationError` here, not per request.
     """
     if not scopes or not all(isinstance(s, str) and s for s in scopes):
         raise TypeError("require_scopes needs one or more scope names")
-    wanted = tuple(scopes)
-
-    def decorator(view: View) -> View:
-        return _guard(view, optional=False, scopes=wanted, any_of=any_of)
-
-    return decorator
+    route = RouteRequirement.declare(scopes=scopes, any_scope=any_of)
+    return lambda view: _guard(view, route)
 
 
 def require_roles(*roles: str) -> Callable[[View], View]:
@@ -221,19 +176,11 @@ def require_roles(*roles: str) -> Callable[[View], View]:
     higher privileges than the token grants) and no ``scope`` parameter; the
     reason ``insufficient_role`` is logged.
     """
-    wanted = role_list("require_roles", roles)
-
-    def decorator(view: View) -> View:
-        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted)
-
-    return decorator
+    route = RouteRequirement(roles=role_list("require_roles", roles))
+    return lambda view: _guard(view, route)
 
 
 def require_any_role(*roles: str) -> Callable[[View], View]:
     """Like :func:`require_roles`, but one of ``roles`` is enough."""
-    wanted = role_list("require_any_role", roles)
-
-    def decorator(view: View) -> View:
-        return _guard(view, optional=False, scopes=(), any_of=False, roles=wanted, any_role=True)
-
-    return decorator
+    route = RouteRequirement(roles=role_list("require_any_role", roles), any_role=True)
+    return lambda view: _guard(view, route)

@@ -38,8 +38,9 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
+from jwt_guard_core.request_policy import Outcome, user_not_found
+
 from ._auth import (
-    Outcome,
     aauthenticate,
     admit,
     aget_user,
@@ -47,7 +48,6 @@ from ._auth import (
     authenticate,
     defers_to_view,
     get_user,
-    user_not_found,
 )
 
 __all__ = ["JWTGuardMiddleware"]
@@ -100,9 +100,7 @@ class JWTGuardMiddleware:
         if outcome.token is not None and user is None:
             # The decorators and DRF refuse such a token; so does the
             # middleware, or a plain view would act for a disabled account.
-            outcome = Outcome(
-                error=user_not_found(), location=outcome.location, presented=outcome.presented
-            )
+            outcome = outcome.refused(user_not_found())
         if defers_to_view(request, outcome):
             # To the rest of the stack the request is anonymous; the view
             # still finds the real outcome with authenticate(request).
@@ -130,7 +128,7 @@ class JWTGuardMiddleware:
 def _with_nonce(response: HttpResponseBase, outcome: Outcome) -> HttpResponseBase:
     # RFC 9449 section 8.2: the next DPoP nonce may ride on any response, so
     # a client never needs a failed request to learn it.
-    nonce = outcome.sender.nonce if outcome.sender is not None else None
+    nonce = outcome.nonce
     if nonce and not response.has_header("DPoP-Nonce"):
         response["DPoP-Nonce"] = nonce
     return response

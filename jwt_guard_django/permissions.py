@@ -27,10 +27,9 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from jwt_guard_core import ConfigurationError, InsufficientScope, TokenError, VerifiedToken
-from jwt_guard_core.claims_policy import check_roles
 from jwt_guard_core.errors import InsufficientRole
-from jwt_guard_core.http import check_scopes
 from jwt_guard_core.route_checks import mark
+from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.step_up import StepUpRequirement
 
 from ._auth import authenticate
@@ -45,6 +44,8 @@ __all__ = [
     "RequiresAuthLevel",
     "RequiresDPoP",
 ]
+
+_DPOP = RouteRequirement(dpop="required")
 
 
 def _required(
@@ -73,10 +74,11 @@ def _required(
     return tuple(required)
 
 
-class HasScopes(BasePermission):
-    """The token must carry every scope in the view's ``required_scopes``."""
+class _TokenPermission(BasePermission):
+    """A DRF permission over the request's verified token: one route requirement per request."""
 
-    any_of = False
+    def requirement(self, request: Request, view: Any) -> RouteRequirement:
+        raise NotImplementedError
 
     def has_permission(self, request: Request, view: Any) -> bool:
         token = request.auth
@@ -84,14 +86,26 @@ class HasScopes(BasePermission):
             # DRF turns this into 401 (with our challenge) for an
             # unauthenticated request.
             return False
+        route = self.requirement(request, view)
+        # Only a DPoP demand reads what the request's sender checks found.
+        sender = authenticate(request._request).sender if route.dpop else None
+        try:
+            route.check(token, get_resource(), sender)
+        except TokenError as exc:
+            raise api_error(exc, request, dpop=route.dpop) from None
+        return True
+
+
+class HasScopes(_TokenPermission):
+    """The token must carry every scope in the view's ``required_scopes``."""
+
+    any_of = False
+
+    def requirement(self, request: Request, view: Any) -> RouteRequirement:
         required = _required(request, view)
         if required is None:
-            raise api_error(InsufficientScope(()))
-        try:
-            check_scopes(token, required, any_of=self.any_of)
-        except InsufficientScope as exc:
-            raise api_error(exc) from None
-        return True
+            raise api_error(InsufficientScope(()), request)
+        return RouteRequirement(scopes=required, any_scope=self.any_of)
 
 
 class HasAnyScope(HasScopes):
@@ -100,23 +114,16 @@ class HasAnyScope(HasScopes):
     any_of = True
 
 
-class HasRoles(BasePermission):
+class HasRoles(_TokenPermission):
     """The token must carry every role in the view's ``required_roles``."""
 
     any_of = False
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        if not isinstance(token, VerifiedToken):
-            return False
+    def requirement(self, request: Request, view: Any) -> RouteRequirement:
         required = _required(request, view, "required_roles")
         if required is None:
-            raise api_error(InsufficientRole(()))
-        try:
-            check_roles(token, required, any_of=self.any_of)
-        except InsufficientRole as exc:
-            raise api_error(exc) from None
-        return True
+            raise api_error(InsufficientRole(()), request)
+        return RouteRequirement(roles=required, any_role=self.any_of)
 
 
 class HasAnyRole(HasRoles):
@@ -125,29 +132,22 @@ class HasAnyRole(HasRoles):
     any_of = True
 
 
-class RequiresDPoP(BasePermission):
+class RequiresDPoP(_TokenPermission):
     """Only a DPoP-bound token with a valid proof (RFC 9449), whatever else ``DPOP`` allows.
 
     ``JWT_GUARD["DPOP"]`` must be ``"allowed"`` or ``"required"``. A bearer
     token gets 401 ``invalid_token`` with a ``DPoP`` challenge.
     """
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        if not isinstance(token, VerifiedToken):
-            return False
-        try:
-            get_resource().require_dpop(authenticate(request._request).sender)
-        except TokenError as exc:
-            raise api_error(exc, request, dpop="required") from None
-        return True
+    def requirement(self, request: Request, view: Any) -> RouteRequirement:
+        return _DPOP
 
 
 # What the start-up check (jwt_guard.E015) reads from a view's permission_classes.
 mark(RequiresDPoP, dpop="required")
 
 
-class RequiresAuthLevel(BasePermission):
+class RequiresAuthLevel(_TokenPermission):
     """Step-up (RFC 9470): the view's ``required_acr_values`` and/or ``required_max_age``.
 
     .. code-block:: python
@@ -163,10 +163,7 @@ class RequiresAuthLevel(BasePermission):
     ``max_age`` in the challenge.
     """
 
-    def has_permission(self, request: Request, view: Any) -> bool:
-        token = request.auth
-        if not isinstance(token, VerifiedToken):
-            return False
+    def requirement(self, request: Request, view: Any) -> RouteRequirement:
         acr_values = getattr(view, "required_acr_values", ())
         max_age = getattr(view, "required_max_age", None)
         try:
@@ -178,8 +175,4 @@ class RequiresAuthLevel(BasePermission):
                 f"{type(view).__name__} uses RequiresAuthLevel but sets neither "
                 "required_acr_values nor required_max_age"
             )
-        try:
-            get_resource().step_up(token, requirement)
-        except TokenError as exc:
-            raise api_error(exc, request) from None
-        return True
+        return RouteRequirement(step_up=requirement)

@@ -50,10 +50,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from jwt_guard_core import TokenError, VerifiedToken
+from jwt_guard_core.request_policy import Outcome
 from jwt_guard_core.sessions.cookies import SessionReply
 from jwt_guard_core.sessions.endpoints import SessionRequest, error_reply
 
-from ._auth import Outcome, _csrf_failure, aauthenticate, authenticate, jwt_exempt
+from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
 
 __all__ = [

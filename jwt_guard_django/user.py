@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
 from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core.users import UserMapping
 
 from .conf import conf, improperly_configured
 
@@ -149,29 +150,38 @@ class TokenUser:
         return f"<TokenUser {self.username!r} iss={self.token.issuer!r}>"
 
 
-def _resolver() -> Callable[[VerifiedToken], Any] | None:
+class _Users(NamedTuple):
+    """How tokens become users under the current settings (read once, kept until they change)."""
+
+    mapping: UserMapping
+    resolver: Callable[[VerifiedToken], Any] | None
+    field: Any
+    id_claim: str
+    roles_claim: str
+
+
+def _read_users() -> _Users:
     try:
         resolver = conf.resolved("user_resolver")
-    except ConfigurationError as exc:
-        raise ImproperlyConfigured(str(exc)) from exc
-    if resolver is not None and not callable(resolver):
-        raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
-    return resolver  # type: ignore[no-any-return]
-
-
-def _maps(token: VerifiedToken) -> bool:
-    try:
-        return conf.parsed.users.maps(token)
+        mapping = conf.parsed.users
     except ConfigurationError as exc:
         raise improperly_configured(exc) from exc
+    if resolver is not None and not callable(resolver):
+        raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
+    return _Users(mapping, resolver, conf.USER_ID_FIELD, conf.USER_ID_CLAIM, conf.ROLES_CLAIM)
 
 
-def _token_user(token: VerifiedToken) -> TokenUser:
-    return TokenUser(token, id_claim=conf.USER_ID_CLAIM, roles_claim=conf.ROLES_CLAIM)
+def _users() -> _Users:
+    users: _Users = conf.kept("users", _read_users)
+    return users
+
+
+def _token_user(token: VerifiedToken, users: _Users) -> TokenUser:
+    return TokenUser(token, id_claim=users.id_claim, roles_claim=users.roles_claim)
 
 
 def _lookup(token: VerifiedToken, field: str) -> Any:
-    value = token.claims.get(conf.USER_ID_CLAIM)
+    value = token.claims.get(_users().id_claim)
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     model = get_user_model()
@@ -188,35 +198,35 @@ def _lookup(token: VerifiedToken, field: str) -> Any:
     return user
 
 
-def resolve_user(token: VerifiedToken) -> Any:
-    """The user for ``token``, or ``None`` when no usable user matches.
+def _how(token: VerifiedToken) -> TokenUser | str | Callable[[VerifiedToken], Any]:
+    """The user already (a :class:`TokenUser`), the ``USER_ID_FIELD`` to look up, or the resolver.
 
     A token whose issuer does not map to local users (``USER_ISSUERS``) is
     a :class:`TokenUser`, whatever ``USER_ID_FIELD`` or ``USER_RESOLVER`` say.
     """
-    if not _maps(token):
-        return _token_user(token)
-    resolver = _resolver()
-    if resolver is not None:
-        if iscoroutinefunction(resolver):
-            return async_to_sync(resolver)(token)
-        return resolver(token)
-    field = conf.USER_ID_FIELD
-    if field:
-        return _lookup(token, field)
-    return _token_user(token)
+    users = _users()
+    if not users.mapping.maps(token):
+        return _token_user(token, users)
+    if users.resolver is not None:
+        return users.resolver
+    return users.field if users.field else _token_user(token, users)
+
+
+def resolve_user(token: VerifiedToken) -> Any:
+    """The user for ``token``, or ``None`` when no usable user matches."""
+    how = _how(token)
+    if isinstance(how, TokenUser):
+        return how
+    if not callable(how):
+        return _lookup(token, how)
+    return async_to_sync(how)(token) if iscoroutinefunction(how) else how(token)
 
 
 async def aresolve_user(token: VerifiedToken) -> Any:
     """Like :func:`resolve_user`; database lookups run in a thread."""
-    if not _maps(token):
-        return _token_user(token)
-    resolver = _resolver()
-    if resolver is not None:
-        if iscoroutinefunction(resolver):
-            return await resolver(token)
-        return await sync_to_async(resolver)(token)
-    field = conf.USER_ID_FIELD
-    if field:
-        return await sync_to_async(_lookup)(token, field)
-    return _token_user(token)
+    how = _how(token)
+    if isinstance(how, TokenUser):
+        return how
+    if not callable(how):
+        return await sync_to_async(_lookup)(token, how)
+    return await how(token) if iscoroutinefunction(how) else await sync_to_async(how)(token)

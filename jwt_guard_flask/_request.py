@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from flask import Response, current_app, g, has_app_context, request
+from flask import Request, Response, current_app, g, has_app_context, request
 
-from jwt_guard_core import TokenError, VerifiedToken, events
-from jwt_guard_core.http import check_scopes
-from jwt_guard_core.sender import PresentedToken, SenderRequest, SenderResult, find_token
-from jwt_guard_core.step_up import StepUpRequirement
+from jwt_guard_core import TokenError, VerifiedToken
+from jwt_guard_core.request_policy import (
+    Outcome,
+    RequestView,
+    locate,
+    missing_user,
+    verify_request,
+)
+from jwt_guard_core.route_policy import RouteRequirement, route_locations
+from jwt_guard_core.sender import SenderResult
 
 from ._sessions import verify_limited
 from ._state import AppState, current_state
-from .config import LOCATION_ALIASES
-from .csrf import check_csrf
-from .errors import JWTGuardHTTPException, http_error
+from .csrf import csrf_failure
+from .errors import JWTGuardHTTPException, csrf_error, http_error
 from .signals import token_rejected, token_verified
 
 __all__ = [
@@ -34,41 +39,56 @@ __all__ = [
     "add_dpop_nonce",
     "authenticate",
     "deferred_cookie_error",
-    "enforce_route",
-    "enforce_scopes",
+    "enforce",
     "normalize_locations",
 ]
 
 logger = logging.getLogger("jwt_guard.flask")
 
-_TOKEN_ATTR = "_jwt_guard_token"  # noqa: S105 - a flask.g attribute name, not a secret
-_USER = "_jwt_guard_user"
-_OUTCOMES = "_jwt_guard_outcomes"
-_COOKIE_ERROR = "_jwt_guard_cookie_error"
-_SENDER = "_jwt_guard_sender"
-_PRESENTED = "_jwt_guard_presented"
+_RECORD = "_jwt_guard"
 #: Set by :func:`jwt_guard_flask.decorators.jwt_exempt` on a view function.
 EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 
+@dataclass(slots=True)
+class _Record:
+    """What jwt-guard learnt about this request, kept on ``flask.g`` as one attribute.
+
+    ``outcomes`` maps the locations read to the token or the refusal
+    reached there; ``presented`` is how the first token came, ``sender``
+    what its DPoP and certificate checks found, ``cookie_error`` why a
+    cookie left to a ``jwt_exempt`` view failed.
+    """
+
+    outcomes: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    presented: str | None = None
+    sender: SenderResult | None = None
+    token: VerifiedToken | None = None
+    user: Any = None
+    cookie_error: TokenError | None = None
+
+
+def _record() -> _Record:
+    record: _Record | None = g.get(_RECORD)
+    if record is None:
+        record = _Record()
+        setattr(g, _RECORD, record)
+    return record
+
+
+def _recorded() -> _Record | None:
+    """This request's record, or ``None`` outside a request or before authentication."""
+    return g.get(_RECORD) if has_app_context() else None
+
+
 def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
     """Validate a decorator's ``locations`` at decoration time (a typo fails at import)."""
-    if locations is None:
-        return None
-    items = (locations,) if isinstance(locations, str) else tuple(locations)
-    result: list[str] = []
-    for item in items:
-        location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
-        if location is None:
-            raise ValueError(f"unknown token location {item!r}; use 'header' and/or 'cookie'")
-        if location not in result:
-            result.append(location)
-    if not result:
-        raise ValueError("locations is empty; give 'header' and/or 'cookie'")
-    return tuple(result)
+    return route_locations(locations)
 
 
 def _send(signal: Any, **kwargs: Any) -> None:
+    if not signal.receivers:
+        return  # nobody listens: the common case costs nothing
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     for receiver in signal.receivers_for(app):
         try:
@@ -78,54 +98,30 @@ def _send(signal: Any, **kwargs: Any) -> None:
 
 
 def _reject(
-    state: AppState,
-    error: TokenError | None,
-    *,
-    emit: bool,
-    level: int = logging.INFO,
-    dpop: str | None = None,
+    state: AppState, error: TokenError | None, *, dpop: str | None = None
 ) -> JWTGuardHTTPException:
-    presented = g.get(_PRESENTED) if has_app_context() else None
+    # The core has emitted the security event (verifier, locate, route checks).
+    record = _recorded()
+    presented = record.presented if record is not None else None
     response = state.resource.refusal(error, presented=presented, dpop=dpop)
     exc = http_error(error, response=response)
-    if emit and error is not None:
-        events.emit("token_rejected", level=level, reason=error.reason, status=error.status)
     _send(token_rejected, reason=exc.reason, error=error)
     return exc
 
 
-def _begin(state: AppState, locations: tuple[str, ...]) -> PresentedToken | None:
-    """Find the token and apply CSRF: everything before verification."""
-    settings = state.settings
-    try:
-        found = find_token(
-            authorization=request.headers.get("Authorization"),
-            cookies=request.cookies,
-            locations=locations,
-            header_types=settings.header_types,
-            cookie_name=settings.cookie_name,
-        )
-    except TokenError as exc:
-        raise _reject(state, exc, emit=True) from None
-    if found is None:
-        return None
-    g.setdefault(_PRESENTED, found.scheme)
-    refusal = check_csrf(request, found.location, settings)
-    if refusal is not None:
-        _send(token_rejected, reason="csrf_failed", error=None)
-        raise refusal
-    return found
-
-
-def _cached(locations: tuple[str, ...]) -> tuple[bool, Any]:
-    outcomes: dict[tuple[str, ...], Any] = g.setdefault(_OUTCOMES, {})
-    if locations in outcomes:
-        return True, outcomes[locations]
-    return False, None
-
-
-def _store(locations: tuple[str, ...], outcome: Any) -> None:
-    g.setdefault(_OUTCOMES, {})[locations] = outcome
+def _view() -> RequestView:
+    # One proxy lookup, not one per attribute; cookies are parsed only if read.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    headers = req.headers
+    # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
+    # and the core refuses that too).
+    return RequestView(
+        method=req.method,
+        authorization=headers.get("Authorization"),
+        cookie=lambda name: req.cookies.get(name),
+        headers=lambda name: tuple(headers.getlist(name)),
+        url=lambda: (req.scheme, req.host, req.path),
+    )
 
 
 def _replay(
@@ -138,53 +134,45 @@ def _replay(
     return outcome  # type: ignore[no-any-return]
 
 
-def _user_missing(state: AppState) -> JWTGuardHTTPException:
-    error = TokenError("no user matches the token", reason="user_not_found")
-    return _reject(state, error, emit=True, level=logging.WARNING)
-
-
-def _sender_request(found: PresentedToken, state: AppState) -> SenderRequest:
-    # getlist keeps repeated DPoP headers apart (WSGI joins them with ","
-    # and the core refuses that too); only the certificate header the
-    # settings name is read.
-    mtls = state.resource.mtls
-    return SenderRequest(
-        method=request.method,
-        scheme=request.scheme,
-        host=request.host,
-        path=request.path,
-        presented=found.scheme,
-        proofs=tuple(request.headers.getlist("DPoP")),
-        headers={
-            name: request.headers[name]
-            for name in state.resource.forwarded_headers
-            if name in request.headers
-        },
-        certificates=tuple(request.headers.getlist(mtls.header)) if mtls is not None else (),
+def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
+    view = _view()
+    settings = state.settings
+    step = locate(
+        view,
+        settings,
+        state.resource,
+        csrf_failure=lambda: csrf_failure(request, settings),
+        locations=where,
     )
-
-
-def _verify(state: AppState, where: tuple[str, ...], dpop: str | None) -> VerifiedToken | None:
-    found = _begin(state, where)
-    if found is None:
-        return None
+    if isinstance(step, Outcome):
+        return step
     # Async views use this sync path too: Flask runs an async view in an
     # event loop of its own that ends with the request, on the request's
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
-    try:
-        token = verify_limited(state.verifier, found.token)
-        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
-        # signature: the proof's jti is spent only on an otherwise valid request.
-        setattr(g, _SENDER, state.resource.check(_sender_request(found, state), token, found.token))
-        return token
-    except TokenError as exc:
-        # The verifier, the DPoP and the mTLS checks have emitted the security event.
-        rejection = _reject(state, exc, emit=False, dpop=dpop)
-        if found.location == "cookie" and _exempt():
-            g.setdefault(_COOKIE_ERROR, exc)
+    verifier = state.verifier
+    verify = (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
+    return verify_request(view, step, verify, state.resource)
+
+
+def _verify(
+    state: AppState, record: _Record, where: tuple[str, ...], dpop: str | None
+) -> VerifiedToken | None:
+    outcome = _outcome(state, where)
+    if record.presented is None:
+        record.presented = outcome.presented
+    if outcome.csrf_failed:
+        _send(token_rejected, reason="csrf_failed", error=None)
+        raise csrf_error()
+    if outcome.error is not None:
+        rejection = _reject(state, outcome.error, dpop=dpop)
+        if outcome.deferrable and _exempt():
+            if record.cookie_error is None:
+                record.cookie_error = outcome.error
             return None
-        raise rejection from None
+        raise rejection
+    record.sender = outcome.sender
+    return outcome.token
 
 
 def _exempt() -> bool:
@@ -202,8 +190,8 @@ def _exempt() -> bool:
 
 def deferred_cookie_error() -> TokenError | None:
     """Why the access cookie failed verification on this ``jwt_exempt`` view, else ``None``."""
-    error = g.get(_COOKIE_ERROR) if has_app_context() else None
-    return error if isinstance(error, TokenError) else None
+    record = _recorded()
+    return record.cookie_error if record is not None else None
 
 
 class _UserStep(NamedTuple):
@@ -223,15 +211,19 @@ class _Attempt:
     def __init__(
         self, optional: bool, locations: tuple[str, ...] | None, dpop: str | None = None
     ) -> None:
-        self.state = current_state()
+        self.state = state = current_state()
         self.optional = optional
         self.dpop = dpop
-        self.where = locations or self.state.settings.locations
+        self.where = where = locations or state.settings.locations
+        self.record = record = _record()
         self.token: VerifiedToken | None = None
-        self.hit, self.outcome = _cached(self.where)
+        self.hit = where in record.outcomes
         if not self.hit:
-            with self.recording():
-                self.token = _verify(self.state, self.where, dpop)
+            try:
+                self.token = _verify(state, record, where, dpop)
+            except JWTGuardHTTPException as exc:
+                record.outcomes[where] = exc
+                raise
 
     def user_step(self) -> _UserStep | None:
         """The user loader call still to make, or ``None``: no fresh token or no loader.
@@ -246,31 +238,26 @@ class _Attempt:
             return None
         return _UserStep(loader, self.token)
 
-    @contextmanager
-    def recording(self) -> Iterator[None]:
-        try:
-            yield
-        except JWTGuardHTTPException as exc:
-            _store(self.where, exc)
-            raise
-
     def set_user(self, user: Any) -> None:
         if user is None:
-            raise _user_missing(self.state)
-        setattr(g, _USER, user)
+            exc = _reject(self.state, missing_user())
+            self.record.outcomes[self.where] = exc
+            raise exc
+        self.record.user = user
 
     def finish(self) -> VerifiedToken | None:
+        record = self.record
         if self.hit:
-            return _replay(self.outcome, self.optional, self.state, self.dpop)
+            return _replay(record.outcomes[self.where], self.optional, self.state, self.dpop)
         token = self.token
-        if token is not None:
-            _send(token_verified, token=token)
-        _store(self.where, token)
+        # No token is remembered as such: a later optional check lets it through.
+        record.outcomes[self.where] = token
         if token is None:
             if self.optional:
                 return None
-            raise _reject(self.state, None, emit=False, dpop=self.dpop)
-        setattr(g, _TOKEN_ATTR, token)
+            raise _reject(self.state, None, dpop=self.dpop)
+        _send(token_verified, token=token)
+        record.token = token
         return token
 
 
@@ -280,13 +267,12 @@ def authenticate(
     """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`.
 
     ``dpop="required"`` (a route's demand) shapes the challenge sent when
-    there is no token; :func:`enforce_route` refuses an unbound one.
+    there is no token; :func:`enforce` refuses an unbound one.
     """
     attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
-        with attempt.recording():
-            attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
+        attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
     return attempt.finish()
 
 
@@ -297,52 +283,44 @@ async def aauthenticate(
     attempt = _Attempt(optional, locations, dpop)
     step = attempt.user_step()
     if step is not None:
-        with attempt.recording():
-            user = step.loader(step.token)
-            attempt.set_user(await user if inspect.isawaitable(user) else user)
+        user = step.loader(step.token)
+        attempt.set_user(await user if inspect.isawaitable(user) else user)
     return attempt.finish()
 
 
-def enforce_scopes(token: VerifiedToken, scopes: tuple[str, ...], *, any_of: bool) -> None:
-    """403 ``insufficient_scope`` (with the ``scope`` parameter) unless ``token`` has them."""
-    try:
-        check_scopes(token, scopes, any_of=any_of)
-    except TokenError as exc:
-        raise _reject(current_state(), exc, emit=True) from None
+def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
+    """A route's own demands on a verified token (DPoP, step-up, scopes, roles), or the refusal.
 
-
-def enforce_route(
-    token: VerifiedToken, *, dpop: str | None = None, step_up: StepUpRequirement | None = None
-) -> None:
-    """A route's own demands on a verified token: ``dpop="required"``, step-up (RFC 9470).
-
-    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, or
-    401 ``insufficient_user_authentication`` naming ``acr_values`` and
-    ``max_age``; the core emits the security event.
+    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, 401
+    ``insufficient_user_authentication`` naming ``acr_values`` and
+    ``max_age``, 403 ``insufficient_scope`` (also for a missing role);
+    the core emits the security event.
     """
+    if not route.demands:
+        return
     state = current_state()
     try:
-        if dpop is not None:
-            state.resource.require_dpop(g.get(_SENDER))
-        if step_up is not None:
-            state.resource.step_up(token, step_up)
+        route.check(token, state.resource, _record().sender)
     except TokenError as exc:
-        raise _reject(state, exc, emit=False, dpop=dpop) from None
+        raise _reject(state, exc, dpop=route.dpop) from None
 
 
 def add_dpop_nonce(response: Response) -> Response:
     """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
-    result = g.get(_SENDER)
-    if isinstance(result, SenderResult) and result.nonce and "DPoP-Nonce" not in response.headers:
-        response.headers["DPoP-Nonce"] = result.nonce
+    record = _recorded()
+    nonce = record.sender.nonce if record is not None and record.sender is not None else None
+    if nonce and "DPoP-Nonce" not in response.headers:
+        response.headers["DPoP-Nonce"] = nonce
     return response
 
 
 def current_token() -> VerifiedToken | None:
     """The token verified for this request, or ``None``."""
-    return g.get(_TOKEN_ATTR) if has_app_context() else None
+    record = _recorded()
+    return record.token if record is not None else None
 
 
 def current_user() -> Any:
     """The user the loader returned for this request's token, or ``None``."""
-    return g.get(_USER) if has_app_context() else None
+    record = _recorded()
+    return record.user if record is not None else None

@@ -29,6 +29,8 @@ class AppState:
     resource: ResourcePolicy
     #: Which issuers' tokens the user loader is called for (``JWT_GUARD_USER_ISSUERS``).
     users: UserMapping = field(default_factory=UserMapping)
+    #: Whether sessions are on, so verification goes through their rate limit.
+    limited: bool = False
 
 
 def current_state() -> AppState:

@@ -14,40 +14,27 @@ never adds an ``Authorization`` header by itself.
 
 from __future__ import annotations
 
-import logging
-
 from flask import Request, Response
 
-from jwt_guard_core import events
-from jwt_guard_core.http import constant_time_equals, csrf_required, new_csrf_token
+from jwt_guard_core.http import constant_time_equals, new_csrf_token
 
 from ._state import current_state
 from .config import FlaskSettings
-from .errors import CSRFError, csrf_error
 
-__all__ = ["check_csrf", "set_csrf_cookie"]
+__all__ = ["csrf_failure", "set_csrf_cookie"]
 
 
-def check_csrf(request: Request, location: str, settings: FlaskSettings) -> CSRFError | None:
-    """The refusal to raise when ``request`` lacks CSRF proof it needs, else ``None``.
+def csrf_failure(request: Request, settings: FlaskSettings) -> str | None:
+    """Why ``request`` lacks the double-submit proof, or ``None`` when it has it.
 
-    Proof is needed only for a token found at ``location == "cookie"`` on
-    an unsafe method, and only while ``JWT_GUARD_COOKIE_CSRF_PROTECT`` is on.
+    The core asks only for a cookie token on an unsafe method while
+    ``JWT_GUARD_COOKIE_CSRF_PROTECT`` is on, and reports the refusal.
     """
-    if not settings.csrf_protect or not csrf_required(request.method, location):
-        return None
     cookie = request.cookies.get(settings.csrf_cookie_name)
     header = request.headers.get(settings.csrf_header_name)
     if constant_time_equals(cookie, header):
         return None
-    events.emit(
-        "token_rejected",
-        level=logging.WARNING,
-        reason="csrf_failed",
-        message="cookie token refused: CSRF header missing or not equal to the CSRF cookie",
-        status=403,
-    )
-    return csrf_error()
+    return "CSRF header missing or not equal to the CSRF cookie"
 
 
 def set_csrf_cookie(

@@ -12,23 +12,11 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, overload
 
-from jwt_guard_core import TokenError, VerifiedToken
-from jwt_guard_core.claims_policy import check_roles, role_list
+from jwt_guard_core.claims_policy import role_list
 from jwt_guard_core.route_checks import mark
-from jwt_guard_core.sender import route_dpop, route_step_up
-from jwt_guard_core.step_up import StepUpRequirement
-from jwt_guard_core.token import InvalidScope, is_scope_name, parse_scope
+from jwt_guard_core.route_policy import RouteRequirement, route_scopes
 
-from ._request import (
-    EXEMPT_ATTRIBUTE,
-    _reject,
-    aauthenticate,
-    authenticate,
-    enforce_route,
-    enforce_scopes,
-    normalize_locations,
-)
-from ._state import current_state
+from ._request import EXEMPT_ATTRIBUTE, aauthenticate, authenticate, enforce, normalize_locations
 
 __all__ = [
     "jwt_exempt",
@@ -45,71 +33,58 @@ F = TypeVar("F", bound=Callable[..., Any])
 def normalize_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     """Scopes as a tuple; a string is split like the ``scope`` claim (RFC 6749 3.3).
 
-    The core's grammar: names separated by one U+0020, each printable ASCII
-    without ``"`` or ``\\``, so a required scope is spelled the way a token's
-    scopes are read (a tab or a doubled space is refused at decoration time).
+    The core's grammar (:func:`jwt_guard_core.route_policy.route_scopes`):
+    names separated by one U+0020, each printable ASCII without ``"`` or
+    ``\\``, so a required scope is spelled the way a token's scopes are read
+    (a tab or a doubled space is refused at decoration time with a
+    ``ValueError``).
     """
-    if isinstance(scopes, str):
-        try:
-            return parse_scope(scopes, name="scopes")
-        except InvalidScope as exc:
-            raise ValueError(f"{scopes!r}: {exc}") from None
-    items = tuple(scopes)
-    for scope in items:
-        if not is_scope_name(scope):
-            raise ValueError(f"{scope!r} is not a scope name (RFC 6749 3.3)")
-    return items
+    return route_scopes(scopes)
 
 
-def enforce_roles(token: VerifiedToken, roles: tuple[str, ...], *, any_of: bool) -> None:
-    """403 ``insufficient_scope`` (reason ``insufficient_role``) unless ``token`` has the roles."""
-    try:
-        check_roles(token, roles, any_of=any_of)
-    except TokenError as exc:
-        raise _reject(current_state(), exc, emit=True) from None
+def declare_route(
+    scopes: Iterable[str] | str,
+    any_scope: bool,
+    locations: Iterable[str] | str | None,
+    dpop: str | None,
+    acr_values: Iterable[str] | str,
+    max_age: int | None,
+) -> tuple[RouteRequirement, tuple[str, ...] | None]:
+    """``jwt_required``'s and ``protect``'s arguments, checked when the route is declared."""
+    needed = normalize_scopes(scopes)
+    where = normalize_locations(locations)
+    route = RouteRequirement.declare(
+        scopes=needed, any_scope=any_scope, dpop=dpop, acr_values=acr_values, max_age=max_age
+    )
+    return route, where
 
 
-def _wrap(
-    view: F,
-    *,
-    optional: bool,
-    scopes: tuple[str, ...],
-    any_of: bool,
-    locations: tuple[str, ...] | None,
-    dpop: str | None = None,
-    step_up: StepUpRequirement | None = None,
-    roles: tuple[str, ...] = (),
-    any_role: bool = False,
+def guard_view(
+    view: F, route: RouteRequirement, *, optional: bool = False, locations: tuple[str, ...] | None
 ) -> F:
-    route = dpop is not None or step_up is not None
-
-    def authorize(token: VerifiedToken | None) -> None:
-        if token is None:
-            return
-        if route:
-            enforce_route(token, dpop=dpop, step_up=step_up)
-        if scopes:
-            enforce_scopes(token, scopes, any_of=any_of)
-        if roles:
-            enforce_roles(token, roles, any_of=any_role)
-
+    """``view`` behind authentication (``optional``, ``locations``) and ``route``'s demands."""
+    dpop = route.dpop
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            authorize(await aauthenticate(optional=optional, locations=locations, dpop=dpop))
+            token = await aauthenticate(optional=optional, locations=locations, dpop=dpop)
+            if token is not None:
+                enforce(token, route)
             return await view(*args, **kwargs)
 
         # What the start-up route check reads.
-        mark(async_wrapper, dpop=dpop, step_up=step_up)
+        mark(async_wrapper, dpop=route.dpop, step_up=route.step_up)
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        authorize(authenticate(optional=optional, locations=locations, dpop=dpop))
+        token = authenticate(optional=optional, locations=locations, dpop=dpop)
+        if token is not None:
+            enforce(token, route)
         return view(*args, **kwargs)
 
-    mark(wrapper, dpop=dpop, step_up=step_up)
+    mark(wrapper, dpop=route.dpop, step_up=route.step_up)
     return wrapper  # type: ignore[return-value]
 
 
@@ -165,21 +140,10 @@ def jwt_required(
     403 ``insufficient_scope`` or CSRF failure, 503 with ``Retry-After``
     when the key source is down.
     """
-    needed = normalize_scopes(scopes)
-    where = normalize_locations(locations)
-    route = route_dpop(dpop)
-    step_up = route_step_up(acr_values, max_age)
+    route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
 
     def decorate(fn: F) -> F:
-        return _wrap(
-            fn,
-            optional=optional,
-            scopes=needed,
-            any_of=any_scope,
-            locations=where,
-            dpop=route,
-            step_up=step_up,
-        )
+        return guard_view(fn, route, optional=optional, locations=where)
 
     if view is not None:
         if not callable(view):
@@ -198,11 +162,8 @@ def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[F], F]:
     needed = normalize_scopes(scopes)
     if not needed:
         raise ValueError("require_scopes needs at least one scope")
-
-    def decorate(fn: F) -> F:
-        return _wrap(fn, optional=False, scopes=needed, any_of=any_of, locations=None)
-
-    return decorate
+    route = RouteRequirement(scopes=needed, any_scope=any_of)
+    return lambda fn: guard_view(fn, route, locations=None)
 
 
 def require_roles(*roles: str) -> Callable[[F], F]:
@@ -213,30 +174,14 @@ def require_roles(*roles: str) -> Callable[[F], F]:
     higher privileges than the token grants) and no ``scope`` parameter;
     the exception's ``reason`` is ``insufficient_role``.
     """
-    needed = role_list("require_roles", roles)
-
-    def decorate(fn: F) -> F:
-        return _wrap(fn, optional=False, scopes=(), any_of=False, locations=None, roles=needed)
-
-    return decorate
+    route = RouteRequirement(roles=role_list("require_roles", roles))
+    return lambda fn: guard_view(fn, route, locations=None)
 
 
 def require_any_role(*roles: str) -> Callable[[F], F]:
     """Like :func:`require_roles`, but one of ``roles`` is enough."""
-    needed = role_list("require_any_role", roles)
-
-    def decorate(fn: F) -> F:
-        return _wrap(
-            fn,
-            optional=False,
-            scopes=(),
-            any_of=False,
-            locations=None,
-            roles=needed,
-            any_role=True,
-        )
-
-    return decorate
+    route = RouteRequirement(roles=role_list("require_any_role", roles), any_role=True)
+    return lambda fn: guard_view(fn, route, locations=None)
 
 
 def jwt_exempt(view: F) -> F:

@@ -13,7 +13,6 @@ from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
 from jwt_guard_core.route_checks import mark
-from jwt_guard_core.sender import route_dpop, route_step_up
 from jwt_guard_core.settings.resource import resource_policy
 from jwt_guard_core.sources import (
     awarm_key_sources,
@@ -24,19 +23,13 @@ from jwt_guard_core.sources import (
 )
 from jwt_guard_core.startup import key_set_findings, log_findings
 
-from ._request import (
-    add_dpop_nonce,
-    authenticate,
-    enforce_route,
-    enforce_scopes,
-    normalize_locations,
-)
+from ._request import add_dpop_nonce, authenticate, enforce
 from ._sessions import init_sessions
 from ._startup import watch_routes
 from ._state import AppState
 from .cli import register_cli
 from .config import DEFAULTS, load, read
-from .decorators import normalize_scopes
+from .decorators import declare_route
 from .errors import JWTGuardHTTPException
 from .session_routes import SessionsMixin
 
@@ -77,8 +70,8 @@ class JWTGuard(SessionsMixin):
 
         Also builds the resource policy (DPoP, certificate binding,
         challenges), adds the ``DPoP-Nonce`` of accepted DPoP requests to
-        responses, and routes the RFC 9728 document at its well-known path
-        when ``JWT_GUARD_RESOURCE_METADATA`` is set.
+        responses when DPoP nonces are on, and routes the RFC 9728 document
+        at its well-known path when ``JWT_GUARD_RESOURCE_METADATA`` is set.
         """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
@@ -99,12 +92,15 @@ class JWTGuard(SessionsMixin):
             settings=loaded.settings,
             resource=resource,
             users=loaded.parsed.users,
+            limited=sessions is not None,
         )
         self._states[app] = state
         self._warn_if_no_issuer_maps(app, state)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
-        app.after_request(add_dpop_nonce)
+        if resource.dpop.nonces is not None:
+            # Only DPoP nonces put a header on every response (RFC 9449 section 8.2).
+            app.after_request(add_dpop_nonce)
         if resource.metadata is not None:
             # RFC 9728 section 3: the document lives at the well-known path
             # derived from JWT_GUARD_RESOURCE_METADATA["resource"].
@@ -204,19 +200,14 @@ class JWTGuard(SessionsMixin):
         function. ``dpop``, ``acr_values`` and ``max_age`` are those of
         :func:`~jwt_guard_flask.jwt_required`.
         """
-        needed = normalize_scopes(scopes)
-        where = normalize_locations(locations)
-        route = route_dpop(dpop)
-        step_up = route_step_up(acr_values, max_age)
+        route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
 
         def _guard_blueprint() -> None:
-            token = authenticate(optional=optional, locations=where, dpop=route)
-            if token is not None and (route is not None or step_up is not None):
-                enforce_route(token, dpop=route, step_up=step_up)
-            if token is not None and needed:
-                enforce_scopes(token, needed, any_of=any_scope)
+            token = authenticate(optional=optional, locations=where, dpop=route.dpop)
+            if token is not None:
+                enforce(token, route)
 
-        mark(_guard_blueprint, dpop=route, step_up=step_up)  # read by the route checks
+        mark(_guard_blueprint, dpop=route.dpop, step_up=route.step_up)  # read by the route checks
         blueprint.before_request(_guard_blueprint)
         return blueprint
 

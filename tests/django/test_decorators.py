@@ -120,3 +120,11 @@ async def test_async_decorated_view_over_asgi_is_guarded(async_client, bearer):
 def test_require_scopes_without_names_is_a_type_error():
     with pytest.raises(TypeError, match="one or more scope names"):
         require_scopes()
+
+
+@pytest.mark.parametrize("name", ["orders:read orders:write", "orders:read\t", "caf\u00e9"])
+def test_require_scopes_refuses_a_name_outside_the_grammar_when_declared(name):
+    from jwt_guard_core import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="scope"):
+        require_scopes(name)

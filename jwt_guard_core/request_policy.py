@@ -1,0 +1,311 @@
+"""A request's credentials, decided once over plain data: find, CSRF, verify, sender checks.
+
+Both adapters describe their framework's request as a :class:`RequestView`
+and get an :class:`Outcome` back; they only store it and turn its
+:meth:`Outcome.refusal` into their own response::
+
+    view = RequestView(method, authorization, cookie=..., headers=..., url=...)
+    step = locate(view, settings, policy, csrf_failure=...)   # Outcome, or the token found
+    outcome = step if isinstance(step, Outcome) else verify_request(view, step, verify, policy)
+    outcome.refusal()      # ErrorResponse, or None: the request may go on
+
+What the configuration does not use is never read: cookies only when they
+are a token location, the URL only when a DPoP proof is checked against
+it, the CSRF check only for a cookie token on an unsafe method. The
+CSRF check itself is the framework's (Django's ``CsrfViewMiddleware``, the
+Flask double-submit cookie): the adapter passes it as ``csrf_failure``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+
+from . import events
+from .errors import InvalidRequest, TokenError
+from .http import ErrorResponse, csrf_failure_response, csrf_required
+from .sender import PresentedToken, ResourcePolicy, SenderRequest, SenderResult, find_token
+from .settings.loaded import RequestSettings
+from .token import VerifiedToken
+
+__all__ = [
+    "Outcome",
+    "RequestView",
+    "averify_request",
+    "locate",
+    "missing_user",
+    "sender_request",
+    "user_not_found",
+    "verify_request",
+]
+
+
+def _no_url() -> tuple[str, str, str]:
+    return ("", "", "")
+
+
+def _no_headers(name: str) -> tuple[str, ...]:
+    return ()
+
+
+def _no_cookie(name: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """What the request decisions read from a framework request.
+
+    Args:
+        method: the request method.
+        authorization: the ``Authorization`` header, or ``None``.
+        cookie: ``cookie(name)``, the cookie's value or ``None``; called
+            only when cookies are a token location.
+        headers: ``headers(name)``, every value of that header (none: an
+            empty tuple); read for the DPoP proof, the client certificate
+            and the forwarded headers the settings name.
+        url: ``url()``, the ``(scheme, host with port, path)`` the DPoP
+            ``htu`` is compared with; called only when a DPoP proof is
+            checked (Django's ``get_host()`` refuses a host outside
+            ``ALLOWED_HOSTS``, which a bearer request never met).
+    """
+
+    method: str
+    authorization: str | None
+    cookie: Callable[[str], str | None] = _no_cookie
+    headers: Callable[[str], tuple[str, ...]] = _no_headers
+    url: Callable[[], tuple[str, str, str]] = _no_url
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a request's credentials came to.
+
+    Exactly one of: a verified ``token``; an ``error`` (invalid, malformed
+    request, key source down); ``csrf_failed``; or none of them (no token:
+    anonymous). ``location`` is where the token was found (``"header"``,
+    ``"cookie"``), ``presented`` how it came (``"DPoP"``, ``"Bearer"``,
+    ``"cookie"``), ``sender`` what the DPoP and certificate checks found
+    (the ``DPoP-Nonce`` to send, among others), ``policy`` the resource
+    policy whose challenges a refusal carries.
+    """
+
+    token: VerifiedToken | None = None
+    error: TokenError | None = None
+    csrf_failed: bool = False
+    location: str | None = None
+    presented: str | None = None
+    sender: SenderResult | None = None
+    policy: ResourcePolicy | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason(self) -> str | None:
+        """The machine reason of a refusal (``csrf_failed`` included), else ``None``."""
+        if self.csrf_failed:
+            return "csrf_failed"
+        return self.error.reason if self.error is not None else None
+
+    @property
+    def deferrable(self) -> bool:
+        """Whether a ``jwt_exempt`` view may run without this refused token.
+
+        Only a cookie that failed verification (revoked, expired, a retired
+        key) is: a bad ``Authorization`` header is the client's choice, and
+        a cookie without CSRF proof may be a forged cross-site request.
+        """
+        return self.location == "cookie" and self.error is not None
+
+    @property
+    def nonce(self) -> str | None:
+        """The ``DPoP-Nonce`` to send on the response (RFC 9449 section 8.2), if any."""
+        return self.sender.nonce if self.sender is not None else None
+
+    def refusal(self, *, dpop: str | None = None) -> ErrorResponse | None:
+        """The response this outcome demands, or ``None`` when the request may go on.
+
+        ``dpop="required"``: a route's own demand, which shapes the challenge.
+        """
+        if self.csrf_failed:
+            return csrf_failure_response()
+        if self.error is not None:
+            return self.answer(self.error, dpop=dpop)
+        return None
+
+    def answer(self, error: TokenError | None, *, dpop: str | None = None) -> ErrorResponse:
+        """The response for ``error`` (``None``: no token) on this request: status, challenges."""
+        policy = self.policy if self.policy is not None else _default_policy()
+        return policy.refusal(error, presented=self.presented, dpop=dpop)
+
+    def refused(self, error: TokenError) -> Outcome:
+        """This request refused with ``error`` after all (its token's user is gone, say)."""
+        return replace(self, token=None, error=error, sender=None)
+
+
+@cache
+def _default_policy() -> ResourcePolicy:
+    # An outcome built without a policy (a signal's, say) answers as the defaults.
+    return ResourcePolicy()
+
+
+def user_not_found() -> TokenError:
+    """The rejection for a valid token whose user does not exist or is inactive."""
+    return TokenError("no active user matches the token", reason="user_not_found")
+
+
+def missing_user() -> TokenError:
+    """:func:`user_not_found`, reported as a ``token_rejected`` security event (WARNING)."""
+    events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
+    return user_not_found()
+
+
+def locate(
+    view: RequestView,
+    settings: RequestSettings,
+    policy: ResourcePolicy,
+    *,
+    csrf_failure: Callable[[], str | None],
+    locations: Sequence[str] | None = None,
+) -> Outcome | PresentedToken:
+    """Everything before verification: find the token, apply CSRF.
+
+    Returns the token found, or the outcome already reached: no token
+    (anonymous), a malformed ``Authorization`` header (400), or a cookie
+    token on an unsafe method whose CSRF proof ``csrf_failure()`` refuses
+    (it returns why, or ``None``). ``locations`` overrides the settings'
+    for one route. Each refusal is a ``token_rejected`` security event.
+    """
+    where = locations or settings.locations
+    cookies: dict[str, str] = {}
+    if "cookie" in where:
+        value = view.cookie(settings.cookie_name)
+        if value is not None:
+            cookies[settings.cookie_name] = value
+    try:
+        found = find_token(
+            authorization=view.authorization,
+            cookies=cookies,
+            locations=where,
+            header_types=settings.header_types,
+            cookie_name=settings.cookie_name,
+        )
+    except InvalidRequest as exc:
+        events.emit("token_rejected", reason=exc.reason, status=exc.status)
+        return Outcome(error=exc, location="header", policy=policy)
+    if found is None:
+        return Outcome(policy=policy)
+    # A browser sends cookies with cross-site requests on its own; an
+    # unsafe request authenticated by one must prove it came from our pages.
+    if settings.csrf_protect and csrf_required(view.method, found.location):
+        failure = csrf_failure()
+        if failure is not None:
+            events.emit(
+                "token_rejected",
+                level=logging.WARNING,
+                reason="csrf_failed",
+                message=f"cookie token refused: {failure}",
+                status=403,
+            )
+            return Outcome(
+                csrf_failed=True, location=found.location, presented=found.scheme, policy=policy
+            )
+    return found
+
+
+def sender_request(
+    view: RequestView, found: PresentedToken, policy: ResourcePolicy
+) -> SenderRequest:
+    """What the DPoP and certificate checks read, taken from ``view`` as the policy needs it."""
+    proof_checked = found.scheme == "DPoP" and policy.dpop_mode != "off"
+    headers = {}
+    for name in policy.forwarded_headers:
+        values = view.headers(name)
+        if values:
+            headers[name] = values[0]
+    # Only a proof names the URL (htu); a bearer or certificate check never reads it.
+    scheme, host, path = view.url() if proof_checked else _no_url()
+    mtls = policy.mtls
+    return SenderRequest(
+        method=view.method,
+        scheme=scheme,
+        host=host,
+        path=path,
+        presented=found.scheme,
+        proofs=view.headers("DPoP"),
+        headers=headers,
+        certificates=view.headers(mtls.header) if mtls is not None else (),
+    )
+
+
+_UNBOUND = SenderResult()
+
+
+def _unbound(found: PresentedToken, token: VerifiedToken, policy: ResourcePolicy) -> bool:
+    # Nothing for the sender checks to do: DPoP off, no certificate header
+    # configured, a bearer token without cnf. Their answer would be an
+    # unbound result, so the request is not read for it.
+    return (
+        policy.dpop_mode == "off"
+        and policy.mtls is None
+        and found.scheme != "DPoP"
+        and "cnf" not in token.claims
+    )
+
+
+def _outcome(
+    found: PresentedToken,
+    policy: ResourcePolicy,
+    token: VerifiedToken | None = None,
+    sender: SenderResult | None = None,
+    error: TokenError | None = None,
+) -> Outcome:
+    return Outcome(
+        token=token,
+        error=error,
+        location=found.location,
+        presented=found.scheme,
+        sender=sender,
+        policy=policy,
+    )
+
+
+def verify_request(
+    view: RequestView,
+    found: PresentedToken,
+    verify: Callable[[str], VerifiedToken],
+    policy: ResourcePolicy,
+) -> Outcome:
+    """Verify the token found, then its sender binding; the outcome either way.
+
+    The verifier and the sender checks emit their own security events.
+    """
+    try:
+        token = verify(found.token)
+        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
+        # signature: the proof's jti is spent only on an otherwise valid request.
+        if _unbound(found, token, policy):
+            sender = _UNBOUND
+        else:
+            sender = policy.check(sender_request(view, found, policy), token, found.token)
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    return _outcome(found, policy, token, sender)
+
+
+async def averify_request(
+    view: RequestView,
+    found: PresentedToken,
+    averify: Callable[[str], Awaitable[VerifiedToken]],
+    policy: ResourcePolicy,
+) -> Outcome:
+    """Like :func:`verify_request`; key fetches and replay stores never block the event loop."""
+    try:
+        token = await averify(found.token)
+        if _unbound(found, token, policy):
+            sender = _UNBOUND
+        else:
+            sender = await policy.acheck(sender_request(view, found, policy), token, found.token)
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    return _outcome(found, policy, token, sender)

@@ -1,0 +1,143 @@
+"""What one route demands of a verified token: DPoP, step-up, scopes, roles.
+
+The Django decorators and DRF permissions, the Flask decorators and
+``JWTGuard.protect`` declare a :class:`RouteRequirement` when the view is
+declared (a bad argument fails at import) and call :meth:`RouteRequirement.check`
+per request; the adapter only turns the raised
+:class:`~jwt_guard_core.errors.TokenError` into its response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import events
+from .claims_policy import check_roles
+from .errors import ConfigurationError, TokenError
+from .http import check_scopes
+from .sender import ResourcePolicy, SenderResult, route_dpop, route_step_up
+from .settings.schema import LOCATION_ALIASES
+from .step_up import StepUpRequirement
+from .token import InvalidScope, VerifiedToken, is_scope_name, parse_scope
+
+__all__ = ["RouteRequirement", "route_locations", "route_scopes"]
+
+
+def route_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
+    """A route's own token locations (``"header"``, ``"cookie"``), or ``None``: the settings'.
+
+    Spelled as ``TOKEN_LOCATIONS`` is; a typo raises
+    :class:`~jwt_guard_core.errors.ConfigurationError` (``locations``) when
+    the route is declared.
+    """
+    if locations is None:
+        return None
+    items = (locations,) if isinstance(locations, str) else tuple(locations)
+    found: list[str] = []
+    for item in items:
+        location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
+        if location is None:
+            raise ConfigurationError(
+                "locations", f"unknown token location {item!r}; use 'header' and/or 'cookie'"
+            )
+        if location not in found:
+            found.append(location)
+    if not found:
+        raise ConfigurationError("locations", "locations is empty; give 'header' and/or 'cookie'")
+    return tuple(found)
+
+
+def route_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+    """A route's required scopes, spelled the way a token's ``scope`` claim is read.
+
+    A string is split on single U+0020 spaces (RFC 6749 section 3.3: a tab,
+    a doubled space or another space character is refused); a list gives
+    one scope name per item. Anything else raises
+    :class:`~jwt_guard_core.errors.ConfigurationError` (``scopes``) when the
+    route is declared, so a route no token could ever pass fails at import.
+    """
+    if isinstance(scopes, str):
+        try:
+            return parse_scope(scopes, name="scopes")
+        except InvalidScope as exc:
+            raise ConfigurationError("scopes", f"{scopes!r}: {exc}") from None
+    names = tuple(scopes)
+    for name in names:
+        if not is_scope_name(name):
+            raise ConfigurationError(
+                "scopes", f"{name!r} is not a scope name (RFC 6749 section 3.3)"
+            )
+    return names
+
+
+@dataclass(frozen=True)
+class RouteRequirement:
+    """A route's own demands, checked in order: DPoP, step-up, scopes, roles.
+
+    Args:
+        scopes: scope names the token must carry (all, or one with ``any_scope``).
+        roles: role names (``VerifiedToken.roles``), all or one with ``any_role``.
+        dpop: ``"required"``: only a DPoP-bound token with a valid proof.
+        step_up: the RFC 9470 ``acr_values`` / ``max_age`` demand.
+    """
+
+    scopes: tuple[str, ...] = ()
+    any_scope: bool = False
+    roles: tuple[str, ...] = ()
+    any_role: bool = False
+    dpop: str | None = None
+    step_up: StepUpRequirement | None = None
+
+    @classmethod
+    def declare(
+        cls,
+        *,
+        scopes: Iterable[str] | str = (),
+        any_scope: bool = False,
+        roles: tuple[str, ...] = (),
+        any_role: bool = False,
+        dpop: str | None = None,
+        acr_values: Iterable[str] | str = (),
+        max_age: int | None = None,
+    ) -> RouteRequirement:
+        """The requirement of a decorator's arguments, checked when the route is declared.
+
+        A bad ``scopes`` (see :func:`route_scopes`), ``dpop``, ``acr_values``
+        or ``max_age`` raises :class:`~jwt_guard_core.errors.ConfigurationError`
+        naming it.
+        """
+        return cls(
+            scopes=route_scopes(scopes),
+            any_scope=any_scope,
+            roles=roles,
+            any_role=any_role,
+            dpop=route_dpop(dpop),
+            step_up=route_step_up(acr_values, max_age),
+        )
+
+    @property
+    def demands(self) -> bool:
+        """Whether a verified token can fail this requirement at all."""
+        return bool(self.scopes or self.roles or self.dpop or self.step_up)
+
+    def check(
+        self, token: VerifiedToken, policy: ResourcePolicy, sender: SenderResult | None
+    ) -> None:
+        """Raise the :class:`~jwt_guard_core.errors.TokenError` of the first demand not met.
+
+        ``sender`` is what the request's DPoP and certificate checks found.
+        DPoP and step-up refusals are reported by the policy; a missing scope
+        or role is a ``token_rejected`` security event here.
+        """
+        # A route's own demands: DPoP (RFC 9449), step-up (RFC 9470).
+        if self.dpop is not None:
+            policy.require_dpop(sender)
+        if self.step_up is not None:
+            policy.step_up(token, self.step_up)
+        try:
+            check_scopes(token, self.scopes, any_of=self.any_scope)
+            check_roles(token, self.roles, any_of=self.any_role)
+        except TokenError as exc:
+            events.emit("token_rejected", reason=exc.reason, status=exc.status)
+            raise
