@@ -62,7 +62,7 @@ def route_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
             return parse_scope(scopes, name="scopes")
         except InvalidScope as exc:
             raise ConfigurationError("scopes", f"{scopes!r}: {exc}") from None
-    names = tuple(scopes)
+    names = tuple(scopes) if isinstance(scopes, Iterable) else (scopes,)
     for name in names:
         if not is_scope_name(name):
             raise ConfigurationError(
