@@ -33,7 +33,10 @@ def route_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | 
     """
     if locations is None:
         return None
-    items = (locations,) if isinstance(locations, str) else tuple(locations)
+    if isinstance(locations, str) or not isinstance(locations, Iterable):
+        items: tuple[object, ...] = (locations,)  # a non-list is named below
+    else:
+        items = tuple(locations)
     found: list[str] = []
     for item in items:
         location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
