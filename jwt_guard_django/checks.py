@@ -16,6 +16,7 @@ lacking what their permission classes read
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -227,12 +228,19 @@ def _views(
         view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
         initkwargs = getattr(view, "initkwargs", None) or {}
         attributes = None if view_class is None else _ViewAttributes(view_class, initkwargs)
-        permissions = getattr(attributes, "permission_classes", None) or ()
+        try:
+            permissions = getattr(attributes, "permission_classes", None) or ()
+        except _Dynamic:
+            permissions = ()  # get_permissions() or a property decides per request
         name = f" (name {namespace + entry.name!r})" if entry.name else ""
         target = view_class or view
         where = f"{target.__module__}.{target.__qualname__}"
         label = f"URL pattern {route!r}{name}, view {where},"
         yield label, view, attributes, tuple(_flatten(permissions))
+
+
+class _Dynamic(Exception):
+    """An attribute only a view instance can compute (a property): not checked at start-up."""
 
 
 class _ViewAttributes:
@@ -245,6 +253,10 @@ class _ViewAttributes:
     def __getattr__(self, name: str) -> Any:
         if name in self._initkwargs:
             return self._initkwargs[name]
+        found = inspect.getattr_static(self._class, name)  # AttributeError when absent
+        if hasattr(type(found), "__get__"):
+            # A property (or another descriptor) is computed per request.
+            raise _Dynamic(name)
         return getattr(self._class, name)
 
 
@@ -275,6 +287,8 @@ def _attribute_problems(
                 read(attributes)
             except RouteAttributeError as exc:
                 yield label, permission.__name__, exc
+            except _Dynamic:
+                continue  # read per request; the permission reports it then
 
 
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:

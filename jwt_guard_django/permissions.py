@@ -15,6 +15,10 @@ a forgotten entry must not open an endpoint. Too few scopes is 403 with
 :class:`HasRoles` and :class:`HasAnyRole` read ``required_roles`` the same
 way and check ``VerifiedToken.roles`` (see ``ROLES_CLAIM``); too few roles is
 403 with ``error="insufficient_scope"`` and no ``scope`` parameter.
+
+The attributes are read by :mod:`jwt_guard_core.route_attributes` with the
+decorators' validation; the system checks ``jwt_guard.E022`` / ``E023`` read
+every view of the URLconf the same way at start-up.
 """
 
 from __future__ import annotations

@@ -97,6 +97,16 @@ class Bare(_View):
     pass
 
 
+class ScopesByProperty(_View):
+    """Computed per request: the checks leave it to the permission."""
+
+    permission_classes: ClassVar[list[Any]] = [HasScopes]
+
+    @property
+    def required_scopes(self) -> list[str]:
+        return ["orders:read"]
+
+
 class SetByAsView(_View):
     permission_classes: ClassVar[list[Any]] = [HasScopes]
     required_scopes: ClassVar[Any] = None  # as_view() accepts only existing attributes
@@ -181,6 +191,7 @@ urlpatterns = [
     path("good", Scoped.as_view()),
     path("good-by-as-view", SetByAsView.as_view(required_scopes=["a"])),
     path("plain", Bare.as_view()),
+    path("by-property", ScopesByProperty.as_view()),
 ]
 
 #: A token that meets every sound demand above.
@@ -262,6 +273,8 @@ def test_sound_views_are_not_reported_and_serve_requests(api, bearer):
     assert api.get("/good", headers=bearer(**EVERYTHING)).status_code == 200
     assert api.get("/good-by-as-view", headers=bearer(**EVERYTHING)).status_code == 200
     assert api.get("/plain", headers=bearer()).status_code == 200
+    assert api.get("/by-property", headers=bearer(**EVERYTHING)).status_code == 200
+    assert api.get("/by-property", headers=bearer(scope="other")).status_code == 403
     response = api.get("/good", headers=bearer(scope="other"))
     assert response.status_code == 403
     assert response["WWW-Authenticate"] == (
