@@ -9,6 +9,11 @@ resolver; Flask: ``app.url_map`` and blueprint guards) and hands
 ``(route label, requirements)`` pairs to :func:`route_findings`, which
 decides without I/O.
 
+A class-based view whose permission class reads an attribute (DRF's
+``HasScopes`` and ``required_scopes``) the view lacks or spells wrong fails
+on its first request the same way: :func:`attribute_findings` reports it,
+from what :mod:`jwt_guard_core.route_attributes` raised for the view.
+
 Certificate binding (RFC 8705) has no per-route demand, so no route can
 need ``MTLS_CERTIFICATE_HEADER``; step-up (``acr_values``, ``max_age``)
 needs no setting.
@@ -21,13 +26,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
+from .route_attributes import RouteAttributeError, attribute_example
 from .settings.audit import Finding
 
 if TYPE_CHECKING:
     from .settings.loaded import GuardSettings
     from .step_up import StepUpRequirement
 
-__all__ = ["MARKER", "RouteRequirements", "mark", "requirements_of", "route_findings"]
+__all__ = [
+    "MARKER",
+    "RouteRequirements",
+    "attribute_findings",
+    "mark",
+    "requirements_of",
+    "route_findings",
+]
 
 #: The attribute that carries a view's :class:`RouteRequirements`.
 #: ``functools.wraps`` copies it to any decorator applied outside ours.
@@ -93,4 +106,26 @@ def route_findings(
         )
         for label, requirements in routes
         if requirements.dpop == "required"
+    ]
+
+
+def attribute_findings(problems: Iterable[tuple[str, str, RouteAttributeError]]) -> list[Finding]:
+    """An error for each view whose permission class reads an attribute it lacks or spells wrong.
+
+    ``problems`` are ``(label, permission, error)``: the route's label (as
+    for :func:`route_findings`), the permission class's name, and what
+    :mod:`jwt_guard_core.route_attributes` raised reading the view.
+    ``route_attribute_missing`` when the attribute is not set,
+    ``route_attribute_invalid`` when its value is wrong.
+    """
+    return [
+        Finding(
+            "route_attribute_missing" if error.missing else "route_attribute_invalid",
+            True,
+            f"{label} uses {permission} but {error.problem}. Every request to it with a "
+            "token fails with a configuration error (500).",
+            f"Set {attribute_example(error.setting)} on the view, or drop {permission} "
+            "from its permission_classes.",
+        )
+        for label, permission, error in problems
     ]

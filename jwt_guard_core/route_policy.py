@@ -33,7 +33,10 @@ def route_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | 
     """
     if locations is None:
         return None
-    items = (locations,) if isinstance(locations, str) else tuple(locations)
+    if isinstance(locations, str) or not isinstance(locations, Iterable):
+        items: tuple[object, ...] = (locations,)  # a non-list is named below
+    else:
+        items = tuple(locations)
     found: list[str] = []
     for item in items:
         location = LOCATION_ALIASES.get(item.lower()) if isinstance(item, str) else None
@@ -62,7 +65,7 @@ def route_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
             return parse_scope(scopes, name="scopes")
         except InvalidScope as exc:
             raise ConfigurationError("scopes", f"{scopes!r}: {exc}") from None
-    names = tuple(scopes)
+    names = tuple(scopes) if isinstance(scopes, Iterable) else (scopes,)
     for name in names:
         if not is_scope_name(name):
             raise ConfigurationError(

@@ -34,7 +34,12 @@ class StepUpRequirement:
     max_age: int | None = None
 
     def __init__(self, acr_values: str | Iterable[str] = (), max_age: int | None = None) -> None:
-        values = tuple(acr_values.split()) if isinstance(acr_values, str) else tuple(acr_values)
+        if isinstance(acr_values, str):
+            values = tuple(acr_values.split())
+        elif isinstance(acr_values, Iterable):
+            values = tuple(acr_values)
+        else:
+            values = (acr_values,)  # refused below, as a ConfigurationError
         if not all(isinstance(v, str) and v and v.split() == [v] for v in values):
             raise ConfigurationError("acr_values", "give acr values as strings without spaces")
         if max_age is not None and (

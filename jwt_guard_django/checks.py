@@ -9,12 +9,14 @@ docs/django.md) and adds what only Django has (the middleware order).
 Two more groups need more than the settings: :func:`check_key_sets` fetches
 the remote key sets (:mod:`jwt_guard_core.startup`; only with
 ``WARM_ON_STARTUP`` or under ``check --deploy``), and :func:`check_routes`
-walks the URLconf for views demanding what the settings turned off
+walks the URLconf for views demanding what the settings turned off, or
+lacking what their permission classes read
 (:mod:`jwt_guard_core.route_checks`).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -64,6 +66,9 @@ IDS = {
     "key_set_unreachable": "jwt_guard.W012",  # under check --deploy, warm-up off
     # A view demanding what the settings turned off (issue 15): check_routes.
     "route_dpop_off": "jwt_guard.E015",
+    # A DRF view lacking (E022) or misspelling (E023) what its permission class reads.
+    "route_attribute_missing": "jwt_guard.E022",
+    "route_attribute_invalid": "jwt_guard.E023",
     # Production at scale (issue 17): Redis breakers, the shared JWKS cache.
     "scale_setting_invalid": "jwt_guard.E018",
     "redis_breaker_off": "jwt_guard.W017",
@@ -175,46 +180,115 @@ def _key_sets(ids: Mapping[str, str] = IDS) -> list[CheckMessage]:
 
 
 def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """``jwt_guard.E015``: each view of the URLconf that demands DPoP while ``DPOP`` is off.
+    """``jwt_guard.E015``, ``E022``, ``E023``: views of the URLconf that cannot work.
 
-    Reads what ``@jwt_required(dpop="required")`` and DRF's ``RequiresDPoP``
-    (in a view's ``permission_classes``) record on the view; no request is made.
+    ``E015``: a view demanding DPoP while ``DPOP`` is off, from what
+    ``@jwt_required(dpop="required")`` and DRF's ``RequiresDPoP`` (in a
+    view's ``permission_classes``) record. ``E022`` / ``E023``: a DRF view
+    whose jwt-guard permission class reads an attribute (``required_scopes``,
+    ``required_roles``, ``required_acr_values`` / ``required_max_age``) the
+    view does not set (E022) or sets to a bad value (E023), read as the
+    permission reads it per request. No request is made.
     """
     from django.urls import get_resolver
 
-    from jwt_guard_core.route_checks import route_findings
+    from jwt_guard_core.route_checks import attribute_findings, requirements_of, route_findings
 
-    return _messages(route_findings(conf.parsed, _routes(get_resolver())))
+    views = list(_views(get_resolver()))
+    marked = [
+        (label, found)
+        for label, view, _, permissions in views
+        if (found := requirements_of(view, *permissions)) is not None
+    ]
+    return _messages(
+        route_findings(conf.parsed, marked) + attribute_findings(_attribute_problems(views))
+    )
 
 
-def _routes(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, Any]]:
-    """``(label, requirements)`` of every marked view under ``resolver``, included URLconfs too."""
+def _views(
+    resolver: Any, prefix: str = "", namespace: str = ""
+) -> Iterator[tuple[str, Any, Any, tuple[Any, ...]]]:
+    """``(label, view, attributes, permission classes)`` of every view under ``resolver``.
+
+    ``attributes`` reads a DRF view's attributes as a request's view
+    instance has them (``as_view(**initkwargs)`` over the class), ``None``
+    for a function view.
+    """
     from django.urls import URLResolver
-
-    from jwt_guard_core.route_checks import requirements_of
 
     for entry in resolver.url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            yield from _routes(entry, route, inner)
+            yield from _views(entry, route, inner)
             continue
         view = entry.callback
         # A DRF view (view.cls) demands what its permission classes record,
         # as_view(permission_classes=...) overriding the class's own.
         view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
         initkwargs = getattr(view, "initkwargs", None) or {}
-        permissions = (
-            initkwargs.get("permission_classes")
-            or getattr(view_class, "permission_classes", None)
-            or ()
-        )
-        requirements = requirements_of(view, *permissions)
-        if requirements is not None:
-            name = f" (name {namespace + entry.name!r})" if entry.name else ""
-            target = view_class or view
-            where = f"{target.__module__}.{target.__qualname__}"
-            yield f"URL pattern {route!r}{name}, view {where},", requirements
+        attributes = None if view_class is None else _ViewAttributes(view_class, initkwargs)
+        try:
+            permissions = getattr(attributes, "permission_classes", None) or ()
+        except _Dynamic:
+            permissions = ()  # get_permissions() or a property decides per request
+        name = f" (name {namespace + entry.name!r})" if entry.name else ""
+        target = view_class or view
+        where = f"{target.__module__}.{target.__qualname__}"
+        label = f"URL pattern {route!r}{name}, view {where},"
+        yield label, view, attributes, tuple(_flatten(permissions))
+
+
+class _Dynamic(Exception):
+    """An attribute only a view instance can compute (a property): not checked at start-up."""
+
+
+class _ViewAttributes:
+    """A view class's attributes with ``as_view()``'s keyword arguments over them."""
+
+    def __init__(self, view_class: type, initkwargs: Mapping[str, Any]) -> None:
+        self._class = view_class
+        self._initkwargs = initkwargs
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._initkwargs:
+            return self._initkwargs[name]
+        found = inspect.getattr_static(self._class, name)  # AttributeError when absent
+        if hasattr(type(found), "__get__"):
+            # A property (or another descriptor) is computed per request.
+            raise _Dynamic(name)
+        return getattr(self._class, name)
+
+
+def _flatten(permissions: Any) -> Iterator[Any]:
+    """Permission classes, those composed with ``&``, ``|`` and ``~`` (DRF operands) too."""
+    for permission in permissions:
+        operands = [getattr(permission, n, None) for n in ("op1_class", "op2_class")]
+        if any(operands):
+            yield from _flatten(o for o in operands if o is not None)
+        else:
+            yield permission
+
+
+def _attribute_problems(
+    views: list[tuple[str, Any, Any, tuple[Any, ...]]],
+) -> Iterator[tuple[str, str, Any]]:
+    """``(label, permission, error)`` for each bad attribute a jwt-guard permission reads."""
+    from jwt_guard_core.route_attributes import RouteAttributeError
+
+    for label, _, attributes, permissions in views:
+        for permission in permissions:
+            # Only jwt-guard's permission classes have view_requirements (DRF
+            # itself is an optional extra, not imported here).
+            read = getattr(permission, "view_requirements", None)
+            if attributes is None or read is None:
+                continue
+            try:
+                read(attributes)
+            except RouteAttributeError as exc:
+                yield label, permission.__name__, exc
+            except _Dynamic:
+                continue  # read per request; the permission reports it then
 
 
 def _issuing(raw: Mapping[str, Any]) -> list[CheckMessage]:

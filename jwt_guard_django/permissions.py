@@ -15,22 +15,32 @@ a forgotten entry must not open an endpoint. Too few scopes is 403 with
 :class:`HasRoles` and :class:`HasAnyRole` read ``required_roles`` the same
 way and check ``VerifiedToken.roles`` (see ``ROLES_CLAIM``); too few roles is
 403 with ``error="insufficient_scope"`` and no ``scope`` parameter.
+
+The attributes are read by :mod:`jwt_guard_core.route_attributes` with the
+decorators' validation; the system checks ``jwt_guard.E022`` / ``E023`` read
+every view of the URLconf the same way at start-up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from jwt_guard_core import ConfigurationError, InsufficientScope, TokenError, VerifiedToken
+from jwt_guard_core import InsufficientScope, TokenError, VerifiedToken
 from jwt_guard_core.errors import InsufficientRole
+from jwt_guard_core.route_attributes import (
+    MethodRequirements,
+    RouteAttributeError,
+    attribute_example,
+    view_roles,
+    view_scopes,
+    view_step_up,
+)
 from jwt_guard_core.route_checks import mark
 from jwt_guard_core.route_policy import RouteRequirement
-from jwt_guard_core.step_up import StepUpRequirement
 
 from ._auth import authenticate
 from .authentication import api_error
@@ -45,40 +55,45 @@ __all__ = [
     "RequiresDPoP",
 ]
 
-_DPOP = RouteRequirement(dpop="required")
-
-
-def _required(
-    request: Request, view: Any, attribute: str = "required_scopes"
-) -> tuple[str, ...] | None:
-    required = getattr(view, attribute, None)
-    if required is None:
-        what = "scope" if attribute == "required_scopes" else "role"
-        raise ImproperlyConfigured(
-            f"{type(view).__name__} uses a jwt-guard {what} permission but sets no {attribute}"
-        )
-    if isinstance(required, Mapping):
-        method = (request.method or "GET").upper()
-        chosen = required.get(method)
-        if chosen is None and method == "HEAD":
-            chosen = required.get("GET")
-        if chosen is None:
-            return None
-        required = chosen
-    if isinstance(required, str) or not isinstance(required, Sequence):
-        what = "scopes" if attribute == "required_scopes" else "roles"
-        raise ImproperlyConfigured(
-            f"{type(view).__name__}.{attribute} must be a list of {what} or a dict of "
-            "method to list"
-        )
-    return tuple(required)
+_DPOP = MethodRequirements(every=RouteRequirement(dpop="required"))
 
 
 class _TokenPermission(BasePermission):
-    """A DRF permission over the request's verified token: one route requirement per request."""
+    """A DRF permission over the request's verified token: one route requirement per request.
+
+    :meth:`view_requirements` reads what the view demands from its attributes;
+    the start-up check (``jwt_guard.E022`` / ``E023``) calls it for every view
+    of the URLconf, so a missing or bad attribute is found before a request.
+    """
+
+    @classmethod
+    def view_requirements(cls, view: Any) -> MethodRequirements:
+        """What ``view`` demands through this permission; a bad attribute raises.
+
+        Raises :class:`~jwt_guard_core.route_attributes.RouteAttributeError`.
+        """
+        raise NotImplementedError
+
+    def refusal(self) -> TokenError:
+        """The answer to a method the view's per-method table does not name."""
+        return InsufficientScope(())
 
     def requirement(self, request: Request, view: Any) -> RouteRequirement:
-        raise NotImplementedError
+        try:
+            # Read per request, not cached per view class: as_view(**initkwargs)
+            # can give one class other attributes on another URL pattern.
+            demands = self.view_requirements(view)
+        except RouteAttributeError as exc:
+            # Django's convention for a configuration error; jwt_guard.E022 /
+            # E023 report the same at start-up unless checks were silenced.
+            raise ImproperlyConfigured(
+                f"{type(view).__name__} uses {type(self).__name__} (jwt-guard) but "
+                f"{exc.problem}. Set {attribute_example(exc.setting)} on the view."
+            ) from None
+        route = demands.for_method(request.method)
+        if route is None:
+            raise api_error(self.refusal(), request)
+        return route
 
     def has_permission(self, request: Request, view: Any) -> bool:
         token = request.auth
@@ -101,11 +116,9 @@ class HasScopes(_TokenPermission):
 
     any_of = False
 
-    def requirement(self, request: Request, view: Any) -> RouteRequirement:
-        required = _required(request, view)
-        if required is None:
-            raise api_error(InsufficientScope(()), request)
-        return RouteRequirement(scopes=required, any_scope=self.any_of)
+    @classmethod
+    def view_requirements(cls, view: Any) -> MethodRequirements:
+        return view_scopes(getattr(view, "required_scopes", None), any_of=cls.any_of)
 
 
 class HasAnyScope(HasScopes):
@@ -119,11 +132,12 @@ class HasRoles(_TokenPermission):
 
     any_of = False
 
-    def requirement(self, request: Request, view: Any) -> RouteRequirement:
-        required = _required(request, view, "required_roles")
-        if required is None:
-            raise api_error(InsufficientRole(()), request)
-        return RouteRequirement(roles=required, any_role=self.any_of)
+    @classmethod
+    def view_requirements(cls, view: Any) -> MethodRequirements:
+        return view_roles(getattr(view, "required_roles", None), any_of=cls.any_of)
+
+    def refusal(self) -> TokenError:
+        return InsufficientRole(())
 
 
 class HasAnyRole(HasRoles):
@@ -139,7 +153,8 @@ class RequiresDPoP(_TokenPermission):
     token gets 401 ``invalid_token`` with a ``DPoP`` challenge.
     """
 
-    def requirement(self, request: Request, view: Any) -> RouteRequirement:
+    @classmethod
+    def view_requirements(cls, view: Any) -> MethodRequirements:
         return _DPOP
 
 
@@ -163,16 +178,8 @@ class RequiresAuthLevel(_TokenPermission):
     ``max_age`` in the challenge.
     """
 
-    def requirement(self, request: Request, view: Any) -> RouteRequirement:
-        acr_values = getattr(view, "required_acr_values", ())
-        max_age = getattr(view, "required_max_age", None)
-        try:
-            requirement = StepUpRequirement(acr_values, max_age)
-        except ConfigurationError as exc:
-            raise ImproperlyConfigured(f"{type(view).__name__}: {exc}") from None
-        if not requirement.acr_values and requirement.max_age is None:
-            raise ImproperlyConfigured(
-                f"{type(view).__name__} uses RequiresAuthLevel but sets neither "
-                "required_acr_values nor required_max_age"
-            )
-        return RouteRequirement(step_up=requirement)
+    @classmethod
+    def view_requirements(cls, view: Any) -> MethodRequirements:
+        return view_step_up(
+            getattr(view, "required_acr_values", None), getattr(view, "required_max_age", None)
+        )

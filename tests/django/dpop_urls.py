@@ -76,13 +76,6 @@ class DrfPay(APIView):
         return Response(_sub(request))
 
 
-class DrfMisconfigured(APIView):
-    permission_classes: ClassVar[list[Any]] = [IsAuthenticated, RequiresAuthLevel]
-
-    def get(self, request: Request) -> Response:
-        return Response(_sub(request))
-
-
 urlpatterns = [
     path("", include("jwt_guard_django.urls")),
     path("orders", plain),
@@ -95,5 +88,4 @@ urlpatterns = [
     path("drf/orders", DrfOrders.as_view()),
     path("drf/bound-only", DrfBoundOnly.as_view()),
     path("drf/pay", DrfPay.as_view()),
-    path("drf/misconfigured", DrfMisconfigured.as_view()),
 ]

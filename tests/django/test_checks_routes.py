@@ -36,6 +36,7 @@ class Plain(APIView):
 urlpatterns = [
     path("api/", include(([path("bound", wrapped_twice, name="bound")], "api"))),
     path("drf", Plain.as_view(permission_classes=[IsAuthenticated, RequiresDPoP])),
+    path("composed", Plain.as_view(permission_classes=[IsAuthenticated & RequiresDPoP])),
 ]
 
 
@@ -66,8 +67,9 @@ def test_no_message_when_dpop_is_on(configure, mode):
 
 @pytest.mark.urls("tests.django.test_checks_routes")
 def test_a_namespaced_view_and_as_view_permission_classes_are_found():
-    first, second = check_routes()
-    assert first.id == second.id == "jwt_guard.E015"
+    first, second, composed = check_routes()
+    assert first.id == second.id == composed.id == "jwt_guard.E015"
+    assert composed.msg.startswith("URL pattern 'composed', view ")
     assert first.msg.startswith(
         "URL pattern 'api/bound' (name 'api:bound'), view "
         "tests.django.test_checks_routes.wrapped_twice, requires"

@@ -128,3 +128,28 @@ def test_require_scopes_refuses_a_name_outside_the_grammar_when_declared(name):
 
     with pytest.raises(ConfigurationError, match="scope"):
         require_scopes(name)
+
+
+# Function views validate their demands when declared (at import), so the
+# start-up route walk has nothing to find on them (DRF views: test_checks_views).
+@pytest.mark.parametrize(
+    ("declare", "setting"),
+    [
+        (lambda d: d.require_scopes("orders\tread"), "scopes"),
+        (lambda d: d.require_scopes("orders:read", "orders read"), "scopes"),
+        (lambda d: d.require_roles(), "require_roles"),
+        (lambda d: d.require_roles(""), "require_roles"),
+        (lambda d: d.require_any_role(5), "require_any_role"),
+        (lambda d: d.jwt_required(max_age="300"), "max_age"),
+        (lambda d: d.jwt_required(acr_values=5), "acr_values"),
+        (lambda d: d.jwt_required(acr_values=["urn:a b"]), "acr_values"),
+        (lambda d: d.jwt_required(dpop="yes"), "dpop"),
+    ],
+)
+def test_a_bad_decorator_argument_fails_when_the_view_is_declared(declare, setting):
+    from jwt_guard_core import ConfigurationError
+    from jwt_guard_django import decorators
+
+    with pytest.raises(ConfigurationError) as caught:
+        declare(decorators)
+    assert caught.value.setting == setting

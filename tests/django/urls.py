@@ -17,6 +17,5 @@ urlpatterns = [
     path("drf/open/", views.DrfOpen.as_view()),
     path("drf/orders/", views.DrfOrders.as_view()),
     path("drf/any-scope/", views.DrfAnyScope.as_view()),
-    path("drf/no-scopes/", views.DrfNoScopes.as_view()),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

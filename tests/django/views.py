@@ -106,10 +106,3 @@ class DrfAnyScope(APIView):
 
     def get(self, request: Request) -> Response:
         return Response(_describe(request))
-
-
-class DrfNoScopes(APIView):
-    permission_classes = (HasScopes,)
-
-    def get(self, request: Request) -> Response:  # pragma: no cover - never reached
-        return Response({})

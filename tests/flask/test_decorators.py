@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Blueprint, Flask
 from flask.views import MethodView
 
-from jwt_guard_flask import current_token, get_jwt, jwt_required, require_scopes
+from jwt_guard_core import ConfigurationError
+from jwt_guard_flask import JWTGuard, current_token, get_jwt, jwt_required, require_scopes
+from jwt_guard_flask.decorators import require_roles
 from tests.flask.conftest import MakeApp, Mint, bearer, expect_error
 
 
@@ -240,3 +242,37 @@ def test_require_scopes_any_of_accepts_one_of_them(make_app: MakeApp, mint: Mint
     assert client.get("/either", headers=bearer(mint())).status_code == 200
     response = client.get("/either", headers=bearer(mint(scope="profile")))
     expect_error(response, 403, "insufficient_scope", scope="admin orders:read")
+
+
+# A bad demand fails where it is written (at import), on a function view, a
+# MethodView's decorators list and a protected blueprint alike: no request
+# ever meets it. A value of the wrong shape is a ConfigurationError too.
+@pytest.mark.parametrize(
+    ("declare", "setting"),
+    [
+        (lambda: jwt_required(scopes=5), "scopes"),
+        (lambda: jwt_required(scopes=["orders\tread"]), "scopes"),
+        (lambda: jwt_required(acr_values=5), "acr_values"),
+        (lambda: jwt_required(max_age="300"), "max_age"),
+        (lambda: jwt_required(locations=5), "locations"),
+        (lambda: require_scopes("orders read"), "scopes"),
+        (lambda: require_roles(""), "require_roles"),
+        (lambda: JWTGuard().protect(Blueprint("p1", __name__), scopes=5), "scopes"),
+        (lambda: JWTGuard().protect(Blueprint("p2", __name__), acr_values=5), "acr_values"),
+        (lambda: JWTGuard().protect(Blueprint("p3", __name__), max_age=-1), "max_age"),
+    ],
+)
+def test_a_bad_demand_fails_when_declared(declare: Any, setting: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        declare()
+    assert caught.value.setting == setting
+
+
+def test_a_method_view_with_a_bad_decorator_fails_at_class_definition() -> None:
+    with pytest.raises(ConfigurationError, match="'orders read' is not a scope name"):
+
+        class Orders(MethodView):
+            decorators = [jwt_required(scopes=["orders read"])]  # noqa: RUF012
+
+            def get(self) -> str:  # pragma: no cover - never defined
+                return "orders"
