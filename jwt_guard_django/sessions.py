@@ -249,7 +249,7 @@ def verify_function(request: HttpRequest, verifier: Verifier) -> Callable[[str],
 def averify_function(
     request: HttpRequest, verifier: Verifier
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
-    """Like :func:`verify_function` for ``averify``; limiter I/O runs in a thread."""
+    """Like :func:`verify_function` for ``averify``; the limiter's store is awaited."""
     if not sessions_configured():
         return verifier.averify
     sessions = get_sessions()
