@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import Resolver404, resolve
 
-from jwt_guard_core import VerifiedToken
+from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import (
     Outcome,
@@ -119,24 +119,22 @@ def _begin(request: HttpRequest) -> tuple[RequestView, Outcome | PresentedToken]
     return view, step
 
 
-def _rate_limited(
-    request: HttpRequest, verify: Callable[[str], VerifiedToken]
-) -> Callable[[str], VerifiedToken]:
+def _rate_limited(request: HttpRequest, verifier: Verifier) -> Callable[[str], VerifiedToken]:
     if conf.value("sessions") is None:
-        return verify  # no sessions, no limiter: the session side is never imported
+        return verifier.verify  # no sessions, no limiter: the session side is never imported
     from .sessions import verify_function
 
-    return verify_function(request, verify)
+    return verify_function(request, verifier)
 
 
 def _arate_limited(
-    request: HttpRequest, averify: Callable[[str], Awaitable[VerifiedToken]]
+    request: HttpRequest, verifier: Verifier
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
     if conf.value("sessions") is None:
-        return averify
+        return verifier.averify
     from .sessions import averify_function
 
-    return averify_function(request, averify)
+    return averify_function(request, verifier)
 
 
 def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
@@ -152,7 +150,7 @@ def authenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            verify = _rate_limited(request, get_verifier().verify)
+            verify = _rate_limited(request, get_verifier())
             outcome = verify_request(view, step, verify, get_resource())
         _send(request, _remember(request, outcome))
     return outcome
@@ -166,7 +164,7 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
         if isinstance(step, Outcome):
             outcome = step
         else:
-            averify = _arate_limited(request, get_verifier().averify)
+            averify = _arate_limited(request, get_verifier())
             outcome = await averify_request(view, step, averify, get_resource())
         await _asend(request, _remember(request, outcome))
     return outcome

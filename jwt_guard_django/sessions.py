@@ -22,7 +22,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
-from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core import ConfigurationError, VerifiedToken, Verifier
 from jwt_guard_core.sessions import AsyncSessionStore, CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
 from jwt_guard_core.settings import import_object
@@ -231,37 +231,30 @@ def client_key(request: HttpRequest) -> str:
     return get_sessions().client_key(request)
 
 
-def verify_function(
-    request: HttpRequest, verify: Callable[[str], VerifiedToken]
-) -> Callable[[str], VerifiedToken]:
-    """``verify`` behind the failed-verification rate limit when ``SESSIONS`` sets one."""
+def verify_function(request: HttpRequest, verifier: Verifier) -> Callable[[str], VerifiedToken]:
+    """``verifier.verify`` behind the failed-verification rate limit when ``SESSIONS`` sets one.
+
+    A token the verifier recalls skips the reservation (``FailureRateLimiter.verify``).
+    """
     if not sessions_configured():
-        return verify
+        return verifier.verify
     sessions = get_sessions()
     limiter = sessions.limiter
     if limiter is None:
-        return verify
+        return verifier.verify
     client = sessions.client_key(request)
-
-    def limited(token: str) -> VerifiedToken:
-        return limiter.run(client, lambda: verify(token))
-
-    return limited
+    return lambda token: limiter.verify(verifier, token, client=client)
 
 
 def averify_function(
-    request: HttpRequest, averify: Callable[[str], Awaitable[VerifiedToken]]
+    request: HttpRequest, verifier: Verifier
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
-    """Like :func:`verify_function` for ``averify``; limiter I/O runs in a thread."""
+    """Like :func:`verify_function` for ``averify``; the limiter's store is awaited."""
     if not sessions_configured():
-        return averify
+        return verifier.averify
     sessions = get_sessions()
     limiter = sessions.limiter
     if limiter is None:
-        return averify
+        return verifier.averify
     client = sessions.client_key(request)
-
-    async def limited(token: str) -> VerifiedToken:
-        return await limiter.arun(client, lambda: averify(token))
-
-    return limited
+    return lambda token: limiter.averify(verifier, token, client=client)

@@ -104,6 +104,8 @@ class _OneKeyStore:
     :class:`TokenIssuer` without a key directory; nothing is ever saved.
     """
 
+    in_process = True
+
     def __init__(self, key: StoredKey) -> None:
         self._ring = KeyRing(keys=(key,), revision=1)
 

@@ -176,7 +176,12 @@ class RevocationService:
             :class:`~jwt_guard_core.sessions.AsyncRedisSessionStore`);
             default :class:`~jwt_guard_core.sessions.AsyncSessionStore` over
             ``store`` (a worker thread per call, none for a memory store).
-            The epoch source is read in a worker thread on the async path.
+            On the async path the epoch source is read in a worker thread,
+            unless its ``known_emergency_epoch()`` returns ``(True, epoch)``:
+            an answer held in memory (a
+            :class:`~jwt_guard_core.signing.KeyManager` over an
+            in-process key store, a remembered read still within its
+            interval), read inline.
 
     Every write and :meth:`check` has a coroutine twin (``arevoke_token``,
     ``arevoke_session``, ``arevoke_subject``, ``ais_revoked`` ...) making the
@@ -198,6 +203,17 @@ class RevocationService:
     ) -> None:
         if not isinstance(store, RevocationStore):
             raise ConfigurationError("store", f"{type(store).__name__} is not a RevocationStore")
+        # The source may also say when it holds the epoch in memory
+        # (known_emergency_epoch): the async check then reads it inline.
+        known = getattr(emergency_epoch_source, "known_emergency_epoch", None)
+        self._epoch_known: Callable[[], tuple[bool, float | None]] | None = None
+        if callable(known):
+
+            def _known() -> tuple[bool, float | None]:
+                found, value = known()
+                return found, None if value is None else float(value)
+
+            self._epoch_known = _known
         if emergency_epoch_source is None:
             self._epoch_source: Callable[[], float | None] | None = None
         elif hasattr(emergency_epoch_source, "emergency_epoch"):
@@ -459,7 +475,9 @@ class RevocationService:
                 kid=kid if isinstance(kid, str) and kid else None,
             )
             source_epoch: float | None = (
-                (yield offloaded(self._epoch_source)) if self._epoch_source is not None else None
+                (yield offloaded(self._epoch_source, known=self._epoch_known))
+                if self._epoch_source is not None
+                else None
             )
         except Exception as exc:
             # Any failure to read (store or epoch source) is an outage here.

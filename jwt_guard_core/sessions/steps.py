@@ -49,9 +49,24 @@ def store_io(store: Any, astore: Any, method: str, *args: Any, **kwargs: Any) ->
     )
 
 
-def offloaded(action: Callable[[], Any]) -> Io:
-    """A blocking call (a key store, a user's function): on the async path, in a worker thread."""
-    return Io(action, partial(asyncio.to_thread, action))
+def offloaded(
+    action: Callable[[], Any], *, known: Callable[[], tuple[bool, Any]] | None = None
+) -> Io:
+    """A blocking call (a key store, a user's function): on the async path, in a worker thread.
+
+    ``known()``, when given, is asked first on the async path: ``(True,
+    answer)`` is an answer held in memory (no thread), ``(False, None)``
+    means reading may block, so ``action`` runs in the thread.
+    """
+    if known is None:
+        return Io(action, partial(asyncio.to_thread, action))
+    peek = known
+
+    async def arun() -> Any:
+        found, answer = peek()
+        return answer if found else await asyncio.to_thread(action)
+
+    return Io(action, arun)
 
 
 def drive(steps: Steps[_T]) -> _T:

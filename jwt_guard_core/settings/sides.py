@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..signing.settings import Issuing, IssuingSettings
 
 __all__ = [
+    "RememberedRead",
     "SessionSide",
     "at_most_every",
     "check_issuing",
@@ -81,25 +82,47 @@ def open_issuing(settings: GuardSettings, *, revocation: KeyRevocation | None = 
     )
 
 
+class RememberedRead:
+    """``read``, called again only once ``every`` seconds have passed since its last answer."""
+
+    def __init__(
+        self, read: Callable[[], float | None], every: float, monotonic: Callable[[], float]
+    ) -> None:
+        self._read = read
+        self._every = every
+        self._monotonic = monotonic
+        self._last: tuple[float, float | None] | None = None
+
+    def _fresh(self, now: float) -> tuple[float, float | None] | None:
+        last = self._last
+        return last if last is not None and now - last[0] < self._every else None
+
+    def __call__(self) -> float | None:
+        now = self._monotonic()
+        last = self._fresh(now)
+        if last is not None:
+            return last[1]
+        value = self._read()
+        self._last = (now, value)
+        return value
+
+    def known_emergency_epoch(self) -> tuple[bool, float | None]:
+        """``(True, epoch)`` while the last answer is within ``every``: no read, no thread."""
+        last = self._fresh(self._monotonic())
+        return (True, last[1]) if last is not None else (False, None)
+
+
 def at_most_every(
     read: Callable[[], float | None], every: float, monotonic: Callable[[], float]
-) -> Callable[[], float | None]:
+) -> RememberedRead:
     """``read``, called again only once ``every`` seconds have passed since its last answer.
 
     An error is not remembered: the next call reads again (and fails closed
-    if the source is still down).
+    if the source is still down). While the last answer is fresh the result
+    also tells the async revocation check that it holds the epoch in memory
+    (``known_emergency_epoch``), so no worker thread is taken to return it.
     """
-    last: list[tuple[float, float | None]] = []
-
-    def remembered() -> float | None:
-        now = monotonic()
-        if last and now - last[0][0] < every:
-            return last[0][1]
-        value = read()
-        last[:] = [(now, value)]
-        return value
-
-    return remembered
+    return RememberedRead(read, every, monotonic)
 
 
 def _issuing_configured(settings: GuardSettings) -> bool:

@@ -178,6 +178,8 @@ class KeyStore(Protocol):
     * ``lock(blocking=...)`` is a context manager yielding whether the lock
       was taken; it excludes every process and thread sharing the store.
       Managers hold it around load-decide-save.
+    * optionally ``in_process = True``: ``revision()`` answers from memory,
+      never blocking, so async code may call it without a worker thread.
     """
 
     def revision(self) -> int: ...

@@ -377,6 +377,21 @@ class KeyManager:
         """
         return self._load_view().ring.emergency_epoch
 
+    def known_emergency_epoch(self) -> tuple[bool, int | None]:
+        """``(True, epoch)`` when :attr:`emergency_epoch` needs no I/O, else ``(False, None)``.
+
+        The revocation check's async path reads the epoch inline when it is
+        known and in a worker thread otherwise. It is known when the key
+        store answers from memory (``in_process = True``: the test kit's
+        ``MemoryKeyStore``, a CLI ``--key`` file). A file, Redis or PKCS#11
+        store is asked for its revision on every read (a stat, a GET, a
+        token search), so that an emergency rotation made by another
+        process is seen at once: that read may block, and is not known.
+        """
+        if getattr(self._store, "in_process", False) is True:
+            return True, self.emergency_epoch
+        return False, None
+
     @property
     def revocation(self) -> KeyRevocation | None:
         """The revocation store :meth:`emergency_rotate` writes to, or ``None``."""

@@ -21,6 +21,9 @@ __all__ = ["MemoryKeyStore"]
 class MemoryKeyStore:
     """A :class:`KeyRing` held in memory; ``lock()`` is re-entrant per thread."""
 
+    #: ``revision()`` never blocks: async readers need no worker thread.
+    in_process = True
+
     def __init__(self, ring: KeyRing | None = None) -> None:
         self._ring = ring if ring is not None else KeyRing()
         self._data = threading.Lock()

@@ -10,6 +10,7 @@ from django.test import AsyncClient, Client
 
 from jwt_guard_core import SecurityEvent, subscribe
 from tests.django.session_fixtures import (
+    PASSWORD,
     alice,
     bearer,
     guard_sessions,
@@ -39,6 +40,64 @@ def events() -> Any:
     unsubscribe = subscribe(seen.append)
     yield seen
     unsubscribe()
+
+
+@pytest.fixture
+def reservations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The client keys the limiter's store reserved attempts for (the real store still answers)."""
+    from jwt_guard_django.sessions import get_sessions
+
+    limiter = get_sessions().limiter
+    assert limiter is not None
+    store = limiter._store
+    real_reserve = store.reserve
+    seen: list[str] = []
+
+    def reserve(client: str, **kwargs: Any) -> Any:
+        seen.append(client)
+        return real_reserve(client, **kwargs)
+
+    monkeypatch.setattr(store, "reserve", reserve)
+    return seen
+
+
+def test_a_repeated_token_makes_no_reservation(
+    client: Client, alice: Any, reservations: list[str]
+) -> None:
+    access = login(client).json()["access_token"]
+    reservations.clear()  # the login's own attempt
+    assert client.get("/api/me/", **bearer(access)).status_code == 200
+    assert reservations == ["127.0.0.1"]  # first seen: it could be a guess
+    for _ in range(3):
+        assert client.get("/api/me/", **bearer(access)).status_code == 200
+    assert reservations == ["127.0.0.1"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_async_a_repeated_token_makes_no_reservation(
+    alice: Any, reservations: list[str]
+) -> None:
+    client = AsyncClient()
+    body = {"username": "alice", "password": PASSWORD}
+    access = (await client.post("/auth/token/", body, content_type="application/json")).json()
+    reservations.clear()
+    for _ in range(3):
+        authorization = {"Authorization": f"Bearer {access['access_token']}"}
+        response = await client.get("/api/me/", headers=authorization)
+        assert response.status_code == 200
+    assert reservations == ["127.0.0.1"]
+
+
+def test_a_limited_client_waits_even_with_a_recalled_token(
+    client: Client, alice: Any, reservations: list[str]
+) -> None:
+    access = login(client).json()["access_token"]
+    assert client.get("/api/me/", **bearer(access)).status_code == 200
+    for _ in range(3):
+        assert client.get("/api/me/", **bearer("a.b.c")).status_code == 401
+    refused = client.get("/api/me/", **bearer(access))
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
 
 
 def test_too_many_bad_tokens_get_429_with_retry_after(
