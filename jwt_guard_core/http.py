@@ -154,6 +154,17 @@ def csrf_refused(csrf_failure: Callable[[], str | None], *, credential: str) -> 
     return True
 
 
+def double_submit_failure(cookie: str | None, header: str | None) -> str | None:
+    """Why a double-submit CSRF check fails, or ``None`` when the header equals the cookie.
+
+    Compared in constant time (:func:`constant_time_equals`); a missing or
+    empty value never passes.
+    """
+    if constant_time_equals(cookie, header):
+        return None
+    return "CSRF header missing or not equal to the CSRF cookie"
+
+
 def new_csrf_token() -> str:
     """A fresh random value for a double-submit CSRF cookie (256 bits)."""
     return secrets.token_urlsafe(32)

@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from jwt_guard_core import ConfigurationError, VerifiedToken
 from jwt_guard_core.sessions import AsyncSessionStore, CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
+from jwt_guard_core.sessions.http import client_address
 from jwt_guard_core.settings import import_object
 from jwt_guard_core.settings.schema import by_name, group_defaults
 from jwt_guard_core.settings.sides import SessionSide, open_sessions
@@ -50,10 +51,7 @@ SESSIONS_DEFAULTS: Mapping[str, Any] = group_defaults("sessions", "django")
 
 
 def _remote_addr(request: HttpRequest) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a client sets that header to
-    # whatever it likes and would get a fresh budget per request. Behind a
-    # proxy, give RATE_LIMIT_KEY a function that reads the trusted hop.
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    return client_address(request.META.get("REMOTE_ADDR"))
 
 
 def _orm(call: Callable[[], Any]) -> Awaitable[Any]:
