@@ -229,37 +229,32 @@ def client_key(request: HttpRequest) -> str:
     return get_sessions().client_key(request)
 
 
+def _limit(request: HttpRequest) -> tuple[FailureRateLimiter, str] | None:
+    """The failed-verification limiter and ``request``'s client key, when ``SESSIONS`` sets one."""
+    if not sessions_configured():
+        return None
+    sessions = get_sessions()
+    limiter = sessions.limiter
+    return None if limiter is None else (limiter, sessions.client_key(request))
+
+
 def verify_function(
     request: HttpRequest, verify: Callable[[str], VerifiedToken]
 ) -> Callable[[str], VerifiedToken]:
     """``verify`` behind the failed-verification rate limit when ``SESSIONS`` sets one."""
-    if not sessions_configured():
+    found = _limit(request)
+    if found is None:
         return verify
-    sessions = get_sessions()
-    limiter = sessions.limiter
-    if limiter is None:
-        return verify
-    client = sessions.client_key(request)
-
-    def limited(token: str) -> VerifiedToken:
-        return limiter.run(client, lambda: verify(token))
-
-    return limited
+    limiter, client = found
+    return lambda token: limiter.run(client, lambda: verify(token))
 
 
 def averify_function(
     request: HttpRequest, averify: Callable[[str], Awaitable[VerifiedToken]]
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
     """Like :func:`verify_function` for ``averify``; limiter I/O runs in a thread."""
-    if not sessions_configured():
+    found = _limit(request)
+    if found is None:
         return averify
-    sessions = get_sessions()
-    limiter = sessions.limiter
-    if limiter is None:
-        return averify
-    client = sessions.client_key(request)
-
-    async def limited(token: str) -> VerifiedToken:
-        return await limiter.arun(client, lambda: averify(token))
-
-    return limited
+    limiter, client = found
+    return lambda token: limiter.arun(client, lambda: averify(token))
