@@ -147,7 +147,8 @@ def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
+def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
+    """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
         view, step = _begin(request)
@@ -169,12 +170,12 @@ def _authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
 
 def authenticate(request: HttpRequest) -> Outcome:
     """Authenticate ``request`` once (sync); later calls return the same outcome."""
-    return drive(_authenticate_steps(request))
+    return drive(authenticate_steps(request))
 
 
 async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
-    return await adrive(_authenticate_steps(request))
+    return await adrive(authenticate_steps(request))
 
 
 def admit(
@@ -211,7 +212,8 @@ async def _awaitable(call: Callable[[], Any]) -> Any:  # pragma: no cover - Djan
     return call()
 
 
-def _user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
+def user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
+    """:func:`get_user` as steps."""
     user = getattr(request, _USER, _UNSET)
     if user is _UNSET:
         user = yield Io(partial(resolve_user, token), partial(aresolve_user, token))
@@ -223,12 +225,12 @@ def _user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
 
 def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """The user for the request's token (resolved once per request), or ``None``."""
-    return drive(_user_steps(request, token))
+    return drive(user_steps(request, token))
 
 
 async def aget_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """Like :func:`get_user`; database lookups run in a thread."""
-    return await adrive(_user_steps(request, token))
+    return await adrive(user_steps(request, token))
 
 
 def to_response(spec: ErrorResponse) -> JsonResponse:
