@@ -46,6 +46,7 @@ from .decorators import jwt_exempt
 
 if TYPE_CHECKING:
     from jwt_guard_core.sessions.cookies import SessionReply
+    from jwt_guard_core.steps import Io
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -91,8 +92,8 @@ def _access() -> Outcome:
     return Outcome(token=token) if error is None else Outcome(error=error, location="cookie")
 
 
-def _serve(route: str, **call: Any) -> Response:
-    """Answer the session route ``route`` from the core (:func:`route_steps`)."""
+def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Response:
+    """Answer the session route ``route`` from the core (``route_steps``); ``check``: login's."""
     from jwt_guard_core.sessions.endpoints import SessionRequest
     from jwt_guard_core.sessions.http import SessionCall, route_steps, sync_io
     from jwt_guard_core.steps import drive
@@ -113,7 +114,7 @@ def _serve(route: str, **call: Any) -> Response:
             csrf_failure=_csrf_failure,
             client=lambda: state.client_key(request),
             access=sync_io(_access),
-            **call,
+            check=check,
         ),
     )
     return _reply(drive(steps))

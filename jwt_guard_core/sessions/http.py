@@ -78,10 +78,6 @@ def sync_io(action: Callable[[], Any]) -> Io:
     return Io(action, _sync_only)
 
 
-def _no_check(username: str, password: str) -> Io:
-    raise RuntimeError("the login route was served without a credentials check")
-
-
 @dataclass(frozen=True, kw_only=True)
 class SessionCall:
     """What a session route's request brings, as the adapter read it.
@@ -99,7 +95,7 @@ class SessionCall:
     request: SessionRequest
     csrf_failure: CsrfCheck
     client: Callable[[], str] = lambda: "unknown"
-    check: Callable[[str, str], Io] = _no_check
+    check: Callable[[str, str], Io] | None = None
     access: Io | None = None
 
 
@@ -125,9 +121,12 @@ def route_steps(endpoints: SessionEndpoints, route: str, call: SessionCall) -> S
     logout everywhere needs a valid one.
 
     Raises:
-        ValueError: ``route`` is not one of :data:`ROUTES`.
+        ValueError: ``route`` is not one of :data:`ROUTES`, or the call
+            lacks what the route needs (``check``, ``access``).
     """
     if route == "obtain":
+        if call.check is None:
+            raise ValueError("the login route is served with a credentials check")
         return (yield from endpoints.login_steps(call.request, call.client(), call.check))
     if route == "refresh":
         return (yield from endpoints.refresh_steps(call.request, call.csrf_failure))

@@ -191,6 +191,8 @@ def test_an_unknown_route_is_a_value_error(world: Any) -> None:
     with pytest.raises(ValueError, match="'token' is not a session route"):
         serve(world.endpoints("json"), "token", call)
     without_access = SessionCall(request=body(), csrf_failure=csrf_ok)
+    with pytest.raises(ValueError, match="credentials check"):
+        serve(world.endpoints("json"), "obtain", without_access)
     with pytest.raises(ValueError, match="'logout' is not a session route"):
         serve(world.endpoints("json"), "logout", without_access)
 
