@@ -24,10 +24,12 @@ if TYPE_CHECKING:
         RevocationService,
         SessionListing,
     )
+    from .settings.sides import SessionSide
     from .signing import KeyManager
 
 __all__ = [
     "LISTING_LIMIT",
+    "SESSION_VERBS",
     "Line",
     "UsageError",
     "check_revoke_options",
@@ -44,6 +46,7 @@ __all__ = [
     "revoke",
     "revoke_family",
     "rotate",
+    "sessions_verb",
 ]
 
 #: How many rows a listing shows unless told otherwise.
@@ -269,6 +272,51 @@ def clear_attempts(limiter: FailureRateLimiter | None, client: str) -> Line:
         raise UsageError("give a client (an address or a key as listed)")
     count = limiter.clear(client)
     return Line(f"cleared {count} failed attempt(s) of {limiter.key(client)}", "success")
+
+
+#: The session operations both adapters' ``sessions`` commands offer, by name.
+SESSION_VERBS = (
+    "list",
+    "revocations",
+    "failed-attempts",
+    "revoke-family",
+    "logout-subject",
+    "clear-attempts",
+)
+
+
+def sessions_verb(
+    side: SessionSide,
+    verb: str,
+    *,
+    subject: str | None = None,
+    session: str = "",
+    client: str = "",
+    limit: int = LISTING_LIMIT,
+) -> list[Line]:
+    """Run one of :data:`SESSION_VERBS` on the session services ``side``; its lines.
+
+    ``subject`` filters ``list`` and names whom ``logout-subject`` logs out;
+    ``session`` is the id ``revoke-family`` ends; ``client`` is whose
+    failed attempts ``clear-attempts`` forgets; ``limit`` bounds the listings.
+
+    Raises:
+        UsageError: an unknown verb, or a missing argument the verb needs.
+        StateUnavailable: the session store is down.
+    """
+    if verb == "list":
+        return list_sessions(side.store, now=side.clock(), subject=subject, limit=limit)
+    if verb == "revocations":
+        return list_revocations(side.store, now=side.clock(), limit=limit)
+    if verb == "failed-attempts":
+        return list_failures(side.store, side.limiter, now=side.clock(), limit=limit)
+    if verb == "revoke-family":
+        return [revoke_family(side.refresh_tokens, session)]
+    if verb == "logout-subject":
+        return [logout_subject(side.refresh_tokens, subject or "")]
+    if verb == "clear-attempts":
+        return [clear_attempts(side.limiter, client)]
+    raise UsageError(f"{verb!r} is not a sessions command; use one of {', '.join(SESSION_VERBS)}")
 
 
 def _table(rows: Sequence[Sequence[str]]) -> list[Line]:

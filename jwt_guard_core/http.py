@@ -9,12 +9,14 @@ and apply the result to their framework's request and response objects.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import events
 from .errors import (
     ConfigurationError,
     InsufficientScope,
@@ -127,6 +129,40 @@ def csrf_required(method: str, location: str) -> bool:
     an ``Authorization`` header, so only the cookie path can be forged.
     """
     return location == "cookie" and method.upper() not in SAFE_METHODS
+
+
+def csrf_refused(csrf_failure: Callable[[], str | None], *, credential: str) -> bool:
+    """Whether the framework's CSRF check refuses the request; a refusal is an event.
+
+    ``csrf_failure()`` returns why the request's origin is unproven, or
+    ``None``. A refusal is logged once here as a ``token_rejected`` event
+    (``reason="csrf_failed"``, status 403) whose message names the refused
+    ``credential`` (``"token"`` for an access token, ``"credential"`` on the
+    session routes) and the framework's reason; the client is answered
+    :func:`csrf_failure_response`, which never repeats that reason.
+    """
+    failure = csrf_failure()
+    if failure is None:
+        return False
+    events.emit(
+        "token_rejected",
+        level=logging.WARNING,
+        reason="csrf_failed",
+        message=f"cookie {credential} refused: {failure}",
+        status=403,
+    )
+    return True
+
+
+def double_submit_failure(cookie: str | None, header: str | None) -> str | None:
+    """Why a double-submit CSRF check fails, or ``None`` when the header equals the cookie.
+
+    Compared in constant time (:func:`constant_time_equals`); a missing or
+    empty value never passes.
+    """
+    if constant_time_equals(cookie, header):
+        return None
+    return "CSRF header missing or not equal to the CSRF cookie"
 
 
 def new_csrf_token() -> str:

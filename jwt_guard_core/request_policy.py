@@ -25,7 +25,7 @@ from functools import cache
 
 from . import events
 from .errors import InvalidRequest, TokenError
-from .http import ErrorResponse, csrf_failure_response, csrf_required
+from .http import ErrorResponse, csrf_failure_response, csrf_refused, csrf_required
 from .sender import PresentedToken, ResourcePolicy, SenderRequest, SenderResult, find_token
 from .settings.loaded import RequestSettings
 from .token import VerifiedToken
@@ -197,19 +197,14 @@ def locate(
         return Outcome(policy=policy)
     # A browser sends cookies with cross-site requests on its own; an
     # unsafe request authenticated by one must prove it came from our pages.
-    if settings.csrf_protect and csrf_required(view.method, found.location):
-        failure = csrf_failure()
-        if failure is not None:
-            events.emit(
-                "token_rejected",
-                level=logging.WARNING,
-                reason="csrf_failed",
-                message=f"cookie token refused: {failure}",
-                status=403,
-            )
-            return Outcome(
-                csrf_failed=True, location=found.location, presented=found.scheme, policy=policy
-            )
+    if (
+        settings.csrf_protect
+        and csrf_required(view.method, found.location)
+        and csrf_refused(csrf_failure, credential="token")
+    ):
+        return Outcome(
+            csrf_failed=True, location=found.location, presented=found.scheme, policy=policy
+        )
     return found
 
 

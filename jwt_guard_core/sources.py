@@ -34,7 +34,9 @@ __all__ = [
     "KeyForm",
     "RemoteOptionError",
     "WarmFailure",
+    "awarm_config",
     "awarm_key_sources",
+    "config_health",
     "config_key_sources",
     "hmac_key_set",
     "is_loopback_url",
@@ -43,6 +45,7 @@ __all__ = [
     "log_warm_failures",
     "remote_key_set",
     "static_key_set",
+    "warm_config",
     "warm_key_sources",
     "warmable_key_sources",
 ]
@@ -369,3 +372,25 @@ def key_set_health(sources: Mapping[str | None, KeySource]) -> dict[str, Any]:
             entry = {"type": type(source).__name__}
         report[iss if iss is not None else "*"] = entry
     return {"ok": ok, "key_sets": report}
+
+
+# -- what an adapter's warm, awarm and health do with its verifier's config
+
+
+def warm_config(config: GuardConfig, logger: logging.Logger) -> None:
+    """Fetch every remote key set of ``config`` now; each failure is logged on ``logger``.
+
+    Never raises: the key set keeps retrying on demand, and requests get 503
+    until it succeeds, so a service can start while its provider is down.
+    """
+    log_warm_failures(warm_key_sources(config_key_sources(config).values()), logger)
+
+
+async def awarm_config(config: GuardConfig, logger: logging.Logger) -> None:
+    """Like :func:`warm_config`, without blocking the event loop."""
+    log_warm_failures(await awarm_key_sources(config_key_sources(config).values()), logger)
+
+
+def config_health(config: GuardConfig) -> dict[str, Any]:
+    """:func:`key_set_health` of every key source of ``config``."""
+    return key_set_health(config_key_sources(config))

@@ -1,16 +1,18 @@
 """One request, authenticated once: the decisions the middleware, the DRF class
 and the decorators share.
 
-``authenticate`` and ``aauthenticate`` differ only in calling ``verify`` or
-``averify`` (and in how signals and user lookups are dispatched); extraction,
-the CSRF decision and the outcome are the same code. The outcome is stored on
-the request, so a request that passes the middleware and then a DRF view is
-verified once.
+``authenticate`` and ``aauthenticate`` are one set of steps
+(:mod:`jwt_guard_core.steps`) driven sync or awaited: they differ only in
+calling ``verify`` or ``averify`` and in how signals and user lookups are
+dispatched; extraction, the CSRF decision and the outcome are the same code.
+The outcome is stored on the request, so a request that passes the
+middleware and then a DRF view is verified once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -28,6 +30,7 @@ from jwt_guard_core.request_policy import (
     verify_request,
 )
 from jwt_guard_core.sender import PresentedToken
+from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from . import signals
 from .conf import conf
@@ -142,32 +145,35 @@ def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def authenticate(request: HttpRequest) -> Outcome:
-    """Authenticate ``request`` once (sync); later calls return the same outcome."""
+def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
+    """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
         view, step = _begin(request)
         if isinstance(step, Outcome):
             outcome = step
         else:
-            verify = _rate_limited(request, get_verifier())
-            outcome = verify_request(view, step, verify, get_resource())
-        _send(request, _remember(request, outcome))
+            found = step
+            outcome = yield Io(
+                lambda: verify_request(
+                    view, found, _rate_limited(request, get_verifier()), get_resource()
+                ),
+                lambda: averify_request(
+                    view, found, _arate_limited(request, get_verifier()), get_resource()
+                ),
+            )
+        yield from _send_steps(request, _remember(request, outcome))
     return outcome
+
+
+def authenticate(request: HttpRequest) -> Outcome:
+    """Authenticate ``request`` once (sync); later calls return the same outcome."""
+    return drive(authenticate_steps(request))
 
 
 async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
-    outcome: Outcome | None = getattr(request, _OUTCOME, None)
-    if outcome is None:
-        view, step = _begin(request)
-        if isinstance(step, Outcome):
-            outcome = step
-        else:
-            averify = _arate_limited(request, get_verifier())
-            outcome = await averify_request(view, step, averify, get_resource())
-        await _asend(request, _remember(request, outcome))
-    return outcome
+    return await adrive(authenticate_steps(request))
 
 
 def admit(
@@ -189,43 +195,40 @@ def _signal(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:
     return None
 
 
-def _send(request: HttpRequest, outcome: Outcome) -> None:
+def _send_steps(request: HttpRequest, outcome: Outcome) -> Steps[None]:
     found = _signal(outcome)
     if found is not None:
         signal, kwargs = found
-        signal.send(sender=None, request=request, **kwargs)
-
-
-async def _asend(request: HttpRequest, outcome: Outcome) -> None:
-    found = _signal(outcome)
-    if found is not None:
-        signal, kwargs = found
+        send = partial(signal.send, sender=None, request=request, **kwargs)
         if hasattr(signal, "asend"):  # Django 5.0+
-            await signal.asend(sender=None, request=request, **kwargs)
-        else:  # pragma: no cover - Django 4.2
-            signal.send(sender=None, request=request, **kwargs)
+            yield Io(send, partial(signal.asend, sender=None, request=request, **kwargs))
+        else:  # pragma: no cover - Django 4.2: the receivers run on the loop
+            yield Io(send, partial(_awaitable, send))
+
+
+async def _awaitable(call: Callable[[], Any]) -> Any:  # pragma: no cover - Django 4.2
+    return call()
+
+
+def user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
+    """:func:`get_user` as steps."""
+    user = getattr(request, _USER, _UNSET)
+    if user is _UNSET:
+        user = yield Io(partial(resolve_user, token), partial(aresolve_user, token))
+        setattr(request, _USER, user)
+        if user is None:
+            yield from _send_steps(request, Outcome(error=missing_user()))
+    return user
 
 
 def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """The user for the request's token (resolved once per request), or ``None``."""
-    user = getattr(request, _USER, _UNSET)
-    if user is _UNSET:
-        user = resolve_user(token)
-        setattr(request, _USER, user)
-        if user is None:
-            _send(request, Outcome(error=missing_user()))
-    return user
+    return drive(user_steps(request, token))
 
 
 async def aget_user(request: HttpRequest, token: VerifiedToken) -> Any:
     """Like :func:`get_user`; database lookups run in a thread."""
-    user = getattr(request, _USER, _UNSET)
-    if user is _UNSET:
-        user = await aresolve_user(token)
-        setattr(request, _USER, user)
-        if user is None:
-            await _asend(request, Outcome(error=missing_user()))
-    return user
+    return await adrive(user_steps(request, token))
 
 
 def to_response(spec: ErrorResponse) -> JsonResponse:

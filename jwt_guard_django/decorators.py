@@ -30,15 +30,9 @@ from jwt_guard_core.claims_policy import role_list
 from jwt_guard_core.request_policy import Outcome, user_not_found
 from jwt_guard_core.route_checks import mark
 from jwt_guard_core.route_policy import RouteRequirement
+from jwt_guard_core.steps import Steps, adrive, drive
 
-from ._auth import (
-    aauthenticate,
-    admit,
-    aget_user,
-    authenticate,
-    get_user,
-    to_response,
-)
+from ._auth import admit, authenticate_steps, to_response, user_steps
 from .resource import get_resource
 
 __all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
@@ -50,7 +44,7 @@ _ANY = RouteRequirement()  # a valid token, nothing more
 def _decide(
     request: HttpRequest, outcome: Outcome, optional: bool, route: RouteRequirement
 ) -> HttpResponseBase | None:
-    """Every decision the sync and async wrappers share, bar the user lookup."""
+    """Every decision on the outcome, bar the user lookup."""
     refused = admit(request, outcome, dpop=route.dpop)
     if refused is not None:
         return refused
@@ -64,7 +58,15 @@ def _decide(
     return None
 
 
-def _user_refusal(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResponseBase | None:
+def _refusal_steps(
+    request: HttpRequest, optional: bool, route: RouteRequirement
+) -> Steps[HttpResponseBase | None]:
+    """What the sync and async wrappers share: the refusal, or ``None`` to run the view."""
+    outcome = yield from authenticate_steps(request)
+    refused = _decide(request, outcome, optional, route)
+    if refused is not None or outcome.token is None:
+        return refused
+    user = yield from user_steps(request, outcome.token)
     if user is None:
         return to_response(outcome.answer(user_not_found()))
     request.user = user
@@ -76,11 +78,7 @@ def _guard(view: View, route: RouteRequirement, *, optional: bool = False) -> Vi
 
         @functools.wraps(view)
         async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            outcome = await aauthenticate(request)
-            refused = _decide(request, outcome, optional, route)
-            if refused is None and outcome.token is not None:
-                user = await aget_user(request, outcome.token)
-                refused = _user_refusal(request, outcome, user)
+            refused = await adrive(_refusal_steps(request, optional, route))
             if refused is not None:
                 return refused
             return await view(request, *args, **kwargs)
@@ -91,10 +89,7 @@ def _guard(view: View, route: RouteRequirement, *, optional: bool = False) -> Vi
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        outcome = authenticate(request)
-        refused = _decide(request, outcome, optional, route)
-        if refused is None and outcome.token is not None:
-            refused = _user_refusal(request, outcome, get_user(request, outcome.token))
+        refused = drive(_refusal_steps(request, optional, route))
         if refused is not None:
             return refused
         return view(request, *args, **kwargs)

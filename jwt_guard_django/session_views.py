@@ -36,8 +36,8 @@ or the SQLite and ORM stores off the event loop), the credentials checked by
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any, cast
 
 import django.contrib.auth as django_auth
@@ -49,10 +49,10 @@ from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from jwt_guard_core import TokenError, VerifiedToken
-from jwt_guard_core.request_policy import Outcome
 from jwt_guard_core.sessions.cookies import SessionReply
-from jwt_guard_core.sessions.endpoints import SessionRequest, error_reply
+from jwt_guard_core.sessions.endpoints import SessionRequest
+from jwt_guard_core.sessions.http import SessionCall, content_length, route_steps
+from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
@@ -70,12 +70,11 @@ __all__ = [
 
 
 def _reply(reply: SessionReply) -> HttpResponse:
-    if reply.body is None:
+    body = reply.json_body()
+    if body is None:
         response = HttpResponse(status=reply.status)
     else:
-        response = HttpResponse(
-            json.dumps(dict(reply.body)), status=reply.status, content_type="application/json"
-        )
+        response = HttpResponse(body, status=reply.status, content_type="application/json")
     for name, value in reply.headers.items():
         response[name] = value
     for spec in reply.cookies:
@@ -95,59 +94,12 @@ def _reply(reply: SessionReply) -> HttpResponse:
     return response
 
 
-def _content_length(request: HttpRequest) -> int | None:
-    """The request's ``Content-Length``, ``None`` when absent or not a length."""
-    value = request.META.get("CONTENT_LENGTH")
-    if not isinstance(value, str) or not value.isdigit():
-        return None
-    return int(value)
-
-
-def _session_request(request: HttpRequest) -> SessionRequest:
-    # request.body is read only for a JSON request: another body may already
-    # have been parsed (request.POST) by the CSRF check. With its length
-    # known, an oversized body is refused before a byte of it is read.
-    return SessionRequest(
-        request.content_type,
-        lambda: request.body,
-        request.COOKIES,
-        content_length=_content_length(request),
-    )
-
-
-def _session_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:
-    response = _reply(reply)
-    if reply.status == 200 and reply.cookies:
-        # A new Django CSRF token with the session cookies (what
-        # django.contrib.auth.login does), set on this response even where
-        # CsrfViewMiddleware is not installed.
-        rotate_token(request)
-        CsrfViewMiddleware(lambda r: response).process_response(request, response)
-    return response
-
-
-@jwt_exempt  # a revoked access cookie must not lock the browser out of a new login
-@csrf_exempt  # JSON-only body: see jwt_guard_core.sessions.endpoints.read_json_body
-@require_POST
-def obtain_view(request: HttpRequest) -> HttpResponse:
-    """``POST {"username", "password"}``: check the credentials, start a session.
-
-    200 with the tokens (JSON and/or cookies); 400 ``invalid_grant`` for
-    wrong credentials or an inactive user (one answer for all, so accounts
-    cannot be discovered); 400 ``invalid_request`` for a body that is not a
-    JSON object with both strings; 429 with ``Retry-After`` after too many
-    failures from the client; 503 when the session store is down.
-    """
-    sessions = get_sessions()
-
-    def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
-        user = django_authenticate(request, username=username, password=password)
-        return _granted(sessions, user)
-
-    reply = sessions.endpoints.login(
-        _session_request(request), client=sessions.client_key(request), check=check
-    )
-    return _session_response(request, reply)
+def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
+    # A new Django CSRF token with the session cookies (what
+    # django.contrib.auth.login does), set on this response even where
+    # CsrfViewMiddleware is not installed.
+    rotate_token(request)
+    CsrfViewMiddleware(lambda r: response).process_response(request, response)
 
 
 def _granted(sessions: Sessions, user: Any) -> tuple[str, tuple[str, ...]] | None:
@@ -155,6 +107,68 @@ def _granted(sessions: Sessions, user: Any) -> tuple[str, tuple[str, ...]] | Non
     if user is None or not getattr(user, "is_active", True):
         return None
     return str(user.pk), sessions.scopes_for(user)
+
+
+def _check(
+    request: HttpRequest, sessions: Sessions, username: str, password: str
+) -> tuple[str, tuple[str, ...]] | None:
+    user = django_authenticate(request, username=username, password=password)
+    return _granted(sessions, user)
+
+
+async def _acheck(
+    request: HttpRequest, sessions: Sessions, username: str, password: str
+) -> tuple[str, tuple[str, ...]] | None:
+    # Django's aauthenticate (5.0+) awaits each backend's aauthenticate
+    # (BaseBackend and ModelBackend have one); a backend written without it,
+    # or Django 4.2, runs the sync check in a thread rather than failing the
+    # login with a 500.
+    aauthenticate = getattr(django_auth, "aauthenticate", None)
+    if aauthenticate is not None and all(
+        hasattr(backend, "aauthenticate") for backend in get_backends()
+    ):
+        user = await aauthenticate(request, username=username, password=password)
+    else:
+        user = await sync_to_async(django_authenticate)(
+            request, username=username, password=password
+        )
+    # SCOPES may be a function of the user that reads the database.
+    return await sync_to_async(_granted)(sessions, user)
+
+
+def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
+    """One session view, sync or async: the core answers, this maps request and reply.
+
+    Every call that waits is a step: the session services' first build, the
+    access token's authentication, the credentials check, and the CSRF
+    token rotation (Django's CSRF token may live in the session,
+    ``CSRF_USE_SESSIONS``: the database, so a thread on the async path).
+    """
+    sessions: Sessions = yield Io(get_sessions, aget_sessions)
+    # request.body is read only for a JSON request: another body may already
+    # have been parsed (request.POST) by the CSRF check. With its length
+    # known, an oversized body is refused before a byte of it is read.
+    body = SessionRequest(
+        request.content_type,
+        lambda: request.body,
+        request.COOKIES,
+        content_length=content_length(request.META.get("CONTENT_LENGTH")),
+    )
+    call = SessionCall(
+        request=body,
+        csrf_failure=lambda: _csrf_failure(request),
+        client=lambda: sessions.client_key(request),
+        check=lambda u, p: Io(
+            partial(_check, request, sessions, u, p), partial(_acheck, request, sessions, u, p)
+        ),
+        access=Io(partial(authenticate, request), partial(aauthenticate, request)),
+    )
+    reply = yield from route_steps(sessions.endpoints, route, call)
+    response = _reply(reply)
+    if reply.status == 200 and reply.cookies:
+        rotate = partial(_rotate_csrf, request, response)
+        yield Io(rotate, sync_to_async(rotate))
+    return response
 
 
 AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponse]]
@@ -178,42 +192,26 @@ def _async_post(view: AsyncView) -> AsyncView:
     return wrapper
 
 
+@jwt_exempt  # a revoked access cookie must not lock the browser out of a new login
+@csrf_exempt  # JSON-only body: see jwt_guard_core.sessions.endpoints.read_json_body
+@require_POST
+def obtain_view(request: HttpRequest) -> HttpResponse:
+    """``POST {"username", "password"}``: check the credentials, start a session.
+
+    200 with the tokens (JSON and/or cookies); 400 ``invalid_grant`` for
+    wrong credentials or an inactive user (one answer for all, so accounts
+    cannot be discovered); 400 ``invalid_request`` for a body that is not a
+    JSON object with both strings; 429 with ``Retry-After`` after too many
+    failures from the client; 503 when the session store is down.
+    """
+    return drive(_steps("obtain", request))
+
+
 @jwt_exempt
 @_async_post
 async def aobtain_view(request: HttpRequest) -> HttpResponse:
     """:func:`obtain_view` as an async view (``SESSIONS["ASYNC"]``)."""
-    sessions = await aget_sessions()
-
-    async def check(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
-        user = await _aauthenticate(request, username, password)
-        # SCOPES may be a function of the user that reads the database.
-        return await sync_to_async(_granted)(sessions, user)
-
-    reply = await sessions.endpoints.alogin(
-        _session_request(request), client=sessions.client_key(request), check=check
-    )
-    return await _asession_response(request, reply)
-
-
-async def _aauthenticate(request: HttpRequest, username: str, password: str) -> Any:
-    # Django's aauthenticate (5.0+) awaits each backend's aauthenticate
-    # (BaseBackend and ModelBackend have one); a backend written without it,
-    # or Django 4.2, runs the sync check in a thread rather than failing the
-    # login with a 500.
-    aauthenticate = getattr(django_auth, "aauthenticate", None)
-    if aauthenticate is not None and all(
-        hasattr(backend, "aauthenticate") for backend in get_backends()
-    ):
-        return await aauthenticate(request, username=username, password=password)
-    return await sync_to_async(django_authenticate)(request, username=username, password=password)
-
-
-async def _asession_response(request: HttpRequest, reply: SessionReply) -> HttpResponse:
-    if reply.status == 200 and reply.cookies:
-        # Django's CSRF token may live in the session (CSRF_USE_SESSIONS): the
-        # database, so a thread.
-        return await sync_to_async(_session_response)(request, reply)
-    return _reply(reply)
+    return await adrive(_steps("obtain", request))
 
 
 @jwt_exempt  # the refresh token is the credential here, not the access token
@@ -229,21 +227,14 @@ def refresh_view(request: HttpRequest) -> HttpResponse:
     403 ``csrf_failed`` for a cookie token without CSRF proof, 503 when the
     store is down.
     """
-    reply = get_sessions().endpoints.refresh(
-        _session_request(request), csrf_failure=lambda: _csrf_failure(request)
-    )
-    return _session_response(request, reply)
+    return drive(_steps("refresh", request))
 
 
 @jwt_exempt
 @_async_post
 async def arefresh_view(request: HttpRequest) -> HttpResponse:
     """:func:`refresh_view` as an async view (``SESSIONS["ASYNC"]``)."""
-    sessions = await aget_sessions()
-    reply = await sessions.endpoints.arefresh(
-        _session_request(request), csrf_failure=lambda: _csrf_failure(request)
-    )
-    return await _asession_response(request, reply)
+    return await adrive(_steps("refresh", request))
 
 
 @jwt_exempt  # a revoked access cookie must not keep the browser from logging out
@@ -260,43 +251,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     ``Authorization`` header; 503 when the store is down (a logout that did
     not happen must not look like one).
     """
-    outcome = authenticate(request)
-    refusal, cookie_error = _logout_refusal(outcome)
-    if refusal is not None:
-        return refusal
-    reply = get_sessions().endpoints.logout(
-        _session_request(request),
-        access=outcome.token,
-        access_cookie_error=cookie_error,
-        csrf_failure=lambda: _csrf_failure(request),
-    )
-    return _reply(reply)
-
-
-def _logout_refusal(outcome: Outcome) -> tuple[HttpResponse | None, TokenError | None]:
-    # A failed access *cookie* is the core's to weigh; anything else (a bad
-    # header token, a cookie without CSRF proof) is refused as everywhere.
-    cookie_error = outcome.error if outcome.location == "cookie" else None
-    refusal = outcome.refusal() if cookie_error is None else None
-    return (None if refusal is None else _reply(error_reply(refusal))), cookie_error
+    return drive(_steps("logout", request))
 
 
 @jwt_exempt
 @_async_post
 async def alogout_view(request: HttpRequest) -> HttpResponse:
     """:func:`logout_view` as an async view (``SESSIONS["ASYNC"]``)."""
-    outcome = await aauthenticate(request)
-    refusal, cookie_error = _logout_refusal(outcome)
-    if refusal is not None:
-        return refusal
-    sessions = await aget_sessions()
-    reply = await sessions.endpoints.alogout(
-        _session_request(request),
-        access=outcome.token,
-        access_cookie_error=cookie_error,
-        csrf_failure=lambda: _csrf_failure(request),
-    )
-    return _reply(reply)
+    return await adrive(_steps("logout", request))
 
 
 @csrf_exempt  # a cookie access token gets Django's CSRF check in authenticate()
@@ -307,20 +269,10 @@ def logout_everywhere_view(request: HttpRequest) -> HttpResponse:
     204 (cookies deleted in cookie modes); 401 without a valid access
     token; 503 when the store is down.
     """
-    outcome = authenticate(request)
-    refusal = outcome.refusal()
-    if refusal is not None:
-        return _reply(error_reply(refusal))
-    return _reply(get_sessions().endpoints.logout_everywhere(outcome.token))
+    return drive(_steps("logout_everywhere", request))
 
 
 @_async_post
 async def alogout_everywhere_view(request: HttpRequest) -> HttpResponse:
     """:func:`logout_everywhere_view` as an async view (``SESSIONS["ASYNC"]``)."""
-    outcome = await aauthenticate(request)
-    refusal = outcome.refusal()
-    if refusal is not None:
-        return _reply(error_reply(refusal))
-    sessions = await aget_sessions()
-    token: VerifiedToken | None = outcome.token
-    return _reply(await sessions.endpoints.alogout_everywhere(token))
+    return await adrive(_steps("logout_everywhere", request))

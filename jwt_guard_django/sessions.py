@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from jwt_guard_core import ConfigurationError, VerifiedToken, Verifier
 from jwt_guard_core.sessions import AsyncSessionStore, CookiePolicy, FailureRateLimiter
 from jwt_guard_core.sessions.endpoints import SessionEndpoints
+from jwt_guard_core.sessions.http import client_address
 from jwt_guard_core.settings import import_object
 from jwt_guard_core.settings.schema import by_name, group_defaults
 from jwt_guard_core.settings.sides import SessionSide, open_sessions
@@ -50,10 +51,7 @@ SESSIONS_DEFAULTS: Mapping[str, Any] = group_defaults("sessions", "django")
 
 
 def _remote_addr(request: HttpRequest) -> str:
-    # REMOTE_ADDR, not X-Forwarded-For: a client sets that header to
-    # whatever it likes and would get a fresh budget per request. Behind a
-    # proxy, give RATE_LIMIT_KEY a function that reads the trusted hop.
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    return client_address(request.META.get("REMOTE_ADDR"))
 
 
 def _orm(call: Callable[[], Any]) -> Awaitable[Any]:
@@ -231,18 +229,24 @@ def client_key(request: HttpRequest) -> str:
     return get_sessions().client_key(request)
 
 
+def _limit(request: HttpRequest) -> tuple[FailureRateLimiter, str] | None:
+    """The failed-verification limiter and ``request``'s client key, when ``SESSIONS`` sets one."""
+    if not sessions_configured():
+        return None
+    sessions = get_sessions()
+    limiter = sessions.limiter
+    return None if limiter is None else (limiter, sessions.client_key(request))
+
+
 def verify_function(request: HttpRequest, verifier: Verifier) -> Callable[[str], VerifiedToken]:
     """``verifier.verify`` behind the failed-verification rate limit when ``SESSIONS`` sets one.
 
     A token the verifier recalls skips the reservation (``FailureRateLimiter.verify``).
     """
-    if not sessions_configured():
+    found = _limit(request)
+    if found is None:
         return verifier.verify
-    sessions = get_sessions()
-    limiter = sessions.limiter
-    if limiter is None:
-        return verifier.verify
-    client = sessions.client_key(request)
+    limiter, client = found
     return lambda token: limiter.verify(verifier, token, client=client)
 
 
@@ -250,11 +254,8 @@ def averify_function(
     request: HttpRequest, verifier: Verifier
 ) -> Callable[[str], Awaitable[VerifiedToken]]:
     """Like :func:`verify_function` for ``averify``; the limiter's store is awaited."""
-    if not sessions_configured():
+    found = _limit(request)
+    if found is None:
         return verifier.averify
-    sessions = get_sessions()
-    limiter = sessions.limiter
-    if limiter is None:
-        return verifier.averify
-    client = sessions.client_key(request)
+    limiter, client = found
     return lambda token: limiter.averify(verifier, token, client=client)

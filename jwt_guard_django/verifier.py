@@ -17,14 +17,13 @@ from django.dispatch import receiver
 
 from jwt_guard_core import ConfigurationError, GuardConfig, KeySource, Verifier
 from jwt_guard_core.sources import (
-    awarm_key_sources,
+    awarm_config,
+    config_health,
     config_key_sources,
     is_loopback_url,
-    log_warm_failures,
-    warm_key_sources,
+    warm_config,
     warmable_key_sources,
 )
-from jwt_guard_core.sources import key_set_health as core_key_set_health
 
 from .conf import Settings, conf, improperly_configured
 
@@ -123,12 +122,12 @@ def warm(verifier: Verifier | None = None) -> None:
     A failure is logged and not raised: the key set keeps retrying on
     demand, and requests get 503 until it succeeds.
     """
-    log_warm_failures(warm_key_sources(key_sources(verifier).values()), logger)
+    warm_config((verifier or get_verifier()).config, logger)
 
 
 async def awarm(verifier: Verifier | None = None) -> None:
     """Like :func:`warm`, without blocking the event loop."""
-    log_warm_failures(await awarm_key_sources(key_sources(verifier).values()), logger)
+    await awarm_config((verifier or get_verifier()).config, logger)
 
 
 def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:
@@ -139,4 +138,4 @@ def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:
     ``{"type": "static", "keys": n}``. ``ok`` is false while a key set is
     ``unavailable`` (requests it serves get 503).
     """
-    return core_key_set_health(key_sources(verifier))
+    return config_health((verifier or get_verifier()).config)

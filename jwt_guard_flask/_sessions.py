@@ -41,13 +41,6 @@ EXTENSION = "jwt_guard_sessions"
 SESSIONS_DEFAULTS: Mapping[str, Any] = {k: v for k, v in DEFAULTS.items() if k.startswith(PREFIX)}
 
 
-def _remote_addr(req: Any) -> str:
-    # remote_addr, not X-Forwarded-For: a client sets that header to whatever
-    # it likes and would get a fresh budget per request. Behind a proxy use
-    # werkzeug's ProxyFix or JWT_GUARD_SESSIONS_RATE_LIMIT_KEY.
-    return str(req.remote_addr or "unknown")
-
-
 @dataclass
 class SessionsState:
     """One app's session services (the core's :class:`SessionSide`) and its routes' endpoints."""
@@ -86,13 +79,16 @@ def build_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsS
 
     Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
     """
+    from jwt_guard_core.sessions.http import client_address
     from jwt_guard_core.settings.sides import open_sessions
 
     from .issuing import get_issuing
 
     parsed = parsed if parsed is not None else read(app.config)
     side = open_sessions(parsed, lambda: get_issuing(app))
-    return SessionsState(side=side, client_key=side.settings.rate_limit_key or _remote_addr)
+    # The peer's address unless JWT_GUARD_SESSIONS_RATE_LIMIT_KEY reads a trusted hop.
+    key = side.settings.rate_limit_key or (lambda req: client_address(req.remote_addr))
+    return SessionsState(side=side, client_key=key)
 
 
 def init_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState | None:

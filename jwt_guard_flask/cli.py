@@ -181,14 +181,14 @@ def sessions_cli() -> None:
     """Operate sessions: list them, revoke one, log a subject out, clear failed attempts."""
 
 
-def _operate(action: Callable[[Any], list[Line]]) -> None:
-    """Run ``action(sessions)`` on the app's session services; errors as one line, exit 1."""
+def _operate(verb: str, **arguments: Any) -> None:
+    """Run the core's ``verb`` on the app's session services; errors as one line, exit 1."""
     try:
         sessions = get_sessions()
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     try:
-        _echo(action(sessions))
+        _echo(admin.sessions_verb(sessions.side, verb, **arguments))
     except StateUnavailable as exc:
         raise click.ClickException(f"the session store is unavailable: {exc}") from None
 
@@ -204,9 +204,7 @@ _LIMIT = click.option(
 @_errors_as_click
 def sessions_list(subject: str | None, limit: int) -> None:
     """List sessions (refresh-token families) not yet expired, newest first."""
-    _operate(
-        lambda s: admin.list_sessions(s.store, now=s.side.clock(), subject=subject, limit=limit)
-    )
+    _operate("list", subject=subject, limit=limit)
 
 
 @sessions_cli.command("revocations")
@@ -214,7 +212,7 @@ def sessions_list(subject: str | None, limit: int) -> None:
 @_errors_as_click
 def sessions_revocations(limit: int) -> None:
     """List the revocation rules in force (denied tokens, sessions, keys; subjects; epoch)."""
-    _operate(lambda s: admin.list_revocations(s.store, now=s.side.clock(), limit=limit))
+    _operate("revocations", limit=limit)
 
 
 @sessions_cli.command("revoke-family")
@@ -222,7 +220,7 @@ def sessions_revocations(limit: int) -> None:
 @_errors_as_click
 def sessions_revoke_family(session: str) -> None:
     """Revoke one session by its id (the sid claim): its refresh and access tokens."""
-    _operate(lambda s: [admin.revoke_family(s.refresh_tokens, session)])
+    _operate("revoke-family", session=session)
 
 
 @sessions_cli.command("logout-subject")
@@ -230,7 +228,7 @@ def sessions_revoke_family(session: str) -> None:
 @_errors_as_click
 def sessions_logout_subject(subject: str) -> None:
     """Log a subject out everywhere: every session and every access token issued before now."""
-    _operate(lambda s: [admin.logout_subject(s.refresh_tokens, subject)])
+    _operate("logout-subject", subject=subject)
 
 
 @sessions_cli.command("failed-attempts")
@@ -238,7 +236,7 @@ def sessions_logout_subject(subject: str) -> None:
 @_errors_as_click
 def sessions_failed_attempts(limit: int) -> None:
     """List clients with failed attempts in the rate-limit window."""
-    _operate(lambda s: admin.list_failures(s.store, s.limiter, now=s.side.clock(), limit=limit))
+    _operate("failed-attempts", limit=limit)
 
 
 @sessions_cli.command("clear-attempts")
@@ -246,4 +244,4 @@ def sessions_failed_attempts(limit: int) -> None:
 @_errors_as_click
 def sessions_clear_attempts(client: str) -> None:
     """Forget a client's failed attempts (an address, or a key as listed)."""
-    _operate(lambda s: [admin.clear_attempts(s.limiter, client)])
+    _operate("clear-attempts", client=client)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from flask import Request, Response
 
-from jwt_guard_core.http import constant_time_equals, new_csrf_token
+from jwt_guard_core.http import double_submit_failure, new_csrf_token
 
 from ._state import current_state
 from .config import FlaskSettings
@@ -30,11 +30,10 @@ def csrf_failure(request: Request, settings: FlaskSettings) -> str | None:
     The core asks only for a cookie token on an unsafe method while
     ``JWT_GUARD_COOKIE_CSRF_PROTECT`` is on, and reports the refusal.
     """
-    cookie = request.cookies.get(settings.csrf_cookie_name)
-    header = request.headers.get(settings.csrf_header_name)
-    if constant_time_equals(cookie, header):
-        return None
-    return "CSRF header missing or not equal to the CSRF cookie"
+    return double_submit_failure(
+        request.cookies.get(settings.csrf_cookie_name),
+        request.headers.get(settings.csrf_header_name),
+    )
 
 
 def set_csrf_cookie(

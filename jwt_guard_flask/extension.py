@@ -14,13 +14,7 @@ from flask.typing import ResponseReturnValue
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
 from jwt_guard_core.route_checks import mark
 from jwt_guard_core.settings.resource import resource_policy
-from jwt_guard_core.sources import (
-    awarm_key_sources,
-    config_key_sources,
-    key_set_health,
-    log_warm_failures,
-    warm_key_sources,
-)
+from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
 from jwt_guard_core.startup import key_set_findings, log_findings
 
 from ._request import add_dpop_nonce, authenticate, enforce
@@ -227,11 +221,11 @@ class JWTGuard(SessionsMixin):
         A failure is logged, not raised: requests get 503 until a fetch
         succeeds, and the service can start while the provider is down.
         """
-        log_warm_failures(warm_key_sources(self.key_sources(app).values()), logger)
+        warm_config(self.verifier(app).config, logger)
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
-        log_warm_failures(await awarm_key_sources(self.key_sources(app).values()), logger)
+        await awarm_config(self.verifier(app).config, logger)
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """Health of every key source, for a health-check endpoint.
@@ -241,7 +235,7 @@ class JWTGuard(SessionsMixin):
         ``{"type": "static", "keys": n}``. ``ok`` is false while a key set
         is ``unavailable`` (requests it serves get 503).
         """
-        return key_set_health(self.key_sources(app))
+        return config_health(self.verifier(app).config)
 
 
 def _app(app: Flask | None) -> Flask:

@@ -29,15 +29,16 @@ them.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import ConfigurationError, VerifiedToken
+from jwt_guard_core import ConfigurationError
+from jwt_guard_core.request_policy import Outcome
 
 from ._request import authenticate, deferred_cookie_error
 from ._sessions import SESSIONS_DEFAULTS, SessionsState, get_sessions, init_sessions
@@ -45,7 +46,7 @@ from .decorators import jwt_exempt
 
 if TYPE_CHECKING:
     from jwt_guard_core.sessions.cookies import SessionReply
-    from jwt_guard_core.sessions.endpoints import SessionRequest
+    from jwt_guard_core.steps import Io
 
 __all__ = [
     "SESSIONS_DEFAULTS",
@@ -64,16 +65,14 @@ CredentialsLoader = Callable[[str, str], Any]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-# -- responses
+# -- requests and responses
 
 
 def _reply(reply: SessionReply) -> Response:
-    if reply.body is None:
-        response = Response(status=reply.status)
-    else:
-        response = Response(
-            json.dumps(dict(reply.body)), status=reply.status, mimetype="application/json"
-        )
+    body = reply.json_body()
+    response = Response(
+        body, status=reply.status, mimetype=None if body is None else "application/json"
+    )
     response.headers.update(dict(reply.headers))  # Werkzeug 2.3 takes dicts, not any mapping
     for spec in reply.cookies:
         # A past Expires too: older user agents ignore Max-Age=0.
@@ -81,22 +80,44 @@ def _reply(reply: SessionReply) -> Response:
     return response
 
 
-def _session_request() -> SessionRequest:
-    from jwt_guard_core.sessions.endpoints import SessionRequest
+def _csrf_failure() -> str | None:
+    return get_sessions().cookie_policy().csrf_failure(request.cookies, dict(request.headers))
 
+
+def _access() -> Outcome:
+    # A jwt_exempt route sees no token for a failed access cookie; the
+    # failure is kept for the logout to weigh.
+    token = authenticate(optional=True)
+    error = deferred_cookie_error()
+    return Outcome(token=token) if error is None else Outcome(error=error, location="cookie")
+
+
+def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Response:
+    """Answer the session route ``route`` from the core (``route_steps``); ``check``: login's."""
+    from jwt_guard_core.sessions.endpoints import SessionRequest
+    from jwt_guard_core.sessions.http import SessionCall, route_steps, sync_io
+    from jwt_guard_core.steps import drive
+
+    state = get_sessions()
     # With the length known, an oversized body is refused before it is read.
-    return SessionRequest(
+    body = SessionRequest(
         request.mimetype,
         lambda: request.get_data(cache=True),
         request.cookies,
         content_length=request.content_length,
     )
-
-
-def _csrf_failure() -> str | None:
-    if get_sessions().cookie_policy().csrf_valid(request.cookies, dict(request.headers)):
-        return None
-    return "CSRF header missing or not equal to the CSRF cookie"
+    steps = route_steps(
+        state._bound(),
+        route,
+        SessionCall(
+            request=body,
+            csrf_failure=_csrf_failure,
+            client=lambda: state.client_key(request),
+            access=sync_io(_access),
+            check=check,
+        ),
+    )
+    return _reply(drive(steps))
 
 
 def _subject_and_scopes(found: Any) -> tuple[str, tuple[str, ...]] | None:
@@ -112,10 +133,6 @@ def _subject_and_scopes(found: Any) -> tuple[str, tuple[str, ...]] | None:
     raise TypeError(
         "the credentials loader must return None, a subject string or (subject, scopes)"
     )
-
-
-def _access_token() -> VerifiedToken | None:
-    return authenticate(optional=True)
 
 
 def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Blueprint:
@@ -146,7 +163,8 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
     @jwt_exempt
     def obtain() -> Response:
         """``{"username", "password"}`` checked by the app's credentials loader."""
-        state = get_sessions()
+        from jwt_guard_core.sessions.http import sync_io
+
         check = loader()
         if check is None:
             raise RuntimeError(
@@ -157,18 +175,13 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
         def credentials(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
             return _subject_and_scopes(current_app.ensure_sync(check)(username, password))
 
-        return _reply(
-            state._bound().login(
-                _session_request(), client=state.client_key(request), check=credentials
-            )
-        )
+        return _serve("obtain", check=lambda u, p: sync_io(partial(credentials, u, p)))
 
     @blueprint.post("/refresh")
     @jwt_exempt
     def refresh() -> Response:
         """Spend the refresh token (body or cookie), answer a new pair."""
-        endpoints = get_sessions()._bound()
-        return _reply(endpoints.refresh(_session_request(), csrf_failure=_csrf_failure))
+        return _serve("refresh")
 
     @blueprint.post("/refresh/logout")
     @jwt_exempt
@@ -178,22 +191,12 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
         A revoked or expired access cookie does not stop it: the refresh
         cookie's session is still revoked and the cookies cleared.
         """
-        endpoints = get_sessions()._bound()
-        token = _access_token()
-        return _reply(
-            endpoints.logout(
-                _session_request(),
-                access=token,
-                access_cookie_error=deferred_cookie_error(),
-                csrf_failure=_csrf_failure,
-            )
-        )
+        return _serve("logout")
 
     @blueprint.post("/logout-everywhere")
     def logout_everywhere() -> Response:
         """Revoke every session and access token of the access token's subject."""
-        endpoints = get_sessions()._bound()
-        return _reply(endpoints.logout_everywhere(_access_token()))
+        return _serve("logout_everywhere")
 
     return blueprint
 

@@ -20,13 +20,19 @@ the ``Set-Cookie`` text for a framework without a cookie API.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any, Literal
 
 from ..errors import ConfigurationError
-from ..http import ErrorResponse, ExtractedToken, constant_time_equals, new_csrf_token
+from ..http import (
+    ErrorResponse,
+    ExtractedToken,
+    double_submit_failure,
+    new_csrf_token,
+)
 from .refresh import SessionTokens
 
 __all__ = [
@@ -250,11 +256,15 @@ class CookiePolicy:
         ``headers`` may be a framework's case-insensitive mapping or a plain
         dict with any capitalisation.
         """
+        return self.csrf_failure(cookies, headers) is None
+
+    def csrf_failure(self, cookies: Mapping[str, str], headers: Mapping[str, str]) -> str | None:
+        """Why the request fails :meth:`csrf_valid`, or ``None``: a session route's CSRF check."""
         sent = headers.get(self.csrf_header)
         if sent is None:
             wanted = self.csrf_header.lower()
             sent = next((v for k, v in headers.items() if k.lower() == wanted), None)
-        return constant_time_equals(cookies.get(self.csrf_cookie), sent)
+        return double_submit_failure(cookies.get(self.csrf_cookie), sent)
 
 
 # -- what a session endpoint answers (shared by the Django and Flask views)
@@ -284,6 +294,10 @@ class SessionReply:
     headers: Mapping[str, str]
     body: Mapping[str, Any] | None
     cookies: tuple[CookieSpec, ...] = ()
+
+    def json_body(self) -> str | None:
+        """The body as the JSON text to send (``application/json``), ``None`` for no body."""
+        return None if self.body is None else json.dumps(dict(self.body))
 
 
 def session_reply(

@@ -37,7 +37,13 @@ from typing import Any
 from .. import events
 from ..encoding import json_depth_within
 from ..errors import StateUnavailable, TokenError
-from ..http import ErrorResponse, ExtractedToken, csrf_failure_response, error_response
+from ..http import (
+    ErrorResponse,
+    ExtractedToken,
+    csrf_failure_response,
+    csrf_refused,
+    error_response,
+)
 from ..token import InvalidScope, VerifiedToken, parse_scope
 from .cookies import (
     CookiePolicy,
@@ -194,17 +200,9 @@ def _not_sync() -> Any:
 
 
 def _csrf_refusal(csrf_failure: CsrfCheck) -> SessionReply | None:
-    failure = csrf_failure()
-    if failure is None:
-        return None
-    events.emit(
-        "token_rejected",
-        level=logging.WARNING,
-        reason="csrf_failed",
-        message=f"cookie credential refused: {failure}",
-        status=403,
-    )
-    return error_reply(csrf_failure_response())
+    if csrf_refused(csrf_failure, credential="credential"):
+        return error_reply(csrf_failure_response())
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -16,17 +17,20 @@ from jwt_guard_core import (
     InvalidRequest,
     KeySourceUnavailable,
     MalformedToken,
+    SecurityEvent,
     TokenError,
     TokenExpired,
     TokenRevoked,
     UnknownKid,
     VerifiedToken,
+    subscribe,
 )
 from jwt_guard_core.http import (
     SAFE_METHODS,
     ExtractedToken,
     check_scopes,
     constant_time_equals,
+    csrf_refused,
     csrf_required,
     error_response,
     extract_token,
@@ -208,6 +212,35 @@ def test_cookie_token_on_a_safe_method_needs_no_csrf(method):
 @pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
 def test_header_token_never_needs_csrf(method):
     assert not csrf_required(method, "header")
+
+
+def _csrf_events(check, credential: str) -> tuple[bool, list[SecurityEvent]]:
+    received: list[SecurityEvent] = []
+    unsubscribe = subscribe(received.append)
+    try:
+        refused = csrf_refused(check, credential=credential)
+    finally:
+        unsubscribe()
+    return refused, received
+
+
+def test_csrf_refusal_is_one_token_rejected_event_naming_the_credential(caplog):
+    caplog.set_level(logging.WARNING, logger="jwt_guard.security")
+    refused, received = _csrf_events(lambda: "Referer checking failed", "credential")
+    assert refused
+    [event] = received
+    assert (event.name, event.reason, event.level) == (
+        "token_rejected",
+        "csrf_failed",
+        logging.WARNING,
+    )
+    assert event.fields["status"] == 403
+    [record] = [r for r in caplog.records if r.name == "jwt_guard.security"]
+    assert record.getMessage() == "cookie credential refused: Referer checking failed (csrf_failed)"
+
+
+def test_csrf_proof_accepted_is_no_refusal_and_no_event():
+    assert _csrf_events(lambda: None, "token") == (False, [])
 
 
 def test_safe_methods_are_the_rfc_9110_safe_methods():

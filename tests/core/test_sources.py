@@ -7,6 +7,7 @@ FakeClock given to the key set.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -21,13 +22,16 @@ from jwt_guard_core.remote import RemoteJWKS
 from jwt_guard_core.sources import (
     RemoteOptionError,
     WarmFailure,
+    awarm_config,
     awarm_key_sources,
+    config_health,
     config_key_sources,
     hmac_key_set,
     is_loopback_url,
     key_set_health,
     remote_key_set,
     static_key_set,
+    warm_config,
     warm_key_sources,
     warmable_key_sources,
 )
@@ -417,3 +421,56 @@ def test_health_of_a_remote_that_never_answered_is_unavailable_and_not_ok(
     assert health["key_sets"][ISSUER]["state"] == "unavailable"
     assert health["key_sets"][ISSUER]["last_error"]
     assert health["key_sets"]["https://static.example"] == {"type": "static", "keys": 1}
+
+
+# -- a verifier's config: what the adapters' warm, awarm and health call ----------------
+
+
+def _remote_config(remote: Any, rsa_keys: StaticKeySet) -> GuardConfig:
+    return GuardConfig(
+        issuers={
+            ISSUER: IssuerPolicy(keys=remote, algorithms=["RS256"]),
+            "https://static.example": IssuerPolicy(keys=rsa_keys, algorithms=["RS256"]),
+        },
+        audience=AUDIENCE,
+    )
+
+
+def test_warm_config_fetches_its_remote_key_sets_and_logs_what_failed(
+    httpserver: HTTPServer,
+    rsa_keys: StaticKeySet,
+    make_remote: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    httpserver.expect_request(JWKS_PATH).respond_with_data("down", status=500)
+    remote = make_remote(httpserver.url_for(JWKS_PATH))
+    config = _remote_config(remote, rsa_keys)
+    logger = logging.getLogger("jwt_guard.test_sources")
+    with caplog.at_level(logging.WARNING, logger=logger.name):
+        warm_config(config, logger)
+    [record] = [r for r in caplog.records if r.name == logger.name]
+    assert record.jwt_guard_event == "warm_failed"
+    assert len(httpserver.log) == 1
+    health = config_health(config)
+    assert health["ok"] is False
+    assert health["key_sets"][ISSUER]["state"] == "unavailable"
+    assert health["key_sets"]["https://static.example"] == {"type": "static", "keys": 1}
+
+
+async def test_awarm_config_fetches_without_blocking_and_logs_nothing_when_fine(
+    httpserver: HTTPServer,
+    jwks: dict[str, Any],
+    rsa_keys: StaticKeySet,
+    make_remote: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    httpserver.expect_request(JWKS_PATH).respond_with_json(jwks)
+    remote = make_remote(httpserver.url_for(JWKS_PATH))
+    logger = logging.getLogger("jwt_guard.test_sources")
+    try:
+        with caplog.at_level(logging.WARNING, logger=logger.name):
+            await awarm_config(_remote_config(remote, rsa_keys), logger)
+        assert [r for r in caplog.records if r.name == logger.name] == []
+        assert config_health(_remote_config(remote, rsa_keys))["key_sets"][ISSUER]["state"] == "ok"
+    finally:
+        await remote.aclose()

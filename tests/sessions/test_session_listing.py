@@ -100,3 +100,41 @@ def test_the_listing_lines_are_tables_without_secrets() -> None:
         ["198.51.100.1", "2", admin.iso(NOW - 5), "refused"],
     ]
     assert admin.list_failures(store, None, now=NOW)[0].text.startswith("rate limiting is off")
+
+
+def test_each_sessions_verb_runs_its_operation_on_the_session_side(
+    make_sessions: Any, clock: FakeClock
+) -> None:
+    from types import SimpleNamespace
+
+    store = MemorySessionStore()
+    refresh_tokens = make_sessions(store)
+    limiter = FailureRateLimiter(store, limit=2, window=60, clock=clock)
+    side: Any = SimpleNamespace(
+        store=store, clock=clock, limiter=limiter, refresh_tokens=refresh_tokens
+    )
+    laptop, phone = refresh_tokens.issue("ann"), refresh_tokens.issue("ann")
+    limiter.record_failure("203.0.113.7")
+
+    def texts(verb: str, **arguments: Any) -> list[str]:
+        return [line.text for line in admin.sessions_verb(side, verb, **arguments)]
+
+    assert texts("list", subject="ann")[0].split() == ["SESSION", "SUBJECT", "STARTED", "STATE"]
+    assert len(texts("list", subject="ann", limit=1)) == 2
+    assert texts("failed-attempts")[1].split()[:2] == ["203.0.113.7", "1"]
+    assert texts("revoke-family", session=laptop.family_id) == [
+        f"revoked session {laptop.family_id}"
+    ]
+    assert texts("logout-subject", subject="ann") == [
+        "logged ann out everywhere (1 session(s) ended)"
+    ]
+    assert texts("clear-attempts", client="203.0.113.7") == [
+        "cleared 1 failed attempt(s) of 203.0.113.7"
+    ]
+    # Without a revocation service the sessions end, but no rule is recorded.
+    assert texts("revocations") == ["no revocations in force"]
+    with pytest.raises(admin.UsageError, match="give a session id"):
+        admin.sessions_verb(side, "revoke-family")
+    with pytest.raises(admin.UsageError, match="'purge' is not a sessions command"):
+        admin.sessions_verb(side, "purge")
+    assert phone.family_id != laptop.family_id

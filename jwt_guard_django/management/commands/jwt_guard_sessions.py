@@ -47,23 +47,16 @@ class Command(IssuingCommand):
         limit = options.get("limit", admin.LISTING_LIMIT)
         if limit is not None and not 1 <= limit <= 10_000:
             raise CommandError("--limit is a number from 1 to 10000")
-        sessions = get_sessions()
-        now = sessions.clock()
+        side = get_sessions().side
         try:
-            if verb == "list":
-                lines = admin.list_sessions(
-                    sessions.store, now=now, subject=options["subject"], limit=limit
-                )
-            elif verb == "revocations":
-                lines = admin.list_revocations(sessions.store, now=now, limit=limit)
-            elif verb == "failed-attempts":
-                lines = admin.list_failures(sessions.store, sessions.limiter, now=now, limit=limit)
-            elif verb == "revoke-family":
-                lines = [admin.revoke_family(sessions.refresh_tokens, options["session"])]
-            elif verb == "logout-subject":
-                lines = [admin.logout_subject(sessions.refresh_tokens, options["subject"])]
-            else:
-                lines = [admin.clear_attempts(sessions.limiter, options["client"])]
+            lines = admin.sessions_verb(
+                side,
+                verb,
+                subject=options.get("subject"),
+                session=options.get("session", ""),
+                client=options.get("client", ""),
+                limit=limit,
+            )
         except StateUnavailable as exc:
             raise CommandError(f"the session store is unavailable: {exc}") from None
         self.write(lines)
