@@ -20,9 +20,11 @@ from django.urls import Resolver404, resolve
 from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import (
+    BearerPlan,
     Outcome,
     RequestView,
     averify_request,
+    bearer_plan,
     locate,
     missing_user,
     verify_request,
@@ -142,16 +144,56 @@ def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
     return outcome
 
 
+def _plan() -> BearerPlan | None:
+    # The common bearer request's path, decided once per JWT_GUARD.
+    plan: BearerPlan | None = conf.kept(
+        "bearer_plan", lambda: bearer_plan(conf.request, get_resource())
+    )
+    return plan
+
+
+def _planned(request: HttpRequest) -> Outcome | None:
+    """The outcome of a bearer request the plan takes, or ``None``: the full path decides."""
+    plan = _plan()
+    if plan is None:
+        return None
+    # The verifier is built only for a request that carries a token.
+    step = plan.verify(
+        request.META.get("HTTP_AUTHORIZATION"),
+        lambda raw: _rate_limited(request, get_verifier())(raw),
+        view=lambda: _view(request),
+    )
+    return plan.outcome(step) if isinstance(step, VerifiedToken) else step
+
+
+async def _aplanned(request: HttpRequest) -> Outcome | None:
+    plan = _plan()
+    if plan is None:
+        return None
+    step = await plan.averify(
+        request.META.get("HTTP_AUTHORIZATION"),
+        lambda raw: _arate_limited(request, get_verifier())(raw),
+        view=lambda: _view(request),
+    )
+    return plan.outcome(step) if isinstance(step, VerifiedToken) else step
+
+
 def authenticate(request: HttpRequest) -> Outcome:
-    """Authenticate ``request`` once (sync); later calls return the same outcome."""
+    """Authenticate ``request`` once (sync); later calls return the same outcome.
+
+    A bearer request the configuration's plan takes skips finding the token
+    (:class:`~jwt_guard_core.request_policy.BearerPlan`); its outcome is the same.
+    """
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        view, step = _begin(request)
-        if isinstance(step, Outcome):
-            outcome = step
-        else:
-            verify = _rate_limited(request, get_verifier())
-            outcome = verify_request(view, step, verify, get_resource())
+        outcome = _planned(request)
+        if outcome is None:
+            view, step = _begin(request)
+            if isinstance(step, Outcome):
+                outcome = step
+            else:
+                verify = _rate_limited(request, get_verifier())
+                outcome = verify_request(view, step, verify, get_resource())
         _send(request, _remember(request, outcome))
     return outcome
 
@@ -160,12 +202,14 @@ async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        view, step = _begin(request)
-        if isinstance(step, Outcome):
-            outcome = step
-        else:
-            averify = _arate_limited(request, get_verifier())
-            outcome = await averify_request(view, step, averify, get_resource())
+        outcome = await _aplanned(request)
+        if outcome is None:
+            view, step = _begin(request)
+            if isinstance(step, Outcome):
+                outcome = step
+            else:
+                averify = _arate_limited(request, get_verifier())
+                outcome = await averify_request(view, step, averify, get_resource())
         await _asend(request, _remember(request, outcome))
     return outcome
 
@@ -182,10 +226,14 @@ def admit(
 
 
 def _signal(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:
+    # Nothing is built for a signal nobody listens to (the common case).
     if outcome.token is not None:
-        return signals.token_verified, {"token": outcome.token}
+        signal = signals.token_verified
+        return (signal, {"token": outcome.token}) if signal.receivers else None
     if outcome.reason is not None:
-        return signals.token_rejected, {"reason": outcome.reason, "error": outcome.error}
+        signal = signals.token_rejected
+        kwargs = {"reason": outcome.reason, "error": outcome.error}
+        return (signal, kwargs) if signal.receivers else None
     return None
 
 
