@@ -76,7 +76,7 @@ class JWTGuardMiddleware:
         outcome = authenticate(request)
         token = outcome.token
         user = get_user(request, token) if token is not None else None
-        if user is not None:
+        if token is not None and user is not None:
             _admit_user(request, token, user)  # a token and its user: nothing to refuse
         else:
             refused = self._apply(request, outcome, user)
@@ -90,7 +90,7 @@ class JWTGuardMiddleware:
         outcome = await aauthenticate(request)
         token = outcome.token
         user = await aget_user(request, token) if token is not None else None
-        if user is not None:
+        if token is not None and user is not None:
             _admit_user(request, token, user)
         else:
             refused = self._apply(request, outcome, user)
