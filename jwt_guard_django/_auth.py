@@ -144,35 +144,45 @@ def _remember(request: HttpRequest, outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _plan() -> BearerPlan | None:
-    # The common bearer request's path, decided once per JWT_GUARD.
-    plan: BearerPlan | None = conf.kept(
-        "bearer_plan", lambda: bearer_plan(conf.request, get_resource())
+def _plan() -> tuple[BearerPlan | None, bool]:
+    # The common bearer request's path, and whether sessions rate-limit
+    # verification: decided once per JWT_GUARD.
+    kept: tuple[BearerPlan | None, bool] = conf.kept(
+        "bearer_plan",
+        lambda: (bearer_plan(conf.request, get_resource()), conf.value("sessions") is not None),
     )
-    return plan
+    return kept
+
+
+def _verify(raw: str) -> VerifiedToken:
+    return get_verifier().verify(raw)
+
+
+async def _averify(raw: str) -> VerifiedToken:
+    return await get_verifier().averify(raw)
 
 
 def _planned(request: HttpRequest) -> Outcome | None:
     """The outcome of a bearer request the plan takes, or ``None``: the full path decides."""
-    plan = _plan()
+    plan, limited = _plan()
     if plan is None:
         return None
     # The verifier is built only for a request that carries a token.
     step = plan.verify(
         request.META.get("HTTP_AUTHORIZATION"),
-        lambda raw: _rate_limited(request, get_verifier())(raw),
+        (lambda raw: _rate_limited(request, get_verifier())(raw)) if limited else _verify,
         view=lambda: _view(request),
     )
     return plan.outcome(step) if isinstance(step, VerifiedToken) else step
 
 
 async def _aplanned(request: HttpRequest) -> Outcome | None:
-    plan = _plan()
+    plan, limited = _plan()
     if plan is None:
         return None
     step = await plan.averify(
         request.META.get("HTTP_AUTHORIZATION"),
-        lambda raw: _arate_limited(request, get_verifier())(raw),
+        (lambda raw: _arate_limited(request, get_verifier())(raw)) if limited else _averify,
         view=lambda: _view(request),
     )
     return plan.outcome(step) if isinstance(step, VerifiedToken) else step
