@@ -3,7 +3,8 @@
 The sync and async paths share every decision; they differ only in how
 the user loader is called (an ``async def`` loader is awaited in async
 views). The outcome is kept on ``flask.g`` so that a blueprint guard and a
-view decorator on the same request verify the token once.
+view decorator on the same request verify the token once. The common bearer
+request takes the core's plan (:func:`_planned`), and any other the full path.
 """
 
 from __future__ import annotations
