@@ -36,6 +36,7 @@ __all__ = [
     "csrf_required",
     "error_response",
     "extract_token",
+    "is_b64token",
     "new_csrf_token",
     "quoted_string",
     "www_authenticate",
@@ -117,9 +118,14 @@ def _from_authorization(value: str, header_types: Sequence[str]) -> str | None:
     if not rest.startswith(" "):
         # "Bearer\ttoken": RFC 6750 section 2.1 separates with spaces only.
         raise InvalidRequest("the Authorization header's scheme and token are not space-separated")
-    if _B64TOKEN.fullmatch(credentials) is None:
+    if not is_b64token(credentials):
         raise InvalidRequest("the Authorization header's token has invalid characters")
     return credentials
+
+
+def is_b64token(value: str) -> bool:
+    """Whether ``value`` is an RFC 6750 ``b64token``: what a bearer credential may be."""
+    return _B64TOKEN.fullmatch(value) is not None
 
 
 def csrf_required(method: str, location: str) -> bool:

@@ -14,6 +14,15 @@ are a token location, the URL only when a DPoP proof is checked against
 it, the CSRF check only for a cookie token on an unsafe method. The
 CSRF check itself is the framework's (Django's ``CsrfViewMiddleware``, the
 Flask double-submit cookie): the adapter passes it as ``csrf_failure``.
+
+The common request, a ``Bearer`` token in the ``Authorization`` header
+under a configuration that reads nothing else, has a flatter path decided
+once per configuration (:func:`bearer_plan`)::
+
+    plan = bearer_plan(settings, policy)          # once; None: always the full path
+    step = plan.verify(authorization, verify, view=lambda: RequestView(...))
+    # a VerifiedToken: accepted; an Outcome: what verify_request reaches;
+    # None: the full path (locate, verify_request) decides the request
 """
 
 from __future__ import annotations
@@ -22,18 +31,21 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import ClassVar
 
 from . import events
 from .errors import InvalidRequest, TokenError
-from .http import ErrorResponse, csrf_failure_response, csrf_refused, csrf_required
+from .http import ErrorResponse, csrf_failure_response, csrf_refused, csrf_required, is_b64token
 from .sender import PresentedToken, ResourcePolicy, SenderRequest, SenderResult, find_token
 from .settings.loaded import RequestSettings
 from .token import VerifiedToken
 
 __all__ = [
+    "BearerPlan",
     "Outcome",
     "RequestView",
     "averify_request",
+    "bearer_plan",
     "locate",
     "missing_user",
     "sender_request",
@@ -304,3 +316,117 @@ async def averify_request(
     except TokenError as exc:
         return _outcome(found, policy, error=exc)
     return _outcome(found, policy, token, sender)
+
+
+@dataclass(frozen=True, slots=True)
+class BearerPlan:
+    """The path of a bearer token in the ``Authorization`` header, decided once per configuration.
+
+    :func:`bearer_plan` builds one only when such a request needs nothing
+    but verifying: tokens are read from the header alone (no cookie, so no
+    CSRF), DPoP is off and no client-certificate header is configured. Per
+    request, :meth:`verify` reads the header value once and returns the
+    verified token, or the :class:`Outcome` :func:`verify_request` reaches
+    for it (a refusal, or the sender checks' answer on a token with
+    ``cnf``), or ``None``: any other header (none, another scheme, a
+    malformed one, ``DPoP``) goes the full path, which decides it as before.
+    The answer is the full path's, token for token and refusal for refusal.
+    """
+
+    #: What the sender checks find for the plan's token: nothing bound.
+    sender: ClassVar[SenderResult] = _UNBOUND
+    #: The lower-case ``Authorization`` schemes taken (``JWT_GUARD_HEADER_TYPES`` but DPoP).
+    schemes: frozenset[str]
+    locations: tuple[str, ...]
+    policy: ResourcePolicy = field(repr=False)
+
+    def credential(self, authorization: str | None) -> str | None:
+        """The token of a well-formed ``<scheme> <token>`` header this plan takes, else ``None``."""
+        if authorization is None:
+            return None
+        scheme, space, raw = authorization.partition(" ")
+        # Anything the full path would parse differently (leading or doubled
+        # spaces, a tab, characters outside token68) is left to it.
+        if space and scheme.lower() in self.schemes and is_b64token(raw):
+            return raw
+        return None
+
+    def found(self, raw: str) -> PresentedToken:
+        """What :func:`locate` returns for the same header."""
+        return PresentedToken(raw, "header", "Bearer")
+
+    def outcome(self, token: VerifiedToken) -> Outcome:
+        """The :class:`Outcome` :func:`verify_request` reaches for an accepted bearer token."""
+        return Outcome(
+            token=token,
+            location="header",
+            presented="Bearer",
+            sender=self.sender,
+            policy=self.policy,
+        )
+
+    def verify(
+        self,
+        authorization: str | None,
+        verify: Callable[[str], VerifiedToken],
+        *,
+        view: Callable[[], RequestView],
+    ) -> VerifiedToken | Outcome | None:
+        """The verified token, the outcome reached otherwise, or ``None``: take the full path.
+
+        ``view()`` is called only for a token with ``cnf``, whose sender
+        checks read the request as on the full path.
+        """
+        raw = self.credential(authorization)
+        if raw is None:
+            return None
+        try:
+            token = verify(raw)
+        except TokenError as exc:
+            return _outcome(self.found(raw), self.policy, error=exc)
+        if "cnf" not in token.claims:
+            return token
+        return verify_request(view(), self.found(raw), lambda _: token, self.policy)
+
+    async def averify(
+        self,
+        authorization: str | None,
+        averify: Callable[[str], Awaitable[VerifiedToken]],
+        *,
+        view: Callable[[], RequestView],
+    ) -> VerifiedToken | Outcome | None:
+        """Like :meth:`verify`; key fetches and replay stores never block the event loop."""
+        raw = self.credential(authorization)
+        if raw is None:
+            return None
+        try:
+            token = await averify(raw)
+        except TokenError as exc:
+            return _outcome(self.found(raw), self.policy, error=exc)
+        if "cnf" not in token.claims:
+            return token
+
+        async def verified(_: str) -> VerifiedToken:
+            return token
+
+        return await averify_request(view(), self.found(raw), verified, self.policy)
+
+
+def bearer_plan(
+    settings: RequestSettings, policy: ResourcePolicy, locations: Sequence[str] | None = None
+) -> BearerPlan | None:
+    """A configuration's :class:`BearerPlan`, or ``None``: every request takes the full path.
+
+    ``locations`` overrides the settings' (a route's own); the plan needs
+    the header alone, DPoP off and no client-certificate header.
+    """
+    where = tuple(locations or settings.locations)
+    if where != ("header",) or policy.dpop_mode != "off" or policy.mtls is not None:
+        return None
+    # find_token reads a header starting "dpop" as DPoP first: never the plan's.
+    schemes = frozenset(
+        t.lower() for t in settings.header_types if not t.lower().startswith("dpop")
+    )
+    if not schemes:
+        return None
+    return BearerPlan(schemes=schemes, locations=where, policy=policy)

@@ -10,7 +10,7 @@ per request; the adapter only turns the raised
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import events
 from .claims_policy import check_roles
@@ -91,6 +91,17 @@ class RouteRequirement:
     any_role: bool = False
     dpop: str | None = None
     step_up: StepUpRequirement | None = None
+    # Decided once: whether the demands are scopes and roles only, as sets.
+    _plain: bool = field(init=False, repr=False, compare=False)
+    _scope_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    _role_set: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A string, or a name outside the scope grammar, is for check to refuse.
+        plain = self.dpop is None and self.step_up is None and not isinstance(self.scopes, str)
+        object.__setattr__(self, "_plain", plain and all(map(is_scope_name, self.scopes)))
+        object.__setattr__(self, "_scope_set", frozenset(self.scopes))
+        object.__setattr__(self, "_role_set", frozenset(self.roles))
 
     @classmethod
     def declare(
@@ -123,6 +134,24 @@ class RouteRequirement:
     def demands(self) -> bool:
         """Whether a verified token can fail this requirement at all."""
         return bool(self.scopes or self.roles or self.dpop or self.step_up)
+
+    def allows(self, token: VerifiedToken) -> bool:
+        """Whether ``token`` meets every demand with nothing more to read; decided on sets.
+
+        ``False`` is no refusal: a DPoP or step-up demand, or a scope or
+        role missing, is for :meth:`check` to decide and report.
+        """
+        if not self._plain:
+            return False
+        scopes = self._scope_set
+        if scopes and not (
+            not scopes.isdisjoint(token.scopes) if self.any_scope else scopes <= token.scopes
+        ):
+            return False
+        roles = self._role_set
+        return not roles or (
+            not roles.isdisjoint(token.roles) if self.any_role else roles <= token.roles
+        )
 
     def check(
         self, token: VerifiedToken, policy: ResourcePolicy, sender: SenderResult | None

@@ -22,9 +22,11 @@ from django.urls import Resolver404, resolve
 from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import (
+    BearerPlan,
     Outcome,
     RequestView,
     averify_request,
+    bearer_plan,
     locate,
     missing_user,
     verify_request,
@@ -149,21 +151,69 @@ def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
     """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        view, step = _begin(request)
-        if isinstance(step, Outcome):
-            outcome = step
-        else:
-            found = step
-            outcome = yield Io(
-                lambda: verify_request(
-                    view, found, _rate_limited(request, get_verifier()), get_resource()
-                ),
-                lambda: averify_request(
-                    view, found, _arate_limited(request, get_verifier()), get_resource()
-                ),
-            )
+        # A bearer request the configuration's plan takes skips finding the
+        # token (jwt_guard_core.request_policy.BearerPlan); same outcome.
+        outcome = yield Io(lambda: _planned(request), lambda: _aplanned(request))
+        if outcome is None:
+            view, step = _begin(request)
+            if isinstance(step, Outcome):
+                outcome = step
+            else:
+                found = step
+                outcome = yield Io(
+                    lambda: verify_request(
+                        view, found, _rate_limited(request, get_verifier()), get_resource()
+                    ),
+                    lambda: averify_request(
+                        view, found, _arate_limited(request, get_verifier()), get_resource()
+                    ),
+                )
         yield from _send_steps(request, _remember(request, outcome))
     return outcome
+
+
+def _plan() -> tuple[BearerPlan | None, bool]:
+    # The common bearer request's path, and whether sessions rate-limit
+    # verification: decided once per JWT_GUARD.
+    kept: tuple[BearerPlan | None, bool] = conf.kept(
+        "bearer_plan",
+        lambda: (bearer_plan(conf.request, get_resource()), conf.value("sessions") is not None),
+    )
+    return kept
+
+
+def _verify(raw: str) -> VerifiedToken:
+    return get_verifier().verify(raw)
+
+
+async def _averify(raw: str) -> VerifiedToken:
+    return await get_verifier().averify(raw)
+
+
+def _planned(request: HttpRequest) -> Outcome | None:
+    """The outcome of a bearer request the plan takes, or ``None``: the full path decides."""
+    plan, limited = _plan()
+    if plan is None:
+        return None
+    # The verifier is built only for a request that carries a token.
+    step = plan.verify(
+        request.META.get("HTTP_AUTHORIZATION"),
+        (lambda raw: _rate_limited(request, get_verifier())(raw)) if limited else _verify,
+        view=lambda: _view(request),
+    )
+    return plan.outcome(step) if isinstance(step, VerifiedToken) else step
+
+
+async def _aplanned(request: HttpRequest) -> Outcome | None:
+    plan, limited = _plan()
+    if plan is None:
+        return None
+    step = await plan.averify(
+        request.META.get("HTTP_AUTHORIZATION"),
+        (lambda raw: _arate_limited(request, get_verifier())(raw)) if limited else _averify,
+        view=lambda: _view(request),
+    )
+    return plan.outcome(step) if isinstance(step, VerifiedToken) else step
 
 
 def authenticate(request: HttpRequest) -> Outcome:
@@ -188,10 +238,14 @@ def admit(
 
 
 def _signal(outcome: Outcome) -> tuple[Any, dict[str, Any]] | None:
+    # Nothing is built for a signal nobody listens to (the common case).
     if outcome.token is not None:
-        return signals.token_verified, {"token": outcome.token}
+        signal = signals.token_verified
+        return (signal, {"token": outcome.token}) if signal.receivers else None
     if outcome.reason is not None:
-        return signals.token_rejected, {"reason": outcome.reason, "error": outcome.error}
+        signal = signals.token_rejected
+        kwargs = {"reason": outcome.reason, "error": outcome.error}
+        return (signal, kwargs) if signal.receivers else None
     return None
 
 

@@ -38,6 +38,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
+from jwt_guard_core import VerifiedToken
 from jwt_guard_core.request_policy import Outcome, user_not_found
 
 from ._auth import (
@@ -73,20 +74,28 @@ class JWTGuardMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         outcome = authenticate(request)
-        user = get_user(request, outcome.token) if outcome.token is not None else None
-        refused = self._apply(request, outcome, user)
-        if refused is not None:
-            return refused
+        token = outcome.token
+        user = get_user(request, token) if token is not None else None
+        if token is not None and user is not None:
+            _admit_user(request, token, user)  # a token and its user: nothing to refuse
+        else:
+            refused = self._apply(request, outcome, user)
+            if refused is not None:
+                return refused
         response = self.get_response(request)
         assert isinstance(response, HttpResponseBase)
         return _with_nonce(response, outcome)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         outcome = await aauthenticate(request)
-        user = await aget_user(request, outcome.token) if outcome.token is not None else None
-        refused = self._apply(request, outcome, user)
-        if refused is not None:
-            return refused
+        token = outcome.token
+        user = await aget_user(request, token) if token is not None else None
+        if token is not None and user is not None:
+            _admit_user(request, token, user)
+        else:
+            refused = self._apply(request, outcome, user)
+            if refused is not None:
+                return refused
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
         return _with_nonce(await response, outcome)
@@ -116,13 +125,19 @@ class JWTGuardMiddleware:
                 # async views the same accessor on every supported version.
                 request.auser = _auser_of(request)
             return None
-
-        async def auser() -> Any:
-            return user
-
-        request.user = user
-        request.auser = auser
+        _admit_user(request, outcome.token, user)
         return None
+
+
+def _admit_user(request: HttpRequest, token: VerifiedToken, user: Any) -> None:
+    """``request.auth``, ``request.user`` and ``request.auser()`` for a token and its user."""
+
+    async def auser() -> Any:
+        return user
+
+    request.auth = token  # type: ignore[attr-defined]
+    request.user = user
+    request.auser = auser
 
 
 def _with_nonce(response: HttpResponseBase, outcome: Outcome) -> HttpResponseBase:

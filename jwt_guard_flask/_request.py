@@ -3,7 +3,8 @@
 The sync and async paths share every decision; they differ only in how
 the user loader is called (an ``async def`` loader is awaited in async
 views). The outcome is kept on ``flask.g`` so that a blueprint guard and a
-view decorator on the same request verify the token once.
+view decorator on the same request verify the token once. The common bearer
+request takes the core's plan (:func:`_planned`), and any other the full path.
 """
 
 from __future__ import annotations
@@ -134,6 +135,15 @@ def _replay(
     return outcome  # type: ignore[no-any-return]
 
 
+def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
+    # Async views use this sync path too: Flask runs an async view in an
+    # event loop of its own that ends with the request, on the request's
+    # thread. Blocking it blocks nothing else, while an async HTTP client or
+    # a background key refresh bound to that loop would outlive it.
+    verifier = state.verifier
+    return (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
+
+
 def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
     view = _view()
     settings = state.settings
@@ -146,19 +156,40 @@ def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
     )
     if isinstance(step, Outcome):
         return step
-    # Async views use this sync path too: Flask runs an async view in an
-    # event loop of its own that ends with the request, on the request's
-    # thread. Blocking it blocks nothing else, while an async HTTP client or
-    # a background key refresh bound to that loop would outlive it.
-    verifier = state.verifier
-    verify = (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
-    return verify_request(view, step, verify, state.resource)
+    return verify_request(view, step, _verify_function(state), state.resource)
+
+
+def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToken | Outcome | None:
+    """The common bearer request on its plan (:class:`~jwt_guard_core.request_policy.BearerPlan`).
+
+    An accepted token is recorded here and returned; an :class:`Outcome`
+    (a refusal) or ``None`` (not the plan's request) goes to
+    :class:`_Attempt`, which answers it as for any request. Only a first
+    check of the request without a user loader takes the plan.
+    """
+    plan = state.plan
+    if plan is None or (locations is not None and locations != plan.locations):
+        return None
+    store = g._get_current_object()
+    if _RECORD in store or state.guard._user_loader is not None:
+        return None
+    authorization = request.environ.get("HTTP_AUTHORIZATION")
+    step = plan.verify(authorization, _verify_function(state), view=_view)
+    if isinstance(step, VerifiedToken):
+        record = _Record({plan.locations: step}, "Bearer", plan.sender, step)
+        setattr(store, _RECORD, record)
+        _send(token_verified, token=step)
+    return step
 
 
 def _verify(
-    state: AppState, record: _Record, where: tuple[str, ...], dpop: str | None
+    state: AppState,
+    record: _Record,
+    where: tuple[str, ...],
+    dpop: str | None,
+    planned: Outcome | None,
 ) -> VerifiedToken | None:
-    outcome = _outcome(state, where)
+    outcome = planned if planned is not None else _outcome(state, where)
     if record.presented is None:
         record.presented = outcome.presented
     if outcome.csrf_failed:
@@ -209,9 +240,14 @@ class _Attempt:
     """
 
     def __init__(
-        self, optional: bool, locations: tuple[str, ...] | None, dpop: str | None = None
+        self,
+        state: AppState,
+        optional: bool,
+        locations: tuple[str, ...] | None,
+        dpop: str | None = None,
+        planned: Outcome | None = None,
     ) -> None:
-        self.state = state = current_state()
+        self.state = state
         self.optional = optional
         self.dpop = dpop
         self.where = where = locations or state.settings.locations
@@ -220,7 +256,7 @@ class _Attempt:
         self.hit = where in record.outcomes
         if not self.hit:
             try:
-                self.token = _verify(state, record, where, dpop)
+                self.token = _verify(state, record, where, dpop, planned)
             except JWTGuardHTTPException as exc:
                 record.outcomes[where] = exc
                 raise
@@ -269,7 +305,11 @@ def authenticate(
     ``dpop="required"`` (a route's demand) shapes the challenge sent when
     there is no token; :func:`enforce` refuses an unbound one.
     """
-    attempt = _Attempt(optional, locations, dpop)
+    state = current_state()
+    planned = _planned(state, locations)
+    if isinstance(planned, VerifiedToken):
+        return planned
+    attempt = _Attempt(state, optional, locations, dpop, planned)
     step = attempt.user_step()
     if step is not None:
         attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
@@ -280,7 +320,11 @@ async def aauthenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None, dpop: str | None = None
 ) -> VerifiedToken | None:
     """Like :func:`authenticate`, for async views: an ``async def`` user loader is awaited."""
-    attempt = _Attempt(optional, locations, dpop)
+    state = current_state()
+    planned = _planned(state, locations)
+    if isinstance(planned, VerifiedToken):
+        return planned
+    attempt = _Attempt(state, optional, locations, dpop, planned)
     step = attempt.user_step()
     if step is not None:
         user = step.loader(step.token)
@@ -296,7 +340,7 @@ def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
     ``max_age``, 403 ``insufficient_scope`` (also for a missing role);
     the core emits the security event.
     """
-    if not route.demands:
+    if route.allows(token):
         return
     state = current_state()
     try:

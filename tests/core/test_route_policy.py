@@ -113,3 +113,41 @@ def test_route_locations_with_a_typo_fail_when_declared(locations):
     with pytest.raises(ConfigurationError) as info:
         route_locations(locations)
     assert info.value.setting == "locations"
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        RouteRequirement(),
+        RouteRequirement(scopes=("orders:read",)),
+        RouteRequirement(scopes=("orders:write",)),
+        RouteRequirement(scopes=("orders:write", "orders:read"), any_scope=True),
+        RouteRequirement(scopes=("orders:write", "orders:read")),
+        RouteRequirement(roles=("clerk",)),
+        RouteRequirement(roles=("admin",)),
+        RouteRequirement(roles=("admin", "clerk"), any_role=True),
+        RouteRequirement(scopes=("orders:read",), roles=("admin",)),
+    ],
+)
+def test_allows_decides_scopes_and_roles_as_check(token, route):
+    # allows() is the per-request shortcut; check() stays the one that refuses.
+    try:
+        route.check(token, ResourcePolicy(), None)
+    except TokenError:
+        assert not route.allows(token)
+    else:
+        assert route.allows(token)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        RouteRequirement(dpop="required"),
+        RouteRequirement.declare(acr_values="pwd"),
+        RouteRequirement(scopes="orders:read"),  # type: ignore[arg-type]
+        RouteRequirement(scopes=("orders read",)),
+    ],
+    ids=["dpop", "step-up", "string-scopes", "bad-scope-name"],
+)
+def test_allows_leaves_every_other_demand_to_check(token, route):
+    assert not route.allows(token)
