@@ -155,20 +155,23 @@ def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
         # token (jwt_guard_core.request_policy.BearerPlan); same outcome.
         outcome = yield Io(lambda: _planned(request), lambda: _aplanned(request))
         if outcome is None:
-            view, step = _begin(request)
-            if isinstance(step, Outcome):
-                outcome = step
-            else:
-                found = step
-                outcome = yield Io(
-                    lambda: verify_request(
-                        view, found, _rate_limited(request, get_verifier()), get_resource()
-                    ),
-                    lambda: averify_request(
-                        view, found, _arate_limited(request, get_verifier()), get_resource()
-                    ),
-                )
+            outcome = yield from _full_steps(request)
         yield from _send_steps(request, _remember(request, outcome))
+    return outcome
+
+
+def _full_steps(request: HttpRequest) -> Steps[Outcome]:
+    """Find the token, check CSRF, verify: every request the plan does not take."""
+    view, step = _begin(request)
+    if isinstance(step, Outcome):
+        return step
+    found = step
+    outcome: Outcome = yield Io(
+        lambda: verify_request(view, found, _rate_limited(request, get_verifier()), get_resource()),
+        lambda: averify_request(
+            view, found, _arate_limited(request, get_verifier()), get_resource()
+        ),
+    )
     return outcome
 
 
@@ -217,13 +220,33 @@ async def _aplanned(request: HttpRequest) -> Outcome | None:
 
 
 def authenticate(request: HttpRequest) -> Outcome:
-    """Authenticate ``request`` once (sync); later calls return the same outcome."""
-    return drive(authenticate_steps(request))
+    """Authenticate ``request`` once (sync); later calls return the same outcome.
+
+    :func:`authenticate_steps` driven, written out for the hot path: a
+    bearer request the plan takes runs no generator.
+    """
+    outcome: Outcome | None = getattr(request, _OUTCOME, None)
+    if outcome is None:
+        outcome = _planned(request)
+        if outcome is None:
+            outcome = drive(_full_steps(request))
+        _remember(request, outcome)
+        if _signal(outcome) is not None:
+            drive(_send_steps(request, outcome))
+    return outcome
 
 
 async def aauthenticate(request: HttpRequest) -> Outcome:
     """Like :func:`authenticate`; key fetches never block the event loop."""
-    return await adrive(authenticate_steps(request))
+    outcome: Outcome | None = getattr(request, _OUTCOME, None)
+    if outcome is None:
+        outcome = await _aplanned(request)
+        if outcome is None:
+            outcome = await adrive(_full_steps(request))
+        _remember(request, outcome)
+        if _signal(outcome) is not None:
+            await adrive(_send_steps(request, outcome))
+    return outcome
 
 
 def admit(
