@@ -162,6 +162,12 @@ def wait_for_copy(
         if failure is not None and failure.failed_at >= since:
             return "failed", failure
         if store.try_lock(url, owner, seconds=lock_seconds):
+            # The leader before us may have written its copy and unlocked
+            # between our read and our lock: read once more, under the lock.
+            copy = store.read(url)
+            if copy is not None and copy.fetched_at > newer_than:
+                store.unlock(url, owner)
+                return "copy", copy
             return "lead", None
         if time.monotonic() >= deadline:
             return "timeout", None

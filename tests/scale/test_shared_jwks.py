@@ -288,3 +288,41 @@ def test_a_shared_lock_timeout_below_the_fetch_timeout_or_not_a_number_is_refuse
             timeout=2,
         )
     assert caught.value.setting == "shared_lock_timeout"
+
+
+class _ReadBeforeTheLeaderWrote:
+    """The shared store as a process sees it when the leader writes its copy and unlocks
+    between this process's read and its lock: the first read finds nothing."""
+
+    def __init__(self, store):
+        self._store = store
+        self._reads = 0
+
+    def read(self, url):
+        self._reads += 1
+        return None if self._reads == 1 else self._store.read(url)
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def test_a_copy_written_between_the_read_and_the_lock_is_taken_not_fetched_again(shared):
+    from jwt_guard_core.shared_jwks import new_owner, wait_for_copy
+
+    url = "https://issuer.example/jwks.json"
+    copy = SharedCopy(url, b'{"keys": []}', None, 300.0, 1000.0)
+    shared.write(copy, keep=300)  # the leader wrote it and released the lock
+    outcome, found = wait_for_copy(
+        _ReadBeforeTheLeaderWrote(shared),
+        url,
+        newer_than=0.0,
+        since=999.0,
+        owner=new_owner(),
+        lock_seconds=5.0,
+        wait_seconds=5.0,
+    )
+    assert (outcome, found.fetched_at) == ("copy", 1000.0)
+    # The lock taken to find out was given back.
+    other = new_owner()
+    assert shared.try_lock(url, other, seconds=5.0)
+    shared.unlock(url, other)
