@@ -35,6 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -46,6 +47,7 @@ from ..config import DEFAULT_LEEWAY, MAX_LEEWAY
 from ..errors import ConfigurationError, MalformedToken, TokenTooLarge
 from ..keys import KeySource
 from ..remote import VerifyOption, _clock, _count, _flag, _Flight, _positive, _ssl_option
+from ..steps import Io, Steps, adrive, drive
 from ..token import VerifiedToken
 from ._lookup import Entry, IntrospectionState, Lookup, LookupOptions, token_digest
 from ._response import ResponsePolicy
@@ -389,25 +391,12 @@ class IntrospectionSource:
                 del self._flights[digest]
         flight.finish(flight.entry is not None)
 
-    # -- the two drivers: they perform the steps a lookup asks for
+    # -- the drivers: the shared steps driver performs what a lookup asks for
 
     def _lead(self, flight: _Lookup, token: str, digest: bytes) -> None:
-        lookup = self._state.lookup(token)
+        lookup: Lookup = self._state.lookup(token)
         try:
-            step = next(lookup)
-            while True:
-                try:
-                    result: Any = (
-                        self._transports.sync().fetch(step)
-                        if isinstance(step, Exchange)
-                        else self._key_source().get_key(step.kid, step.alg)
-                    )
-                except Exception as exc:
-                    step = lookup.throw(exc)
-                else:
-                    step = lookup.send(result)
-        except StopIteration as done:
-            flight.entry = done.value
+            flight.entry = drive(self._steps(lookup))
         except Exception as exc:
             flight.error = _unavailable(exc)
         finally:
@@ -417,25 +406,38 @@ class IntrospectionSource:
     async def _alead(self, flight: _Lookup, token: str, digest: bytes) -> None:
         lookup: Lookup = self._state.lookup(token)
         try:
-            step = next(lookup)
-            while True:
-                try:
-                    result: Any = (
-                        await self._transports.for_running_loop().fetch(step)
-                        if isinstance(step, Exchange)
-                        else await self._key_source().aget_key(step.kid, step.alg)
-                    )
-                except Exception as exc:  # CancelledError is not an Exception: it propagates
-                    step = lookup.throw(exc)
-                else:
-                    step = lookup.send(result)
-        except StopIteration as done:
-            flight.entry = done.value
-        except Exception as exc:
+            flight.entry = await adrive(self._steps(lookup))
+        except Exception as exc:  # CancelledError is not an Exception: it propagates
             flight.error = _unavailable(exc)
         finally:
             lookup.close()
             self._end(flight, digest)
+
+    def _steps(self, lookup: Lookup) -> Steps[Entry]:
+        """The lookup's requests (an HTTP exchange, a key) as :class:`Io` for either driver."""
+        try:
+            step = next(lookup)
+            while True:
+                try:
+                    result = yield self._io(step)
+                except Exception as exc:
+                    step = lookup.throw(exc)
+                else:
+                    step = lookup.send(result)
+        except StopIteration as done:
+            entry: Entry = done.value
+            return entry
+
+    def _io(self, step: Any) -> Io:
+        if isinstance(step, Exchange):
+            return Io(
+                partial(self._transports.sync().fetch, step),
+                lambda: self._transports.for_running_loop().fetch(step),
+            )
+        return Io(
+            partial(self._key_source().get_key, step.kid, step.alg),
+            lambda: self._key_source().aget_key(step.kid, step.alg),
+        )
 
     def _key_source(self) -> KeySource:
         assert self._keys is not None, "a key step without response_keys"
