@@ -61,11 +61,13 @@ from typing import Any
 import httpcore  # noqa: F401 - imported at start-up, see below
 
 from ._remote_cache import CacheOptions, KeySetCache
+from ._remote_exchange import Exchange
 from ._remote_policy import check_url
 from ._remote_transport import Transports
 from .errors import ConfigurationError
 from .keys import VerificationKey
 from .shared_jwks import SharedJWKSCache, SharedStep
+from .steps import Io, adrive, drive, mapped, offloaded
 
 __all__ = ["RemoteJWKS"]
 
@@ -550,25 +552,13 @@ class RemoteJWKS:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- the two drivers: they perform the exchanges the cache's fetch asks for
+    # -- the drivers: the shared steps driver performs what the cache's fetch asks for
 
     def _lead(self, flight: _Flight) -> None:
         ok = False
         fetch = self._cache.fetch()
         try:
-            exchange = next(fetch)
-            while True:
-                try:
-                    if isinstance(exchange, SharedStep):
-                        response = exchange.run()
-                    else:
-                        response = self._transports.sync().fetch(exchange)
-                except Exception as exc:
-                    exchange = fetch.throw(exc)
-                else:
-                    exchange = fetch.send(response)
-        except StopIteration as done:
-            ok = done.value
+            ok = drive(mapped(fetch, self._io))
         finally:
             fetch.close()
             self._end_flight(flight, ok)
@@ -577,19 +567,15 @@ class RemoteJWKS:
         ok = False
         fetch = self._cache.fetch()
         try:
-            exchange = next(fetch)
-            while True:
-                try:
-                    if isinstance(exchange, SharedStep):
-                        response = await asyncio.to_thread(exchange.run)
-                    else:
-                        response = await self._transports.for_running_loop().fetch(exchange)
-                except Exception as exc:  # CancelledError is not an Exception: it propagates
-                    exchange = fetch.throw(exc)
-                else:
-                    exchange = fetch.send(response)
-        except StopIteration as done:
-            ok = done.value
+            ok = await adrive(mapped(fetch, self._io))
         finally:
             fetch.close()
             self._end_flight(flight, ok)
+
+    def _io(self, request: Exchange | SharedStep) -> Io:
+        if isinstance(request, SharedStep):
+            return offloaded(request.run)  # the shared store's I/O: a thread on the async path
+        return Io(
+            lambda: self._transports.sync().fetch(request),
+            lambda: self._transports.for_running_loop().fetch(request),
+        )

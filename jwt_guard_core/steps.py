@@ -100,3 +100,23 @@ async def adrive(steps: Steps[_T]) -> _T:
     except StopIteration as stop:
         result: _T = stop.value
         return result
+
+
+def mapped(requests: Generator[Any, Any, _T], to_io: Callable[[Any], Io]) -> Steps[_T]:
+    """``requests``, a decision yielding requests of its own kind, as :class:`Io` steps.
+
+    Each request becomes ``to_io(request)``; answers and errors (``Exception``
+    only: a cancellation is not the decision's to handle) go back to it.
+    """
+    try:
+        request = next(requests)
+        while True:
+            try:
+                answer = yield to_io(request)
+            except Exception as exc:
+                request = requests.throw(exc)
+            else:
+                request = requests.send(answer)
+    except StopIteration as done:
+        result: _T = done.value
+        return result

@@ -35,7 +35,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,7 +46,7 @@ from ..config import DEFAULT_LEEWAY, MAX_LEEWAY
 from ..errors import ConfigurationError, MalformedToken, TokenTooLarge
 from ..keys import KeySource
 from ..remote import VerifyOption, _clock, _count, _flag, _Flight, _positive, _ssl_option
-from ..steps import Io, Steps, adrive, drive
+from ..steps import Io, adrive, drive, mapped
 from ..token import VerifiedToken
 from ._lookup import Entry, IntrospectionState, Lookup, LookupOptions, token_digest
 from ._response import ResponsePolicy
@@ -396,7 +395,7 @@ class IntrospectionSource:
     def _lead(self, flight: _Lookup, token: str, digest: bytes) -> None:
         lookup: Lookup = self._state.lookup(token)
         try:
-            flight.entry = drive(self._steps(lookup))
+            flight.entry = drive(mapped(lookup, self._io))
         except Exception as exc:
             flight.error = _unavailable(exc)
         finally:
@@ -406,36 +405,21 @@ class IntrospectionSource:
     async def _alead(self, flight: _Lookup, token: str, digest: bytes) -> None:
         lookup: Lookup = self._state.lookup(token)
         try:
-            flight.entry = await adrive(self._steps(lookup))
+            flight.entry = await adrive(mapped(lookup, self._io))
         except Exception as exc:  # CancelledError is not an Exception: it propagates
             flight.error = _unavailable(exc)
         finally:
             lookup.close()
             self._end(flight, digest)
 
-    def _steps(self, lookup: Lookup) -> Steps[Entry]:
-        """The lookup's requests (an HTTP exchange, a key) as :class:`Io` for either driver."""
-        try:
-            step = next(lookup)
-            while True:
-                try:
-                    result = yield self._io(step)
-                except Exception as exc:
-                    step = lookup.throw(exc)
-                else:
-                    step = lookup.send(result)
-        except StopIteration as done:
-            entry: Entry = done.value
-            return entry
-
     def _io(self, step: Any) -> Io:
         if isinstance(step, Exchange):
             return Io(
-                partial(self._transports.sync().fetch, step),
+                lambda: self._transports.sync().fetch(step),
                 lambda: self._transports.for_running_loop().fetch(step),
             )
         return Io(
-            partial(self._key_source().get_key, step.kid, step.alg),
+            lambda: self._key_source().get_key(step.kid, step.alg),
             lambda: self._key_source().aget_key(step.kid, step.alg),
         )
 
