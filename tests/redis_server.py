@@ -456,6 +456,9 @@ class SentinelGroup:
         finally:
             client.close()
         self.wait_replicated(new)
+        # A client asks any Sentinel: until they all name the new primary,
+        # one may still send it to the old one (now a read-only replica).
+        self.wait_agreed(new)
         return new
 
     def wait_agreed(self, primary: RedisServer) -> None:
