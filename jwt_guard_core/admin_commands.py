@@ -1,0 +1,238 @@
+"""The adapters' key, revocation and session commands, declared once.
+
+``manage.py jwt_guard_keygen | jwt_guard_rotate_keys | jwt_guard_keys |
+jwt_guard_revoke | jwt_guard_sessions`` and ``flask jwt-guard keygen |
+rotate | keys | revoke | sessions ...`` are built from :data:`COMMANDS` and
+:data:`SESSION_COMMANDS`: each entry names its options and their help, the
+option checks run before any store is opened, what the command opens (the
+key manager or the session services) and what it runs
+(:mod:`jwt_guard_core.admin`). An adapter spells the options for argparse or
+click, opens what is asked, and shows :func:`failure` texts as its errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import admin
+from .admin import Line, UsageError
+from .errors import ConfigurationError, StateUnavailable
+
+__all__ = [
+    "COMMANDS",
+    "LIMIT_RANGE",
+    "SESSIONS_HELP",
+    "SESSION_COMMANDS",
+    "Command",
+    "Option",
+    "failure",
+    "run",
+]
+
+#: The values ``--limit`` accepts.
+LIMIT_RANGE = (1, 10_000)
+
+
+@dataclass(frozen=True)
+class Option:
+    """``--flag`` (or the positional ``flag``) of a command; its value is passed as :attr:`dest`.
+
+    ``kind`` is ``"text"``, ``"switch"`` (a flag without value), ``"time"``
+    (a Unix time, a float) or ``"limit"`` (a number in :data:`LIMIT_RANGE`).
+    ``exclusive`` options are one mutually exclusive group.
+    """
+
+    flag: str
+    help: str = ""
+    kind: str = "text"
+    default: Any = None
+    exclusive: bool = False
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def positional(self) -> bool:
+        return not self.flag.startswith("-")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: ``run(opened, program, **options)`` after ``check(**options)``.
+
+    ``opens`` is ``"keys"`` (the key manager) or ``"sessions"`` (the session
+    services, a :class:`~jwt_guard_core.settings.sides.SessionSide`);
+    ``program`` is how the adapter spells its commands (``"flask jwt-guard "``),
+    for texts naming another one. ``help`` names the settings as ``{issuing}``
+    and ``{sessions}``; ``one_required``: exactly one exclusive option is given.
+    """
+
+    name: str
+    help: str
+    opens: str
+    run: Callable[..., list[Line]]
+    options: tuple[Option, ...] = ()
+    check: Callable[..., None] | None = None
+    one_required: bool = False
+
+
+def run(
+    command: Command, opener: Callable[[str], Any], program: str, given: Mapping[str, Any]
+) -> list[Line]:
+    """Check the options ``given`` (by :attr:`Option.dest`), open, run; the lines to show."""
+    options = {o.dest: given.get(o.dest, o.default) for o in command.options}
+    if command.check is not None:
+        command.check(**options)
+    return command.run(opener(command.opens), program, **options)
+
+
+def failure(exc: BaseException) -> str | None:
+    """The one-line error an adapter shows for ``exc``; None when it is not an operator's error."""
+    # Imported here: building the commands must not load the signing side.
+    from .signing.errors import KeyStoreError
+
+    if isinstance(exc, UsageError):
+        return str(exc)
+    if isinstance(exc, ConfigurationError):
+        return f"configuration error: {exc}"
+    if isinstance(exc, KeyStoreError):
+        return f"key store error: {exc}"
+    if isinstance(exc, StateUnavailable):
+        return f"the session store is unavailable: {exc}"
+    return None
+
+
+def _check_limit(limit: int | None = None, **_: Any) -> None:
+    low, high = LIMIT_RANGE
+    if limit is not None and not low <= limit <= high:
+        raise UsageError(f"--limit is a number from {low} to {high}")
+
+
+_LIMIT = Option("--limit", "how many rows at most", kind="limit", default=admin.LISTING_LIMIT)
+
+
+def _verb(name: str, help: str, *options: Option) -> Command:
+    def operate(side: Any, program: str, **given: Any) -> list[Line]:
+        return admin.sessions_verb(side, name, **given)
+
+    return Command(name, help, "sessions", operate, options, _check_limit)
+
+
+#: ``manage.py jwt_guard_sessions COMMAND`` and ``flask jwt-guard sessions COMMAND``.
+SESSION_COMMANDS = (
+    _verb(
+        "list",
+        "list sessions (refresh-token families) not yet expired, newest first",
+        Option("--subject", "only this subject's sessions"),
+        _LIMIT,
+    ),
+    _verb("revocations", "list the revocation rules in force", _LIMIT),
+    _verb(
+        "revoke-family",
+        "revoke one session by its id (the sid claim): its refresh and access tokens",
+        Option("session"),
+    ),
+    _verb(
+        "logout-subject",
+        "log a subject out everywhere: every session, every access token issued before now",
+        Option("subject"),
+    ),
+    _verb("failed-attempts", "list clients with failed attempts in the rate-limit window", _LIMIT),
+    _verb(
+        "clear-attempts",
+        "forget a client's failed attempts (an address, or a key as listed)",
+        Option("client"),
+    ),
+)
+
+
+def _revoke(side: Any, program: str, **options: Any) -> list[Line]:
+    return [admin.revoke(side.revocation, side.refresh_tokens, **options)]
+
+
+#: The commands, by their Flask name (``jwt_guard_<name>`` for Django, but
+#: ``rotate`` is ``jwt_guard_rotate_keys``).
+COMMANDS = {
+    c.name: c
+    for c in (
+        Command(
+            "keygen",
+            "Create the first signing key in the store configured by {issuing}. Does nothing "
+            "when the store already holds keys (rotate replaces the signing key), so it is "
+            "safe to run on every deployment.",
+            "keys",
+            lambda keys, program: admin.keygen(keys),
+        ),
+        Command(
+            "rotate",
+            "Rotate the signing key configured by {issuing}. Without options a new key signs "
+            "from now on and the old one stays published until its tokens expire. --emergency "
+            "(for a leaked key) removes every old key from the JWKS at once: every token "
+            "issued before now stops verifying. --scheduled does only what the rotation "
+            "schedule says is due (run it from cron when AUTO_ROTATE is off).",
+            "keys",
+            lambda keys, program, **options: admin.rotate(keys, **options),
+            (
+                Option(
+                    "--emergency",
+                    "drop every previous key now and invalidate every token issued before now",
+                    kind="switch",
+                    exclusive=True,
+                ),
+                Option(
+                    "--scheduled",
+                    "only run what the schedule says is due (publish, activate, drop)",
+                    kind="switch",
+                    exclusive=True,
+                ),
+                Option("--reason", "why, for the security event of an emergency rotation"),
+            ),
+            admin.check_rotate_options,
+        ),
+        Command(
+            "keys",
+            "List the signing keys of the store configured by {issuing}: kid, algorithm, "
+            "state (next, active, retired) and times. Never prints key material.",
+            "keys",
+            lambda keys, program, json: admin.list_keys(
+                keys, as_json=json, keygen_command=f"{program}keygen"
+            ),
+            (Option("--json", "print JSON (times as Unix time)", kind="switch"),),
+        ),
+        Command(
+            "revoke",
+            "Revoke access tokens and sessions in the store configured by {sessions}: one "
+            "token by jti, one session by its sid, or every session and token of a subject "
+            "(log out everywhere). Every verifier sharing the store refuses them at once.",
+            "sessions",
+            _revoke,
+            (
+                Option("--jti", "the jti claim of one access token", exclusive=True),
+                Option(
+                    "--session", "a session id (the sid claim; a refresh family)", exclusive=True
+                ),
+                Option(
+                    "--subject", "a subject (sub): all of its sessions and tokens", exclusive=True
+                ),
+                Option(
+                    "--expires-at",
+                    "with --jti: the token's exp (Unix time), so the entry expires with it; "
+                    "without it the entry is kept a year",
+                    kind="time",
+                ),
+            ),
+            admin.check_revoke_options,
+            one_required=True,
+        ),
+    )
+}
+
+#: The help of the ``sessions`` command (group).
+SESSIONS_HELP = (
+    "Operate the sessions of {sessions} (any backend): list sessions, revocation rules and "
+    "failed attempts; revoke a session, log a subject out everywhere, clear a client's "
+    "failed attempts."
+)
