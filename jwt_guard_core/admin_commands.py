@@ -125,25 +125,25 @@ def _verb(name: str, help: str, *options: Option) -> Command:
 SESSION_COMMANDS = (
     _verb(
         "list",
-        "list sessions (refresh-token families) not yet expired, newest first",
+        "List sessions (refresh-token families) not yet expired, newest first",
         Option("--subject", "only this subject's sessions"),
         _LIMIT,
     ),
-    _verb("revocations", "list the revocation rules in force", _LIMIT),
+    _verb("revocations", "List the revocation rules in force", _LIMIT),
     _verb(
         "revoke-family",
-        "revoke one session by its id (the sid claim): its refresh and access tokens",
+        "Revoke one session by its id (the sid claim): its refresh and access tokens",
         Option("session"),
     ),
     _verb(
         "logout-subject",
-        "log a subject out everywhere: every session, every access token issued before now",
+        "Log a subject out everywhere: every session, every access token issued before now",
         Option("subject"),
     ),
-    _verb("failed-attempts", "list clients with failed attempts in the rate-limit window", _LIMIT),
+    _verb("failed-attempts", "List clients with failed attempts in the rate-limit window", _LIMIT),
     _verb(
         "clear-attempts",
-        "forget a client's failed attempts (an address, or a key as listed)",
+        "Forget a client's failed attempts (an address, or a key as listed)",
         Option("client"),
     ),
 )
