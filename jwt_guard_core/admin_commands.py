@@ -26,8 +26,8 @@ __all__ = [
     "SESSIONS_HELP",
     "SESSION_COMMANDS",
     "Command",
+    "Failed",
     "Option",
-    "failure",
     "run",
 ]
 
@@ -79,30 +79,41 @@ class Command:
     one_required: bool = False
 
 
+class Failed(Exception):
+    """A command failed for a reason its operator can fix; the message says which.
+
+    ``usage``: the options do not go together (a usage error, exit 2).
+    """
+
+    def __init__(self, message: str, *, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
 def run(
     command: Command, opener: Callable[[str], Any], program: str, given: Mapping[str, Any]
 ) -> list[Line]:
-    """Check the options ``given`` (by :attr:`Option.dest`), open, run; the lines to show."""
-    options = {o.dest: given.get(o.dest, o.default) for o in command.options}
-    if command.check is not None:
-        command.check(**options)
-    return command.run(opener(command.opens), program, **options)
+    """Check the options ``given`` (by :attr:`Option.dest`), open, run; the lines to show.
 
-
-def failure(exc: BaseException) -> str | None:
-    """The one-line error an adapter shows for ``exc``; None when it is not an operator's error."""
+    Raises:
+        Failed: a usage, configuration, key store or session store error.
+    """
     # Imported here: building the commands must not load the signing side.
     from .signing.errors import KeyStoreError
 
-    if isinstance(exc, UsageError):
-        return str(exc)
-    if isinstance(exc, ConfigurationError):
-        return f"configuration error: {exc}"
-    if isinstance(exc, KeyStoreError):
-        return f"key store error: {exc}"
-    if isinstance(exc, StateUnavailable):
-        return f"the session store is unavailable: {exc}"
-    return None
+    options = {o.dest: given.get(o.dest, o.default) for o in command.options}
+    try:
+        if command.check is not None:
+            command.check(**options)
+        return command.run(opener(command.opens), program, **options)
+    except UsageError as exc:
+        raise Failed(str(exc), usage=True) from None
+    except ConfigurationError as exc:
+        raise Failed(f"configuration error: {exc}") from None
+    except KeyStoreError as exc:
+        raise Failed(f"key store error: {exc}") from None
+    except StateUnavailable as exc:
+        raise Failed(f"the session store is unavailable: {exc}") from None
 
 
 def _check_limit(limit: int | None = None, **_: Any) -> None:

@@ -1,43 +1,23 @@
 """Django admin pages for the model-backed session store (``SESSIONS["BACKEND"] = "django"``).
 
-Sessions (refresh-token families), refresh tokens, revocation rules and
-failed attempts are listed, searched and filtered, never edited: every
-field is read-only and rows cannot be added or deleted here, because a
-deleted revocation rule would let a revoked token back in and a deleted
-family would skip the revocation events. The actions go through the core's
-services, as ``manage.py jwt_guard_sessions`` does, so the session
-denylist, the subject's "revoked before" time, the security events and the
-revocation mirrors see them exactly as a logout:
-
-* sessions: "Revoke the selected sessions", "Log their subjects out
-  everywhere";
-* failed attempts: "Clear the failed attempts of the selected clients".
-
-Viewing needs the models' view permission; the actions need their change
-permission (``jwt_guard.change_refreshfamily``,
-``jwt_guard.change_failedattempt``), which a superuser has.
-
-With another backend (``sqlite``, ``memory``, ``redis``) the session state
-is not in these tables, so these pages stay empty: use ``manage.py
-jwt_guard_sessions`` (or ``flask jwt-guard sessions``), which lists every
-backend. Refresh tokens are stored as hashes; not even the hash is shown.
+Read-only pages; their actions run the core's session commands, as ``manage.py
+jwt_guard_sessions`` does (docs/sessions.md, "The Django admin").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from jwt_guard_core import ConfigurationError, StateUnavailable
-from jwt_guard_core import admin as commands
-from jwt_guard_core.admin import Line, UsageError, iso
+from jwt_guard_core import admin_commands as table
+from jwt_guard_core.admin import iso
 
 from .models import FailedAttempt, RefreshFamily, RefreshToken, RevocationEntry
-from .sessions import Sessions, get_sessions
+from .sessions import get_sessions
 
 __all__ = ["FailedAttemptAdmin", "RefreshFamilyAdmin", "RefreshTokenAdmin", "RevocationAdmin"]
 
@@ -53,35 +33,33 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Also what keeps Django's "Delete selected" action off these pages:
-        # a raw delete would bypass the core services.
+        # a raw delete would bypass the core services (a deleted revocation
+        # rule would let a revoked token back in).
         return False
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """The actions need the model's change permission: viewing is not operating."""
-        opts = self.opts
         user: Any = request.user
-        return bool(user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
+        return bool(user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"))
 
 
-def _run(
-    modeladmin: admin.ModelAdmin,  # type: ignore[type-arg]
-    request: HttpRequest,
-    each: Iterable[str],
-    action: Callable[[Sessions, str], Line],
-) -> None:
-    """``action(sessions, item)`` for each item, every line shown as an admin message."""
-    try:
-        sessions = get_sessions()
-        for item in dict.fromkeys(each):
-            line = action(sessions, item)
-            level = messages.SUCCESS if line.tone == "success" else messages.INFO
-            modeladmin.message_user(request, line.text, level)
-    except ConfigurationError as exc:
-        modeladmin.message_user(request, f"configuration error: {exc}", messages.ERROR)
-    except UsageError as exc:
-        modeladmin.message_user(request, str(exc), messages.ERROR)
-    except StateUnavailable as exc:
-        modeladmin.message_user(request, f"the session store is unavailable: {exc}", messages.ERROR)
+def _action(name: str, description: str, verb: str, field: str) -> Callable[..., None]:
+    """An action running the core's sessions command ``verb`` on each selected row's ``field``."""
+    command = next(c for c in table.SESSION_COMMANDS if c.name == verb)
+
+    @admin.action(description=description, permissions=["operate"])
+    def act(modeladmin: _ReadOnly, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        try:
+            for item in dict.fromkeys(queryset.order_by(field).values_list(field, flat=True)):
+                given = {command.options[0].dest: item}
+                for line in table.run(command, lambda _: get_sessions().side, "", given):
+                    level = messages.SUCCESS if line.tone == "success" else messages.INFO
+                    modeladmin.message_user(request, line.text, level)
+        except table.Failed as exc:
+            modeladmin.message_user(request, str(exc), messages.ERROR)
+
+    act.__name__ = name
+    return act
 
 
 def _time(field: str, label: str) -> Callable[[Any, Any], str]:
@@ -94,109 +72,92 @@ def _time(field: str, label: str) -> Callable[[Any, Any], str]:
     return show
 
 
-class _StateFilter(admin.SimpleListFilter):
-    title = "state"
-    parameter_name = "state"
+def _null_filter(
+    field: str, name: str, null: tuple[str, str], other: tuple[str, str]
+) -> type[admin.SimpleListFilter]:
+    """A filter ``?name=`` on whether ``field`` is null; choices are ``(value, label)``."""
 
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("live", "live"), ("revoked", "revoked")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        if self.value() == "live":
-            return queryset.filter(revoked_at__isnull=True)
-        if self.value() == "revoked":
-            return queryset.filter(revoked_at__isnull=False)
+    def queryset(self: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        if self.value() in (null[0], other[0]):
+            return queryset.filter(**{f"{field}__isnull": self.value() == null[0]})
         return queryset
 
-
-@admin.register(RefreshFamily)
-class RefreshFamilyAdmin(_ReadOnly):
-    """Sessions: one per login, every refresh token rotated from it."""
-
-    list_display = ("family_id", "subject", "started", "expires", "revoked")
-    search_fields = ("=family_id", "subject")
-    list_filter = (_StateFilter,)
-    ordering = ("-created_at",)
-    fields = ("family_id", "subject", "started", "expires", "revoked")
-    readonly_fields = fields
-    actions = ("revoke_sessions", "log_subjects_out")
-
-    started = _time("created_at", "started")
-    expires = _time("expires_at", "expires")
-    revoked = _time("revoked_at", "revoked")
-
-    @admin.action(description="Revoke the selected sessions", permissions=["operate"])
-    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[RefreshFamily]) -> None:
-        ids = queryset.values_list("family_id", flat=True)
-        _run(self, request, ids, lambda s, sid: commands.revoke_family(s.refresh_tokens, sid))
-
-    @admin.action(description="Log their subjects out everywhere", permissions=["operate"])
-    def log_subjects_out(self, request: HttpRequest, queryset: QuerySet[RefreshFamily]) -> None:
-        subjects = queryset.order_by("subject").values_list("subject", flat=True)
-        _run(self, request, subjects, lambda s, sub: commands.logout_subject(s.refresh_tokens, sub))
-
-
-class _SpentFilter(admin.SimpleListFilter):
-    title = "spent"
-    parameter_name = "spent"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("no", "unspent"), ("yes", "spent")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        if self.value() in ("yes", "no"):
-            return queryset.filter(spent_at__isnull=self.value() == "no")
-        return queryset
-
-
-@admin.register(RefreshToken)
-class RefreshTokenAdmin(_ReadOnly):
-    """Refresh tokens by session; the stored hash is never shown."""
-
-    list_display = ("family_id", "subject", "scopes", "issued", "expires", "spent")
-    # No link to a row's page: its URL would carry the primary key, the hash.
-    list_display_links = None
-    search_fields = ("=family_id", "subject")
-    list_filter = (_SpentFilter,)
-    ordering = ("-issued_at",)
-    fields = ("family_id", "subject", "scopes", "issued", "expires", "spent")
-    readonly_fields = fields
-
-    issued = _time("issued_at", "issued")
-    expires = _time("expires_at", "expires")
-    spent = _time("spent_at", "spent")
-
-
-@admin.register(RevocationEntry)
-class RevocationAdmin(_ReadOnly):
-    """Revocation rules: denied tokens (jti), sessions (sid), keys (kid); subjects; the epoch."""
-
-    list_display = ("kind", "key", "until_or_before")
-    search_fields = ("key",)
-    list_filter = ("kind",)
-    ordering = ("kind", "key")
-    fields = ("kind", "key", "until_or_before")
-    readonly_fields = fields
-
-    until_or_before = _time("value", "until (jti, sid, kid) / before (subject, epoch)")
-
-
-@admin.register(FailedAttempt)
-class FailedAttemptAdmin(_ReadOnly):
-    """Failed attempts counted by the rate limiter, by client key."""
-
-    list_display = ("client", "when")
-    search_fields = ("client",)
-    ordering = ("-at",)
-    fields = ("client", "when")
-    readonly_fields = fields
-    actions = ("clear_attempts",)
-
-    when = _time("at", "at")
-
-    @admin.action(
-        description="Clear the failed attempts of the selected clients", permissions=["operate"]
+    choices = {"lookups": lambda self, request, model_admin: [null, other], "queryset": queryset}
+    return type(
+        f"{name}Filter",
+        (admin.SimpleListFilter,),
+        {"title": name, "parameter_name": name, **choices},
     )
-    def clear_attempts(self, request: HttpRequest, queryset: QuerySet[FailedAttempt]) -> None:
-        clients = queryset.order_by("client").values_list("client", flat=True)
-        _run(self, request, clients, lambda s, c: commands.clear_attempts(s.limiter, c))
+
+
+#: The time columns and their labels; a time shows as ISO 8601 UTC.
+_TIMES = {
+    "created_at": "started",
+    "issued_at": "issued",
+    "expires_at": "expires",
+    "revoked_at": "revoked",
+    "spent_at": "spent",
+    "value": "until (jti, sid, kid) / before (subject, epoch)",
+    "at": "at",
+}
+
+
+def _page(model: type[Model], fields: str, doc: str, **options: Any) -> Any:
+    """A read-only page of ``model`` showing ``fields`` (space-separated)."""
+    attrs: dict[str, Any] = {"__doc__": doc, **options}
+    names = []
+    for field in fields.split():
+        if field in _TIMES:
+            attrs[f"{field}_shown"] = _time(field, _TIMES[field])
+        names.append(f"{field}_shown" if field in _TIMES else field)
+    attrs.update(list_display=tuple(names), fields=tuple(names), readonly_fields=tuple(names))
+    return admin.register(model)(type(f"{model.__name__}Admin", (_ReadOnly,), attrs))
+
+
+RefreshFamilyAdmin = _page(
+    RefreshFamily,
+    "family_id subject created_at expires_at revoked_at",
+    "Sessions: one per login, every refresh token rotated from it.",
+    search_fields=("=family_id", "subject"),
+    list_filter=(_null_filter("revoked_at", "state", ("live", "live"), ("revoked", "revoked")),),
+    ordering=("-created_at",),
+    actions=(
+        _action("revoke_sessions", "Revoke the selected sessions", "revoke-family", "family_id"),
+        _action(
+            "log_subjects_out", "Log their subjects out everywhere", "logout-subject", "subject"
+        ),
+    ),
+)
+RefreshTokenAdmin = _page(
+    RefreshToken,
+    "family_id subject scopes issued_at expires_at spent_at",
+    "Refresh tokens by session; the stored hash is never shown.",
+    # No link to a row's page: its URL would carry the primary key, the hash.
+    list_display_links=None,
+    search_fields=("=family_id", "subject"),
+    list_filter=(_null_filter("spent_at", "spent", ("no", "unspent"), ("yes", "spent")),),
+    ordering=("-issued_at",),
+)
+RevocationAdmin = _page(
+    RevocationEntry,
+    "kind key value",
+    "Revocation rules: denied tokens (jti), sessions (sid), keys (kid); subjects; the epoch.",
+    search_fields=("key",),
+    list_filter=("kind",),
+    ordering=("kind", "key"),
+)
+FailedAttemptAdmin = _page(
+    FailedAttempt,
+    "client at",
+    "Failed attempts counted by the rate limiter, by client key.",
+    search_fields=("client",),
+    ordering=("-at",),
+    actions=(
+        _action(
+            "clear_attempts",
+            "Clear the failed attempts of the selected clients",
+            "clear-attempts",
+            "client",
+        ),
+    ),
+)

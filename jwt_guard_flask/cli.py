@@ -18,7 +18,6 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from jwt_guard_core import admin_commands as table
-from jwt_guard_core.admin import UsageError
 
 from ._sessions import get_sessions
 from .issuing import get_key_manager
@@ -67,12 +66,8 @@ def _add(group: AppGroup, command: table.Command) -> None:
     def run(**options: Any) -> None:
         try:
             lines = table.run(command, _open, "flask jwt-guard ", options)
-        except Exception as exc:
-            message = table.failure(exc)
-            if message is None:
-                raise
-            error = click.UsageError if isinstance(exc, UsageError) else click.ClickException
-            raise error(message) from None
+        except table.Failed as exc:
+            raise (click.UsageError if exc.usage else click.ClickException)(str(exc)) from None
         for line in lines:
             click.echo(line.text)
 

@@ -53,11 +53,8 @@ class _Command(BaseCommand):
         command = self.commands[options.get("verb", "")]
         try:
             lines = table.run(command, _open, "manage.py jwt_guard_", options)
-        except Exception as exc:
-            message = table.failure(exc)
-            if message is None:
-                raise
-            raise CommandError(message) from None
+        except table.Failed as exc:
+            raise CommandError(str(exc)) from None
         styles = {"success": self.style.SUCCESS, "warning": self.style.WARNING}
         for line in lines:
             self.stdout.write(styles[line.tone](line.text) if line.tone else line.text)
