@@ -12,6 +12,7 @@ click, opens what is asked, and shows :func:`failure` texts as its errors.
 
 from __future__ import annotations
 
+from argparse import ArgumentParser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "Command",
     "Failed",
     "Option",
+    "add_arguments",
+    "named",
     "run",
 ]
 
@@ -247,3 +250,34 @@ SESSIONS_HELP = (
     "failed attempts; revoke a session, log a subject out everywhere, clear a client's "
     "failed attempts."
 )
+
+
+def named(name: str, options: Mapping[str, Any]) -> Command:
+    """The command ``name`` runs: for ``sessions``, the one ``options["verb"]`` names."""
+    if name != "sessions":
+        return COMMANDS[name]
+    return next(c for c in SESSION_COMMANDS if c.name == options["verb"])
+
+
+def add_arguments(parser: ArgumentParser, name: str) -> None:
+    """Spell the command ``name`` (``sessions``: a subcommand per verb) for ``argparse``."""
+    if name == "sessions":
+        verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+        for command in SESSION_COMMANDS:
+            _add_options(verbs.add_parser(command.name, help=command.help), command)
+    else:
+        _add_options(parser, COMMANDS[name])
+
+
+def _add_options(parser: ArgumentParser, command: Command) -> None:
+    # The exclusive options are an argparse group: it refuses two of them
+    # (and, when one is required, none) before the command's own checks.
+    group = parser.add_mutually_exclusive_group(required=command.one_required)
+    types = {"time": float, "limit": int}
+    for option in command.options:
+        target: Any = group if option.exclusive else parser
+        if option.kind == "switch":
+            target.add_argument(option.flag, action="store_true", help=option.help)
+        else:
+            kind = types.get(option.kind, str)
+            target.add_argument(option.flag, type=kind, default=option.default, help=option.help)

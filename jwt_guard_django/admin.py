@@ -45,7 +45,7 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
 
 def _action(name: str, description: str, verb: str, field: str) -> Callable[..., None]:
     """An action running the core's sessions command ``verb`` on each selected row's ``field``."""
-    command = next(c for c in table.SESSION_COMMANDS if c.name == verb)
+    command = table.named("sessions", {"verb": verb})
 
     @admin.action(description=description, permissions=["operate"])
     def act(modeladmin: _ReadOnly, request: HttpRequest, queryset: QuerySet[Any]) -> None:

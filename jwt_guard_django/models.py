@@ -1,9 +1,7 @@
-"""Database tables of the model-backed session store (``SESSIONS["BACKEND"] = "django"``).
+"""The tables of :class:`~jwt_guard_django.store.DjangoSessionStore` (``manage.py migrate``).
 
-:class:`~jwt_guard_django.store.DjangoSessionStore` reads and writes them;
-nothing else should. Times are Unix seconds (``FloatField``), the core's
-unit, so no time-zone conversion can shift an expiry. A refresh token is
-stored only as its SHA-256 hash.
+Times are Unix seconds (``FloatField``), the core's unit, so no time-zone
+conversion can shift an expiry. A refresh token is stored only as its hash.
 """
 
 from __future__ import annotations
@@ -51,12 +49,9 @@ class RefreshToken(models.Model):
 
 
 class RevocationEntry(models.Model):
-    """A revocation rule: a denied ``jti``, session or signing key until ``value``, or a time.
+    """A revocation rule (``kind``: ``jti``, ``sid``, ``kid``, ``subject``, ``epoch``).
 
-    ``kind`` is ``jti``, ``sid``, ``kid`` (a signing key revoked in an
-    emergency), ``subject`` ("revoked before") or ``epoch`` (the emergency
-    epoch, key ``""``). One table, so a verification reads every rule in one
-    query.
+    One table, so a verification reads every rule in one query.
     """
 
     kind: models.CharField[str, str] = models.CharField(max_length=8)
