@@ -24,11 +24,14 @@ from .errors import ConfigurationError, StateUnavailable
 __all__ = [
     "COMMANDS",
     "LIMIT_RANGE",
+    "RECORD_VIEWS",
     "SESSIONS_HELP",
     "SESSION_COMMANDS",
+    "TIME_LABELS",
     "Command",
     "Failed",
     "Option",
+    "RecordView",
     "add_arguments",
     "named",
     "run",
@@ -281,3 +284,94 @@ def _add_options(parser: ArgumentParser, command: Command) -> None:
         else:
             kind = types.get(option.kind, str)
             target.add_argument(option.flag, type=kind, default=option.default, help=option.help)
+
+
+# -- what an operator's pages show of the session tables (the Django admin)
+
+#: The time fields of the session tables and their labels; a time shows as ISO 8601 UTC.
+TIME_LABELS = {
+    "created_at": "started",
+    "issued_at": "issued",
+    "expires_at": "expires",
+    "revoked_at": "revoked",
+    "spent_at": "spent",
+    "value": "until (jti, sid, kid) / before (subject, epoch)",
+    "at": "at",
+}
+
+
+@dataclass(frozen=True)
+class RecordView:
+    """A read-only page of one table of :mod:`jwt_guard_core.sessions.rows`.
+
+    ``columns`` (space-separated) are shown in order, times by
+    :data:`TIME_LABELS`. Rows are searched by the exact value of ``exact``
+    and by a substring of ``search``, sorted by ``order`` (``-``:
+    descending) and filtered by the value of ``choices`` and by ``state``:
+    ``(time field, filter name, (value, label) while unset, (value, label)
+    once set)``. ``actions`` are ``(name, text, sessions command, field)``:
+    the command runs on the field of each selected row. ``secret_key``: the
+    primary key is a secret (a token hash), never put in a URL.
+    """
+
+    table: str
+    doc: str
+    columns: str
+    exact: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+    order: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+    state: tuple[str, str, tuple[str, str], tuple[str, str]] | None = None
+    actions: tuple[tuple[str, str, str, str], ...] = ()
+    secret_key: bool = False
+
+
+#: The pages of sessions, refresh tokens, revocation rules and failed attempts.
+RECORD_VIEWS = (
+    RecordView(
+        "family",
+        "Sessions: one per login, every refresh token rotated from it.",
+        "family_id subject created_at expires_at revoked_at",
+        exact=("family_id",),
+        search=("subject",),
+        order=("-created_at",),
+        state=("revoked_at", "state", ("live", "live"), ("revoked", "revoked")),
+        actions=(
+            ("revoke_sessions", "Revoke the selected sessions", "revoke-family", "family_id"),
+            ("log_subjects_out", "Log their subjects out everywhere", "logout-subject", "subject"),
+        ),
+    ),
+    RecordView(
+        "token",
+        "Refresh tokens by session; the stored hash is never shown.",
+        "family_id subject scopes issued_at expires_at spent_at",
+        exact=("family_id",),
+        search=("subject",),
+        order=("-issued_at",),
+        state=("spent_at", "spent", ("no", "unspent"), ("yes", "spent")),
+        secret_key=True,
+    ),
+    RecordView(
+        "rule",
+        "Revocation rules: denied tokens (jti), sessions (sid), keys (kid); subjects; the epoch.",
+        "kind key value",
+        search=("key",),
+        order=("kind", "key"),
+        choices=("kind",),
+    ),
+    RecordView(
+        "failure",
+        "Failed attempts counted by the rate limiter, by client key.",
+        "client at",
+        search=("client",),
+        order=("-at",),
+        actions=(
+            (
+                "clear_attempts",
+                "Clear the failed attempts of the selected clients",
+                "clear-attempts",
+                "client",
+            ),
+        ),
+    ),
+)

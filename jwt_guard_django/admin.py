@@ -10,32 +10,29 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from jwt_guard_core import admin_commands as table
 from jwt_guard_core.admin import iso
 
-from .models import FailedAttempt, RefreshFamily, RefreshToken, RevocationEntry
+from .models import TABLES
 from .sessions import get_sessions
 
 __all__ = ["FailedAttemptAdmin", "RefreshFamilyAdmin", "RefreshTokenAdmin", "RevocationAdmin"]
 
 
+def _never(self: Any, request: HttpRequest, obj: Any = None) -> bool:
+    return False
+
+
 class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     """View and act, never add, edit or delete: the core's services change session state."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Also what keeps Django's "Delete selected" action off these pages:
-        # a raw delete would bypass the core services (a deleted revocation
-        # rule would let a revoked token back in).
-        return False
+    # No delete also keeps Django's "Delete selected" action off these pages:
+    # a raw delete would bypass the core services (a deleted revocation rule
+    # would let a revoked token back in).
+    has_add_permission = has_change_permission = has_delete_permission = _never
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
         """The actions need the model's change permission: viewing is not operating."""
@@ -82,82 +79,32 @@ def _null_filter(
             return queryset.filter(**{f"{field}__isnull": self.value() == null[0]})
         return queryset
 
-    choices = {"lookups": lambda self, request, model_admin: [null, other], "queryset": queryset}
-    return type(
-        f"{name}Filter",
-        (admin.SimpleListFilter,),
-        {"title": name, "parameter_name": name, **choices},
-    )
+    attrs = {"title": name, "parameter_name": name, "queryset": queryset}
+    attrs["lookups"] = lambda self, request, model_admin: [null, other]
+    return type(f"{name}Filter", (admin.SimpleListFilter,), attrs)
 
 
-#: The time columns and their labels; a time shows as ISO 8601 UTC.
-_TIMES = {
-    "created_at": "started",
-    "issued_at": "issued",
-    "expires_at": "expires",
-    "revoked_at": "revoked",
-    "spent_at": "spent",
-    "value": "until (jti, sid, kid) / before (subject, epoch)",
-    "at": "at",
-}
-
-
-def _page(model: type[Model], fields: str, doc: str, **options: Any) -> Any:
-    """A read-only page of ``model`` showing ``fields`` (space-separated)."""
-    attrs: dict[str, Any] = {"__doc__": doc, **options}
-    names = []
-    for field in fields.split():
-        if field in _TIMES:
-            attrs[f"{field}_shown"] = _time(field, _TIMES[field])
-        names.append(f"{field}_shown" if field in _TIMES else field)
-    attrs.update(list_display=tuple(names), fields=tuple(names), readonly_fields=tuple(names))
+def _page(view: table.RecordView) -> Any:
+    """The read-only page the core describes in ``view``."""
+    columns = view.columns.split()
+    names = [f"{field}_shown" if field in table.TIME_LABELS else field for field in columns]
+    attrs: dict[str, Any] = {
+        "__doc__": view.doc,
+        **dict.fromkeys(("list_display", "fields", "readonly_fields"), names),
+        "search_fields": tuple(f"={field}" for field in view.exact) + view.search,
+        "ordering": view.order,
+        "list_filter": ((_null_filter(*view.state),) if view.state else ()) + view.choices,
+        "actions": tuple(_action(*action) for action in view.actions),
+    }
+    for field in set(columns) & set(table.TIME_LABELS):
+        attrs[f"{field}_shown"] = _time(field, table.TIME_LABELS[field])
+    if view.secret_key:
+        # No link to a row's page: its URL would carry the primary key, the hash.
+        attrs["list_display_links"] = None
+    model = TABLES[view.table]
     return admin.register(model)(type(f"{model.__name__}Admin", (_ReadOnly,), attrs))
 
 
-RefreshFamilyAdmin = _page(
-    RefreshFamily,
-    "family_id subject created_at expires_at revoked_at",
-    "Sessions: one per login, every refresh token rotated from it.",
-    search_fields=("=family_id", "subject"),
-    list_filter=(_null_filter("revoked_at", "state", ("live", "live"), ("revoked", "revoked")),),
-    ordering=("-created_at",),
-    actions=(
-        _action("revoke_sessions", "Revoke the selected sessions", "revoke-family", "family_id"),
-        _action(
-            "log_subjects_out", "Log their subjects out everywhere", "logout-subject", "subject"
-        ),
-    ),
-)
-RefreshTokenAdmin = _page(
-    RefreshToken,
-    "family_id subject scopes issued_at expires_at spent_at",
-    "Refresh tokens by session; the stored hash is never shown.",
-    # No link to a row's page: its URL would carry the primary key, the hash.
-    list_display_links=None,
-    search_fields=("=family_id", "subject"),
-    list_filter=(_null_filter("spent_at", "spent", ("no", "unspent"), ("yes", "spent")),),
-    ordering=("-issued_at",),
-)
-RevocationAdmin = _page(
-    RevocationEntry,
-    "kind key value",
-    "Revocation rules: denied tokens (jti), sessions (sid), keys (kid); subjects; the epoch.",
-    search_fields=("key",),
-    list_filter=("kind",),
-    ordering=("kind", "key"),
-)
-FailedAttemptAdmin = _page(
-    FailedAttempt,
-    "client at",
-    "Failed attempts counted by the rate limiter, by client key.",
-    search_fields=("client",),
-    ordering=("-at",),
-    actions=(
-        _action(
-            "clear_attempts",
-            "Clear the failed attempts of the selected clients",
-            "clear-attempts",
-            "client",
-        ),
-    ),
+RefreshFamilyAdmin, RefreshTokenAdmin, RevocationAdmin, FailedAttemptAdmin = map(
+    _page, table.RECORD_VIEWS
 )

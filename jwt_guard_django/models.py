@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from django.db import models
 
-__all__ = ["FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
+__all__ = ["TABLES", "FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
 
 
 class RefreshFamily(models.Model):
@@ -79,3 +79,12 @@ class FailedAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"failure of {self.client}"
+
+
+#: The models by the name of the core's table (:mod:`jwt_guard_core.sessions.rows`).
+TABLES: dict[str, type[models.Model]] = {
+    "family": RefreshFamily,
+    "token": RefreshToken,
+    "rule": RevocationEntry,
+    "failure": FailedAttempt,
+}

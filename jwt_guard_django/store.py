@@ -17,16 +17,10 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from jwt_guard_core.sessions.rows import RowSessionStore, Where
 
-from .models import FailedAttempt, RefreshFamily, RefreshToken, RevocationEntry
+from .models import TABLES
 
 __all__ = ["DjangoSessionStore"]
 
-_MODELS = {
-    "family": RefreshFamily,
-    "token": RefreshToken,
-    "rule": RevocationEntry,
-    "failure": FailedAttempt,
-}
 _LOOKUPS = {"": "", "<=": "__lte", "<": "__lt", ">": "__gt", " null": "__isnull", " in": "__in"}
 
 
@@ -45,7 +39,7 @@ class _ModelRows:
         self.using = using
 
     def _rows(self, table: str, *where: Where) -> QuerySet[Any]:
-        rows = _MODELS[table].objects.using(self.using)
+        rows = TABLES[table].objects.using(self.using)
         return rows.filter(reduce(or_, map(_q, where))) if where else rows
 
     def atomic(self) -> AbstractContextManager[None]:

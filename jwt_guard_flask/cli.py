@@ -77,11 +77,8 @@ def _add(group: AppGroup, command: table.Command) -> None:
     group.command(command.name, help=text, short_help=short, params=params)(run)
 
 
-@jwt_guard_cli.group("sessions", help=table.SESSIONS_HELP.format(**_SETTINGS))
-def sessions_cli() -> None:
-    """The ``sessions`` group; its help and commands are the core's."""
-
-
+sessions_cli = AppGroup("sessions", help=table.SESSIONS_HELP.format(**_SETTINGS))
+jwt_guard_cli.add_command(sessions_cli)
 for _command in table.COMMANDS.values():
     _add(jwt_guard_cli, _command)
 for _command in table.SESSION_COMMANDS:
