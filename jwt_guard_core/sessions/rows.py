@@ -34,7 +34,16 @@ from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
 
-__all__ = ["SWEEP_EVERY", "RowSessionStore", "Rows", "Where"]
+__all__ = [
+    "FAILURE_HORIZON",
+    "SWEEP_EVERY",
+    "RowSessionStore",
+    "Rows",
+    "Where",
+    "kid_key",
+    "revocation_state",
+    "token_record",
+]
 
 Where = Mapping[str, Any]
 
@@ -88,9 +97,26 @@ def kid_key(kid: str) -> str:
     return "sha256:" + hashlib.sha256(kid.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _token(row: Sequence[Any]) -> RefreshRecord:
+def token_record(row: Sequence[Any]) -> RefreshRecord:
+    """A ``token`` row (its fields in :class:`RefreshRecord` order) as a record."""
     values = dict(zip(_TOKEN, row, strict=True))
     return RefreshRecord(**{**values, "scopes": tuple(values["scopes"].split())})
+
+
+def revocation_state(found: Mapping[str, float | None], now: float) -> RevocationState:
+    """What the rules ``found`` (value by kind; None or missing: no rule) say at ``now``."""
+
+    def denied(kind: str) -> bool:
+        until = found.get(kind)
+        return until is not None and until > now
+
+    return RevocationState(
+        jti_denied=denied("jti"),
+        session_denied=denied("sid"),
+        key_denied=denied("kid"),
+        subject_revoked_before=found.get("subject"),
+        emergency_epoch=found.get("epoch"),
+    )
 
 
 class RowSessionStore:
@@ -155,7 +181,7 @@ class RowSessionStore:
             found = self._rows.select("token", _TOKEN, {"token_hash": token_hash})
             if not found:
                 return None
-            record = _token(found[0])
+            record = token_record(found[0])
             family = self._rows.select("family", _FAMILY, {"family_id": record.family_id})
         return SpendResult(
             # The record as it was before this call: unspent when this call won.
@@ -230,13 +256,7 @@ class RowSessionStore:
         # One query for every rule that applies.
         wanted = [{"kind": k, "key": key} for k, key in asked.items() if key is not None]
         found = dict(self._run(lambda rows: rows.select("rule", ["kind", "value"], *wanted)))
-        return RevocationState(
-            jti_denied=found.get("jti", 0.0) > now,
-            session_denied=found.get("sid", 0.0) > now,
-            key_denied=found.get("kid", 0.0) > now,
-            subject_revoked_before=found.get("subject"),
-            emergency_epoch=found.get("epoch"),
-        )
+        return revocation_state(found, now)
 
     # -- RateLimitStore
 

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from .._sqlite import close_all
 from ..errors import ConfigurationError
@@ -31,14 +31,12 @@ from .listing import FailureCount, RevocationRule, ordered_rules
 from .ratelimit import Reserved
 from .refresh import FamilyRecord, RefreshRecord, SpendResult
 from .revocation import RevocationState
+from .rows import FAILURE_HORIZON, SWEEP_EVERY, revocation_state, token_record
 
 __all__ = ["SQLiteSessionStore"]
 
 _T = TypeVar("_T")
 
-# Purge expired rows every this many writes: bounded size
-# without a background job.
-_SWEEP_EVERY = 512
 # Idle connections kept for reuse; more concurrent callers open (and then
 # close) their own.
 _MAX_IDLE = 8
@@ -220,7 +218,7 @@ class SQLiteSessionStore:
         if now is not None:
             with self._lock:
                 self._writes += 1
-                sweep = self._writes % _SWEEP_EVERY == 0
+                sweep = self._writes % SWEEP_EVERY == 0
             if sweep:
                 self._purge(conn, now)
 
@@ -243,8 +241,7 @@ class SQLiteSessionStore:
         conn.execute("DELETE FROM jwt_guard_denied_jti WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_denied_sessions WHERE expires_at <= ?", (now,))
         conn.execute("DELETE FROM jwt_guard_denied_kids WHERE expires_at <= ?", (now,))
-        # No window is longer than a day (FailureRateLimiter's maximum).
-        conn.execute("DELETE FROM jwt_guard_failures WHERE at <= ?", (now - 86400.0,))
+        conn.execute("DELETE FROM jwt_guard_failures WHERE at <= ?", (now - FAILURE_HORIZON,))
         conn.execute("COMMIT")
 
     # -- RefreshTokenStore
@@ -311,7 +308,7 @@ class SQLiteSessionStore:
                     (row[1],),
                 ).fetchone()
             return SpendResult(
-                record=_token(row),
+                record=token_record(row),
                 family=FamilyRecord(*fam) if fam is not None else None,
                 won=won,
             )
@@ -445,14 +442,8 @@ class SQLiteSessionStore:
                 "(SELECT expires_at FROM jwt_guard_denied_kids WHERE kid = ?)",
                 (jti, session, subject, kid),
             ).fetchone()
-            denied_until, session_until, before, epoch, kid_until = row
-            return RevocationState(
-                jti_denied=denied_until is not None and denied_until > now,
-                session_denied=session_until is not None and session_until > now,
-                key_denied=kid_until is not None and kid_until > now,
-                subject_revoked_before=before,
-                emergency_epoch=epoch,
-            )
+            kinds = ("jti", "sid", "subject", "epoch", "kid")
+            return revocation_state(dict(zip(kinds, row, strict=True)), now)
 
         return self._run(action)
 
@@ -576,16 +567,3 @@ class SQLiteSessionStore:
             return int(cursor.rowcount)
 
         return self._run(action)
-
-
-def _token(row: Any) -> RefreshRecord:
-    token_hash, family_id, subject, scopes, issued_at, expires_at, spent_at = row
-    return RefreshRecord(
-        token_hash=token_hash,
-        family_id=family_id,
-        subject=subject,
-        scopes=tuple(scopes.split()) if scopes else (),
-        issued_at=issued_at,
-        expires_at=expires_at,
-        spent_at=spent_at,
-    )
