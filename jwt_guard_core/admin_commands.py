@@ -150,18 +150,18 @@ SESSION_COMMANDS = (
     _verb(
         "revoke-family",
         "Revoke one session by its id (the sid claim): its refresh and access tokens",
-        Option("session"),
+        Option("session", "the session id (the sid claim)"),
     ),
     _verb(
         "logout-subject",
         "Log a subject out everywhere: every session, every access token issued before now",
-        Option("subject"),
+        Option("subject", "whom to log out (the sub claim)"),
     ),
     _verb("failed-attempts", "List clients with failed attempts in the rate-limit window", _LIMIT),
     _verb(
         "clear-attempts",
         "Forget a client's failed attempts (an address, or a key as listed)",
-        Option("client"),
+        Option("client", "a client address, or its key as listed"),
     ),
 )
 
@@ -267,7 +267,8 @@ def add_arguments(parser: ArgumentParser, name: str) -> None:
     if name == "sessions":
         verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
         for command in SESSION_COMMANDS:
-            _add_options(verbs.add_parser(command.name, help=command.help), command)
+            verb = verbs.add_parser(command.name, help=command.help, description=command.help)
+            _add_options(verb, command)
     else:
         _add_options(parser, COMMANDS[name])
 
@@ -275,10 +276,12 @@ def add_arguments(parser: ArgumentParser, name: str) -> None:
 def _add_options(parser: ArgumentParser, command: Command) -> None:
     # The exclusive options are an argparse group: it refuses two of them
     # (and, when one is required, none) before the command's own checks.
-    group = parser.add_mutually_exclusive_group(required=command.one_required)
+    group: Any = parser
+    if any(option.exclusive for option in command.options):
+        group = parser.add_mutually_exclusive_group(required=command.one_required)
     types = {"time": float, "limit": int}
     for option in command.options:
-        target: Any = group if option.exclusive else parser
+        target = group if option.exclusive else parser
         if option.kind == "switch":
             target.add_argument(option.flag, action="store_true", help=option.help)
         else:
