@@ -1,10 +1,9 @@
 """What the adapters' key, revocation and session commands do and say, written once.
 
-``manage.py jwt_guard_keygen | jwt_guard_rotate_keys | jwt_guard_keys |
-jwt_guard_revoke | jwt_guard_sessions`` and ``flask jwt-guard keygen |
-rotate | keys | revoke | sessions ...`` parse their options and print
-:class:`Line` objects these functions return; a bad combination of options
-raises :class:`UsageError` with the text to show. Key material, refresh
+``manage.py jwt_guard_*`` and ``flask jwt-guard ...`` (built from
+:mod:`jwt_guard_core.admin_commands`) print the :class:`Line` objects these
+functions return; a bad combination of options raises :class:`UsageError`
+with the text to show. Key material, refresh
 tokens and their hashes are never part of a line. The Django admin's
 session actions report with the same lines.
 """

@@ -13,13 +13,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from jwt_guard_core import admin_commands as table
 
+from ...issuing import get_issuing
+from ...sessions import get_sessions
+
 _SETTINGS = {"issuing": "JWT_GUARD['ISSUING']", "sessions": "JWT_GUARD['SESSIONS']"}
 
 
 def _open(what: str) -> Any:
-    from ...issuing import get_issuing
-    from ...sessions import get_sessions
-
     return get_issuing().keys if what == "keys" else get_sessions().side
 
 
