@@ -1,13 +1,9 @@
 """``app.config`` -> the core's settings, validated once at ``init_app``.
 
-The one module of the adapter that reads ``app.config``. Every key, its
-default and its validation are the core's
+Every key, its default and its validation are the core's
 (:mod:`jwt_guard_core.settings.schema`); the Flask spelling is
-``JWT_GUARD_NAME`` (``JWT_GUARD_ISSUING_*``, ``JWT_GUARD_SESSIONS_*``).
-:func:`load` returns the core's :class:`~jwt_guard_core.GuardConfig`, the
-request settings and the start-up warnings; a bad value raises
-:class:`~jwt_guard_core.ConfigurationError` whose ``setting`` is the
-``JWT_GUARD_*`` key to fix.
+``JWT_GUARD_NAME``. A bad value raises
+:class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
 """
 
 from __future__ import annotations
@@ -18,19 +14,8 @@ from typing import Any
 
 from jwt_guard_core import GuardConfig
 from jwt_guard_core.settings import GuardSettings, RequestSettings, adapter_defaults, findings
-from jwt_guard_core.settings.schema import LOCATION_ALIASES
 
-__all__ = [
-    "DEFAULTS",
-    "LOCATION_ALIASES",
-    "PREFIX",
-    "FlaskSettings",
-    "Loaded",
-    "load",
-    "read",
-]
-
-PREFIX = "JWT_GUARD_"
+__all__ = ["DEFAULTS", "FlaskSettings", "Loaded", "load", "read"]
 
 #: Every key with its default, in the order docs/flask.md lists them (the core's schema).
 DEFAULTS: Mapping[str, Any] = adapter_defaults("flask")
@@ -58,8 +43,7 @@ def load(config: Mapping[str, Any], *, revocation: Any = None) -> Loaded:
     """Validate every ``JWT_GUARD_*`` key of ``config`` and build the core config.
 
     ``revocation`` is the verifier's revocation check unless
-    ``JWT_GUARD_REVOCATION`` is set (the sessions' one). Raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    ``JWT_GUARD_REVOCATION`` is set (the sessions' one).
     """
     parsed = read(config)
     settings = parsed.request
