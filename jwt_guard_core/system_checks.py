@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
 from .settings.audit import Finding, findings
+from .settings.resource import resource_policy
 
 if TYPE_CHECKING:
     from .config import GuardConfig
@@ -114,16 +115,18 @@ def checks_of(found: Iterable[Finding], ids: Mapping[str, str] = IDS) -> list[Ch
 
 def settings_checks(
     raw: object,
-    parsed: Callable[[], GuardSettings],
+    settings: GuardSettings,
     *,
     development: bool,
     middleware: Sequence[str],
-    validate: Callable[[], object],
+    build_config: Callable[[], object],
     check_issuing: Callable[[], object],
 ) -> list[Check]:
-    """Every check of the ``JWT_GUARD`` dict ``raw`` (read by ``parsed()``).
+    """Every check of the ``JWT_GUARD`` dict ``raw``, read as ``settings``.
 
-    ``validate()`` builds what requests use (E007 when it raises);
+    ``build_config()`` builds the verifier's configuration: it, where tokens
+    are read and the resource policy (DPoP, mTLS, RFC 9728 metadata) are
+    checked only without an error so far (E007 when one raises).
     ``check_issuing()`` validates ``ISSUING`` without opening its store (E011).
     """
     if not isinstance(raw, Mapping):
@@ -134,7 +137,7 @@ def settings_checks(
                 "Set JWT_GUARD = {'ALGORITHMS': [...], 'ISSUER': ..., 'AUDIENCE': ..., ...}.",
             )
         ]
-    checks = checks_of(findings(parsed(), development=development))
+    checks = checks_of(findings(settings, development=development))
     if (
         _MIDDLEWARE in middleware
         and _AUTH_MIDDLEWARE in middleware
@@ -150,7 +153,9 @@ def settings_checks(
         )
     if not any(c.error for c in checks):
         try:
-            validate()
+            settings.request  # noqa: B018 - validates where tokens are read
+            build_config()
+            resource_policy(settings)
         except (ConfigurationError, ImportError) as exc:
             checks.append(Check("jwt_guard.E007", f"JWT_GUARD is not a valid configuration: {exc}"))
     # Last and independent of the verifier's settings: a service may issue

@@ -28,24 +28,19 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     """Every check of the settings themselves."""
     checks = settings_checks(
         getattr(settings, "JWT_GUARD", None),
-        lambda: conf.parsed,
+        conf.parsed,
         development=bool(settings.DEBUG),
         middleware=list(getattr(settings, "MIDDLEWARE", None) or ()),
-        validate=_validate,
+        build_config=_build_config,
         check_issuing=_check_issuing,
     )
     return _messages(checks)
 
 
-def _validate() -> None:
-    # Imported here: registering the checks must not load the verifier.
-    from jwt_guard_core.settings.resource import resource_policy
+def _build_config() -> None:
+    from .verifier import build_config  # registering the checks must not load the verifier
 
-    from .verifier import build_config
-
-    conf.parsed.request  # noqa: B018 - validates where tokens are read
     build_config()
-    resource_policy(conf.parsed)  # DPoP, mTLS, RFC 9728 metadata
 
 
 def _check_issuing() -> None:
