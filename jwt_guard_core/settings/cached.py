@@ -1,21 +1,51 @@
-"""An adapter's settings read once against the schema and kept until they change.
+"""An adapter's settings read once against the schema: kept, or loaded at start-up.
 
-Django's ``conf`` is one (DRF's ``api_settings`` does the same): the mapping
-is read into one frozen :class:`~jwt_guard_core.settings.GuardSettings` on
-first use and kept, with what is made from it, until :meth:`CachedSettings.reset`
-(Django's ``setting_changed`` signal), so a request reads no settings.
+Django's ``conf`` is a :class:`CachedSettings` (DRF's ``api_settings`` does
+the same): the mapping is read into one frozen
+:class:`~jwt_guard_core.settings.GuardSettings` on first use and kept, with
+what is made from it, until :meth:`CachedSettings.reset` (Django's
+``setting_changed`` signal), so a request reads no settings. Flask reads its
+``app.config`` once at ``init_app``: :func:`load`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
+from .audit import findings
 from .loaded import GuardSettings, RequestSettings
 from .schema import SETTINGS, Adapter, adapter_defaults
 
-__all__ = ["CachedSettings"]
+if TYPE_CHECKING:
+    from ..config import GuardConfig
+
+__all__ = ["CachedSettings", "Loaded", "load"]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """What :func:`load` returns: core config, request settings, warnings to log, the settings."""
+
+    config: GuardConfig
+    settings: RequestSettings
+    warnings: tuple[str, ...]
+    parsed: GuardSettings
+
+
+def load(mapping: Mapping[str, Any], adapter: Adapter, *, revocation: Any = None) -> Loaded:
+    """Read and validate ``mapping`` and build the core config; raises naming the key.
+
+    ``revocation`` is the verifier's revocation check unless ``REVOCATION``
+    is set; ``warnings`` are the risky settings' messages (no error: that raised).
+    """
+    parsed = GuardSettings.from_mapping(mapping, adapter)
+    settings = parsed.request
+    config = parsed.guard_config(revocation=revocation)
+    warnings = tuple(f.message for f in findings(parsed) if not f.error)
+    return Loaded(config=config, settings=settings, warnings=warnings, parsed=parsed)
 
 
 class CachedSettings:
