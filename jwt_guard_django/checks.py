@@ -12,6 +12,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLResolver, get_resolver
 
 from jwt_guard_core.system_checks import Check, key_set_checks, settings_checks, view_checks
 
@@ -61,9 +63,7 @@ def check_key_sets_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckM
 
 
 def _key_sets(*, warm: bool) -> list[CheckMessage]:
-    from django.core.exceptions import ImproperlyConfigured
-
-    from .verifier import get_verifier
+    from .verifier import get_verifier  # registering the checks must not load the verifier
 
     try:
         # The shared verifier's key sets: what is fetched here serves requests.
@@ -75,15 +75,11 @@ def _key_sets(*, warm: bool) -> list[CheckMessage]:
 
 def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Views of the URLconf that cannot work; no request is made."""
-    from django.urls import get_resolver
-
     return _messages(view_checks(conf.parsed, _views(get_resolver())))
 
 
 def _views(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[Any]:
     """``(label, view, view class or None, as_view kwargs)`` of every view under ``resolver``."""
-    from django.urls import URLResolver
-
     for entry in resolver.url_patterns:
         route = prefix + str(entry.pattern)
         if isinstance(entry, URLResolver):
@@ -91,6 +87,7 @@ def _views(resolver: Any, prefix: str = "", namespace: str = "") -> Iterator[Any
             yield from _views(entry, route, inner)
             continue
         view = entry.callback
+        # DRF's view class, or Django's.
         view_class = getattr(view, "cls", None) or getattr(view, "view_class", None)
         name = f" (name {namespace + entry.name!r})" if entry.name else ""
         target = view_class or view
