@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .keys import KeySource, StaticKeySet
 
-__all__ = ["health", "liveness", "readiness", "redact_url"]
+__all__ = ["PROBES", "health", "liveness", "probe", "readiness", "redact_url"]
 
 logger = logging.getLogger("jwt_guard.health")
 
@@ -58,6 +58,25 @@ _STATES = {"ok": "fresh", "stale": "stale", "unavailable": "unavailable", "cold"
 def liveness() -> dict[str, str]:
     """``{"status": "alive"}``: the process answers. No I/O, nothing checked."""
     return {"status": "alive"}
+
+
+#: The probe routes both adapters serve.
+PROBES = ("live", "ready")
+
+
+def probe(
+    name: str,
+    key_sources: Callable[[], Mapping[str | None, KeySource]],
+    backends: Callable[[], Mapping[str, Callable[[], Any]]],
+) -> tuple[int, dict[str, Any]]:
+    """``(HTTP status, JSON body)`` of the ``live`` or ``ready`` route of :data:`PROBES`.
+
+    ``live`` calls neither argument (no I/O); ``ready`` is :func:`readiness`
+    over ``key_sources`` and the store factories ``backends()`` returns.
+    """
+    if name == "live":
+        return 200, liveness()
+    return readiness(key_sources, backends())
 
 
 def health(

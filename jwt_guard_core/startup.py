@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "key_set_findings",
     "key_set_probes",
     "log_findings",
+    "report_once_more",
 ]
 
 #: Failures that say nothing about the configuration: the provider or the
@@ -289,3 +291,31 @@ def log_findings(found: Iterable[Finding], logger: logging.Logger) -> None:
             finding.hint,
             extra={"jwt_guard_event": "startup_check", "jwt_guard_check": finding.code},
         )
+
+
+def report_once_more(
+    check: Callable[[], list[Finding]], logger: logging.Logger
+) -> Callable[[], None]:
+    """Log ``check()``'s findings now; the function returned logs the new ones once more.
+
+    Flask's routes: checked at ``init_app`` for those registered by then, and
+    before the first request (the function returned, whichever thread calls
+    it first) for those added since, each finding reported once.
+    """
+    found = check()
+    log_findings(found, logger)
+    reported = {f.message for f in found}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def once_more() -> None:
+        # One Event test per request once done.
+        if done.is_set():
+            return
+        with lock:
+            if done.is_set():
+                return
+            done.set()
+        log_findings([f for f in check() if f.message not in reported], logger)
+
+    return once_more

@@ -1,9 +1,4 @@
-"""Django and DRF adapter for jwt-guard.
-
-Add ``"jwt_guard_django"`` to ``INSTALLED_APPS``, set ``JWT_GUARD``, then either
-``"jwt_guard_django.middleware.JWTGuardMiddleware"`` in ``MIDDLEWARE`` or
-``"jwt_guard_django.authentication.JWTGuardAuthentication"`` in DRF's
-``DEFAULT_AUTHENTICATION_CLASSES``. See docs/django.md.
+"""Django and DRF adapter for jwt-guard; see docs/django.md.
 
 The names below are imported on first use, so importing this package never
 touches settings or imports DRF before Django is set up.
@@ -20,88 +15,48 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised in a subprocess
     raise missing_framework(__name__, "Django", "django") from exc
 
-if TYPE_CHECKING:
-    from ._auth import jwt_exempt
-    from .authentication import JWTGuardAuthentication
-    from .cookies import delete_auth_cookie, set_auth_cookie
-    from .decorators import (
-        jwt_optional,
-        jwt_required,
-        require_any_role,
-        require_roles,
-        require_scopes,
-    )
-    from .issuing import get_key_manager, get_token_issuer
-    from .middleware import JWTGuardMiddleware
-    from .permissions import (
-        HasAnyRole,
-        HasAnyScope,
-        HasRoles,
-        HasScopes,
-        RequiresAuthLevel,
-        RequiresDPoP,
-    )
-    from .sessions import get_sessions
-    from .signals import token_rejected, token_verified
-    from .store import DjangoSessionStore
-    from .user import TokenUser
-    from .verifier import get_verifier, key_set_health
+if TYPE_CHECKING:  # the types of the names; __getattr__ imports them at run time
+    from ._auth import jwt_exempt as jwt_exempt
+    from .authentication import JWTGuardAuthentication as JWTGuardAuthentication
+    from .cookies import delete_auth_cookie as delete_auth_cookie
+    from .cookies import set_auth_cookie as set_auth_cookie
+    from .decorators import jwt_optional as jwt_optional
+    from .decorators import jwt_required as jwt_required
+    from .decorators import require_any_role as require_any_role
+    from .decorators import require_roles as require_roles
+    from .decorators import require_scopes as require_scopes
+    from .issuing import get_key_manager as get_key_manager
+    from .issuing import get_token_issuer as get_token_issuer
+    from .middleware import JWTGuardMiddleware as JWTGuardMiddleware
+    from .permissions import HasAnyRole as HasAnyRole
+    from .permissions import HasAnyScope as HasAnyScope
+    from .permissions import HasRoles as HasRoles
+    from .permissions import HasScopes as HasScopes
+    from .permissions import RequiresAuthLevel as RequiresAuthLevel
+    from .permissions import RequiresDPoP as RequiresDPoP
+    from .sessions import get_sessions as get_sessions
+    from .signals import token_rejected as token_rejected
+    from .signals import token_verified as token_verified
+    from .store import DjangoSessionStore as DjangoSessionStore
+    from .user import TokenUser as TokenUser
+    from .verifier import get_verifier as get_verifier
+    from .verifier import key_set_health as key_set_health
 
-__all__ = [
-    "DjangoSessionStore",
-    "HasAnyRole",
-    "HasAnyScope",
-    "HasRoles",
-    "HasScopes",
-    "JWTGuardAuthentication",
-    "JWTGuardMiddleware",
-    "RequiresAuthLevel",
-    "RequiresDPoP",
-    "TokenUser",
-    "delete_auth_cookie",
-    "get_key_manager",
-    "get_sessions",
-    "get_token_issuer",
-    "get_verifier",
-    "jwt_exempt",
-    "jwt_optional",
-    "jwt_required",
-    "key_set_health",
-    "require_any_role",
-    "require_roles",
-    "require_scopes",
-    "set_auth_cookie",
-    "token_rejected",
-    "token_verified",
-]
-
-_MODULES = {
-    "DjangoSessionStore": "store",
-    "HasAnyRole": "permissions",
-    "HasAnyScope": "permissions",
-    "HasRoles": "permissions",
-    "HasScopes": "permissions",
-    "JWTGuardAuthentication": "authentication",
-    "JWTGuardMiddleware": "middleware",
-    "RequiresAuthLevel": "permissions",
-    "RequiresDPoP": "permissions",
-    "TokenUser": "user",
-    "delete_auth_cookie": "cookies",
-    "get_key_manager": "issuing",
-    "get_sessions": "sessions",
-    "get_token_issuer": "issuing",
-    "get_verifier": "verifier",
-    "jwt_exempt": "_auth",
-    "jwt_optional": "decorators",
-    "jwt_required": "decorators",
-    "key_set_health": "verifier",
-    "require_any_role": "decorators",
-    "require_roles": "decorators",
-    "require_scopes": "decorators",
-    "set_auth_cookie": "cookies",
-    "token_rejected": "signals",
-    "token_verified": "signals",
+#: Each module and the public names it gives.
+_BY_MODULE = {
+    "_auth": "jwt_exempt",
+    "authentication": "JWTGuardAuthentication",
+    "cookies": "delete_auth_cookie set_auth_cookie",
+    "decorators": "jwt_optional jwt_required require_any_role require_roles require_scopes",
+    "issuing": "get_key_manager get_token_issuer",
+    "middleware": "JWTGuardMiddleware",
+    "permissions": "HasAnyRole HasAnyScope HasRoles HasScopes RequiresAuthLevel RequiresDPoP",
+    "sessions": "get_sessions",
+    "signals": "token_rejected token_verified",
+    "store": "DjangoSessionStore",
+    "user": "TokenUser",
+    "verifier": "get_verifier key_set_health",
 }
-
-
+_MODULES = {name: module for module, names in _BY_MODULE.items() for name in names.split()}
+__all__ = sorted(_MODULES)
 __getattr__ = lazy_names(__name__, _MODULES)

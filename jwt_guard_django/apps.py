@@ -26,14 +26,10 @@ class JWTGuardConfig(AppConfig):
         from .checks import check_key_sets, check_key_sets_deploy, check_routes, check_settings
         from .conf import conf
 
-        checks.register(check_settings, checks.Tags.security)
-        # The remote key sets (jwt_guard.E013/E014/E021/W012): with WARM_ON_STARTUP
-        # in every check, else only under `check --deploy` (network I/O).
-        checks.register(check_key_sets, checks.Tags.security)
+        for check in (check_settings, check_key_sets, check_routes):
+            checks.register(check, checks.Tags.security)
+        # Fetches the key sets without WARM_ON_STARTUP: only under `check --deploy`.
         checks.register(check_key_sets_deploy, checks.Tags.security, deploy=True)
-        checks.register(check_routes, checks.Tags.security)  # jwt_guard.E015
-        # The drf-spectacular extension is registered by the DRF authentication
-        # module, which DRF imports only when a project uses it.
         # Read as given: the settings are parsed (and cached) on first use, not here.
         if conf.get("WARM_ON_STARTUP") is True:
             from .verifier import get_verifier, warm
@@ -49,9 +45,8 @@ class JWTGuardConfig(AppConfig):
     def key_revocation(self) -> Any:
         """The sessions' revocation service when ``SESSIONS`` is set, else ``None``.
 
-        Where an emergency key rotation denies the removed keys (see
-        :func:`jwt_guard_django.issuing.build_issuing`). Reached through the
-        app config because the session side imports the issuing side.
+        Reached through the app config because the session side imports the
+        issuing side, where an emergency key rotation denies the removed keys.
         """
         from .sessions import get_sessions, sessions_configured
 

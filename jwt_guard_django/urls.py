@@ -1,18 +1,4 @@
-"""Routes of the issuing side; include them at your site root.
-
-::
-
-    urlpatterns = [
-        path("", include("jwt_guard_django.urls")),
-        ...
-    ]
-
-serves ``/.well-known/jwks.json`` (URL name ``jwt_guard:jwks``) and
-``/.well-known/openid-configuration`` (``jwt_guard:openid_configuration``),
-configured by ``JWT_GUARD["ISSUING"]``, and
-``/.well-known/oauth-protected-resource`` (``jwt_guard:protected_resource_metadata``,
-RFC 9728) from ``JWT_GUARD["RESOURCE_METADATA"]``.
-"""
+"""The issuing side's routes (JWKS, OpenID discovery, RFC 9728 metadata); see docs/django.md."""
 
 from __future__ import annotations
 

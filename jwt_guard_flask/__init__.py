@@ -1,16 +1,4 @@
-"""Flask adapter for jwt-guard.
-
-    from jwt_guard_flask import JWTGuard, current_token, jwt_required
-
-    app.config["JWT_GUARD_ALGORITHMS"] = ["RS256"]
-    app.config["JWT_GUARD_OIDC_ISSUER"] = "https://login.example.com/"
-    app.config["JWT_GUARD_AUDIENCE"] = "https://api.example.com"
-    guard = JWTGuard(app)
-
-    @app.get("/me")
-    @jwt_required(scopes=["profile"])
-    def me():
-        return dict(current_token.claims)
+"""Flask adapter for jwt-guard: ``JWTGuard(app)``, ``@jwt_required``, ``current_token``.
 
 Every key is listed with its default in docs/flask.md.
 """
@@ -89,6 +77,4 @@ _LAZY = {
     "get_token_issuer": "issuing",
     "get_sessions": "session_routes",
 }
-
-
 __getattr__ = lazy_names(__name__, _LAZY)

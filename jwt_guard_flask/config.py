@@ -1,36 +1,21 @@
 """``app.config`` -> the core's settings, validated once at ``init_app``.
 
-The one module of the adapter that reads ``app.config``. Every key, its
-default and its validation are the core's
+Every key, its default and its validation are the core's
 (:mod:`jwt_guard_core.settings.schema`); the Flask spelling is
-``JWT_GUARD_NAME`` (``JWT_GUARD_ISSUING_*``, ``JWT_GUARD_SESSIONS_*``).
-:func:`load` returns the core's :class:`~jwt_guard_core.GuardConfig`, the
-request settings and the start-up warnings; a bad value raises
-:class:`~jwt_guard_core.ConfigurationError` whose ``setting`` is the
-``JWT_GUARD_*`` key to fix.
+``JWT_GUARD_NAME``. A bad value raises
+:class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from jwt_guard_core import GuardConfig
-from jwt_guard_core.settings import GuardSettings, RequestSettings, adapter_defaults, findings
-from jwt_guard_core.settings.schema import LOCATION_ALIASES
+from jwt_guard_core.settings import GuardSettings, RequestSettings, adapter_defaults
+from jwt_guard_core.settings.cached import Loaded
+from jwt_guard_core.settings.cached import load as _load
 
-__all__ = [
-    "DEFAULTS",
-    "LOCATION_ALIASES",
-    "PREFIX",
-    "FlaskSettings",
-    "Loaded",
-    "load",
-    "read",
-]
-
-PREFIX = "JWT_GUARD_"
+__all__ = ["DEFAULTS", "FlaskSettings", "Loaded", "load", "read"]
 
 #: Every key with its default, in the order docs/flask.md lists them (the core's schema).
 DEFAULTS: Mapping[str, Any] = adapter_defaults("flask")
@@ -39,30 +24,11 @@ DEFAULTS: Mapping[str, Any] = adapter_defaults("flask")
 FlaskSettings = RequestSettings
 
 
-@dataclass(frozen=True)
-class Loaded:
-    """What :func:`load` returns: core config, request settings, warnings to log, the settings."""
-
-    config: GuardConfig
-    settings: RequestSettings
-    warnings: tuple[str, ...]
-    parsed: GuardSettings
-
-
 def read(config: Mapping[str, Any]) -> GuardSettings:
     """The ``JWT_GUARD_*`` keys of ``config`` read against the schema (not validated yet)."""
     return GuardSettings.from_mapping(config, "flask")
 
 
 def load(config: Mapping[str, Any], *, revocation: Any = None) -> Loaded:
-    """Validate every ``JWT_GUARD_*`` key of ``config`` and build the core config.
-
-    ``revocation`` is the verifier's revocation check unless
-    ``JWT_GUARD_REVOCATION`` is set (the sessions' one). Raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the key.
-    """
-    parsed = read(config)
-    settings = parsed.request
-    guard_config = parsed.guard_config(revocation=revocation)
-    warnings = tuple(f.message for f in findings(parsed) if not f.error)
-    return Loaded(config=guard_config, settings=settings, warnings=warnings, parsed=parsed)
+    """Validate every ``JWT_GUARD_*`` key of ``config``; the core config, settings, warnings."""
+    return _load(config, "flask", revocation=revocation)

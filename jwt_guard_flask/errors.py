@@ -1,15 +1,9 @@
-"""Rejections as werkzeug HTTP exceptions.
+"""Rejections as werkzeug HTTP exceptions, their response the core's (docs/flask.md).
 
-Each failure is raised as a :class:`JWTGuardHTTPException` subclass that is
-also the matching werkzeug class (``Unauthorized``, ``BadRequest``,
-``Forbidden``, ``ServiceUnavailable``), so Flask, Flask-RESTX and any
-``errorhandler(401)`` treat it as the HTTP error it is, never as a 500.
-
-Status, ``WWW-Authenticate`` (RFC 6750 section 3, with the ``DPoP`` challenge
-of RFC 9449 and RFC 9728 ``resource_metadata`` when configured),
-``Retry-After``, ``DPoP-Nonce`` and the JSON body all come from the core
-(:meth:`jwt_guard_core.sender.ResourcePolicy.refusal`); the body
-never carries the machine reason, which goes to logs and events only.
+Each is also the matching werkzeug class, so Flask, Flask-RESTX and any
+``errorhandler(401)`` treat it as the HTTP error it is, never as a 500. The
+status, headers and body come from :mod:`jwt_guard_core.http`; the body never
+carries the machine reason, which goes to logs and events only.
 """
 
 from __future__ import annotations
@@ -37,13 +31,10 @@ __all__ = [
 class JWTGuardHTTPException(wz.HTTPException):
     """A request refused by jwt-guard.
 
-    Attributes:
-        token_error: the core :class:`~jwt_guard_core.TokenError` (with its
-            machine ``reason``), or ``None`` when the request had no token.
-        reason: the machine reason (``token_expired``, ``missing_token``,
-            ``csrf_failed``, ...), for logs and custom handlers only.
-        headers: the response headers (``WWW-Authenticate``, ``Retry-After``).
-        data: the JSON body; Flask-RESTX sends this attribute as the body.
+    ``token_error`` is the core :class:`~jwt_guard_core.TokenError` (``None``
+    without a token), ``reason`` its machine reason (for logs and custom
+    handlers only), ``headers`` the response headers and ``data`` the JSON
+    body (Flask-RESTX sends it as the body).
     """
 
     def __init__(
@@ -88,7 +79,7 @@ class KeySourceOutage(JWTGuardHTTPException, wz.ServiceUnavailable):
     """503 with ``Retry-After``: the keys cannot be fetched; not the client's fault."""
 
 
-_BY_STATUS: dict[int, type[JWTGuardHTTPException]] = {
+_BY_STATUS = {
     400: TokenBadRequest,
     401: TokenUnauthorized,
     403: ScopeForbidden,
@@ -101,15 +92,12 @@ def http_error(
 ) -> JWTGuardHTTPException:
     """The exception to raise for ``error`` (``None``: the request carried no token).
 
-    ``response`` is the core's answer when the caller has one (the
-    resource policy's, with DPoP and ``resource_metadata`` challenges);
-    otherwise the plain RFC 6750 one for ``realm``.
+    ``response`` is the core's answer when the caller has one (the resource
+    policy's); otherwise the plain RFC 6750 one for ``realm``.
     """
-    if response is None:
-        response = error_response(error, realm=realm)
+    response = response or error_response(error, realm=realm)
     cls = _BY_STATUS.get(response.status, JWTGuardHTTPException)
-    reason = error.reason if error is not None else "missing_token"
-    return cls(response, error, reason)
+    return cls(response, error, error.reason if error is not None else "missing_token")
 
 
 def csrf_error() -> CSRFError:

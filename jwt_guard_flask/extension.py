@@ -37,19 +37,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class JWTGuard(SessionsMixin):
-    """Protects a Flask app's views with JSON Web Tokens.
+    """Protects a Flask app's views with JSON Web Tokens (see docs/flask.md).
 
     ``JWTGuard(app)``, or ``guard = JWTGuard()`` and later
-    ``guard.init_app(app)`` (one guard can serve several apps). ``init_app``
-    sets every ``JWT_GUARD_*`` key with ``app.config.setdefault`` (see
-    :data:`jwt_guard_flask.config.DEFAULTS` and docs/flask.md for the
-    table), validates them and builds the verifier once: a bad value raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the key, and a risky
-    one is logged as a warning on the ``jwt_guard.flask`` logger. Settings
-    changed after ``init_app`` are not seen.
-
-    The guard is stored in ``app.extensions["jwt_guard"]``; registering a
-    second guard on the same app raises :class:`RuntimeError`.
+    ``guard.init_app(app)`` (one guard can serve several apps).
     """
 
     def __init__(self, app: Flask | None = None) -> None:
@@ -60,12 +51,12 @@ class JWTGuard(SessionsMixin):
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Configure ``app``: config defaults, validation, verifier, error handler.
+        """Configure ``app``: sets every ``JWT_GUARD_*`` key with ``setdefault``, validates them.
 
-        Also builds the resource policy (DPoP, certificate binding,
-        challenges), adds the ``DPoP-Nonce`` of accepted DPoP requests to
-        responses when DPoP nonces are on, and routes the RFC 9728 document
-        at its well-known path when ``JWT_GUARD_RESOURCE_METADATA`` is set.
+        A bad value raises :class:`~jwt_guard_core.ConfigurationError` naming
+        the key; a risky one is logged on the ``jwt_guard.flask`` logger.
+        Settings changed later are not seen. A second guard on the same app
+        raises :class:`RuntimeError`.
         """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
@@ -99,16 +90,8 @@ class JWTGuard(SessionsMixin):
             # RFC 9728 section 3: the document lives at the well-known path
             # derived from JWT_GUARD_RESOURCE_METADATA["resource"].
             document = resource.metadata.document
-
-            def protected_resource_metadata() -> ResponseReturnValue:
-                return jsonify(document())
-
-            app.add_url_rule(
-                resource.metadata.path,
-                endpoint="jwt_guard_protected_resource_metadata",
-                view_func=protected_resource_metadata,
-                methods=["GET"],
-            )
+            endpoint = "jwt_guard_protected_resource_metadata"
+            app.add_url_rule(resource.metadata.path, endpoint, lambda: jsonify(document()))
         register_cli(app)
         watch_routes(app, loaded.parsed, logger)  # routes demanding what settings turned off
         if loaded.settings.warm_on_startup:
@@ -128,17 +111,10 @@ class JWTGuard(SessionsMixin):
     def user_loader(self, loader: F) -> F:
         """Register ``loader(token) -> user``; its result is :data:`current_user`.
 
-        Called once per request after the token is verified (an ``async def``
-        loader is awaited in async views). Returning ``None`` refuses the
-        request with 401 ``invalid_token`` (reason ``user_not_found``).
-
-        A user is its issuer *and* subject (OpenID Connect Core 5.7): match
-        on ``token.issuer`` and ``token.subject``. The loader is called only
-        for tokens of an issuer in ``JWT_GUARD_USER_ISSUERS`` (by default
-        the one configured issuer; none when ``JWT_GUARD_ISSUERS`` has
-        several): for another issuer's token the request goes on with
-        :data:`current_user` ``None``, so a partner's ``sub="admin"`` never
-        reaches a lookup of the local ``admin``.
+        Called once per request after the token is verified, only for tokens
+        of an issuer in ``JWT_GUARD_USER_ISSUERS`` (a user is its issuer *and*
+        subject, OpenID Connect Core 5.7); ``None`` refuses the request with
+        401 (reason ``user_not_found``).
         """
         self._user_loader = loader
         for app, state in list(self._states.items()):
@@ -159,11 +135,8 @@ class JWTGuard(SessionsMixin):
     def error_handler(self, handler: F) -> F:
         """Register ``handler(exc) -> response`` for every jwt-guard rejection.
 
-        ``exc`` is a :class:`~jwt_guard_flask.errors.JWTGuardHTTPException`
-        with ``code``, ``headers`` (keep ``WWW-Authenticate`` and
-        ``Retry-After``), ``data`` (the default JSON body) and ``reason``.
-        Flask-RESTX routes use the API's own error handling instead; there
-        the exception's ``data`` becomes the body.
+        ``exc`` is a :class:`~jwt_guard_flask.errors.JWTGuardHTTPException`;
+        keep its ``headers`` (``WWW-Authenticate``, ``Retry-After``).
         """
         self._error_handler = handler
         return handler
@@ -189,10 +162,8 @@ class JWTGuard(SessionsMixin):
     ) -> Blueprint:
         """Require a valid token (and ``scopes``) on every view of ``blueprint``.
 
-        Call before the blueprint is registered on the app. Works for sync
-        and async views alike: the check runs as a ``before_request``
-        function. ``dpop``, ``acr_values`` and ``max_age`` are those of
-        :func:`~jwt_guard_flask.jwt_required`.
+        Call before the blueprint is registered on the app; the arguments are
+        those of :func:`~jwt_guard_flask.jwt_required`.
         """
         route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
 
@@ -216,11 +187,7 @@ class JWTGuard(SessionsMixin):
         return config_key_sources(self.verifier(app).config)
 
     def warm(self, app: Flask | None = None) -> None:
-        """Fetch every remote key set now so the first request does not wait.
-
-        A failure is logged, not raised: requests get 503 until a fetch
-        succeeds, and the service can start while the provider is down.
-        """
+        """Fetch every remote key set now; a failure is logged, not raised."""
         warm_config(self.verifier(app).config, logger)
 
     async def awarm(self, app: Flask | None = None) -> None:
@@ -228,13 +195,7 @@ class JWTGuard(SessionsMixin):
         await awarm_config(self.verifier(app).config, logger)
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
-        """Health of every key source, for a health-check endpoint.
-
-        ``{"ok": bool, "key_sets": {issuer or "*": {...}}}``: a remote key
-        set reports ``{"type": "remote", **its health()}``, a static one
-        ``{"type": "static", "keys": n}``. ``ok`` is false while a key set
-        is ``unavailable`` (requests it serves get 503).
-        """
+        """``{"ok": bool, "key_sets": {issuer or "*": {...}}}``, for a health endpoint."""
         return config_health(self.verifier(app).config)
 
 

@@ -1,17 +1,8 @@
-"""Liveness and readiness routes for probes (Kubernetes, a load balancer), opt-in.
+"""Liveness and readiness routes for probes, opt-in; see docs/production.md.
 
-::
-
-    from jwt_guard_flask.health import health_blueprint
-
-    app.register_blueprint(health_blueprint, url_prefix="/health")
-
-serves ``/health/live`` (200 without any I/O: the process serves requests)
-and ``/health/ready`` (200 when every key source can verify and every Redis
-backend answers, 503 otherwise), with the core's report as JSON
-(:func:`jwt_guard_core.health.health`; never a key, a secret or a URL's
-credentials). Neither needs a token: serve them where only the probes
-reach, or accept that anyone can see which issuers you trust.
+``app.register_blueprint(health_blueprint, url_prefix="/health")`` serves
+``/health/live`` (200, no I/O) and ``/health/ready`` (200 or 503 with the
+core's report, :func:`jwt_guard_core.health.probe`).
 """
 
 from __future__ import annotations
@@ -20,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
 
-from jwt_guard_core.health import liveness, readiness
+from jwt_guard_core.health import PROBES, probe
 
 from ._state import current_state
 
@@ -29,25 +20,19 @@ __all__ = ["health_blueprint"]
 health_blueprint = Blueprint("jwt_guard_health", __name__)
 
 
-def _answer(body: dict[str, Any], status: int = 200) -> Response:
-    response = jsonify(body)
+def _probe(name: str) -> Response:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    status, report = probe(
+        name, lambda: current_state().guard.key_sources(app), lambda: _backends(app)
+    )
+    response = jsonify(report)
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-@health_blueprint.route("/live", methods=["GET"])
-def live() -> Response:
-    """200 ``{"status": "alive"}``; reads nothing, fetches nothing."""
-    return _answer(liveness())
-
-
-@health_blueprint.route("/ready", methods=["GET"])
-def ready() -> Response:
-    """200 when this app can verify tokens, else 503; the report as JSON."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    status, report = readiness(lambda: current_state().guard.key_sources(app), _backends(app))
-    return _answer(report, status)
+for _name in PROBES:
+    health_blueprint.add_url_rule(f"/{_name}", _name, _probe, defaults={"name": _name})
 
 
 def _backends(app: Flask) -> dict[str, Any]:

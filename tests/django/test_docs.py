@@ -10,7 +10,7 @@ import pytest
 from jwt_guard_django.conf import DEFAULTS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "django.md"
-CHECKS = Path(__file__).resolve().parents[2] / "jwt_guard_django" / "checks.py"
+CHECKS = Path(__file__).resolve().parents[2] / "jwt_guard_core" / "system_checks.py"
 
 
 def _settings_rows() -> dict[str, str]:
