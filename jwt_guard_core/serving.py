@@ -101,7 +101,7 @@ def built_in(extensions: MutableMapping[str, Any], key: str, build: Callable[[],
             found = extensions.get(key)
             if found is None:
                 found = extensions[key] = build()
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 class ServedSessions:

@@ -95,11 +95,8 @@ class Sessions(ServedSessions):
         return self.side.endpoints(self.cookie_policy, csrf_cookie=False)
 
 
-def build_sessions(settings: Settings = conf) -> Sessions:
-    """Translate ``JWT_GUARD["SESSIONS"]``; raises ``ConfigurationError`` naming the key."""
-    return Sessions(settings)
-
-
+#: ``build_sessions(settings=conf)``: a new :class:`Sessions` (errors name the key).
+build_sessions = Sessions
 _shared = Shared(build_sessions)
 #: The shared session services for the current settings, built on first use
 #: (``aget_sessions``: the first build, which opens the store, in a thread).

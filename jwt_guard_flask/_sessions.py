@@ -6,8 +6,7 @@ the routes that serve them are :mod:`jwt_guard_flask.session_routes`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, request
 
@@ -15,27 +14,15 @@ from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.serving import ServedSessions
 from jwt_guard_core.settings import GuardSettings
 
-from .config import DEFAULTS, read
+from .config import read
 
 if TYPE_CHECKING:
     from jwt_guard_core.sessions import CookiePolicy
     from jwt_guard_core.sessions.endpoints import SessionEndpoints
 
-__all__ = [
-    "EXTENSION",
-    "SESSIONS_DEFAULTS",
-    "SessionsState",
-    "build_sessions",
-    "get_sessions",
-    "init_sessions",
-    "verify_limited",
-]
+__all__ = ["EXTENSION", "SessionsState", "get_sessions", "init_sessions", "verify_limited"]
 
-PREFIX = "JWT_GUARD_SESSIONS_"
 EXTENSION = "jwt_guard_sessions"
-
-#: Every ``JWT_GUARD_SESSIONS_*`` key with its default (docs/flask.md lists them).
-SESSIONS_DEFAULTS: Mapping[str, Any] = {k: v for k, v in DEFAULTS.items() if k.startswith(PREFIX)}
 
 
 class SessionsState(ServedSessions):
@@ -60,28 +47,23 @@ class SessionsState(ServedSessions):
         self.endpoints = self.side.endpoints(self.side.cookie_policy(refresh_path))
 
 
-def build_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState:
-    """``app.config``'s ``JWT_GUARD_SESSIONS_*`` keys as core services (errors name the key)."""
-    from jwt_guard_core.settings.sides import open_sessions
-
-    from .issuing import get_issuing
-
-    parsed = parsed if parsed is not None else read(app.config)
-    side = open_sessions(parsed, lambda: get_issuing(app))
-    # The peer's address unless JWT_GUARD_SESSIONS_RATE_LIMIT_KEY reads a trusted hop.
-    return SessionsState(side, lambda request: request.remote_addr)
-
-
 def init_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState | None:
     """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set.
 
     Called by ``JWTGuard.init_app`` before the verifier is built, whose
     revocation check (unless ``JWT_GUARD_REVOCATION`` is set) is the sessions'.
+    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
     """
+    from jwt_guard_core.settings.sides import open_sessions
+
+    from .issuing import get_issuing
+
     parsed = parsed if parsed is not None else read(app.config)
     if parsed.get("sessions.backend") is None:
         return None
-    state = app.extensions[EXTENSION] = build_sessions(app, parsed)
+    side = open_sessions(parsed, lambda: get_issuing(app))
+    # The peer's address unless JWT_GUARD_SESSIONS_RATE_LIMIT_KEY reads a trusted hop.
+    state = app.extensions[EXTENSION] = SessionsState(side, lambda request: request.remote_addr)
     return state
 
 

@@ -32,20 +32,16 @@ ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith("JWT_GUARD_ISSUING_"))
 
 
 def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
-    """Validate the ``JWT_GUARD_ISSUING_*`` keys without opening the key store.
-
-    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
-    """
+    """Validate the ``JWT_GUARD_ISSUING_*`` keys without opening the key store; errors name it."""
     from jwt_guard_core.settings.sides import check_issuing
 
     return check_issuing(read(config))
 
 
 def build_issuing(config: Mapping[str, Any], *, revocation: Any = None) -> Issuing:
-    """The ``JWT_GUARD_ISSUING_*`` keys of ``config`` as core objects; opens the key store.
+    """The ``JWT_GUARD_ISSUING_*`` keys as core objects; opens the key store.
 
-    ``revocation`` is where an emergency rotation denies the removed keys
-    (:func:`get_issuing` passes the sessions' revocation service).
+    ``revocation``: where an emergency rotation denies the removed keys (the sessions').
     """
     from jwt_guard_core.settings.sides import open_issuing
 

@@ -11,30 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
 from jwt_guard_core import ConfigurationError
 from jwt_guard_core.request_policy import Outcome
+from jwt_guard_core.serving import subject_and_scopes
+from jwt_guard_core.sessions.endpoints import SessionRequest
+from jwt_guard_core.sessions.http import ROUTE_PATHS, SessionCall, route_steps, sync_io
+from jwt_guard_core.steps import Io, drive
 
 from ._request import authenticate, deferred_cookie_error
-from ._sessions import SESSIONS_DEFAULTS, SessionsState, get_sessions, init_sessions
+from ._sessions import SessionsState, get_sessions
 from .decorators import jwt_exempt
 
-if TYPE_CHECKING:
-    from jwt_guard_core.steps import Io
-
-__all__ = [
-    "SESSIONS_DEFAULTS",
-    "CredentialsLoader",
-    "SessionsMixin",
-    "SessionsState",
-    "get_sessions",
-    "init_sessions",
-    "sessions_blueprint",
-]
+__all__ = ["CredentialsLoader", "SessionsMixin", "get_sessions", "sessions_blueprint"]
 
 #: ``loader(username, password)`` -> ``None`` (refused), a subject, or ``(subject, scopes)``.
 CredentialsLoader = Callable[[str, str], Any]
@@ -51,10 +44,6 @@ def _access() -> Outcome:
 
 def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Response:
     """Answer the session route ``route`` from the core; ``check``: login's credentials check."""
-    from jwt_guard_core.sessions.endpoints import SessionRequest
-    from jwt_guard_core.sessions.http import SessionCall, route_steps, sync_io
-    from jwt_guard_core.steps import drive
-
     state = get_sessions()
     endpoints = state._bound()
     # With the length known, an oversized body is refused before it is read.
@@ -80,9 +69,6 @@ def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Respons
 
 
 def _obtain(loader: Callable[[], CredentialsLoader | None]) -> Response:
-    from jwt_guard_core.serving import subject_and_scopes
-    from jwt_guard_core.sessions.http import sync_io
-
     check = loader()
     if check is None:
         raise RuntimeError(
@@ -102,8 +88,6 @@ def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Bluepr
     Login, refresh and logout are ``jwt_exempt``: a revoked or expired access
     cookie never blocks them. A cookie credential needs the double-submit CSRF proof.
     """
-    from jwt_guard_core.sessions.http import ROUTE_PATHS
-
     blueprint = Blueprint("jwt_guard_sessions", __name__)
 
     @blueprint.record
