@@ -1,8 +1,7 @@
-"""``JWT_GUARD["ISSUING"]`` to one shared core ``KeyManager`` and ``TokenIssuer``.
+"""``JWT_GUARD["ISSUING"]`` to one shared core ``KeyManager`` and ``TokenIssuer`` (docs/django.md).
 
-Built on first use and rebuilt when ``JWT_GUARD`` changes; keys and their
-validation are the core's (docs/django.md, "Issuing tokens"). The key
-passphrase comes from the environment (``PASSPHRASE_ENV``), never settings.
+Built on first use, rebuilt when ``JWT_GUARD`` changes. The key passphrase
+comes from the environment (``PASSPHRASE_ENV``), never from settings.
 """
 
 from __future__ import annotations

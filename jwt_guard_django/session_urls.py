@@ -1,10 +1,5 @@
-"""The session views' routes: ``path("auth/", include("jwt_guard_django.session_urls"))``.
-
-``token/`` (``jwt_guard_sessions:obtain``), ``refresh/`` (``refresh``, the
-refresh cookie's ``Path``), ``refresh/logout/`` (``logout``) and
-``logout-everywhere/`` (``logout_everywhere``); async views with
-``SESSIONS["ASYNC"]`` (docs/django.md).
-"""
+"""The session views' routes, ``jwt_guard_sessions:<route>`` (docs/django.md):
+``path("auth/", include("jwt_guard_django.session_urls"))``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Login, refresh and logout views over the core's session endpoints (docs/django.md, "Sessions").
-
-The core decides every answer (:func:`jwt_guard_core.sessions.http.route_steps`);
-a view describes the request and applies the reply, sync or async (the
-``a`` twins :mod:`.session_urls` serves with ``SESSIONS["ASYNC"]``).
-"""
+"""Login, refresh and logout views, sync and async: the core decides, they map (docs/django.md)."""
 
 from __future__ import annotations
 
@@ -20,13 +15,13 @@ from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from jwt_guard_core.sessions.cookies import SessionReply
 from jwt_guard_core.sessions.endpoints import SessionRequest
 from jwt_guard_core.sessions.http import SessionCall, content_length, route_steps
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
+from .views import respond
 
 __all__ = [
     "alogout_everywhere_view",
@@ -42,15 +37,6 @@ __all__ = [
 View = Callable[[HttpRequest], HttpResponse]
 AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponse]]
 Granted = tuple[str, tuple[str, ...]] | None
-
-
-def _reply(reply: SessionReply) -> HttpResponse:
-    response = HttpResponse(reply.json_body() or b"", status=reply.status)
-    for name, value in reply.response_headers().items():
-        response[name] = value
-    for arguments in reply.set_cookie_calls():
-        response.set_cookie(**arguments)
-    return response
 
 
 def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
@@ -110,7 +96,8 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
         access=Io(partial(authenticate, request), partial(aauthenticate, request)),
     )
     reply = yield from route_steps(sessions.endpoints, route, call)
-    response = _reply(reply)
+    body = reply.json_body() or b""
+    response = respond(body, reply.status, reply.response_headers(), reply.set_cookie_calls())
     if reply.status == 200 and reply.cookies:
         rotate = partial(_rotate_csrf, request, response)
         yield Io(rotate, sync_to_async(rotate))

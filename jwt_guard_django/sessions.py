@@ -1,8 +1,5 @@
-"""``JWT_GUARD["SESSIONS"]`` to the core's session services, built once and shared.
-
-Built on first use and rebuilt when ``JWT_GUARD`` changes (``override_settings``);
-the services and their wiring are the core's (docs/django.md, "Sessions").
-"""
+"""``JWT_GUARD["SESSIONS"]`` to the core's session services: built on first use, shared, and
+rebuilt when ``JWT_GUARD`` changes (``override_settings``)."""
 
 from __future__ import annotations
 

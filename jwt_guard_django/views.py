@@ -1,12 +1,10 @@
-"""Public routes: the JWKS, a minimal OpenID discovery document, RFC 9728 resource metadata.
-
-The answers are the core's (:mod:`jwt_guard_core.signing.routes`); include
-:mod:`jwt_guard_django.urls` at the site root to serve them (docs/django.md).
-"""
+"""Public routes (:mod:`jwt_guard_django.urls`): the JWKS, OpenID discovery, RFC 9728 metadata."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
@@ -21,11 +19,20 @@ __all__ = ["jwks_view", "openid_configuration_view", "protected_resource_metadat
 logger = logging.getLogger("jwt_guard.django")
 
 
-def _response(reply: RouteReply) -> HttpResponse:
-    response = HttpResponse(reply.body, status=reply.status)
-    for name, value in reply.headers.items():
+def respond(
+    body: str | bytes, status: int, headers: Mapping[str, str], cookies: Iterable[Any] = ()
+) -> HttpResponse:
+    """A core reply as a response: ``cookies`` are ``set_cookie`` keyword arguments."""
+    response = HttpResponse(body, status=status)
+    for name, value in headers.items():
         response[name] = value
+    for arguments in cookies:
+        response.set_cookie(**arguments)
     return response
+
+
+def _response(reply: RouteReply) -> HttpResponse:
+    return respond(reply.body, reply.status, reply.headers)
 
 
 @require_safe
