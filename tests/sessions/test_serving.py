@@ -31,7 +31,8 @@ def test_a_shared_value_is_built_once_by_one_thread_and_rebuilt_after_reset() ->
     gate.set()
     for thread in threads:
         thread.join()
-    assert len(built) == 1 and shared() is built[0]
+    assert len(built) == 1
+    assert shared() is built[0]
     shared.reset_when("JWT_GUARD")(setting="OTHER")
     assert shared() is built[0]
     shared.reset_when("JWT_GUARD")(setting="JWT_GUARD")
