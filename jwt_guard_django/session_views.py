@@ -80,14 +80,13 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
     sessions: Sessions = yield Io(get_sessions, aget_sessions)
     # request.body is read only for JSON (the CSRF check may have parsed a form),
     # and an oversized body is refused by its length before a byte is read.
-    body = SessionRequest(
-        request.content_type,
-        lambda: request.body,
-        request.COOKIES,
-        content_length=content_length(request.META.get("CONTENT_LENGTH")),
-    )
     call = SessionCall(
-        request=body,
+        request=SessionRequest(
+            request.content_type,
+            lambda: request.body,
+            request.COOKIES,
+            content_length=content_length(request.META.get("CONTENT_LENGTH")),
+        ),
         csrf_failure=lambda: _csrf_failure(request),
         client=lambda: sessions.client_key(request),
         check=lambda u, p: Io(
@@ -96,8 +95,8 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
         access=Io(partial(authenticate, request), partial(aauthenticate, request)),
     )
     reply = yield from route_steps(sessions.endpoints, route, call)
-    body = reply.json_body() or b""
-    response = respond(body, reply.status, reply.response_headers(), reply.set_cookie_calls())
+    content = reply.json_body() or b""
+    response = respond(content, reply.status, reply.response_headers(), reply.set_cookie_calls())
     if reply.status == 200 and reply.cookies:
         rotate = partial(_rotate_csrf, request, response)
         yield Io(rotate, sync_to_async(rotate))

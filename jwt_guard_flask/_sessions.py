@@ -1,8 +1,4 @@
-"""One app's session services: built at ``init_app`` from ``JWT_GUARD_SESSIONS_*``, kept.
-
-The services and their wiring are the core's (:mod:`jwt_guard_core.serving`);
-the routes that serve them are :mod:`jwt_guard_flask.session_routes`.
-"""
+"""One app's session services, built at ``init_app`` from ``JWT_GUARD_SESSIONS_*`` and kept."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Double-submit CSRF protection for tokens read from a cookie (docs/flask.md).
-
-An unsafe request authenticated by the token cookie must echo the readable
-CSRF cookie in ``JWT_GUARD_CSRF_HEADER_NAME``: only a page of our own
-origin can read it. Nothing is bound to the token, so any issuer's works.
-"""
+"""Double-submit CSRF for cookie tokens: an unsafe request echoes the readable CSRF cookie
+in ``JWT_GUARD_CSRF_HEADER_NAME``, which only a page of our origin can read (docs/flask.md)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""``JWT_GUARD_ISSUING_*`` config keys to the app's core ``KeyManager`` and ``TokenIssuer``.
-
-Built on first use for each app and kept in ``app.extensions``; keys and
-their validation are the core's (docs/flask.md, "Issuing tokens"). The key
-passphrase comes from the environment, never from ``app.config``.
-"""
+"""``JWT_GUARD_ISSUING_*`` to the app's core ``KeyManager`` and ``TokenIssuer``, built on first
+use (docs/flask.md). The key passphrase comes from the environment, never ``app.config``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Login, refresh and logout routes over the core's session endpoints (docs/flask.md).
+"""Login, refresh and logout routes: the core decides every answer, a route maps request and reply.
 
-``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")``
-serves ``POST /auth/token`` (checked by the ``@guard.credentials_loader``),
-``/auth/refresh``, ``/auth/refresh/logout`` and ``/auth/logout-everywhere``.
-The core decides every answer (:func:`jwt_guard_core.sessions.http.route_steps`);
-a route describes the request and applies the reply.
+``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")`` (docs/flask.md).
 """
 
 from __future__ import annotations
