@@ -17,7 +17,9 @@ app_name = "jwt_guard_sessions"
 
 def session_patterns(*, asynchronous: bool | None = None) -> list[URLPattern]:
     """The four routes, async views when ``asynchronous`` (default: ``SESSIONS["ASYNC"]``)."""
-    prefix = "a" if (async_views() if asynchronous is None else asynchronous) else ""
+    if asynchronous is None:
+        asynchronous = async_views()
+    prefix = "a" if asynchronous else ""
     return [
         path(f"{route_path}/", getattr(views, f"{prefix}{name}_view"), name=name)
         for name, route_path in ROUTE_PATHS.items()
