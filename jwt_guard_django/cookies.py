@@ -1,10 +1,4 @@
-"""Setting and clearing the token cookie with the configured attributes.
-
-For a login view that hands a browser its access token as an HttpOnly
-cookie (``TOKEN_LOCATIONS`` including ``"cookie"``). The attributes come from
-``AUTH_COOKIE_*``, the same settings the system checks inspect, so what is
-checked is what is sent.
-"""
+"""Setting and clearing the access-token cookie with the ``AUTH_COOKIE_*`` attributes."""
 
 from __future__ import annotations
 
@@ -16,18 +10,15 @@ __all__ = ["delete_auth_cookie", "set_auth_cookie"]
 
 
 def set_auth_cookie(response: HttpResponseBase, token: str, *, max_age: int | None = None) -> None:
-    """Put ``token`` in the ``AUTH_COOKIE`` cookie (Secure, HttpOnly, SameSite by settings).
-
-    Give ``max_age`` as the token's remaining lifetime so the browser drops
-    the cookie when the token expires.
-    """
+    """Put ``token`` in the ``AUTH_COOKIE`` cookie; ``max_age``: the token's remaining life."""
     settings = conf.request
+    attributes = settings.cookie_attributes
     response.set_cookie(
         settings.cookie_name,
         token,
         max_age=max_age,
         httponly=settings.cookie_httponly,
-        **settings.cookie_attributes,
+        **attributes,
     )
 
 

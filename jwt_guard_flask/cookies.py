@@ -1,12 +1,4 @@
-"""Setting and clearing the token cookie, with its CSRF companion.
-
-For an app that hands a browser its access token as a cookie
-(``JWT_GUARD_TOKEN_LOCATION`` including ``"cookie"``): a login callback that
-received the token from an identity provider calls
-:func:`set_access_cookies`. Attributes come from ``JWT_GUARD_COOKIE_*``, the
-same settings the start-up warnings inspect, so what is checked is what is
-sent.
-"""
+"""Setting and clearing the access-token cookie and its CSRF companion (docs/flask.md)."""
 
 from __future__ import annotations
 
@@ -21,10 +13,8 @@ __all__ = ["set_access_cookies", "unset_access_cookies"]
 def set_access_cookies(response: Response, token: str, *, max_age: int | None = None) -> str:
     """Put ``token`` in the HttpOnly token cookie and set a fresh CSRF cookie.
 
-    Give ``max_age`` as the token's remaining lifetime so the browser drops
-    the cookie when the token expires. Returns the CSRF value, which the
-    page must send back in the ``JWT_GUARD_CSRF_HEADER_NAME`` header on
-    unsafe requests.
+    Give ``max_age`` as the token's remaining lifetime. Returns the CSRF
+    value, which the page sends back in ``JWT_GUARD_CSRF_HEADER_NAME``.
     """
     settings = current_state().settings
     # Script never needs the token itself; HttpOnly keeps an XSS from stealing it.

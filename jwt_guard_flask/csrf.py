@@ -1,16 +1,5 @@
-"""Double-submit CSRF protection for tokens read from a cookie.
-
-A browser attaches cookies to cross-site requests on its own. So an unsafe
-request (POST, PUT, PATCH, DELETE, ...) authenticated by the token cookie
-must also carry the value of a second, script-readable CSRF cookie in the
-``X-CSRF-Token`` header (``JWT_GUARD_CSRF_HEADER_NAME``): only a page of our
-own origin can read that cookie. The two are compared in constant time.
-
-Nothing is bound to the token, unlike flask-jwt-extended's ``csrf`` claim,
-so this works for tokens minted by any issuer (an identity provider, a
-gateway), not only by this app. Header tokens never need it: a browser
-never adds an ``Authorization`` header by itself.
-"""
+"""Double-submit CSRF for cookie tokens: an unsafe request echoes the readable CSRF cookie
+in ``JWT_GUARD_CSRF_HEADER_NAME``, which only a page of our origin can read (docs/flask.md)."""
 
 from __future__ import annotations
 
@@ -25,11 +14,7 @@ __all__ = ["csrf_failure", "set_csrf_cookie"]
 
 
 def csrf_failure(request: Request, settings: FlaskSettings) -> str | None:
-    """Why ``request`` lacks the double-submit proof, or ``None`` when it has it.
-
-    The core asks only for a cookie token on an unsafe method while
-    ``JWT_GUARD_COOKIE_CSRF_PROTECT`` is on, and reports the refusal.
-    """
+    """Why ``request`` lacks the double-submit proof (compared in constant time), or ``None``."""
     return double_submit_failure(
         request.cookies.get(settings.csrf_cookie_name),
         request.headers.get(settings.csrf_header_name),
@@ -45,11 +30,9 @@ def set_csrf_cookie(
 ) -> str:
     """Set the readable CSRF cookie (a fresh random value unless given); returns the value.
 
-    Not HttpOnly on purpose: the page's script reads it and echoes it in
-    the CSRF header. It carries no authority on its own.
+    Not HttpOnly on purpose: the page's script echoes it in the CSRF header.
     """
-    if settings is None:
-        settings = current_state().settings
+    settings = settings if settings is not None else current_state().settings
     token = value or new_csrf_token()
     response.set_cookie(
         settings.csrf_cookie_name,

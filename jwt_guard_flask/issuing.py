@@ -1,21 +1,8 @@
-"""``JWT_GUARD_ISSUING_*`` config keys to the core ``KeyManager`` and ``TokenIssuer``.
-
-Built on first use for each app (the JWKS route, a ``flask jwt-guard``
-command, your login view calling :func:`get_token_issuer`) and kept in
-``app.extensions["jwt_guard_issuing"]``; keys changed after that are not
-read. Keys, rotation, the JWKS and the validation of every key are the
-core's (:mod:`jwt_guard_core.signing.settings`): this module only names the
-keys ``JWT_GUARD_ISSUING_*``. Registering the issuing blueprint calls
-:func:`check_issuing`, so a bad key stops start-up.
-
-The passphrase that encrypts the keys at rest comes from the environment
-variable named by ``JWT_GUARD_ISSUING_PASSPHRASE_ENV``, never from
-``app.config``: config files end up in version control.
-"""
+"""``JWT_GUARD_ISSUING_*`` to the app's core ``KeyManager`` and ``TokenIssuer``, built on first
+use (docs/flask.md). The key passphrase comes from the environment, never ``app.config``."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +16,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ISSUING_KEYS",
-    "Issuing",
     "build_issuing",
     "check_issuing",
     "get_issuing",
@@ -37,69 +23,40 @@ __all__ = [
     "get_token_issuer",
 ]
 
-PREFIX = "JWT_GUARD_ISSUING_"
-EXTENSION = "jwt_guard_issuing"
-
 #: Every issuing key; their defaults are in :data:`jwt_guard_flask.config.DEFAULTS`.
-ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith(PREFIX))
-
-_lock = threading.Lock()
+ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith("JWT_GUARD_ISSUING_"))
 
 
 def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
-    """Validate the ``JWT_GUARD_ISSUING_*`` keys of ``config`` without opening the key store.
-
-    Reads the passphrase variable and stats an existing key directory;
-    reads no key and creates nothing. Raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
-    """
+    """Validate the ``JWT_GUARD_ISSUING_*`` keys without opening the key store; errors name it."""
     from jwt_guard_core.settings.sides import check_issuing
 
     return check_issuing(read(config))
 
 
 def build_issuing(config: Mapping[str, Any], *, revocation: Any = None) -> Issuing:
-    """Translate the ``JWT_GUARD_ISSUING_*`` keys of ``config`` into core objects.
+    """The ``JWT_GUARD_ISSUING_*`` keys as core objects; opens the key store.
 
-    Opens the key store (a missing passphrase or a world-readable key
-    directory fails here). Raises :class:`~jwt_guard_core.ConfigurationError`
-    naming the key to fix. ``JWT_GUARD_CLOCK`` is the issuing clock too.
-    ``revocation`` is where an emergency rotation denies the removed keys
-    (:func:`get_issuing` passes the sessions' revocation service).
+    ``revocation``: where an emergency rotation denies the removed keys (the sessions').
     """
     from jwt_guard_core.settings.sides import open_issuing
 
     return open_issuing(read(config), revocation=revocation)
 
 
-def _sessions_revocation(app: Flask) -> Any:
-    # The sessions are built at init_app, before the issuing side; read from
-    # app.extensions, not imported (the session side imports this module).
-    return getattr(app.extensions.get("jwt_guard_sessions"), "revocation", None)
-
-
-def _app(app: Flask | None) -> Flask:
-    if app is not None:
-        return app
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-
-
 def get_issuing(app: Flask | None = None) -> Issuing:
-    """The issuing side of ``app`` (default: the current app), built on first use.
+    """The issuing side of ``app`` (default: the current app), built on first use."""
+    from jwt_guard_core.serving import built_in
 
-    With sessions configured, its key manager records an emergency rotation
-    in the sessions' revocation store (the one the app's verifier reads).
-    """
-    app = _app(app)
-    issuing = app.extensions.get(EXTENSION)
-    if issuing is None:
-        with _lock:
-            issuing = app.extensions.get(EXTENSION)
-            if issuing is None:
-                issuing = app.extensions[EXTENSION] = build_issuing(
-                    app.config, revocation=_sessions_revocation(app)
-                )
-    return issuing
+    app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    # The sessions are built at init_app, before: read from app.extensions, not
+    # imported (the session side imports this module).
+    revocation = getattr(app.extensions.get("jwt_guard_sessions"), "revocation", None)
+    return built_in(
+        app.extensions,
+        "jwt_guard_issuing",
+        lambda: build_issuing(app.config, revocation=revocation),
+    )
 
 
 def get_key_manager(app: Flask | None = None) -> KeyManager:
@@ -110,12 +67,3 @@ def get_key_manager(app: Flask | None = None) -> KeyManager:
 def get_token_issuer(app: Flask | None = None) -> TokenIssuer:
     """The app's :class:`~jwt_guard_core.signing.TokenIssuer`; call its ``issue_access_token``."""
     return get_issuing(app).issuer
-
-
-def __getattr__(name: str) -> Any:
-    # Issuing is the core's; named here for code that imported it from this module.
-    if name == "Issuing":
-        from jwt_guard_core.signing.settings import Issuing
-
-        return Issuing
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

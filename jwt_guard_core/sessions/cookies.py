@@ -273,6 +273,7 @@ class CookiePolicy:
 #: in cookies (browsers), or both.
 DELIVERY_MODES = ("json", "cookie", "both")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_EPOCH = formatdate(0, usegmt=True)
 
 
 def _check_mode(mode: str) -> None:
@@ -298,6 +299,22 @@ class SessionReply:
     def json_body(self) -> str | None:
         """The body as the JSON text to send (``application/json``), ``None`` for no body."""
         return None if self.body is None else json.dumps(dict(self.body))
+
+    def response_headers(self) -> dict[str, str]:
+        """The headers to send, with ``Content-Type: application/json`` when there is a body."""
+        json_type = {} if self.body is None else {"Content-Type": "application/json"}
+        return {**json_type, **self.headers}
+
+    def set_cookie_calls(self) -> list[dict[str, Any]]:
+        """Keyword arguments of one ``response.set_cookie(**...)`` per cookie (Django, Werkzeug).
+
+        A deletion also gets a past ``Expires`` (older user agents ignore
+        ``Max-Age=0``) and keeps every attribute the policy decided.
+        """
+        return [
+            {**spec.set_cookie_arguments(), "expires": _EPOCH if spec.deletes else None}
+            for spec in self.cookies
+        ]
 
 
 def session_reply(

@@ -38,6 +38,7 @@ from .endpoints import CsrfCheck, SessionEndpoints, SessionRequest, error_reply
 
 __all__ = [
     "ROUTES",
+    "ROUTE_PATHS",
     "SessionCall",
     "client_address",
     "content_length",
@@ -48,6 +49,14 @@ __all__ = [
 
 #: The session routes by name: login, refresh, logout, logout everywhere.
 ROUTES = ("obtain", "refresh", "logout", "logout_everywhere")
+#: Each route's path under the adapter's prefix; logout is under the refresh
+#: path, so the browser sends the path-scoped refresh cookie to it.
+ROUTE_PATHS = {
+    "obtain": "token",
+    "refresh": "refresh",
+    "logout": "refresh/logout",
+    "logout_everywhere": "logout-everywhere",
+}
 
 
 def content_length(value: object) -> int | None:
