@@ -68,7 +68,7 @@ class RouteAttributeError(ConfigurationError):
         self.missing = missing
 
     def for_view(self, view: object, permission: object) -> str:
-        """The message for ``view`` (an instance) behind ``permission`` (an instance), per request."""
+        """The error message for the instance ``view`` behind the instance ``permission``."""
         return (
             f"{type(view).__name__} uses {type(permission).__name__} (jwt-guard) but "
             f"{self.problem}. Set {attribute_example(self.setting)} on the view."

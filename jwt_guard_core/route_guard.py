@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
+from .claims_policy import role_list
 from .errors import TokenError
 from .http import ErrorResponse
 from .request_policy import Outcome
@@ -20,9 +21,23 @@ from .route_policy import RouteRequirement
 from .sender import ResourcePolicy
 from .steps import Steps, adrive, drive
 
-__all__ = ["guard_view", "route_answer"]
+__all__ = ["Decorator", "guard_view", "route_answer", "route_decorators"]
 
 View = TypeVar("View", bound=Callable[..., Any])
+
+
+class Decorator(Protocol):
+    """A view decorator: the view comes back guarded, with its own type."""
+
+    def __call__(self, view: View, /) -> View: ...
+
+
+class _RequireScopes(Protocol):
+    def __call__(self, *scopes: str, any_of: bool = False) -> Decorator: ...
+
+
+class _RequireRoles(Protocol):
+    def __call__(self, *roles: str) -> Decorator: ...
 
 
 def guard_view(
@@ -73,3 +88,47 @@ def route_answer(
     except TokenError as exc:
         return outcome.answer(exc, dpop=route.dpop)
     return None
+
+
+def route_decorators(
+    module: str,
+    guard: Callable[[Any, RouteRequirement], Any],
+    scopes_route: Callable[[tuple[str, ...], bool], RouteRequirement],
+) -> tuple[_RequireScopes, _RequireRoles, _RequireRoles]:
+    """An adapter's ``require_scopes``, ``require_roles`` and ``require_any_role``.
+
+    ``guard(view, route)`` puts a view behind a requirement;
+    ``scopes_route(scopes, any_of)`` reads ``require_scopes``' arguments the
+    adapter's way (its errors are the adapter's documented ones). Every
+    argument is checked when the view is declared, never per request.
+    """
+
+    def require_scopes(*scopes: str, any_of: bool = False) -> Decorator:
+        """The view needs a valid token with every scope in ``scopes`` (one, with ``any_of``).
+
+        Too few is 403 ``insufficient_scope`` naming them (RFC 6750 section
+        3.1); a name outside RFC 6749's grammar (``"a b"``, a tab) is refused
+        when the view is declared.
+        """
+        route = scopes_route(scopes, any_of)
+        return lambda view: guard(view, route)
+
+    def require_roles(*roles: str) -> Decorator:
+        """The view needs a valid token with every role in ``roles`` (``VerifiedToken.roles``).
+
+        Too few is 403 ``error="insufficient_scope"`` without a ``scope``
+        parameter (RFC 6750 section 3.1: the request needs higher privileges
+        than the token grants); the reason ``insufficient_role`` is logged.
+        """
+        route = RouteRequirement(roles=role_list("require_roles", roles))
+        return lambda view: guard(view, route)
+
+    def require_any_role(*roles: str) -> Decorator:
+        """Like ``require_roles``, but one of ``roles`` is enough."""
+        route = RouteRequirement(roles=role_list("require_any_role", roles), any_role=True)
+        return lambda view: guard(view, route)
+
+    for made in (require_scopes, require_roles, require_any_role):
+        made.__module__ = module
+        made.__qualname__ = made.__name__
+    return require_scopes, require_roles, require_any_role

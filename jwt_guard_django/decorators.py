@@ -8,9 +8,8 @@ from typing import Any, TypeVar, overload
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from jwt_guard_core.claims_policy import role_list
 from jwt_guard_core.request_policy import user_not_found
-from jwt_guard_core.route_guard import guard_view, route_answer
+from jwt_guard_core.route_guard import guard_view, route_answer, route_decorators
 from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.steps import Steps
 
@@ -23,7 +22,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 
 def _guard(view: View, route: RouteRequirement, optional: bool = False) -> View:
-    """``view`` behind ``route``: on success ``request.auth`` is the token, ``request.user`` its user."""
+    """``view`` behind ``route``; it runs with ``request.auth`` (token) and ``request.user`` set."""
 
     def steps(request: HttpRequest, *args: Any, **kwargs: Any) -> Steps[HttpResponseBase | None]:
         outcome = yield from authenticate_steps(request)
@@ -84,29 +83,10 @@ def jwt_optional(view: View | None = None) -> View | Callable[[View], View]:
     return (lambda v: _guard(v, route, True)) if view is None else _guard(view, route, True)
 
 
-def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[View], View]:
-    """The view needs a valid token with every scope in ``scopes`` (one, with ``any_of``).
-
-    Too few is 403 ``insufficient_scope`` naming them (RFC 6750 section 3.1);
-    a name outside RFC 6749's grammar raises ``ConfigurationError`` here.
-    """
+def _scopes(scopes: tuple[str, ...], any_of: bool) -> RouteRequirement:
     if not scopes or not all(isinstance(s, str) and s for s in scopes):
         raise TypeError("require_scopes needs one or more scope names")
-    route = RouteRequirement.declare(scopes=scopes, any_scope=any_of)
-    return lambda view: _guard(view, route)
+    return RouteRequirement.declare(scopes=scopes, any_scope=any_of)
 
 
-def require_roles(*roles: str) -> Callable[[View], View]:
-    """The view needs a valid token with every role in ``roles`` (``VerifiedToken.roles``).
-
-    Too few is 403 ``error="insufficient_scope"`` without a ``scope``
-    parameter (RFC 6750 section 3.1); the reason ``insufficient_role`` is logged.
-    """
-    route = RouteRequirement(roles=role_list("require_roles", roles))
-    return lambda view: _guard(view, route)
-
-
-def require_any_role(*roles: str) -> Callable[[View], View]:
-    """Like :func:`require_roles`, but one of ``roles`` is enough."""
-    route = RouteRequirement(roles=role_list("require_any_role", roles), any_role=True)
-    return lambda view: _guard(view, route)
+require_scopes, require_roles, require_any_role = route_decorators(__name__, _guard, _scopes)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar, overload
 
-from jwt_guard_core.claims_policy import role_list
 from jwt_guard_core.route_guard import guard_view as _guarded
+from jwt_guard_core.route_guard import route_decorators
 from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.route_policy import declare_route as declare_route
 from jwt_guard_core.route_policy import route_scopes as normalize_scopes
@@ -40,7 +40,7 @@ def guard_view(
     locations: tuple[str, ...] | None = None,
 ) -> F:
     """``view`` behind authentication (``optional``, ``locations``) and ``route``'s demands."""
-    how = {"optional": optional, "locations": locations, "dpop": route.dpop}
+    how: dict[str, Any] = {"optional": optional, "locations": locations, "dpop": route.dpop}
 
     def steps(*args: Any, **kwargs: Any) -> Steps[None]:
         token = yield Io(partial(authenticate, **how), partial(aauthenticate, **how))
@@ -96,32 +96,14 @@ def jwt_required(
     return guard_view(view, route, optional=optional, locations=where)
 
 
-def require_scopes(*scopes: str, any_of: bool = False) -> Callable[[F], F]:
-    """Require a valid token carrying ``scopes`` (all, or one with ``any_of=True``).
-
-    It authenticates the request if nothing did before (the token is verified once).
-    """
+def _scopes(scopes: tuple[str, ...], any_of: bool) -> RouteRequirement:
     needed = normalize_scopes(scopes)
     if not needed:
         raise ValueError("require_scopes needs at least one scope")
-    route = RouteRequirement(scopes=needed, any_scope=any_of)
-    return lambda fn: guard_view(fn, route)
+    return RouteRequirement(scopes=needed, any_scope=any_of)
 
 
-def require_roles(*roles: str) -> Callable[[F], F]:
-    """Require a valid token carrying every role in ``roles`` (``current_token.roles``).
-
-    Too few is 403 ``error="insufficient_scope"`` without a ``scope``
-    parameter (RFC 6750 section 3.1); the reason is ``insufficient_role``.
-    """
-    route = RouteRequirement(roles=role_list("require_roles", roles))
-    return lambda fn: guard_view(fn, route)
-
-
-def require_any_role(*roles: str) -> Callable[[F], F]:
-    """Like :func:`require_roles`, but one of ``roles`` is enough."""
-    route = RouteRequirement(roles=role_list("require_any_role", roles), any_role=True)
-    return lambda fn: guard_view(fn, route)
+require_scopes, require_roles, require_any_role = route_decorators(__name__, guard_view, _scopes)
 
 
 def jwt_exempt(view: F) -> F:
