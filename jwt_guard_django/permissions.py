@@ -35,6 +35,12 @@ class _TokenPermission(BasePermission):
 
     demand: ClassVar[ViewDemand]
 
+    def __init_subclass__(cls, demand: ViewDemand | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if demand is not None:
+            cls.demand = demand
+            mark(cls, dpop=demand.dpop)  # what the start-up check (jwt_guard.E015) reads
+
     @classmethod
     def view_requirements(cls, view: Any) -> MethodRequirements:
         """What ``view`` demands here; raises ``RouteAttributeError`` (checks E022, E023)."""
@@ -58,41 +64,25 @@ class _TokenPermission(BasePermission):
         return True
 
 
-class HasScopes(_TokenPermission):
+class HasScopes(_TokenPermission, demand=demands.SCOPES):
     """The token must carry every scope in the view's ``required_scopes``."""
 
-    demand = demands.SCOPES
 
-
-class HasAnyScope(HasScopes):
+class HasAnyScope(HasScopes, demand=demands.ANY_SCOPE):
     """The token must carry at least one scope of the view's ``required_scopes``."""
 
-    demand = demands.ANY_SCOPE
 
-
-class HasRoles(_TokenPermission):
+class HasRoles(_TokenPermission, demand=demands.ROLES):
     """The token must carry every role in the view's ``required_roles``."""
 
-    demand = demands.ROLES
 
-
-class HasAnyRole(HasRoles):
+class HasAnyRole(HasRoles, demand=demands.ANY_ROLE):
     """The token must carry at least one role of the view's ``required_roles``."""
 
-    demand = demands.ANY_ROLE
 
-
-class RequiresDPoP(_TokenPermission):
+class RequiresDPoP(_TokenPermission, demand=demands.DPOP):
     """Only a DPoP-bound token with a valid proof (RFC 9449): see docs/dpop.md."""
 
-    demand = demands.DPOP
 
-
-class RequiresAuthLevel(_TokenPermission):
+class RequiresAuthLevel(_TokenPermission, demand=demands.STEP_UP):
     """Step-up (RFC 9470): the view's ``required_acr_values``/``required_max_age`` (step-up.md)."""
-
-    demand = demands.STEP_UP
-
-
-# What the start-up check (jwt_guard.E015) reads from a view's permission_classes.
-mark(RequiresDPoP, dpop="required")
