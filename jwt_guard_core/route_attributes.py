@@ -9,6 +9,9 @@ functions here read those attributes with the validation the decorators use
 ends: the start-up route check (Django ``jwt_guard.E022`` / ``E023``) reports
 a view whose attribute is missing or wrong, and the permission refuses to
 guess per request. A bad attribute raises :class:`RouteAttributeError`.
+Each permission class names one :class:`ViewDemand` (:data:`SCOPES`,
+:data:`ROLES`, :data:`DPOP`, :data:`STEP_UP` ...): what it reads, and how it
+refuses a method the view's per-method table leaves out.
 
 Beyond the decorators' grammar, an attribute that demands nothing (an empty
 list, an empty dict) is refused: the permission class in

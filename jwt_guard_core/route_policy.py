@@ -2,9 +2,10 @@
 
 The Django decorators and DRF permissions, the Flask decorators and
 ``JWTGuard.protect`` declare a :class:`RouteRequirement` when the view is
-declared (a bad argument fails at import) and call :meth:`RouteRequirement.check`
-per request; the adapter only turns the raised
-:class:`~jwt_guard_core.errors.TokenError` into its response.
+declared (a bad argument fails at import; Flask's arguments through
+:func:`declare_route`) and call :meth:`RouteRequirement.check` per request;
+the adapter only turns the raised :class:`~jwt_guard_core.errors.TokenError`
+into its response.
 """
 
 from __future__ import annotations
