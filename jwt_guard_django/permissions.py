@@ -1,7 +1,4 @@
-"""DRF permission classes over the token's scopes, roles, DPoP binding and step-up.
-
-What each reads on the view (``required_scopes`` ...) is in docs/django.md, "DRF".
-"""
+"""DRF permission classes over the token's scopes, roles, DPoP and step-up (docs/django.md)."""
 
 from __future__ import annotations
 

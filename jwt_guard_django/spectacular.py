@@ -1,7 +1,4 @@
-"""drf-spectacular: JWTGuardAuthentication's OpenAPI security schemes, per ``TOKEN_LOCATIONS``.
-
-Imported by the authentication module only when drf-spectacular is installed.
-"""
+"""drf-spectacular's OpenAPI security schemes for JWTGuardAuthentication, per TOKEN_LOCATIONS."""
 
 from __future__ import annotations
 

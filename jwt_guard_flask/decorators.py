@@ -41,9 +41,10 @@ def guard_view(
 ) -> F:
     """``view`` behind authentication (``optional``, ``locations``) and ``route``'s demands."""
     how: dict[str, Any] = {"optional": optional, "locations": locations, "dpop": route.dpop}
+    authentication = Io(partial(authenticate, **how), partial(aauthenticate, **how))
 
     def steps(*args: Any, **kwargs: Any) -> Steps[None]:
-        token = yield Io(partial(authenticate, **how), partial(aauthenticate, **how))
+        token = yield authentication
         if token is not None:
             enforce(token, route)
 
