@@ -4,6 +4,8 @@ The adapter writes what runs before the view once, as :mod:`~jwt_guard_core.step
 (authenticate, check the route's :class:`~jwt_guard_core.route_policy.RouteRequirement`,
 look the user up); :func:`guard_view` drives them with :func:`~jwt_guard_core.steps.drive`
 for a sync view and :func:`~jwt_guard_core.steps.adrive` for an ``async def`` one.
+:func:`route_decorators` makes ``require_scopes``, ``require_roles`` and
+``require_any_role`` once for both adapters, over the adapter's guard.
 """
 
 from __future__ import annotations
