@@ -9,6 +9,9 @@ functions here read those attributes with the validation the decorators use
 ends: the start-up route check (Django ``jwt_guard.E022`` / ``E023``) reports
 a view whose attribute is missing or wrong, and the permission refuses to
 guess per request. A bad attribute raises :class:`RouteAttributeError`.
+Each permission class names one :class:`ViewDemand` (:data:`SCOPES`,
+:data:`ROLES`, :data:`DPOP`, :data:`STEP_UP` ...): what it reads, and how it
+refuses a method the view's per-method table leaves out.
 
 Beyond the decorators' grammar, an attribute that demands nothing (an empty
 list, an empty dict) is refused: the permission class in
@@ -23,13 +26,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from .claims_policy import role_list
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InsufficientRole, InsufficientScope, TokenError
 from .route_policy import RouteRequirement, route_scopes
 from .sender import route_step_up
 
 __all__ = [
+    "ANY_ROLE",
+    "ANY_SCOPE",
+    "DPOP",
+    "ROLES",
+    "SCOPES",
+    "STEP_UP",
     "MethodRequirements",
     "RouteAttributeError",
+    "ViewDemand",
     "attribute_example",
     "view_roles",
     "view_scopes",
@@ -59,6 +69,13 @@ class RouteAttributeError(ConfigurationError):
         super().__init__(attribute, problem)
         self.problem = problem
         self.missing = missing
+
+    def for_view(self, view: object, permission: object) -> str:
+        """The error message for the instance ``view`` behind the instance ``permission``."""
+        return (
+            f"{type(view).__name__} uses {type(permission).__name__} (jwt-guard) but "
+            f"{self.problem}. Set {attribute_example(self.setting)} on the view."
+        )
 
 
 def attribute_example(attribute: str) -> str:
@@ -191,3 +208,43 @@ def view_step_up(acr_values: object, max_age: object) -> MethodRequirements:
             "sets an empty required_acr_values and no required_max_age: it demands no step-up",
         )
     return MethodRequirements(every=RouteRequirement(step_up=step_up))
+
+
+@dataclass(frozen=True)
+class ViewDemand:
+    """What a permission class reads on a view: ``required_scopes``, ``required_roles`` ...
+
+    ``read`` gives the view's :class:`MethodRequirements` (a bad attribute
+    raises :class:`RouteAttributeError`); ``refusal`` is the error for a
+    method its per-method table does not name; ``dpop`` is its routes' DPoP
+    demand.
+    """
+
+    read: Callable[[Any], MethodRequirements]
+    refusal: Callable[[], TokenError] = InsufficientScope
+    dpop: str | None = None
+
+    def route(self, view: Any, method: str | None) -> RouteRequirement:
+        """The requirement of a ``method`` request to ``view``; an unnamed method is refused."""
+        route = self.read(view).for_method(method)
+        if route is None:
+            # A forgotten entry must not open an endpoint.
+            raise self.refusal()
+        return route
+
+
+SCOPES = ViewDemand(lambda view: view_scopes(getattr(view, "required_scopes", None)))
+ANY_SCOPE = ViewDemand(
+    lambda view: view_scopes(getattr(view, "required_scopes", None), any_of=True)
+)
+ROLES = ViewDemand(lambda view: view_roles(getattr(view, "required_roles", None)), InsufficientRole)
+ANY_ROLE = ViewDemand(
+    lambda view: view_roles(getattr(view, "required_roles", None), any_of=True), InsufficientRole
+)
+_DPOP = MethodRequirements(every=RouteRequirement(dpop="required"))
+DPOP = ViewDemand(lambda view: _DPOP, dpop="required")
+STEP_UP = ViewDemand(
+    lambda view: view_step_up(
+        getattr(view, "required_acr_values", None), getattr(view, "required_max_age", None)
+    )
+)

@@ -2,9 +2,10 @@
 
 The Django decorators and DRF permissions, the Flask decorators and
 ``JWTGuard.protect`` declare a :class:`RouteRequirement` when the view is
-declared (a bad argument fails at import) and call :meth:`RouteRequirement.check`
-per request; the adapter only turns the raised
-:class:`~jwt_guard_core.errors.TokenError` into its response.
+declared (a bad argument fails at import; Flask's arguments through
+:func:`declare_route`) and call :meth:`RouteRequirement.check` per request;
+the adapter only turns the raised :class:`~jwt_guard_core.errors.TokenError`
+into its response.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from .settings.schema import LOCATION_ALIASES
 from .step_up import StepUpRequirement
 from .token import InvalidScope, VerifiedToken, is_scope_name, parse_scope
 
-__all__ = ["RouteRequirement", "route_locations", "route_scopes"]
+__all__ = ["RouteRequirement", "declare_route", "route_locations", "route_scopes"]
 
 
 def route_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -173,3 +174,20 @@ class RouteRequirement:
         except TokenError as exc:
             events.emit("token_rejected", reason=exc.reason, status=exc.status)
             raise
+
+
+def declare_route(
+    scopes: Iterable[str] | str,
+    any_scope: bool,
+    locations: Iterable[str] | str | None,
+    dpop: str | None,
+    acr_values: Iterable[str] | str,
+    max_age: int | None,
+) -> tuple[RouteRequirement, tuple[str, ...] | None]:
+    """A route's demands and its own token locations, checked when the route is declared."""
+    needed = route_scopes(scopes)
+    where = route_locations(locations)
+    route = RouteRequirement.declare(
+        scopes=needed, any_scope=any_scope, dpop=dpop, acr_values=acr_values, max_age=max_age
+    )
+    return route, where

@@ -1,9 +1,4 @@
-"""drf-spectacular support: the OpenAPI security scheme for JWTGuardAuthentication.
-
-Imported by the app config only when drf-spectacular is installed. The
-schema shows a bearer scheme for the header, an apiKey-in-cookie scheme for
-the cookie, or both as alternatives, following ``TOKEN_LOCATIONS``.
-"""
+"""drf-spectacular's OpenAPI security schemes for JWTGuardAuthentication, per TOKEN_LOCATIONS."""
 
 from __future__ import annotations
 
@@ -31,17 +26,11 @@ class JWTGuardScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped
         self.name = [_HEADER if loc == "header" else _COOKIE for loc in locations] or [_HEADER]
 
     def get_security_definition(self, auto_schema: Any) -> list[dict[str, Any]]:
-        definitions: list[dict[str, Any]] = []
-        for name in self.name:
-            if name == _HEADER:
-                header_type = (conf.request.header_types or ("Bearer",))[0]
-                definition = build_bearer_security_scheme_object(
-                    header_name="Authorization", token_prefix=header_type, bearer_format="JWT"
-                )
-            else:
-                definition = {"type": "apiKey", "in": "cookie", "name": conf.request.cookie_name}
-            definitions.append(definition)
-        return definitions
+        request = conf.request
+        prefix = (request.header_types or ("Bearer",))[0]
+        bearer = build_bearer_security_scheme_object("Authorization", prefix, "JWT")
+        cookie = {"type": "apiKey", "in": "cookie", "name": request.cookie_name}
+        return [bearer if name == _HEADER else cookie for name in self.name]
 
     def get_security_requirement(self, auto_schema: Any) -> list[dict[str, list[Any]]]:
         # Header or cookie: alternatives (OR), not both at once (AND).

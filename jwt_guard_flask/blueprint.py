@@ -1,16 +1,7 @@
 """The issuing side's public routes as a blueprint: the JWKS and a minimal discovery document.
 
-::
-
-    from jwt_guard_flask.blueprint import issuing_blueprint
-
-    app.register_blueprint(issuing_blueprint)
-
-serves ``/.well-known/jwks.json`` and ``/.well-known/openid-configuration``
-from the ``JWT_GUARD_ISSUING_*`` config (give ``url_prefix=`` when the
-issuer URL has a path). Registering it also adds the ``flask jwt-guard``
-commands when ``JWTGuard`` has not already. The answers are the core's
-(:meth:`KeyManager.jwks_response`, :meth:`TokenIssuer.openid_configuration`).
+``app.register_blueprint(issuing_blueprint)`` serves the core's answers from
+the ``JWT_GUARD_ISSUING_*`` config (docs/flask.md, "Issuing tokens").
 """
 
 from __future__ import annotations
@@ -58,9 +49,5 @@ def jwks() -> Response:
 
 @issuing_blueprint.route("/.well-known/openid-configuration", methods=["GET"])
 def openid_configuration() -> Response:
-    """``issuer`` and ``jwks_uri``: enough for ``RemoteJWKS.from_issuer``.
-
-    ``jwks_uri`` is ``JWT_GUARD_ISSUING_JWKS_URI`` or derived from the
-    issuer, never from the request's ``Host`` header.
-    """
+    """``issuer`` and ``jwks_uri`` (configured or the issuer's, never the ``Host`` header's)."""
     return _response(openid_configuration_reply(get_issuing, logger=logger))
