@@ -30,14 +30,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
-from typing import ClassVar
+from functools import cache, partial
+from typing import Any, ClassVar
 
 from . import events
 from .errors import InvalidRequest, TokenError
 from .http import ErrorResponse, csrf_failure_response, csrf_refused, csrf_required, is_b64token
 from .sender import PresentedToken, ResourcePolicy, SenderRequest, SenderResult, find_token
 from .settings.loaded import RequestSettings
+from .steps import Io, Steps, adrive, drive
 from .token import VerifiedToken
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "sender_request",
     "user_not_found",
     "verify_request",
+    "verify_steps",
 ]
 
 
@@ -277,27 +279,61 @@ def _outcome(
     )
 
 
+def verify_steps(
+    view: RequestView,
+    found: PresentedToken,
+    verify: Callable[[str], Io],
+    policy: ResourcePolicy,
+) -> Steps[Outcome]:
+    """Verify the token found (``verify(raw)``: the call), then its sender binding; the outcome.
+
+    The verifier and the sender checks emit their own security events.
+    """
+    try:
+        token = yield verify(found.token)
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    return (yield from _sender_steps(view, found, token, policy))
+
+
+def _sender_steps(
+    view: RequestView, found: PresentedToken, token: VerifiedToken, policy: ResourcePolicy
+) -> Steps[Outcome]:
+    # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
+    # signature: the proof's jti is spent only on an otherwise valid request.
+    if _unbound(found, token, policy):
+        return _outcome(found, policy, token, _UNBOUND)
+    request = sender_request(view, found, policy)
+    try:
+        sender = yield Io(
+            partial(policy.check, request, token, found.token),
+            partial(policy.acheck, request, token, found.token),
+        )
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    return _outcome(found, policy, token, sender)
+
+
+def _sync(call: Callable[[str], Any]) -> Callable[[str], Io]:
+    return lambda raw: Io(partial(call, raw), _no_async)
+
+
+def _async(call: Callable[[str], Awaitable[Any]]) -> Callable[[str], Io]:
+    return lambda raw: Io(_no_async, partial(call, raw))
+
+
+def _no_async() -> Any:  # pragma: no cover - a sync driver never awaits, nor the reverse
+    raise AssertionError("driven the other way")
+
+
 def verify_request(
     view: RequestView,
     found: PresentedToken,
     verify: Callable[[str], VerifiedToken],
     policy: ResourcePolicy,
 ) -> Outcome:
-    """Verify the token found, then its sender binding; the outcome either way.
-
-    The verifier and the sender checks emit their own security events.
-    """
-    try:
-        token = verify(found.token)
-        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
-        # signature: the proof's jti is spent only on an otherwise valid request.
-        if _unbound(found, token, policy):
-            sender = _UNBOUND
-        else:
-            sender = policy.check(sender_request(view, found, policy), token, found.token)
-    except TokenError as exc:
-        return _outcome(found, policy, error=exc)
-    return _outcome(found, policy, token, sender)
+    """:func:`verify_steps` with the sync ``verify``."""
+    return drive(verify_steps(view, found, _sync(verify), policy))
 
 
 async def averify_request(
@@ -307,15 +343,7 @@ async def averify_request(
     policy: ResourcePolicy,
 ) -> Outcome:
     """Like :func:`verify_request`; key fetches and replay stores never block the event loop."""
-    try:
-        token = await averify(found.token)
-        if _unbound(found, token, policy):
-            sender = _UNBOUND
-        else:
-            sender = await policy.acheck(sender_request(view, found, policy), token, found.token)
-    except TokenError as exc:
-        return _outcome(found, policy, error=exc)
-    return _outcome(found, policy, token, sender)
+    return await adrive(verify_steps(view, found, _async(averify), policy))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +393,30 @@ class BearerPlan:
             policy=self.policy,
         )
 
+    def steps(
+        self,
+        authorization: str | None,
+        verify: Callable[[str], Io],
+        *,
+        view: Callable[[], RequestView],
+    ) -> Steps[VerifiedToken | Outcome | None]:
+        """The verified token, the outcome reached otherwise, or ``None``: take the full path.
+
+        ``verify(raw)`` is the verification call; ``view()`` is called only
+        for a token with ``cnf``, whose sender checks read the request as on
+        the full path.
+        """
+        raw = self.credential(authorization)
+        if raw is None:
+            return None
+        try:
+            token = yield verify(raw)
+        except TokenError as exc:
+            return _outcome(self.found(raw), self.policy, error=exc)
+        if "cnf" not in token.claims:
+            return token
+        return (yield from _sender_steps(view(), self.found(raw), token, self.policy))
+
     def verify(
         self,
         authorization: str | None,
@@ -372,21 +424,8 @@ class BearerPlan:
         *,
         view: Callable[[], RequestView],
     ) -> VerifiedToken | Outcome | None:
-        """The verified token, the outcome reached otherwise, or ``None``: take the full path.
-
-        ``view()`` is called only for a token with ``cnf``, whose sender
-        checks read the request as on the full path.
-        """
-        raw = self.credential(authorization)
-        if raw is None:
-            return None
-        try:
-            token = verify(raw)
-        except TokenError as exc:
-            return _outcome(self.found(raw), self.policy, error=exc)
-        if "cnf" not in token.claims:
-            return token
-        return verify_request(view(), self.found(raw), lambda _: token, self.policy)
+        """:meth:`steps` with the sync ``verify``."""
+        return drive(self.steps(authorization, _sync(verify), view=view))
 
     async def averify(
         self,
@@ -396,20 +435,7 @@ class BearerPlan:
         view: Callable[[], RequestView],
     ) -> VerifiedToken | Outcome | None:
         """Like :meth:`verify`; key fetches and replay stores never block the event loop."""
-        raw = self.credential(authorization)
-        if raw is None:
-            return None
-        try:
-            token = await averify(raw)
-        except TokenError as exc:
-            return _outcome(self.found(raw), self.policy, error=exc)
-        if "cnf" not in token.claims:
-            return token
-
-        async def verified(_: str) -> VerifiedToken:
-            return token
-
-        return await averify_request(view(), self.found(raw), verified, self.policy)
+        return await adrive(self.steps(authorization, _async(averify), view=view))
 
 
 def bearer_plan(
