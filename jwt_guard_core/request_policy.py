@@ -410,7 +410,7 @@ class BearerPlan:
         if raw is None:
             return None
         try:
-            token = yield verify(raw)
+            token: VerifiedToken = yield verify(raw)
         except TokenError as exc:
             return _outcome(self.found(raw), self.policy, error=exc)
         if "cnf" not in token.claims:

@@ -178,6 +178,7 @@ def admit(
 
 
 def _send_steps(request: HttpRequest, outcome: Outcome) -> Steps[None]:
+    kwargs: dict[str, Any]
     if outcome.token is not None:
         signal, kwargs = signals.token_verified, {"token": outcome.token}
     elif outcome.reason is not None:

@@ -40,8 +40,8 @@ class _Users(NamedTuple):
     """How tokens become users under the current settings (read once, kept until they change)."""
 
     mapping: users.UserMapping
-    resolver: Callable[[VerifiedToken], Any] | None
-    field: Any
+    #: ``USER_RESOLVER``, or the ``USER_ID_FIELD`` lookup, or ``None``: a :class:`TokenUser`.
+    find: Callable[[VerifiedToken], Any] | None
     id_claim: str
 
 
@@ -53,7 +53,9 @@ def _read_users() -> _Users:
         raise improperly_configured(exc) from exc
     if resolver is not None and not callable(resolver):
         raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
-    return _Users(mapping, resolver, conf.USER_ID_FIELD, conf.USER_ID_CLAIM)
+    field, id_claim = conf.USER_ID_FIELD, conf.USER_ID_CLAIM
+    lookup = partial(_lookup, field, id_claim) if field else None
+    return _Users(mapping, resolver or lookup, id_claim)
 
 
 def _lookup(field: str, id_claim: str, token: VerifiedToken) -> Any:
@@ -82,10 +84,8 @@ def user_io(token: VerifiedToken) -> TokenUser | Io:
     Database lookups run in a thread on the async path.
     """
     found: _Users = conf.kept("users", _read_users)
-    call = None
-    if found.mapping.maps(token):
-        call = found.resolver or (partial(_lookup, found.field, found.id_claim) if found.field else None)
-    if call is None:
+    call = found.find
+    if call is None or not found.mapping.maps(token):
         return TokenUser(token, id_claim=found.id_claim)
     if iscoroutinefunction(call):
         return Io(partial(async_to_sync(call), token), partial(call, token))
