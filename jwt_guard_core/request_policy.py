@@ -9,6 +9,11 @@ and get an :class:`Outcome` back; they only store it and turn its
     outcome = step if isinstance(step, Outcome) else verify_request(view, step, verify, policy)
     outcome.refusal()      # ErrorResponse, or None: the request may go on
 
+:func:`verify_steps` (and :meth:`BearerPlan.steps`) is the verification as
+:mod:`~jwt_guard_core.steps`, for an adapter that drives its sync and async
+paths with ``drive``/``adrive``; :func:`verify_request` and
+:func:`averify_request` drive it.
+
 What the configuration does not use is never read: cookies only when they
 are a token location, the URL only when a DPoP proof is checked against
 it, the CSRF check only for a cookie token on an unsafe method. The
@@ -20,7 +25,7 @@ under a configuration that reads nothing else, has a flatter path decided
 once per configuration (:func:`bearer_plan`)::
 
     plan = bearer_plan(settings, policy)          # once; None: always the full path
-    step = plan.verify(authorization, verify, view=lambda: RequestView(...))
+    step = plan.verify(authorization, verify, view=lambda: RequestView(...))  # or plan.steps
     # a VerifiedToken: accepted; an Outcome: what verify_request reaches;
     # None: the full path (locate, verify_request) decides the request
 """

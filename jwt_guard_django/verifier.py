@@ -14,13 +14,7 @@ from django.dispatch import receiver
 
 from jwt_guard_core import ConfigurationError, GuardConfig, KeySource, Verifier
 from jwt_guard_core.lazy import Lazy, close_verifier
-from jwt_guard_core.sources import (
-    awarm_config,
-    config_health,
-    config_key_sources,
-    is_loopback_url,
-    warm_config,
-)
+from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
 
 from .conf import Settings, conf, improperly_configured
 
@@ -28,7 +22,6 @@ __all__ = [
     "awarm",
     "build_config",
     "get_verifier",
-    "is_loopback_url",
     "key_set_health",
     "key_sources",
     "reset_verifier",
