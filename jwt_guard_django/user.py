@@ -88,8 +88,8 @@ def user_io(token: VerifiedToken) -> TokenUser | Io:
     if call is None or not found.mapping.maps(token):
         return TokenUser(token, id_claim=found.id_claim)
     if iscoroutinefunction(call):
-        return Io(partial(async_to_sync(call), token), partial(call, token))
-    return Io(partial(call, token), partial(sync_to_async(call), token))
+        return Io(lambda: async_to_sync(call)(token), partial(call, token))
+    return Io(partial(call, token), lambda: sync_to_async(call)(token))
 
 
 def resolve_user(token: VerifiedToken) -> Any:
