@@ -298,6 +298,8 @@ def verify_steps(
         token = yield verify(found.token)
     except TokenError as exc:
         return _outcome(found, policy, error=exc)
+    if _unbound(found, token, policy):
+        return _outcome(found, policy, token, _UNBOUND)
     return (yield from _sender_steps(view, found, token, policy))
 
 
@@ -306,8 +308,6 @@ def _sender_steps(
 ) -> Steps[Outcome]:
     # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
     # signature: the proof's jti is spent only on an otherwise valid request.
-    if _unbound(found, token, policy):
-        return _outcome(found, policy, token, _UNBOUND)
     request = sender_request(view, found, policy)
     try:
         sender = yield Io(
@@ -319,15 +319,11 @@ def _sender_steps(
     return _outcome(found, policy, token, sender)
 
 
-def _sync(call: Callable[[str], Any]) -> Callable[[str], Io]:
-    return lambda raw: Io(partial(call, raw), _no_async)
-
-
 def _async(call: Callable[[str], Awaitable[Any]]) -> Callable[[str], Io]:
-    return lambda raw: Io(_no_async, partial(call, raw))
+    return lambda raw: Io(_no_sync, partial(call, raw))
 
 
-def _no_async() -> Any:  # pragma: no cover - a sync driver never awaits, nor the reverse
+def _no_sync() -> Any:  # pragma: no cover - an async driver never runs the sync call
     raise AssertionError("driven the other way")
 
 
@@ -337,8 +333,14 @@ def verify_request(
     verify: Callable[[str], VerifiedToken],
     policy: ResourcePolicy,
 ) -> Outcome:
-    """:func:`verify_steps` with the sync ``verify``."""
-    return drive(verify_steps(view, found, _sync(verify), policy))
+    """:func:`verify_steps` with the sync ``verify``, written out: no generator on the hot path."""
+    try:
+        token = verify(found.token)
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    if _unbound(found, token, policy):
+        return _outcome(found, policy, token, _UNBOUND)
+    return drive(_sender_steps(view, found, token, policy))
 
 
 async def averify_request(
@@ -429,8 +431,17 @@ class BearerPlan:
         *,
         view: Callable[[], RequestView],
     ) -> VerifiedToken | Outcome | None:
-        """:meth:`steps` with the sync ``verify``."""
-        return drive(self.steps(authorization, _sync(verify), view=view))
+        """:meth:`steps` with the sync ``verify``, written out: the hot path runs no generator."""
+        raw = self.credential(authorization)
+        if raw is None:
+            return None
+        try:
+            token = verify(raw)
+        except TokenError as exc:
+            return _outcome(self.found(raw), self.policy, error=exc)
+        if "cnf" not in token.claims:
+            return token
+        return drive(_sender_steps(view(), self.found(raw), token, self.policy))
 
     async def averify(
         self,

@@ -201,16 +201,16 @@ async def _aload(loader: Callable[[VerifiedToken], Any], token: VerifiedToken) -
 
 
 def _steps(
-    optional: bool, locations: tuple[str, ...] | None, dpop: str | None
+    state: AppState,
+    planned: Outcome | None,
+    optional: bool,
+    locations: tuple[str, ...] | None,
+    dpop: str | None,
 ) -> Steps[VerifiedToken | None]:
     """One check of the request: the outcome already reached for these locations, or a new one.
 
     Every refusal is remembered, so a second check on the request replays it.
     """
-    state = current_state()
-    planned = _planned(state, locations)
-    if isinstance(planned, VerifiedToken):
-        return planned
     where = locations or state.settings.locations
     record: _Record | None = g.get(_RECORD)
     if record is None:
@@ -259,14 +259,22 @@ def authenticate(
     ``dpop="required"`` (a route's demand) shapes the challenge sent when
     there is no token; :func:`enforce` refuses an unbound one.
     """
-    return drive(_steps(optional, locations, dpop))
+    state = current_state()
+    planned = _planned(state, locations)  # the common bearer request runs no generator
+    if isinstance(planned, VerifiedToken):
+        return planned
+    return drive(_steps(state, planned, optional, locations, dpop))
 
 
 async def aauthenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None, dpop: str | None = None
 ) -> VerifiedToken | None:
     """Like :func:`authenticate`, for async views: an ``async def`` user loader is awaited."""
-    return await adrive(_steps(optional, locations, dpop))
+    state = current_state()
+    planned = _planned(state, locations)
+    if isinstance(planned, VerifiedToken):
+        return planned
+    return await adrive(_steps(state, planned, optional, locations, dpop))
 
 
 def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
