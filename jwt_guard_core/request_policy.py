@@ -9,6 +9,11 @@ and get an :class:`Outcome` back; they only store it and turn its
     outcome = step if isinstance(step, Outcome) else verify_request(view, step, verify, policy)
     outcome.refusal()      # ErrorResponse, or None: the request may go on
 
+:func:`verify_steps` (and :meth:`BearerPlan.steps`) is the verification as
+:mod:`~jwt_guard_core.steps`, for an adapter that drives its sync and async
+paths with ``drive``/``adrive``; :func:`verify_request` and
+:func:`averify_request` drive it.
+
 What the configuration does not use is never read: cookies only when they
 are a token location, the URL only when a DPoP proof is checked against
 it, the CSRF check only for a cookie token on an unsafe method. The
@@ -20,7 +25,7 @@ under a configuration that reads nothing else, has a flatter path decided
 once per configuration (:func:`bearer_plan`)::
 
     plan = bearer_plan(settings, policy)          # once; None: always the full path
-    step = plan.verify(authorization, verify, view=lambda: RequestView(...))
+    step = plan.verify(authorization, verify, view=lambda: RequestView(...))  # or plan.steps
     # a VerifiedToken: accepted; an Outcome: what verify_request reaches;
     # None: the full path (locate, verify_request) decides the request
 """
@@ -30,14 +35,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
-from typing import ClassVar
+from functools import cache, partial
+from typing import Any, ClassVar
 
 from . import events
 from .errors import InvalidRequest, TokenError
 from .http import ErrorResponse, csrf_failure_response, csrf_refused, csrf_required, is_b64token
 from .sender import PresentedToken, ResourcePolicy, SenderRequest, SenderResult, find_token
 from .settings.loaded import RequestSettings
+from .steps import Io, Steps, adrive, drive
 from .token import VerifiedToken
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "sender_request",
     "user_not_found",
     "verify_request",
+    "verify_steps",
 ]
 
 
@@ -277,27 +284,63 @@ def _outcome(
     )
 
 
+def verify_steps(
+    view: RequestView,
+    found: PresentedToken,
+    verify: Callable[[str], Io],
+    policy: ResourcePolicy,
+) -> Steps[Outcome]:
+    """Verify the token found (``verify(raw)``: the call), then its sender binding; the outcome.
+
+    The verifier and the sender checks emit their own security events.
+    """
+    try:
+        token = yield verify(found.token)
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    if _unbound(found, token, policy):
+        return _outcome(found, policy, token, _UNBOUND)
+    return (yield from _sender_steps(view, found, token, policy))
+
+
+def _sender_steps(
+    view: RequestView, found: PresentedToken, token: VerifiedToken, policy: ResourcePolicy
+) -> Steps[Outcome]:
+    # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
+    # signature: the proof's jti is spent only on an otherwise valid request.
+    request = sender_request(view, found, policy)
+    try:
+        sender = yield Io(
+            partial(policy.check, request, token, found.token),
+            partial(policy.acheck, request, token, found.token),
+        )
+    except TokenError as exc:
+        return _outcome(found, policy, error=exc)
+    return _outcome(found, policy, token, sender)
+
+
+def _async(call: Callable[[str], Awaitable[Any]]) -> Callable[[str], Io]:
+    return lambda raw: Io(_no_sync, partial(call, raw))
+
+
+def _no_sync() -> Any:  # pragma: no cover - an async driver never runs the sync call
+    raise AssertionError("driven the other way")
+
+
 def verify_request(
     view: RequestView,
     found: PresentedToken,
     verify: Callable[[str], VerifiedToken],
     policy: ResourcePolicy,
 ) -> Outcome:
-    """Verify the token found, then its sender binding; the outcome either way.
-
-    The verifier and the sender checks emit their own security events.
-    """
+    """:func:`verify_steps` with the sync ``verify``, written out: no generator on the hot path."""
     try:
         token = verify(found.token)
-        # DPoP proof and certificate binding (RFC 9449, RFC 8705), after the
-        # signature: the proof's jti is spent only on an otherwise valid request.
-        if _unbound(found, token, policy):
-            sender = _UNBOUND
-        else:
-            sender = policy.check(sender_request(view, found, policy), token, found.token)
     except TokenError as exc:
         return _outcome(found, policy, error=exc)
-    return _outcome(found, policy, token, sender)
+    if _unbound(found, token, policy):
+        return _outcome(found, policy, token, _UNBOUND)
+    return drive(_sender_steps(view, found, token, policy))
 
 
 async def averify_request(
@@ -307,15 +350,7 @@ async def averify_request(
     policy: ResourcePolicy,
 ) -> Outcome:
     """Like :func:`verify_request`; key fetches and replay stores never block the event loop."""
-    try:
-        token = await averify(found.token)
-        if _unbound(found, token, policy):
-            sender = _UNBOUND
-        else:
-            sender = await policy.acheck(sender_request(view, found, policy), token, found.token)
-    except TokenError as exc:
-        return _outcome(found, policy, error=exc)
-    return _outcome(found, policy, token, sender)
+    return await adrive(verify_steps(view, found, _async(averify), policy))
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,6 +400,30 @@ class BearerPlan:
             policy=self.policy,
         )
 
+    def steps(
+        self,
+        authorization: str | None,
+        verify: Callable[[str], Io],
+        *,
+        view: Callable[[], RequestView],
+    ) -> Steps[VerifiedToken | Outcome | None]:
+        """The verified token, the outcome reached otherwise, or ``None``: take the full path.
+
+        ``verify(raw)`` is the verification call; ``view()`` is called only
+        for a token with ``cnf``, whose sender checks read the request as on
+        the full path.
+        """
+        raw = self.credential(authorization)
+        if raw is None:
+            return None
+        try:
+            token: VerifiedToken = yield verify(raw)
+        except TokenError as exc:
+            return _outcome(self.found(raw), self.policy, error=exc)
+        if "cnf" not in token.claims:
+            return token
+        return (yield from _sender_steps(view(), self.found(raw), token, self.policy))
+
     def verify(
         self,
         authorization: str | None,
@@ -372,11 +431,7 @@ class BearerPlan:
         *,
         view: Callable[[], RequestView],
     ) -> VerifiedToken | Outcome | None:
-        """The verified token, the outcome reached otherwise, or ``None``: take the full path.
-
-        ``view()`` is called only for a token with ``cnf``, whose sender
-        checks read the request as on the full path.
-        """
+        """:meth:`steps` with the sync ``verify``, written out: the hot path runs no generator."""
         raw = self.credential(authorization)
         if raw is None:
             return None
@@ -386,7 +441,7 @@ class BearerPlan:
             return _outcome(self.found(raw), self.policy, error=exc)
         if "cnf" not in token.claims:
             return token
-        return verify_request(view(), self.found(raw), lambda _: token, self.policy)
+        return drive(_sender_steps(view(), self.found(raw), token, self.policy))
 
     async def averify(
         self,
@@ -396,20 +451,7 @@ class BearerPlan:
         view: Callable[[], RequestView],
     ) -> VerifiedToken | Outcome | None:
         """Like :meth:`verify`; key fetches and replay stores never block the event loop."""
-        raw = self.credential(authorization)
-        if raw is None:
-            return None
-        try:
-            token = await averify(raw)
-        except TokenError as exc:
-            return _outcome(self.found(raw), self.policy, error=exc)
-        if "cnf" not in token.claims:
-            return token
-
-        async def verified(_: str) -> VerifiedToken:
-            return token
-
-        return await averify_request(view(), self.found(raw), verified, self.policy)
+        return await adrive(self.steps(authorization, _async(averify), view=view))
 
 
 def bearer_plan(

@@ -22,8 +22,9 @@ Which issuers map by default:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError
@@ -31,7 +32,7 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from .token import VerifiedToken
 
-__all__ = ["UserMapping", "user_mapping"]
+__all__ = ["TokenUser", "UserMapping", "user_mapping"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +95,120 @@ def user_mapping(
                 f"list issuers among {', '.join(repr(k) for k in known)}",
             )
     return UserMapping(frozenset(user_issuers))
+
+
+class TokenUser:
+    """A user that exists only in the token: built from claims, never saved.
+
+    ``pk``, ``id`` and ``username`` come from the ``id_claim`` claim
+    (default ``sub``); ``scopes`` and ``roles`` are the token's (read by the
+    verifier from ``SCOPES_CLAIM`` and ``ROLES_CLAIM``). It answers permission
+    questions the way Django's users do: its permissions are those
+    :meth:`role_permissions` maps its roles to (none by default), and
+    ``has_perms([])`` is ``True``, so DRF's ``DjangoModelPermissions`` lets a
+    read through and checks a write against the mapped permissions.
+    """
+
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    is_anonymous = False
+    is_authenticated = True
+
+    def __init__(
+        self, token: VerifiedToken, *, id_claim: str = "sub", roles_claim: str = "roles"
+    ) -> None:
+        # roles_claim is accepted for compatibility: the verifier reads the roles.
+        self.token = token
+        self._id_claim = id_claim
+
+    def role_permissions(self) -> Mapping[str, Iterable[str]]:
+        """``{role: permissions}`` (``ROLE_PERMISSIONS``), read on the first permission question."""
+        return {}
+
+    @cached_property
+    def pk(self) -> Any:
+        return self.token.claims.get(self._id_claim)
+
+    @property
+    def id(self) -> Any:
+        return self.pk
+
+    @property
+    def username(self) -> str:
+        return "" if self.pk is None else str(self.pk)
+
+    @property
+    def claims(self) -> Any:
+        """The verified claims (a read-only mapping)."""
+        return self.token.claims
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return self.token.scopes
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The token's roles (``VerifiedToken.roles``)."""
+        return self.token.roles
+
+    @cached_property
+    def _permissions(self) -> frozenset[str]:
+        mapping = self.role_permissions()
+        return frozenset().union(*(mapping.get(role, ()) for role in self.roles))
+
+    def get_username(self) -> str:
+        return self.username
+
+    def has_scopes(self, *required: str) -> bool:
+        return self.token.has_scopes(*required)
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        """Whether one of the token's roles maps to ``perm``.
+
+        Like Django's model backend, an object-level question (``obj`` given)
+        is answered ``False``: roles grant model permissions only.
+        """
+        return obj is None and perm in self._permissions
+
+    def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
+        """Every permission in ``perm_list`` (``True`` for none, as Django's users)."""
+        if isinstance(perm_list, str):
+            raise ValueError("perm_list must be an iterable of permissions.")
+        return all(self.has_perm(perm, obj) for perm in perm_list)
+
+    def has_module_perms(self, module: str) -> bool:
+        return any(perm.partition(".")[0] == module for perm in self._permissions)
+
+    def get_all_permissions(self, obj: object = None) -> set[str]:
+        return set(self._permissions) if obj is None else set()
+
+    def get_user_permissions(self, obj: object = None) -> set[str]:
+        return set()
+
+    def get_group_permissions(self, obj: object = None) -> set[str]:
+        # Roles play the part of Django's groups.
+        return self.get_all_permissions(obj)
+
+    def save(self) -> None:
+        raise NotImplementedError("a TokenUser is stateless and cannot be saved")
+
+    def delete(self) -> None:
+        raise NotImplementedError("a TokenUser is stateless and cannot be deleted")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TokenUser):
+            return NotImplemented
+        return (self.pk, self.token.issuer) == (other.pk, other.token.issuer)
+
+    def __hash__(self) -> int:
+        return hash((self.pk, self.token.issuer))
+
+    def __str__(self) -> str:
+        return f"TokenUser {self.username}"
+
+    def __repr__(self) -> str:
+        return f"<TokenUser {self.username!r} iss={self.token.issuer!r}>"

@@ -1,19 +1,7 @@
-"""Django REST framework authentication with jwt-guard.
+"""Django REST framework authentication with jwt-guard (docs/django.md, "DRF").
 
-.. code-block:: python
-
-    REST_FRAMEWORK = {
-        "DEFAULT_AUTHENTICATION_CLASSES": [
-            "jwt_guard_django.authentication.JWTGuardAuthentication",
-        ],
-    }
-
-Refusals use DRF's own exception handling, so they go through a custom
-``EXCEPTION_HANDLER`` like any other, but carry the same status, RFC 6750
-``WWW-Authenticate`` header (with the RFC 9449 ``DPoP`` challenge and RFC
-9728 ``resource_metadata`` when configured) and JSON body as the
-middleware's. DRF's handler sends no other header, so with DPoP nonces on,
-use the middleware too: it refuses with (and hands out) ``DPoP-Nonce``.
+Refusals go through DRF's exception handler with the middleware's status,
+``WWW-Authenticate`` and JSON body.
 """
 
 from __future__ import annotations
@@ -38,11 +26,7 @@ _CHALLENGE = "_jwt_guard_challenge"
 
 
 class JWTGuardAPIError(exceptions.APIException):
-    """A jwt-guard refusal as a DRF exception: status, body and headers from the core.
-
-    DRF's default exception handler turns ``auth_header`` into
-    ``WWW-Authenticate`` and ``wait`` into ``Retry-After``.
-    """
+    """A jwt-guard refusal as a DRF exception (``auth_header``, ``wait``: DRF's headers)."""
 
     def __init__(self, spec: ErrorResponse) -> None:
         super().__init__(detail=dict(spec.body))
@@ -62,12 +46,10 @@ class _Unauthenticated(exceptions.AuthenticationFailed):
 def api_error(
     error: TokenError, request: Request | None = None, *, dpop: str | None = None
 ) -> exceptions.APIException:
-    """The DRF exception for a core rejection.
+    """The DRF exception for a core rejection (``dpop="required"``: a view's own demand).
 
     With ``request``, the challenge names the scheme its token came in, and
-    a 401 keeps it for :meth:`JWTGuardAuthentication.authenticate_header`
-    (DRF asks that method for the ``WWW-Authenticate`` of every 401).
-    ``dpop="required"``: a view's own DPoP demand.
+    a 401 keeps it for :meth:`JWTGuardAuthentication.authenticate_header`.
     """
     presented = authenticate(request._request).presented if request is not None else None
     spec = get_resource().refusal(error, presented=presented, dpop=dpop)
@@ -79,14 +61,10 @@ def api_error(
 
 
 class JWTGuardAuthentication(BaseAuthentication):
-    """Authenticates a DRF request by its bearer token (header or cookie).
+    """Authenticates a DRF request by its token: ``None`` (no token), ``(user, token)``, or raises.
 
-    ``authenticate`` returns ``None`` when the request carries no token (so
-    another class, or anonymous access, may apply), ``(user, token)`` when
-    the token is valid (``request.auth`` is the
-    :class:`~jwt_guard_core.VerifiedToken`), and raises for an invalid one.
-    Works with or without :class:`~jwt_guard_django.middleware.JWTGuardMiddleware`;
-    with it, the token is verified once.
+    With :class:`~jwt_guard_django.middleware.JWTGuardMiddleware` too, the
+    token is verified once.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, VerifiedToken] | None:
@@ -104,11 +82,7 @@ class JWTGuardAuthentication(BaseAuthentication):
         return user, outcome.token
 
     def authenticate_header(self, request: Request) -> str:
-        """The ``WWW-Authenticate`` challenge; DRF answers 401 (not 403) because of it.
-
-        The challenge of the refusal at hand, or (no token) one per accepted
-        scheme, with ``resource_metadata`` when configured.
-        """
+        """The refusal's ``WWW-Authenticate`` (no token: the default); DRF answers 401."""
         challenge = getattr(request, _CHALLENGE, None)
         if isinstance(challenge, str):
             return challenge

@@ -1,32 +1,10 @@
-"""``JWTGuardMiddleware``: authenticate every request by its token.
+"""``JWTGuardMiddleware``: authenticate every request by its token (docs/django.md, "Middleware").
 
-Add ``"jwt_guard_django.middleware.JWTGuardMiddleware"`` to ``MIDDLEWARE``
-after ``AuthenticationMiddleware`` (when you use it). Then:
-
-* no token: the request goes on unchanged (anonymous, or the session user),
-  with ``request.auth = None``;
-* a valid token: ``request.auth`` is the
-  :class:`~jwt_guard_core.VerifiedToken` and ``request.user`` the user,
-  (``await request.auser()`` in async views), resolved here, once;
-* a DPoP-bound token (``Authorization: DPoP``) with its proof, when
-  ``DPOP`` allows it; the next ``DPoP-Nonce`` on the response when nonces
-  are on (see docs/dpop.md);
-* a valid token whose user does not exist or is inactive (``USER_ID_FIELD``
-  or ``USER_RESOLVER`` finds none): 401 ``invalid_token``, reason
-  ``user_not_found``, as the decorators and the DRF class answer, so no
-  view behind the middleware sees ``request.auth`` for a disabled account;
-* an invalid token: 401 with ``WWW-Authenticate: Bearer realm="...",
-  error="invalid_token"`` (plus the ``DPoP`` challenge and
-  ``resource_metadata`` when configured); a malformed ``Authorization`` header: 400
-  ``invalid_request``; the key source down: 503 with ``Retry-After``; a
-  cookie token on an unsafe method without CSRF proof: 403 ``csrf_failed``;
-* a token *cookie* that fails verification on a view marked ``jwt_exempt``
-  (the session views: login, refresh, logout): the view runs with
-  ``request.auth = None`` and decides (see
-  :func:`jwt_guard_django._auth.jwt_exempt`).
-
-It is sync and async capable: under ASGI the async path uses ``averify`` and
-never blocks the event loop on a key fetch.
+After ``AuthenticationMiddleware`` in ``MIDDLEWARE``. No token: the request
+goes on unchanged with ``request.auth = None``; a valid token whose user is
+active: ``request.auth``, ``request.user`` and ``request.auser()`` are set;
+any other outcome is refused with the core's response, except a failed token
+cookie on a ``jwt_exempt`` view.
 """
 
 from __future__ import annotations
@@ -38,24 +16,16 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import SimpleLazyObject
 
-from jwt_guard_core import VerifiedToken
 from jwt_guard_core.request_policy import Outcome, user_not_found
+from jwt_guard_core.steps import Steps, adrive, drive
 
-from ._auth import (
-    aauthenticate,
-    admit,
-    aget_user,
-    anonymous_user,
-    authenticate,
-    defers_to_view,
-    get_user,
-)
+from ._auth import admit, authenticate_steps, defers_to_view, user_steps
 
 __all__ = ["JWTGuardMiddleware"]
 
 
 class JWTGuardMiddleware:
-    """Verifies the request's bearer token; see the module docstring."""
+    """Verifies the request's bearer token; sync and async capable (``averify`` under ASGI)."""
 
     sync_capable = True
     async_capable = True
@@ -73,65 +43,57 @@ class JWTGuardMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
-        outcome = authenticate(request)
-        token = outcome.token
-        user = get_user(request, token) if token is not None else None
-        if token is not None and user is not None:
-            _admit_user(request, token, user)  # a token and its user: nothing to refuse
-        else:
-            refused = self._apply(request, outcome, user)
-            if refused is not None:
-                return refused
+        decided = drive(_admission_steps(request))
+        if isinstance(decided, HttpResponseBase):
+            return decided
         response = self.get_response(request)
         assert isinstance(response, HttpResponseBase)
-        return _with_nonce(response, outcome)
+        return _with_nonce(response, decided)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        outcome = await aauthenticate(request)
-        token = outcome.token
-        user = await aget_user(request, token) if token is not None else None
-        if token is not None and user is not None:
-            _admit_user(request, token, user)
-        else:
-            refused = self._apply(request, outcome, user)
-            if refused is not None:
-                return refused
+        decided = await adrive(_admission_steps(request))
+        if isinstance(decided, HttpResponseBase):
+            return decided
         response = self.get_response(request)
         assert not isinstance(response, HttpResponseBase)
-        return _with_nonce(await response, outcome)
-
-    @staticmethod
-    def _apply(request: HttpRequest, outcome: Outcome, user: Any) -> HttpResponseBase | None:
-        """Refuse the request, or set ``request.auth`` and ``request.user``.
-
-        ``user`` is the token's user (``None``: no token, or no active user).
-        """
-        if outcome.token is not None and user is None:
-            # The decorators and DRF refuse such a token; so does the
-            # middleware, or a plain view would act for a disabled account.
-            outcome = outcome.refused(user_not_found())
-        if defers_to_view(request, outcome):
-            # To the rest of the stack the request is anonymous; the view
-            # still finds the real outcome with authenticate(request).
-            outcome = Outcome()
-        refused = admit(request, outcome)
-        if refused is not None:
-            return refused
-        if outcome.token is None:
-            if not hasattr(request, "user"):
-                request.user = SimpleLazyObject(anonymous_user)  # type: ignore[assignment]
-            if not hasattr(request, "auser"):
-                # Django 4.2's AuthenticationMiddleware has no auser(); give
-                # async views the same accessor on every supported version.
-                request.auser = _auser_of(request)
-            return None
-        _admit_user(request, outcome.token, user)
-        return None
+        return _with_nonce(await response, decided)
 
 
-def _admit_user(request: HttpRequest, token: VerifiedToken, user: Any) -> None:
-    """``request.auth``, ``request.user`` and ``request.auser()`` for a token and its user."""
+def _admission_steps(request: HttpRequest) -> Steps[HttpResponseBase | Outcome]:
+    """The refusal, or the request's outcome with ``request.auth`` and ``request.user`` set."""
+    authenticated = outcome = yield from authenticate_steps(request)
+    token = outcome.token
+    if token is not None:
+        user = yield from user_steps(request, token)
+        if user is not None:
+            _admit_user(request, token, user)  # a token and its user: nothing to refuse
+            return authenticated
+        # The decorators and DRF refuse such a token; so does the
+        # middleware, or a plain view would act for a disabled account.
+        outcome = outcome.refused(user_not_found())
+    if defers_to_view(request, outcome):
+        # To the rest of the stack the request is anonymous; the view
+        # still finds the real outcome with authenticate(request).
+        outcome = Outcome()
+    refused = admit(request, outcome)
+    if refused is not None:
+        return refused
+    if not hasattr(request, "user"):
+        request.user = SimpleLazyObject(_anonymous_user)  # type: ignore[assignment]
+    if not hasattr(request, "auser"):
+        # Django 4.2's AuthenticationMiddleware has no auser(); give
+        # async views the same accessor on every supported version.
+        request.auser = _auser_of(request)
+    return authenticated
 
+
+def _anonymous_user() -> Any:
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser()
+
+
+def _admit_user(request: HttpRequest, token: Any, user: Any) -> None:
     async def auser() -> Any:
         return user
 

@@ -1,19 +1,18 @@
 """``JWT_GUARD`` to one shared :class:`~jwt_guard_core.sender.ResourcePolicy`.
 
 DPoP, certificate binding, RFC 9728 metadata and the challenges of every
-refusal. Built on first use (the DPoP replay store and nonce secrets are
-kept for the process) and rebuilt when ``JWT_GUARD`` changes.
+refusal; the DPoP replay store and nonce secrets are kept for the process.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from jwt_guard_core import ConfigurationError
+from jwt_guard_core.lazy import Lazy
 from jwt_guard_core.sender import ResourcePolicy
 from jwt_guard_core.settings.resource import resource_policy
 
@@ -21,30 +20,19 @@ from .conf import conf, improperly_configured
 
 __all__ = ["get_resource", "reset_resource"]
 
-_lock = threading.Lock()
-_policy: ResourcePolicy | None = None
+
+def _build() -> ResourcePolicy:
+    try:
+        return resource_policy(conf.parsed)
+    except ConfigurationError as exc:
+        raise improperly_configured(exc) from exc
 
 
-def get_resource() -> ResourcePolicy:
-    """The resource policy of the current ``JWT_GUARD`` (``ImproperlyConfigured`` naming a key)."""
-    global _policy
-    policy = _policy
-    if policy is None:
-        with _lock:
-            if _policy is None:
-                try:
-                    _policy = resource_policy(conf.parsed)
-                except ConfigurationError as exc:
-                    raise improperly_configured(exc) from exc
-            policy = _policy
-    return policy
-
-
-def reset_resource() -> None:
-    """Forget the policy; the next request builds it from the settings again."""
-    global _policy
-    with _lock:
-        _policy = None
+_policy = Lazy(_build)
+#: The resource policy of the current ``JWT_GUARD`` (``ImproperlyConfigured`` naming a key).
+get_resource = _policy.get
+#: Forget the policy; the next request builds it from the settings again.
+reset_resource = _policy.reset
 
 
 @receiver(setting_changed)

@@ -1,29 +1,20 @@
 """``JWT_GUARD`` settings to one shared core :class:`~jwt_guard_core.Verifier`.
 
-The verifier (and the remote key sets it holds, with their caches) is built
-once and shared by every thread and task. It is rebuilt only when the
-``JWT_GUARD`` setting changes (``override_settings``, pytest-django's
-``settings`` fixture), via Django's ``setting_changed`` signal.
+Built once and shared by every thread and task (with its remote key sets and
+their caches); rebuilt when ``JWT_GUARD`` changes (``setting_changed``).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from jwt_guard_core import ConfigurationError, GuardConfig, KeySource, Verifier
-from jwt_guard_core.sources import (
-    awarm_config,
-    config_health,
-    config_key_sources,
-    is_loopback_url,
-    warm_config,
-    warmable_key_sources,
-)
+from jwt_guard_core.lazy import Lazy, close_verifier
+from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
 
 from .conf import Settings, conf, improperly_configured
 
@@ -31,7 +22,6 @@ __all__ = [
     "awarm",
     "build_config",
     "get_verifier",
-    "is_loopback_url",
     "key_set_health",
     "key_sources",
     "reset_verifier",
@@ -40,44 +30,25 @@ __all__ = [
 
 logger = logging.getLogger("jwt_guard.django")
 
-_lock = threading.Lock()
-_verifier: Verifier | None = None
+
+def _build() -> Verifier:
+    try:
+        return Verifier(build_config())
+    except ConfigurationError as exc:
+        raise improperly_configured(exc) from exc
+
+
+_verifier = Lazy(_build, close_verifier)
 
 
 def get_verifier() -> Verifier:
-    """The shared verifier for the current ``JWT_GUARD`` settings.
-
-    Raises :class:`~django.core.exceptions.ImproperlyConfigured` naming the
-    bad setting; ``manage.py check`` reports the same problems at start-up.
-    """
-    global _verifier
-    verifier = _verifier
-    if verifier is None:
-        with _lock:
-            if _verifier is None:
-                try:
-                    _verifier = Verifier(build_config())
-                except ConfigurationError as exc:
-                    raise improperly_configured(exc) from exc
-            verifier = _verifier
-    return verifier
+    """The shared verifier for the current ``JWT_GUARD`` (``ImproperlyConfigured`` naming a key)."""
+    return _verifier.get()
 
 
 def reset_verifier() -> None:
-    """Drop the shared verifier; the next request builds a new one from settings.
-
-    The old verifier's remote key sets and introspection source close their HTTP
-    clients.
-    """
-    global _verifier
-    with _lock:
-        old, _verifier = _verifier, None
-    if old is not None:
-        closable = [*warmable_key_sources(key_sources(old).values()), old.config.opaque_source]
-        for source in closable:
-            close = getattr(source, "close", None)
-            if callable(close):
-                close()
+    """Drop the shared verifier (its HTTP clients closed); the next request builds a new one."""
+    _verifier.reset()
 
 
 @receiver(setting_changed)
@@ -87,13 +58,11 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 def build_config(settings: Settings = conf) -> GuardConfig:
-    """Translate ``JWT_GUARD`` into a :class:`~jwt_guard_core.GuardConfig` (the core reads it).
+    """``JWT_GUARD`` as a :class:`~jwt_guard_core.GuardConfig` (``ConfigurationError``: a key).
 
     Unless ``REVOCATION`` is set, the session views' revocation (``SESSIONS``)
     is the verifier's, so a logout is seen at once. ``KEY_SOURCE = "ISSUING"``
-    makes the shared issuing key manager (:func:`~jwt_guard_django.issuing.get_key_manager`)
-    the key source, opened on the first token. Raises
-    :class:`~jwt_guard_core.ConfigurationError` naming the setting.
+    makes the shared issuing key manager the key source, opened on the first token.
     """
     parsed = settings.parsed
     revocation = None
@@ -117,11 +86,7 @@ def key_sources(verifier: Verifier | None = None) -> dict[str | None, KeySource]
 
 
 def warm(verifier: Verifier | None = None) -> None:
-    """Fetch every remote key set now, so the first request does not wait.
-
-    A failure is logged and not raised: the key set keeps retrying on
-    demand, and requests get 503 until it succeeds.
-    """
+    """Fetch every remote key set now; a failure is logged, not raised (requests get 503)."""
     warm_config((verifier or get_verifier()).config, logger)
 
 
@@ -131,11 +96,5 @@ async def awarm(verifier: Verifier | None = None) -> None:
 
 
 def key_set_health(verifier: Verifier | None = None) -> dict[str, Any]:
-    """Health of every key source, for a health-check endpoint.
-
-    ``{"ok": bool, "key_sets": {issuer or "*": {...}}}``; a remote key set
-    reports ``{"type": "remote", **its health()}``, a static one
-    ``{"type": "static", "keys": n}``. ``ok`` is false while a key set is
-    ``unavailable`` (requests it serves get 503).
-    """
+    """``{"ok": bool, "key_sets": {issuer or "*": {...}}}``, for a health endpoint."""
     return config_health((verifier or get_verifier()).config)

@@ -1,10 +1,9 @@
 """One request's authentication: find the token, CSRF, verify, sender checks, scopes, user.
 
-The sync and async paths share every decision; they differ only in how
-the user loader is called (an ``async def`` loader is awaited in async
-views). The outcome is kept on ``flask.g`` so that a blueprint guard and a
-view decorator on the same request verify the token once. The common bearer
-request takes the core's plan (:func:`_planned`), and any other the full path.
+One set of steps, driven sync or awaited: they differ only in how the user
+loader is called (an ``async def`` loader is awaited in async views). The
+outcome is kept on ``flask.g``, so a blueprint guard and a view decorator on
+the same request verify the token once.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from flask import Request, Response, current_app, g, has_app_context, request
 
@@ -27,6 +26,7 @@ from jwt_guard_core.request_policy import (
 )
 from jwt_guard_core.route_policy import RouteRequirement, route_locations
 from jwt_guard_core.sender import SenderResult
+from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._sessions import verify_limited
 from ._state import AppState, current_state
@@ -53,12 +53,11 @@ EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 @dataclass(slots=True)
 class _Record:
-    """What jwt-guard learnt about this request, kept on ``flask.g`` as one attribute.
+    """What jwt-guard learnt about this request, kept on ``flask.g``.
 
-    ``outcomes`` maps the locations read to the token or the refusal
-    reached there; ``presented`` is how the first token came, ``sender``
-    what its DPoP and certificate checks found, ``cookie_error`` why a
-    cookie left to a ``jwt_exempt`` view failed.
+    ``outcomes``: the token or refusal reached per locations read;
+    ``presented``: how the first token came; ``cookie_error``: why a cookie
+    left to a ``jwt_exempt`` view failed.
     """
 
     outcomes: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -67,14 +66,6 @@ class _Record:
     token: VerifiedToken | None = None
     user: Any = None
     cookie_error: TokenError | None = None
-
-
-def _record() -> _Record:
-    record: _Record | None = g.get(_RECORD)
-    if record is None:
-        record = _Record()
-        setattr(g, _RECORD, record)
-    return record
 
 
 def _recorded() -> _Record | None:
@@ -125,16 +116,6 @@ def _view() -> RequestView:
     )
 
 
-def _replay(
-    outcome: Any, optional: bool, state: AppState, dpop: str | None
-) -> VerifiedToken | None:
-    if isinstance(outcome, JWTGuardHTTPException):
-        raise outcome
-    if outcome is None and not optional:
-        raise http_error(None, response=state.resource.refusal(None, dpop=dpop))
-    return outcome  # type: ignore[no-any-return]
-
-
 def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
     # Async views use this sync path too: Flask runs an async view in an
     # event loop of its own that ends with the request, on the request's
@@ -144,28 +125,11 @@ def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
     return (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
 
 
-def _outcome(state: AppState, where: tuple[str, ...]) -> Outcome:
-    view = _view()
-    settings = state.settings
-    step = locate(
-        view,
-        settings,
-        state.resource,
-        csrf_failure=lambda: csrf_failure(request, settings),
-        locations=where,
-    )
-    if isinstance(step, Outcome):
-        return step
-    return verify_request(view, step, _verify_function(state), state.resource)
-
-
 def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToken | Outcome | None:
-    """The common bearer request on its plan (:class:`~jwt_guard_core.request_policy.BearerPlan`).
+    """The common bearer request on the core's plan: an accepted token, recorded here, or what
+    the full path answers (a refusal :class:`Outcome`, or ``None``: not the plan's request).
 
-    An accepted token is recorded here and returned; an :class:`Outcome`
-    (a refusal) or ``None`` (not the plan's request) goes to
-    :class:`_Attempt`, which answers it as for any request. Only a first
-    check of the request without a user loader takes the plan.
+    Only a first check of the request without a user loader takes the plan.
     """
     plan = state.plan
     if plan is None or (locations is not None and locations != plan.locations):
@@ -176,8 +140,7 @@ def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToke
     authorization = request.environ.get("HTTP_AUTHORIZATION")
     step = plan.verify(authorization, _verify_function(state), view=_view)
     if isinstance(step, VerifiedToken):
-        record = _Record({plan.locations: step}, "Bearer", plan.sender, step)
-        setattr(store, _RECORD, record)
+        setattr(store, _RECORD, _Record({plan.locations: step}, "Bearer", plan.sender, step))
         _send(token_verified, token=step)
     return step
 
@@ -189,7 +152,21 @@ def _verify(
     dpop: str | None,
     planned: Outcome | None,
 ) -> VerifiedToken | None:
-    outcome = planned if planned is not None else _outcome(state, where)
+    """The token of the request's outcome (the plan's, or the full path's), or the refusal."""
+    outcome = planned
+    if outcome is None:
+        view, settings = _view(), state.settings
+        found = locate(
+            view,
+            settings,
+            state.resource,
+            csrf_failure=lambda: csrf_failure(request, settings),
+            locations=where,
+        )
+        if isinstance(found, Outcome):
+            outcome = found
+        else:
+            outcome = verify_request(view, found, _verify_function(state), state.resource)
     if record.presented is None:
         record.presented = outcome.presented
     if outcome.csrf_failed:
@@ -207,14 +184,7 @@ def _verify(
 
 
 def _exempt() -> bool:
-    """Whether this request's view works whatever state the access cookie is in.
-
-    The one place that decides whether a failed access-token cookie stops
-    the request (see :func:`jwt_guard_flask.decorators.jwt_exempt`): a
-    ``jwt_exempt`` view sees no token and finds the failure with
-    :func:`deferred_cookie_error`. A bad header token, or a cookie without
-    CSRF proof, is refused everywhere.
-    """
+    """Whether this request's view runs whatever state the access cookie is in (``jwt_exempt``)."""
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return getattr(view, EXEMPT_ATTRIBUTE, False) is True
 
@@ -225,76 +195,60 @@ def deferred_cookie_error() -> TokenError | None:
     return record.cookie_error if record is not None else None
 
 
-class _UserStep(NamedTuple):
-    loader: Callable[[VerifiedToken], Any]
-    token: VerifiedToken
+async def _aload(loader: Callable[[VerifiedToken], Any], token: VerifiedToken) -> Any:
+    user = loader(token)
+    return await user if inspect.isawaitable(user) else user
 
 
-class _Attempt:
-    """One authentication of the request, shared by the sync and async entry points.
+def _steps(
+    state: AppState,
+    planned: Outcome | None,
+    optional: bool,
+    locations: tuple[str, ...] | None,
+    dpop: str | None,
+) -> Steps[VerifiedToken | None]:
+    """One check of the request: the outcome already reached for these locations, or a new one.
 
-    Construction replays the outcome already reached for these locations
-    (a blueprint guard and a view decorator verify once) or verifies the
-    token; only calling the user loader differs between the two paths.
     Every refusal is remembered, so a second check on the request replays it.
     """
-
-    def __init__(
-        self,
-        state: AppState,
-        optional: bool,
-        locations: tuple[str, ...] | None,
-        dpop: str | None = None,
-        planned: Outcome | None = None,
-    ) -> None:
-        self.state = state
-        self.optional = optional
-        self.dpop = dpop
-        self.where = where = locations or state.settings.locations
-        self.record = record = _record()
-        self.token: VerifiedToken | None = None
-        self.hit = where in record.outcomes
-        if not self.hit:
-            try:
-                self.token = _verify(state, record, where, dpop, planned)
-            except JWTGuardHTTPException as exc:
-                record.outcomes[where] = exc
-                raise
-
-    def user_step(self) -> _UserStep | None:
-        """The user loader call still to make, or ``None``: no fresh token or no loader.
-
-        Nor for a token whose issuer does not map to local users
-        (``JWT_GUARD_USER_ISSUERS``): it has no ``current_user``.
-        """
-        loader = self.state.guard._user_loader
-        if self.hit or self.token is None or loader is None:
-            return None
-        if not self.state.users.maps(self.token):
-            return None
-        return _UserStep(loader, self.token)
-
-    def set_user(self, user: Any) -> None:
+    where = locations or state.settings.locations
+    record: _Record | None = g.get(_RECORD)
+    if record is None:
+        record = _Record()
+        setattr(g, _RECORD, record)
+    if where in record.outcomes:
+        outcome = record.outcomes[where]
+        if isinstance(outcome, JWTGuardHTTPException):
+            raise outcome
+        if outcome is None and not optional:
+            raise http_error(None, response=state.resource.refusal(None, dpop=dpop))
+        return outcome  # type: ignore[no-any-return]
+    try:
+        token = _verify(state, record, where, dpop, planned)
+    except JWTGuardHTTPException as exc:
+        record.outcomes[where] = exc
+        raise
+    loader = state.guard._user_loader
+    user: Any
+    # A token whose issuer does not map to local users has no current_user.
+    if token is not None and loader is not None and state.users.maps(token):
+        user = yield Io(
+            lambda: current_app.ensure_sync(loader)(token), lambda: _aload(loader, token)
+        )
         if user is None:
-            exc = _reject(self.state, missing_user())
-            self.record.outcomes[self.where] = exc
-            raise exc
-        self.record.user = user
-
-    def finish(self) -> VerifiedToken | None:
-        record = self.record
-        if self.hit:
-            return _replay(record.outcomes[self.where], self.optional, self.state, self.dpop)
-        token = self.token
-        # No token is remembered as such: a later optional check lets it through.
-        record.outcomes[self.where] = token
-        if token is None:
-            if self.optional:
-                return None
-            raise _reject(self.state, None, dpop=self.dpop)
-        _send(token_verified, token=token)
-        record.token = token
-        return token
+            rejection = _reject(state, missing_user())
+            record.outcomes[where] = rejection
+            raise rejection
+        record.user = user
+    # No token is remembered as such: a later optional check lets it through.
+    record.outcomes[where] = token
+    if token is None:
+        if optional:
+            return None
+        raise _reject(state, None, dpop=dpop)
+    _send(token_verified, token=token)
+    record.token = token
+    return token
 
 
 def authenticate(
@@ -306,14 +260,10 @@ def authenticate(
     there is no token; :func:`enforce` refuses an unbound one.
     """
     state = current_state()
-    planned = _planned(state, locations)
+    planned = _planned(state, locations)  # the common bearer request runs no generator
     if isinstance(planned, VerifiedToken):
         return planned
-    attempt = _Attempt(state, optional, locations, dpop, planned)
-    step = attempt.user_step()
-    if step is not None:
-        attempt.set_user(current_app.ensure_sync(step.loader)(step.token))
-    return attempt.finish()
+    return drive(_steps(state, planned, optional, locations, dpop))
 
 
 async def aauthenticate(
@@ -324,27 +274,20 @@ async def aauthenticate(
     planned = _planned(state, locations)
     if isinstance(planned, VerifiedToken):
         return planned
-    attempt = _Attempt(state, optional, locations, dpop, planned)
-    step = attempt.user_step()
-    if step is not None:
-        user = step.loader(step.token)
-        attempt.set_user(await user if inspect.isawaitable(user) else user)
-    return attempt.finish()
+    return await adrive(_steps(state, planned, optional, locations, dpop))
 
 
 def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
     """A route's own demands on a verified token (DPoP, step-up, scopes, roles), or the refusal.
 
-    401 ``invalid_token`` (``dpop_required``) with a ``DPoP`` challenge, 401
-    ``insufficient_user_authentication`` naming ``acr_values`` and
-    ``max_age``, 403 ``insufficient_scope`` (also for a missing role);
-    the core emits the security event.
+    The core decides (and emits the security event); see docs/flask.md.
     """
     if route.allows(token):
         return
     state = current_state()
+    record = _recorded()
     try:
-        route.check(token, state.resource, _record().sender)
+        route.check(token, state.resource, record.sender if record is not None else None)
     except TokenError as exc:
         raise _reject(state, exc, dpop=route.dpop) from None
 
@@ -365,6 +308,6 @@ def current_token() -> VerifiedToken | None:
 
 
 def current_user() -> Any:
-    """The user the loader returned for this request's token, or ``None``."""
+    """The user ``@guard.user_loader`` returned for this request's token, or ``None``."""
     record = _recorded()
     return record.user if record is not None else None

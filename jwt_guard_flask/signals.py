@@ -1,18 +1,8 @@
-"""Blinker signals sent for every authentication outcome.
+"""Blinker signals for every authentication outcome, sent with ``sender=app`` (docs/flask.md).
 
-``token_verified`` is sent with ``sender=app`` and ``token=`` the
-:class:`~jwt_guard_core.VerifiedToken`; ``token_rejected`` with
-``sender=app``, ``reason=`` the machine reason (``token_expired``,
-``missing_token``, ``csrf_failed``, ``insufficient_scope``, ...) and
-``error=`` the :class:`~jwt_guard_core.TokenError` or ``None``. Receivers run
-in the request's thread: keep them fast. A receiver that raises is logged and
-ignored; it never changes the response.
-
-    from jwt_guard_flask import token_rejected
-
-    @token_rejected.connect
-    def count(app, reason, error, **extra):
-        metrics.increment("jwt.rejected", tags=[reason])
+``token_verified(app, token=...)``; ``token_rejected(app, reason=..., error=...)``
+(``error`` is ``None`` for ``missing_token`` and ``csrf_failed``). A receiver
+that raises is logged and ignored.
 """
 
 from __future__ import annotations
