@@ -43,13 +43,20 @@ class _RequireRoles(Protocol):
 
 
 def guard_view(
-    view: View, route: RouteRequirement, steps: Callable[..., Steps[Any]], *, is_async: bool
+    view: View,
+    route: RouteRequirement,
+    steps: Callable[..., Steps[Any]],
+    *,
+    is_async: bool,
+    sync: Callable[..., Any] | None = None,
 ) -> View:
     """``view`` behind ``steps``, which get the view's arguments and return ``None`` to run it.
 
     Anything else ``steps`` return is answered instead of the view's response.
-    The wrapper records the route's DPoP and step-up demands for the start-up
-    route checks (:func:`~jwt_guard_core.route_checks.mark`).
+    ``sync``, when given, is the same decision written out for a sync view (the
+    per-request path then builds no generator). The wrapper records the route's
+    DPoP and step-up demands for the start-up route checks
+    (:func:`~jwt_guard_core.route_checks.mark`).
     """
     wrapper: Callable[..., Any]
     if is_async:
@@ -61,10 +68,11 @@ def guard_view(
 
         wrapper = async_wrapper
     else:
+        decide = sync if sync is not None else (lambda *a, **k: drive(steps(*a, **k)))
 
         @functools.wraps(view)
         def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-            refused = drive(steps(*args, **kwargs))
+            refused = decide(*args, **kwargs)
             return refused if refused is not None else view(*args, **kwargs)
 
         wrapper = sync_wrapper

@@ -48,7 +48,14 @@ def guard_view(
         if token is not None:
             enforce(token, route)
 
-    return _guarded(view, route, steps, is_async=inspect.iscoroutinefunction(view))
+    def sync(*args: Any, **kwargs: Any) -> None:
+        # The steps written out for a sync view: no generator per request.
+        token = authenticate(**how)
+        if token is not None:
+            enforce(token, route)
+
+    is_async = inspect.iscoroutinefunction(view)
+    return _guarded(view, route, steps, is_async=is_async, sync=sync)
 
 
 @overload
