@@ -12,14 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
-from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLResolver, get_resolver
 
-from jwt_guard_core.system_checks import Check, key_set_checks, settings_checks, view_checks
+from jwt_guard_core.system_checks import Check, view_checks
 
-from .conf import conf
-
-__all__ = ["check_key_sets", "check_key_sets_deploy", "check_routes", "check_settings"]
+from .conf import conf, served
 
 
 def _messages(checks: Iterable[Check]) -> list[CheckMessage]:
@@ -28,49 +25,21 @@ def _messages(checks: Iterable[Check]) -> list[CheckMessage]:
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every check of the settings themselves."""
-    checks = settings_checks(
-        getattr(settings, "JWT_GUARD", None),
-        conf.parsed,
-        development=bool(settings.DEBUG),
-        middleware=list(getattr(settings, "MIDDLEWARE", None) or ()),
-        build_config=_build_config,
-        check_issuing=_check_issuing,
+    raw = getattr(settings, "JWT_GUARD", None)
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or ())
+    return _messages(
+        served.settings_checks(raw, development=bool(settings.DEBUG), middleware=middleware)
     )
-    return _messages(checks)
-
-
-def _build_config() -> None:
-    from .verifier import build_config  # registering the checks must not load the verifier
-
-    build_config()
-
-
-def _check_issuing() -> None:
-    # Imported here: a service that issues no tokens never loads the signing side.
-    from .issuing import check_issuing
-
-    check_issuing()  # validates every key without opening the store
 
 
 def check_key_sets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The remote key sets warmed by ``ready()`` when ``WARM_ON_STARTUP`` is on."""
-    return _key_sets(warm=True) if conf.get("WARM_ON_STARTUP") is True else []
+    return _messages(served.key_set_checks(deploy=False))
 
 
 def check_key_sets_deploy(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The same under ``check --deploy`` when warm-up is off: fetches now."""
-    return [] if conf.get("WARM_ON_STARTUP") is True else _key_sets(warm=False)
-
-
-def _key_sets(*, warm: bool) -> list[CheckMessage]:
-    from .verifier import get_verifier  # registering the checks must not load the verifier
-
-    try:
-        # The shared verifier's key sets: what is fetched here serves requests.
-        verifier = get_verifier()
-    except ImproperlyConfigured:
-        return []  # check_settings reports it (jwt_guard.E007)
-    return _messages(key_set_checks(conf.parsed, verifier.config, warm=warm))
+    return _messages(served.key_set_checks(deploy=True))
 
 
 def check_routes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
