@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .token import VerifiedToken
 
 _S = TypeVar("_S", bound=ServedSessions)
+_FLASK_SWITCHES = {"sessions": "sessions.backend", "issuing": "issuing.issuer"}
 
 
 def _as_is(exc: ConfigurationError) -> Exception:
@@ -73,8 +74,12 @@ class Served(Generic[_S]):
 
     def configured(self, group: str) -> bool:
         """Whether the ``"sessions"`` or ``"issuing"`` group is set."""
+        settings = self.settings()
+        if settings.adapter == "flask":
+            # A Flask group is on once its first key is set.
+            return settings.get(_FLASK_SWITCHES[group]) is not None
         try:
-            return self.settings().group(group) is not None
+            return settings.group(group) is not None
         except ConfigurationError:  # set, but not a dict: whoever reads it says so
             return True
 

@@ -1,0 +1,92 @@
+"""What an adapter serves from its settings (jwt_guard_core.served): built once, wired, reset."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from jwt_guard_core import ConfigurationError
+from jwt_guard_core.served import Served
+from jwt_guard_core.serving import ServedSessions
+from jwt_guard_core.settings import GuardSettings
+from jwt_guard_core.settings.sides import open_sessions
+from tests.factories import AUDIENCE, ISSUER, KeyRing, public_pem
+
+
+class Refused(Exception):
+    pass
+
+
+def _served(raw: dict[str, Any], adapter: Any = "django") -> Served[ServedSessions]:
+    settings = GuardSettings.from_mapping(raw, adapter)
+
+    def sessions() -> ServedSessions:
+        return ServedSessions(open_sessions(settings, served.issuing), lambda request: "1.2.3.4")
+
+    served = Served(
+        lambda: settings,
+        sessions,
+        logger=logging.getLogger("jwt_guard.test"),
+        refused=lambda exc: Refused(f"JWT_GUARD: {exc}"),
+    )
+    return served
+
+
+@pytest.fixture
+def raw(keyring: KeyRing) -> dict[str, Any]:
+    return {
+        "ALGORITHMS": ["RS256"],
+        "ISSUER": ISSUER,
+        "AUDIENCE": AUDIENCE,
+        "VERIFYING_KEY": {"rsa-1": public_pem(keyring.rsa).decode()},
+    }
+
+
+def test_the_verifier_revokes_through_the_sessions_and_all_is_rebuilt_after_reset(
+    raw: dict[str, Any],
+) -> None:
+    served = _served({**raw, "SESSIONS": {"BACKEND": "memory"}})
+    verifier, sessions = served.verifier(), served.sessions()
+    assert served.verifier() is verifier
+    assert served.resource() is served.resource()
+    assert verifier.config.revocation is sessions.revocation
+    assert served.configured("sessions")
+    assert not served.configured("issuing")
+    assert list(served.backends()) == ["sessions"]
+    assert served.probe("live") == (200, {"status": "alive"})
+    served.reset()
+    assert served.verifier() is not verifier
+    assert served.sessions() is not sessions
+
+
+def test_without_sessions_nothing_of_them_is_built(raw: dict[str, Any]) -> None:
+    served = _served(raw)
+    verifier = served.verifier()
+    assert verifier.config.revocation is None
+    assert served.verify_function(object(), verifier) == verifier.verify
+    assert served.backends() == {}
+    assert served.sessions.value is None
+
+
+def test_a_bad_setting_is_the_adapters_error_and_is_left_to_the_checks(
+    raw: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    served = _served({**raw, "AUDIENCE": None, "WARM_ON_STARTUP": True})
+    with pytest.raises(Refused, match=r"^JWT_GUARD: ") as info:
+        served.verifier()
+    assert isinstance(info.value.__cause__, ConfigurationError)
+    assert served.key_set_checks(deploy=False) == []
+    with caplog.at_level("ERROR", logger="jwt_guard.test"):
+        served.warm_at_start()
+    assert "jwt-guard is misconfigured, key sets not warmed: JWT_GUARD: " in caplog.text
+
+
+def test_a_flask_group_is_on_once_its_first_key_is_set() -> None:
+    assert not _served({}, "flask").configured("sessions")
+    on = _served(
+        {"JWT_GUARD_SESSIONS_BACKEND": "memory", "JWT_GUARD_ISSUING_ISSUER": ISSUER}, "flask"
+    )
+    assert on.configured("sessions")
+    assert on.configured("issuing")
