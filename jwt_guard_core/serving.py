@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import ConfigurationError
+from .lazy import Lazy
 from .settings import import_object
 
 if TYPE_CHECKING:
@@ -43,33 +44,16 @@ _T = TypeVar("_T")
 _lock = threading.Lock()
 
 
-class Shared(Generic[_T]):
-    """A value built on first use by one thread and shared by all; :meth:`reset` forgets it."""
+class Shared(Lazy[_T]):
+    """A :class:`~jwt_guard_core.lazy.Lazy` called for its value; :meth:`aget` for async code."""
 
-    def __init__(self, build: Callable[[], _T]) -> None:
-        self._build = build
-        self._lock = threading.Lock()
-        self.value: _T | None = None
-
-    def __call__(self) -> _T:
-        """The value, built on first use."""
-        current = self.value
-        if current is None:
-            with self._lock:
-                if self.value is None:
-                    self.value = self._build()
-                current = self.value
-        return current
+    #: The value, built on first use.
+    __call__ = Lazy.get
 
     async def aget(self) -> _T:
         """The value for async code: a first build (opening a store) runs in a worker thread."""
-        current = self.value
-        return current if current is not None else await asyncio.to_thread(self)
-
-    def reset(self) -> None:
-        """Forget the value; the next use builds it again (a settings change)."""
-        with self._lock:
-            self.value = None
+        current = self._value
+        return current if current is not None else await asyncio.to_thread(self.get)
 
     def reset_when(self, name: str) -> Callable[..., None]:
         """A ``receiver(*, setting, **kwargs)`` that resets when the setting ``name`` changes."""

@@ -1,10 +1,5 @@
-"""``JWT_GUARD`` to one shared core :class:`~jwt_guard_core.Verifier` (docs/django.md).
-
-Built once and shared by every thread and task (with its remote key sets and
-their caches); rebuilt when ``JWT_GUARD`` changes. Unless ``REVOCATION`` is
-set, the session views' revocation (``SESSIONS``) is the verifier's, so a
-logout is seen at once; ``KEY_SOURCE = "ISSUING"`` reads the issuing keys.
-"""
+"""``JWT_GUARD`` to one shared core :class:`~jwt_guard_core.Verifier`, with its remote key sets
+and their caches; rebuilt when ``JWT_GUARD`` changes (docs/django.md)."""
 
 from __future__ import annotations
 

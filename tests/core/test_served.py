@@ -19,10 +19,13 @@ class Refused(Exception):
     pass
 
 
-def _served(raw: dict[str, Any], adapter: Any = "django") -> Served[ServedSessions]:
+def _served(
+    raw: dict[str, Any], adapter: Any = "django", opened: list[str] | None = None
+) -> Served[ServedSessions]:
     settings = GuardSettings.from_mapping(raw, adapter)
 
     def sessions() -> ServedSessions:
+        (opened if opened is not None else []).append("sessions")
         return ServedSessions(open_sessions(settings, served.issuing), lambda request: "1.2.3.4")
 
     served = Served(
@@ -62,12 +65,13 @@ def test_the_verifier_revokes_through_the_sessions_and_all_is_rebuilt_after_rese
 
 
 def test_without_sessions_nothing_of_them_is_built(raw: dict[str, Any]) -> None:
-    served = _served(raw)
+    opened: list[str] = []
+    served = _served(raw, opened=opened)
     verifier = served.verifier()
     assert verifier.config.revocation is None
     assert served.verify_function(object(), verifier) == verifier.verify
     assert served.backends() == {}
-    assert served.sessions.value is None
+    assert opened == []
 
 
 def test_a_bad_setting_is_the_adapters_error_and_is_left_to_the_checks(
