@@ -1,7 +1,7 @@
-"""Django admin pages for the model-backed session store (``SESSIONS["BACKEND"] = "django"``).
+"""Read-only Django admin pages of the session tables; actions run the core's session commands.
 
-Read-only pages; their actions run the core's session commands, as ``manage.py
-jwt_guard_sessions`` does (docs/sessions.md, "The Django admin").
+The pages and actions are described in :data:`jwt_guard_core.admin_commands.RECORD_VIEWS`
+(docs/sessions.md, "The Django admin").
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from .sessions import get_sessions
 
 __all__ = ["FailedAttemptAdmin", "RefreshFamilyAdmin", "RefreshTokenAdmin", "RevocationAdmin"]
 
+_LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING}
+
 
 def _never(self: Any, request: HttpRequest, obj: Any = None) -> bool:
     return False
@@ -35,23 +37,20 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     has_add_permission = has_change_permission = has_delete_permission = _never
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
-        """The actions need the model's change permission: viewing is not operating."""
+        # The actions need the model's change permission: viewing is not operating.
         user: Any = request.user
         return bool(user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"))
 
 
 def _action(name: str, description: str, verb: str, field: str) -> Callable[..., None]:
     """An action running the core's sessions command ``verb`` on each selected row's ``field``."""
-    command = table.named("sessions", {"verb": verb})
 
     @admin.action(description=description, permissions=["operate"])
     def act(modeladmin: _ReadOnly, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        selected = queryset.order_by(field).values_list(field, flat=True)
         try:
-            for item in dict.fromkeys(queryset.order_by(field).values_list(field, flat=True)):
-                given = {command.options[0].dest: item}
-                for line in table.run(command, lambda _: get_sessions().side, "", given):
-                    level = messages.SUCCESS if line.tone == "success" else messages.INFO
-                    modeladmin.message_user(request, line.text, level)
+            for line in table.run_each(verb, selected, lambda _: get_sessions().side):
+                modeladmin.message_user(request, line.text, _LEVELS.get(line.tone, messages.INFO))
         except table.Failed as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
 
@@ -59,13 +58,16 @@ def _action(name: str, description: str, verb: str, field: str) -> Callable[...,
     return act
 
 
-def _time(field: str, label: str) -> Callable[[Any, Any], str]:
-    """A column showing the Unix time ``field`` as ISO 8601 UTC, sortable by it."""
+def _column(field: str) -> Any:
+    """The column of ``field``: a time as ISO 8601 UTC, sortable by it."""
+    if field not in table.TIME_LABELS:
+        return field
 
-    @admin.display(description=label, ordering=field)
-    def show(self: Any, obj: Any) -> str:
+    @admin.display(description=table.TIME_LABELS[field], ordering=field)
+    def show(obj: Any) -> str:
         return iso(getattr(obj, field))
 
+    show.__name__ = f"{field}_shown"
     return show
 
 
@@ -86,18 +88,15 @@ def _null_filter(
 
 def _page(view: table.RecordView) -> Any:
     """The read-only page the core describes in ``view``."""
-    columns = view.columns.split()
-    names = [f"{field}_shown" if field in table.TIME_LABELS else field for field in columns]
+    columns = [_column(field) for field in view.columns.split()]
     attrs: dict[str, Any] = {
         "__doc__": view.doc,
-        **dict.fromkeys(("list_display", "fields", "readonly_fields"), names),
+        **dict.fromkeys(("list_display", "fields", "readonly_fields"), columns),
         "search_fields": tuple(f"={field}" for field in view.exact) + view.search,
         "ordering": view.order,
         "list_filter": ((_null_filter(*view.state),) if view.state else ()) + view.choices,
         "actions": tuple(_action(*action) for action in view.actions),
     }
-    for field in set(columns) & set(table.TIME_LABELS):
-        attrs[f"{field}_shown"] = _time(field, table.TIME_LABELS[field])
     if view.secret_key:
         # No link to a row's page: its URL would carry the primary key, the hash.
         attrs["list_display_links"] = None
