@@ -340,6 +340,13 @@ class RecordView:
     actions: tuple[tuple[str, str, str, str], ...] = ()
     secret_key: bool = False
 
+    def unset_wanted(self, choice: str | None) -> bool | None:
+        """Whether the ``state`` filter's ``choice`` asks for rows whose time is unset
+        (``True``) or set (``False``); ``None``: no such choice, every row."""
+        if self.state is None:
+            return None
+        return {self.state[2][0]: True, self.state[3][0]: False}.get(choice or "")
+
 
 #: The pages of sessions, refresh tokens, revocation rules and failed attempts.
 RECORD_VIEWS = (

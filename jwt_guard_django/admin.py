@@ -1,8 +1,5 @@
-"""Read-only Django admin pages of the session tables; actions run the core's session commands.
-
-The pages and actions are described in :data:`jwt_guard_core.admin_commands.RECORD_VIEWS`
-(docs/sessions.md, "The Django admin").
-"""
+"""Read-only admin pages of the session tables and their actions, as the core describes them
+(:data:`jwt_guard_core.admin_commands.RECORD_VIEWS`; docs/sessions.md, "The Django admin")."""
 
 from __future__ import annotations
 
@@ -18,8 +15,6 @@ from jwt_guard_core.admin import iso
 
 from .models import TABLES
 from .sessions import get_sessions
-
-__all__ = ["FailedAttemptAdmin", "RefreshFamilyAdmin", "RefreshTokenAdmin", "RevocationAdmin"]
 
 _LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING}
 
@@ -59,30 +54,26 @@ def _action(name: str, description: str, verb: str, field: str) -> Callable[...,
 
 
 def _column(field: str) -> Any:
-    """The column of ``field``: a time as ISO 8601 UTC, sortable by it."""
-    if field not in table.TIME_LABELS:
+    """``field``, or for a time a column showing it as ISO 8601 UTC, sortable by it."""
+    label = table.TIME_LABELS.get(field)
+    if label is None:
         return field
-
-    @admin.display(description=table.TIME_LABELS[field], ordering=field)
-    def show(obj: Any) -> str:
-        return iso(getattr(obj, field))
-
+    show = admin.display(description=label, ordering=field)(lambda row: iso(getattr(row, field)))
     show.__name__ = f"{field}_shown"
     return show
 
 
-def _null_filter(
-    field: str, name: str, null: tuple[str, str], other: tuple[str, str]
+def _state_filter(
+    view: table.RecordView, field: str, name: str, *choices: tuple[str, str]
 ) -> type[admin.SimpleListFilter]:
-    """A filter ``?name=`` on whether ``field`` is null; choices are ``(value, label)``."""
+    """The filter ``?name=`` of ``view.state``: whether the time ``field`` is set."""
 
     def queryset(self: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        if self.value() in (null[0], other[0]):
-            return queryset.filter(**{f"{field}__isnull": self.value() == null[0]})
-        return queryset
+        unset = view.unset_wanted(self.value())
+        return queryset if unset is None else queryset.filter(**{f"{field}__isnull": unset})
 
     attrs = {"title": name, "parameter_name": name, "queryset": queryset}
-    attrs["lookups"] = lambda self, request, model_admin: [null, other]
+    attrs["lookups"] = lambda self, request, model_admin: choices
     return type(f"{name}Filter", (admin.SimpleListFilter,), attrs)
 
 
@@ -94,7 +85,7 @@ def _page(view: table.RecordView) -> Any:
         **dict.fromkeys(("list_display", "fields", "readonly_fields"), columns),
         "search_fields": tuple(f"={field}" for field in view.exact) + view.search,
         "ordering": view.order,
-        "list_filter": ((_null_filter(*view.state),) if view.state else ()) + view.choices,
+        "list_filter": ((_state_filter(view, *view.state),) if view.state else ()) + view.choices,
         "actions": tuple(_action(*action) for action in view.actions),
     }
     if view.secret_key:

@@ -64,13 +64,12 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
     sessions: Sessions = yield Io(get_sessions, aget_sessions)
     # request.body is read only for JSON (the CSRF check may have parsed a form),
     # and an oversized body is refused by its length before a byte is read.
+    length = content_length(request.META.get("CONTENT_LENGTH"))
+    body = SessionRequest(
+        request.content_type, lambda: request.body, request.COOKIES, content_length=length
+    )
     call = SessionCall(
-        request=SessionRequest(
-            request.content_type,
-            lambda: request.body,
-            request.COOKIES,
-            content_length=content_length(request.META.get("CONTENT_LENGTH")),
-        ),
+        request=body,
         csrf_failure=lambda: _csrf_failure(request),
         client=lambda: sessions.client_key(request),
         check=lambda *given: Io(

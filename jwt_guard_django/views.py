@@ -23,9 +23,7 @@ def respond(
     body: str | bytes, status: int, headers: Mapping[str, str], cookies: Iterable[Any] = ()
 ) -> HttpResponse:
     """A core reply as a response: ``cookies`` are ``set_cookie`` keyword arguments."""
-    response = HttpResponse(body, status=status)
-    for name, value in headers.items():
-        response[name] = value
+    response = HttpResponse(body, status=status, headers=headers)
     for arguments in cookies:
         response.set_cookie(**arguments)
     return response
