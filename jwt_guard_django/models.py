@@ -7,12 +7,10 @@ from typing import ClassVar
 
 from django.db import models
 
-__all__ = ["TABLES", "FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
-
 
 def _shown(text: str) -> Callable[[models.Model], str]:
-    """A ``__str__``: ``text`` formatted with the row's fields."""
-    return lambda row: text.format_map(vars(row))
+    """A ``__str__``: ``text`` formatted with the ``row``."""
+    return lambda row: text.format(row=row)
 
 
 class RefreshFamily(models.Model):
@@ -23,7 +21,7 @@ class RefreshFamily(models.Model):
     created_at: models.FloatField[float, float] = models.FloatField()
     expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
     revoked_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
-    __str__ = _shown("session {family_id} of {subject}")
+    __str__ = _shown("session {row.family_id} of {row.subject}")
 
     class Meta:
         db_table = "jwt_guard_refresh_family"
@@ -40,7 +38,7 @@ class RefreshToken(models.Model):
     expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
     spent_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
     # Never the hash: it identifies the token in logs and admin pages.
-    __str__ = _shown("refresh token of session {family_id}")
+    __str__ = _shown("refresh token of session {row.family_id}")
 
     class Meta:
         db_table = "jwt_guard_refresh_token"
@@ -52,7 +50,7 @@ class RevocationEntry(models.Model):
     kind: models.CharField[str, str] = models.CharField(max_length=8)
     key: models.CharField[str, str] = models.CharField(max_length=255)
     value: models.FloatField[float, float] = models.FloatField()
-    __str__ = _shown("{kind} {key}")
+    __str__ = _shown("{row.kind} {row.key}")
 
     class Meta:
         db_table = "jwt_guard_revocation"
@@ -66,7 +64,7 @@ class FailedAttempt(models.Model):
 
     client: models.CharField[str, str] = models.CharField(max_length=256, db_index=True)
     at: models.FloatField[float, float] = models.FloatField()
-    __str__ = _shown("failure of {client}")
+    __str__ = _shown("failure of {row.client}")
 
     class Meta:
         db_table = "jwt_guard_failed_attempt"

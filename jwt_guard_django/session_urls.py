@@ -10,8 +10,6 @@ from jwt_guard_core.sessions.http import ROUTE_PATHS
 from . import session_views as views
 from .sessions import async_views
 
-__all__ = ["app_name", "session_patterns", "urlpatterns"]
-
 app_name = "jwt_guard_sessions"
 
 

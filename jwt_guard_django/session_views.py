@@ -21,17 +21,6 @@ from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
 from .views import respond
 
-__all__ = [
-    "alogout_everywhere_view",
-    "alogout_view",
-    "aobtain_view",
-    "arefresh_view",
-    "logout_everywhere_view",
-    "logout_view",
-    "obtain_view",
-    "refresh_view",
-]
-
 
 def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
     # A new CSRF token with the session cookies (what django.contrib.auth.login

@@ -15,8 +15,6 @@ from jwt_guard_core.sessions.rows import RowSessionStore, Where, conditions
 
 from .models import TABLES
 
-__all__ = ["DjangoSessionStore"]
-
 _LOOKUPS = {"": "", "<=": "__lte", "<": "__lt", ">": "__gt", "null": "__isnull", "in": "__in"}
 
 
@@ -72,11 +70,7 @@ class _ModelRows:
 
 
 class DjangoSessionStore(RowSessionStore):
-    """Session state in the project's database (``SESSIONS["BACKEND"] = "django"``).
-
-    Args:
-        using: the database alias (default ``"default"``).
-    """
+    """Session state in the database ``using`` (``SESSIONS["BACKEND"] = "django"``)."""
 
     def __init__(self, using: str = "default") -> None:
         super().__init__(_ModelRows(using), (DatabaseError,))
