@@ -76,11 +76,8 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
 
 
 def _views(route: str, *, jwt_exempted: bool = True) -> tuple[Callable[..., Any], ...]:
-    """The sync and async views of ``route``: ``POST`` only, CSRF left to the core.
-
-    Login, refresh and logout are ``jwt_exempt``: a revoked or expired access
-    cookie never blocks them.
-    """
+    """``route``'s sync and async views: ``POST`` only, CSRF left to the core, and
+    ``jwt_exempted`` so that a revoked or expired access cookie never blocks them."""
 
     def view(request: HttpRequest) -> HttpResponse:
         return drive(_steps(route, request))

@@ -14,8 +14,6 @@ from jwt_guard_core.signing import routes
 from .issuing import get_issuing
 from .resource import get_resource
 
-__all__ = ["jwks_view", "openid_configuration_view", "protected_resource_metadata_view"]
-
 logger = logging.getLogger("jwt_guard.django")
 
 
@@ -34,9 +32,7 @@ def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
 
     @require_safe
     def view(request: HttpRequest) -> HttpResponse:
-        reply = routes.public_reply(
-            route, request.path, get_issuing, lambda: get_resource().metadata, logger=logger
-        )
+        reply = routes.public_reply(route, request.path, get_issuing, get_resource, logger=logger)
         if reply is None:
             raise Http404("no protected resource metadata here")
         return respond(reply.body, reply.status, reply.headers)

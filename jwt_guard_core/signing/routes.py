@@ -21,6 +21,7 @@ from .unavailable import issuing_unavailable_response
 
 if TYPE_CHECKING:
     from ..resource_metadata import ProtectedResourceMetadata
+    from ..sender import ResourcePolicy
     from .settings import Issuing
 
 __all__ = [
@@ -109,13 +110,16 @@ def public_reply(
     route: str,
     path: str,
     issuing: Callable[[], Issuing],
-    metadata: Callable[[], ProtectedResourceMetadata | None],
+    resource: Callable[[], ResourcePolicy],
     *,
     logger: logging.Logger,
 ) -> RouteReply | None:
-    """The answer of the :data:`PUBLIC_ROUTES` route ``route`` at ``path``; ``None``: a 404."""
+    """The answer of the :data:`PUBLIC_ROUTES` route ``route`` at ``path``; ``None``: a 404.
+
+    ``issuing()`` builds the issuing side, ``resource()`` the policy holding the metadata.
+    """
     if route == "jwks":
         return jwks_reply(issuing, logger=logger)
     if route == "openid_configuration":
         return openid_configuration_reply(issuing, logger=logger)
-    return metadata_reply(metadata(), path)
+    return metadata_reply(resource().metadata, path)
