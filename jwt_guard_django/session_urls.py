@@ -1,5 +1,4 @@
-"""The session views' routes, ``jwt_guard_sessions:<route>`` (docs/django.md):
-``path("auth/", include("jwt_guard_django.session_urls"))``."""
+"""The session routes, ``jwt_guard_sessions:<route>``; see docs/django.md, "Sessions"."""
 
 from __future__ import annotations
 

@@ -19,7 +19,6 @@ from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
-from .views import respond
 
 
 def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
@@ -67,8 +66,10 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
         access=Io(partial(authenticate, request), partial(aauthenticate, request)),
     )
     reply = yield from route_steps(sessions.endpoints, route, call)
-    cookies = reply.set_cookie_calls()
-    response = respond(reply.json_body() or b"", reply.status, reply.response_headers(), cookies)
+    headers = reply.response_headers()
+    response = HttpResponse(reply.json_body() or b"", status=reply.status, headers=headers)
+    for arguments in reply.set_cookie_calls():
+        response.set_cookie(**arguments)
     if reply.status == 200 and reply.cookies:
         rotate = partial(_rotate_csrf, request, response)
         yield Io(rotate, sync_to_async(rotate))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
@@ -17,16 +16,6 @@ from .resource import get_resource
 logger = logging.getLogger("jwt_guard.django")
 
 
-def respond(
-    body: str | bytes, status: int, headers: Mapping[str, str], cookies: Iterable[Any] = ()
-) -> HttpResponse:
-    """A core reply as a response: ``cookies`` are ``set_cookie`` keyword arguments."""
-    response = HttpResponse(body, status=status, headers=headers)
-    for arguments in cookies:
-        response.set_cookie(**arguments)
-    return response
-
-
 def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
     """The ``GET``/``HEAD`` view of the core's public route ``route``."""
 
@@ -35,7 +24,7 @@ def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
         reply = routes.public_reply(route, request.path, get_issuing, get_resource, logger=logger)
         if reply is None:
             raise Http404("no protected resource metadata here")
-        return respond(reply.body, reply.status, reply.headers)
+        return HttpResponse(reply.body, status=reply.status, headers=reply.headers)
 
     view.__name__ = view.__qualname__ = f"{route}_view"
     return view
