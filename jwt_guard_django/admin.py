@@ -87,10 +87,9 @@ def _page(view: table.RecordView) -> Any:
         "ordering": view.order,
         "list_filter": ((_state_filter(view, *view.state),) if view.state else ()) + view.choices,
         "actions": tuple(_action(*action) for action in view.actions),
+        # No link to a row's page when its URL would carry a secret primary key (a hash).
+        "list_display_links": None if view.secret_key else (),
     }
-    if view.secret_key:
-        # No link to a row's page: its URL would carry the primary key, the hash.
-        attrs["list_display_links"] = None
     model = TABLES[view.table]
     return admin.register(model)(type(f"{model.__name__}Admin", (_ReadOnly,), attrs))
 

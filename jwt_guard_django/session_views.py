@@ -36,10 +36,8 @@ def _check(request: HttpRequest, sessions: Sessions, username: str, password: st
 async def _acheck(request: HttpRequest, sessions: Sessions, username: str, password: str) -> Any:
     # aauthenticate (Django 5.0+) awaits each backend's aauthenticate; a backend
     # without one, or Django 4.2, runs the sync check in a thread, not a 500.
-    backends = django_auth.get_backends()
-    if not hasattr(django_auth, "aauthenticate") or not all(
-        hasattr(b, "aauthenticate") for b in backends
-    ):
+    awaitable = [hasattr(backend, "aauthenticate") for backend in django_auth.get_backends()]
+    if not hasattr(django_auth, "aauthenticate") or not all(awaitable):
         return await sync_to_async(_check)(request, sessions, username, password)
     user = await django_auth.aauthenticate(request, username=username, password=password)
     # SCOPES may be a function of the user that reads the database.

@@ -1,7 +1,5 @@
 """The issuing side's routes (JWKS, OpenID discovery, RFC 9728 metadata); see docs/django.md."""
 
-from __future__ import annotations
-
 from django.urls import re_path
 
 from jwt_guard_core.signing.routes import PUBLIC_ROUTES
