@@ -1,5 +1,4 @@
-"""Read-only admin pages of the session tables and their actions, as the core describes them
-(:data:`jwt_guard_core.admin_commands.RECORD_VIEWS`; docs/sessions.md, "The Django admin")."""
+"""Read-only admin pages of the session tables, as the core's ``RECORD_VIEWS`` describe them."""
 
 from __future__ import annotations
 

@@ -122,4 +122,6 @@ def public_reply(
         return jwks_reply(issuing, logger=logger)
     if route == "openid_configuration":
         return openid_configuration_reply(issuing, logger=logger)
-    return metadata_reply(resource().metadata, path)
+    if route == "protected_resource_metadata":
+        return metadata_reply(resource().metadata, path)
+    raise ValueError(f"{route!r} is not one of the public routes")

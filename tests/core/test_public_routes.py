@@ -69,3 +69,8 @@ def test_the_issuing_routes_never_build_the_resource_policy(route: str) -> None:
     reply = public_reply(route, "/", issuing, no_resource, logger=LOGGER)
     assert reply is not None
     assert reply.status == 503
+
+
+def test_an_unknown_route_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="not one of the public routes"):
+        public_reply("jwks.json", "/", lambda: None, lambda: None, logger=LOGGER)
