@@ -13,7 +13,7 @@ click, opens what is asked, and shows :func:`failure` texts as its errors.
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "add_arguments",
     "named",
     "run",
+    "run_each",
 ]
 
 #: The values ``--limit`` accepts.
@@ -120,6 +121,17 @@ def run(
         raise Failed(f"key store error: {exc}") from None
     except StateUnavailable as exc:
         raise Failed(f"the session store is unavailable: {exc}") from None
+
+
+def run_each(verb: str, values: Iterable[Any], opener: Callable[[str], Any]) -> Iterator[Line]:
+    """Run the sessions command ``verb`` on each distinct value in turn (an admin action).
+
+    Raises:
+        Failed: as :func:`run`, after the lines of the values before.
+    """
+    command = named("sessions", {"verb": verb})
+    for value in dict.fromkeys(values):
+        yield from run(command, opener, "", {command.options[0].dest: value})
 
 
 def _check_limit(limit: int | None = None, **_: Any) -> None:
@@ -327,6 +339,13 @@ class RecordView:
     state: tuple[str, str, tuple[str, str], tuple[str, str]] | None = None
     actions: tuple[tuple[str, str, str, str], ...] = ()
     secret_key: bool = False
+
+    def unset_wanted(self, choice: str | None) -> bool | None:
+        """Whether the ``state`` filter's ``choice`` asks for rows whose time is unset
+        (``True``) or set (``False``); ``None``: no such choice, every row."""
+        if self.state is None:
+            return None
+        return {self.state[2][0]: True, self.state[3][0]: False}.get(choice or "")
 
 
 #: The pages of sessions, refresh tokens, revocation rules and failed attempts.

@@ -1,8 +1,4 @@
-"""Django admin pages for the model-backed session store (``SESSIONS["BACKEND"] = "django"``).
-
-Read-only pages; their actions run the core's session commands, as ``manage.py
-jwt_guard_sessions`` does (docs/sessions.md, "The Django admin").
-"""
+"""Read-only admin pages of the session tables, as the core's ``RECORD_VIEWS`` describe them."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ from jwt_guard_core.admin import iso
 from .models import TABLES
 from .sessions import get_sessions
 
-__all__ = ["FailedAttemptAdmin", "RefreshFamilyAdmin", "RefreshTokenAdmin", "RevocationAdmin"]
+_LEVELS = {"success": messages.SUCCESS, "warning": messages.WARNING}
 
 
 def _never(self: Any, request: HttpRequest, obj: Any = None) -> bool:
@@ -35,23 +31,20 @@ class _ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     has_add_permission = has_change_permission = has_delete_permission = _never
 
     def has_operate_permission(self, request: HttpRequest) -> bool:
-        """The actions need the model's change permission: viewing is not operating."""
+        # The actions need the model's change permission: viewing is not operating.
         user: Any = request.user
         return bool(user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}"))
 
 
 def _action(name: str, description: str, verb: str, field: str) -> Callable[..., None]:
     """An action running the core's sessions command ``verb`` on each selected row's ``field``."""
-    command = table.named("sessions", {"verb": verb})
 
     @admin.action(description=description, permissions=["operate"])
     def act(modeladmin: _ReadOnly, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        selected = queryset.order_by(field).values_list(field, flat=True)
         try:
-            for item in dict.fromkeys(queryset.order_by(field).values_list(field, flat=True)):
-                given = {command.options[0].dest: item}
-                for line in table.run(command, lambda _: get_sessions().side, "", given):
-                    level = messages.SUCCESS if line.tone == "success" else messages.INFO
-                    modeladmin.message_user(request, line.text, level)
+            for line in table.run_each(verb, selected, lambda _: get_sessions().side):
+                modeladmin.message_user(request, line.text, _LEVELS.get(line.tone, messages.INFO))
         except table.Failed as exc:
             modeladmin.message_user(request, str(exc), messages.ERROR)
 
@@ -59,48 +52,43 @@ def _action(name: str, description: str, verb: str, field: str) -> Callable[...,
     return act
 
 
-def _time(field: str, label: str) -> Callable[[Any, Any], str]:
-    """A column showing the Unix time ``field`` as ISO 8601 UTC, sortable by it."""
-
-    @admin.display(description=label, ordering=field)
-    def show(self: Any, obj: Any) -> str:
-        return iso(getattr(obj, field))
-
+def _column(field: str) -> Any:
+    """``field``, or for a time a column showing it as ISO 8601 UTC, sortable by it."""
+    label = table.TIME_LABELS.get(field)
+    if label is None:
+        return field
+    show = admin.display(description=label, ordering=field)(lambda row: iso(getattr(row, field)))
+    show.__name__ = f"{field}_shown"
     return show
 
 
-def _null_filter(
-    field: str, name: str, null: tuple[str, str], other: tuple[str, str]
+def _state_filter(
+    view: table.RecordView, field: str, name: str, *choices: tuple[str, str]
 ) -> type[admin.SimpleListFilter]:
-    """A filter ``?name=`` on whether ``field`` is null; choices are ``(value, label)``."""
+    """The filter ``?name=`` of ``view.state``: whether the time ``field`` is set."""
 
     def queryset(self: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        if self.value() in (null[0], other[0]):
-            return queryset.filter(**{f"{field}__isnull": self.value() == null[0]})
-        return queryset
+        unset = view.unset_wanted(self.value())
+        return queryset if unset is None else queryset.filter(**{f"{field}__isnull": unset})
 
     attrs = {"title": name, "parameter_name": name, "queryset": queryset}
-    attrs["lookups"] = lambda self, request, model_admin: [null, other]
+    attrs["lookups"] = lambda self, request, model_admin: choices
     return type(f"{name}Filter", (admin.SimpleListFilter,), attrs)
 
 
 def _page(view: table.RecordView) -> Any:
     """The read-only page the core describes in ``view``."""
-    columns = view.columns.split()
-    names = [f"{field}_shown" if field in table.TIME_LABELS else field for field in columns]
+    columns = [_column(field) for field in view.columns.split()]
     attrs: dict[str, Any] = {
         "__doc__": view.doc,
-        **dict.fromkeys(("list_display", "fields", "readonly_fields"), names),
+        **dict.fromkeys(("list_display", "fields", "readonly_fields"), columns),
         "search_fields": tuple(f"={field}" for field in view.exact) + view.search,
         "ordering": view.order,
-        "list_filter": ((_null_filter(*view.state),) if view.state else ()) + view.choices,
+        "list_filter": ((_state_filter(view, *view.state),) if view.state else ()) + view.choices,
         "actions": tuple(_action(*action) for action in view.actions),
+        # No link to a row's page when its URL would carry a secret primary key (a hash).
+        "list_display_links": None if view.secret_key else (),
     }
-    for field in set(columns) & set(table.TIME_LABELS):
-        attrs[f"{field}_shown"] = _time(field, table.TIME_LABELS[field])
-    if view.secret_key:
-        # No link to a row's page: its URL would carry the primary key, the hash.
-        attrs["list_display_links"] = None
     model = TABLES[view.table]
     return admin.register(model)(type(f"{model.__name__}Admin", (_ReadOnly,), attrs))
 

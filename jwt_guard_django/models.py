@@ -1,16 +1,16 @@
-"""The tables of :class:`~jwt_guard_django.store.DjangoSessionStore` (``manage.py migrate``).
-
-Times are Unix seconds (``FloatField``), the core's unit, so no time-zone
-conversion can shift an expiry. A refresh token is stored only as its hash.
-"""
+"""The tables of :class:`~jwt_guard_django.store.DjangoSessionStore` (docs/sessions.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from django.db import models
 
-__all__ = ["TABLES", "FailedAttempt", "RefreshFamily", "RefreshToken", "RevocationEntry"]
+
+def _shown(text: str) -> Callable[[models.Model], str]:
+    """A ``__str__``: ``text`` formatted with the ``row``."""
+    return lambda row: text.format(row=row)
 
 
 class RefreshFamily(models.Model):
@@ -21,12 +21,10 @@ class RefreshFamily(models.Model):
     created_at: models.FloatField[float, float] = models.FloatField()
     expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
     revoked_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
+    __str__ = _shown("session {row.family_id} of {row.subject}")
 
     class Meta:
         db_table = "jwt_guard_refresh_family"
-
-    def __str__(self) -> str:
-        return f"session {self.family_id} of {self.subject}"
 
 
 class RefreshToken(models.Model):
@@ -39,24 +37,20 @@ class RefreshToken(models.Model):
     issued_at: models.FloatField[float, float] = models.FloatField()
     expires_at: models.FloatField[float, float] = models.FloatField(db_index=True)
     spent_at: models.FloatField[float | None, float | None] = models.FloatField(null=True)
+    # Never the hash: it identifies the token in logs and admin pages.
+    __str__ = _shown("refresh token of session {row.family_id}")
 
     class Meta:
         db_table = "jwt_guard_refresh_token"
 
-    def __str__(self) -> str:
-        # Never the hash: it identifies the token in logs and admin pages.
-        return f"refresh token of session {self.family_id}"
-
 
 class RevocationEntry(models.Model):
-    """A revocation rule (``kind``: ``jti``, ``sid``, ``kid``, ``subject``, ``epoch``).
-
-    One table, so a verification reads every rule in one query.
-    """
+    """A revocation rule (``kind``: jti, sid, kid, subject, epoch); one query reads them all."""
 
     kind: models.CharField[str, str] = models.CharField(max_length=8)
     key: models.CharField[str, str] = models.CharField(max_length=255)
     value: models.FloatField[float, float] = models.FloatField()
+    __str__ = _shown("{row.kind} {row.key}")
 
     class Meta:
         db_table = "jwt_guard_revocation"
@@ -64,21 +58,16 @@ class RevocationEntry(models.Model):
             models.UniqueConstraint(fields=["kind", "key"], name="jwt_guard_revocation_kind_key")
         ]
 
-    def __str__(self) -> str:
-        return f"{self.kind} {self.key}"
-
 
 class FailedAttempt(models.Model):
     """One failed verification of a client, for the sliding-window rate limit."""
 
     client: models.CharField[str, str] = models.CharField(max_length=256, db_index=True)
     at: models.FloatField[float, float] = models.FloatField()
+    __str__ = _shown("failure of {row.client}")
 
     class Meta:
         db_table = "jwt_guard_failed_attempt"
-
-    def __str__(self) -> str:
-        return f"failure of {self.client}"
 
 
 #: The models by the name of the core's table (:mod:`jwt_guard_core.sessions.rows`).

@@ -1,5 +1,4 @@
-"""The session views' routes, ``jwt_guard_sessions:<route>`` (docs/django.md):
-``path("auth/", include("jwt_guard_django.session_urls"))``."""
+"""The session routes, ``jwt_guard_sessions:<route>``; see docs/django.md, "Sessions"."""
 
 from __future__ import annotations
 
@@ -9,8 +8,6 @@ from jwt_guard_core.sessions.http import ROUTE_PATHS
 
 from . import session_views as views
 from .sessions import async_views
-
-__all__ = ["app_name", "session_patterns", "urlpatterns"]
 
 app_name = "jwt_guard_sessions"
 

@@ -2,41 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import django.contrib.auth as django_auth
 from asgiref.sync import sync_to_async
-from django.contrib.auth import authenticate as django_authenticate
-from django.contrib.auth import get_backends
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.middleware.csrf import CsrfViewMiddleware, rotate_token
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from jwt_guard_core.sessions.endpoints import SessionRequest
-from jwt_guard_core.sessions.http import SessionCall, content_length, route_steps
+from jwt_guard_core.sessions.http import SessionCall, content_length, login_grant, route_steps
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._auth import _csrf_failure, aauthenticate, authenticate, jwt_exempt
 from .sessions import Sessions, aget_sessions, get_sessions
-from .views import respond
-
-__all__ = [
-    "alogout_everywhere_view",
-    "alogout_view",
-    "aobtain_view",
-    "arefresh_view",
-    "logout_everywhere_view",
-    "logout_view",
-    "obtain_view",
-    "refresh_view",
-]
-
-View = Callable[[HttpRequest], HttpResponse]
-AsyncView = Callable[[HttpRequest], Coroutine[Any, Any, HttpResponse]]
-Granted = tuple[str, tuple[str, ...]] | None
 
 
 def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
@@ -46,32 +28,20 @@ def _rotate_csrf(request: HttpRequest, response: HttpResponse) -> None:
     CsrfViewMiddleware(lambda r: response).process_response(request, response)
 
 
-def _granted(sessions: Sessions, user: Any) -> Granted:
-    # An inactive user is refused like wrong credentials.
-    if user is None or not getattr(user, "is_active", True):
-        return None
-    return str(user.pk), sessions.scopes_for(user)
+def _check(request: HttpRequest, sessions: Sessions, username: str, password: str) -> Any:
+    user = django_auth.authenticate(request, username=username, password=password)
+    return login_grant(user, sessions.scopes_for)
 
 
-def _check(request: HttpRequest, sessions: Sessions, username: str, password: str) -> Granted:
-    user = django_authenticate(request, username=username, password=password)
-    return _granted(sessions, user)
-
-
-async def _acheck(
-    request: HttpRequest, sessions: Sessions, username: str, password: str
-) -> Granted:
+async def _acheck(request: HttpRequest, sessions: Sessions, username: str, password: str) -> Any:
     # aauthenticate (Django 5.0+) awaits each backend's aauthenticate; a backend
     # without one, or Django 4.2, runs the sync check in a thread, not a 500.
-    aauthenticate = getattr(django_auth, "aauthenticate", None)
-    if aauthenticate is not None and all(hasattr(b, "aauthenticate") for b in get_backends()):
-        user = await aauthenticate(request, username=username, password=password)
-    else:
-        user = await sync_to_async(django_authenticate)(
-            request, username=username, password=password
-        )
+    awaitable = [hasattr(backend, "aauthenticate") for backend in django_auth.get_backends()]
+    if not hasattr(django_auth, "aauthenticate") or not all(awaitable):
+        return await sync_to_async(_check)(request, sessions, username, password)
+    user = await django_auth.aauthenticate(request, username=username, password=password)
     # SCOPES may be a function of the user that reads the database.
-    return await sync_to_async(_granted)(sessions, user)
+    return await sync_to_async(login_grant)(user, sessions.scopes_for)
 
 
 def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
@@ -80,42 +50,39 @@ def _steps(route: str, request: HttpRequest) -> Steps[HttpResponse]:
     sessions: Sessions = yield Io(get_sessions, aget_sessions)
     # request.body is read only for JSON (the CSRF check may have parsed a form),
     # and an oversized body is refused by its length before a byte is read.
+    length = content_length(request.META.get("CONTENT_LENGTH"))
+    body = SessionRequest(
+        request.content_type, lambda: request.body, request.COOKIES, content_length=length
+    )
     call = SessionCall(
-        request=SessionRequest(
-            request.content_type,
-            lambda: request.body,
-            request.COOKIES,
-            content_length=content_length(request.META.get("CONTENT_LENGTH")),
-        ),
+        request=body,
         csrf_failure=lambda: _csrf_failure(request),
         client=lambda: sessions.client_key(request),
-        check=lambda u, p: Io(
-            partial(_check, request, sessions, u, p), partial(_acheck, request, sessions, u, p)
+        check=lambda *given: Io(
+            partial(_check, request, sessions, *given), partial(_acheck, request, sessions, *given)
         ),
         access=Io(partial(authenticate, request), partial(aauthenticate, request)),
     )
     reply = yield from route_steps(sessions.endpoints, route, call)
-    content = reply.json_body() or b""
-    response = respond(content, reply.status, reply.response_headers(), reply.set_cookie_calls())
+    headers = reply.response_headers()
+    response = HttpResponse(reply.json_body() or b"", status=reply.status, headers=headers)
+    for arguments in reply.set_cookie_calls():
+        response.set_cookie(**arguments)
     if reply.status == 200 and reply.cookies:
         rotate = partial(_rotate_csrf, request, response)
         yield Io(rotate, sync_to_async(rotate))
     return response
 
 
-def _views(route: str, *, jwt_exempted: bool = True) -> tuple[View, AsyncView]:
-    """The sync and async views of ``route``: ``POST`` only, CSRF left to the core.
-
-    A cookie credential needs Django's CSRF proof (``csrftoken`` copied into
-    ``X-CSRFToken``), decided in the core and in ``authenticate()``; login,
-    refresh and logout are ``jwt_exempt``: a revoked or expired access cookie
-    never blocks them. Django's decorators wrap a coroutine only since 5.0.
-    """
+def _views(route: str, *, jwt_exempted: bool = True) -> tuple[Callable[..., Any], ...]:
+    """``route``'s sync and async views: ``POST`` only, CSRF left to the core, and
+    ``jwt_exempted`` so that a revoked or expired access cookie never blocks them."""
 
     def view(request: HttpRequest) -> HttpResponse:
         return drive(_steps(route, request))
 
     async def aview(request: HttpRequest) -> HttpResponse:
+        # Django's decorators wrap a coroutine only since 5.0.
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         return await adrive(_steps(route, request))

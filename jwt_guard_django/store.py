@@ -1,8 +1,4 @@
-"""``DjangoSessionStore``: the core's row session store over the models of ``models.py``.
-
-Every decision is :class:`~jwt_guard_core.sessions.rows.RowSessionStore`'s;
-this module maps its row operations to querysets (see docs/sessions.md).
-"""
+"""``DjangoSessionStore``: the core's ``RowSessionStore`` over querysets (docs/sessions.md)."""
 
 from __future__ import annotations
 
@@ -15,21 +11,15 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Max, Q, QuerySet
 
-from jwt_guard_core.sessions.rows import RowSessionStore, Where
+from jwt_guard_core.sessions.rows import RowSessionStore, Where, conditions
 
 from .models import TABLES
 
-__all__ = ["DjangoSessionStore"]
-
-_LOOKUPS = {"": "", "<=": "__lte", "<": "__lt", ">": "__gt", " null": "__isnull", " in": "__in"}
+_LOOKUPS = {"": "", "<=": "__lte", "<": "__lt", ">": "__gt", "null": "__isnull", "in": "__in"}
 
 
 def _q(where: Where) -> Q:
-    lookups = {}
-    for name, value in where.items():
-        field = name.split(" ")[0].rstrip("<=>")
-        lookups[field + _LOOKUPS[name[len(field) :]]] = value
-    return Q(**lookups)
+    return Q(**{field + _LOOKUPS[op]: value for field, op, value in conditions(where)})
 
 
 class _ModelRows:
@@ -80,11 +70,7 @@ class _ModelRows:
 
 
 class DjangoSessionStore(RowSessionStore):
-    """Session state in the project's database (``SESSIONS["BACKEND"] = "django"``).
-
-    Args:
-        using: the database alias (default ``"default"``).
-    """
+    """Session state in the database ``using`` (``SESSIONS["BACKEND"] = "django"``)."""
 
     def __init__(self, using: str = "default") -> None:
         super().__init__(_ModelRows(using), (DatabaseError,))

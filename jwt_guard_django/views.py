@@ -3,54 +3,33 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable
 
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 
-from jwt_guard_core.signing.routes import RouteReply, jwks_reply, openid_configuration_reply
+from jwt_guard_core.signing import routes
 
 from .issuing import get_issuing
 from .resource import get_resource
 
-__all__ = ["jwks_view", "openid_configuration_view", "protected_resource_metadata_view"]
-
 logger = logging.getLogger("jwt_guard.django")
 
 
-def respond(
-    body: str | bytes, status: int, headers: Mapping[str, str], cookies: Iterable[Any] = ()
-) -> HttpResponse:
-    """A core reply as a response: ``cookies`` are ``set_cookie`` keyword arguments."""
-    response = HttpResponse(body, status=status)
-    for name, value in headers.items():
-        response[name] = value
-    for arguments in cookies:
-        response.set_cookie(**arguments)
-    return response
+def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
+    """The ``GET``/``HEAD`` view of the core's public route ``route``."""
+
+    @require_safe
+    def view(request: HttpRequest) -> HttpResponse:
+        reply = routes.public_reply(route, request.path, get_issuing, get_resource, logger=logger)
+        if reply is None:
+            raise Http404("no protected resource metadata here")
+        return HttpResponse(reply.body, status=reply.status, headers=reply.headers)
+
+    view.__name__ = view.__qualname__ = f"{route}_view"
+    return view
 
 
-def _response(reply: RouteReply) -> HttpResponse:
-    return respond(reply.body, reply.status, reply.headers)
-
-
-@require_safe
-def jwks_view(request: HttpRequest) -> HttpResponse:
-    """``GET /.well-known/jwks.json``: the public keys, with the manager's ``Cache-Control``."""
-    return _response(jwks_reply(get_issuing, logger=logger))
-
-
-@require_safe
-def openid_configuration_view(request: HttpRequest) -> HttpResponse:
-    """``GET /.well-known/openid-configuration``: ``issuer``, ``jwks_uri`` (never from ``Host``)."""
-    return _response(openid_configuration_reply(get_issuing, logger=logger))
-
-
-@require_safe
-def protected_resource_metadata_view(request: HttpRequest) -> HttpResponse:
-    """``GET /.well-known/oauth-protected-resource[/path]``: RFC 9728; 404 elsewhere or unset."""
-    metadata = get_resource().metadata
-    if metadata is None or request.path != metadata.path:
-        raise Http404("no protected resource metadata here")
-    return JsonResponse(metadata.document())
+jwks_view, openid_configuration_view, protected_resource_metadata_view = map(
+    _public_view, routes.PUBLIC_ROUTES
+)

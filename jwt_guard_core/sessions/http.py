@@ -42,6 +42,7 @@ __all__ = [
     "SessionCall",
     "client_address",
     "content_length",
+    "login_grant",
     "logout_access",
     "route_steps",
     "sync_io",
@@ -76,6 +77,19 @@ def client_address(address: str | None) -> str:
     corrects the address).
     """
     return str(address or "unknown")
+
+
+def login_grant(
+    user: Any, scopes_for: Callable[[Any], tuple[str, ...]]
+) -> tuple[str, tuple[str, ...]] | None:
+    """A login check's answer for the ``user`` a framework found: ``None`` is refused.
+
+    The subject is ``str(user.pk)``. An inactive user (``is_active`` false)
+    is refused like wrong credentials: one answer for both.
+    """
+    if user is None or not getattr(user, "is_active", True):
+        return None
+    return str(user.pk), scopes_for(user)
 
 
 async def _sync_only() -> Any:

@@ -40,6 +40,7 @@ __all__ = [
     "RowSessionStore",
     "Rows",
     "Where",
+    "conditions",
     "kid_key",
     "revocation_state",
     "token_record",
@@ -88,6 +89,14 @@ class Rows(Protocol):
 
     def count_failures(self, since: float, limit: int) -> list[tuple[str, int, float]]:
         """``(client, count, latest at)`` of failures after ``since``, latest first, then client."""
+
+
+def conditions(where: Where) -> Iterator[tuple[str, str, Any]]:
+    """``(field, comparison, value)`` of each condition of ``where``; the comparison is
+    ``""`` (equal), ``"<="``, ``"<"``, ``">"``, ``"null"`` or ``"in"``."""
+    for name, value in where.items():
+        field = name.split(" ")[0].rstrip("<=>")
+        yield field, name[len(field) :].strip(), value
 
 
 def kid_key(kid: str) -> str:

@@ -1,8 +1,4 @@
-"""The jwt-guard management commands: the core's table of commands, run by Django.
-
-Options, help, checks and output are :mod:`jwt_guard_core.admin_commands`'s
-(shared with ``flask jwt-guard``); errors become ``CommandError``.
-"""
+"""The ``manage.py jwt_guard_*`` commands: :mod:`jwt_guard_core.admin_commands`, run by Django."""
 
 from __future__ import annotations
 
@@ -30,8 +26,8 @@ class _Command(BaseCommand):
         table.add_arguments(parser, self.name)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        command = table.named(self.name, options)
         try:
-            command = table.named(self.name, options)
             lines = table.run(command, _open, "manage.py jwt_guard_", options)
         except table.Failed as exc:
             raise CommandError(str(exc)) from None
