@@ -1,16 +1,14 @@
 """One request's authentication: find the token, CSRF, verify, sender checks, scopes, user.
 
-One set of steps, driven sync or awaited: they differ only in how the user
-loader is called (an ``async def`` loader is awaited in async views). The
-outcome is kept on ``flask.g``, so a blueprint guard and a view decorator on
-the same request verify the token once.
+One set of steps, driven sync or awaited (an ``async def`` user loader is
+awaited). The outcome is kept on ``flask.g``: a request verifies its token once.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +22,7 @@ from jwt_guard_core.request_policy import (
     missing_user,
     verify_request,
 )
-from jwt_guard_core.route_policy import RouteRequirement, route_locations
+from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.sender import SenderResult
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
@@ -33,16 +31,6 @@ from ._state import AppState, current_state
 from .csrf import csrf_failure
 from .errors import JWTGuardHTTPException, csrf_error, http_error
 from .signals import token_rejected, token_verified
-
-__all__ = [
-    "EXEMPT_ATTRIBUTE",
-    "aauthenticate",
-    "add_dpop_nonce",
-    "authenticate",
-    "deferred_cookie_error",
-    "enforce",
-    "normalize_locations",
-]
 
 logger = logging.getLogger("jwt_guard.flask")
 
@@ -53,11 +41,8 @@ EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 @dataclass(slots=True)
 class _Record:
-    """What jwt-guard learnt about this request, kept on ``flask.g``.
-
-    ``outcomes``: the token or refusal reached per locations read;
-    ``presented``: how the first token came; ``cookie_error``: why a cookie
-    left to a ``jwt_exempt`` view failed.
+    """What jwt-guard learnt about this request (on ``flask.g``): per locations read, the
+    token or refusal reached; how the first token came; why a ``jwt_exempt`` view's cookie failed.
     """
 
     outcomes: dict[tuple[str, ...], Any] = field(default_factory=dict)
@@ -71,11 +56,6 @@ class _Record:
 def _recorded() -> _Record | None:
     """This request's record, or ``None`` outside a request or before authentication."""
     return g.get(_RECORD) if has_app_context() else None
-
-
-def normalize_locations(locations: Iterable[str] | str | None) -> tuple[str, ...] | None:
-    """Validate a decorator's ``locations`` at decoration time (a typo fails at import)."""
-    return route_locations(locations)
 
 
 def _send(signal: Any, **kwargs: Any) -> None:
@@ -137,7 +117,8 @@ def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToke
     store = g._get_current_object()
     if _RECORD in store or state.guard._user_loader is not None:
         return None
-    authorization = request.environ.get("HTTP_AUTHORIZATION")
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    authorization = req.environ.get("HTTP_AUTHORIZATION")  # not via the proxy: ~0.7 us less
     step = plan.verify(authorization, _verify_function(state), view=_view)
     if isinstance(step, VerifiedToken):
         setattr(store, _RECORD, _Record({plan.locations: step}, "Bearer", plan.sender, step))
