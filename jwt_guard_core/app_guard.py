@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .request_policy import BearerPlan, bearer_plan
 from .sender import ResourcePolicy
@@ -22,6 +22,9 @@ from .settings.schema import Adapter
 from .startup import key_set_findings, log_findings
 from .users import UserMapping
 from .verifier import Verifier
+
+if TYPE_CHECKING:
+    from .serving import ServedSessions
 
 _G = TypeVar("_G", bound="AppGuard")
 
@@ -49,14 +52,16 @@ class AppGuard:
         adapter: Adapter,
         logger: logging.Logger,
         *,
-        revocation: Any = None,
+        sessions: ServedSessions | None = None,
         **extra: Any,
     ) -> _G:
         """Validate ``config`` (raises naming the key), log its risky settings, build the guard.
 
-        ``revocation`` is the verifier's unless ``REVOCATION`` is set;
+        With ``sessions``, their revocation check is the verifier's (unless
+        ``REVOCATION`` is set) and verification goes through their rate limit.
         ``extra`` are the adapter's own fields.
         """
+        revocation = sessions.revocation if sessions is not None else None
         loaded = load(config, adapter, revocation=revocation)
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra=_RISKY)
@@ -67,6 +72,7 @@ class AppGuard:
             resource=resource_policy(parsed),
             parsed=parsed,
             users=parsed.users,
+            limited=sessions is not None,
             **extra,
         )
 

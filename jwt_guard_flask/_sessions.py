@@ -8,15 +8,12 @@ from flask import Flask, current_app, request
 
 from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.serving import ServedSessions
-from jwt_guard_core.settings import GuardSettings
 
 from .config import read
 
 if TYPE_CHECKING:
     from jwt_guard_core.sessions import CookiePolicy
     from jwt_guard_core.sessions.endpoints import SessionEndpoints
-
-__all__ = ["EXTENSION", "SessionsState", "get_sessions", "init_sessions", "verify_limited"]
 
 EXTENSION = "jwt_guard_sessions"
 
@@ -43,18 +40,16 @@ class SessionsState(ServedSessions):
         self.endpoints = self.side.endpoints(self.side.cookie_policy(refresh_path))
 
 
-def init_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState | None:
-    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set.
+def init_sessions(app: Flask) -> SessionsState | None:
+    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set (else ``None``).
 
-    Called by ``JWTGuard.init_app`` before the verifier is built, whose
-    revocation check (unless ``JWT_GUARD_REVOCATION`` is set) is the sessions'.
-    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    Called by ``JWTGuard.init_app`` before the verifier; a bad key raises naming it.
     """
     from jwt_guard_core.settings.sides import open_sessions
 
     from .issuing import get_issuing
 
-    parsed = parsed if parsed is not None else read(app.config)
+    parsed = read(app.config)
     if parsed.get("sessions.backend") is None:
         return None
     side = open_sessions(parsed, lambda: get_issuing(app))

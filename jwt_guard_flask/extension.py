@@ -21,7 +21,7 @@ from ._sessions import init_sessions
 from ._startup import watch_routes
 from ._state import AppState
 from .cli import register_cli
-from .config import DEFAULTS, read
+from .config import DEFAULTS
 from .decorators import route_check
 from .errors import JWTGuardHTTPException
 from .session_routes import SessionsMixin
@@ -65,16 +65,8 @@ class JWTGuard(SessionsMixin):
             app.config.setdefault(key, copy.copy(default))
         # Sessions first: their revocation service becomes the verifier's
         # (unless JWT_GUARD_REVOCATION names another).
-        sessions = init_sessions(app, read(app.config))
-        revocation = sessions.revocation if sessions else None
-        state = AppState.build(
-            app.config,
-            "flask",
-            logger,
-            revocation=revocation,
-            limited=sessions is not None,
-            guard=self,
-        )
+        sessions = init_sessions(app)
+        state = AppState.build(app.config, "flask", logger, sessions=sessions, guard=self)
         self._states[app] = state
         if self._user_loader is not None:
             state.warn_unreached_loader(app.name, logger)
