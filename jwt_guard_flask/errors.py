@@ -1,10 +1,5 @@
-"""Rejections as werkzeug HTTP exceptions, their response the core's (docs/flask.md).
-
-Each is also the matching werkzeug class, so Flask, Flask-RESTX and any
-``errorhandler(401)`` treat it as the HTTP error it is, never as a 500. The
-status, headers and body come from :mod:`jwt_guard_core.http`; the body never
-carries the machine reason, which goes to logs and events only.
-"""
+"""Rejections as werkzeug HTTP exceptions (never a 500), their response the core's
+(:mod:`jwt_guard_core.http`); see "Refusals" in docs/flask.md."""
 
 from __future__ import annotations
 
