@@ -86,9 +86,9 @@ class AppGuard:
         if self.settings.warm_on_startup:
             log_findings(key_set_findings(self.parsed, self.verifier.config), logger)
 
-    def warn_unreached_loader(self, app: str, logger: logging.Logger) -> None:
-        """Warn that a registered user loader is called for no token (Django's jwt_guard.W010)."""
-        if self.users.issuers == frozenset():
+    def warn_unreached_loader(self, loader: object, app: str, logger: logging.Logger) -> None:
+        """Warn that ``loader``, when set, is called for no token (Django's jwt_guard.W010)."""
+        if loader is not None and self.users.issuers == frozenset():
             logger.warning(
                 "jwt-guard: JWT_GUARD_ISSUERS has several issuers and JWT_GUARD_USER_ISSUERS "
                 "is not set on app %r: the user loader is called for no token (current_user "

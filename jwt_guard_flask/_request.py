@@ -53,9 +53,12 @@ class _Record:
     cookie_error: TokenError | None = None
 
 
-def _recorded() -> _Record | None:
-    """This request's record, or ``None`` outside a request or before authentication."""
-    return g.get(_RECORD) if has_app_context() else None
+_NOTHING = _Record()  # never written: read outside a request or before authentication
+
+
+def _recorded() -> _Record:
+    """This request's record (an empty one outside a request or before authentication)."""
+    return g.get(_RECORD, _NOTHING) if has_app_context() else _NOTHING
 
 
 def _send(signal: Any, **kwargs: Any) -> None:
@@ -73,9 +76,7 @@ def _reject(
     state: AppState, error: TokenError | None, *, dpop: str | None = None
 ) -> JWTGuardHTTPException:
     # The core has emitted the security event (verifier, locate, route checks).
-    record = _recorded()
-    presented = record.presented if record is not None else None
-    response = state.resource.refusal(error, presented=presented, dpop=dpop)
+    response = state.resource.refusal(error, presented=_recorded().presented, dpop=dpop)
     exc = http_error(error, response=response)
     _send(token_rejected, reason=exc.reason, error=error)
     return exc
@@ -172,8 +173,7 @@ def _exempt() -> bool:
 
 def deferred_cookie_error() -> TokenError | None:
     """Why the access cookie failed verification on this ``jwt_exempt`` view, else ``None``."""
-    record = _recorded()
-    return record.cookie_error if record is not None else None
+    return _recorded().cookie_error
 
 
 async def _aload(loader: Callable[[VerifiedToken], Any], token: VerifiedToken) -> Any:
@@ -266,17 +266,16 @@ def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
     if route.allows(token):
         return
     state = current_state()
-    record = _recorded()
     try:
-        route.check(token, state.resource, record.sender if record is not None else None)
+        route.check(token, state.resource, _recorded().sender)
     except TokenError as exc:
         raise _reject(state, exc, dpop=route.dpop) from None
 
 
 def add_dpop_nonce(response: Response) -> Response:
     """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
-    record = _recorded()
-    nonce = record.sender.nonce if record is not None and record.sender is not None else None
+    sender = _recorded().sender
+    nonce = sender.nonce if sender is not None else None
     if nonce and "DPoP-Nonce" not in response.headers:
         response.headers["DPoP-Nonce"] = nonce
     return response
@@ -284,11 +283,9 @@ def add_dpop_nonce(response: Response) -> Response:
 
 def current_token() -> VerifiedToken | None:
     """The token verified for this request, or ``None``."""
-    record = _recorded()
-    return record.token if record is not None else None
+    return _recorded().token
 
 
 def current_user() -> Any:
     """The user ``@guard.user_loader`` returned for this request's token, or ``None``."""
-    record = _recorded()
-    return record.user if record is not None else None
+    return _recorded().user

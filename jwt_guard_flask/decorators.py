@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar, overload
 
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.route_guard import guard_view as _guarded
 from jwt_guard_core.route_guard import route_decorators
 from jwt_guard_core.route_policy import RouteRequirement, declare_route
@@ -36,7 +37,8 @@ def route_check(
 ) -> Callable[..., None]:
     """Authenticate the request, then ``route``'s demands: a sync view's or a blueprint's check.
 
-    Written out, so the per-request path builds no generator.
+    Written out, so the per-request path builds no generator; marked with the
+    route's demands for the start-up route checks.
     """
     dpop = route.dpop
 
@@ -45,6 +47,7 @@ def route_check(
         if token is not None:
             enforce(token, route)
 
+    mark(check, dpop=route.dpop, step_up=route.step_up)
     return check
 
 

@@ -12,7 +12,6 @@ from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
-from jwt_guard_core.route_checks import mark
 from jwt_guard_core.route_policy import declare_route
 from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
 
@@ -30,8 +29,6 @@ __all__ = ["JWTGuard"]
 
 logger = logging.getLogger("jwt_guard.flask")
 
-UserLoader = Callable[[VerifiedToken], Any]
-ErrorHandler = Callable[[JWTGuardHTTPException], ResponseReturnValue]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -44,8 +41,8 @@ class JWTGuard(SessionsMixin):
 
     def __init__(self, app: Flask | None = None) -> None:
         self._states: weakref.WeakKeyDictionary[Flask, AppState] = weakref.WeakKeyDictionary()
-        self._user_loader: UserLoader | None = None
-        self._error_handler: ErrorHandler | None = None
+        self._user_loader: Callable[[VerifiedToken], Any] | None = None
+        self._error_handler: Callable[[JWTGuardHTTPException], ResponseReturnValue] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -53,9 +50,7 @@ class JWTGuard(SessionsMixin):
         """Configure ``app``: sets every ``JWT_GUARD_*`` key with ``setdefault``, validates them.
 
         A bad value raises :class:`~jwt_guard_core.ConfigurationError` naming
-        the key; a risky one is logged on the ``jwt_guard.flask`` logger.
-        Settings changed later are not seen. A second guard on the same app
-        raises :class:`RuntimeError`.
+        the key; a risky one is logged (docs/flask.md).
         """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
@@ -68,8 +63,7 @@ class JWTGuard(SessionsMixin):
         sessions = init_sessions(app)
         state = AppState.build(app.config, "flask", logger, sessions=sessions, guard=self)
         self._states[app] = state
-        if self._user_loader is not None:
-            state.warn_unreached_loader(app.name, logger)
+        state.warn_unreached_loader(self._user_loader, app.name, logger)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
         resource = state.resource
@@ -106,7 +100,7 @@ class JWTGuard(SessionsMixin):
         """
         self._user_loader = loader
         for app, state in list(self._states.items()):
-            state.warn_unreached_loader(app.name, logger)
+            state.warn_unreached_loader(loader, app.name, logger)
         return loader
 
     def error_handler(self, handler: F) -> F:
@@ -143,9 +137,7 @@ class JWTGuard(SessionsMixin):
         those of :func:`~jwt_guard_flask.jwt_required`.
         """
         route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
-        check = route_check(route, optional=optional, locations=where)
-        mark(check, dpop=route.dpop, step_up=route.step_up)  # read by the route checks
-        blueprint.before_request(check)
+        blueprint.before_request(route_check(route, optional=optional, locations=where))
         return blueprint
 
     # -- key sources
