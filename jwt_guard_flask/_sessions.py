@@ -37,7 +37,7 @@ class SessionsState(ServedSessions):
 
     def bind(self, refresh_path: str) -> None:
         """Serve the session routes with the refresh cookie scoped to ``refresh_path``."""
-        self.endpoints = self.side.endpoints(self.side.cookie_policy(refresh_path))
+        self.endpoints = self.side.endpoints(self.policy_at(refresh_path, "url_prefix"))
 
 
 def init_sessions(app: Flask) -> SessionsState | None:

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import ConfigurationError
 from jwt_guard_core.request_policy import Outcome
 from jwt_guard_core.serving import subject_and_scopes
 from jwt_guard_core.sessions.endpoints import SessionRequest
@@ -84,10 +83,7 @@ def _bind(setup: BlueprintSetupState) -> None:
         raise RuntimeError(
             "set JWT_GUARD_SESSIONS_BACKEND before JWTGuard(app) to serve the session routes"
         )
-    try:
-        state.bind((setup.url_prefix or "").rstrip("/") + "/refresh")
-    except ConfigurationError as exc:
-        raise ConfigurationError("url_prefix", str(exc)) from None
+    state.bind((setup.url_prefix or "").rstrip("/") + "/refresh")
 
 
 class SessionsMixin:
