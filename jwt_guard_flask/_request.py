@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Request, Response, current_app, g, has_app_context, request
@@ -22,8 +21,8 @@ from jwt_guard_core.request_policy import (
     missing_user,
     verify_request,
 )
+from jwt_guard_core.request_record import RequestRecord
 from jwt_guard_core.route_policy import RouteRequirement
-from jwt_guard_core.sender import SenderResult
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from ._sessions import verify_limited
@@ -35,28 +34,12 @@ from .signals import token_rejected, token_verified
 logger = logging.getLogger("jwt_guard.flask")
 
 _RECORD = "_jwt_guard"
+_NOTHING = RequestRecord()  # never written: read outside a request or before authentication
 #: Set by :func:`jwt_guard_flask.decorators.jwt_exempt` on a view function.
 EXEMPT_ATTRIBUTE = "jwt_exempt"
 
 
-@dataclass(slots=True)
-class _Record:
-    """What jwt-guard learnt about this request (on ``flask.g``): per locations read, the
-    token or refusal reached; how the first token came; why a ``jwt_exempt`` view's cookie failed.
-    """
-
-    outcomes: dict[tuple[str, ...], Any] = field(default_factory=dict)
-    presented: str | None = None
-    sender: SenderResult | None = None
-    token: VerifiedToken | None = None
-    user: Any = None
-    cookie_error: TokenError | None = None
-
-
-_NOTHING = _Record()  # never written: read outside a request or before authentication
-
-
-def _recorded() -> _Record:
+def _recorded() -> RequestRecord:
     """This request's record (an empty one outside a request or before authentication)."""
     return g.get(_RECORD, _NOTHING) if has_app_context() else _NOTHING
 
@@ -122,14 +105,14 @@ def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToke
     authorization = req.environ.get("HTTP_AUTHORIZATION")  # not via the proxy: ~0.7 us less
     step = plan.verify(authorization, _verify_function(state), view=_view)
     if isinstance(step, VerifiedToken):
-        setattr(store, _RECORD, _Record({plan.locations: step}, "Bearer", plan.sender, step))
+        setattr(store, _RECORD, RequestRecord({plan.locations: step}, "Bearer", plan.sender, step))
         _send(token_verified, token=step)
     return step
 
 
 def _verify(
     state: AppState,
-    record: _Record,
+    record: RequestRecord,
     where: tuple[str, ...],
     dpop: str | None,
     planned: Outcome | None,
@@ -149,16 +132,14 @@ def _verify(
             outcome = found
         else:
             outcome = verify_request(view, found, _verify_function(state), state.resource)
-    if record.presented is None:
-        record.presented = outcome.presented
+    record.saw(outcome)
     if outcome.csrf_failed:
         _send(token_rejected, reason="csrf_failed", error=None)
         raise csrf_error()
     if outcome.error is not None:
         rejection = _reject(state, outcome.error, dpop=dpop)
         if outcome.deferrable and _exempt():
-            if record.cookie_error is None:
-                record.cookie_error = outcome.error
+            record.defer(outcome.error)
             return None
         raise rejection
     record.sender = outcome.sender
@@ -193,9 +174,9 @@ def _steps(
     Every refusal is remembered, so a second check on the request replays it.
     """
     where = locations or state.settings.locations
-    record: _Record | None = g.get(_RECORD)
+    record: RequestRecord | None = g.get(_RECORD)
     if record is None:
-        record = _Record()
+        record = RequestRecord()
         setattr(g, _RECORD, record)
     if where in record.outcomes:
         outcome = record.outcomes[where]
@@ -274,8 +255,7 @@ def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
 
 def add_dpop_nonce(response: Response) -> Response:
     """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
-    sender = _recorded().sender
-    nonce = sender.nonce if sender is not None else None
+    nonce = _recorded().nonce
     if nonce and "DPoP-Nonce" not in response.headers:
         response.headers["DPoP-Nonce"] = nonce
     return response
