@@ -1,8 +1,5 @@
-"""One request's authentication: find the token, CSRF, verify, sender checks, scopes, user.
-
-One set of steps, driven sync or awaited (an ``async def`` user loader is
-awaited). The outcome is kept on ``flask.g``: a request verifies its token once.
-"""
+"""One request's authentication (token, CSRF, verification, sender checks, scopes, user) as
+one set of steps, driven sync or awaited; kept on ``flask.g``, so it runs once per request."""
 
 from __future__ import annotations
 
@@ -90,10 +87,8 @@ def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
 
 
 def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToken | Outcome | None:
-    """The common bearer request on the core's plan: an accepted token, recorded here, or what
-    the full path answers (a refusal :class:`Outcome`, or ``None``: not the plan's request).
-
-    Only a first check of the request without a user loader takes the plan.
+    """The common bearer request on the core's plan (a first check, no user loader): the token,
+    recorded here, or the full path's answer (a refusal :class:`Outcome`; ``None``: not the plan's).
     """
     plan = state.plan
     if plan is None or (locations is not None and locations != plan.locations):

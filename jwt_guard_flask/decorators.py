@@ -1,8 +1,5 @@
-"""``@jwt_required``, ``@require_scopes``, ``@require_roles`` for sync and async views.
-
-Where they go (plain views, ``MethodView`` methods and ``decorators``) and
-what they refuse: docs/flask.md, "Protecting views".
-"""
+"""``@jwt_required``, ``@require_scopes``, ``@require_roles`` for sync and async views
+(where they go and what they refuse: docs/flask.md, "Protecting views")."""
 
 from __future__ import annotations
 

@@ -85,11 +85,8 @@ _BY_STATUS = {
 def http_error(
     error: TokenError | None, *, realm: str = "api", response: ErrorResponse | None = None
 ) -> JWTGuardHTTPException:
-    """The exception to raise for ``error`` (``None``: the request carried no token).
-
-    ``response`` is the core's answer when the caller has one (the resource
-    policy's); otherwise the plain RFC 6750 one for ``realm``.
-    """
+    """The exception for ``error`` (``None``: no token) answering ``response``, the core's
+    (the resource policy's) when the caller has one, else the plain RFC 6750 one for ``realm``."""
     response = response or error_response(error, realm=realm)
     cls = _BY_STATUS.get(response.status, JWTGuardHTTPException)
     return cls(response, error, error.reason if error is not None else "missing_token")

@@ -80,7 +80,8 @@ class JWTGuard(SessionsMixin):
         watch_routes(app, state.parsed, logger)  # routes demanding what settings turned off
         state.warm_up(logger)
 
-    def _state_for(self, app: Flask) -> AppState:
+    def _state_for(self, app: Flask | None = None) -> AppState:
+        app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
         try:
             return self._states[app]
         except KeyError:
@@ -144,7 +145,7 @@ class JWTGuard(SessionsMixin):
 
     def verifier(self, app: Flask | None = None) -> Verifier:
         """The app's :class:`~jwt_guard_core.Verifier` (default: the current app)."""
-        return self._state_for(_app(app)).verifier
+        return self._state_for(app).verifier
 
     def key_sources(self, app: Flask | None = None) -> dict[str | None, KeySource]:
         """The key source of each configured issuer (``None``: any issuer)."""
@@ -161,7 +162,3 @@ class JWTGuard(SessionsMixin):
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """``{"ok": bool, "key_sets": {issuer or "*": {...}}}``, for a health endpoint."""
         return config_health(self.verifier(app).config)
-
-
-def _app(app: Flask | None) -> Flask:
-    return app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
