@@ -22,7 +22,7 @@ from jwt_guard_core.request_record import RequestRecord
 from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
-from ._sessions import verify_limited
+from ._sessions import get_sessions
 from ._state import AppState, current_state
 from .csrf import csrf_failure
 from .errors import JWTGuardHTTPException, csrf_error, http_error
@@ -83,7 +83,10 @@ def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
     # thread. Blocking it blocks nothing else, while an async HTTP client or
     # a background key refresh bound to that loop would outlive it.
     verifier = state.verifier
-    return (lambda raw: verify_limited(verifier, raw)) if state.limited else verifier.verify
+    if not state.limited:
+        return verifier.verify
+    # Behind the sessions' failed-verification rate limit (the client read when verifying).
+    return lambda raw: get_sessions().verify_function(request, verifier)(raw)
 
 
 def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToken | Outcome | None:

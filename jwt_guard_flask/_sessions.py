@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 
-from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.serving import ServedSessions
 
 from .config import read
@@ -67,11 +66,3 @@ def get_sessions(app: Flask | None = None) -> SessionsState:
         )
     assert isinstance(state, SessionsState)
     return state
-
-
-def verify_limited(verifier: Verifier, token: str) -> VerifiedToken:
-    """``verifier.verify(token)`` behind the app's failed-verification rate limit, if any."""
-    state = current_app.extensions.get(EXTENSION)
-    if not isinstance(state, SessionsState):
-        return verifier.verify(token)
-    return state.verify_function(request, verifier)(token)
