@@ -24,12 +24,9 @@ __all__ = [
 
 
 class JWTGuardHTTPException(wz.HTTPException):
-    """A request refused by jwt-guard.
-
-    ``token_error`` is the core :class:`~jwt_guard_core.TokenError` (``None``
-    without a token), ``reason`` its machine reason (for logs and custom
-    handlers only), ``headers`` the response headers and ``data`` the JSON
-    body (Flask-RESTX sends it as the body).
+    """A request refused by jwt-guard: ``token_error`` (the core's, ``None`` without a token),
+    ``reason`` (for logs and handlers only), ``headers``, ``data`` (the JSON body); see
+    "Refusals" in docs/flask.md.
     """
 
     def __init__(
