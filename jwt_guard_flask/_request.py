@@ -108,40 +108,19 @@ def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToke
     return step
 
 
-def _verify(
-    state: AppState,
-    record: RequestRecord,
-    where: tuple[str, ...],
-    dpop: str | None,
-    planned: Outcome | None,
-) -> VerifiedToken | None:
-    """The token of the request's outcome (the plan's, or the full path's), or the refusal."""
-    outcome = planned
-    if outcome is None:
-        view, settings = _view(), state.settings
-        found = locate(
-            view,
-            settings,
-            state.resource,
-            csrf_failure=lambda: csrf_failure(request, settings),
-            locations=where,
-        )
-        if isinstance(found, Outcome):
-            outcome = found
-        else:
-            outcome = verify_request(view, found, _verify_function(state), state.resource)
-    record.saw(outcome)
-    if outcome.csrf_failed:
-        _send(token_rejected, reason="csrf_failed", error=None)
-        raise csrf_error()
-    if outcome.error is not None:
-        rejection = _reject(state, outcome.error, dpop=dpop)
-        if outcome.deferrable and _exempt():
-            record.defer(outcome.error)
-            return None
-        raise rejection
-    record.sender = outcome.sender
-    return outcome.token
+def _full_path(state: AppState, where: tuple[str, ...]) -> Outcome:
+    """Find the token in ``where`` (with CSRF), verify it and run the sender checks."""
+    view, settings = _view(), state.settings
+    found = locate(
+        view,
+        settings,
+        state.resource,
+        csrf_failure=lambda: csrf_failure(request, settings),
+        locations=where,
+    )
+    if isinstance(found, Outcome):
+        return found
+    return verify_request(view, found, _verify_function(state), state.resource)
 
 
 def _exempt() -> bool:
@@ -183,11 +162,21 @@ def _steps(
         if outcome is None and not optional:
             raise http_error(None, response=state.resource.refusal(None, dpop=dpop))
         return outcome  # type: ignore[no-any-return]
-    try:
-        token = _verify(state, record, where, dpop, planned)
-    except JWTGuardHTTPException as exc:
-        record.outcomes[where] = exc
-        raise
+    outcome = planned if planned is not None else _full_path(state, where)
+    record.saw(outcome)
+    if outcome.csrf_failed:
+        _send(token_rejected, reason="csrf_failed", error=None)
+        record.outcomes[where] = refused = csrf_error()
+        raise refused
+    token = outcome.token
+    if outcome.error is None:
+        record.sender = outcome.sender
+    else:
+        rejection = _reject(state, outcome.error, dpop=dpop)
+        if not (outcome.deferrable and _exempt()):
+            record.outcomes[where] = rejection
+            raise rejection
+        record.defer(outcome.error)  # a jwt_exempt view runs as if there were no token
     loader = state.guard._user_loader
     user: Any
     # A token whose issuer does not map to local users has no current_user.
