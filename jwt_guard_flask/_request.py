@@ -146,10 +146,8 @@ def _steps(
     locations: tuple[str, ...] | None,
     dpop: str | None,
 ) -> Steps[VerifiedToken | None]:
-    """One check of the request: the outcome already reached for these locations, or a new one.
-
-    Every refusal is remembered, so a second check on the request replays it.
-    """
+    """One check of the request: the outcome reached for these locations (a refusal is replayed),
+    or a new one."""
     where = locations or state.settings.locations
     record: RequestRecord | None = g.get(_RECORD)
     if record is None:
@@ -203,10 +201,9 @@ def _steps(
 def authenticate(
     *, optional: bool = False, locations: tuple[str, ...] | None = None, dpop: str | None = None
 ) -> VerifiedToken | None:
-    """Authenticate the current request. Raises a :class:`JWTGuardHTTPException`.
+    """Authenticate the current request, or raise its :class:`JWTGuardHTTPException`.
 
-    ``dpop="required"`` (a route's demand) shapes the challenge sent when
-    there is no token; :func:`enforce` refuses an unbound one.
+    ``dpop="required"`` (a route's demand) shapes the challenge sent without a token.
     """
     state = current_state()
     planned = _planned(state, locations)  # the common bearer request runs no generator
@@ -227,10 +224,7 @@ async def aauthenticate(
 
 
 def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
-    """A route's own demands on a verified token (DPoP, step-up, scopes, roles), or the refusal.
-
-    The core decides (and emits the security event); see docs/flask.md.
-    """
+    """A route's own demands on a verified token (DPoP, step-up, scopes, roles): the core's."""
     if route.allows(token):
         return
     state = current_state()

@@ -32,11 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def route_check(
     route: RouteRequirement, *, optional: bool = False, locations: tuple[str, ...] | None = None
 ) -> Callable[..., None]:
-    """Authenticate the request, then ``route``'s demands: a sync view's or a blueprint's check.
-
-    Written out, so the per-request path builds no generator; marked with the
-    route's demands for the start-up route checks.
-    """
+    """Authenticate the request, then ``route``'s demands: a sync view's or a blueprint's check
+    (written out: no generator per request), marked for the start-up route checks."""
     dpop = route.dpop
 
     def check(*args: Any, **kwargs: Any) -> None:

@@ -1,7 +1,5 @@
-"""Login, refresh and logout routes: the core decides every answer, a route maps request and reply.
-
-``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")`` (docs/flask.md).
-"""
+"""Login, refresh and logout routes: the core decides every answer, a route maps request and reply
+(``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")``, docs/flask.md)."""
 
 from __future__ import annotations
 
