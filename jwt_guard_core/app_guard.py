@@ -66,10 +66,11 @@ class AppGuard:
         for text in loaded.warnings:
             logger.warning("jwt-guard: %s", text, extra=_RISKY)
         parsed = loaded.parsed
+        resource = resource_policy(parsed)
         return cls(
             verifier=Verifier(loaded.config),
             settings=loaded.settings,
-            resource=resource_policy(parsed),
+            resource=resource,
             parsed=parsed,
             users=parsed.users,
             limited=sessions is not None,
