@@ -1,7 +1,5 @@
-"""Flask adapter for jwt-guard: ``JWTGuard(app)``, ``@jwt_required``, ``current_token``.
-
-Every key is listed with its default in docs/flask.md.
-"""
+"""Flask adapter for jwt-guard: ``JWTGuard(app)``, ``@jwt_required``, ``current_token``
+(every key with its default: docs/flask.md)."""
 
 from typing import TYPE_CHECKING
 

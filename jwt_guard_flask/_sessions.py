@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 
-from jwt_guard_core import VerifiedToken, Verifier
 from jwt_guard_core.serving import ServedSessions
-from jwt_guard_core.settings import GuardSettings
 
 from .config import read
 
 if TYPE_CHECKING:
     from jwt_guard_core.sessions import CookiePolicy
     from jwt_guard_core.sessions.endpoints import SessionEndpoints
-
-__all__ = ["EXTENSION", "SessionsState", "get_sessions", "init_sessions", "verify_limited"]
 
 EXTENSION = "jwt_guard_sessions"
 
@@ -40,21 +36,19 @@ class SessionsState(ServedSessions):
 
     def bind(self, refresh_path: str) -> None:
         """Serve the session routes with the refresh cookie scoped to ``refresh_path``."""
-        self.endpoints = self.side.endpoints(self.side.cookie_policy(refresh_path))
+        self.endpoints = self.side.endpoints(self.policy_at(refresh_path, "url_prefix"))
 
 
-def init_sessions(app: Flask, parsed: GuardSettings | None = None) -> SessionsState | None:
-    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set.
+def init_sessions(app: Flask) -> SessionsState | None:
+    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set (else ``None``).
 
-    Called by ``JWTGuard.init_app`` before the verifier is built, whose
-    revocation check (unless ``JWT_GUARD_REVOCATION`` is set) is the sessions'.
-    Raises :class:`~jwt_guard_core.ConfigurationError` naming the key.
+    Called by ``JWTGuard.init_app`` before the verifier; a bad key raises naming it.
     """
     from jwt_guard_core.settings.sides import open_sessions
 
     from .issuing import get_issuing
 
-    parsed = parsed if parsed is not None else read(app.config)
+    parsed = read(app.config)
     if parsed.get("sessions.backend") is None:
         return None
     side = open_sessions(parsed, lambda: get_issuing(app))
@@ -72,11 +66,3 @@ def get_sessions(app: Flask | None = None) -> SessionsState:
         )
     assert isinstance(state, SessionsState)
     return state
-
-
-def verify_limited(verifier: Verifier, token: str) -> VerifiedToken:
-    """``verifier.verify(token)`` behind the app's failed-verification rate limit, if any."""
-    state = current_app.extensions.get(EXTENSION)
-    if not isinstance(state, SessionsState):
-        return verifier.verify(token)
-    return state.verify_function(request, verifier)(token)

@@ -1,9 +1,5 @@
-"""A Flask app's routes checked against its settings: at init_app, first request, CLI.
-
-Routes are often added after ``init_app``, so they are checked again before
-the first request (see "Warnings at start-up" in docs/flask.md); the
-decision is the core's (:func:`jwt_guard_core.route_checks.route_findings`).
-"""
+"""A Flask app's routes checked against its settings (the core's ``route_findings``): at
+``init_app``, once more before the first request, and by the CLI (docs/flask.md)."""
 
 from __future__ import annotations
 
@@ -16,10 +12,8 @@ from jwt_guard_core.route_checks import RouteRequirements, requirements_of, rout
 from jwt_guard_core.settings import Finding, GuardSettings
 from jwt_guard_core.startup import report_once_more
 
-__all__ = ["app_routes", "check_routes", "watch_routes"]
 
-
-def app_routes(app: Flask) -> Iterator[tuple[str, RouteRequirements]]:
+def _routes(app: Flask) -> Iterator[tuple[str, RouteRequirements]]:
     """``(label, requirements)`` of every route and blueprint guard that demands something."""
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
@@ -40,9 +34,9 @@ def app_routes(app: Flask) -> Iterator[tuple[str, RouteRequirements]]:
 
 def check_routes(app: Flask, settings: GuardSettings) -> list[Finding]:
     """The findings for ``app``'s routes as registered now."""
-    return route_findings(settings, app_routes(app))
+    return route_findings(settings, _routes(app))
 
 
 def watch_routes(app: Flask, settings: GuardSettings, logger: logging.Logger) -> None:
-    """Log the findings for the routes now, and once more before the first request for new ones."""
+    """Log the routes' findings now, and before the first request those of routes added since."""
     app.before_request(report_once_more(lambda: check_routes(app, settings), logger))

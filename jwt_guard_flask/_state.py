@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from jwt_guard_core import Verifier
-from jwt_guard_core.request_policy import BearerPlan, bearer_plan
-from jwt_guard_core.sender import ResourcePolicy
-from jwt_guard_core.users import UserMapping
-
-from .config import FlaskSettings
+from jwt_guard_core.app_guard import AppGuard
 
 if TYPE_CHECKING:
     from .extension import JWTGuard
 
-__all__ = ["AppState", "current_state"]
 
-
-@dataclass(frozen=True)
-class AppState:
-    """What one application's guard was configured with at ``init_app``."""
+@dataclass(frozen=True, kw_only=True)
+class AppState(AppGuard):
+    """The core's :class:`~jwt_guard_core.app_guard.AppGuard` of one app, and its extension."""
 
     guard: JWTGuard
-    verifier: Verifier
-    settings: FlaskSettings
-    resource: ResourcePolicy
-    #: Which issuers' tokens the user loader is called for (``JWT_GUARD_USER_ISSUERS``).
-    users: UserMapping = field(default_factory=UserMapping)
-    #: Whether sessions are on, so verification goes through their rate limit.
-    limited: bool = False
-
-    @cached_property
-    def plan(self) -> BearerPlan | None:
-        """The common bearer request's path under these settings (``None``: the full path)."""
-        return bearer_plan(self.settings, self.resource)
 
 
 def current_state() -> AppState:

@@ -11,10 +11,12 @@ import logging
 from flask import Blueprint, Flask, Response
 from flask.blueprints import BlueprintSetupState
 
+from jwt_guard_core.settings.sides import check_issuing
 from jwt_guard_core.signing.routes import RouteReply, jwks_reply, openid_configuration_reply
 
 from .cli import register_cli
-from .issuing import check_issuing, get_issuing
+from .config import read
+from .issuing import get_issuing
 
 __all__ = ["issuing_blueprint"]
 
@@ -29,7 +31,7 @@ def _on_register(state: BlueprintSetupState) -> None:
     assert isinstance(app, Flask)
     # A bad JWT_GUARD_ISSUING_* key fails here, at start-up, naming the key,
     # instead of on the first JWKS request. The store is not opened yet.
-    check_issuing(app.config)
+    check_issuing(read(app.config))
     register_cli(app)
 
 

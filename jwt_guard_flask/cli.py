@@ -1,25 +1,20 @@
-"""``flask jwt-guard keygen | rotate | keys | revoke | check | sessions ...``.
-
-The commands of :mod:`jwt_guard_core.admin_commands` (shared with Django's
-management commands) spelled for click, over the key manager of the app's
-``JWT_GUARD_ISSUING_*`` keys and the session services of
-``JWT_GUARD_SESSIONS_*``; and ``check``. Added to ``app.cli`` by
-``JWTGuard.init_app`` and by registering
-:data:`~jwt_guard_flask.blueprint.issuing_blueprint` (or call
-:func:`register_cli` yourself). Key material is never printed.
-"""
+"""``flask jwt-guard ...``: the core's :mod:`~jwt_guard_core.admin_commands` spelled for click,
+and ``check`` (docs/flask.md). Key material is never printed."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from jwt_guard_core import admin_commands as table
+from jwt_guard_core.check_report import check_report
 
 from ._sessions import get_sessions
+from ._startup import check_routes
+from .config import read
 from .issuing import get_key_manager
 
 __all__ = ["jwt_guard_cli", "register_cli"]
@@ -89,32 +84,14 @@ for _command in table.SESSION_COMMANDS:
 def check() -> None:
     """Report what is wrong or risky, fetching every remote key set now; exit 1 on an error.
 
-    The start-up checks of Django's ``manage.py check --deploy`` for a
-    Flask app: the settings, every route (one demanding DPoP while
-    ``JWT_GUARD_DPOP`` is off), and each remote key set (a discovery
-    document for another issuer, a JWKS URL that is not a key set, a
-    provider that cannot be reached).
+    Settings, routes and remote key sets, as ``manage.py check --deploy`` (docs/flask.md).
     """
-    from flask import current_app
-
-    from jwt_guard_core.settings import findings
-    from jwt_guard_core.startup import key_set_findings
-
-    from ._startup import check_routes
-    from .config import read
-
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     guard = app.extensions.get("jwt_guard")
     if guard is None:
         raise click.ClickException("jwt-guard is not registered on this app (JWTGuard(app))")
     parsed = read(app.config)
-    found = findings(parsed) + check_routes(app, parsed)
-    found += key_set_findings(parsed, guard.verifier(app).config)
-    for finding in found:
-        click.echo(f"{'ERROR' if finding.error else 'WARNING'}: {finding.message}")
-        if finding.hint:
-            click.echo(f"    {finding.hint}")
-    errors = sum(1 for f in found if f.error)
-    if errors:
-        raise click.ClickException(f"{errors} error(s) found")
-    click.echo(f"jwt-guard: no errors ({len(found)} warning(s))")
+    lines, failure = check_report(parsed, check_routes(app, parsed), guard.verifier(app).config)
+    click.echo("\n".join(lines))
+    if failure:
+        raise click.ClickException(failure)

@@ -1,27 +1,19 @@
-"""``app.config`` -> the core's settings, validated once at ``init_app``.
-
-Every key, its default and its validation are the core's
-(:mod:`jwt_guard_core.settings.schema`); the Flask spelling is
-``JWT_GUARD_NAME``. A bad value raises
-:class:`~jwt_guard_core.ConfigurationError` naming the key to fix.
-"""
+"""``app.config`` -> the core's settings (:mod:`jwt_guard_core.settings.schema`), spelled
+``JWT_GUARD_NAME`` and validated once at ``init_app``; a bad value raises naming the key."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from jwt_guard_core.settings import GuardSettings, RequestSettings, adapter_defaults
+from jwt_guard_core.settings import GuardSettings, adapter_defaults
 from jwt_guard_core.settings.cached import Loaded
 from jwt_guard_core.settings.cached import load as _load
 
-__all__ = ["DEFAULTS", "FlaskSettings", "Loaded", "load", "read"]
+__all__ = ["DEFAULTS", "load", "read"]
 
 #: Every key with its default, in the order docs/flask.md lists them (the core's schema).
 DEFAULTS: Mapping[str, Any] = adapter_defaults("flask")
-
-#: The adapter's request settings (where tokens are found, cookies, CSRF, realm).
-FlaskSettings = RequestSettings
 
 
 def read(config: Mapping[str, Any]) -> GuardSettings:

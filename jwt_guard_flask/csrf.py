@@ -6,14 +6,14 @@ from __future__ import annotations
 from flask import Request, Response
 
 from jwt_guard_core.http import double_submit_failure, new_csrf_token
+from jwt_guard_core.settings import RequestSettings
 
 from ._state import current_state
-from .config import FlaskSettings
 
 __all__ = ["csrf_failure", "set_csrf_cookie"]
 
 
-def csrf_failure(request: Request, settings: FlaskSettings) -> str | None:
+def csrf_failure(request: Request, settings: RequestSettings) -> str | None:
     """Why ``request`` lacks the double-submit proof (compared in constant time), or ``None``."""
     return double_submit_failure(
         request.cookies.get(settings.csrf_cookie_name),
@@ -23,7 +23,7 @@ def csrf_failure(request: Request, settings: FlaskSettings) -> str | None:
 
 def set_csrf_cookie(
     response: Response,
-    settings: FlaskSettings | None = None,
+    settings: RequestSettings | None = None,
     *,
     value: str | None = None,
     max_age: int | None = None,

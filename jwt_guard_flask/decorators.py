@@ -1,8 +1,5 @@
-"""``@jwt_required``, ``@require_scopes``, ``@require_roles`` for sync and async views.
-
-Where they go (plain views, ``MethodView`` methods and ``decorators``) and
-what they refuse: docs/flask.md, "Protecting views".
-"""
+"""``@jwt_required``, ``@require_scopes``, ``@require_roles`` for sync and async views
+(where they go and what they refuse: docs/flask.md, "Protecting views")."""
 
 from __future__ import annotations
 
@@ -11,10 +8,10 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, TypeVar, overload
 
+from jwt_guard_core.route_checks import mark
 from jwt_guard_core.route_guard import guard_view as _guarded
 from jwt_guard_core.route_guard import route_decorators
-from jwt_guard_core.route_policy import RouteRequirement
-from jwt_guard_core.route_policy import declare_route as declare_route
+from jwt_guard_core.route_policy import RouteRequirement, declare_route
 from jwt_guard_core.route_policy import route_scopes as normalize_scopes
 from jwt_guard_core.steps import Io, Steps
 
@@ -30,6 +27,22 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def route_check(
+    route: RouteRequirement, *, optional: bool = False, locations: tuple[str, ...] | None = None
+) -> Callable[..., None]:
+    """Authenticate the request, then ``route``'s demands: a sync view's or a blueprint's check
+    (written out: no generator per request), marked for the start-up route checks."""
+    dpop = route.dpop
+
+    def check(*args: Any, **kwargs: Any) -> None:
+        token = authenticate(optional=optional, locations=locations, dpop=dpop)
+        if token is not None:
+            enforce(token, route)
+
+    mark(check, dpop=route.dpop, step_up=route.step_up)
+    return check
 
 
 def guard_view(
@@ -48,14 +61,8 @@ def guard_view(
         if token is not None:
             enforce(token, route)
 
-    def sync(*args: Any, **kwargs: Any) -> None:
-        # The steps written out for a sync view: no generator per request.
-        token = authenticate(**how)
-        if token is not None:
-            enforce(token, route)
-
-    is_async = inspect.iscoroutinefunction(view)
-    return _guarded(view, route, steps, is_async=is_async, sync=sync)
+    sync = route_check(route, optional=optional, locations=locations)
+    return _guarded(view, route, steps, is_async=inspect.iscoroutinefunction(view), sync=sync)
 
 
 @overload

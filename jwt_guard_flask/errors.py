@@ -1,10 +1,5 @@
-"""Rejections as werkzeug HTTP exceptions, their response the core's (docs/flask.md).
-
-Each is also the matching werkzeug class, so Flask, Flask-RESTX and any
-``errorhandler(401)`` treat it as the HTTP error it is, never as a 500. The
-status, headers and body come from :mod:`jwt_guard_core.http`; the body never
-carries the machine reason, which goes to logs and events only.
-"""
+"""Rejections as werkzeug HTTP exceptions (never a 500), their response the core's
+(:mod:`jwt_guard_core.http`); see "Refusals" in docs/flask.md."""
 
 from __future__ import annotations
 
@@ -29,12 +24,9 @@ __all__ = [
 
 
 class JWTGuardHTTPException(wz.HTTPException):
-    """A request refused by jwt-guard.
-
-    ``token_error`` is the core :class:`~jwt_guard_core.TokenError` (``None``
-    without a token), ``reason`` its machine reason (for logs and custom
-    handlers only), ``headers`` the response headers and ``data`` the JSON
-    body (Flask-RESTX sends it as the body).
+    """A request refused by jwt-guard: ``token_error`` (the core's, ``None`` without a token),
+    ``reason`` (for logs and handlers only), ``headers``, ``data`` (the JSON body); see
+    "Refusals" in docs/flask.md.
     """
 
     def __init__(
@@ -90,11 +82,8 @@ _BY_STATUS = {
 def http_error(
     error: TokenError | None, *, realm: str = "api", response: ErrorResponse | None = None
 ) -> JWTGuardHTTPException:
-    """The exception to raise for ``error`` (``None``: the request carried no token).
-
-    ``response`` is the core's answer when the caller has one (the resource
-    policy's); otherwise the plain RFC 6750 one for ``realm``.
-    """
+    """The exception for ``error`` (``None``: no token) answering ``response``, the core's
+    (the resource policy's) when the caller has one, else the plain RFC 6750 one for ``realm``."""
     response = response or error_response(error, realm=realm)
     cls = _BY_STATUS.get(response.status, JWTGuardHTTPException)
     return cls(response, error, error.reason if error is not None else "missing_token")

@@ -8,22 +8,20 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, jsonify
+from flask import Blueprint, Flask, current_app, jsonify
 from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
-from jwt_guard_core.route_checks import mark
-from jwt_guard_core.settings.resource import resource_policy
+from jwt_guard_core.route_policy import declare_route
 from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
-from jwt_guard_core.startup import key_set_findings, log_findings
 
-from ._request import add_dpop_nonce, authenticate, enforce
+from ._request import add_dpop_nonce
 from ._sessions import init_sessions
 from ._startup import watch_routes
 from ._state import AppState
 from .cli import register_cli
-from .config import DEFAULTS, load, read
-from .decorators import declare_route
+from .config import DEFAULTS
+from .decorators import route_check
 from .errors import JWTGuardHTTPException
 from .session_routes import SessionsMixin
 
@@ -31,8 +29,6 @@ __all__ = ["JWTGuard"]
 
 logger = logging.getLogger("jwt_guard.flask")
 
-UserLoader = Callable[[VerifiedToken], Any]
-ErrorHandler = Callable[[JWTGuardHTTPException], ResponseReturnValue]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -45,8 +41,8 @@ class JWTGuard(SessionsMixin):
 
     def __init__(self, app: Flask | None = None) -> None:
         self._states: weakref.WeakKeyDictionary[Flask, AppState] = weakref.WeakKeyDictionary()
-        self._user_loader: UserLoader | None = None
-        self._error_handler: ErrorHandler | None = None
+        self._user_loader: Callable[[VerifiedToken], Any] | None = None
+        self._error_handler: Callable[[JWTGuardHTTPException], ResponseReturnValue] | None = None
         if app is not None:
             self.init_app(app)
 
@@ -54,9 +50,7 @@ class JWTGuard(SessionsMixin):
         """Configure ``app``: sets every ``JWT_GUARD_*`` key with ``setdefault``, validates them.
 
         A bad value raises :class:`~jwt_guard_core.ConfigurationError` naming
-        the key; a risky one is logged on the ``jwt_guard.flask`` logger.
-        Settings changed later are not seen. A second guard on the same app
-        raises :class:`RuntimeError`.
+        the key; a risky one is logged (docs/flask.md).
         """
         if "jwt_guard" in app.extensions:
             raise RuntimeError(
@@ -66,23 +60,13 @@ class JWTGuard(SessionsMixin):
             app.config.setdefault(key, copy.copy(default))
         # Sessions first: their revocation service becomes the verifier's
         # (unless JWT_GUARD_REVOCATION names another).
-        sessions = init_sessions(app, read(app.config))
-        loaded = load(app.config, revocation=sessions.revocation if sessions else None)
-        for text in loaded.warnings:
-            logger.warning("jwt-guard: %s", text, extra={"jwt_guard_event": "risky_setting"})
-        resource = resource_policy(loaded.parsed)
-        state = AppState(
-            guard=self,
-            verifier=Verifier(loaded.config),
-            settings=loaded.settings,
-            resource=resource,
-            users=loaded.parsed.users,
-            limited=sessions is not None,
-        )
+        sessions = init_sessions(app)
+        state = AppState.build(app.config, "flask", logger, sessions=sessions, guard=self)
         self._states[app] = state
-        self._warn_if_no_issuer_maps(app, state)
+        state.warn_unreached_loader(self._user_loader, app.name, logger)
         app.extensions["jwt_guard"] = self
         app.register_error_handler(JWTGuardHTTPException, self._handle_error)
+        resource = state.resource
         if resource.dpop.nonces is not None:
             # Only DPoP nonces put a header on every response (RFC 9449 section 8.2).
             app.after_request(add_dpop_nonce)
@@ -93,12 +77,11 @@ class JWTGuard(SessionsMixin):
             endpoint = "jwt_guard_protected_resource_metadata"
             app.add_url_rule(resource.metadata.path, endpoint, lambda: jsonify(document()))
         register_cli(app)
-        watch_routes(app, loaded.parsed, logger)  # routes demanding what settings turned off
-        if loaded.settings.warm_on_startup:
-            # Warms every remote key set; what failed is logged naming its key.
-            log_findings(key_set_findings(loaded.parsed, state.verifier.config), logger)
+        watch_routes(app, state.parsed, logger)  # routes demanding what settings turned off
+        state.warm_up(logger)
 
-    def _state_for(self, app: Flask) -> AppState:
+    def _state_for(self, app: Flask | None = None) -> AppState:
+        app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
         try:
             return self._states[app]
         except KeyError:
@@ -118,19 +101,8 @@ class JWTGuard(SessionsMixin):
         """
         self._user_loader = loader
         for app, state in list(self._states.items()):
-            self._warn_if_no_issuer_maps(app, state)
+            state.warn_unreached_loader(loader, app.name, logger)
         return loader
-
-    def _warn_if_no_issuer_maps(self, app: Flask, state: AppState) -> None:
-        # Django's check jwt_guard.W010: a loader no token will ever reach.
-        if self._user_loader is not None and state.users.issuers == frozenset():
-            logger.warning(
-                "jwt-guard: JWT_GUARD_ISSUERS has several issuers and JWT_GUARD_USER_ISSUERS "
-                "is not set on app %r: the user loader is called for no token (current_user "
-                "is None); list the issuers whose subjects are your users",
-                app.name,
-                extra={"jwt_guard_event": "risky_setting"},
-            )
 
     def error_handler(self, handler: F) -> F:
         """Register ``handler(exc) -> response`` for every jwt-guard rejection.
@@ -166,21 +138,14 @@ class JWTGuard(SessionsMixin):
         those of :func:`~jwt_guard_flask.jwt_required`.
         """
         route, where = declare_route(scopes, any_scope, locations, dpop, acr_values, max_age)
-
-        def _guard_blueprint() -> None:
-            token = authenticate(optional=optional, locations=where, dpop=route.dpop)
-            if token is not None:
-                enforce(token, route)
-
-        mark(_guard_blueprint, dpop=route.dpop, step_up=route.step_up)  # read by the route checks
-        blueprint.before_request(_guard_blueprint)
+        blueprint.before_request(route_check(route, optional=optional, locations=where))
         return blueprint
 
     # -- key sources
 
     def verifier(self, app: Flask | None = None) -> Verifier:
         """The app's :class:`~jwt_guard_core.Verifier` (default: the current app)."""
-        return self._state_for(_app(app)).verifier
+        return self._state_for(app).verifier
 
     def key_sources(self, app: Flask | None = None) -> dict[str | None, KeySource]:
         """The key source of each configured issuer (``None``: any issuer)."""
@@ -197,11 +162,3 @@ class JWTGuard(SessionsMixin):
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """``{"ok": bool, "key_sets": {issuer or "*": {...}}}``, for a health endpoint."""
         return config_health(self.verifier(app).config)
-
-
-def _app(app: Flask | None) -> Flask:
-    if app is not None:
-        return app
-    from flask import current_app
-
-    return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]

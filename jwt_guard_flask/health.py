@@ -1,9 +1,5 @@
-"""Liveness and readiness routes for probes, opt-in; see docs/production.md.
-
-``app.register_blueprint(health_blueprint, url_prefix="/health")`` serves
-``/health/live`` (200, no I/O) and ``/health/ready`` (200 or 503 with the
-core's report, :func:`jwt_guard_core.health.probe`).
-"""
+"""Opt-in ``/live`` and ``/ready`` probes answered by the core's
+:func:`~jwt_guard_core.health.probe` (docs/production.md)."""
 
 from __future__ import annotations
 

@@ -12,12 +12,11 @@ from .config import DEFAULTS, read
 
 if TYPE_CHECKING:
     from jwt_guard_core.signing import KeyManager, TokenIssuer
-    from jwt_guard_core.signing.settings import Issuing, IssuingSettings
+    from jwt_guard_core.signing.settings import Issuing
 
 __all__ = [
     "ISSUING_KEYS",
     "build_issuing",
-    "check_issuing",
     "get_issuing",
     "get_key_manager",
     "get_token_issuer",
@@ -25,13 +24,6 @@ __all__ = [
 
 #: Every issuing key; their defaults are in :data:`jwt_guard_flask.config.DEFAULTS`.
 ISSUING_KEYS = tuple(k for k in DEFAULTS if k.startswith("JWT_GUARD_ISSUING_"))
-
-
-def check_issuing(config: Mapping[str, Any]) -> IssuingSettings:
-    """Validate the ``JWT_GUARD_ISSUING_*`` keys without opening the key store; errors name it."""
-    from jwt_guard_core.settings.sides import check_issuing
-
-    return check_issuing(read(config))
 
 
 def build_issuing(config: Mapping[str, Any], *, revocation: Any = None) -> Issuing:

@@ -1,7 +1,5 @@
-"""Login, refresh and logout routes: the core decides every answer, a route maps request and reply.
-
-``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")`` (docs/flask.md).
-"""
+"""Login, refresh and logout routes: the core decides every answer, a route maps request and reply
+(``app.register_blueprint(guard.sessions_blueprint(), url_prefix="/auth")``, docs/flask.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +10,6 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, request
 from flask.blueprints import BlueprintSetupState
 
-from jwt_guard_core import ConfigurationError
 from jwt_guard_core.request_policy import Outcome
 from jwt_guard_core.serving import subject_and_scopes
 from jwt_guard_core.sessions.endpoints import SessionRequest
@@ -23,7 +20,7 @@ from ._request import authenticate, deferred_cookie_error
 from ._sessions import SessionsState, get_sessions
 from .decorators import jwt_exempt
 
-__all__ = ["CredentialsLoader", "SessionsMixin", "get_sessions", "sessions_blueprint"]
+__all__ = ["SessionsMixin", "get_sessions"]
 
 #: ``loader(username, password)`` -> ``None`` (refused), a subject, or ``(subject, scopes)``.
 CredentialsLoader = Callable[[str, str], Any]
@@ -64,8 +61,8 @@ def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Respons
     return response
 
 
-def _obtain(loader: Callable[[], CredentialsLoader | None]) -> Response:
-    check = loader()
+def _obtain(guard: SessionsMixin) -> Response:
+    check = guard._credentials_loader
     if check is None:
         raise RuntimeError(
             "register a credentials loader: @guard.credentials_loader "
@@ -78,32 +75,13 @@ def _obtain(loader: Callable[[], CredentialsLoader | None]) -> Response:
     return _serve("obtain", check=lambda u, p: sync_io(partial(credentials, u, p)))
 
 
-def sessions_blueprint(loader: Callable[[], CredentialsLoader | None]) -> Blueprint:
-    """A new blueprint with the four session routes; ``loader()`` returns the credentials check.
-
-    Login, refresh and logout are ``jwt_exempt``: a revoked or expired access
-    cookie never blocks them. A cookie credential needs the double-submit CSRF proof.
-    """
-    blueprint = Blueprint("jwt_guard_sessions", __name__)
-
-    @blueprint.record
-    def _bind(setup: BlueprintSetupState) -> None:
-        state = setup.app.extensions.get("jwt_guard_sessions")
-        if not isinstance(state, SessionsState):
-            raise RuntimeError(
-                "set JWT_GUARD_SESSIONS_BACKEND before JWTGuard(app) to serve the session routes"
-            )
-        try:
-            state.bind((setup.url_prefix or "").rstrip("/") + "/refresh")
-        except ConfigurationError as exc:
-            raise ConfigurationError("url_prefix", str(exc)) from None
-
-    for route, path in ROUTE_PATHS.items():
-        view = partial(_obtain, loader) if route == "obtain" else partial(_serve, route)
-        if route != "logout_everywhere":
-            view = jwt_exempt(view)
-        blueprint.add_url_rule(f"/{path}", route, view, methods=["POST"])
-    return blueprint
+def _bind(setup: BlueprintSetupState) -> None:
+    state = setup.app.extensions.get("jwt_guard_sessions")
+    if not isinstance(state, SessionsState):
+        raise RuntimeError(
+            "set JWT_GUARD_SESSIONS_BACKEND before JWTGuard(app) to serve the session routes"
+        )
+    state.bind((setup.url_prefix or "").rstrip("/") + "/refresh")
 
 
 class SessionsMixin:
@@ -124,6 +102,15 @@ class SessionsMixin:
     def sessions_blueprint(self) -> Blueprint:
         """A blueprint with the session routes; register it with a ``url_prefix``.
 
-        The refresh cookie's ``Path`` is ``<url_prefix>/refresh``.
+        The refresh cookie's ``Path`` is ``<url_prefix>/refresh``. Login,
+        refresh and logout are ``jwt_exempt``: a revoked or expired access
+        cookie never blocks them.
         """
-        return sessions_blueprint(lambda: self._credentials_loader)
+        blueprint = Blueprint("jwt_guard_sessions", __name__)
+        blueprint.record(_bind)
+        for route, path in ROUTE_PATHS.items():
+            view = partial(_obtain, self) if route == "obtain" else partial(_serve, route)
+            if route != "logout_everywhere":
+                view = jwt_exempt(view)
+            blueprint.add_url_rule(f"/{path}", route, view, methods=["POST"])
+        return blueprint

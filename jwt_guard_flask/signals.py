@@ -1,9 +1,5 @@
-"""Blinker signals for every authentication outcome, sent with ``sender=app`` (docs/flask.md).
-
-``token_verified(app, token=...)``; ``token_rejected(app, reason=..., error=...)``
-(``error`` is ``None`` for ``missing_token`` and ``csrf_failed``). A receiver
-that raises is logged and ignored.
-"""
+"""Blinker signals for every authentication outcome, sent with ``sender=app``: ``token_verified``
+and ``token_rejected`` (their arguments: "Signals" in docs/flask.md)."""
 
 from __future__ import annotations
 
