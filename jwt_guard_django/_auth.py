@@ -1,9 +1,5 @@
-"""One request, authenticated once: the steps the middleware, the DRF class and the
-decorators share, driven sync (:func:`authenticate`) or awaited (:func:`aauthenticate`).
-
-The outcome is stored on the request, so a request that passes the
-middleware and then a DRF view is verified once.
-"""
+"""One request, authenticated once (the outcome is kept on the request) for the middleware,
+the DRF class and the decorators, driven sync or awaited."""
 
 from __future__ import annotations
 
@@ -13,18 +9,15 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.urls import Resolver404, resolve
 
 from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import (
-    BearerPlan,
     Outcome,
+    RequestPlan,
     RequestView,
-    bearer_plan,
-    locate,
     missing_user,
-    verify_steps,
+    request_plan,
 )
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
@@ -37,7 +30,7 @@ from .verifier import get_verifier
 _OUTCOME = "_jwt_guard_outcome"
 _USER = "_jwt_guard_user"
 _UNSET = object()
-_EXEMPT = "jwt_exempt"
+EXEMPT = "jwt_exempt"
 View = TypeVar("View", bound=Callable[..., Any])
 
 
@@ -67,23 +60,8 @@ def jwt_exempt(view: View) -> View:
     outcome to :func:`authenticate`; a bad ``Authorization`` header, or a
     cookie on an unsafe method without CSRF proof, is still refused.
     """
-    setattr(view, _EXEMPT, True)
+    setattr(view, EXEMPT, True)
     return view
-
-
-def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
-    """Whether the refusal ``outcome`` demands is left to the ``jwt_exempt`` view requested.
-
-    Only a cookie that failed verification is deferred, and the view is
-    resolved only then, so other requests pay nothing.
-    """
-    if not outcome.deferrable:
-        return False
-    try:
-        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
-    except Resolver404:
-        return False
-    return getattr(match.func, _EXEMPT, False) is True
 
 
 def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
@@ -103,12 +81,12 @@ def _view(request: HttpRequest) -> RequestView:
     )
 
 
-def _verify_io(raw: str) -> Io:
-    # The verifier is built only for a request that carries a token.
-    return Io(lambda: get_verifier().verify(raw), lambda: get_verifier().averify(raw))
-
-
-def _limited_io(request: HttpRequest, raw: str) -> Io:
+def _verify_io(request: HttpRequest, limited: bool, raw: str) -> Io:
+    # The verifier is built only for a request that carries a token; with
+    # sessions, verification runs behind their rate limit (no sessions: the
+    # session side is never imported).
+    if not limited:
+        return Io(lambda: get_verifier().verify(raw), lambda: get_verifier().averify(raw))
     from .sessions import averify_function, verify_function
 
     return Io(
@@ -117,40 +95,21 @@ def _limited_io(request: HttpRequest, raw: str) -> Io:
     )
 
 
-def _plan() -> tuple[BearerPlan | None, bool]:
-    # The common bearer request's path, and whether sessions rate-limit
-    # verification (no sessions: the session side is never imported).
-    kept: tuple[BearerPlan | None, bool] = conf.kept(
-        "bearer_plan",
-        lambda: (bearer_plan(conf.request, get_resource()), conf.value("sessions") is not None),
-    )
-    return kept
-
-
-def _outcome_steps(request: HttpRequest) -> Steps[Outcome]:
-    plan, limited = _plan()
-    verify = partial(_limited_io, request) if limited else _verify_io
-    if plan is not None:
-        # A bearer request the plan takes skips finding the token; same outcome.
-        authorization = request.META.get("HTTP_AUTHORIZATION")
-        step = yield from plan.steps(authorization, verify, view=lambda: _view(request))
-        if isinstance(step, VerifiedToken):
-            return plan.outcome(step)
-        if step is not None:
-            return step
-    view = _view(request)
-    policy = get_resource()
-    found = locate(view, conf.request, policy, csrf_failure=lambda: _csrf_failure(request))
-    if isinstance(found, Outcome):
-        return found
-    return (yield from verify_steps(view, found, verify, policy))
+def _plan() -> tuple[RequestPlan, bool]:
+    return request_plan(conf.request, get_resource()), conf.value("sessions") is not None
 
 
 def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
     """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        outcome = yield from _outcome_steps(request)
+        plan, limited = conf.kept("request_plan", _plan)
+        outcome = yield from plan.steps(
+            request.META.get("HTTP_AUTHORIZATION"),
+            partial(_view, request),
+            partial(_verify_io, request, limited),
+            partial(_csrf_failure, request),
+        )
         setattr(request, _OUTCOME, outcome)
         yield from _send_steps(request, outcome)
     return outcome
@@ -178,17 +137,14 @@ def admit(
 
 
 def _send_steps(request: HttpRequest, outcome: Outcome) -> Steps[None]:
-    kwargs: dict[str, Any]
-    if outcome.token is not None:
-        signal, kwargs = signals.token_verified, {"token": outcome.token}
-    elif outcome.reason is not None:
-        signal, kwargs = signals.token_rejected, {"reason": outcome.reason, "error": outcome.error}
-    else:
+    event = outcome.signal
+    if event is None:
         return
+    signal = getattr(signals, event[0])
     if signal.receivers:  # nothing is built for a signal nobody listens to (the common case)
-        send = partial(signal.send, sender=None, request=request, **kwargs)
+        send = partial(signal.send, sender=None, request=request, **event[1])
         if hasattr(signal, "asend"):  # Django 5.0+
-            yield Io(send, partial(signal.asend, sender=None, request=request, **kwargs))
+            yield Io(send, partial(signal.asend, sender=None, request=request, **event[1]))
         else:  # pragma: no cover - Django 4.2: the receivers run on the loop
             yield Io(send, partial(_awaitable, send))
 
