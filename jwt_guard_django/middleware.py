@@ -1,4 +1,4 @@
-"""``JWTGuardMiddleware``: authenticate every request by its token (docs/django.md, "Middleware")."""
+"""``JWTGuardMiddleware``: authenticate every request by its token (docs/django.md)."""
 
 from __future__ import annotations
 
