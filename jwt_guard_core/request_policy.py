@@ -56,7 +56,6 @@ __all__ = [
     "bearer_plan",
     "locate",
     "missing_user",
-    "request_plan",
     "sender_request",
     "user_not_found",
     "verify_request",
@@ -533,7 +532,11 @@ class RequestPlan:
 
     settings: RequestSettings
     policy: ResourcePolicy
-    bearer: BearerPlan | None
+    #: The configuration's :func:`bearer_plan`.
+    bearer: BearerPlan | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bearer", bearer_plan(self.settings, self.policy))
 
     def steps(
         self,
@@ -559,8 +562,3 @@ class RequestPlan:
         if isinstance(found, Outcome):
             return found
         return (yield from verify_steps(request, found, verify, self.policy))
-
-
-def request_plan(settings: RequestSettings, policy: ResourcePolicy) -> RequestPlan:
-    """The :class:`RequestPlan` of ``settings`` and ``policy`` (with their :func:`bearer_plan`)."""
-    return RequestPlan(settings, policy, bearer_plan(settings, policy))

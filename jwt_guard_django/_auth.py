@@ -5,20 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
-from jwt_guard_core.request_policy import (
-    Outcome,
-    RequestPlan,
-    RequestView,
-    missing_user,
-    request_plan,
-)
+from jwt_guard_core.request_policy import Outcome, RequestPlan, RequestView, missing_user
+from jwt_guard_core.route_guard import View
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
 from . import signals
@@ -31,7 +26,6 @@ _OUTCOME = "_jwt_guard_outcome"
 _USER = "_jwt_guard_user"
 _UNSET = object()
 EXEMPT = "jwt_exempt"
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -91,7 +85,8 @@ def _verify_io(request: HttpRequest, limited: bool, raw: str) -> Io:
 
 
 def _plan() -> tuple[RequestPlan, bool]:
-    return request_plan(conf.request, get_resource()), conf.value("sessions") is not None
+    # The request's path, and whether sessions rate-limit verification.
+    return RequestPlan(conf.request, get_resource()), conf.value("sessions") is not None
 
 
 def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
