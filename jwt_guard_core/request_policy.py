@@ -51,7 +51,7 @@ __all__ = [
     "Outcome",
     "RequestPlan",
     "RequestView",
-    "add_dpop_nonce",
+    "set_dpop_nonce",
     "averify_request",
     "bearer_plan",
     "locate",
@@ -216,7 +216,7 @@ class _Headers(Protocol):
     def __setitem__(self, name: str, value: str, /) -> None: ...
 
 
-def add_dpop_nonce(headers: _Headers, nonce: str | None) -> None:
+def set_dpop_nonce(headers: _Headers, nonce: str | None) -> None:
     """Put the next DPoP ``nonce`` on a response's ``headers`` unless it sets its own.
 
     RFC 9449 section 8.2: the nonce may ride on any response, so a client

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject
 
-from jwt_guard_core.request_policy import Outcome, add_dpop_nonce, without_user
+from jwt_guard_core.request_policy import Outcome, set_dpop_nonce, without_user
 from jwt_guard_core.steps import Steps, adrive, drive
 
 from ._auth import EXEMPT, admit, authenticate_steps, user_steps
@@ -40,7 +40,7 @@ class JWTGuardMiddleware:
         if isinstance(decided, HttpResponseBase):
             return decided
         response = self.get_response(request)
-        add_dpop_nonce(response.headers, decided.nonce)
+        set_dpop_nonce(response.headers, decided.nonce)
         return response
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
@@ -48,7 +48,7 @@ class JWTGuardMiddleware:
         if isinstance(decided, HttpResponseBase):
             return decided
         response: HttpResponseBase = await self.get_response(request)
-        add_dpop_nonce(response.headers, decided.nonce)
+        set_dpop_nonce(response.headers, decided.nonce)
         return response
 
 
