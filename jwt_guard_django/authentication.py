@@ -45,8 +45,7 @@ def api_error(
 ) -> exceptions.APIException:
     """The DRF exception for a core rejection (``dpop="required"``: a view's own demand).
 
-    With ``request``, the challenge names the scheme its token came in, and
-    a 401 keeps it for :meth:`JWTGuardAuthentication.authenticate_header`.
+    With ``request``, the challenge names the scheme its token came in (kept for a 401's header).
     """
     presented = authenticate(request._request).presented if request is not None else None
     return _exception(get_resource().refusal(error, presented=presented, dpop=dpop), request)
@@ -61,10 +60,9 @@ def _exception(spec: ErrorResponse, request: Request | None) -> exceptions.APIEx
 
 
 class JWTGuardAuthentication(BaseAuthentication):
-    """Authenticates a DRF request by its token: ``None`` (no token), ``(user, token)``, or raises.
+    """Authenticates a DRF request by its token (verified once with the middleware too).
 
-    With :class:`~jwt_guard_django.middleware.JWTGuardMiddleware` too, the
-    token is verified once.
+    ``None`` without a token, else ``(user, token)``; a refusal raises.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, VerifiedToken] | None:

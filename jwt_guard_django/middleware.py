@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -19,10 +20,7 @@ __all__ = ["JWTGuardMiddleware"]
 
 
 class JWTGuardMiddleware:
-    """Sets ``request.auth`` and ``request.user`` from the token, or refuses it; sync and async.
-
-    Goes after ``AuthenticationMiddleware``; what it lets through: docs/django.md.
-    """
+    """Sets ``request.auth`` and ``request.user`` from the token, or refuses it; sync and async."""
 
     sync_capable = True
     async_capable = True
@@ -72,7 +70,7 @@ def _admission_steps(request: HttpRequest) -> Steps[HttpResponseBase | Outcome]:
     if not hasattr(request, "auser"):
         # Django 4.2's AuthenticationMiddleware has no auser(); give
         # async views the same accessor on every supported version.
-        request.auser = _auser_of(request)
+        request.auser = partial(_auser, request)
     return outcome
 
 
@@ -91,15 +89,12 @@ def _anonymous_user() -> Any:
     return AnonymousUser()
 
 
-def _auser_of(request: HttpRequest) -> Callable[[], Awaitable[Any]]:
-    def evaluate() -> Any:
-        user = request.user
-        # Touching an attribute resolves a lazy (possibly session) user here,
-        # in a thread, where a database query is allowed.
-        getattr(user, "is_authenticated", None)
-        return user
+async def _auser(request: HttpRequest) -> Any:
+    return await sync_to_async(_evaluated)(request)
 
-    async def auser() -> Any:
-        return await sync_to_async(evaluate)()
 
-    return auser
+def _evaluated(request: HttpRequest) -> Any:
+    # Touching an attribute resolves a lazy (possibly session) user here,
+    # in a thread, where a database query is allowed.
+    getattr(request.user, "is_authenticated", None)
+    return request.user

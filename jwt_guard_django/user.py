@@ -61,9 +61,7 @@ def _lookup(field: str, id_claim: str, token: VerifiedToken) -> Any:
 def user_io(token: VerifiedToken) -> TokenUser | Io:
     """The user already (a :class:`TokenUser`), or the call that finds it (``None``: no user).
 
-    A token whose issuer does not map to local users (``USER_ISSUERS``) is
-    a :class:`TokenUser`, whatever ``USER_ID_FIELD`` or ``USER_RESOLVER`` say.
-    Database lookups run in a thread on the async path.
+    A lookup (``USER_RESOLVER``, ``USER_ID_FIELD``) runs in a thread on the async path.
     """
     found: users.UserSource = conf.kept("users", _read_users)
     call = found.finder(token)
