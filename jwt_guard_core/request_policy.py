@@ -33,7 +33,7 @@ once per configuration (:func:`bearer_plan`)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from typing import Any, ClassVar, Protocol
@@ -99,6 +99,28 @@ class RequestView:
     cookie: Callable[[str], str | None] = _no_cookie
     headers: Callable[[str], tuple[str, ...]] = _no_headers
     url: Callable[[], tuple[str, str, str]] = _no_url
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, Any],
+        method: str,
+        *,
+        cookie: Callable[[str], str | None] = _no_cookie,
+        url: Callable[[], tuple[str, str, str]] = _no_url,
+    ) -> RequestView:
+        """The view of a WSGI ``environ`` (Django's ``request.META``): headers from ``HTTP_*``.
+
+        WSGI and Django's ASGI handler fold a repeated header into one value
+        joined by ","; the DPoP check refuses that as several proofs.
+        """
+        headers = partial(_environ_header, environ)
+        return cls(method, environ.get("HTTP_AUTHORIZATION"), cookie, headers, url)
+
+
+def _environ_header(environ: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return (value,) if value is not None else ()
 
 
 @dataclass(frozen=True)

@@ -53,19 +53,11 @@ def jwt_exempt(view: View) -> View:
     return view
 
 
-def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
-    # WSGI and Django's ASGI handler fold a repeated header into one value
-    # joined by ","; the DPoP check refuses that as several proofs.
-    value = request.META.get("HTTP_" + name.upper().replace("-", "_"))
-    return (value,) if value is not None else ()
-
-
 def _view(request: HttpRequest) -> RequestView:
-    return RequestView(
-        method=request.method or "GET",
-        authorization=request.META.get("HTTP_AUTHORIZATION"),
+    return RequestView.from_environ(
+        request.META,
+        request.method or "GET",
         cookie=lambda name: request.COOKIES.get(name),
-        headers=lambda name: _meta_header(request, name),
         url=lambda: (request.scheme or "http", request.get_host(), request.path),
     )
 
