@@ -227,7 +227,7 @@ def without_user(outcome: Outcome, exempt: Callable[[], bool]) -> Outcome:
     then) becomes anonymous: the view finds the real outcome itself.
     """
     if outcome.token is not None:
-        return outcome.refused(user_not_found())
+        outcome = outcome.refused(user_not_found())
     if outcome.deferrable and exempt():
         return Outcome()
     return outcome

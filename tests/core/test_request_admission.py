@@ -101,6 +101,11 @@ def test_a_token_without_its_user_is_refused_and_a_deferrable_refusal_waits_for_
     refused = without_user(Outcome(token=token, location="header"), lambda: True)
     assert refused.token is None
     assert refused.reason == "user_not_found"
+    # A cookie whose user is gone is a failed cookie like any other.
+    assert without_user(Outcome(token=token, location="cookie"), lambda: True) == Outcome()
+    assert without_user(Outcome(token=token, location="cookie"), lambda: False).reason == (
+        "user_not_found"
+    )
     cookie = Outcome(error=TokenError("bad", reason="token_expired"), location="cookie")
     assert without_user(cookie, lambda: True) == Outcome()
     assert without_user(cookie, lambda: False) is cookie
