@@ -3,7 +3,6 @@ the DRF class and the decorators, driven sync or awaited."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -14,7 +13,7 @@ from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import Outcome, RequestPlan, RequestView, missing_user
 from jwt_guard_core.route_guard import View
-from jwt_guard_core.steps import Io, Steps, adrive, drive
+from jwt_guard_core.steps import Io, Steps, adrive, drive, inline
 
 from . import signals
 from .conf import conf
@@ -124,15 +123,9 @@ def _send_steps(request: HttpRequest, outcome: Outcome) -> Steps[None]:
         return
     signal = getattr(signals, event[0])
     if signal.receivers:  # nothing is built for a signal nobody listens to (the common case)
-        send = partial(signal.send, sender=None, request=request, **event[1])
-        if hasattr(signal, "asend"):  # Django 5.0+
-            yield Io(send, partial(signal.asend, sender=None, request=request, **event[1]))
-        else:  # pragma: no cover - Django 4.2: the receivers run on the loop
-            yield Io(send, partial(_awaitable, send))
-
-
-async def _awaitable(call: Callable[[], Any]) -> Any:  # pragma: no cover - Django 4.2
-    return call()
+        kwargs = {"sender": None, "request": request, **event[1]}
+        asend = getattr(signal, "asend", None)  # Django 5.0+; on 4.2 receivers run on the loop
+        yield inline(partial(signal.send, **kwargs), partial(asend, **kwargs) if asend else None)
 
 
 def user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from jwt_guard_core.request_policy import (
 )
 from jwt_guard_core.sender import ResourcePolicy, SenderResult
 from jwt_guard_core.settings import GuardSettings, RequestSettings
-from jwt_guard_core.steps import Io, adrive, drive
+from jwt_guard_core.steps import Io, adrive, drive, inline
 from tests.core.dpop_support import issue_token
 
 
@@ -137,3 +138,22 @@ def test_a_view_of_an_environ_reads_its_http_keys() -> None:
     assert view.headers("X-Forwarded-Host") == ("h",)
     assert view.headers("X-Client-Cert") == ()
     assert RequestView.from_environ({}, "GET").authorization is None
+
+
+def test_an_inline_call_runs_on_the_loop_unless_it_has_an_async_twin() -> None:
+    ran: list[str] = []
+
+    def call() -> str:
+        ran.append(threading.current_thread().name)
+        return "sync"
+
+    async def acall() -> str:
+        return "async"
+
+    def steps(io: Io) -> Any:
+        return (yield io)
+
+    assert drive(steps(inline(call))) == "sync"
+    assert asyncio.run(adrive(steps(inline(call)))) == "sync"
+    assert ran == [threading.current_thread().name] * 2
+    assert asyncio.run(adrive(steps(inline(call, acall)))) == "async"
