@@ -61,9 +61,8 @@ def jwt_required(
 ) -> View | Callable[[View], View]:
     """The view needs a valid token: 401 without one, 401/400/503 for a bad one.
 
-    ``dpop="required"``: only a DPoP-bound token with its proof;
-    ``acr_values``/``max_age``: step-up (RFC 9470), else 401
-    ``insufficient_user_authentication`` naming both.
+    ``dpop="required"``: a DPoP-bound token with its proof; ``acr_values``/``max_age``:
+    step-up (RFC 9470), else 401 ``insufficient_user_authentication`` naming both.
     """
     route = RouteRequirement.declare(dpop=dpop, acr_values=acr_values, max_age=max_age)
     return (lambda v: _guard(v, route)) if view is None else _guard(view, route)
