@@ -28,6 +28,9 @@ once per configuration (:func:`bearer_plan`)::
     step = plan.verify(authorization, verify, view=lambda: RequestView(...))  # or plan.steps
     # a VerifiedToken: accepted; an Outcome: what verify_request reaches;
     # None: the full path (locate, verify_request) decides the request
+
+:class:`RequestPlan` keeps both for one configuration: its ``steps`` take the
+bearer plan when it applies, else the full path, and give the :class:`Outcome`.
 """
 
 from __future__ import annotations

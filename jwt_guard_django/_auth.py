@@ -3,6 +3,7 @@ the DRF class and the decorators, driven sync or awaited."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -61,12 +62,12 @@ def _view(request: HttpRequest) -> RequestView:
     )
 
 
-def _verify_io(request: HttpRequest, limited: bool, raw: str) -> Io:
-    # The verifier is built only for a request that carries a token; with
-    # sessions, verification runs behind their rate limit (no sessions: the
-    # session side is never imported).
-    if not limited:
-        return Io(lambda: get_verifier().verify(raw), lambda: get_verifier().averify(raw))
+def _verify_io(raw: str) -> Io:
+    # The verifier is built only for a request that carries a token.
+    return Io(lambda: get_verifier().verify(raw), lambda: get_verifier().averify(raw))
+
+
+def _limited_io(request: HttpRequest, raw: str) -> Io:
     from .sessions import averify_function, verify_function
 
     return Io(
@@ -75,21 +76,23 @@ def _verify_io(request: HttpRequest, limited: bool, raw: str) -> Io:
     )
 
 
-def _plan() -> tuple[RequestPlan, bool]:
-    # The request's path, and whether sessions rate-limit verification.
-    return RequestPlan(conf.request, get_resource()), conf.value("sessions") is not None
+def _plan() -> tuple[RequestPlan, Callable[[str], Io] | None]:
+    # The request's path, and its verification call: None when sessions
+    # rate-limit it (no sessions: the session side is never imported).
+    limited = conf.value("sessions") is not None
+    return RequestPlan(conf.request, get_resource()), None if limited else _verify_io
 
 
 def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
     """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        plan, limited = conf.kept("request_plan", _plan)
+        plan, verify = conf.kept("request_plan", _plan)
         outcome = yield from plan.steps(
             request.META.get("HTTP_AUTHORIZATION"),
-            partial(_view, request),
-            partial(_verify_io, request, limited),
-            partial(_csrf_failure, request),
+            lambda: _view(request),
+            verify or partial(_limited_io, request),
+            lambda: _csrf_failure(request),
         )
         setattr(request, _OUTCOME, outcome)
         yield from _send_steps(request, outcome)
