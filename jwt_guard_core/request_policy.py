@@ -28,15 +28,18 @@ once per configuration (:func:`bearer_plan`)::
     step = plan.verify(authorization, verify, view=lambda: RequestView(...))  # or plan.steps
     # a VerifiedToken: accepted; an Outcome: what verify_request reaches;
     # None: the full path (locate, verify_request) decides the request
+
+:class:`RequestPlan` keeps both for one configuration: its ``steps`` take the
+bearer plan when it applies, else the full path, and give the :class:`Outcome`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from . import events
 from .errors import InvalidRequest, TokenError
@@ -49,15 +52,18 @@ from .token import VerifiedToken
 __all__ = [
     "BearerPlan",
     "Outcome",
+    "RequestPlan",
     "RequestView",
     "averify_request",
     "bearer_plan",
     "locate",
     "missing_user",
     "sender_request",
+    "set_dpop_nonce",
     "user_not_found",
     "verify_request",
     "verify_steps",
+    "without_user",
 ]
 
 
@@ -96,6 +102,28 @@ class RequestView:
     cookie: Callable[[str], str | None] = _no_cookie
     headers: Callable[[str], tuple[str, ...]] = _no_headers
     url: Callable[[], tuple[str, str, str]] = _no_url
+
+    @classmethod
+    def from_environ(
+        cls,
+        environ: Mapping[str, Any],
+        method: str,
+        *,
+        cookie: Callable[[str], str | None] = _no_cookie,
+        url: Callable[[], tuple[str, str, str]] = _no_url,
+    ) -> RequestView:
+        """The view of a WSGI ``environ`` (Django's ``request.META``): headers from ``HTTP_*``.
+
+        WSGI and Django's ASGI handler fold a repeated header into one value
+        joined by ","; the DPoP check refuses that as several proofs.
+        """
+        headers = partial(_environ_header, environ)
+        return cls(method, environ.get("HTTP_AUTHORIZATION"), cookie, headers, url)
+
+
+def _environ_header(environ: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return (value,) if value is not None else ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +189,19 @@ class Outcome:
         """This request refused with ``error`` after all (its token's user is gone, say)."""
         return replace(self, token=None, error=error, sender=None)
 
+    @property
+    def signal(self) -> tuple[str, dict[str, Any]] | None:
+        """The adapter signal this outcome sends and its arguments; ``None`` for no token.
+
+        ``("token_verified", {"token"})`` or ``("token_rejected", {"reason", "error"})``
+        (``error`` is ``None`` for a CSRF failure).
+        """
+        if self.token is not None:
+            return "token_verified", {"token": self.token}
+        if self.reason is not None:
+            return "token_rejected", {"reason": self.reason, "error": self.error}
+        return None
+
 
 @cache
 def _default_policy() -> ResourcePolicy:
@@ -177,6 +218,37 @@ def missing_user() -> TokenError:
     """:func:`user_not_found`, reported as a ``token_rejected`` security event (WARNING)."""
     events.emit("token_rejected", level=logging.WARNING, reason="user_not_found", status=401)
     return user_not_found()
+
+
+def without_user(outcome: Outcome, exempt: Callable[[], bool]) -> Outcome:
+    """What a middleware lets through when the request's ``outcome`` gave it no user.
+
+    A valid token whose user is missing or inactive is refused
+    (``user_not_found``), as the decorators and DRF refuse it, or a plain
+    view would act for a disabled account. A refusal the outcome can defer
+    (:attr:`Outcome.deferrable`) on a view that is ``exempt()`` (asked only
+    then) becomes anonymous: the view finds the real outcome itself.
+    """
+    if outcome.token is not None:
+        outcome = outcome.refused(user_not_found())
+    if outcome.deferrable and exempt():
+        return Outcome()
+    return outcome
+
+
+class _Headers(Protocol):
+    def __contains__(self, name: str, /) -> bool: ...
+    def __setitem__(self, name: str, value: str, /) -> None: ...
+
+
+def set_dpop_nonce(headers: _Headers, nonce: str | None) -> None:
+    """Put the next DPoP ``nonce`` on a response's ``headers`` unless it sets its own.
+
+    RFC 9449 section 8.2: the nonce may ride on any response, so a client
+    never needs a failed request to learn it.
+    """
+    if nonce and "DPoP-Nonce" not in headers:
+        headers["DPoP-Nonce"] = nonce
 
 
 def locate(
@@ -472,3 +544,46 @@ def bearer_plan(
     if not schemes:
         return None
     return BearerPlan(schemes=schemes, locations=where, policy=policy)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """How one configuration decides a request's credentials: built once, kept with it.
+
+    :meth:`steps` takes the :class:`BearerPlan` when there is one and it
+    takes the request, else the full path (:func:`locate`, then
+    :func:`verify_steps`); the outcome is the same either way.
+    """
+
+    settings: RequestSettings
+    policy: ResourcePolicy
+    #: The configuration's :func:`bearer_plan`.
+    bearer: BearerPlan | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bearer", bearer_plan(self.settings, self.policy))
+
+    def steps(
+        self,
+        authorization: str | None,
+        view: Callable[[], RequestView],
+        verify: Callable[[str], Io],
+        csrf_failure: Callable[[], str | None],
+    ) -> Steps[Outcome]:
+        """The request's :class:`Outcome`; ``view()`` is built only when the request is read.
+
+        ``authorization`` is the ``Authorization`` header, ``verify(raw)`` the
+        verification call, ``csrf_failure`` as for :func:`locate`.
+        """
+        plan = self.bearer
+        if plan is not None:
+            step = yield from plan.steps(authorization, verify, view=view)
+            if isinstance(step, VerifiedToken):
+                return plan.outcome(step)
+            if step is not None:
+                return step
+        request = view()
+        found = locate(request, self.settings, self.policy, csrf_failure=csrf_failure)
+        if isinstance(found, Outcome):
+            return found
+        return (yield from verify_steps(request, found, verify, self.policy))

@@ -28,7 +28,8 @@ from typing import Any
 from .claims_policy import role_list
 from .errors import ConfigurationError, InsufficientRole, InsufficientScope, TokenError
 from .route_policy import RouteRequirement, route_scopes
-from .sender import route_step_up
+from .sender import ResourcePolicy, SenderResult, route_step_up
+from .token import VerifiedToken
 
 __all__ = [
     "ANY_ROLE",
@@ -231,6 +232,23 @@ class ViewDemand:
             # A forgotten entry must not open an endpoint.
             raise self.refusal()
         return route
+
+    def check(
+        self,
+        view: Any,
+        method: str | None,
+        token: VerifiedToken,
+        policy: ResourcePolicy,
+        sender: Callable[[], SenderResult | None],
+    ) -> None:
+        """Refuse ``token`` on a ``method`` request to ``view`` (a :class:`TokenError`).
+
+        A bad attribute raises :class:`RouteAttributeError`; ``sender()``, what
+        the request's sender checks found, is asked only when the route demands
+        DPoP.
+        """
+        route = self.route(view, method)
+        route.check(token, policy, sender() if route.dpop else None)
 
 
 SCOPES = ViewDemand(lambda view: view_scopes(getattr(view, "required_scopes", None)))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-__all__ = ["Io", "Steps", "adrive", "drive", "offloaded", "store_io"]
+__all__ = ["Io", "Steps", "adrive", "drive", "inline", "offloaded", "store_io"]
 
 _T = TypeVar("_T")
 
@@ -48,6 +48,19 @@ def store_io(store: Any, astore: Any, method: str, *args: Any, **kwargs: Any) ->
         partial(getattr(store, method), *args, **kwargs),
         partial(getattr(astore, method), *args, **kwargs),
     )
+
+
+def inline(call: Callable[[], Any], acall: Callable[[], Awaitable[Any]] | None = None) -> Io:
+    """``call``, or ``await acall()`` on the async path; without ``acall``, ``call`` on the loop.
+
+    For a quick call that must not move to a thread (a signal whose receivers
+    expect the caller's context).
+    """
+    return Io(call, acall if acall is not None else partial(_called, call))
+
+
+async def _called(call: Callable[[], Any]) -> Any:
+    return call()
 
 
 def offloaded(

@@ -22,7 +22,7 @@ Which issuers map by default:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from .token import VerifiedToken
 
-__all__ = ["TokenUser", "UserMapping", "user_mapping"]
+__all__ = ["TokenUser", "UserMapping", "UserSource", "active", "id_value", "user_mapping"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,45 @@ class UserMapping:
     def several(self) -> bool:
         """Whether more than one issuer maps (their subjects share one user namespace)."""
         return self.issuers is not None and len(self.issuers) > 1
+
+
+@dataclass(frozen=True)
+class UserSource:
+    """How verified tokens become users under one configuration (read once, kept with it).
+
+    ``find(token)`` finds a token's local user (an adapter's resolver, or its
+    lookup by :func:`id_value`); ``None``: every token is a stateless
+    :class:`TokenUser` built with ``id_claim``.
+    """
+
+    mapping: UserMapping
+    find: Callable[[VerifiedToken], Any] | None
+    id_claim: str = "sub"
+
+    def finder(self, token: VerifiedToken) -> Callable[[VerifiedToken], Any] | None:
+        """``find`` for a token whose issuer maps to local users, else ``None``: a TokenUser."""
+        return self.find if self.find is not None and self.mapping.maps(token) else None
+
+
+def id_value(token: VerifiedToken, id_claim: str) -> str | int | None:
+    """The ``id_claim`` value a local user is looked up by; ``None`` (no user) unless a str or int.
+
+    A boolean, a float, a list or an object names no user: looking one up by
+    it would match by a database's own coercion rules.
+    """
+    value = token.claims.get(id_claim)
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return value
+
+
+def active(user: Any) -> Any:
+    """``user``, or ``None`` when it is inactive (``is_active`` false).
+
+    An account disabled after the token was issued must stop working now,
+    not when the token expires.
+    """
+    return user if getattr(user, "is_active", True) else None
 
 
 def user_mapping(

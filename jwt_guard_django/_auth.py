@@ -1,32 +1,20 @@
-"""One request, authenticated once: the steps the middleware, the DRF class and the
-decorators share, driven sync (:func:`authenticate`) or awaited (:func:`aauthenticate`).
-
-The outcome is stored on the request, so a request that passes the
-middleware and then a DRF view is verified once.
-"""
+"""One request, authenticated once (the outcome is kept on the request) for the middleware,
+the DRF class and the decorators, driven sync or awaited."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.urls import Resolver404, resolve
 
 from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
-from jwt_guard_core.request_policy import (
-    BearerPlan,
-    Outcome,
-    RequestView,
-    bearer_plan,
-    locate,
-    missing_user,
-    verify_steps,
-)
-from jwt_guard_core.steps import Io, Steps, adrive, drive
+from jwt_guard_core.request_policy import Outcome, RequestPlan, RequestView, missing_user
+from jwt_guard_core.route_guard import View
+from jwt_guard_core.steps import Io, Steps, adrive, drive, inline
 
 from . import signals
 from .conf import conf
@@ -37,8 +25,7 @@ from .verifier import get_verifier
 _OUTCOME = "_jwt_guard_outcome"
 _USER = "_jwt_guard_user"
 _UNSET = object()
-_EXEMPT = "jwt_exempt"
-View = TypeVar("View", bound=Callable[..., Any])
+EXEMPT = "jwt_exempt"
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -49,56 +36,28 @@ class _CsrfCheck(CsrfViewMiddleware):
         return reason
 
 
-def _get_response(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
-    return HttpResponse()
-
-
 def _csrf_failure(request: HttpRequest) -> str | None:
-    check = _CsrfCheck(_get_response)
+    # HttpResponse stands in for the response and the view: never called.
+    check = _CsrfCheck(HttpResponse)
     check.process_request(request)
-    result = check.process_view(request, _get_response, (), {})
+    result = check.process_view(request, HttpResponse, (), {})
     return result if isinstance(result, str) else None
 
 
 def jwt_exempt(view: View) -> View:
     """Let ``view`` run whatever state the access-token *cookie* is in (docs/django.md).
 
-    A cookie that fails verification leaves ``request.auth = None`` and the
-    outcome to :func:`authenticate`; a bad ``Authorization`` header, or a
-    cookie on an unsafe method without CSRF proof, is still refused.
+    A bad ``Authorization`` header, or a cookie without CSRF proof, is still refused.
     """
-    setattr(view, _EXEMPT, True)
+    setattr(view, EXEMPT, True)
     return view
 
 
-def defers_to_view(request: HttpRequest, outcome: Outcome) -> bool:
-    """Whether the refusal ``outcome`` demands is left to the ``jwt_exempt`` view requested.
-
-    Only a cookie that failed verification is deferred, and the view is
-    resolved only then, so other requests pay nothing.
-    """
-    if not outcome.deferrable:
-        return False
-    try:
-        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
-    except Resolver404:
-        return False
-    return getattr(match.func, _EXEMPT, False) is True
-
-
-def _meta_header(request: HttpRequest, name: str) -> tuple[str, ...]:
-    # WSGI and Django's ASGI handler fold a repeated header into one value
-    # joined by ","; the DPoP check refuses that as several proofs.
-    value = request.META.get("HTTP_" + name.upper().replace("-", "_"))
-    return (value,) if value is not None else ()
-
-
 def _view(request: HttpRequest) -> RequestView:
-    return RequestView(
-        method=request.method or "GET",
-        authorization=request.META.get("HTTP_AUTHORIZATION"),
+    return RequestView.from_environ(
+        request.META,
+        request.method or "GET",
         cookie=lambda name: request.COOKIES.get(name),
-        headers=lambda name: _meta_header(request, name),
         url=lambda: (request.scheme or "http", request.get_host(), request.path),
     )
 
@@ -117,40 +76,24 @@ def _limited_io(request: HttpRequest, raw: str) -> Io:
     )
 
 
-def _plan() -> tuple[BearerPlan | None, bool]:
-    # The common bearer request's path, and whether sessions rate-limit
-    # verification (no sessions: the session side is never imported).
-    kept: tuple[BearerPlan | None, bool] = conf.kept(
-        "bearer_plan",
-        lambda: (bearer_plan(conf.request, get_resource()), conf.value("sessions") is not None),
-    )
-    return kept
-
-
-def _outcome_steps(request: HttpRequest) -> Steps[Outcome]:
-    plan, limited = _plan()
-    verify = partial(_limited_io, request) if limited else _verify_io
-    if plan is not None:
-        # A bearer request the plan takes skips finding the token; same outcome.
-        authorization = request.META.get("HTTP_AUTHORIZATION")
-        step = yield from plan.steps(authorization, verify, view=lambda: _view(request))
-        if isinstance(step, VerifiedToken):
-            return plan.outcome(step)
-        if step is not None:
-            return step
-    view = _view(request)
-    policy = get_resource()
-    found = locate(view, conf.request, policy, csrf_failure=lambda: _csrf_failure(request))
-    if isinstance(found, Outcome):
-        return found
-    return (yield from verify_steps(view, found, verify, policy))
+def _plan() -> tuple[RequestPlan, Callable[[str], Io] | None]:
+    # The request's path, and its verification call: None when sessions
+    # rate-limit it (no sessions: the session side is never imported).
+    limited = conf.value("sessions") is not None
+    return RequestPlan(conf.request, get_resource()), None if limited else _verify_io
 
 
 def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
     """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        outcome = yield from _outcome_steps(request)
+        plan, verify = conf.kept("request_plan", _plan)
+        outcome = yield from plan.steps(
+            request.META.get("HTTP_AUTHORIZATION"),
+            lambda: _view(request),
+            verify or partial(_limited_io, request),
+            lambda: _csrf_failure(request),
+        )
         setattr(request, _OUTCOME, outcome)
         yield from _send_steps(request, outcome)
     return outcome
@@ -178,23 +121,14 @@ def admit(
 
 
 def _send_steps(request: HttpRequest, outcome: Outcome) -> Steps[None]:
-    kwargs: dict[str, Any]
-    if outcome.token is not None:
-        signal, kwargs = signals.token_verified, {"token": outcome.token}
-    elif outcome.reason is not None:
-        signal, kwargs = signals.token_rejected, {"reason": outcome.reason, "error": outcome.error}
-    else:
+    event = outcome.signal
+    if event is None:
         return
+    signal = getattr(signals, event[0])
     if signal.receivers:  # nothing is built for a signal nobody listens to (the common case)
-        send = partial(signal.send, sender=None, request=request, **kwargs)
-        if hasattr(signal, "asend"):  # Django 5.0+
-            yield Io(send, partial(signal.asend, sender=None, request=request, **kwargs))
-        else:  # pragma: no cover - Django 4.2: the receivers run on the loop
-            yield Io(send, partial(_awaitable, send))
-
-
-async def _awaitable(call: Callable[[], Any]) -> Any:  # pragma: no cover - Django 4.2
-    return call()
+        kwargs = {"sender": None, "request": request, **event[1]}
+        asend = getattr(signal, "asend", None)  # Django 5.0+; on 4.2 receivers run on the loop
+        yield inline(partial(signal.send, **kwargs), partial(asend, **kwargs) if asend else None)
 
 
 def user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
@@ -207,11 +141,6 @@ def user_steps(request: HttpRequest, token: VerifiedToken) -> Steps[Any]:
         if user is None:
             yield from _send_steps(request, Outcome(error=missing_user()))
     return user
-
-
-def get_user(request: HttpRequest, token: VerifiedToken) -> Any:
-    """:func:`user_steps` driven sync."""
-    return drive(user_steps(request, token))
 
 
 def to_response(spec: ErrorResponse) -> JsonResponse:

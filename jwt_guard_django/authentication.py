@@ -1,8 +1,4 @@
-"""Django REST framework authentication with jwt-guard (docs/django.md, "DRF").
-
-Refusals go through DRF's exception handler with the middleware's status,
-``WWW-Authenticate`` and JSON body.
-"""
+"""Django REST framework authentication with jwt-guard (docs/django.md, "DRF")."""
 
 from __future__ import annotations
 
@@ -16,8 +12,9 @@ from rest_framework.request import Request
 from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core.http import ErrorResponse
 from jwt_guard_core.request_policy import user_not_found
+from jwt_guard_core.steps import drive
 
-from ._auth import authenticate, get_user
+from ._auth import authenticate, user_steps
 from .resource import get_resource
 
 __all__ = ["JWTGuardAPIError", "JWTGuardAuthentication", "api_error"]
@@ -48,38 +45,37 @@ def api_error(
 ) -> exceptions.APIException:
     """The DRF exception for a core rejection (``dpop="required"``: a view's own demand).
 
-    With ``request``, the challenge names the scheme its token came in, and
-    a 401 keeps it for :meth:`JWTGuardAuthentication.authenticate_header`.
+    With ``request``, the challenge names the scheme its token came in (kept for a 401's header).
     """
     presented = authenticate(request._request).presented if request is not None else None
-    spec = get_resource().refusal(error, presented=presented, dpop=dpop)
-    if spec.status == 401:
-        if request is not None:
-            setattr(request, _CHALLENGE, spec.headers.get("WWW-Authenticate"))
-        return _Unauthenticated(spec)
-    return JWTGuardAPIError(spec)
+    return _exception(get_resource().refusal(error, presented=presented, dpop=dpop), request)
+
+
+def _exception(spec: ErrorResponse, request: Request | None) -> exceptions.APIException:
+    if spec.status != 401:
+        return JWTGuardAPIError(spec)
+    if request is not None:
+        setattr(request, _CHALLENGE, spec.headers.get("WWW-Authenticate"))
+    return _Unauthenticated(spec)
 
 
 class JWTGuardAuthentication(BaseAuthentication):
-    """Authenticates a DRF request by its token: ``None`` (no token), ``(user, token)``, or raises.
+    """Authenticates a DRF request by its token (verified once with the middleware too).
 
-    With :class:`~jwt_guard_django.middleware.JWTGuardMiddleware` too, the
-    token is verified once.
+    ``None`` without a token, else ``(user, token)``; a refusal raises.
     """
 
     def authenticate(self, request: Request) -> tuple[Any, VerifiedToken] | None:
         outcome = authenticate(request._request)
         spec = outcome.refusal()
+        if spec is None and outcome.token is not None:
+            user = drive(user_steps(request._request, outcome.token))
+            if user is not None:
+                return user, outcome.token
+            spec = outcome.answer(user_not_found())
         if spec is not None:
-            if outcome.error is not None:
-                raise api_error(outcome.error, request)
-            raise JWTGuardAPIError(spec)
-        if outcome.token is None:
-            return None
-        user = get_user(request._request, outcome.token)
-        if user is None:
-            raise api_error(user_not_found(), request)
-        return user, outcome.token
+            raise _exception(spec, request)
+        return None
 
     def authenticate_header(self, request: Request) -> str:
         """The refusal's ``WWW-Authenticate`` (no token: the default); DRF answers 401."""

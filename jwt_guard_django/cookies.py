@@ -12,13 +12,12 @@ __all__ = ["delete_auth_cookie", "set_auth_cookie"]
 def set_auth_cookie(response: HttpResponseBase, token: str, *, max_age: int | None = None) -> None:
     """Put ``token`` in the ``AUTH_COOKIE`` cookie; ``max_age``: the token's remaining life."""
     settings = conf.request
-    attributes = settings.cookie_attributes
     response.set_cookie(
         settings.cookie_name,
         token,
         max_age=max_age,
         httponly=settings.cookie_httponly,
-        **attributes,
+        **settings.cookie_attributes,
     )
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from jwt_guard_core.request_policy import user_not_found
-from jwt_guard_core.route_guard import guard_view, route_answer, route_decorators
+from jwt_guard_core.route_guard import View, guard_view, route_answer, route_decorators
 from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.steps import Steps
 
@@ -17,8 +17,6 @@ from ._auth import admit, authenticate_steps, to_response, user_steps
 from .resource import get_resource
 
 __all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
-
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def _guard(view: View, route: RouteRequirement, optional: bool = False) -> View:
@@ -63,9 +61,8 @@ def jwt_required(
 ) -> View | Callable[[View], View]:
     """The view needs a valid token: 401 without one, 401/400/503 for a bad one.
 
-    ``dpop="required"``: only a DPoP-bound token with its proof;
-    ``acr_values``/``max_age``: step-up (RFC 9470), else 401
-    ``insufficient_user_authentication`` naming both.
+    ``dpop="required"``: a DPoP-bound token with its proof; ``acr_values``/``max_age``:
+    step-up (RFC 9470), else 401 ``insufficient_user_authentication`` naming both.
     """
     route = RouteRequirement.declare(dpop=dpop, acr_values=acr_values, max_age=max_age)
     return (lambda v: _guard(v, route)) if view is None else _guard(view, route)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
@@ -10,7 +11,6 @@ from rest_framework.request import Request
 
 from jwt_guard_core import TokenError, VerifiedToken
 from jwt_guard_core import route_attributes as demands
-from jwt_guard_core.route_attributes import MethodRequirements, RouteAttributeError, ViewDemand
 from jwt_guard_core.route_checks import mark
 
 from ._auth import authenticate
@@ -30,16 +30,16 @@ __all__ = [
 class _TokenPermission(BasePermission):
     """A DRF permission over the request's verified token and what ``demand`` reads on the view."""
 
-    demand: ClassVar[ViewDemand]
+    demand: ClassVar[demands.ViewDemand]
 
-    def __init_subclass__(cls, demand: ViewDemand | None = None, **kwargs: Any) -> None:
+    def __init_subclass__(cls, demand: demands.ViewDemand | None = None, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if demand is not None:
             cls.demand = demand
             mark(cls, dpop=demand.dpop)  # what the start-up check (jwt_guard.E015) reads
 
     @classmethod
-    def view_requirements(cls, view: Any) -> MethodRequirements:
+    def view_requirements(cls, view: Any) -> demands.MethodRequirements:
         """What ``view`` demands here; raises ``RouteAttributeError`` (checks E022, E023)."""
         return cls.demand.read(view)
 
@@ -47,13 +47,11 @@ class _TokenPermission(BasePermission):
         token = request.auth
         if not isinstance(token, VerifiedToken):
             return False  # DRF answers 401 (with our challenge) without a token
+        outcome = partial(authenticate, request._request)
         try:
             # Read per request: as_view(**initkwargs) can give one class other attributes.
-            route = self.demand.route(view, request.method)
-            # Only a DPoP demand reads what the request's sender checks found.
-            sender = authenticate(request._request).sender if route.dpop else None
-            route.check(token, get_resource(), sender)
-        except RouteAttributeError as exc:
+            self.demand.check(view, request.method, token, get_resource(), lambda: outcome().sender)
+        except demands.RouteAttributeError as exc:
             # Django's convention for a configuration error (jwt_guard.E022/E023 at start-up).
             raise ImproperlyConfigured(exc.for_view(view, self)) from None
         except TokenError as exc:

@@ -1,16 +1,10 @@
-"""``request.user`` for a verified token (see docs/django.md, "request.user").
-
-A stateless :class:`TokenUser` by default; with ``USER_ID_FIELD`` the Django
-user whose field equals the ``USER_ID_CLAIM`` claim; with ``USER_RESOLVER``
-what a function of the token returns. Only tokens of an issuer that maps to
-local users (``USER_ISSUERS``, :mod:`jwt_guard_core.users`) are looked up.
-"""
+"""``request.user`` for a verified token: a ``TokenUser``, or a Django user (docs/django.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from asgiref.sync import async_to_sync, iscoroutinefunction, sync_to_async
 from django.contrib.auth import get_user_model
@@ -36,16 +30,8 @@ class TokenUser(users.TokenUser):
         return mapping
 
 
-class _Users(NamedTuple):
-    """How tokens become users under the current settings (read once, kept until they change)."""
-
-    mapping: users.UserMapping
-    #: ``USER_RESOLVER``, or the ``USER_ID_FIELD`` lookup, or ``None``: a :class:`TokenUser`.
-    find: Callable[[VerifiedToken], Any] | None
-    id_claim: str
-
-
-def _read_users() -> _Users:
+def _read_users() -> users.UserSource:
+    # USER_RESOLVER, else the USER_ID_FIELD lookup, else None: a TokenUser.
     try:
         resolver = conf.resolved("user_resolver")
         mapping = conf.parsed.users
@@ -55,12 +41,12 @@ def _read_users() -> _Users:
         raise ImproperlyConfigured("JWT_GUARD['USER_RESOLVER'] is not callable")
     field, id_claim = conf.USER_ID_FIELD, conf.USER_ID_CLAIM
     lookup = partial(_lookup, field, id_claim) if field else None
-    return _Users(mapping, resolver or lookup, id_claim)
+    return users.UserSource(mapping, resolver or lookup, id_claim)
 
 
 def _lookup(field: str, id_claim: str, token: VerifiedToken) -> Any:
-    value = token.claims.get(id_claim)
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
+    value = users.id_value(token, id_claim)
+    if value is None:
         return None
     model = get_user_model()
     try:
@@ -69,23 +55,17 @@ def _lookup(field: str, id_claim: str, token: VerifiedToken) -> Any:
         # A claim of the wrong shape for the field ("abc" for an integer
         # id) is the same as no such user, never a 500.
         return None
-    # An account disabled after the token was issued must stop working now,
-    # not when the token expires.
-    if not getattr(user, "is_active", True):
-        return None
-    return user
+    return users.active(user)
 
 
 def user_io(token: VerifiedToken) -> TokenUser | Io:
     """The user already (a :class:`TokenUser`), or the call that finds it (``None``: no user).
 
-    A token whose issuer does not map to local users (``USER_ISSUERS``) is
-    a :class:`TokenUser`, whatever ``USER_ID_FIELD`` or ``USER_RESOLVER`` say.
-    Database lookups run in a thread on the async path.
+    A lookup (``USER_RESOLVER``, ``USER_ID_FIELD``) runs in a thread on the async path.
     """
-    found: _Users = conf.kept("users", _read_users)
-    call = found.find
-    if call is None or not found.mapping.maps(token):
+    found: users.UserSource = conf.kept("users", _read_users)
+    call = found.finder(token)
+    if call is None:
         return TokenUser(token, id_claim=found.id_claim)
     if iscoroutinefunction(call):
         return Io(lambda: async_to_sync(call)(token), partial(call, token))

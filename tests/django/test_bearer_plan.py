@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from jwt_guard_django import _auth
+from jwt_guard_core import request_policy
 from jwt_guard_django.signals import token_rejected, token_verified
 
 CHALLENGE = 'Bearer realm="api", error="invalid_token"'
@@ -16,13 +16,13 @@ CHALLENGE = 'Bearer realm="api", error="invalid_token"'
 def full_path(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """One entry per request that went the full path (the core's ``locate``)."""
     calls: list[str] = []
-    locate = _auth.locate
+    locate = request_policy.locate
 
     def spy(view: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(view.method)
         return locate(view, *args, **kwargs)
 
-    monkeypatch.setattr(_auth, "locate", spy)
+    monkeypatch.setattr(request_policy, "locate", spy)
     return calls
 
 
