@@ -21,11 +21,13 @@ from .errors import ConfigurationError
 from .lazy import Lazy, close_verifier
 from .serving import ServedSessions, Shared, SharedIssuing, async_sessions
 from .sources import awarm_config, config_health, config_key_sources, warm_config
+from .steps import Io
 from .verifier import Verifier
 
 if TYPE_CHECKING:
     from .config import GuardConfig
     from .keys import KeySource
+    from .request_policy import RequestPlan
     from .sender import ResourcePolicy
     from .settings import GuardSettings
     from .signing.settings import Issuing, IssuingSettings
@@ -63,6 +65,7 @@ class Served(Generic[_S]):
         self._refused = refused
         self._verifier = Lazy(lambda: Verifier(self.config()), close_verifier)
         self._resource = Lazy(self._build_resource)
+        self._plan = Lazy(self._build_plan)
         #: The resource policy (DPoP, certificate binding, RFC 9728 metadata, challenges).
         self.resource = self._resource.get
         #: The session services (``sessions.aget()`` for async code: a first build in a thread).
@@ -135,10 +138,40 @@ class Served(Generic[_S]):
         """Forget everything built (the settings changed); the verifier's clients are closed."""
         self.reset_verifier()
         self._resource.reset()
+        self._plan.reset()
         self.sessions.reset()
         self.issuing.reset()
 
     # -- requests
+
+    def _build_plan(self) -> tuple[RequestPlan, Callable[[str], Io] | None]:
+        from .request_policy import RequestPlan
+
+        try:
+            request = self.settings().request
+        except ConfigurationError as exc:
+            raise self._refused(exc) from exc
+        # No sessions: verification is not rate-limited and the session side is never imported.
+        limited = self.configured("sessions")
+        return RequestPlan(request, self.resource()), None if limited else self.verify_io
+
+    def request_plan(self) -> tuple[RequestPlan, Callable[[str], Io] | None]:
+        """The configuration's :class:`~.request_policy.RequestPlan`, and how a request's token
+        is verified as a step: :meth:`verify_io`, or ``None`` when the sessions rate-limit
+        verification (:meth:`limited_io`, which needs the request). Kept until :meth:`reset`.
+        """
+        return self._plan.get()
+
+    def verify_io(self, raw: str) -> Io:
+        """Verifying ``raw`` as a step; the verifier is built only when a token comes."""
+        return Io(lambda: self.verifier().verify(raw), lambda: self.verifier().averify(raw))
+
+    def limited_io(self, request: Any, raw: str) -> Io:
+        """Like :meth:`verify_io`, behind the client's failed-verification rate limit."""
+        return Io(
+            lambda: self.verify_function(request, self.verifier())(raw),
+            lambda: self.averify_function(request, self.verifier())(raw),
+        )
 
     def verify_function(self, request: Any, verifier: Verifier) -> Callable[[str], VerifiedToken]:
         """``verifier.verify``, behind the sessions' failed-verification rate limit if set."""

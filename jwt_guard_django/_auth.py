@@ -3,7 +3,6 @@ the DRF class and the decorators, driven sync or awaited."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -12,15 +11,13 @@ from django.middleware.csrf import CsrfViewMiddleware
 
 from jwt_guard_core import VerifiedToken
 from jwt_guard_core.http import ErrorResponse
-from jwt_guard_core.request_policy import Outcome, RequestPlan, RequestView, missing_user
+from jwt_guard_core.request_policy import Outcome, RequestView, missing_user
 from jwt_guard_core.route_guard import View
 from jwt_guard_core.steps import Io, Steps, adrive, drive, inline
 
 from . import signals
-from .conf import conf
-from .resource import get_resource
+from .conf import served
 from .user import user_io
-from .verifier import get_verifier
 
 _OUTCOME = "_jwt_guard_outcome"
 _USER = "_jwt_guard_user"
@@ -62,36 +59,15 @@ def _view(request: HttpRequest) -> RequestView:
     )
 
 
-def _verify_io(raw: str) -> Io:
-    # The verifier is built only for a request that carries a token.
-    return Io(lambda: get_verifier().verify(raw), lambda: get_verifier().averify(raw))
-
-
-def _limited_io(request: HttpRequest, raw: str) -> Io:
-    from .sessions import averify_function, verify_function
-
-    return Io(
-        lambda: verify_function(request, get_verifier())(raw),
-        lambda: averify_function(request, get_verifier())(raw),
-    )
-
-
-def _plan() -> tuple[RequestPlan, Callable[[str], Io] | None]:
-    # The request's path, and its verification call: None when sessions
-    # rate-limit it (no sessions: the session side is never imported).
-    limited = conf.value("sessions") is not None
-    return RequestPlan(conf.request, get_resource()), None if limited else _verify_io
-
-
 def authenticate_steps(request: HttpRequest) -> Steps[Outcome]:
     """:func:`authenticate` as steps, for code that is itself steps (the decorators)."""
     outcome: Outcome | None = getattr(request, _OUTCOME, None)
     if outcome is None:
-        plan, verify = conf.kept("request_plan", _plan)
+        plan, verify = served.request_plan()
         outcome = yield from plan.steps(
             request.META.get("HTTP_AUTHORIZATION"),
             lambda: _view(request),
-            verify or partial(_limited_io, request),
+            verify or partial(served.limited_io, request),
             lambda: _csrf_failure(request),
         )
         setattr(request, _OUTCOME, outcome)

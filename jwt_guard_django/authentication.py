@@ -15,7 +15,7 @@ from jwt_guard_core.request_policy import user_not_found
 from jwt_guard_core.steps import drive
 
 from ._auth import authenticate, user_steps
-from .resource import get_resource
+from .conf import served
 
 __all__ = ["JWTGuardAPIError", "JWTGuardAuthentication", "api_error"]
 
@@ -48,7 +48,7 @@ def api_error(
     With ``request``, the challenge names the scheme its token came in (kept for a 401's header).
     """
     presented = authenticate(request._request).presented if request is not None else None
-    return _exception(get_resource().refusal(error, presented=presented, dpop=dpop), request)
+    return _exception(served.resource().refusal(error, presented=presented, dpop=dpop), request)
 
 
 def _exception(spec: ErrorResponse, request: Request | None) -> exceptions.APIException:
@@ -82,7 +82,7 @@ class JWTGuardAuthentication(BaseAuthentication):
         challenge = getattr(request, _CHALLENGE, None)
         if isinstance(challenge, str):
             return challenge
-        return get_resource().refusal(None).headers["WWW-Authenticate"]
+        return served.resource().refusal(None).headers["WWW-Authenticate"]
 
 
 if importlib.util.find_spec("drf_spectacular") is not None:

@@ -14,7 +14,7 @@ from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.steps import Steps
 
 from ._auth import admit, authenticate_steps, to_response, user_steps
-from .resource import get_resource
+from .conf import served
 
 __all__ = ["jwt_optional", "jwt_required", "require_any_role", "require_roles", "require_scopes"]
 
@@ -27,7 +27,7 @@ def _guard(view: View, route: RouteRequirement, optional: bool = False) -> View:
         refused = admit(request, outcome, dpop=route.dpop)
         if refused is not None:
             return refused
-        answer = route_answer(route, outcome, get_resource(), optional=optional)
+        answer = route_answer(route, outcome, served.resource(), optional=optional)
         if answer is not None:
             return to_response(answer)
         if outcome.token is not None:

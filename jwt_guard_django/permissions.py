@@ -15,7 +15,7 @@ from jwt_guard_core.route_checks import mark
 
 from ._auth import authenticate
 from .authentication import api_error
-from .resource import get_resource
+from .conf import served
 
 __all__ = [
     "HasAnyRole",
@@ -50,7 +50,9 @@ class _TokenPermission(BasePermission):
         outcome = partial(authenticate, request._request)
         try:
             # Read per request: as_view(**initkwargs) can give one class other attributes.
-            self.demand.check(view, request.method, token, get_resource(), lambda: outcome().sender)
+            self.demand.check(
+                view, request.method, token, served.resource(), lambda: outcome().sender
+            )
         except demands.RouteAttributeError as exc:
             # Django's convention for a configuration error (jwt_guard.E022/E023 at start-up).
             raise ImproperlyConfigured(exc.for_view(view, self)) from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,10 +9,7 @@ from django.views.decorators.http import require_safe
 
 from jwt_guard_core.signing import routes
 
-from .issuing import get_issuing
-from .resource import get_resource
-
-logger = logging.getLogger("jwt_guard.django")
+from .conf import served
 
 
 def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
@@ -21,7 +17,9 @@ def _public_view(route: str) -> Callable[[HttpRequest], HttpResponse]:
 
     @require_safe
     def view(request: HttpRequest) -> HttpResponse:
-        reply = routes.public_reply(route, request.path, get_issuing, get_resource, logger=logger)
+        reply = routes.public_reply(
+            route, request.path, served.issuing, served.resource, logger=served.logger
+        )
         if reply is None:
             raise Http404("no protected resource metadata here")
         return HttpResponse(reply.body, status=reply.status, headers=reply.headers)
