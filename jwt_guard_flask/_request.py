@@ -16,6 +16,7 @@ from jwt_guard_core.request_policy import (
     RequestView,
     locate,
     missing_user,
+    set_dpop_nonce,
     verify_request,
 )
 from jwt_guard_core.request_record import RequestRecord
@@ -236,9 +237,7 @@ def enforce(token: VerifiedToken, route: RouteRequirement) -> None:
 
 def add_dpop_nonce(response: Response) -> Response:
     """``after_request``: hand the next DPoP nonce to a client on any response (RFC 9449 8.2)."""
-    nonce = _recorded().nonce
-    if nonce and "DPoP-Nonce" not in response.headers:
-        response.headers["DPoP-Nonce"] = nonce
+    set_dpop_nonce(response.headers, _recorded().nonce)
     return response
 
 
