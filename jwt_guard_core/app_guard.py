@@ -1,49 +1,49 @@
-"""One application's guard, built once at start-up from its settings (Flask's ``init_app``).
-
-The adapter keeps it per app and reads it on every request: the verifier, the
-request settings, the resource policy, whose tokens reach the user loader, and
-the common bearer request's :class:`~jwt_guard_core.request_policy.BearerPlan`.
+"""One application's guard: its :class:`~jwt_guard_core.served.Served`, built at start-up
+(Flask's ``init_app``), and what a request reads from it as plain attributes: the verifier,
+the request settings, the resource policy, whose tokens reach the user loader, and the
+common bearer request's :class:`~jwt_guard_core.request_policy.BearerPlan`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .request_policy import BearerPlan, bearer_plan
+from .request_policy import BearerPlan
 from .sender import ResourcePolicy
+from .served import Served
 from .settings import GuardSettings, RequestSettings
-from .settings.cached import load
-from .settings.resource import resource_policy
 from .settings.schema import Adapter
-from .startup import key_set_findings, log_findings
 from .users import UserMapping
 from .verifier import Verifier
 
 if TYPE_CHECKING:
     from .serving import ServedSessions
+    from .signing.settings import Issuing
 
 _G = TypeVar("_G", bound="AppGuard")
 
-_RISKY = {"jwt_guard_event": "risky_setting"}
+
+def _no_sessions(settings: GuardSettings) -> ServedSessions:
+    raise RuntimeError("this guard was built without a session side")
 
 
 @dataclass(frozen=True)
 class AppGuard:
-    """What one application's guard was configured with."""
+    """What one application's guard was configured with, read once from its :class:`Served`."""
 
+    served: Served[Any] = field(repr=False)
     verifier: Verifier
     settings: RequestSettings
     resource: ResourcePolicy
-    #: The settings read, for the start-up checks.
-    parsed: GuardSettings = field(repr=False)
     #: Which issuers' tokens the user loader is called for (``USER_ISSUERS``).
-    users: UserMapping = field(default_factory=UserMapping)
+    users: UserMapping
     #: Whether sessions are on, so verification goes through their rate limit.
-    limited: bool = False
+    limited: bool
+    #: The common bearer request's path under these settings (``None``: the full path).
+    plan: BearerPlan | None
 
     @classmethod
     def build(
@@ -52,40 +52,33 @@ class AppGuard:
         adapter: Adapter,
         logger: logging.Logger,
         *,
-        sessions: ServedSessions | None = None,
+        open_sessions: Callable[[GuardSettings], ServedSessions] = _no_sessions,
+        issuing: Callable[[], Issuing] | None = None,
         **extra: Any,
     ) -> _G:
         """Validate ``config`` (raises naming the key), log its risky settings, build the guard.
 
-        With ``sessions``, their revocation check is the verifier's (unless
-        ``REVOCATION`` is set) and verification goes through their rate limit.
-        ``extra`` are the adapter's own fields.
+        ``open_sessions(settings)`` opens the session side when it is
+        configured (their revocation is the verifier's unless ``REVOCATION``
+        is set, and verification goes through their rate limit); ``issuing``
+        as for :class:`Served`; ``extra`` are the adapter's own fields.
         """
-        revocation = sessions.revocation if sessions is not None else None
-        loaded = load(config, adapter, revocation=revocation)
-        for text in loaded.warnings:
-            logger.warning("jwt-guard: %s", text, extra=_RISKY)
-        parsed = loaded.parsed
-        resource = resource_policy(parsed)
+        parsed = GuardSettings.from_mapping(config, adapter)
+        served: Served[Any] = Served(
+            lambda: parsed, lambda: open_sessions(parsed), logger=logger, issuing=issuing
+        )
+        served.start()
+        plan, verify = served.request_plan()
         return cls(
-            verifier=Verifier(loaded.config),
-            settings=loaded.settings,
-            resource=resource,
-            parsed=parsed,
+            served=served,
+            verifier=served.verifier(),
+            settings=plan.settings,
+            resource=plan.policy,
             users=parsed.users,
-            limited=sessions is not None,
+            limited=verify is None,
+            plan=plan.bearer,
             **extra,
         )
-
-    @cached_property
-    def plan(self) -> BearerPlan | None:
-        """The common bearer request's path under these settings (``None``: the full path)."""
-        return bearer_plan(self.settings, self.resource)
-
-    def warm_up(self, logger: logging.Logger) -> None:
-        """With ``WARM_ON_STARTUP``: fetch every remote key set, log what failed naming its key."""
-        if self.settings.warm_on_startup:
-            log_findings(key_set_findings(self.parsed, self.verifier.config), logger)
 
     def warn_unreached_loader(self, loader: object, app: str, logger: logging.Logger) -> None:
         """Warn that ``loader``, when set, is called for no token (Django's jwt_guard.W010)."""
@@ -95,5 +88,5 @@ class AppGuard:
                 "is not set on app %r: the user loader is called for no token (current_user "
                 "is None); list the issuers whose subjects are your users",
                 app,
-                extra=_RISKY,
+                extra={"jwt_guard_event": "risky_setting"},
             )

@@ -6,9 +6,9 @@ they are wired: the sessions' revocation is the verifier's unless
 reads the issuing key manager, and an emergency key rotation is recorded
 in the sessions' revocation. Also the key sets' warm-up, health and start-up
 checks, and the stores the readiness probe pings. Django keeps one
-:class:`Served` for ``JWT_GUARD`` (reset when it changes); a Flask app may
-keep one per app. Nothing here imports the session or signing side: a
-service without them never loads them.
+:class:`Served` for ``JWT_GUARD`` (reset when it changes); a Flask app keeps
+one, built at ``init_app`` (:meth:`Served.start`). Nothing here imports the
+session or signing side: a service without them never loads them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 _S = TypeVar("_S", bound=ServedSessions)
 _FLASK_SWITCHES = {"sessions": "sessions.backend", "issuing": "issuing.issuer"}
+_RISKY = {"jwt_guard_event": "risky_setting"}
 
 
 def _as_is(exc: ConfigurationError) -> Exception:
@@ -50,6 +51,8 @@ class Served(Generic[_S]):
     :class:`~jwt_guard_core.ConfigurationError` from the verifier or the
     resource policy into the adapter's own error (Django's
     ``ImproperlyConfigured``); ``logger`` receives warm-up failures.
+    ``issuing()``, when given, finds the adapter's shared issuing side
+    (a Flask app's, built before ``init_app`` too); else :meth:`open_issuing`.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Served(Generic[_S]):
         *,
         logger: logging.Logger,
         refused: Callable[[ConfigurationError], Exception] = _as_is,
+        issuing: Callable[[], Issuing] | None = None,
     ) -> None:
         self.settings = settings
         self.logger = logger
@@ -71,7 +75,7 @@ class Served(Generic[_S]):
         #: The session services (``sessions.aget()`` for async code: a first build in a thread).
         self.sessions: Shared[_S] = Shared(open_sessions)
         #: The issuing side; ``issuing.keys()`` its key manager, ``issuing.issuer()`` its issuer.
-        self.issuing = SharedIssuing(self.open_issuing)
+        self.issuing = SharedIssuing(issuing or self.open_issuing)
 
     # -- building
 
@@ -141,6 +145,29 @@ class Served(Generic[_S]):
         self._plan.reset()
         self.sessions.reset()
         self.issuing.reset()
+
+    def start(self) -> None:
+        """Build now what requests use (an adapter configured once: Flask's ``init_app``).
+
+        A bad setting raises (``refused``), the first in this order: the
+        session side, the request settings, the verifier's configuration, the
+        resource policy, ``USER_ISSUERS``; the risky settings are logged.
+        """
+        if self.configured("sessions"):
+            self.sessions()
+        settings = self.settings()
+        try:
+            settings.request  # noqa: B018 - where tokens are read, validated first
+        except ConfigurationError as exc:
+            raise self._refused(exc) from exc
+        self.verifier()
+        from .settings.audit import findings
+
+        for finding in findings(settings):
+            if not finding.error:
+                self.logger.warning("jwt-guard: %s", finding.message, extra=_RISKY)
+        self.request_plan()  # the resource policy, then the plan
+        settings.users  # noqa: B018 - USER_ISSUERS, validated now, not on the first token
 
     # -- requests
 
@@ -239,6 +266,15 @@ class Served(Generic[_S]):
             self.logger.error("jwt-guard is misconfigured, key sets not warmed: %s", error)
             return
         self.warm(verifier)
+
+    def warm_up(self) -> None:
+        """With ``WARM_ON_STARTUP``, fetch every remote key set now and log what failed naming
+        its key (Flask's start-up report; Django's system checks report the same)."""
+        if self.warm_on_startup():
+            from .startup import key_set_findings, log_findings
+
+            config = self.verifier().config
+            log_findings(key_set_findings(self.settings(), config), self.logger)
 
     def settings_checks(
         self, raw: object, *, development: bool, middleware: list[str]

@@ -8,11 +8,10 @@ from flask import Flask, current_app
 
 from jwt_guard_core.serving import ServedSessions
 
-from .config import read
-
 if TYPE_CHECKING:
     from jwt_guard_core.sessions import CookiePolicy
     from jwt_guard_core.sessions.endpoints import SessionEndpoints
+    from jwt_guard_core.settings import GuardSettings
 
 EXTENSION = "jwt_guard_sessions"
 
@@ -39,18 +38,15 @@ class SessionsState(ServedSessions):
         self.endpoints = self.side.endpoints(self.policy_at(refresh_path, "url_prefix"))
 
 
-def init_sessions(app: Flask) -> SessionsState | None:
-    """Build ``app``'s session services when ``JWT_GUARD_SESSIONS_BACKEND`` is set (else ``None``).
+def init_sessions(app: Flask, parsed: GuardSettings) -> SessionsState:
+    """Build ``app``'s session services (``JWT_GUARD_SESSIONS_BACKEND`` is set) and keep them.
 
-    Called by ``JWTGuard.init_app`` before the verifier; a bad key raises naming it.
+    Called by the app's ``Served`` at ``init_app``, before the verifier; a bad key raises naming it.
     """
     from jwt_guard_core.settings.sides import open_sessions
 
     from .issuing import get_issuing
 
-    parsed = read(app.config)
-    if parsed.get("sessions.backend") is None:
-        return None
     side = open_sessions(parsed, lambda: get_issuing(app))
     # The peer's address unless JWT_GUARD_SESSIONS_RATE_LIMIT_KEY reads a trusted hop.
     state = app.extensions[EXTENSION] = SessionsState(side, lambda request: request.remote_addr)

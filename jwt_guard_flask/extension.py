@@ -6,6 +6,7 @@ import copy
 import logging
 import weakref
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, jsonify
@@ -13,7 +14,6 @@ from flask.typing import ResponseReturnValue
 
 from jwt_guard_core import KeySource, VerifiedToken, Verifier
 from jwt_guard_core.route_policy import declare_route
-from jwt_guard_core.sources import awarm_config, config_health, config_key_sources, warm_config
 
 from ._request import add_dpop_nonce
 from ._sessions import init_sessions
@@ -23,6 +23,7 @@ from .cli import register_cli
 from .config import DEFAULTS
 from .decorators import route_check
 from .errors import JWTGuardHTTPException
+from .issuing import get_issuing
 from .session_routes import SessionsMixin
 
 __all__ = ["JWTGuard"]
@@ -58,10 +59,16 @@ class JWTGuard(SessionsMixin):
             )
         for key, default in DEFAULTS.items():
             app.config.setdefault(key, copy.copy(default))
-        # Sessions first: their revocation service becomes the verifier's
-        # (unless JWT_GUARD_REVOCATION names another).
-        sessions = init_sessions(app)
-        state = AppState.build(app.config, "flask", logger, sessions=sessions, guard=self)
+        # The app's Served, built now: sessions first, their revocation service
+        # becomes the verifier's (unless JWT_GUARD_REVOCATION names another).
+        state = AppState.build(
+            app.config,
+            "flask",
+            logger,
+            open_sessions=partial(init_sessions, app),
+            issuing=partial(get_issuing, app),
+            guard=self,
+        )
         self._states[app] = state
         state.warn_unreached_loader(self._user_loader, app.name, logger)
         app.extensions["jwt_guard"] = self
@@ -77,8 +84,8 @@ class JWTGuard(SessionsMixin):
             endpoint = "jwt_guard_protected_resource_metadata"
             app.add_url_rule(resource.metadata.path, endpoint, lambda: jsonify(document()))
         register_cli(app)
-        watch_routes(app, state.parsed, logger)  # routes demanding what settings turned off
-        state.warm_up(logger)
+        watch_routes(app, state.served.settings(), logger)  # routes demanding what is off
+        state.served.warm_up()
 
     def _state_for(self, app: Flask | None = None) -> AppState:
         app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
@@ -149,16 +156,16 @@ class JWTGuard(SessionsMixin):
 
     def key_sources(self, app: Flask | None = None) -> dict[str | None, KeySource]:
         """The key source of each configured issuer (``None``: any issuer)."""
-        return config_key_sources(self.verifier(app).config)
+        return self._state_for(app).served.key_sources()
 
     def warm(self, app: Flask | None = None) -> None:
         """Fetch every remote key set now; a failure is logged, not raised."""
-        warm_config(self.verifier(app).config, logger)
+        self._state_for(app).served.warm()
 
     async def awarm(self, app: Flask | None = None) -> None:
         """Like :meth:`warm`, without blocking the event loop."""
-        await awarm_config(self.verifier(app).config, logger)
+        await self._state_for(app).served.awarm()
 
     def health(self, app: Flask | None = None) -> dict[str, Any]:
         """``{"ok": bool, "key_sets": {issuer or "*": {...}}}``, for a health endpoint."""
-        return config_health(self.verifier(app).config)
+        return self._state_for(app).served.key_set_health()

@@ -3,7 +3,8 @@ use (docs/flask.md). The key passphrase comes from the environment, never ``app.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
@@ -41,14 +42,13 @@ def get_issuing(app: Flask | None = None) -> Issuing:
     from jwt_guard_core.serving import built_in
 
     app = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
-    # The sessions are built at init_app, before: read from app.extensions, not
-    # imported (the session side imports this module).
-    revocation = getattr(app.extensions.get("jwt_guard_sessions"), "revocation", None)
-    return built_in(
-        app.extensions,
-        "jwt_guard_issuing",
-        lambda: build_issuing(app.config, revocation=revocation),
-    )
+    guard = app.extensions.get("jwt_guard")
+    # After init_app, the app's Served opens it from the settings read there (an
+    # emergency rotation is recorded in the sessions' revocation); before, from app.config.
+    build: Callable[[], Issuing] = partial(build_issuing, app.config)
+    if guard is not None:
+        build = guard._state_for(app).served.open_issuing
+    return built_in(app.extensions, "jwt_guard_issuing", build)
 
 
 def get_key_manager(app: Flask | None = None) -> KeyManager:
