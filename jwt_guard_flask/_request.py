@@ -23,7 +23,6 @@ from jwt_guard_core.request_record import RequestRecord
 from jwt_guard_core.route_policy import RouteRequirement
 from jwt_guard_core.steps import Io, Steps, adrive, drive
 
-from ._sessions import get_sessions
 from ._state import AppState, current_state
 from .csrf import csrf_failure
 from .errors import JWTGuardHTTPException, csrf_error, http_error
@@ -87,7 +86,7 @@ def _verify_function(state: AppState) -> Callable[[str], VerifiedToken]:
     if not state.limited:
         return verifier.verify
     # Behind the sessions' failed-verification rate limit (the client read when verifying).
-    return lambda raw: get_sessions().verify_function(request, verifier)(raw)
+    return lambda raw: state.served.sessions().verify_function(request, verifier)(raw)
 
 
 def _planned(state: AppState, locations: tuple[str, ...] | None) -> VerifiedToken | Outcome | None:

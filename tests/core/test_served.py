@@ -94,3 +94,42 @@ def test_a_flask_group_is_on_once_its_first_key_is_set() -> None:
     )
     assert on.configured("sessions")
     assert on.configured("issuing")
+
+
+def test_start_builds_now_opening_the_sessions_first_and_logs_the_risky_settings(
+    raw: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    opened: list[str] = []
+    served = _served({**raw, "SESSIONS": {"BACKEND": "memory"}}, opened=opened)
+    with caplog.at_level("WARNING", logger="jwt_guard.test"):
+        served.start()
+    assert opened == ["sessions"]
+    plan, verify = served.request_plan()
+    assert verify is None  # behind the sessions' rate limit
+    assert plan.policy is served.resource()
+    assert not [r for r in caplog.records if getattr(r, "jwt_guard_event", None)]
+    risky = _served({**raw, "AUDIENCE": None, "VERIFY_AUDIENCE": False})
+    with caplog.at_level("WARNING", logger="jwt_guard.test"):
+        risky.start()
+    events = [getattr(r, "jwt_guard_event", None) for r in caplog.records]
+    assert "risky_setting" in events
+
+
+def test_start_raises_the_first_bad_setting_as_the_adapters_error(raw: dict[str, Any]) -> None:
+    served = _served({**raw, "LEEWAY": -1, "DPOP": "sometimes"})
+    with pytest.raises(Refused, match="leeway"):
+        served.start()
+    with pytest.raises(Refused, match=r"(?i)dpop"):
+        _served({**raw, "DPOP": "sometimes"}).start()
+
+
+def test_an_adapters_own_issuing_side_is_the_served_one(raw: dict[str, Any]) -> None:
+    issuing = object()
+    settings = GuardSettings.from_mapping(raw, "django")
+    served: Served[ServedSessions] = Served(
+        lambda: settings,
+        lambda: pytest.fail("no sessions"),
+        logger=logging.getLogger("jwt_guard.test"),
+        issuing=lambda: issuing,  # type: ignore[arg-type,return-value]
+    )
+    assert served.issuing() is issuing
