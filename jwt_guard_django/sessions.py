@@ -14,6 +14,3 @@ get_sessions = served.sessions
 aget_sessions = served.sessions.aget
 #: ``SESSIONS["ASYNC"]``: whether :mod:`.session_urls` serves async views (no store opened).
 async_views = served.async_sessions
-#: ``verifier.verify`` (``averify``) behind the failed-verification rate limit if set.
-verify_function = served.verify_function
-averify_function = served.averify_function
