@@ -34,6 +34,7 @@ __all__ = [
     "NotYetValid",
     "RateLimited",
     "StateUnavailable",
+    "StoreUnavailable",
     "TokenError",
     "TokenExpired",
     "TokenRevoked",
@@ -382,3 +383,14 @@ class InsufficientUserAuthentication(TokenError):
         self.acr_values = acr_values
         self.max_age = max_age
         super().__init__(detail, reason=reason)
+
+
+class StoreUnavailable(RuntimeError):
+    """A state backend (SQLite file, Redis server) cannot be read or written now.
+
+    Raised by session and DPoP replay stores (``jwt_guard_core.sessions``
+    re-exports it); the services turn it into a 503 (:class:`StateUnavailable`).
+
+    The message names the backend and the exception class, never a URL,
+    password or token.
+    """

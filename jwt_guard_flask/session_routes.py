@@ -12,8 +12,6 @@ from flask.blueprints import BlueprintSetupState
 
 from jwt_guard_core.request_policy import Outcome
 from jwt_guard_core.serving import subject_and_scopes
-from jwt_guard_core.sessions.endpoints import SessionRequest
-from jwt_guard_core.sessions.http import ROUTE_PATHS, SessionCall, route_steps, sync_io
 from jwt_guard_core.steps import Io, drive
 
 from ._request import authenticate, deferred_cookie_error
@@ -37,6 +35,10 @@ def _access() -> Outcome:
 
 def _serve(route: str, check: Callable[[str, str], Io] | None = None) -> Response:
     """Answer the session route ``route`` from the core; ``check``: login's credentials check."""
+    # Imported here: an app without sessions never loads the session side.
+    from jwt_guard_core.sessions.endpoints import SessionRequest
+    from jwt_guard_core.sessions.http import SessionCall, route_steps, sync_io
+
     state = get_sessions()
     endpoints = state._bound()
     # With the length known, an oversized body is refused before it is read.
@@ -68,6 +70,8 @@ def _obtain(guard: SessionsMixin) -> Response:
             "register a credentials loader: @guard.credentials_loader "
             "def check(username, password): ..."
         )
+
+    from jwt_guard_core.sessions.http import sync_io
 
     def credentials(username: str, password: str) -> tuple[str, tuple[str, ...]] | None:
         return subject_and_scopes(current_app.ensure_sync(check)(username, password))
@@ -106,6 +110,8 @@ class SessionsMixin:
         refresh and logout are ``jwt_exempt``: a revoked or expired access
         cookie never blocks them.
         """
+        from jwt_guard_core.sessions.http import ROUTE_PATHS
+
         blueprint = Blueprint("jwt_guard_sessions", __name__)
         blueprint.record(_bind)
         for route, path in ROUTE_PATHS.items():

@@ -35,10 +35,9 @@ from .. import events
 from ..algorithms import ASYMMETRIC_ALGORITHMS, verify_signature
 from ..config import normalize_type
 from ..encoding import DecodeError, b64url_decode, parse_json_object
-from ..errors import ConfigurationError, StateUnavailable, TokenError
+from ..errors import ConfigurationError, StateUnavailable, StoreUnavailable, TokenError
 from ..http import extract_token
 from ..keys import KeyRejected, VerificationKey, key_from_jwk
-from ..sessions.errors import StoreUnavailable
 from ..token import VerifiedToken
 from .errors import DPoPBindingError, InvalidDPoPProof, UseDPoPNonce
 from .htu import RequestURL, normalize_htu

@@ -21,8 +21,7 @@ import heapq
 import threading
 from typing import Protocol, runtime_checkable
 
-from ..errors import ConfigurationError
-from ..sessions.errors import StoreUnavailable
+from ..errors import ConfigurationError, StoreUnavailable
 
 __all__ = ["MemoryReplayStore", "ReplayStore"]
 

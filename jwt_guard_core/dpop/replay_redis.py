@@ -15,8 +15,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from ..errors import ConfigurationError
-from ..sessions.errors import StoreUnavailable
+from ..errors import ConfigurationError, StoreUnavailable
 
 __all__ = ["RedisReplayStore"]
 

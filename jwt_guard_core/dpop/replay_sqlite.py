@@ -16,8 +16,7 @@ import weakref
 from pathlib import Path
 
 from .._sqlite import close_all
-from ..errors import ConfigurationError
-from ..sessions.errors import StoreUnavailable
+from ..errors import ConfigurationError, StoreUnavailable
 
 __all__ = ["SQLiteReplayStore"]
 

@@ -2,25 +2,18 @@
 
 :class:`InvalidRefreshToken` is what a refresh endpoint answers with; its
 ``reason`` says which check failed, for logs and events only.
-:class:`StoreUnavailable` is what a backend raises when its storage cannot
-be reached; the services turn it into a 503
-(:class:`~jwt_guard_core.errors.StateUnavailable`) or, when configured to
-fail open, into an event.
+:class:`StoreUnavailable` (defined in :mod:`jwt_guard_core.errors`, so the
+DPoP replay stores raise it without loading the session side) is what a
+backend raises when its storage cannot be reached; the services turn it
+into a 503 (:class:`~jwt_guard_core.errors.StateUnavailable`) or, when
+configured to fail open, into an event.
 """
 
 from __future__ import annotations
 
-from ..errors import TokenError
+from ..errors import StoreUnavailable, TokenError
 
 __all__ = ["InvalidRefreshToken", "StoreUnavailable"]
-
-
-class StoreUnavailable(RuntimeError):
-    """A session backend (SQLite file, Redis server) cannot be read or written now.
-
-    The message names the backend and the exception class, never a URL,
-    password or token.
-    """
 
 
 class InvalidRefreshToken(TokenError):

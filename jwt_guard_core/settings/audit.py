@@ -465,13 +465,13 @@ def _revocation_mirror(s: GuardSettings) -> Iterator[Finding]:
         return  # reported where the sessions are built
     if not values:
         return
-    from ..sessions.settings import revocation_mirror_problem
-
     name = s.name_for("sessions")
     backend = values.get("BACKEND", SESSIONS_DEFAULTS["BACKEND"])
     mirror = values.get("REVOCATION_MIRROR", SESSIONS_DEFAULTS["REVOCATION_MIRROR"])
     if backend is None and s.adapter == "flask":
-        return  # sessions off
+        return  # sessions off (and the session side not imported)
+    from ..sessions.settings import revocation_mirror_problem
+
     problem = revocation_mirror_problem(backend, mirror)
     if problem is not None:
         yield Finding(
