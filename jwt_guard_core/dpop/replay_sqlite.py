@@ -83,9 +83,13 @@ class SQLiteReplayStore:
         conn = sqlite3.connect(
             self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
-        conn.execute("PRAGMA journal_mode=WAL")
         with self._lock:
             if not self._ready:
+                # Once per store, before any other connection of it writes: WAL
+                # is kept in the file, and switching to it while a sibling
+                # connection holds the write lock fails at once ("database is
+                # locked") instead of waiting for the timeout.
+                conn.execute("PRAGMA journal_mode=WAL")
                 conn.executescript(_SCHEMA)
                 self._ready = True
         return conn

@@ -155,10 +155,14 @@ class SQLiteSessionStore:
             self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # per connection
             with self._lock:
                 if not self._ready:
+                    # Once per store, before any other connection of it writes:
+                    # WAL is kept in the file, and switching to it while a
+                    # sibling connection holds the write lock fails at once
+                    # ("database is locked") instead of waiting for the timeout.
+                    conn.execute("PRAGMA journal_mode=WAL")
                     conn.executescript(_SCHEMA)
                     self._ready = True
         except BaseException:
