@@ -194,10 +194,14 @@ class Served(Generic[_S]):
         return Io(lambda: self.verifier().verify(raw), lambda: self.verifier().averify(raw))
 
     def limited_io(self, request: Any, raw: str) -> Io:
-        """Like :meth:`verify_io`, behind the client's failed-verification rate limit."""
+        """Like :meth:`verify_io`, behind the client's failed-verification rate limit.
+
+        Chosen by :meth:`request_plan` only when sessions are configured, so
+        nothing here asks the settings again on the request's path.
+        """
         return Io(
-            lambda: self.verify_function(request, self.verifier())(raw),
-            lambda: self.averify_function(request, self.verifier())(raw),
+            lambda: self.sessions().verify_function(request, self.verifier())(raw),
+            lambda: self.sessions().averify_function(request, self.verifier())(raw),
         )
 
     def verify_function(self, request: Any, verifier: Verifier) -> Callable[[str], VerifiedToken]:
